@@ -1,0 +1,38 @@
+#include "pl_buf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void pl_buf_init(pl_buf *b) {
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+void pl_buf_free(pl_buf *b) {
+  free(b->data);
+  pl_buf_init(b);
+}
+
+void pl_buf_reset(pl_buf *b) {
+  b->len = 0;
+  if (b->data) b->data[0] = '\0';
+}
+
+int pl_buf_add(pl_buf *b, const void *p, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d) return -1;
+    b->data = d;
+    b->cap = cap;
+  }
+  if (n) memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+int pl_buf_addstr(pl_buf *b, const char *s) {
+  return pl_buf_add(b, s, strlen(s));
+}

@@ -1,0 +1,17 @@
+/* A growable byte buffer, always NUL-terminated. */
+#ifndef PL_BUF_H
+#define PL_BUF_H
+#include <stddef.h>
+
+typedef struct pl_buf {
+  char *data;
+  size_t len, cap;
+} pl_buf;
+
+void pl_buf_init(pl_buf *b);
+void pl_buf_free(pl_buf *b);
+void pl_buf_reset(pl_buf *b);                 /* len = 0, keeps the memory */
+int  pl_buf_add(pl_buf *b, const void *p, size_t n); /* 0 ok, -1 out of memory */
+int  pl_buf_addstr(pl_buf *b, const char *s);
+
+#endif

@@ -1,0 +1,15 @@
+/* The Lua layer compiled into the binary and the module (see cmake/embed.cmake). */
+#ifndef PL_EMBED_H
+#define PL_EMBED_H
+#include <stddef.h>
+
+typedef struct pl_embed_file {
+  const char *module;   /* "peerlua", "peerlua.json", "peerlua.sim.router" */
+  const char *chunkname;/* "@lua/peerlua/json.lua" */
+  const char *source;
+  size_t len;
+} pl_embed_file;
+
+extern const pl_embed_file pl_embed_files[]; /* ends with module == NULL */
+
+#endif

@@ -1,0 +1,2 @@
+/* TEMPORARY stub */
+typedef int pl_stub_31490;

@@ -1,0 +1,55 @@
+/* The event loop: a libcurl multi handle, a timer heap and poll(2).
+ * Lua-free. One loop per lua_State; no globals. Callbacks (timers, finished
+ * transfers) run from pl_loop_step and must not call into Lua: they only
+ * record what happened and queue the waiting task. */
+#ifndef PL_LOOP_H
+#define PL_LOOP_H
+#include <stdio.h>
+#include <stdint.h>
+#include "pl_heap.h"
+
+typedef struct pl_loop pl_loop;
+typedef struct pl_http pl_http;
+
+/* Counters shown by --stats and peerlua.stats(). */
+typedef struct pl_stats {
+  uint64_t requests;       /* HTTP exchanges finished (any outcome) */
+  uint64_t retries;        /* requests sent again by the retry policy */
+  uint64_t throttle_waits; /* times a request waited for the throttle */
+  uint64_t bytes_sent;     /* request bodies */
+  uint64_t bytes_received; /* response bodies */
+} pl_stats;
+
+pl_loop *pl_loop_new(void);           /* NULL when out of memory or curl fails */
+void pl_loop_free(pl_loop *l);        /* aborts every transfer and timer, no callbacks */
+
+double pl_loop_now(const pl_loop *l); /* monotonic seconds */
+
+/* Arm t to call cb(t, ud) after delay seconds (re-arms if already active). */
+int pl_loop_timer_start(pl_loop *l, pl_timer *t, double delay, pl_timer_cb cb, void *ud);
+void pl_loop_timer_stop(pl_loop *l, pl_timer *t);
+
+/* Start a prepared transfer; its done callback runs from a later pl_loop_step.
+ * Returns 0, or -1 (h->err set, callback not called). */
+int pl_loop_start(pl_loop *l, pl_http *h);
+/* Abort a running transfer without calling its callback (the caller frees it). */
+void pl_loop_abort(pl_loop *l, pl_http *h);
+
+/* Timers armed plus transfers running. */
+size_t pl_loop_pending(const pl_loop *l);
+
+/* Wait at most max_wait seconds (0: do not block, <0: until something
+ * happens) for sockets or the next timer, then run due timer callbacks and
+ * done callbacks. Returns 0, or -1 when poll was interrupted by a signal. */
+int pl_loop_step(pl_loop *l, double max_wait);
+
+pl_stats *pl_loop_stats(pl_loop *l);
+/* Write one line per finished exchange to f (NULL turns tracing off). */
+void pl_loop_set_trace(pl_loop *l, FILE *f);
+FILE *pl_loop_trace(const pl_loop *l);
+
+/* Easy-handle pool used by pl_http (keeps connections and DNS warm). */
+void *pl_loop_easy_get(pl_loop *l);
+void pl_loop_easy_put(pl_loop *l, void *easy);
+
+#endif

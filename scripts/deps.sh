@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages peerlua needs to build and test.
+# Fast when everything is already present: apt is only touched if something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  liblua5.4-dev lua5.4 lua-cjson lua-busted lua-check
+  libcurl4-openssl-dev libedit-dev libmicrohttpd-dev libssl-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "deps: installing ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
