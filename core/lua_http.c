@@ -1,2 +1,148 @@
-/* TEMPORARY stub */
-typedef int pl_stub_20517;
+/* The HTTP primitive: core.http_request(opts) -> resp | nil, err.
+ * lua/peerlua/http.lua checks and encodes the user's options (query, json,
+ * body tables) and wraps the response; this file sends the request. */
+#include <ctype.h>
+#include <string.h>
+
+#include "pl_lua.h"
+
+static void on_done(pl_http *h, void *ud) {
+  (void)h;
+  pl_wake(ud, PL_WAKE_HTTP);
+}
+
+/* [-0, +1] The response headers as a table with lower-case names; repeated
+ * headers are joined with ", ". */
+static void push_headers(lua_State *L, const pl_buf *raw) {
+  lua_newtable(L);
+  const char *p = raw->data, *end = raw->data + raw->len;
+  if (!p) return;
+  p = memchr(p, '\n', (size_t)(end - p)); /* skip the status line */
+  while (p && ++p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    if (!eol) eol = end;
+    const char *colon = memchr(p, ':', (size_t)(eol - p));
+    if (colon && colon > p) {
+      luaL_Buffer name;
+      luaL_buffinit(L, &name);
+      for (const char *c = p; c < colon; c++) luaL_addchar(&name, (char)tolower((unsigned char)*c));
+      luaL_pushresult(&name);
+      const char *v = colon + 1, *ve = eol;
+      while (v < ve && (*v == ' ' || *v == '\t')) v++;
+      while (ve > v && isspace((unsigned char)ve[-1])) ve--;
+      lua_pushvalue(L, -1);
+      if (lua_rawget(L, -3) == LUA_TSTRING) {
+        lua_pushliteral(L, ", ");
+        lua_pushlstring(L, v, (size_t)(ve - v));
+        lua_concat(L, 3);
+      } else {
+        lua_pop(L, 1);
+        lua_pushlstring(L, v, (size_t)(ve - v));
+      }
+      lua_rawset(L, -3);
+    }
+    p = eol;
+  }
+}
+
+static int push_http_error(lua_State *L, const pl_http *h) {
+  static const char *const codes[] = {"ok", "invalid", "timeout", "network", "network"};
+  lua_pushnil(L);
+  pl_push_error(L, codes[h->err], h->errmsg);
+  return 2;
+}
+
+static int request_done(lua_State *L, int status, lua_KContext kc) {
+  (void)status;
+  pl_task *w = (pl_task *)kc;
+  pl_http *h = w->http;
+  w->http = NULL;
+  int n;
+  if (h->err != PL_HTTP_OK) {
+    n = push_http_error(L, h);
+  } else {
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, h->status);
+    lua_setfield(L, -2, "status");
+    push_headers(L, &h->resp_headers);
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, h->resp_body.data ? h->resp_body.data : "", h->resp_body.len);
+    lua_setfield(L, -2, "body");
+    n = 1;
+  }
+  pl_http_free(h);
+  return n;
+}
+
+/* [-0, +0] Number field k of the table at 1, or def. */
+static double opt_number(lua_State *L, const char *k, double def) {
+  lua_getfield(L, 1, k);
+  double v = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : def;
+  lua_pop(L, 1);
+  return v;
+}
+
+/* Fill h from the options table at index 1; -1 with h->errmsg on bad input. */
+static int configure(lua_State *L, pl_http *h) {
+  lua_getfield(L, 1, "method");
+  int bad = pl_http_set_method(h, luaL_optstring(L, -1, "GET"));
+  lua_getfield(L, 1, "insecure");
+  int insecure = lua_toboolean(L, -1);
+  lua_getfield(L, 1, "url");
+  bad = bad || pl_http_set_url(h, lua_tostring(L, -1), insecure);
+  lua_pop(L, 3);
+  if (lua_getfield(L, 1, "headers") == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (!bad && lua_next(L, -2)) {
+      const char *k = lua_tostring(L, -2), *v = lua_tostring(L, -1);
+      bad = pl_http_add_header(h, k, v);
+      lua_pop(L, 1);
+    }
+    if (bad) lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  size_t len;
+  if (lua_getfield(L, 1, "body") == LUA_TSTRING) {
+    const char *body = lua_tolstring(L, -1, &len);
+    bad = bad || pl_http_set_body(h, body, len);
+  }
+  lua_pop(L, 1);
+  h->timeout = opt_number(L, "timeout", h->timeout);
+  h->connect_timeout = opt_number(L, "connect_timeout", h->connect_timeout);
+  if (h->connect_timeout > h->timeout && h->timeout > 0) h->connect_timeout = h->timeout;
+  return bad ? -1 : 0;
+}
+
+/* core.http_request{method=, url=, headers={name=value}, body=string,
+ *   timeout=, connect_timeout=, insecure=} -> {status, headers, body} | nil, err
+ * [-1, +(1|2)]; the Lua layer has checked the types already. */
+static int l_http_request(lua_State *L) {
+  pl_ctx *ctx = pl_ctx_up(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_getfield(L, 1, "url");
+  luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, 1, "url must be a string");
+  lua_pop(L, 1);
+  pl_task standin, *w = pl_waiter(L, ctx, &standin); /* may raise: before allocating */
+  pl_http *h = pl_http_new(ctx->loop);
+  if (!h) return luaL_error(L, "out of memory");
+  if (configure(L, h) != 0) {
+    int n = push_http_error(L, h);
+    pl_http_free(h);
+    return n;
+  }
+  h->done = on_done;
+  h->ud = w;
+  if (pl_loop_start(ctx->loop, h) != 0) {
+    int n = push_http_error(L, h);
+    pl_http_free(h);
+    return n;
+  }
+  w->http = h;
+  return pl_suspend(L, w, request_done);
+}
+
+void pl_open_http(lua_State *L, int ctxidx) {
+  lua_pushvalue(L, ctxidx);
+  lua_pushcclosure(L, l_http_request, 1);
+}

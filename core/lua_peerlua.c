@@ -1,37 +1,238 @@
-/* TEMPORARY stub so the tree builds while the scheduler lands. */
+/* luaopen_peerlua: the per-state context, error values, the embedded Lua
+ * layer and the module table. */
+#include <stdlib.h>
 #include <string.h>
-#include "peerlua.h"
-#include "pl_embed.h"
 
-pl_ctx *pl_ctx_of(lua_State *L) { (void)L; return NULL; }
-static int msgh(lua_State *L) {
-  const char *m = lua_tostring(L, 1);
-  luaL_traceback(L, L, m ? m : "(error object)", 1);
+#include "pl_embed.h"
+#include "pl_lua.h"
+
+/* ---- context ----------------------------------------------------------- */
+
+pl_ctx *pl_ctx_of(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, PL_CTX_KEY);
+  pl_ctx *ctx = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return ctx;
+}
+
+static int ctx_gc(lua_State *L) {
+  pl_ctx *ctx = lua_touserdata(L, 1);
+  if (ctx->loop) {
+    pl_task_shutdown(ctx);
+    pl_loop_free(ctx->loop);
+    ctx->loop = NULL;
+  }
+  return 0;
+}
+
+/* [-0, +1] This state's context userdata, created on first use. */
+static pl_ctx *push_ctx(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, PL_CTX_KEY) == LUA_TUSERDATA) return lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  pl_ctx *ctx = lua_newuserdatauv(L, sizeof *ctx, 0); /* created closed */
+  memset(ctx, 0, sizeof *ctx);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, ctx_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  if (!(ctx->loop = pl_loop_new())) luaL_error(L, "peerlua: cannot start the event loop (libcurl)");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, PL_CTX_KEY);
+  return ctx;
+}
+
+void pl_set_trace(lua_State *L, FILE *f) {
+  pl_ctx *ctx = pl_ctx_of(L);
+  if (ctx) pl_loop_set_trace(ctx->loop, f);
+}
+
+void pl_print_stats(lua_State *L, FILE *f) {
+  pl_ctx *ctx = pl_ctx_of(L);
+  if (!ctx) return;
+  const pl_stats *s = pl_loop_stats(ctx->loop);
+  fprintf(f, "peerlua: stats: requests %llu, retries %llu, throttle waits %llu, "
+             "bytes sent %llu, bytes received %llu\n",
+          (unsigned long long)s->requests, (unsigned long long)s->retries,
+          (unsigned long long)s->throttle_waits, (unsigned long long)s->bytes_sent,
+          (unsigned long long)s->bytes_received);
+}
+
+/* peerlua.stats() -> {requests=, retries=, throttle_waits=, bytes_sent=, bytes_received=} */
+static int l_stats(lua_State *L) {
+  const pl_stats *s = pl_loop_stats(pl_ctx_up(L)->loop);
+  lua_createtable(L, 0, 5);
+  lua_pushinteger(L, (lua_Integer)s->requests);
+  lua_setfield(L, -2, "requests");
+  lua_pushinteger(L, (lua_Integer)s->retries);
+  lua_setfield(L, -2, "retries");
+  lua_pushinteger(L, (lua_Integer)s->throttle_waits);
+  lua_setfield(L, -2, "throttle_waits");
+  lua_pushinteger(L, (lua_Integer)s->bytes_sent);
+  lua_setfield(L, -2, "bytes_sent");
+  lua_pushinteger(L, (lua_Integer)s->bytes_received);
+  lua_setfield(L, -2, "bytes_received");
   return 1;
 }
-int pl_run(lua_State *L, int nargs, int nresults) {
-  int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, msgh);
-  lua_insert(L, base);
-  int st = lua_pcall(L, nargs, nresults, base);
-  lua_remove(L, base);
-  return st;
+
+/* ---- error values ------------------------------------------------------ */
+
+void pl_push_error(lua_State *L, const char *code, const char *msg) {
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, code);
+  lua_setfield(L, -2, "code");
+  lua_pushstring(L, msg);
+  lua_setfield(L, -2, "message");
+  luaL_setmetatable(L, PL_ERROR_MT);
 }
-int pl_drain(lua_State *L) { (void)L; return LUA_OK; }
-void pl_set_interrupt(lua_State *L, volatile sig_atomic_t *flag) { (void)L; (void)flag; }
-lua_State *pl_running_thread(lua_State *L) { (void)L; return NULL; }
-void pl_set_trace(lua_State *L, FILE *f) { (void)L; (void)f; }
-void pl_print_stats(lua_State *L, FILE *f) { (void)L; fprintf(f, "peerlua: requests 0\n"); }
-int luaopen_peerlua(lua_State *L) {
-  for (const pl_embed_file *e = pl_embed_files; e->module; e++) {
-    if (strcmp(e->module, "peerlua") == 0) {
-      luaL_loadbuffer(L, e->source, e->len, e->chunkname);
-      lua_newtable(L);
-      lua_pushliteral(L, PEERLUA_VERSION);
-      lua_setfield(L, -2, "version");
-      lua_call(L, 1, 1);
-      return 1;
+
+/* __tostring: "[provider op: ]message (code[, HTTP n][, request id])" */
+static int error_tostring(lua_State *L) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  if (lua_getfield(L, 1, "provider") == LUA_TSTRING) {
+    luaL_addvalue(&b);
+    if (lua_getfield(L, 1, "op") == LUA_TSTRING) {
+      luaL_addchar(&b, ' ');
+      luaL_addvalue(&b);
+    } else {
+      lua_pop(L, 1);
+    }
+    luaL_addstring(&b, ": ");
+  } else {
+    lua_pop(L, 1);
+  }
+  if (lua_getfield(L, 1, "message") == LUA_TSTRING) luaL_addvalue(&b);
+  else lua_pop(L, 1), luaL_addstring(&b, "error");
+  luaL_addstring(&b, " (");
+  if (lua_getfield(L, 1, "code") == LUA_TSTRING) luaL_addvalue(&b);
+  else lua_pop(L, 1), luaL_addstring(&b, "unknown");
+  if (lua_getfield(L, 1, "http_status") == LUA_TNUMBER) {
+    lua_pushfstring(L, ", HTTP %d", (int)lua_tointeger(L, -1));
+    lua_remove(L, -2);
+    luaL_addvalue(&b);
+  } else {
+    lua_pop(L, 1);
+  }
+  if (lua_getfield(L, 1, "request_id") == LUA_TSTRING) {
+    luaL_addstring(&b, ", request ");
+    luaL_addvalue(&b);
+  } else {
+    lua_pop(L, 1);
+  }
+  luaL_addchar(&b, ')');
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* peerlua.error{code=, message=, ...} -> err  [-1, +1]: gives t the error metatable */
+static int l_error(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  luaL_setmetatable(L, PL_ERROR_MT);
+  return 1;
+}
+
+/* peerlua.is_error(v) -> boolean  [-1, +1] */
+static int l_is_error(lua_State *L) {
+  int yes = 0;
+  if (lua_getmetatable(L, 1)) {
+    luaL_getmetatable(L, PL_ERROR_MT);
+    yes = lua_rawequal(L, -1, -2);
+  }
+  lua_pushboolean(L, yes);
+  return 1;
+}
+
+/* ---- the embedded Lua layer -------------------------------------------- */
+
+/* [-0, +1] Load module name: from $PEERLUA_LUA_DIR in development, else embedded.
+ * Pushes the chunk, or an error message and returns 0. */
+static int load_lua(lua_State *L, const char *name) {
+  const char *dir = getenv("PEERLUA_LUA_DIR");
+  if (dir && *dir) {
+    const char *rel = luaL_gsub(L, name, ".", "/");
+    const char *p = lua_pushfstring(L, "%s/%s.lua", dir, rel);
+    int st = luaL_loadfile(L, p);
+    if (st == LUA_ERRFILE) { /* maybe a package directory */
+      lua_pop(L, 1);
+      p = lua_pushfstring(L, "%s/%s/init.lua", dir, rel);
+      st = luaL_loadfile(L, p);
+      lua_remove(L, -2);
+    }
+    lua_remove(L, -2);
+    lua_remove(L, -2);
+    if (st != LUA_ERRFILE) return st == LUA_OK;
+    lua_pop(L, 1);
+  }
+  for (const pl_embed_file *e = pl_embed_files; e->module; e++)
+    if (strcmp(e->module, name) == 0) return luaL_loadbuffer(L, e->source, e->len, e->chunkname) == LUA_OK;
+  lua_pushfstring(L, "no embedded module '%s'", name);
+  return 0;
+}
+
+/* package.searchers entry for peerlua.*: [-1, +2] loader, origin | message */
+static int searcher(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  if (strncmp(name, "peerlua.", 8) != 0) {
+    lua_pushfstring(L, "no embedded module '%s'", name);
+    return 1;
+  }
+  if (!load_lua(L, name)) {
+    if (strncmp(lua_tostring(L, -1), "no embedded", 11) == 0) return 1;
+    return lua_error(L); /* a syntax error in our own files */
+  }
+  lua_pushliteral(L, ":embedded:");
+  return 2;
+}
+
+/* Put searcher at package.searchers[2], once. */
+static void install_searcher(lua_State *L) {
+  if (lua_getglobal(L, "package") != LUA_TTABLE || lua_getfield(L, -1, "searchers") != LUA_TTABLE) {
+    lua_settop(L, lua_gettop(L) - 2);
+    return;
+  }
+  lua_Integer n = luaL_len(L, -1);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    int mine = lua_tocfunction(L, -1) == searcher;
+    lua_pop(L, 1);
+    if (mine) {
+      lua_pop(L, 2);
+      return;
     }
   }
-  return luaL_error(L, "embedded peerlua missing");
+  for (lua_Integer i = n; i >= 2; i--) {
+    lua_rawgeti(L, -1, i);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushcfunction(L, searcher);
+  lua_rawseti(L, -2, 2);
+  lua_pop(L, 2);
+}
+
+PL_EXPORT int luaopen_peerlua(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+    {"stats", l_stats}, {"error", l_error}, {"is_error", l_is_error}, {NULL, NULL}};
+  if (luaL_newmetatable(L, PL_ERROR_MT)) {
+    lua_pushcfunction(L, error_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "peerlua.error");
+    lua_setfield(L, -2, "__name");
+  }
+  lua_pop(L, 1);
+  push_ctx(L);                    /* ctx */
+  int ctxidx = lua_gettop(L);
+  install_searcher(L);
+  if (!load_lua(L, "peerlua")) return lua_error(L); /* ctx init */
+  lua_newtable(L);                /* ctx init core */
+  lua_pushvalue(L, ctxidx);
+  luaL_setfuncs(L, funcs, 1);
+  pl_open_task(L, ctxidx);
+  pl_open_http(L, ctxidx);
+  lua_setfield(L, -2, "http_request");
+  lua_pushliteral(L, PEERLUA_VERSION);
+  lua_setfield(L, -2, "version");
+  lua_call(L, 1, 1);              /* ctx module */
+  lua_remove(L, ctxidx);
+  return 1;
 }

@@ -1,2 +1,454 @@
-/* TEMPORARY stub */
-typedef int pl_stub_22711;
+/* Tasks: coroutines scheduled by the event loop.
+ * A task is a full userdata (metatable peerlua.task) with two user values:
+ * 1 = its coroutine, 2 = its outcome once finished ({n=, ...} for results,
+ * {ok=false, err} for an error). While unfinished it is anchored in the
+ * registry, so a task nobody references still runs to completion. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pl_lua.h"
+
+#if LUA_VERSION_RELEASE_NUM >= 50406
+#define close_thread(co, L) lua_closethread((co), (L))
+#else
+#define close_thread(co, L) ((void)(L), lua_resetthread(co))
+#endif
+
+static const char *const state_names[] = {"ready", "running", "waiting", "done", "failed", "cancelled"};
+
+/* ---- ready queue ------------------------------------------------------- */
+
+static void enqueue(pl_ctx *ctx, pl_task *t) {
+  t->next = NULL;
+  t->prev = ctx->ready_tail;
+  if (ctx->ready_tail) ctx->ready_tail->next = t;
+  else ctx->ready_head = t;
+  ctx->ready_tail = t;
+}
+
+static void dequeue(pl_ctx *ctx, pl_task *t) {
+  if (t->prev) t->prev->next = t->next;
+  else if (ctx->ready_head == t) ctx->ready_head = t->next;
+  else return; /* not queued */
+  if (t->next) t->next->prev = t->prev;
+  else ctx->ready_tail = t->prev;
+  t->prev = t->next = NULL;
+}
+
+void pl_wake(pl_task *w, int why) {
+  if (w->state != PL_WAITING) return;
+  w->wake = why;
+  w->state = PL_READY;
+  if (w->co) enqueue(w->ctx, w);
+}
+
+static void on_timer(pl_timer *t, void *ud) {
+  (void)t;
+  pl_wake(ud, PL_WAKE_TIMER);
+}
+
+static void unlink_waiter(pl_task *w) {
+  pl_task **p = w->target ? &w->target->waiters : NULL;
+  for (; p && *p; p = &(*p)->wnext) {
+    if (*p == w) {
+      *p = w->wnext;
+      break;
+    }
+  }
+  w->target = NULL;
+  w->wnext = NULL;
+}
+
+/* Drop whatever w waits for (timer, transfer, task), without waking it. */
+static void detach(pl_task *w) {
+  pl_ctx *ctx = w->ctx;
+  if (!ctx->closed) pl_loop_timer_stop(ctx->loop, &w->timer);
+  if (w->http) {
+    pl_http_free(w->http);
+    w->http = NULL;
+  }
+  unlink_waiter(w);
+  dequeue(ctx, w);
+}
+
+/* ---- finishing --------------------------------------------------------- */
+
+/* [-1, +0] Store the outcome table at the top as t's user value 2, release
+ * t and wake its waiters. */
+static void finish(lua_State *L, pl_task *t, int state) {
+  pl_ctx *ctx = t->ctx;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, t->anchor);
+  lua_insert(L, -2);
+  lua_setiuservalue(L, -2, 2);
+  lua_pop(L, 1);
+  luaL_unref(L, LUA_REGISTRYINDEX, t->anchor);
+  t->anchor = LUA_NOREF;
+  t->state = state;
+  ctx->alive--;
+  while (t->waiters) {
+    pl_task *w = t->waiters;
+    t->waiters = w->wnext;
+    w->wnext = NULL;
+    w->target = NULL;
+    if (!ctx->closed) pl_loop_timer_stop(ctx->loop, &w->timer);
+    pl_wake(w, PL_WAKE_TASK);
+  }
+}
+
+/* [-0, +1] {ok=false, [1]=nil, [2]=err, n=2} */
+static void push_failure(lua_State *L, int erridx) {
+  erridx = lua_absindex(L, erridx);
+  lua_createtable(L, 2, 2);
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "ok");
+  lua_pushvalue(L, erridx);
+  lua_rawseti(L, -2, 2);
+  lua_pushinteger(L, 2);
+  lua_setfield(L, -2, "n");
+}
+
+/* Resume t from L and deal with how it stopped. */
+static void resume(lua_State *L, pl_task *t) {
+  pl_ctx *ctx = t->ctx;
+  pl_task *outer = ctx->current;
+  lua_State *co = t->co;
+  int nres, nargs = t->nargs;
+  t->nargs = 0;
+  t->state = PL_RUNNING;
+  t->wake = PL_WAKE_NONE;
+  ctx->current = t;
+  int st = lua_resume(co, L, nargs, &nres);
+  ctx->current = outer;
+  if (st == LUA_YIELD) {
+    lua_pop(co, nres);
+    if (t->state == PL_RUNNING) { /* a plain coroutine.yield(): let the others run */
+      t->state = PL_READY;
+      enqueue(ctx, t);
+    }
+    return;
+  }
+  luaL_checkstack(L, nres + 4, "too many results");
+  if (st == LUA_OK) {
+    lua_xmove(co, L, nres);
+    lua_createtable(L, nres, 2);
+    lua_insert(L, -(nres + 1));
+    for (int i = nres; i >= 1; i--) lua_rawseti(L, -(i + 1), i);
+    lua_pushinteger(L, nres);
+    lua_setfield(L, -2, "n");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "ok");
+    finish(L, t, PL_DONE);
+  } else {
+    /* the error value with the task's traceback */
+    lua_xmove(co, L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      luaL_traceback(L, co, lua_tostring(L, -1), 0);
+      lua_remove(L, -2);
+    } else if (lua_type(L, -1) == LUA_TTABLE) {
+      luaL_traceback(L, co, NULL, 0);
+      lua_setfield(L, -2, "traceback");
+    }
+    close_thread(co, L);
+    push_failure(L, -1);
+    lua_remove(L, -2);
+    finish(L, t, PL_FAILED);
+  }
+}
+
+/* ---- running the loop -------------------------------------------------- */
+
+/* Resume every task that is ready now (not the ones readied meanwhile). */
+static void run_round(lua_State *L, pl_ctx *ctx) {
+  pl_task *last = ctx->ready_tail;
+  while (ctx->ready_head) {
+    pl_task *t = ctx->ready_head;
+    dequeue(ctx, t);
+    resume(L, t);
+    if (t == last) break;
+  }
+}
+
+enum { RUN_DONE, RUN_INTERRUPTED, RUN_STUCK };
+
+/* Drive the loop until done(ud) holds, the interrupt flag rises, or
+ * nothing is left that could ever make done(ud) true. */
+static int run_until(lua_State *L, pl_ctx *ctx, int (*done)(const void *), const void *ud) {
+  for (;;) {
+    if (done(ud)) return RUN_DONE;
+    if (ctx->interrupt && *ctx->interrupt) return RUN_INTERRUPTED;
+    if (ctx->ready_head) run_round(L, ctx);
+    if (done(ud)) return RUN_DONE;
+    if (!ctx->ready_head && !pl_loop_pending(ctx->loop)) return RUN_STUCK;
+    pl_loop_step(ctx->loop, ctx->ready_head ? 0 : -1);
+  }
+}
+
+static int woken(const void *ud) {
+  return ((const pl_task *)ud)->state != PL_WAITING;
+}
+
+static int finished(const void *ud) {
+  return ((const pl_task *)ud)->state >= PL_DONE;
+}
+
+pl_task *pl_waiter(lua_State *L, pl_ctx *ctx, pl_task *standin) {
+  pl_task *t = ctx->current;
+  if (t && t->co == L) {
+    if (!lua_isyieldable(L))
+      luaL_error(L, "cannot wait here: the task is inside a C call that cannot be suspended "
+                    "(require, table.sort, string.gsub callback, a __gc or similar); "
+                    "move the waiting call out of it");
+    return t;
+  }
+  memset(standin, 0, sizeof *standin);
+  standin->ctx = ctx;
+  standin->anchor = LUA_NOREF;
+  pl_timer_init(&standin->timer);
+  return standin;
+}
+
+int pl_suspend(lua_State *L, pl_task *w, lua_KFunction k) {
+  w->state = PL_WAITING;
+  if (w->co) return lua_yieldk(L, 0, (lua_KContext)w, k);
+  int why = run_until(L, w->ctx, woken, w);
+  if (why != RUN_DONE) {
+    detach(w);
+    w->state = PL_CANCELLED;
+    if (why == RUN_INTERRUPTED) return luaL_error(L, "interrupted!");
+    return luaL_error(L, "deadlock: waiting for something that can no longer happen "
+                         "(no task is runnable and no timer or transfer is pending)");
+  }
+  return k(L, LUA_YIELD, (lua_KContext)w);
+}
+
+/* ---- spawn ------------------------------------------------------------- */
+
+/* [-(nargs+1), +1] Turn the function below the nargs arguments into a task. */
+static pl_task *spawn(lua_State *L, pl_ctx *ctx, int nargs) {
+  luaL_checktype(L, -(nargs + 1), LUA_TFUNCTION);
+  lua_State *co = lua_newthread(L);               /* f args co */
+  lua_insert(L, -(nargs + 2));                    /* co f args */
+  lua_xmove(L, co, nargs + 1);                    /* co */
+  pl_task *t = lua_newuserdatauv(L, sizeof *t, 2);/* co t */
+  memset(t, 0, sizeof *t);
+  t->ctx = ctx;
+  t->co = co;
+  t->nargs = nargs;
+  t->anchor = LUA_NOREF;
+  pl_timer_init(&t->timer);
+  luaL_setmetatable(L, PL_TASK_MT);
+  lua_insert(L, -2);                              /* t co */
+  lua_setiuservalue(L, -2, 1);                    /* t */
+  lua_pushvalue(L, -1);
+  t->anchor = luaL_ref(L, LUA_REGISTRYINDEX);
+  t->state = PL_READY;
+  ctx->alive++;
+  enqueue(ctx, t);
+  return t;
+}
+
+/* peerlua.spawn(fn, ...) -> task  [-(n), +1] */
+static int l_spawn(lua_State *L) {
+  pl_ctx *ctx = pl_ctx_up(L);
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  spawn(L, ctx, lua_gettop(L) - 1);
+  return 1;
+}
+
+/* peerlua.now() -> monotonic seconds  [-0, +1] */
+static int l_now(lua_State *L) {
+  lua_pushnumber(L, pl_loop_now(pl_ctx_up(L)->loop));
+  return 1;
+}
+
+static int sleep_done(lua_State *L, int status, lua_KContext kc) {
+  (void)status;
+  (void)kc;
+  (void)L;
+  return 0;
+}
+
+/* peerlua.sleep(seconds)  [-1, +0] */
+static int l_sleep(lua_State *L) {
+  pl_ctx *ctx = pl_ctx_up(L);
+  lua_Number s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, s >= 0 && s == s, 1, "must be a number of seconds >= 0");
+  pl_task standin, *w = pl_waiter(L, ctx, &standin);
+  pl_loop_timer_start(ctx->loop, &w->timer, s, on_timer, w);
+  return pl_suspend(L, w, sleep_done);
+}
+
+/* ---- task methods ------------------------------------------------------ */
+
+static pl_task *check_task(lua_State *L, int i) {
+  return luaL_checkudata(L, i, PL_TASK_MT);
+}
+
+/* [-0, +(n)] Push the outcome of finished task at index i as return values. */
+static int push_outcome(lua_State *L, int i, pl_task *t) {
+  t->observed = 1;
+  lua_getiuservalue(L, i, 2);
+  int n = (int)(lua_getfield(L, -1, "n"), lua_tointeger(L, -1));
+  lua_pop(L, 1);
+  luaL_checkstack(L, n, "too many results");
+  for (int k = 1; k <= n; k++) lua_rawgeti(L, -k, k);
+  lua_remove(L, -(n + 1));
+  return n;
+}
+
+static int wait_done(lua_State *L, int status, lua_KContext kc) {
+  (void)status;
+  pl_task *w = (pl_task *)kc;
+  pl_task *t = check_task(L, 1);
+  if (t->state >= PL_DONE) return push_outcome(L, 1, t);
+  unlink_waiter(w); /* timed out */
+  lua_pushnil(L);
+  pl_push_error(L, "timeout", "the task did not finish in time");
+  return 2;
+}
+
+/* task:wait([timeout]) -> results... | nil, err  [-(1|2), +n] */
+static int l_task_wait(lua_State *L) {
+  pl_task *t = check_task(L, 1);
+  lua_Number timeout = luaL_optnumber(L, 2, -1);
+  lua_settop(L, 1);
+  if (t->state >= PL_DONE) return push_outcome(L, 1, t);
+  pl_ctx *ctx = t->ctx;
+  if (ctx->current == t) return luaL_error(L, "a task cannot wait for itself");
+  pl_task standin, *w = pl_waiter(L, ctx, &standin);
+  w->target = t;
+  w->wnext = t->waiters;
+  t->waiters = w;
+  if (timeout >= 0) pl_loop_timer_start(ctx->loop, &w->timer, timeout, on_timer, w);
+  return pl_suspend(L, w, wait_done);
+}
+
+/* task:cancel() -> true if it was still running  [-1, +1] */
+static int l_task_cancel(lua_State *L) {
+  pl_task *t = check_task(L, 1);
+  if (t->state >= PL_DONE) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if (t->state == PL_RUNNING)
+    return luaL_error(L, "a running task cannot be cancelled (it is the caller or is calling it)");
+  detach(t);
+  close_thread(t->co, L);
+  pl_push_error(L, "cancelled", "the task was cancelled");
+  push_failure(L, -1);
+  lua_remove(L, -2);
+  t->observed = 1; /* cancelling is observing */
+  finish(L, t, PL_CANCELLED);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* task:status() -> "ready"|"running"|"waiting"|"done"|"failed"|"cancelled" */
+static int l_task_status(lua_State *L) {
+  lua_pushstring(L, state_names[check_task(L, 1)->state]);
+  return 1;
+}
+
+static int l_task_tostring(lua_State *L) {
+  pl_task *t = check_task(L, 1);
+  lua_pushfstring(L, "task (%s): %p", state_names[t->state], (void *)t);
+  return 1;
+}
+
+/* __gc: unfinished tasks are anchored, so they only get here when the
+ * state closes (before the context, which was created first). */
+static int l_task_gc(lua_State *L) {
+  pl_task *t = check_task(L, 1);
+  if (t->state < PL_DONE) detach(t);
+  if (t->state == PL_FAILED && !t->observed) {
+    lua_getiuservalue(L, 1, 2);
+    lua_rawgeti(L, -1, 2);
+    const char *msg = luaL_tolstring(L, -1, NULL);
+    lua_writestringerror("peerlua: a task failed and nobody waited for it: %s\n", msg);
+    lua_pop(L, 3);
+  }
+  return 0;
+}
+
+/* ---- C entry points for the host --------------------------------------- */
+
+int pl_run(lua_State *L, int nargs, int nresults) {
+  pl_ctx *ctx = pl_ctx_of(L);
+  if (!ctx) {
+    lua_pushliteral(L, "peerlua is not opened in this state");
+    return LUA_ERRRUN;
+  }
+  int base = lua_gettop(L) - nargs - 1;
+  pl_task *t = spawn(L, ctx, nargs); /* base+1 = task */
+  int why = run_until(L, ctx, finished, t);
+  if (why != RUN_DONE) {
+    lua_pushcfunction(L, l_task_cancel);
+    lua_pushvalue(L, base + 1);
+    lua_call(L, 1, 0);
+    lua_settop(L, base);
+    if (why == RUN_INTERRUPTED) lua_pushliteral(L, "interrupted!");
+    else lua_pushliteral(L, "deadlock: the task waits for something that can no longer happen");
+    return LUA_ERRRUN;
+  }
+  int n = push_outcome(L, base + 1, t);
+  if (t->state != PL_DONE) { /* nil, err */
+    lua_replace(L, base + 1);
+    lua_settop(L, base + 1);
+    return LUA_ERRRUN;
+  }
+  lua_remove(L, base + 1);
+  if (nresults != LUA_MULTRET) {
+    for (; n < nresults; n++) lua_pushnil(L);
+    lua_settop(L, base + nresults);
+  }
+  return LUA_OK;
+}
+
+static int idle(const void *ud) {
+  return ((const pl_ctx *)ud)->alive == 0;
+}
+
+int pl_drain(lua_State *L) {
+  pl_ctx *ctx = pl_ctx_of(L);
+  if (!ctx) return LUA_OK;
+  if (run_until(L, ctx, idle, ctx) == RUN_INTERRUPTED) {
+    lua_pushliteral(L, "interrupted!");
+    return LUA_ERRRUN;
+  }
+  return LUA_OK;
+}
+
+lua_State *pl_running_thread(lua_State *L) {
+  pl_ctx *ctx = pl_ctx_of(L);
+  return ctx && ctx->current ? ctx->current->co : NULL;
+}
+
+void pl_set_interrupt(lua_State *L, volatile sig_atomic_t *flag) {
+  pl_ctx *ctx = pl_ctx_of(L);
+  if (ctx) ctx->interrupt = flag;
+}
+
+void pl_task_shutdown(pl_ctx *ctx) {
+  /* Unfinished tasks are anchored in the registry, which is going away
+   * with the state: stop their timers and transfers now. */
+  while (ctx->ready_head) dequeue(ctx, ctx->ready_head);
+  ctx->closed = 1;
+}
+
+void pl_open_task(lua_State *L, int ctxidx) {
+  static const luaL_Reg methods[] = {
+    {"wait", l_task_wait}, {"cancel", l_task_cancel}, {"status", l_task_status}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {
+    {"spawn", l_spawn}, {"sleep", l_sleep}, {"now", l_now}, {NULL, NULL}};
+  if (luaL_newmetatable(L, PL_TASK_MT)) {
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_task_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushcfunction(L, l_task_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, ctxidx);
+  luaL_setfuncs(L, funcs, 1);
+}

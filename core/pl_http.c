@@ -1,2 +1,263 @@
-/* TEMPORARY stub */
-typedef int pl_stub_22562;
+#include "pl_http.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static void invalid(pl_http *h, const char *msg) {
+  h->err = PL_HTTP_INVALID;
+  snprintf(h->errmsg, sizeof h->errmsg, "%s", msg);
+}
+
+pl_http *pl_http_new(pl_loop *l) {
+  pl_http *h = calloc(1, sizeof *h);
+  if (!h) return NULL;
+  h->loop = l;
+  h->connect_timeout = 10;
+  h->timeout = 30;
+  strcpy(h->method, "GET");
+  pl_buf_init(&h->body);
+  pl_buf_init(&h->resp_headers);
+  pl_buf_init(&h->resp_body);
+  return h;
+}
+
+void pl_http_free(pl_http *h) {
+  if (!h) return;
+  pl_loop_abort(h->loop, h);
+  pl_loop_easy_put(h->loop, h->easy);
+  curl_slist_free_all(h->headers);
+  free(h->url);
+  pl_buf_free(&h->body);
+  pl_buf_free(&h->resp_headers);
+  pl_buf_free(&h->resp_body);
+  free(h);
+}
+
+int pl_http_set_method(pl_http *h, const char *method) {
+  static const char *const known[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", NULL};
+  for (int i = 0; known[i]; i++) {
+    if (strcmp(method, known[i]) == 0) {
+      strcpy(h->method, known[i]);
+      return 0;
+    }
+  }
+  invalid(h, "unsupported method (use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS)");
+  return -1;
+}
+
+int pl_http_is_loopback(const char *host) {
+  unsigned char a[16];
+  char buf[64];
+  size_t n = strlen(host);
+  if (strcasecmp(host, "localhost") == 0) return 1;
+  if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof buf) {
+    memcpy(buf, host + 1, n - 2);
+    buf[n - 2] = '\0';
+    host = buf;
+  }
+  if (inet_pton(AF_INET, host, a) == 1) return a[0] == 127;
+  if (inet_pton(AF_INET6, host, a) == 1) {
+    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    if (memcmp(a, one, 16) == 0) return 1;
+    return memcmp(a, v4mapped, 12) == 0 && a[12] == 127;
+  }
+  return 0;
+}
+
+int pl_http_set_url(pl_http *h, const char *url, int insecure) {
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL;
+  int rc = -1;
+  if (!u) {
+    invalid(h, "out of memory");
+    return -1;
+  }
+  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+    invalid(h, "malformed URL");
+  } else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+             (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+    invalid(h, "unsupported URL scheme (use http:// or https://)");
+  } else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
+    invalid(h, "URL has no host");
+  } else if (strcmp(scheme, "http") == 0 && !insecure && !pl_http_is_loopback(host)) {
+    invalid(h, "plain http:// is only allowed to loopback hosts (127.0.0.1, ::1, localhost): "
+               "use https:// or pass insecure = true");
+  } else if (!(h->url = strdup(url))) {
+    invalid(h, "out of memory");
+  } else {
+    h->insecure = insecure;
+    rc = 0;
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_url_cleanup(u);
+  return rc;
+}
+
+int pl_http_add_header(pl_http *h, const char *name, const char *value) {
+  pl_buf line;
+  for (const char *p = name; *p; p++) {
+    if (!isgraph((unsigned char)*p) || *p == ':') {
+      invalid(h, "bad header name");
+      return -1;
+    }
+  }
+  if (!*name || strpbrk(value, "\r\n")) {
+    invalid(h, *name ? "header values must not contain line breaks" : "empty header name");
+    return -1;
+  }
+  pl_buf_init(&line);
+  int bad = pl_buf_addstr(&line, name) || pl_buf_add(&line, *value ? ": " : ";", *value ? 2 : 1) ||
+            pl_buf_addstr(&line, value);
+  struct curl_slist *l = bad ? NULL : curl_slist_append(h->headers, line.data);
+  pl_buf_free(&line);
+  if (!l) {
+    invalid(h, "out of memory");
+    return -1;
+  }
+  h->headers = l;
+  return 0;
+}
+
+int pl_http_set_body(pl_http *h, const char *data, size_t len) {
+  pl_buf_reset(&h->body);
+  if (pl_buf_add(&h->body, data, len) != 0) {
+    invalid(h, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud) {
+  pl_http *h = ud;
+  return pl_buf_add(&h->resp_body, p, size * n) == 0 ? size * n : 0;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud) {
+  pl_http *h = ud;
+  if (n * size > 5 && strncmp(p, "HTTP/", 5) == 0) pl_buf_reset(&h->resp_headers); /* a new response */
+  return pl_buf_add(&h->resp_headers, p, size * n) == 0 ? size * n : 0;
+}
+
+int pl_http_prepare(pl_http *h) {
+  if (!h->url) {
+    invalid(h, "no URL");
+    return -1;
+  }
+  if (!h->easy && !(h->easy = pl_loop_easy_get(h->loop))) {
+    h->err = PL_HTTP_NOMEM;
+    snprintf(h->errmsg, sizeof h->errmsg, "out of memory");
+    return -1;
+  }
+  /* no "Expect: 100-continue" round trip on larger bodies */
+  h->headers = curl_slist_append(h->headers, "Expect:");
+  CURL *e = h->easy;
+  curl_easy_setopt(e, CURLOPT_URL, h->url);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)h);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errmsg);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "peerlua/" PEERLUA_CORE_VERSION);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(h->connect_timeout * 1000));
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(h->timeout * 1000));
+  if (h->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+  if (h->insecure) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (strcmp(h->method, "HEAD") == 0) {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else if (strcmp(h->method, "GET") != 0) {
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, h->method);
+  }
+  if (h->body.len || strcmp(h->method, "POST") == 0 || strcmp(h->method, "PUT") == 0 ||
+      strcmp(h->method, "PATCH") == 0) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)h->body.len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, h->body.data ? h->body.data : "");
+  }
+  h->err = PL_HTTP_OK;
+  h->status = 0;
+  h->errmsg[0] = '\0';
+  pl_buf_reset(&h->resp_headers);
+  pl_buf_reset(&h->resp_body);
+  return 0;
+}
+
+void pl_http_finish(pl_http *h, int code) {
+  CURLcode rc = (CURLcode)code;
+  curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &h->status);
+  if (rc == CURLE_OK) {
+    h->err = PL_HTTP_OK;
+    return;
+  }
+  h->err = rc == CURLE_OPERATION_TIMEDOUT ? PL_HTTP_TIMEOUT
+         : rc == CURLE_OUT_OF_MEMORY      ? PL_HTTP_NOMEM
+                                          : PL_HTTP_NETWORK;
+  if (!h->errmsg[0]) snprintf(h->errmsg, sizeof h->errmsg, "%s", curl_easy_strerror(rc));
+}
+
+int pl_http_header_is_secret(const char *name, size_t len) {
+  static const char *const words[] = {"authorization", "token", "secret", "password", "cookie",
+                                      "api-key", "apikey", "x-api-key", "signature", NULL};
+  char low[128];
+  if (len >= sizeof low) len = sizeof low - 1;
+  for (size_t i = 0; i < len; i++) low[i] = (char)tolower((unsigned char)name[i]);
+  low[len] = '\0';
+  for (int i = 0; words[i]; i++)
+    if (strstr(low, words[i])) return 1;
+  return 0;
+}
+
+/* Write url with the values of secret-looking query parameters replaced. */
+static void trace_url(const char *url, FILE *f) {
+  const char *q = strchr(url, '?');
+  if (!q) {
+    fputs(url, f);
+    return;
+  }
+  fwrite(url, 1, (size_t)(q - url), f);
+  for (const char *p = q; *p && *p != '#';) {
+    fputc(*p++, f); /* '?' or '&' */
+    size_t klen = strcspn(p, "=&#");
+    size_t vlen = p[klen] == '=' ? strcspn(p + klen + 1, "&#") : 0;
+    fwrite(p, 1, klen, f);
+    if (p[klen] == '=') {
+      int secret = pl_http_header_is_secret(p, klen) || (klen >= 3 && strncasecmp(p + klen - 3, "key", 3) == 0);
+      fputc('=', f);
+      if (secret) fputs("[REDACTED]", f);
+      else fwrite(p + klen + 1, 1, vlen, f);
+      p += klen + 1 + vlen;
+    } else {
+      p += klen;
+    }
+  }
+}
+
+void pl_http_trace(const pl_http *h, FILE *f) {
+  fprintf(f, "peerlua: http %s ", h->method);
+  trace_url(h->url, f);
+  if (h->err == PL_HTTP_OK) fprintf(f, " -> %ld", h->status);
+  else fprintf(f, " -> error (%s)", h->errmsg);
+  fprintf(f, " %.3fs sent %zu B received %zu B\n", h->elapsed, h->body.len, h->resp_body.len);
+  for (const struct curl_slist *s = h->headers; s; s = s->next) {
+    const char *colon = strchr(s->data, ':');
+    if (!colon || strcmp(s->data, "Expect:") == 0) continue;
+    size_t nlen = (size_t)(colon - s->data);
+    if (pl_http_header_is_secret(s->data, nlen)) fprintf(f, "  > %.*s: [REDACTED]\n", (int)nlen, s->data);
+    else fprintf(f, "  > %s\n", s->data);
+  }
+  fflush(f);
+}

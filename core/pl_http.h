@@ -4,6 +4,7 @@
 #ifndef PL_HTTP_H
 #define PL_HTTP_H
 #include <stddef.h>
+#include <stdio.h>
 #include "pl_buf.h"
 #include "pl_loop.h"
 
@@ -56,5 +57,10 @@ int pl_http_is_loopback(const char *host);
 
 /* Names of headers whose values never appear in traces or errors. */
 int pl_http_header_is_secret(const char *name, size_t len);
+
+/* Used by the loop only. */
+int pl_http_prepare(pl_http *h);                /* configure h->easy; -1 sets h->err */
+void pl_http_finish(pl_http *h, int curl_code); /* fill status / err from the result */
+void pl_http_trace(const pl_http *h, FILE *f);  /* one exchange, secrets redacted */
 
 #endif

@@ -1,2 +1,166 @@
-/* TEMPORARY stub */
-typedef int pl_stub_31490;
+#include "pl_loop.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pl_http.h"
+
+#define EASY_POOL_MAX 64
+
+struct pl_loop {
+  CURLM *multi;
+  pl_heap timers;
+  size_t running;           /* transfers in the multi handle */
+  void *pool[EASY_POOL_MAX];/* idle easy handles */
+  size_t npool;
+  pl_stats stats;
+  FILE *trace;
+};
+
+double pl_loop_now(const pl_loop *l) {
+  (void)l;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+pl_loop *pl_loop_new(void) {
+  static const long conns = 32;
+  pl_loop *l = calloc(1, sizeof *l);
+  if (!l) return NULL;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(l->multi = curl_multi_init())) {
+    free(l);
+    return NULL;
+  }
+  curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+  curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, conns);
+  pl_heap_init(&l->timers);
+  return l;
+}
+
+void pl_loop_free(pl_loop *l) {
+  if (!l) return;
+  pl_heap_free(&l->timers);
+  for (size_t i = 0; i < l->npool; i++) curl_easy_cleanup(l->pool[i]);
+  curl_multi_cleanup(l->multi); /* running transfers belong to their owners */
+  free(l);
+}
+
+int pl_loop_timer_start(pl_loop *l, pl_timer *t, double delay, pl_timer_cb cb, void *ud) {
+  pl_heap_remove(&l->timers, t);
+  t->when = pl_loop_now(l) + (delay > 0 ? delay : 0);
+  t->cb = cb;
+  t->ud = ud;
+  return pl_heap_push(&l->timers, t);
+}
+
+void pl_loop_timer_stop(pl_loop *l, pl_timer *t) {
+  pl_heap_remove(&l->timers, t);
+}
+
+size_t pl_loop_pending(const pl_loop *l) {
+  return l->timers.n + l->running;
+}
+
+pl_stats *pl_loop_stats(pl_loop *l) { return &l->stats; }
+void pl_loop_set_trace(pl_loop *l, FILE *f) { l->trace = f; }
+FILE *pl_loop_trace(const pl_loop *l) { return l->trace; }
+
+void *pl_loop_easy_get(pl_loop *l) {
+  if (l->npool) return l->pool[--l->npool];
+  return curl_easy_init();
+}
+
+void pl_loop_easy_put(pl_loop *l, void *easy) {
+  if (!easy) return;
+  if (l->npool < EASY_POOL_MAX) {
+    curl_easy_reset(easy);
+    l->pool[l->npool++] = easy;
+  } else {
+    curl_easy_cleanup(easy);
+  }
+}
+
+int pl_loop_start(pl_loop *l, pl_http *h) {
+  if (pl_http_prepare(h) != 0) return -1;
+  if (curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
+    h->err = PL_HTTP_NOMEM;
+    snprintf(h->errmsg, sizeof h->errmsg, "could not start the transfer");
+    return -1;
+  }
+  h->started = pl_loop_now(l);
+  h->running = 1;
+  l->running++;
+  return 0;
+}
+
+void pl_loop_abort(pl_loop *l, pl_http *h) {
+  if (!h->running) return;
+  curl_multi_remove_handle(l->multi, h->easy);
+  h->running = 0;
+  l->running--;
+}
+
+/* Hand finished transfers to their owners; returns how many finished. */
+static int finish_transfers(pl_loop *l) {
+  CURLMsg *m;
+  int left, n = 0;
+  while ((m = curl_multi_info_read(l->multi, &left))) {
+    if (m->msg != CURLMSG_DONE) continue;
+    pl_http *h = NULL;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&h);
+    CURLcode rc = m->data.result;
+    curl_multi_remove_handle(l->multi, m->easy_handle);
+    h->running = 0;
+    l->running--;
+    h->elapsed = pl_loop_now(l) - h->started;
+    pl_http_finish(h, rc);
+    l->stats.requests++;
+    l->stats.bytes_sent += h->body.len;
+    l->stats.bytes_received += h->resp_body.len;
+    if (l->trace) pl_http_trace(h, l->trace);
+    n++;
+    if (h->done) h->done(h, h->ud);
+  }
+  return n;
+}
+
+static void fire_timers(pl_loop *l) {
+  double now = pl_loop_now(l);
+  pl_timer *t;
+  while ((t = pl_heap_peek(&l->timers)) && t->when <= now) {
+    pl_heap_pop(&l->timers);
+    t->cb(t, t->ud);
+  }
+}
+
+int pl_loop_step(pl_loop *l, double max_wait) {
+  int rc = 0;
+  pl_timer *next = pl_heap_peek(&l->timers);
+  double wait = max_wait;
+  if (next) {
+    double until = next->when - pl_loop_now(l);
+    if (until < 0) until = 0;
+    if (wait < 0 || until < wait) wait = until;
+  }
+  if (wait < 0 && !l->running) wait = 0; /* nothing could ever wake us */
+  int ms = wait < 0 ? 60000 : (int)(wait * 1000 + 0.999);
+  if (l->running) {
+    int still, nfds;
+    curl_multi_perform(l->multi, &still);
+    if (finish_transfers(l) == 0 && l->running && ms > 0) {
+      /* a signal ends the poll early (curl treats EINTR as a wake-up) */
+      curl_multi_poll(l->multi, NULL, 0, ms, &nfds);
+      curl_multi_perform(l->multi, &still);
+      finish_transfers(l);
+    }
+  } else if (ms > 0) {
+    if (poll(NULL, 0, ms) < 0 && errno == EINTR) rc = -1;
+  }
+  fire_timers(l);
+  return rc;
+}

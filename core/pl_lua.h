@@ -1,0 +1,68 @@
+/* Shared between the binding's files (lua_*.c). Not used by the core below. */
+#ifndef PL_LUA_H
+#define PL_LUA_H
+#include <signal.h>
+#include "lua.h"
+#include "lauxlib.h"
+#include "peerlua.h"
+#include "pl_http.h"
+#include "pl_loop.h"
+
+#define PL_CTX_KEY "peerlua.ctx"
+#define PL_TASK_MT "peerlua.task"
+#define PL_ERROR_MT "peerlua.error"
+
+typedef struct pl_task pl_task;
+
+struct pl_ctx {
+  pl_loop *loop;
+  pl_task *ready_head, *ready_tail; /* tasks to resume, FIFO */
+  pl_task *current;                 /* the task being resumed, or NULL */
+  size_t alive;                     /* tasks not finished yet */
+  volatile sig_atomic_t *interrupt;
+  int closed;
+};
+
+enum pl_task_state { PL_READY, PL_RUNNING, PL_WAITING, PL_DONE, PL_FAILED, PL_CANCELLED };
+enum pl_wake { PL_WAKE_NONE, PL_WAKE_TIMER, PL_WAKE_HTTP, PL_WAKE_TASK };
+
+/* A task, or (co == NULL) a stand-in for code that waits outside any task
+ * (stock lua5.4's main thread): the loop is then run until it wakes. */
+struct pl_task {
+  pl_ctx *ctx;
+  lua_State *co;
+  int state, wake;
+  int anchor;               /* registry ref keeping it alive while unfinished */
+  int nargs;                /* values on co's stack for the first resume */
+  int observed;             /* its result was taken by wait() */
+  pl_task *prev, *next;     /* ready queue */
+  pl_timer timer;           /* sleep, wait timeout */
+  pl_http *http;            /* the request it waits for */
+  pl_task *target;          /* the task it waits for */
+  pl_task *waiters;         /* tasks waiting for it, linked by wnext */
+  pl_task *wnext;
+};
+
+/* [-0, +0] The context (upvalue 1 of every module function). */
+#define pl_ctx_up(L) ((pl_ctx *)lua_touserdata((L), lua_upvalueindex(1)))
+
+/* Set up w as the waiter of the calling code: the running task if L is its
+ * thread, otherwise a stand-in. Raises if L is a task that cannot yield. */
+pl_task *pl_waiter(lua_State *L, pl_ctx *ctx, pl_task *standin);
+/* Suspend until w is woken, then return k(L, LUA_YIELD, (lua_KContext)w).
+ * The operation (timer, transfer) must already be armed with w as owner. */
+int pl_suspend(lua_State *L, pl_task *w, lua_KFunction k);
+/* Mark w runnable because of why (no Lua is called). */
+void pl_wake(pl_task *w, int why);
+
+/* [-0, +1] A new error value with code and message (other fields set by caller). */
+void pl_push_error(lua_State *L, const char *code, const char *msg);
+
+/* [-0, +1] table of HTTP functions. */
+void pl_open_http(lua_State *L, int ctxidx);
+/* [-0, +0] Add the task functions to the table at the top (ctx at ctxidx). */
+void pl_open_task(lua_State *L, int ctxidx);
+/* Cancel everything that belongs to ctx (called from its __gc). */
+void pl_task_shutdown(pl_ctx *ctx);
+
+#endif

@@ -1,0 +1,114 @@
+-- peerlua.http: HTTP requests that suspend the calling task instead of
+-- blocking the process (see core/lua_http.c for the transfer itself).
+local json = require("peerlua.json")
+
+local M = {}
+
+local Response = {}
+Response.__index = Response
+Response.__name = "peerlua.http.response"
+
+-- resp:json() -> value | nil, err
+function Response:json()
+  return json.decode(self.body)
+end
+
+local function urlencode(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c)
+    return string.format("%%%02X", c:byte())
+  end))
+end
+M.urlencode = urlencode
+
+-- query table -> "k=v&k=v" with sorted keys; array values repeat the key.
+local function encode_query(q)
+  local keys = {}
+  for k in pairs(q) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    local v = q[k]
+    if v == nil then v = q[tonumber(k)] end
+    if type(v) == "table" then
+      for _, x in ipairs(v) do parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(x) end
+    elseif v == true then
+      parts[#parts + 1] = urlencode(k)
+    elseif v ~= false then
+      parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(v)
+    end
+  end
+  return table.concat(parts, "&")
+end
+M.encode_query = encode_query
+
+local function invalid(field, rule)
+  local err = { code = "invalid", message = field .. ": " .. rule,
+                details = { { field = field, rule = rule } } }
+  return nil, M.error(err)
+end
+
+local allowed = { method = true, url = true, headers = true, query = true, body = true,
+                  json = true, timeout = true, connect_timeout = true, insecure = true }
+
+-- request{method=, url=, headers=, query=, body=, json=, timeout=,
+--         connect_timeout=, insecure=} -> resp | nil, err
+function M.request(opts)
+  if type(opts) ~= "table" then
+    error("bad argument #1 to 'request' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  for k in pairs(opts) do
+    if not allowed[k] then return invalid(tostring(k), "unknown option") end
+  end
+  local url, method = opts.url, opts.method or "GET"
+  if type(url) ~= "string" then return invalid("url", "must be a string") end
+  if type(method) ~= "string" then return invalid("method", "must be a string") end
+  for _, k in ipairs({ "timeout", "connect_timeout" }) do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= "number" or v <= 0) then
+      return invalid(k, "must be a number of seconds > 0")
+    end
+  end
+  local headers = {}
+  if opts.headers ~= nil then
+    if type(opts.headers) ~= "table" then return invalid("headers", "must be a table") end
+    for k, v in pairs(opts.headers) do
+      if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
+        return invalid("headers", "names and values must be strings")
+      end
+      headers[k] = tostring(v)
+    end
+  end
+  local body = opts.body
+  if opts.json ~= nil then
+    if body ~= nil then return invalid("json", "cannot be given together with body") end
+    body = opts.json
+  end
+  if body ~= nil then
+    if type(body) == "table" then
+      local s, err = json.encode(body)
+      if not s then return invalid("body", "cannot be encoded as JSON: " .. tostring(err)) end
+      body = s
+      local has_ct = false
+      for k in pairs(headers) do
+        if k:lower() == "content-type" then has_ct = true end
+      end
+      if not has_ct then headers["Content-Type"] = "application/json" end
+    elseif type(body) ~= "string" then
+      return invalid("body", "must be a string or a table (sent as JSON)")
+    end
+  end
+  if opts.query ~= nil then
+    if type(opts.query) ~= "table" then return invalid("query", "must be a table") end
+    local q = encode_query(opts.query)
+    if q ~= "" then url = url .. (url:find("?", 1, true) and "&" or "?") .. q end
+  end
+  local resp, err = M.core_request({
+    method = method:upper(), url = url, headers = headers, body = body,
+    timeout = opts.timeout, connect_timeout = opts.connect_timeout,
+    insecure = opts.insecure and true or false,
+  })
+  if not resp then return nil, err end
+  return setmetatable(resp, Response)
+end
+
+return M

@@ -1,0 +1,69 @@
+-- peerlua.json: JSON on lua-cjson, through a private cjson.new() instance so
+-- the user's own cjson settings are never touched.
+local cjson = require("cjson").new()
+
+cjson.encode_sparse_array(true)      -- {[1]=1,[3]=3} encodes as an array with nulls
+cjson.decode_invalid_numbers(false)  -- NaN/Infinity are not JSON
+cjson.encode_invalid_numbers(false)
+
+local M = {}
+
+M.null = cjson.null
+
+-- Tables marked with array(t) encode as JSON arrays even when empty.
+local array_mt = { __name = "peerlua.json.array" }
+
+function M.array(t)
+  return setmetatable(t or {}, array_mt)
+end
+
+function M.is_array(t)
+  return getmetatable(t) == array_mt
+end
+
+-- An empty marked array is replaced by a unique placeholder string which is
+-- then turned into [] in the encoded text.
+local EMPTY = "\0peerlua_empty_array\0"
+local EMPTY_JSON = '"\\u0000peerlua_empty_array\\u0000"'
+
+-- Copy v replacing empty marked arrays; returns v itself when there are none.
+local function mark_empty(v, seen)
+  if type(v) ~= "table" then return v, false end
+  if getmetatable(v) == array_mt and next(v) == nil then return EMPTY, true end
+  if seen[v] then return v, false end
+  seen[v] = true
+  local copy, changed = nil, false
+  for k, x in pairs(v) do
+    local y, c = mark_empty(x, seen)
+    if c then
+      copy = copy or {}
+      copy[k] = y
+      changed = true
+    end
+  end
+  seen[v] = nil
+  if not changed then return v, false end
+  for k, x in pairs(v) do
+    if copy[k] == nil then copy[k] = x end
+  end
+  return copy, true
+end
+
+-- encode(v) -> string | nil, err
+function M.encode(v)
+  local marked, changed = mark_empty(v, {})
+  local ok, s = pcall(cjson.encode, marked)
+  if not ok then return nil, s end
+  if changed then s = s:gsub(EMPTY_JSON, "[]", nil) end
+  return s
+end
+
+-- decode(s) -> value | nil, err
+function M.decode(s)
+  if type(s) ~= "string" then return nil, "JSON text must be a string, got " .. type(s) end
+  local ok, v = pcall(cjson.decode, s)
+  if not ok then return nil, v end
+  return v
+end
+
+return M
