@@ -1,0 +1,51 @@
+local peerlua = require("peerlua")
+local json = peerlua.json
+
+describe("peerlua.json", function()
+  it("round-trips objects, arrays, numbers, booleans and null", function()
+    local text = json.encode({ a = 1, b = { 1, 2, 3 }, c = true, d = json.null, e = "x/y" })
+    local v = assert(json.decode(text))
+    assert.same({ 1, 2, 3 }, v.b)
+    assert.equal(1, v.a)
+    assert.is_true(v.c)
+    assert.equal(json.null, v.d)
+    assert.equal("x/y", v.e)
+  end)
+
+  it("encodes an empty table as an object and a marked one as an array", function()
+    assert.equal("{}", json.encode({}))
+    assert.equal("[]", json.encode(json.array()))
+    assert.equal('{"subnets":[]}', json.encode({ subnets = json.array({}) }))
+    local nested = json.encode({ a = { b = { json.array(), json.array({ 1 }) } } })
+    assert.equal('{"a":{"b":[[],[1]]}}', nested)
+  end)
+
+  it("does not change the caller's table when marking arrays", function()
+    local t = { list = json.array() }
+    json.encode(t)
+    assert.is_true(json.is_array(t.list))
+    assert.same({}, t.list)
+  end)
+
+  it("returns nil and a message for bad JSON instead of raising", function()
+    local v, err = json.decode("{not json")
+    assert.is_nil(v)
+    assert.is_string(err)
+    v, err = json.decode(42)
+    assert.is_nil(v)
+    assert.matches("must be a string", err)
+  end)
+
+  it("returns nil and a message for values JSON cannot hold", function()
+    local v, err = json.encode({ f = print })
+    assert.is_nil(v)
+    assert.is_string(err)
+  end)
+
+  it("uses its own cjson instance", function()
+    local cjson = require("cjson")
+    cjson.encode_sparse_array(false)  -- the user's setting...
+    assert.equal("[1,null,3]", json.encode({ [1] = 1, [3] = 3 }))  -- ...is not ours
+    cjson.encode_sparse_array(true)
+  end)
+end)
