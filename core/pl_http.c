@@ -45,7 +45,7 @@ int pl_http_set_method(pl_http *h, const char *method) {
       return 0;
     }
   }
-  invalid(h, "unsupported method (use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS)");
+  invalid(h, "method: unsupported (use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS)");
   return -1;
 }
 
@@ -78,15 +78,15 @@ int pl_http_set_url(pl_http *h, const char *url, int insecure) {
     return -1;
   }
   if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
-    invalid(h, "malformed URL");
+    invalid(h, "url: malformed URL");
   } else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
              (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-    invalid(h, "unsupported URL scheme (use http:// or https://)");
+    invalid(h, "url: unsupported scheme (use http:// or https://)");
   } else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
-    invalid(h, "URL has no host");
+    invalid(h, "url: no host");
   } else if (strcmp(scheme, "http") == 0 && !insecure && !pl_http_is_loopback(host)) {
-    invalid(h, "plain http:// is only allowed to loopback hosts (127.0.0.1, ::1, localhost): "
-               "use https:// or pass insecure = true");
+    invalid(h, "url: plain http:// is only allowed to loopback hosts (127.0.0.1, ::1, "
+               "localhost); use https:// or pass insecure = true");
   } else if (!(h->url = strdup(url))) {
     invalid(h, "out of memory");
   } else {
@@ -103,12 +103,12 @@ int pl_http_add_header(pl_http *h, const char *name, const char *value) {
   pl_buf line;
   for (const char *p = name; *p; p++) {
     if (!isgraph((unsigned char)*p) || *p == ':') {
-      invalid(h, "bad header name");
+      invalid(h, "headers: bad header name (letters, digits and punctuation other than ':')");
       return -1;
     }
   }
   if (!*name || strpbrk(value, "\r\n")) {
-    invalid(h, *name ? "header values must not contain line breaks" : "empty header name");
+    invalid(h, *name ? "headers: values must not contain line breaks" : "headers: empty header name");
     return -1;
   }
   pl_buf_init(&line);

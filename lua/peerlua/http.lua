@@ -107,7 +107,13 @@ function M.request(opts)
     timeout = opts.timeout, connect_timeout = opts.connect_timeout,
     insecure = opts.insecure and true or false,
   })
-  if not resp then return nil, err end
+  if not resp then
+    if err.code == "invalid" then
+      local field, rule = err.message:match("^(%w+): (.*)$")
+      err.details = { { field = field, rule = rule } }
+    end
+    return nil, err
+  end
   return setmetatable(resp, Response)
 end
 

@@ -1,5 +1,8 @@
 # C unit tests of the Lua-free core.
-foreach(name heap buf http_util)
+file(GLOB PEERLUA_C_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/c/test_*.c)
+foreach(src ${PEERLUA_C_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  string(REGEX REPLACE "^test_" "" name ${name})
   add_executable(test_${name} ${CMAKE_SOURCE_DIR}/tests/c/test_${name}.c)
   target_link_libraries(test_${name} PRIVATE peerlua_core)
   add_test(NAME c.${name} COMMAND test_${name})

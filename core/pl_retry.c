@@ -1,0 +1,2 @@
+/* TEMPORARY stub: being written */
+typedef int pl_retry_stub;
