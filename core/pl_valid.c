@@ -1,0 +1,151 @@
+#include "pl_valid.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <string.h>
+
+static int all(const char *s, size_t len, int (*pred)(int)) {
+  for (size_t i = 0; i < len; i++)
+    if (!pred((unsigned char)s[i])) return 0;
+  return 1;
+}
+
+static int is_lower_hex(int c) { return isdigit(c) || (c >= 'a' && c <= 'f'); }
+static int is_lower_alpha(int c) { return c >= 'a' && c <= 'z'; }
+static int is_upper_alpha(int c) { return c >= 'A' && c <= 'Z'; }
+
+const char *pl_valid_uuid(const char *s, size_t len) {
+  static const char *const rule = "must be a UUID (8-4-4-4-12 hexadecimal digits)";
+  if (len != 36) return rule;
+  for (size_t i = 0; i < 36; i++) {
+    int dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i])) return rule;
+  }
+  return NULL;
+}
+
+const char *pl_valid_hex32(const char *s, size_t len) {
+  if (len != 32 || !all(s, len, is_lower_hex)) return "must be 32 lower-case hexadecimal digits";
+  return NULL;
+}
+
+const char *pl_valid_nonempty(const char *s, size_t len) {
+  (void)s;
+  return len ? NULL : "must not be empty";
+}
+
+/* Parse "addr/prefix"; family AF_INET, AF_INET6 or 0 for either. */
+static const char *cidr(const char *s, size_t len, int family) {
+  const char *rule = family == AF_INET ? "must be an IPv4 CIDR block like 10.0.0.0/16"
+                                       : "must be a CIDR block like 10.0.0.0/16";
+  char addr[64];
+  unsigned char bin[16];
+  const char *slash = memchr(s, '/', len);
+  if (!slash || (size_t)(slash - s) >= sizeof addr) return rule;
+  size_t alen = (size_t)(slash - s), plen = len - alen - 1;
+  memcpy(addr, s, alen);
+  addr[alen] = '\0';
+  int v4 = inet_pton(AF_INET, addr, bin) == 1;
+  int v6 = !v4 && inet_pton(AF_INET6, addr, bin) == 1;
+  if (!(v4 && family != AF_INET6) && !(v6 && family != AF_INET)) return rule;
+  if (plen == 0 || plen > 3 || !all(slash + 1, plen, isdigit) || (plen > 1 && slash[1] == '0')) return rule;
+  int prefix = 0;
+  for (size_t i = 0; i < plen; i++) prefix = prefix * 10 + (slash[1 + i] - '0');
+  int bits = v4 ? 32 : 128;
+  if (prefix > bits) return v4 ? "prefix length must be 0 to 32" : "prefix length must be 0 to 128";
+  /* host bits must be zero: 10.0.0.1/16 is an address, not a block */
+  for (int b = prefix; b < bits; b++)
+    if (bin[b / 8] & (0x80 >> (b % 8))) return "host bits must be zero (e.g. 10.0.0.0/16, not 10.0.0.1/16)";
+  return NULL;
+}
+
+const char *pl_valid_cidr(const char *s, size_t len) { return cidr(s, len, 0); }
+const char *pl_valid_cidr4(const char *s, size_t len) { return cidr(s, len, AF_INET); }
+
+const char *pl_valid_aws_vpc(const char *s, size_t len) {
+  if (len > 4 && memcmp(s, "vpc-", 4) == 0 && (len - 4 == 8 || len - 4 == 17) && all(s + 4, len - 4, is_lower_hex))
+    return NULL;
+  return "must be an AWS VPC id: vpc- and 8 or 17 lower-case hexadecimal digits";
+}
+
+const char *pl_valid_aws_account(const char *s, size_t len) {
+  if (len == 12 && all(s, len, isdigit)) return NULL;
+  return "must be a 12-digit AWS account id";
+}
+
+/* Words of letters joined by sep, then sep and a number: us-east-1, US_EAST_1. */
+static int region(const char *s, size_t len, char sep, int (*letter)(int)) {
+  size_t i = 0, words = 0;
+  for (;;) {
+    size_t start = i;
+    while (i < len && letter((unsigned char)s[i])) i++;
+    if (i == start) break;
+    words++;
+    if (i == len || s[i] != sep) return 0;
+    i++;
+  }
+  size_t digits = i;
+  while (i < len && isdigit((unsigned char)s[i])) i++;
+  return words >= 2 && i == len && i > digits && i - digits <= 2;
+}
+
+const char *pl_valid_aws_region(const char *s, size_t len) {
+  return region(s, len, '-', is_lower_alpha) ? NULL : "must be an AWS region like us-east-1";
+}
+
+const char *pl_valid_ic_region(const char *s, size_t len) {
+  return region(s, len, '_', is_upper_alpha) ? NULL : "must be an Instaclustr region like US_EAST_1";
+}
+
+pl_validator pl_valid_by_name(const char *name) {
+  static const struct {
+    const char *name;
+    pl_validator fn;
+  } table[] = {
+    {"uuid", pl_valid_uuid},           {"cidr", pl_valid_cidr},
+    {"cidr4", pl_valid_cidr4},         {"aws_vpc", pl_valid_aws_vpc},
+    {"aws_account", pl_valid_aws_account}, {"aws_region", pl_valid_aws_region},
+    {"ic_region", pl_valid_ic_region}, {"hex32", pl_valid_hex32},
+    {"nonempty", pl_valid_nonempty},   {NULL, NULL},
+  };
+  for (int i = 0; table[i].name; i++)
+    if (strcmp(table[i].name, name) == 0) return table[i].fn;
+  return NULL;
+}
+
+static int add_segment(pl_buf *out, const char *v) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (; *v; v++) {
+    unsigned char c = (unsigned char)*v;
+    if (isalnum(c) || strchr("-._~", c)) {
+      if (pl_buf_add(out, v, 1)) return -1;
+    } else {
+      char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+      if (pl_buf_add(out, esc, 3)) return -1;
+    }
+  }
+  return 0;
+}
+
+int pl_path_expand(const char *tmpl, pl_path_lookup lookup, void *ud, pl_buf *out,
+                   const char **bad, size_t *badlen) {
+  pl_buf_reset(out);
+  for (const char *p = tmpl; *p;) {
+    const char *open = strchr(p, '{');
+    if (!open) return pl_buf_addstr(out, p);
+    const char *close = strchr(open, '}');
+    if (!close) return pl_buf_addstr(out, p);
+    if (pl_buf_add(out, p, (size_t)(open - p))) return -1;
+    size_t nlen = (size_t)(close - open - 1);
+    const char *v = lookup(open + 1, nlen, ud);
+    if (!v || !*v) {
+      *bad = open + 1;
+      *badlen = nlen;
+      return -1;
+    }
+    if (add_segment(out, v)) return -1;
+    p = close + 1;
+  }
+  if (!out->data) pl_buf_add(out, "", 0);
+  return 0;
+}

@@ -1,0 +1,83 @@
+/* Validators with good and bad values, and path templates. */
+#include <string.h>
+
+#include "check.h"
+#include "pl_valid.h"
+
+#define OK(fn, s) CHECK(fn(s, strlen(s)) == NULL)
+#define BAD(fn, s) CHECK(fn(s, strlen(s)) != NULL)
+
+static const char *lookup(const char *name, size_t len, void *ud) {
+  const char *const *kv = ud;
+  for (; kv[0]; kv += 2)
+    if (strlen(kv[0]) == len && memcmp(kv[0], name, len) == 0) return kv[1];
+  return NULL;
+}
+
+int main(void) {
+  OK(pl_valid_uuid, "aabc665c-8916-40ae-978c-96d39a3a1364");
+  OK(pl_valid_uuid, "AABC665C-8916-40AE-978C-96D39A3A1364");
+  BAD(pl_valid_uuid, "aabc665c891640ae978c96d39a3a1364");
+  BAD(pl_valid_uuid, "aabc665c-8916-40ae-978c-96d39a3a136");
+  BAD(pl_valid_uuid, "gabc665c-8916-40ae-978c-96d39a3a1364");
+  BAD(pl_valid_uuid, "");
+
+  OK(pl_valid_cidr, "10.0.0.0/16");
+  OK(pl_valid_cidr, "0.0.0.0/0");
+  OK(pl_valid_cidr, "192.168.1.7/32");
+  OK(pl_valid_cidr, "fd00::/8");
+  BAD(pl_valid_cidr, "10.0.0.1/16");   /* host bits set */
+  BAD(pl_valid_cidr, "10.0.0.0/33");
+  BAD(pl_valid_cidr, "10.0.0.0/016");
+  BAD(pl_valid_cidr, "10.0.0.0");
+  BAD(pl_valid_cidr, "10.0.0/16");
+  BAD(pl_valid_cidr, "256.0.0.0/8");
+  BAD(pl_valid_cidr, "10.0.0.0/");
+  BAD(pl_valid_cidr, "/16");
+  BAD(pl_valid_cidr4, "fd00::/8");
+
+  OK(pl_valid_aws_vpc, "vpc-aabb1122");
+  OK(pl_valid_aws_vpc, "vpc-0123456789abcdef0");
+  BAD(pl_valid_aws_vpc, "vpc-AABB1122");
+  BAD(pl_valid_aws_vpc, "vpc-aabb112");
+  BAD(pl_valid_aws_vpc, "vpc-123abc456"); /* 9 digits */
+  BAD(pl_valid_aws_vpc, "subnet-aabb1122");
+
+  OK(pl_valid_aws_account, "123888456789");
+  BAD(pl_valid_aws_account, "12388845678");
+  BAD(pl_valid_aws_account, "12388845678a");
+
+  OK(pl_valid_aws_region, "us-east-1");
+  OK(pl_valid_aws_region, "ap-southeast-2");
+  OK(pl_valid_aws_region, "us-gov-west-1");
+  BAD(pl_valid_aws_region, "US_EAST_1");
+  BAD(pl_valid_aws_region, "us-east");
+  BAD(pl_valid_aws_region, "useast1");
+  BAD(pl_valid_aws_region, "us-east-1-");
+
+  OK(pl_valid_ic_region, "US_WEST_2");
+  OK(pl_valid_ic_region, "AP_SOUTHEAST_1");
+  BAD(pl_valid_ic_region, "us-west-2");
+  BAD(pl_valid_ic_region, "US_WEST");
+  BAD(pl_valid_ic_region, "US-WEST-2");
+
+  OK(pl_valid_hex32, "8185f87d043f4519a68420a282b5e2fa");
+  BAD(pl_valid_hex32, "8185f87d043f4519a68420a282b5e2f");
+  BAD(pl_valid_hex32, "8185F87D043F4519A68420A282B5E2FA");
+
+  CHECK(pl_valid_by_name("uuid") == pl_valid_uuid);
+  CHECK(pl_valid_by_name("nope") == NULL);
+
+  pl_buf out;
+  pl_buf_init(&out);
+  const char *kv[] = {"cdc", "aabc665c-8916-40ae-978c-96d39a3a1364", "id", "a b/c", NULL, NULL};
+  const char *bad = NULL;
+  size_t badlen = 0;
+  CHECK(pl_path_expand("/provisioning/v1/vpc-peering/{cdc}/{id}", lookup, (void *)kv, &out, &bad, &badlen) == 0);
+  CHECK(strcmp(out.data, "/provisioning/v1/vpc-peering/aabc665c-8916-40ae-978c-96d39a3a1364/a%20b%2Fc") == 0);
+  CHECK(pl_path_expand("/x/{missing}/y", lookup, (void *)kv, &out, &bad, &badlen) == -1);
+  CHECK(badlen == 7 && strncmp(bad, "missing", 7) == 0);
+  CHECK(pl_path_expand("/plain", lookup, (void *)kv, &out, &bad, &badlen) == 0 && strcmp(out.data, "/plain") == 0);
+  pl_buf_free(&out);
+  return check_report("valid");
+}
