@@ -4,3 +4,7 @@ include(${CMAKE_SOURCE_DIR}/tests/c/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/spec/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/cli/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/server/tests.cmake OPTIONAL)
+
+# Benchmark helpers (run by scripts/bench.sh, not by ctest).
+add_executable(bench_curl_loop ${CMAKE_SOURCE_DIR}/tests/bench/curl_loop.c)
+target_link_libraries(bench_curl_loop PRIVATE PkgConfig::CURL)
