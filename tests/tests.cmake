@@ -8,3 +8,9 @@ include(${CMAKE_SOURCE_DIR}/tests/server/tests.cmake OPTIONAL)
 # Benchmark helpers (run by scripts/bench.sh, not by ctest).
 add_executable(bench_curl_loop ${CMAKE_SOURCE_DIR}/tests/bench/curl_loop.c)
 target_link_libraries(bench_curl_loop PRIVATE PkgConfig::CURL)
+
+# Lua lint (config in .luacheckrc).
+find_program(LUACHECK_PROGRAM luacheck REQUIRED)
+add_test(NAME lint.luacheck
+         COMMAND ${LUACHECK_PROGRAM} --no-color --formatter plain lua tests/spec tests/bench
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
