@@ -12,5 +12,13 @@ target_link_libraries(bench_curl_loop PRIVATE PkgConfig::CURL)
 # Lua lint (config in .luacheckrc).
 find_program(LUACHECK_PROGRAM luacheck REQUIRED)
 add_test(NAME lint.luacheck
-         COMMAND ${LUACHECK_PROGRAM} --no-color --formatter plain lua tests/spec tests/bench
+         COMMAND ${LUACHECK_PROGRAM} --no-color --formatter plain lua tests/spec tests/bench examples
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+
+# Every example runs as an integration test (against the emulator once --sim exists).
+file(GLOB PEERLUA_EXAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/examples/*.lua)
+foreach(ex ${PEERLUA_EXAMPLES})
+  get_filename_component(name ${ex} NAME_WE)
+  add_test(NAME example.${name} COMMAND $<TARGET_FILE:peerlua> ${ex})
+  set_tests_properties(example.${name} PROPERTIES TIMEOUT 120)
+endforeach()
