@@ -1,0 +1,101 @@
+-- peerlua.sim.fixture: the emulator's default fixture, used unless
+-- --fixture FILE gives another (a JSON file of the same shape; a provider
+-- missing from it gets no accounts). Every secret here is a fake, known to
+-- the emulator only. Under --sim, a client created without credentials uses
+-- the first account of its provider.
+--
+-- durations: emulated seconds each lifecycle step takes (scaled by
+-- --time-scale); rate_limits: requests per second per credential.
+return {
+  instaclustr = {
+    accounts = {
+      { username = "sim-user", api_key = "sim-instaclustr-api-key-0001" },
+      { username = "sim-other", api_key = "sim-instaclustr-api-key-0002" },
+    },
+    clusters = {
+      {
+        id = "5f1b8d2e-3c4a-4e6b-9a7d-1e2f3a4b5c6d", name = "sim-cassandra", owner = "sim-user",
+        data_centres = {
+          { id = "aabc665c-8916-40ae-978c-96d39a3a1364", name = "AWS_VPC_US_WEST_2", provider = "AWS_VPC",
+            region = "US_WEST_2", network = "10.224.0.0/16", vpc_id = "vpc-aa770abc",
+            aws_account_id = "345678901234" },
+        },
+      },
+      {
+        id = "0e9c3a51-7d2b-4f86-b1c4-8a5e6f7d9b20", name = "sim-kafka", owner = "sim-user",
+        data_centres = {
+          { id = "f3eab841-5b6c-4d7e-8f90-a1b2c3d4e5f6", name = "AWS_VPC_US_EAST_1", provider = "AWS_VPC",
+            region = "US_EAST_1", network = "10.225.0.0/16", vpc_id = "vpc-0a1b2c3d4e5f60718",
+            aws_account_id = "345678901234" },
+        },
+      },
+    },
+    durations = { provisioning = 60, acceptance_expiry = 7 * 24 * 3600, deleting = 10, firewall = 5 },
+    rate_limit = 35,
+  },
+
+  upcloud = {
+    accounts = {
+      { username = "sim-user", password = "sim-upcloud-password-1", token = "ucat_sim0000000000000000000001" },
+      { username = "sim-peer", password = "sim-upcloud-password-2", token = "ucat_sim0000000000000000000002" },
+    },
+    networks = {
+      { uuid = "03126dc1-a69f-4bc2-8b24-e31c22d64712", name = "sim-hel1-private", owner = "sim-user",
+        zone = "fi-hel1", router = "04c0c9ea-71a1-4d1b-9ff6-5b0a7f6f5c01",
+        ip_networks = { { address = "192.168.0.0/24", family = "IPv4" }, { address = "fc02:c4f3::/64", family = "IPv6" } } },
+      { uuid = "03585987-bf7d-4544-8e9b-5a1b4d74a333", name = "sim-fra1-private", owner = "sim-peer",
+        zone = "de-fra1", router = "04d1dafb-82b2-4e2c-8007-6c1b808f6d02",
+        ip_networks = { { address = "192.168.1.0/24", family = "IPv4" } } },
+      { uuid = "0370a4c2-1f0e-4c55-8a4b-2d6e9c1b7a10", name = "sim-ams1-no-router", owner = "sim-user",
+        zone = "nl-ams1",
+        ip_networks = { { address = "192.168.2.0/24", family = "IPv4" } } },
+      { uuid = "03a1b2c3-d4e5-4f60-8172-93a4b5c6d7e8", name = "sim-sto1-private", owner = "sim-peer",
+        zone = "se-sto1", router = "04e2ebfc-93c3-4f3d-9118-7d2c919f7e03",
+        ip_networks = { { address = "192.168.3.0/24", family = "IPv4" } } },
+    },
+    durations = { provisioning = 20, disabling = 5 },
+    rate_limit = 100,
+  },
+
+  aerospike = {
+    accounts = {
+      { client_id = "sim-aerospike-key-id", client_secret = "sim-aerospike-key-secret-0001",
+        scopes = { "read:database", "update:database", "delete:database" } },
+      { client_id = "sim-aerospike-readonly", client_secret = "sim-aerospike-key-secret-0002",
+        scopes = { "read:database" } },
+    },
+    clusters = {
+      { id = "e2e81cba-446e-4ff9-9b92-9a9992af44c6", name = "sim-aerospike", owner = "sim-aerospike-key-id",
+        cidr = "10.128.0.0/19", region = "us-east-1", hosted_zone = "Z04089311NGVVH0FO3QGG" },
+    },
+    token_ttl = 3600,
+    durations = { initiating = 10, provisioning = 60, acceptance_expiry = 7 * 24 * 3600, deleting = 10 },
+    rate_limit = 20,
+  },
+
+  huawei = {
+    accounts = {
+      { domain = "sim-domain", user = "sim-user", password = "sim-huawei-password-1",
+        ak = "SIMAK0000000000000001", sk = "sim-huawei-secret-key-000000000000000001",
+        project_id = "0a1b2c3d4e5f60718293a4b5c6d7e8f9", project_name = "eu-de",
+        tenant_id = "8185f87d043f4519a68420a282b5e2fa" },
+      { domain = "sim-peer-domain", user = "sim-peer", password = "sim-huawei-password-2",
+        ak = "SIMAK0000000000000002", sk = "sim-huawei-secret-key-000000000000000002",
+        project_id = "1b2c3d4e5f60718293a4b5c6d7e8f90a", project_name = "eu-de",
+        tenant_id = "4f30b9215e054c908d18f2b150131646" },
+    },
+    clusters = {
+      { id = "6b29f3c0-4e1d-4d6a-9c58-2f7a8b9c0d1e", name = "sim-cs-cluster", project_id = "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        vpc_id = "83081290-198e-48e2-8e2d-64c50023d136", vpc_cidr = "192.168.0.0/16", subnet_cidr = "192.168.0.0/24" },
+    },
+    vpcs = {
+      { id = "f4da5a55-fcd9-4a93-8b86-5b81585e14bb", name = "sim-peer-vpc", tenant_id = "4f30b9215e054c908d18f2b150131646",
+        cidr = "172.16.0.0/16" },
+      { id = "9e8d7c6b-5a49-4382-9172-6f5e4d3c2b1a", name = "sim-own-vpc", tenant_id = "8185f87d043f4519a68420a282b5e2fa",
+        cidr = "172.17.0.0/16" },
+    },
+    token_ttl = 24 * 3600,
+    durations = { acceptance_expiry = 7 * 24 * 3600, deleting = 5 },
+    rate_limit = 50,
+  },
+}
