@@ -1,4 +1,4 @@
 std = "lua54"
-max_line_length = 120
+max_line_length = 130
 files["tests/spec/**/*_spec.lua"] = { std = "+busted" }
 files["tests/bench/*.lua"] = { globals = { "arg" } }
