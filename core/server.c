@@ -1,1 +1,954 @@
-/* stub: replaced by the emulator server */
+/* The provider emulator's HTTP server.
+ *
+ * libmicrohttpd runs in external-polling (epoll) mode inside a thread the
+ * server owns; that thread also owns a lua_State whose handler (from the
+ * embedded module peerlua.sim) answers every request. A handler may ask
+ * for its response to be sent later: the connection is suspended, a timer
+ * is queued, and the connection is resumed when it is due, so a delayed
+ * response never blocks other requests. A pipe wakes the thread for
+ * shutdown. Nothing here is global: signals are handled with sigwait. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <microhttpd.h>
+#include "lua.h"
+#include "lauxlib.h"
+#include "lualib.h"
+#include "pl_embed.h"
+#include "pl_heap.h"
+#include "server.h"
+
+#define PL_SERVER_DEFAULT_LISTEN "127.0.0.1:8080"
+#define PL_SERVER_MAX_BODY ((size_t)1 << 20)      /* larger bodies get a 413 */
+#define PL_SERVER_MAX_DISCARD ((size_t)64 << 20)  /* past this, drop the connection */
+#define PL_SERVER_MAX_DELAY 3600.0                /* seconds */
+#define PL_SERVER_CONN_TIMEOUT 120u               /* idle seconds */
+#define PL_SERVER_CONN_LIMIT 4096u
+
+enum { REQ_RECEIVING, REQ_SUSPENDED, REQ_DUE, REQ_DONE };
+enum { ACT_NONE, ACT_RESET, ACT_TRUNCATE };
+
+typedef struct pl_server_req pl_server_req;
+
+/* One request, from its headers to its completion (MHD's con_cls). */
+struct pl_server_req {
+  pl_server *srv;
+  struct MHD_Connection *conn;
+  const char *method, *url, *version; /* valid during the handler call only */
+  char *body;
+  size_t len, cap, discarded;
+  int too_large;
+  int state;
+  unsigned status;
+  int action;
+  double delay;
+  struct MHD_Response *resp;          /* prepared, not yet queued */
+  pl_timer timer;                     /* when suspended */
+  pl_server_req *prev, *next;         /* list of suspended requests */
+};
+
+struct pl_server {
+  struct MHD_Daemon *mhd;
+  lua_State *L;
+  int handler;                        /* registry ref of the Lua handler */
+  pthread_t thread;
+  int running;                        /* thread created */
+  int wake[2];                        /* pipe: a byte means stop */
+  int epoll_fd;
+  pl_heap timers;
+  pl_server_req *suspended;
+  int stopping;
+  struct MHD_Response *too_large;     /* shared canned responses */
+  struct MHD_Response *failed;
+  char url[128];
+};
+
+/* Truncated body: MHD is told len bytes, gets cut, then an error. */
+typedef struct pl_server_trunc {
+  size_t len, cut;
+  char data[];
+} pl_server_trunc;
+
+static double pl_server_mono(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double pl_server_wall(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- HOST:PORT ------------------------------------------------------- */
+
+/* Split "HOST:PORT" or "[V6]:PORT"; 0 ok, -1 with a message in err. */
+static int pl_server_split_listen(const char *spec, char *host, size_t hostlen,
+                                  char *port, size_t portlen, char *err, size_t errlen) {
+  const char *colon, *h = spec;
+  size_t hl;
+  if (spec[0] == '[') {
+    const char *close = strchr(spec, ']');
+    if (!close || close[1] != ':') goto bad;
+    h = spec + 1;
+    hl = (size_t)(close - h);
+    colon = close + 1;
+  } else {
+    colon = strrchr(spec, ':');
+    if (!colon) goto bad;
+    hl = (size_t)(colon - spec);
+  }
+  const char *p = colon + 1;
+  size_t pl = strlen(p);
+  if (hl == 0 || pl == 0 || pl > 5 || strspn(p, "0123456789") != pl) goto bad;
+  if (atol(p) > 65535) {
+    snprintf(err, errlen, "port out of range in '%s' (0..65535)", spec);
+    return -1;
+  }
+  if (hl >= hostlen || pl >= portlen) goto bad;
+  memcpy(host, h, hl);
+  host[hl] = '\0';
+  memcpy(port, p, pl + 1);
+  return 0;
+bad:
+  snprintf(err, errlen, "bad listen address '%s' (expected HOST:PORT, port 0..65535)", spec);
+  return -1;
+}
+
+/* Bind and listen; returns the socket and sets url, or -1 with a message. */
+static int pl_server_bind(const char *spec, char *url, size_t urllen, int *family,
+                          char *err, size_t errlen) {
+  char host[256], port[8];
+  if (pl_server_split_listen(spec, host, sizeof host, port, sizeof port, err, errlen) != 0)
+    return -1;
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  int rc = getaddrinfo(host, port, &hints, &res);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
+    return -1;
+  }
+  int fd = -1, saved = 0;
+  for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+      saved = errno;
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) {
+      *family = ai->ai_family;
+      break;
+    }
+    saved = errno;
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(saved ? saved : EADDRNOTAVAIL));
+    return -1;
+  }
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  char nhost[INET6_ADDRSTRLEN + 1], nport[8];
+  if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+      getnameinfo((struct sockaddr *)&ss, sl, nhost, sizeof nhost, nport, sizeof nport,
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    snprintf(err, errlen, "cannot read the bound address of %s: %s", spec, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  if (ss.ss_family == AF_INET6)
+    snprintf(url, urllen, "http://[%s]:%s", nhost, nport);
+  else
+    snprintf(url, urllen, "http://%s:%s", nhost, nport);
+  return fd;
+}
+
+/* ---- the Lua side ---------------------------------------------------- */
+
+/* [-0, +1] Load peerlua.* module name: from $PEERLUA_LUA_DIR/peerlua/... if
+ * set and the file exists, else embedded. Pushes the chunk and returns 1,
+ * or pushes a message and returns 0 (-1 if the module is not found). */
+static int pl_server_load_module(lua_State *L, const char *name) {
+  const char *dir = getenv("PEERLUA_LUA_DIR");
+  if (dir && *dir) {
+    const char *rel = luaL_gsub(L, name, ".", "/");          /* rel */
+    static const char *const forms[] = {"%s/%s.lua", "%s/%s/init.lua"};
+    for (int i = 0; i < 2; i++) {
+      const char *path = lua_pushfstring(L, forms[i], dir, rel); /* rel path */
+      int st = luaL_loadfile(L, path);                     /* rel path chunk|msg */
+      lua_remove(L, -2);                                   /* rel chunk|msg */
+      if (st != LUA_ERRFILE) {
+        lua_remove(L, -2);                                 /* chunk|msg */
+        return st == LUA_OK;
+      }
+      lua_pop(L, 1);                                       /* rel */
+    }
+    lua_pop(L, 1);
+  }
+  for (const pl_embed_file *e = pl_embed_files; e->module; e++)
+    if (strcmp(e->module, name) == 0)
+      return luaL_loadbuffer(L, e->source, e->len, e->chunkname) == LUA_OK;
+  lua_pushfstring(L, "no embedded module '%s'", name);
+  return -1;
+}
+
+/* package.searchers entry: [-1, +2] name -> loader, origin | [-1, +1] message */
+static int pl_server_searcher(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  if (strcmp(name, "peerlua") != 0 && strncmp(name, "peerlua.", 8) != 0) {
+    lua_pushfstring(L, "no embedded module '%s'", name);
+    return 1;
+  }
+  int st = pl_server_load_module(L, name);
+  if (st < 0) return 1;
+  if (st == 0) return lua_error(L); /* a syntax error in our own files */
+  lua_pushliteral(L, ":embedded:");
+  return 2;
+}
+
+/* [-0, +0] Insert the searcher as package.searchers[2] (after preload). */
+static void pl_server_install_searcher(lua_State *L) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "searchers");
+  for (lua_Integer i = luaL_len(L, -1); i >= 2; i--) {
+    lua_rawgeti(L, -1, i);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_pushcfunction(L, pl_server_searcher);
+  lua_rawseti(L, -2, 2);
+  lua_pop(L, 2);
+}
+
+/* [-0, +1] () -> wall-clock epoch seconds, fractional */
+static int pl_server_l_now(lua_State *L) {
+  lua_pushnumber(L, pl_server_wall());
+  return 1;
+}
+
+/* [-0, +1] () -> monotonic seconds */
+static int pl_server_l_clock(lua_State *L) {
+  lua_pushnumber(L, pl_server_mono());
+  return 1;
+}
+
+/* [-1, +1] message -> message with a traceback */
+static int pl_server_l_traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* [-1, +0] Boot: opts table -> nothing; requires peerlua.sim, calls its
+ * handler(opts) and keeps the returned function in the registry (upvalue 1
+ * is the server). Raises on any failure. */
+static int pl_server_l_boot(lua_State *L) {
+  pl_server *s = lua_touserdata(L, lua_upvalueindex(1));
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "peerlua.sim");
+  lua_call(L, 1, 1);                       /* opts sim */
+  lua_getfield(L, -1, "handler");          /* opts sim handler */
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);                       /* opts sim fn */
+  if (!lua_isfunction(L, -1)) return luaL_error(L, "peerlua.sim.handler did not return a function");
+  s->handler = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+/* MHD iterator: add a header (lower-case name) to the table at the top;
+ * a repeated header is joined with ", ". */
+static enum MHD_Result pl_server_add_header(void *ud, enum MHD_ValueKind kind,
+                                            const char *key, const char *value) {
+  lua_State *L = ud;
+  (void)kind;
+  size_t n = strlen(key);
+  luaL_Buffer b;
+  char *p = luaL_buffinitsize(L, &b, n);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)key[i];
+    p[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+  luaL_pushresultsize(&b, n);              /* t name */
+  lua_pushvalue(L, -1);
+  if (lua_rawget(L, -3) == LUA_TSTRING) {  /* t name old */
+    lua_pushliteral(L, ", ");
+    lua_pushstring(L, value ? value : "");
+    lua_concat(L, 3);
+  } else {
+    lua_pop(L, 1);
+    lua_pushstring(L, value ? value : "");
+  }
+  lua_rawset(L, -3);
+  return MHD_YES;
+}
+
+/* MHD iterator: add a query argument to the table at the top; repeated
+ * keys collect their values in a list. */
+static enum MHD_Result pl_server_add_query(void *ud, enum MHD_ValueKind kind,
+                                           const char *key, const char *value) {
+  lua_State *L = ud;
+  (void)kind;
+  if (!key) return MHD_YES;
+  lua_pushstring(L, key);                  /* t key */
+  lua_pushvalue(L, -1);
+  switch (lua_rawget(L, -3)) {             /* t key old */
+  case LUA_TSTRING:
+    lua_createtable(L, 2, 0);              /* t key old list */
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, 1);
+    lua_pushstring(L, value ? value : "");
+    lua_rawseti(L, -2, 2);                 /* t key list */
+    lua_rawset(L, -3);
+    break;
+  case LUA_TTABLE:
+    lua_pushstring(L, value ? value : "");
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    lua_pop(L, 2);
+    break;
+  default:
+    lua_pop(L, 1);
+    lua_pushstring(L, value ? value : "");
+    lua_rawset(L, -3);
+  }
+  return MHD_YES;
+}
+
+/* [-0, +1] The request table {method, path, query, headers, body, version}.
+ * (MHD's value iterators are plain loops, so a memory error raised inside
+ * them unwinds nothing of MHD's.) */
+static void pl_server_push_request(lua_State *L, pl_server_req *r) {
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, r->method);
+  lua_setfield(L, -2, "method");
+  lua_pushstring(L, r->url);
+  lua_setfield(L, -2, "path");
+  lua_pushstring(L, r->version ? r->version : "");
+  lua_setfield(L, -2, "version");
+  lua_newtable(L);
+  MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, pl_server_add_query, L);
+  lua_setfield(L, -2, "query");
+  lua_createtable(L, 0, 8);
+  MHD_get_connection_values(r->conn, MHD_HEADER_KIND, pl_server_add_header, L);
+  lua_setfield(L, -2, "headers");
+  lua_pushlstring(L, r->body ? r->body : "", r->len);
+  lua_setfield(L, -2, "body");
+}
+
+static ssize_t pl_server_trunc_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  pl_server_trunc *t = cls;
+  if (pos >= t->cut) return MHD_CONTENT_READER_END_WITH_ERROR;
+  size_t n = t->cut - (size_t)pos;
+  if (n > max) n = max;
+  memcpy(buf, t->data + pos, n);
+  return (ssize_t)n;
+}
+
+/* Add one header from the Lua value at the top (string or number). */
+static void pl_server_add_resp_header(lua_State *L, pl_server_req *r, const char *name) {
+  int t = lua_type(L, -1);
+  if (t != LUA_TSTRING && t != LUA_TNUMBER) return;
+  const char *v = lua_tostring(L, -1);
+  if (MHD_add_response_header(r->resp, name, v) != MHD_YES)
+    fprintf(stderr, "peerlua emulator: %s %s: response header '%s' refused\n",
+            r->method, r->url, name);
+}
+
+/* [-0, +0] Turn the handler's results at base..top into r->resp (plus
+ * status, delay and action). Returns a static message on a bad response. */
+static const char *pl_server_to_response(lua_State *L, pl_server_req *r, int base) {
+  int top = lua_gettop(L), hidx, tbl = lua_type(L, base) == LUA_TTABLE;
+  lua_Integer truncate = -1;
+  if (top < base) return "handler returned nothing";
+  if (tbl) {
+    lua_getfield(L, base, "status");
+    lua_getfield(L, base, "headers");
+    lua_getfield(L, base, "body");
+    lua_getfield(L, base, "delay");
+    lua_getfield(L, base, "action");
+    lua_getfield(L, base, "truncate");
+    if (lua_isinteger(L, -1)) truncate = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  } else {
+    lua_settop(L, base + 3);
+    lua_pushnil(L);
+  }
+  /* status headers body delay action */
+  int st = lua_gettop(L) - 4;
+  hidx = st + 1;
+  int isint = 0;
+  lua_Integer status = lua_type(L, st) == LUA_TNUMBER ? lua_tointegerx(L, st, &isint) : 0;
+  if (!isint) return "response status is not an integer";
+  if (status < 200 || status > 599) return "response status out of range 200..599";
+  r->status = (unsigned)status;
+  if (!lua_isnil(L, hidx) && !lua_istable(L, hidx)) return "response headers are not a table";
+  int bt = lua_type(L, st + 2);
+  if (bt != LUA_TNIL && bt != LUA_TSTRING && bt != LUA_TNUMBER) return "response body is not a string";
+  size_t len = 0;
+  const char *body = bt == LUA_TNIL ? "" : lua_tolstring(L, st + 2, &len);
+  if (!lua_isnil(L, st + 3)) {
+    if (!lua_isnumber(L, st + 3)) return "response delay is not a number";
+    double d = lua_tonumber(L, st + 3);
+    r->delay = d > 0 ? (d < PL_SERVER_MAX_DELAY ? d : PL_SERVER_MAX_DELAY) : 0;
+  }
+  r->action = ACT_NONE;
+  if (!lua_isnil(L, st + 4)) {
+    const char *a = lua_tostring(L, st + 4);
+    if (a && strcmp(a, "reset") == 0) r->action = ACT_RESET;
+    else if (a && strcmp(a, "truncate") == 0) r->action = ACT_TRUNCATE;
+    else return "unknown response action (expected \"reset\" or \"truncate\")";
+  }
+  if (r->action == ACT_TRUNCATE) {
+    size_t total = len ? len : 1;
+    pl_server_trunc *t = malloc(sizeof *t + total);
+    if (!t) return "out of memory";
+    t->len = total;
+    t->cut = truncate >= 0 && (size_t)truncate < total ? (size_t)truncate : total / 2;
+    memcpy(t->data, body, len);
+    r->resp = MHD_create_response_from_callback(total, 64 * 1024, pl_server_trunc_read, t, free);
+    if (!r->resp) free(t);
+  } else {
+    r->resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+  }
+  if (!r->resp) return "cannot create the response";
+  if (lua_istable(L, hidx)) {
+    lua_pushnil(L);
+    while (lua_next(L, hidx)) {                  /* ... name value */
+      if (lua_type(L, -2) == LUA_TSTRING) {
+        const char *name = lua_tostring(L, -2);
+        if (lua_istable(L, -1)) {
+          lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+          for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, -1, i);
+            pl_server_add_resp_header(L, r, name);
+            lua_pop(L, 1);
+          }
+        } else {
+          pl_server_add_resp_header(L, r, name);
+        }
+      }
+      lua_pop(L, 1);
+    }
+  }
+  return NULL;
+}
+
+/* [-1, +0] lightuserdata request -> nothing: call the handler with the
+ * request table (under a traceback) and prepare the response in r->resp;
+ * r->resp stays NULL if the handler failed (the failure is logged). */
+static int pl_server_l_dispatch(lua_State *L) {
+  pl_server_req *r = lua_touserdata(L, 1);
+  lua_pushcfunction(L, pl_server_l_traceback);          /* r tb */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->srv->handler);   /* r tb fn */
+  pl_server_push_request(L, r);                         /* r tb fn req */
+  if (lua_pcall(L, 1, LUA_MULTRET, 2) != LUA_OK) {      /* r tb results... | msg */
+    fprintf(stderr, "peerlua emulator: %s %s: %s\n", r->method, r->url, lua_tostring(L, -1));
+    return 0;
+  }
+  const char *bad = pl_server_to_response(L, r, 3);
+  if (bad) {
+    fprintf(stderr, "peerlua emulator: %s %s: %s\n", r->method, r->url, bad);
+    if (r->resp) MHD_destroy_response(r->resp);
+    r->resp = NULL;
+  }
+  return 0;
+}
+
+/* Run the handler for a complete request; on failure r->resp is NULL. */
+static void pl_server_run_handler(pl_server *s, pl_server_req *r) {
+  lua_State *L = s->L;
+  lua_pushcfunction(L, pl_server_l_dispatch);
+  lua_pushlightuserdata(L, r);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    fprintf(stderr, "peerlua emulator: %s %s: %s\n", r->method, r->url, lua_tostring(L, -1));
+    if (r->resp) MHD_destroy_response(r->resp);
+    r->resp = NULL;
+  }
+  lua_settop(L, 0);
+}
+
+/* ---- requests -------------------------------------------------------- */
+
+static void pl_server_unlink(pl_server_req *r) {
+  pl_server *s = r->srv;
+  if (r->prev) r->prev->next = r->next;
+  else s->suspended = r->next;
+  if (r->next) r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+}
+
+static void pl_server_resume(pl_server_req *r) {
+  pl_heap_remove(&r->srv->timers, &r->timer);
+  pl_server_unlink(r);
+  r->state = REQ_DUE;
+  MHD_resume_connection(r->conn);
+}
+
+/* Send the prepared response, reset the connection, or send the 500. */
+static enum MHD_Result pl_server_deliver(pl_server_req *r) {
+  pl_server *s = r->srv;
+  r->state = REQ_DONE;
+  if (s->stopping) return MHD_NO;
+  if (r->action == ACT_RESET) {
+    const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci) {
+      struct linger lg = {1, 0};  /* close sends a TCP reset */
+      setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    return MHD_NO;
+  }
+  if (!r->resp) return MHD_queue_response(r->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, s->failed);
+  enum MHD_Result ok = MHD_queue_response(r->conn, r->status, r->resp);
+  MHD_destroy_response(r->resp);
+  r->resp = NULL;
+  return ok;
+}
+
+/* Is the Content-Length header larger than the cap? */
+static int pl_server_too_long(const char *cl) {
+  size_t n = strspn(cl, " \t");
+  const char *d = cl + n;
+  size_t digits = strspn(d, "0123456789");
+  if (digits == 0) return 0;         /* MHD rejects malformed lengths itself */
+  if (digits > 12) return 1;
+  return strtoull(d, NULL, 10) > PL_SERVER_MAX_BODY;
+}
+
+static enum MHD_Result pl_server_on_request(void *cls, struct MHD_Connection *conn,
+                                            const char *url, const char *method,
+                                            const char *version, const char *data,
+                                            size_t *size, void **con_cls) {
+  pl_server *s = cls;
+  pl_server_req *r = *con_cls;
+  if (!r) {
+    r = calloc(1, sizeof *r);
+    if (!r) return MHD_NO;
+    r->srv = s;
+    r->conn = conn;
+    pl_timer_init(&r->timer);
+    r->timer.ud = r;
+    *con_cls = r;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && pl_server_too_long(cl)) {
+      r->state = REQ_DONE;
+      return MHD_queue_response(conn, MHD_HTTP_CONTENT_TOO_LARGE, s->too_large);
+    }
+    return MHD_YES;
+  }
+  switch (r->state) {
+  case REQ_RECEIVING:
+    if (*size) {
+      size_t n = *size;
+      *size = 0;
+      if (!r->too_large && r->len + n > PL_SERVER_MAX_BODY) {
+        r->too_large = 1;
+        free(r->body);
+        r->body = NULL;
+        r->discarded = r->len;
+        r->len = r->cap = 0;
+      }
+      if (r->too_large) {
+        r->discarded += n;
+        return r->discarded > PL_SERVER_MAX_DISCARD ? MHD_NO : MHD_YES;
+      }
+      if (r->len + n > r->cap) {
+        size_t cap = r->cap ? r->cap : 4096;
+        while (cap < r->len + n) cap *= 2;
+        if (cap > PL_SERVER_MAX_BODY) cap = PL_SERVER_MAX_BODY;
+        char *p = realloc(r->body, cap);
+        if (!p) return MHD_NO;
+        r->body = p;
+        r->cap = cap;
+      }
+      memcpy(r->body + r->len, data, n);
+      r->len += n;
+      return MHD_YES;
+    }
+    if (r->too_large) {
+      r->state = REQ_DONE;
+      return MHD_queue_response(conn, MHD_HTTP_CONTENT_TOO_LARGE, s->too_large);
+    }
+    if (s->stopping) return MHD_NO;
+    r->method = method;
+    r->url = url;
+    r->version = version;
+    pl_server_run_handler(s, r);
+    r->method = r->url = r->version = NULL;
+    if (r->resp && r->delay > 0) {
+      r->timer.when = pl_server_mono() + r->delay;
+      if (pl_heap_push(&s->timers, &r->timer) == 0) {
+        r->state = REQ_SUSPENDED;
+        r->next = s->suspended;
+        if (r->next) r->next->prev = r;
+        s->suspended = r;
+        MHD_suspend_connection(conn);
+        return MHD_YES;
+      }
+    }
+    return pl_server_deliver(r);
+  case REQ_DUE:
+    return pl_server_deliver(r);
+  case REQ_SUSPENDED:
+    return MHD_YES;
+  default: /* REQ_DONE: a response is queued; ignore what is left of the body */
+    *size = 0;
+    return MHD_YES;
+  }
+}
+
+static void pl_server_on_completed(void *cls, struct MHD_Connection *conn,
+                                   void **con_cls, enum MHD_RequestTerminationCode toe) {
+  pl_server_req *r = *con_cls;
+  (void)cls;
+  (void)conn;
+  (void)toe;
+  if (!r) return;
+  if (r->state == REQ_SUSPENDED) {
+    pl_heap_remove(&r->srv->timers, &r->timer);
+    pl_server_unlink(r);
+  }
+  if (r->resp) MHD_destroy_response(r->resp);
+  free(r->body);
+  free(r);
+  *con_cls = NULL;
+}
+
+/* ---- the server thread ----------------------------------------------- */
+
+static void *pl_server_thread(void *ud) {
+  pl_server *s = ud;
+  struct pollfd pf[2];
+  pf[0].fd = s->epoll_fd;
+  pf[0].events = POLLIN;
+  pf[1].fd = s->wake[0];
+  pf[1].events = POLLIN;
+  for (;;) {
+    int timeout = -1;
+    MHD_UNSIGNED_LONG_LONG mt;
+    if (MHD_get_timeout(s->mhd, &mt) == MHD_YES) timeout = mt > INT_MAX ? INT_MAX : (int)mt;
+    pl_timer *t = pl_heap_peek(&s->timers);
+    if (t) {
+      double ms = ceil((t->when - pl_server_mono()) * 1000.0);
+      int tm = ms <= 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+      if (timeout < 0 || tm < timeout) timeout = tm;
+    }
+    pf[0].revents = pf[1].revents = 0;
+    if (poll(pf, 2, timeout) < 0 && errno != EINTR) {
+      fprintf(stderr, "peerlua emulator: poll: %s\n", strerror(errno));
+      break;
+    }
+    if (pf[1].revents) {
+      char buf[16];
+      if (read(s->wake[0], buf, sizeof buf) != 0) break;
+    }
+    double now = pl_server_mono();
+    while ((t = pl_heap_peek(&s->timers)) && t->when <= now)
+      pl_server_resume(t->ud);
+    MHD_run(s->mhd);
+  }
+  /* Shutdown: every suspended connection must be resumed before
+   * MHD_stop_daemon; they are closed without a response. */
+  s->stopping = 1;
+  while (s->suspended) pl_server_resume(s->suspended);
+  MHD_run(s->mhd);
+  return NULL;
+}
+
+/* ---- public API ------------------------------------------------------ */
+
+static void pl_server_free(pl_server *s) {
+  if (s->mhd) MHD_stop_daemon(s->mhd);
+  if (s->too_large) MHD_destroy_response(s->too_large);
+  if (s->failed) MHD_destroy_response(s->failed);
+  if (s->L) lua_close(s->L);
+  if (s->wake[0] >= 0) close(s->wake[0]);
+  if (s->wake[1] >= 0) close(s->wake[1]);
+  pl_heap_free(&s->timers);
+  free(s);
+}
+
+static struct MHD_Response *pl_server_canned(const char *json, int close) {
+  struct MHD_Response *r =
+    MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_PERSISTENT);
+  if (!r) return NULL;
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  if (close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+  return r;
+}
+
+/* [-0, +1] Push the options table given to peerlua.sim.handler. */
+static void pl_server_push_opts(lua_State *L, const pl_server *s, const pl_server_opts *o,
+                                double scale) {
+  lua_createtable(L, 0, 8);
+  lua_pushnumber(L, scale);
+  lua_setfield(L, -2, "time_scale");
+  if (o->faults) {
+    lua_pushstring(L, o->faults);
+    lua_setfield(L, -2, "faults");
+  }
+  lua_pushinteger(L, (lua_Integer)o->seed);
+  lua_setfield(L, -2, "seed");
+  if (o->fixture) {
+    lua_pushstring(L, o->fixture);
+    lua_setfield(L, -2, "fixture");
+  }
+  lua_pushstring(L, s->url);
+  lua_setfield(L, -2, "url");
+  lua_pushcfunction(L, pl_server_l_now);
+  lua_setfield(L, -2, "now");
+  lua_pushcfunction(L, pl_server_l_clock);
+  lua_setfield(L, -2, "clock");
+}
+
+pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
+  static const pl_server_opts defaults = {NULL, 1, NULL, 0, NULL};
+  if (!o) o = &defaults;
+  double scale = o->time_scale == 0 ? 1 : o->time_scale;
+  if (!(scale > 0) || isinf(scale)) {
+    snprintf(err, errlen, "time scale must be a positive number");
+    return NULL;
+  }
+  pl_server *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  s->wake[0] = s->wake[1] = -1;
+  s->handler = LUA_NOREF;
+  pl_heap_init(&s->timers);
+  int family = AF_INET;
+  int fd = pl_server_bind(o->listen ? o->listen : PL_SERVER_DEFAULT_LISTEN, s->url,
+                          sizeof s->url, &family, err, errlen);
+  if (fd < 0) {
+    pl_server_free(s);
+    return NULL;
+  }
+  /* The Lua side is loaded here so that its errors reach the caller. */
+  s->L = luaL_newstate();
+  if (!s->L) {
+    snprintf(err, errlen, "cannot create a Lua state");
+    goto fail;
+  }
+  luaL_openlibs(s->L);
+  pl_server_install_searcher(s->L);
+  lua_pushlightuserdata(s->L, s);
+  lua_pushcclosure(s->L, pl_server_l_boot, 1);
+  pl_server_push_opts(s->L, s, o, scale);
+  if (lua_pcall(s->L, 1, 0, 0) != LUA_OK) {
+    snprintf(err, errlen, "emulator: %s", lua_tostring(s->L, -1));
+    goto fail;
+  }
+  lua_settop(s->L, 0);
+  s->too_large = pl_server_canned("{\"error\":\"request body too large\"}", 1);
+  s->failed = pl_server_canned("{\"error\":\"emulator handler failed\"}", 0);
+  if (!s->too_large || !s->failed || pipe(s->wake) != 0) {
+    snprintf(err, errlen, "out of resources: %s", strerror(errno));
+    goto fail;
+  }
+  for (int i = 0; i < 2; i++) {
+    fcntl(s->wake[i], F_SETFD, FD_CLOEXEC);
+    fcntl(s->wake[i], F_SETFL, O_NONBLOCK);
+  }
+  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+  if (family == AF_INET6) flags |= MHD_USE_IPv6;
+  s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, pl_server_on_request, s,
+                            MHD_OPTION_LISTEN_SOCKET, fd,
+                            MHD_OPTION_NOTIFY_COMPLETED, pl_server_on_completed, s,
+                            MHD_OPTION_CONNECTION_TIMEOUT, PL_SERVER_CONN_TIMEOUT,
+                            MHD_OPTION_CONNECTION_LIMIT, PL_SERVER_CONN_LIMIT,
+                            MHD_OPTION_END);
+  if (!s->mhd) {
+    snprintf(err, errlen, "cannot start the HTTP server on %s", s->url);
+    goto fail;
+  }
+  fd = -1; /* owned by MHD now */
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+  if (!di) {
+    snprintf(err, errlen, "cannot get the HTTP server's epoll descriptor");
+    goto fail;
+  }
+  s->epoll_fd = di->epoll_fd;
+  /* The thread takes no asynchronous signals: they belong to the caller. */
+  sigset_t all, old;
+  sigfillset(&all);
+  sigdelset(&all, SIGSEGV);
+  sigdelset(&all, SIGBUS);
+  sigdelset(&all, SIGFPE);
+  sigdelset(&all, SIGILL);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  int rc = pthread_create(&s->thread, NULL, pl_server_thread, s);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot start the server thread: %s", strerror(rc));
+    goto fail;
+  }
+  s->running = 1;
+  return s;
+fail:
+  if (fd >= 0) close(fd);
+  pl_server_free(s);
+  return NULL;
+}
+
+const char *pl_server_url(const pl_server *s) {
+  return s->url;
+}
+
+void pl_server_stop(pl_server *s) {
+  if (!s) return;
+  if (s->running) {
+    ssize_t w;
+    do w = write(s->wake[1], "q", 1);
+    while (w < 0 && errno == EINTR);
+    pthread_join(s->thread, NULL);
+  }
+  pl_server_free(s);
+}
+
+/* ---- peerlua --emulator ---------------------------------------------- */
+
+static void pl_server_usage(FILE *f, const char *prog) {
+  fprintf(f,
+    "usage: %s --emulator [--listen HOST:PORT] [--time-scale X] [--faults SPEC]\n"
+    "       %*s [--seed N] [--fixture FILE]\n"
+    "Serve the provider emulator until SIGINT or SIGTERM.\n"
+    "  --listen HOST:PORT  address to bind (default " PL_SERVER_DEFAULT_LISTEN "; port 0 picks one)\n"
+    "  --time-scale X      emulated seconds per real second (> 0, default 1)\n"
+    "  --faults SPEC       fault injection specification\n"
+    "  --seed N            random seed, a non-negative integer (default 0)\n"
+    "  --fixture FILE      JSON fixture of accounts and resources\n",
+    prog, (int)strlen(prog), "");
+}
+
+int pl_emulator_main(int argc, char **argv) {
+  const char *prog = argc > 0 && argv[0] ? argv[0] : "peerlua";
+  pl_server_opts o = {PL_SERVER_DEFAULT_LISTEN, 1, NULL, 0, NULL};
+  char err[512];
+  int i = 1;
+  for (int j = 1; j < argc; j++)
+    if (strcmp(argv[j], "--emulator") == 0) {
+      i = j + 1;
+      break;
+    }
+  for (; i < argc; i++) {
+    static const char *const names[] = {"--listen", "--time-scale", "--faults", "--seed", "--fixture"};
+    const char *a = argv[i], *val = NULL;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      pl_server_usage(stdout, prog);
+      return 0;
+    }
+    int k = 0;
+    for (; k < 5; k++) {
+      size_t n = strlen(names[k]);
+      if (strncmp(a, names[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
+        if (a[n] == '=') val = a + n + 1;
+        else if (i + 1 < argc) val = argv[++i];
+        else {
+          fprintf(stderr, "%s: option '%s' needs an argument\n", prog, names[k]);
+          pl_server_usage(stderr, prog);
+          return 2;
+        }
+        break;
+      }
+    }
+    if (k == 5) {
+      fprintf(stderr, "%s: %s '%s'\n", prog,
+              a[0] == '-' ? "unknown option" : "unexpected argument", a);
+      pl_server_usage(stderr, prog);
+      return 2;
+    }
+    char *end;
+    switch (k) {
+    case 0: {
+      char host[256], port[8];
+      if (pl_server_split_listen(val, host, sizeof host, port, sizeof port, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: --listen: %s\n", prog, err);
+        return 2;
+      }
+      o.listen = val;
+      break;
+    }
+    case 1:
+      errno = 0;
+      o.time_scale = strtod(val, &end);
+      if (*val == '\0' || *end != '\0' || errno != 0 || !(o.time_scale > 0) || isinf(o.time_scale)) {
+        fprintf(stderr, "%s: --time-scale: '%s' is not a number > 0\n", prog, val);
+        return 2;
+      }
+      break;
+    case 2:
+      o.faults = val;
+      break;
+    case 3:
+      errno = 0;
+      o.seed = strtoul(val, &end, 10);
+      if (*val < '0' || *val > '9' || *end != '\0' || errno != 0) {
+        fprintf(stderr, "%s: --seed: '%s' is not a non-negative integer\n", prog, val);
+        return 2;
+      }
+      break;
+    default:
+      if (*val == '\0') {
+        fprintf(stderr, "%s: --fixture: empty file name\n", prog);
+        return 2;
+      }
+      o.fixture = val;
+    }
+  }
+
+  /* SIGINT and SIGTERM are taken with sigwait: blocked from here on (the
+   * server thread blocks everything), with default dispositions so that a
+   * shell's "ignore SIGINT" for background jobs does not get in the way.
+   * They stay blocked on return: a second signal (a supervisor often sends
+   * one to the whole process group) must not kill a process that is
+   * exiting cleanly. */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  struct sigaction dfl, oldint, oldterm;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGINT, &dfl, &oldint);
+  sigaction(SIGTERM, &dfl, &oldterm);
+  int status = 0;
+  pl_server *s = pl_server_start(&o, err, sizeof err);
+  if (!s) {
+    fprintf(stderr, "%s: %s\n", prog, err);
+    status = 1;
+  } else {
+    printf("listening on %s\n", pl_server_url(s));
+    fflush(stdout);
+    int sig;
+    while (sigwait(&set, &sig) != 0) {}
+    pl_server_stop(s);
+  }
+  sigaction(SIGINT, &oldint, NULL);
+  sigaction(SIGTERM, &oldterm, NULL);
+  return status;
+}

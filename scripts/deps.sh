@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config bc
+  build-essential cmake pkg-config bc curl
   liblua5.4-dev lua5.4 lua-cjson lua-busted lua-check
   libcurl4-openssl-dev libedit-dev libmicrohttpd-dev libssl-dev
 )

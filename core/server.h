@@ -1,0 +1,33 @@
+/* The provider emulator: a loopback HTTP server (libmicrohttpd) running in
+** its own thread with its own lua_State; request handlers are Lua
+** (module peerlua.sim). */
+#ifndef PL_SERVER_H
+#define PL_SERVER_H
+#include <stddef.h>
+
+typedef struct pl_server pl_server;
+
+typedef struct pl_server_opts {
+  const char *listen;       /* "HOST:PORT", default "127.0.0.1:8080"; port 0 = pick a free one */
+  double time_scale;        /* default 1 */
+  const char *faults;       /* fault spec string or NULL (parsed by the emulator) */
+  unsigned long seed;       /* default 0 */
+  const char *fixture;      /* JSON file path or NULL */
+} pl_server_opts;
+
+/* Start serving; NULL and a message in err on failure. */
+pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen);
+
+/* "http://127.0.0.1:PORT" with the real bound port. */
+const char *pl_server_url(const pl_server *s);
+
+/* Stop: joins the thread, closes its lua_State, frees. NULL is a no-op. */
+void pl_server_stop(pl_server *s);
+
+/* `peerlua --emulator [--listen HOST:PORT] [--time-scale X] [--faults SPEC]
+** [--seed N] [--fixture FILE]`: argv[0] is the program name and "--emulator"
+** appears somewhere before the options. Returns the process exit status
+** (2 on usage errors). */
+int pl_emulator_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,150 @@
+-- peerlua.sim: the provider emulator's request handling, run by the HTTP
+-- server in core/server.c inside its own lua_State.
+--
+--   local app = require("peerlua.sim").new(opts)
+--   local resp = app:handle(req)
+--
+-- opts: time_scale, faults (spec string, kept for the fault injector),
+-- seed, fixture (path of a JSON file), url (the server's address),
+-- now (wall-clock seconds), clock (monotonic seconds), log_capacity.
+-- req: {method, path, query = {k = v | {v...}}, headers = {lower-case
+-- name = value}, body}. The response is a table, see peerlua.sim.response.
+--
+-- Provider modules are listed in PROVIDERS below, one line each: a module
+-- returns {new = function(app) -> router} and its routes are relative to
+-- its prefix. It may call app:on_reset(fn) to clear its state on
+-- POST /_sim/reset, and set req.credential when it authenticates a request.
+local json = require("peerlua.json")
+local router = require("peerlua.sim.router")
+local response = require("peerlua.sim.response")
+local credential = require("peerlua.sim.credential")
+
+local M = {}
+
+-- { prefix, module, provider name }
+M.PROVIDERS = {
+}
+
+local App = {}
+App.__index = App
+
+local function load_fixture(path)
+  local f, err = io.open(path, "rb")
+  if not f then error("cannot read fixture: " .. err, 0) end
+  local text = f:read("a")
+  f:close()
+  local v, derr = json.decode(text)
+  if v == nil then error("fixture " .. path .. " is not valid JSON: " .. tostring(derr), 0) end
+  return v
+end
+
+local function wall_clock()
+  return os.time()
+end
+
+-- new(opts) -> app
+function M.new(opts)
+  opts = opts or {}
+  local scale = opts.time_scale or 1
+  if type(scale) ~= "number" or scale ~= scale or scale <= 0 then error("time_scale must be > 0", 2) end
+  local app = setmetatable({
+    time_scale = scale,
+    faults = opts.faults,
+    seed = opts.seed or 0,
+    url = opts.url,
+    wall = opts.now or wall_clock,
+    mono = opts.clock or os.clock,
+    log = require("peerlua.sim.log").new(opts.log_capacity),
+    reset_hooks = {},
+    mounted = {},
+  }, App)
+  app.started = app.mono()
+  app.started_wall = app.wall()
+  math.randomseed(app.seed)
+  if opts.fixture then app.fixture = load_fixture(opts.fixture) end
+
+  app.router = router.new {
+    not_found = function(req)
+      return response.json(404, { error = "not found", path = req.path })
+    end,
+  }
+  app.router:mount("/_sim", require("peerlua.sim.admin").new(app))
+  app.router:mount("/_test", require("peerlua.sim.test").new(app))
+  for _, p in ipairs(M.PROVIDERS) do
+    app:mount(p[1], require(p[2]).new(app), p[3])
+  end
+  return app
+end
+
+-- app:mount(prefix, router, provider): serve a provider on prefix.
+function App:mount(prefix, r, provider)
+  self.router:mount(prefix, r, { provider = provider })
+  self.mounted[#self.mounted + 1] = { prefix = prefix, provider = provider }
+end
+
+-- app:now() -> wall-clock epoch seconds (fractional).
+function App:now()
+  return self.wall()
+end
+
+-- app:clock() -> emulated seconds since start (real seconds * time_scale).
+function App:clock()
+  return (self.mono() - self.started) * self.time_scale
+end
+
+-- app:on_reset(fn): fn() is called by app:reset().
+function App:on_reset(fn)
+  self.reset_hooks[#self.reset_hooks + 1] = fn
+end
+
+function App:reset()
+  self.log:reset()
+  for _, fn in ipairs(self.reset_hooks) do fn() end
+end
+
+local function failed()
+  return {
+    status = 500,
+    headers = { ["Content-Type"] = "application/json" },
+    body = '{"error":"emulator handler failed"}',
+  }
+end
+
+local function dispatch(r, req)
+  return response.normalize(r:dispatch(req))
+end
+
+local function is_admin(path)
+  return path:sub(1, 5) == "/_sim" and (#path == 5 or path:sub(6, 6) == "/")
+end
+
+-- app:handle(req) -> response table; never raises for a handler's error
+-- (it is written to stderr and answered with a 500).
+function App:handle(req)
+  local ok, resp = xpcall(dispatch, debug.traceback, self.router, req)
+  if not ok then
+    io.stderr:write("peerlua emulator: ", req.method, " ", req.path, ": ", tostring(resp), "\n")
+    resp = failed()
+  end
+  if not is_admin(req.path) then
+    self.log:add {
+      time = self.wall(),
+      method = req.method,
+      path = req.path,
+      status = math.tointeger(resp.status) or 500,
+      credential = req.credential or credential.of(req.headers),
+      provider = req.provider,
+      route = req.route,
+      action = resp.action,
+    }
+  end
+  return resp
+end
+
+-- handler(opts) -> function(req) -> response: what core/server.c calls.
+function M.handler(opts)
+  local app = M.new(opts)
+  return function(req) return app:handle(req) end, app
+end
+
+return M

@@ -1,0 +1,42 @@
+# The emulator's HTTP server (core/server.c, lua/peerlua/sim).
+# peerlua_emulator is a small driver calling pl_emulator_main directly, so
+# the server is tested on its own; the same script also runs against
+# `peerlua --emulator`.
+add_executable(peerlua_emulator
+  ${CMAKE_SOURCE_DIR}/tests/server/emu_main.c
+  ${CMAKE_SOURCE_DIR}/core/server.c
+  $<TARGET_OBJECTS:peerlua_lua>
+)
+set_target_properties(peerlua_emulator PROPERTIES ENABLE_EXPORTS ON)
+target_link_libraries(peerlua_emulator PRIVATE peerlua_core PkgConfig::LUA PkgConfig::MHD pthread dl)
+
+set(PEERLUA_SERVER_CASES routes errors malformed delay admin signal options actions)
+foreach(case ${PEERLUA_SERVER_CASES})
+  add_test(NAME server.${case}
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/server/emulator_test.sh ${case} $<TARGET_FILE:peerlua_emulator>)
+  set_tests_properties(server.${case} PROPERTIES TIMEOUT 120)
+endforeach()
+
+# The Lua side on its own (router, log, credentials, app), under stock lua5.4.
+find_program(PEERLUA_BUSTED busted)
+if(PEERLUA_BUSTED)
+  add_test(NAME server.lua
+           COMMAND lua5.4 ${PEERLUA_BUSTED} -o TAP
+                   "--lpath=${CMAKE_SOURCE_DIR}/lua/?.lua$<SEMICOLON>${CMAKE_SOURCE_DIR}/lua/?/init.lua"
+                   ${CMAKE_SOURCE_DIR}/tests/server/sim_spec.lua
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(server.lua PROPERTIES TIMEOUT 60)
+endif()
+
+# The same cases against the real CLI, `peerlua --emulator`, once core/host.c
+# dispatches to pl_emulator_main (checked at configure time; cmake re-runs
+# when host.c changes).
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/host.c)
+file(STRINGS ${CMAKE_SOURCE_DIR}/core/host.c PEERLUA_HOST_EMULATOR REGEX "pl_emulator_main")
+if(PEERLUA_HOST_EMULATOR)
+  foreach(case routes signal options)
+    add_test(NAME server.host.${case}
+             COMMAND ${CMAKE_SOURCE_DIR}/tests/server/emulator_test.sh ${case} $<TARGET_FILE:peerlua>)
+    set_tests_properties(server.host.${case} PROPERTIES TIMEOUT 120)
+  endforeach()
+endif()
