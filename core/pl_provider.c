@@ -1,0 +1,238 @@
+/* The providers' operations as data. Sources: shared/seeds/ and
+ * shared/providers.md (section numbers below). */
+#include "pl_provider.h"
+
+#include <string.h>
+
+#define END {NULL, NULL, 0, 0, 0, NULL, 0, 0, NULL}
+#define PATH(n, f, chk) {n, f, PL_IN_PATH, PL_T_STRING, 1, chk, 0, 0, NULL}
+
+static const char *const configured_status[] = {"active", "disabled", NULL};
+static const char *const firewall_types[] = {
+  "CASSANDRA", "CASSANDRA_CQL", "KAFKA", "KAFKA_ZOOKEEPER", "KAFKA_CONNECT", "KAFKA_REST_PROXY",
+  "KAFKA_SCHEMA_REGISTRY", "KAFKA_MTLS", "KAFKA_NO_AUTH", "KAFKA_PRIVATE_PRIVATE_PUBLIC",
+  "OPENSEARCH", "OPENSEARCH_DASHBOARDS", "REDIS", "POSTGRESQL", "PGBOUNCER", "APACHE_ZOOKEEPER",
+  "CADENCE", "CADENCE_GRPC", "CADENCE_HTTP_API", "CADENCE_WEB", "CLICKHOUSE", "VALKEY",
+  "SEARCH_DASHBOARDS", "SPARK", "SPARK_JOBSERVER", "SHOTOVER_PROXY", "DEBEZIUM_CONNECTOR_CASSANDRA",
+  NULL};
+
+/* ---- Instaclustr v1 (seed 000, providers.md 1.2, 1.3) ------------------- */
+
+#define IC1_PEERING "/provisioning/v1/vpc-peering/{cluster_data_centre_id}"
+#define IC1_FIREWALL "/provisioning/v1/{cluster_id}/firewallRules/"
+
+static const pl_param ic1_create[] = {
+  PATH("cluster_data_centre_id", "clusterDataCentreId", "uuid"),
+  {"peer_account_id", "peerAccountId", PL_IN_BODY, PL_T_STRING, 1, "aws_account", 0, 0, NULL},
+  {"peer_vpc_id", "peerVpcId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL},
+  {"peer_subnet", "peerSubnet", PL_IN_BODY, PL_T_STRING, 0, "cidr4", 0, 0, NULL},
+  {"peer_subnets", "peerSubnets", PL_IN_BODY, PL_T_STRINGS, 0, "cidr4", 0, 0, NULL},
+  {"peer_region", "peerRegion", PL_IN_BODY, PL_T_STRING, 0, "ic_region", 0, 0, NULL},
+  {"add_network_to_firewall_rules", "addNetworkToFirewallRules", PL_IN_BODY, PL_T_BOOL, 0, NULL, 0, 0, NULL},
+  END};
+static const pl_param ic1_one[] = {
+  PATH("cluster_data_centre_id", "clusterDataCentreId", "uuid"),
+  PATH("vpc_peering_connection_id", "vpcPeeringConnectionId", "uuid"), END};
+static const pl_param ic1_list[] = {PATH("cluster_data_centre_id", "clusterDataCentreId", "uuid"), END};
+static const pl_param ic1_update[] = {
+  PATH("cluster_data_centre_id", "clusterDataCentreId", "uuid"),
+  PATH("vpc_peering_connection_id", "vpcPeeringConnectionId", "uuid"),
+  {"peer_subnets", "peerSubnets", PL_IN_BODY, PL_T_STRINGS, 1, "cidr4", 0, 0, NULL}, END};
+static const pl_param ic1_rule[] = {
+  PATH("cluster_id", "clusterId", "uuid"),
+  {"network", "network", PL_IN_BODY, PL_T_STRING, 0, "cidr4", 0, 0, NULL},
+  {"security_group_id", "securityGroupId", PL_IN_BODY, PL_T_STRING, 0, "nonempty", 0, 0, NULL},
+  {"rules", "rules", PL_IN_BODY, PL_T_RULES, 1, NULL, 0, 0, firewall_types}, END};
+static const pl_param ic1_rules[] = {PATH("cluster_id", "clusterId", "uuid"), END};
+
+static const pl_op instaclustr_v1_ops[] = {
+  {"create_peering", "", "POST", IC1_PEERING, ic1_create, {202, 200, 201, 0}, NULL, NULL,
+   {"peer_subnet", "peer_subnets"}, {"peer_subnet", "peer_subnets", NULL}, 0, 0, 0},
+  {"get_peering", "", "GET", IC1_PEERING "/{vpc_peering_connection_id}", ic1_one, {200, 202, 0}, NULL, NULL,
+   {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"list_peerings", "", "GET", IC1_PEERING, ic1_list, {200, 202, 0}, NULL, NULL, {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"update_peering", "", "PUT", IC1_PEERING "/{vpc_peering_connection_id}", ic1_update, {202, 200, 204, 0}, NULL,
+   NULL, {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"delete_peering", "", "DELETE", IC1_PEERING "/{vpc_peering_connection_id}", ic1_one, {202, 200, 204, 0}, NULL,
+   NULL, {NULL, NULL}, {NULL}, 1, 1, 0},
+  {"add_firewall_rule", "", "POST", IC1_FIREWALL, ic1_rule, {202, 200, 201, 0}, NULL, NULL,
+   {"network", "security_group_id"}, {"network", "security_group_id", NULL}, 1, 0, 1},
+  {"list_firewall_rules", "", "GET", IC1_FIREWALL, ic1_rules, {200, 202, 0}, NULL, NULL, {NULL, NULL}, {NULL}, 1, 0,
+   0},
+  {"delete_firewall_rule", "", "DELETE", IC1_FIREWALL, ic1_rule, {202, 200, 204, 0}, NULL, NULL,
+   {"network", "security_group_id"}, {"network", "security_group_id", NULL}, 1, 1, 0},
+  {NULL, NULL, NULL, NULL, NULL, {0}, NULL, NULL, {NULL, NULL}, {NULL}, 0, 0, 0}};
+
+/* ---- Instaclustr v2 (providers.md 1.4) ---------------------------------- */
+
+#define IC2_PEER "/cluster-management/v2/resources/providers/aws/vpc-peers/v2"
+#define IC2_RULE "/cluster-management/v2/resources/network-firewall-rules/v2"
+
+static const pl_param ic2_create[] = {
+  {"cdc_id", "cdcId", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL},
+  {"peer_aws_account_id", "peerAwsAccountId", PL_IN_BODY, PL_T_STRING, 1, "aws_account", 0, 0, NULL},
+  {"peer_vpc_id", "peerVpcId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL},
+  {"peer_region", "peerRegion", PL_IN_BODY, PL_T_STRING, 1, "ic_region", 0, 0, NULL},
+  {"peer_subnets", "peerSubnets", PL_IN_BODY, PL_T_STRINGS, 1, "cidr4", 0, 0, NULL}, END};
+static const pl_param ic2_one[] = {PATH("vpc_peer_id", "vpcPeerId", "uuid"), END};
+static const pl_param ic2_update[] = {
+  PATH("vpc_peer_id", "vpcPeerId", "uuid"),
+  {"peer_subnets", "peerSubnets", PL_IN_BODY, PL_T_STRINGS, 1, "cidr4", 0, 0, NULL}, END};
+static const pl_param ic2_none[] = {END};
+static const pl_param ic2_rule[] = {
+  {"cluster_id", "clusterId", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL},
+  {"network", "network", PL_IN_BODY, PL_T_STRING, 1, "cidr4", 0, 0, NULL},
+  {"type", "type", PL_IN_BODY, PL_T_STRING, 1, NULL, 0, 0, firewall_types}, END};
+static const pl_param ic2_rule_one[] = {PATH("firewall_rule_id", "firewallRuleId", "uuid"), END};
+static const pl_param ic2_rules[] = {PATH("cluster_id", "clusterId", "uuid"), END};
+
+static const pl_op instaclustr_v2_ops[] = {
+  {"create_peering", "", "POST", IC2_PEER, ic2_create, {202, 200, 201, 0}, NULL, NULL, {NULL, NULL}, {NULL}, 0, 0, 0},
+  {"get_peering", "", "GET", IC2_PEER "/{vpc_peer_id}", ic2_one, {200, 0}, NULL, NULL, {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"list_peerings", "", "GET", "/cluster-management/v2/data-sources/providers/aws/vpc-peers/v2", ic2_none, {200, 0},
+   NULL, "*.peeringRequests", {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"update_peering", "", "PUT", IC2_PEER "/{vpc_peer_id}", ic2_update, {202, 200, 0}, NULL, NULL, {NULL, NULL}, {NULL},
+   1, 0, 0},
+  {"delete_peering", "", "DELETE", IC2_PEER "/{vpc_peer_id}", ic2_one, {204, 202, 200, 0}, NULL, NULL, {NULL, NULL},
+   {NULL}, 1, 1, 0},
+  {"add_firewall_rule", "", "POST", IC2_RULE, ic2_rule, {202, 200, 201, 0}, NULL, NULL, {NULL, NULL}, {NULL}, 1, 0, 1},
+  {"get_firewall_rule", "", "GET", IC2_RULE "/{firewall_rule_id}", ic2_rule_one, {200, 0}, NULL, NULL, {NULL, NULL},
+   {NULL}, 1, 0, 0},
+  {"list_firewall_rules", "", "GET", "/cluster-management/v2/data-sources/cluster/{cluster_id}/network-firewall-rules/v2",
+   ic2_rules, {200, 0}, NULL, "*.firewallRules", {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"delete_firewall_rule", "", "DELETE", IC2_RULE "/{firewall_rule_id}", ic2_rule_one, {204, 202, 200, 0}, NULL,
+   NULL, {NULL, NULL}, {NULL}, 1, 1, 0},
+  {NULL, NULL, NULL, NULL, NULL, {0}, NULL, NULL, {NULL, NULL}, {NULL}, 0, 0, 0}};
+
+/* v1 and v2 both use the AWS words (v2: providers.md 1.4); v1 answers
+ * may also carry upper-case words. */
+static const pl_state_map aws_states[] = {
+  {"initiating-request", "pending"}, {"pending-acceptance", "pending_acceptance"},
+  {"provisioning", "provisioning"}, {"active", "active"}, {"rejected", "rejected"},
+  {"expired", "expired"}, {"failed", "failed"}, {"not-operable", "failed"},
+  {"deleting", "deleting"}, {"deleted", "deleted"},
+  {"PENDING_ACCEPTANCE", "pending_acceptance"}, {"PROVISIONING", "provisioning"},
+  {"ACTIVE", "active"}, {"REJECTED", "rejected"}, {"EXPIRED", "expired"}, {"FAILED", "failed"},
+  {"DELETING", "deleting"}, {"DELETED", "deleted"}, {NULL, NULL}};
+
+/* ---- Huawei Cloud Stream + VPC (seed 001, providers.md 2.4, 2.5) -------- */
+
+#define HW_CS "/v1.0/{project_id}/reserved_cluster/{cluster_id}/peering"
+
+static const pl_param hw_create[] = {
+  PATH("project_id", "project_id", "hex32"),
+  PATH("cluster_id", "cluster_id", "nonempty"),
+  {"vpc_id", "vpc_id", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL},
+  {"name", "name", PL_IN_BODY, PL_T_STRING, 1, NULL, 1, 64, NULL},
+  {"accept_tenant_id", "accept_tenant_id", PL_IN_BODY, PL_T_STRING, 0, "hex32", 0, 0, NULL}, END};
+static const pl_param hw_list[] = {
+  PATH("project_id", "project_id", "hex32"), PATH("cluster_id", "cluster_id", "nonempty"), END};
+static const pl_param hw_one[] = {
+  PATH("project_id", "project_id", "hex32"), PATH("cluster_id", "cluster_id", "nonempty"),
+  PATH("peering_id", "peering_id", "uuid"), END};
+static const pl_param hw_vpc_one[] = {PATH("peering_id", "peering_id", "uuid"), END};
+
+static const pl_op huawei_ops[] = {
+  {"create_peering", "cs", "POST", HW_CS, hw_create, {200, 201, 0}, NULL, "peering", {NULL, NULL}, {NULL}, 0, 0, 0},
+  {"list_peerings", "cs", "GET", HW_CS, hw_list, {200, 0}, NULL, "peerings", {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"delete_peering", "cs", "DELETE", HW_CS "/{peering_id}", hw_one, {204, 200, 202, 0}, NULL, NULL, {NULL, NULL},
+   {NULL}, 1, 1, 0},
+  {"get_vpc_peering", "vpc", "GET", "/v2.0/vpc/peerings/{peering_id}", hw_vpc_one, {200, 0}, NULL, "peering",
+   {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"accept_peering", "vpc", "PUT", "/v2.0/vpc/peerings/{peering_id}/accept", hw_vpc_one, {200, 0}, NULL, NULL,
+   {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"reject_peering", "vpc", "PUT", "/v2.0/vpc/peerings/{peering_id}/reject", hw_vpc_one, {200, 0}, NULL, NULL,
+   {NULL, NULL}, {NULL}, 1, 0, 0},
+  {NULL, NULL, NULL, NULL, NULL, {0}, NULL, NULL, {NULL, NULL}, {NULL}, 0, 0, 0}};
+
+static const pl_state_map huawei_states[] = {
+  {"PENDING_ACCEPTANCE", "pending_acceptance"}, {"ACTIVE", "active"}, {"REJECTED", "rejected"},
+  {"EXPIRED", "expired"}, {"DELETED", "deleted"}, {NULL, NULL}};
+
+/* ---- Aerospike Cloud (seed 002, providers.md 3.2) ----------------------- */
+
+#define AS_PEERINGS "/database/clusters/{cluster_id}/vpc-peerings"
+
+static const pl_param as_create[] = {
+  PATH("cluster_id", "clusterId", "uuid"),
+  {"vpc_id", "vpcId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL},
+  {"cidr_block", "cidrBlock", PL_IN_BODY, PL_T_STRING, 1, "cidr4", 0, 0, NULL},
+  {"account_id", "accountId", PL_IN_BODY, PL_T_STRING, 1, "aws_account", 0, 0, NULL},
+  {"region", "region", PL_IN_BODY, PL_T_STRING, 1, "aws_region", 0, 0, NULL},
+  {"is_secure_connection", "isSecureConnection", PL_IN_BODY, PL_T_BOOL, 0, NULL, 0, 0, NULL}, END};
+static const pl_param as_list[] = {
+  PATH("cluster_id", "clusterId", "uuid"),
+  {"limit", "limit", PL_IN_QUERY, PL_T_STRING, 0, NULL, 0, 0, NULL},
+  {"offset", "offset", PL_IN_QUERY, PL_T_STRING, 0, NULL, 0, 0, NULL}, END};
+static const pl_param as_one[] = {
+  PATH("cluster_id", "clusterId", "uuid"), PATH("peering_id", "peeringId", "nonempty"), END};
+
+static const pl_op aerospike_ops[] = {
+  {"create_peering", "", "POST", AS_PEERINGS, as_create, {201, 200, 0}, NULL, NULL, {NULL, NULL}, {NULL}, 0, 0, 0},
+  {"list_peerings", "", "GET", AS_PEERINGS, as_list, {200, 0}, NULL, "vpcPeerings", {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"delete_peering", "", "DELETE", AS_PEERINGS "/{peering_id}", as_one, {204, 200, 202, 0}, NULL, NULL,
+   {NULL, NULL}, {NULL}, 1, 1, 0},
+  {NULL, NULL, NULL, NULL, NULL, {0}, NULL, NULL, {NULL, NULL}, {NULL}, 0, 0, 0}};
+
+/* ---- UpCloud (seeds 003, 004, providers.md 4.2) ------------------------- */
+
+static const pl_param uc_create[] = {
+  {"name", "name", PL_IN_BODY, PL_T_STRING, 1, NULL, 1, 255, NULL},
+  {"configured_status", "configured_status", PL_IN_BODY, PL_T_STRING, 0, NULL, 0, 0, configured_status},
+  {"network", "network.uuid", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL},
+  {"peer_network", "peer_network.uuid", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL},
+  {"labels", "labels", PL_IN_BODY, PL_T_LABELS, 0, NULL, 0, 0, NULL}, END};
+static const pl_param uc_one[] = {PATH("uuid", "uuid", "uuid"), END};
+static const pl_param uc_list[] = {{"label", "label", PL_IN_QUERY, PL_T_STRINGS, 0, "nonempty", 0, 0, NULL}, END};
+static const pl_param uc_update[] = {
+  PATH("uuid", "uuid", "uuid"),
+  {"name", "name", PL_IN_BODY, PL_T_STRING, 0, NULL, 1, 255, NULL},
+  {"configured_status", "configured_status", PL_IN_BODY, PL_T_STRING, 0, NULL, 0, 0, configured_status},
+  {"labels", "labels", PL_IN_BODY, PL_T_LABELS, 0, NULL, 0, 0, NULL}, END};
+
+static const pl_op upcloud_ops[] = {
+  {"create_peering", "", "POST", "/network-peering", uc_create, {201, 200, 0}, "network_peering", "network_peering",
+   {NULL, NULL}, {NULL}, 0, 0, 0},
+  {"get_peering", "", "GET", "/network-peering/{uuid}", uc_one, {200, 0}, NULL, "network_peering", {NULL, NULL},
+   {NULL}, 1, 0, 0},
+  {"list_peerings", "", "GET", "/network-peering", uc_list, {200, 0}, NULL, "network_peerings.network_peering",
+   {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"update_peering", "", "PATCH", "/network-peering/{uuid}", uc_update, {200, 202, 0}, "network_peering",
+   "network_peering", {NULL, NULL}, {"name", "configured_status", "labels"}, 1, 0, 0},
+  {"delete_peering", "", "DELETE", "/network-peering/{uuid}", uc_one, {204, 200, 202, 0}, NULL, NULL, {NULL, NULL},
+   {NULL}, 1, 1, 0},
+  {NULL, NULL, NULL, NULL, NULL, {0}, NULL, NULL, {NULL, NULL}, {NULL}, 0, 0, 0}};
+
+static const pl_state_map upcloud_states[] = {
+  {"active", "active"}, {"pending-peer", "pending_acceptance"}, {"provisioning", "provisioning"},
+  {"disabled", "disabled"}, {"peer-disabled", "disabled"}, {"conflict-subnet", "failed"},
+  {"missing-local-router", "failed"}, {"missing-peer-router", "failed"},
+  {"deleted-peer-network", "failed"}, {"error", "failed"}, {"deleted", "deleted"}, {NULL, NULL}};
+
+/* ---- the table ---------------------------------------------------------- */
+
+const pl_provider pl_providers[] = {
+  {"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1},
+  {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1},
+  {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1},
+  {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1},
+  {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1},
+  {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}};
+
+const pl_provider *pl_provider_find(const char *name, const char *api) {
+  for (const pl_provider *p = pl_providers; p->name; p++)
+    if (strcmp(p->name, name) == 0 && (!api || !*api || !*p->api || strcmp(p->api, api) == 0)) return p;
+  return NULL;
+}
+
+const pl_op *pl_op_find(const pl_provider *p, const char *op) {
+  for (const pl_op *o = p->ops; o->name; o++)
+    if (strcmp(o->name, op) == 0) return o;
+  return NULL;
+}
+
+const char *pl_provider_state(const pl_provider *p, const char *status) {
+  for (const pl_state_map *m = p->states; status && m->status; m++)
+    if (strcmp(m->status, status) == 0) return m->state;
+  return "unknown";
+}
