@@ -14,6 +14,16 @@
 -- returns {new = function(app) -> router} and its routes are relative to
 -- its prefix. It may call app:on_reset(fn) to clear its state on
 -- POST /_sim/reset, and set req.credential when it authenticates a request.
+--
+-- Services a provider module uses (see each method below):
+--   app.fixture[provider]       its accounts, clusters, networks, durations
+--   app:clock()                 emulated seconds (time scale, /_sim/clock)
+--   app:uuid()                  a fresh id, deterministic under --seed
+--   app:duration(provider, name, default)  a lifecycle step's length
+--   app:register(provider, hooks)  hooks.accept(id, accept) and
+--       hooks.set_state(id, state) for /_sim/peer-accept and /_sim/state;
+--       hooks.error(req, status, code, message) builds the provider's own
+--       error response (used for rate limits and injected faults)
 local json = require("peerlua.json")
 local router = require("peerlua.sim.router")
 local response = require("peerlua.sim.response")
@@ -60,8 +70,15 @@ function M.new(opts)
   }, App)
   app.started = app.mono()
   app.started_wall = app.wall()
+  app.clock_offset = 0
+  app.providers = {}
+  app.rng_state = app.seed
   math.randomseed(app.seed)
-  if opts.fixture then app.fixture = load_fixture(opts.fixture) end
+  if opts.fixture then
+    app.fixture = load_fixture(opts.fixture)
+  else
+    app.fixture = require("peerlua.sim.fixture")
+  end
 
   app.router = router.new {
     not_found = function(req)
@@ -87,9 +104,50 @@ function App:now()
   return self.wall()
 end
 
--- app:clock() -> emulated seconds since start (real seconds * time_scale).
+-- app:clock() -> emulated seconds since start (real seconds * time_scale,
+-- plus whatever POST /_sim/clock advanced).
 function App:clock()
-  return (self.mono() - self.started) * self.time_scale
+  return (self.mono() - self.started) * self.time_scale + self.clock_offset
+end
+
+-- app:advance(seconds): move emulated time forward.
+function App:advance(seconds)
+  self.clock_offset = self.clock_offset + seconds
+end
+
+-- app:duration(provider, name, default) -> emulated seconds a lifecycle
+-- step takes, from fixture[provider].durations[name].
+function App:duration(provider, name, default)
+  local p = self.fixture[provider]
+  local d = p and p.durations and p.durations[name]
+  return tonumber(d) or default
+end
+
+-- app:random() -> [0, 1), from the app's own generator (deterministic
+-- under --seed, independent of other users of math.random).
+function App:random()
+  -- xorshift64*, state kept in app.rng_state
+  local x = self.rng_state ~ 0x9E3779B97F4A7C15
+  x = x ~ (x >> 12)
+  x = x ~ (x << 25)
+  x = x ~ (x >> 27)
+  self.rng_state = x
+  return ((x * 0x2545F4914F6CDD1D) >> 11) / 9007199254740992.0
+end
+
+-- app:uuid() -> a random version-4 UUID (deterministic under --seed).
+function App:uuid()
+  local b = {}
+  for i = 1, 16 do b[i] = math.floor(self:random() * 256) end
+  b[7] = (b[7] & 0x0f) | 0x40
+  b[9] = (b[9] & 0x3f) | 0x80
+  return string.format("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+    table.unpack(b))
+end
+
+-- app:register(provider, hooks): see the header comment.
+function App:register(provider, hooks)
+  self.providers[provider] = hooks
 end
 
 -- app:on_reset(fn): fn() is called by app:reset().
