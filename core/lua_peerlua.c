@@ -228,6 +228,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
   pl_open_task(L, ctxidx);
+  pl_open_provider(L, ctxidx);
   pl_open_http(L, ctxidx);
   lua_setfield(L, -2, "http_request");
   lua_pushliteral(L, PEERLUA_VERSION);

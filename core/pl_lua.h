@@ -62,6 +62,8 @@ void pl_push_error(lua_State *L, const char *code, const char *msg);
 void pl_open_http(lua_State *L, int ctxidx);
 /* [-0, +0] Add the task functions to the table at the top (ctx at ctxidx). */
 void pl_open_task(lua_State *L, int ctxidx);
+/* [-0, +0] Add prepare() and providers to the table at the top. */
+void pl_open_provider(lua_State *L, int ctxidx);
 /* Cancel everything that belongs to ctx (called from its __gc). */
 void pl_task_shutdown(pl_ctx *ctx);
 

@@ -18,6 +18,7 @@ http.core_request = core.http_request
 http.error = core.error
 M.http = http
 M.json = require("peerlua.json")
+core.set_array_mt(getmetatable(M.json.array()))
 
 -- run(fn, ...) -> fn's results; runs fn as a task and waits for it, raising
 -- its error (with the task's traceback) if it fails.

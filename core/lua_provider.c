@@ -1,0 +1,403 @@
+/* The provider tables (pl_provider.c) seen from Lua:
+ *   core.providers                      descriptions of every provider/op
+ *   core.prepare(provider, api, op, args) -> request | nil, err
+ * prepare checks every argument against the op's parameters (all problems
+ * at once, in err.details) and builds method, path, query and body. */
+#include <string.h>
+
+#include "pl_lua.h"
+#include "pl_provider.h"
+#include "pl_valid.h"
+
+#define ARRAY_MT_KEY "peerlua.json.array_mt"
+
+/* ---- problems ---------------------------------------------------------- */
+
+/* [-0, +0] Append {field=, rule=} to the list at index list. */
+static void problem(lua_State *L, int list, const char *field, const char *rule) {
+  lua_createtable(L, 0, 2);
+  lua_pushstring(L, field);
+  lua_setfield(L, -2, "field");
+  lua_pushstring(L, rule);
+  lua_setfield(L, -2, "rule");
+  lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+}
+
+/* [-0, +0] Give the table at the top the JSON array marker. */
+static void mark_array(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, ARRAY_MT_KEY) == LUA_TTABLE) lua_setmetatable(L, -2);
+  else lua_pop(L, 1);
+}
+
+/* Check one string against the parameter's rules; NULL if fine. */
+static const char *check_string(const pl_param *p, const char *s, size_t len) {
+  if (p->minlen && len < p->minlen) return p->minlen == 1 ? "must not be empty" : "is too short";
+  if (p->maxlen && len > p->maxlen) return "is too long";
+  if (p->check) {
+    pl_validator v = pl_valid_by_name(p->check);
+    const char *rule = v ? v(s, len) : NULL;
+    if (rule) return rule;
+  }
+  if (p->oneof) {
+    for (const char *const *o = p->oneof; *o; o++)
+      if (strlen(*o) == len && memcmp(*o, s, len) == 0) return NULL;
+    return "is not one of the allowed values";
+  }
+  return NULL;
+}
+
+/* [-0, +0] "field[i]" into buf */
+static const char *item_name(char *buf, size_t n, const char *field, lua_Integer i) {
+  snprintf(buf, n, "%s[%lld]", field, (long long)i);
+  return buf;
+}
+
+/* [-1, +1] Convert and check the argument at the top for parameter p.
+ * Leaves the value to send, or nil after recording problems. */
+static void convert(lua_State *L, int list, const pl_param *p) {
+  char name[96];
+  int t = lua_type(L, -1);
+  switch (p->type) {
+  case PL_T_BOOL:
+    if (t != LUA_TBOOLEAN) {
+      problem(L, list, p->name, "must be true or false");
+      lua_pop(L, 1), lua_pushnil(L);
+    }
+    return;
+  case PL_T_STRING: {
+    if (t == LUA_TTABLE && strchr(p->field, '.')) { /* {uuid = "..."} for network.uuid */
+      lua_getfield(L, -1, strchr(p->field, '.') + 1);
+      lua_remove(L, -2);
+      t = lua_type(L, -1);
+    }
+    if (t != LUA_TSTRING) {
+      problem(L, list, p->name, "must be a string");
+      lua_pop(L, 1), lua_pushnil(L);
+      return;
+    }
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    const char *rule = check_string(p, s, len);
+    if (rule) {
+      problem(L, list, p->name, rule);
+      lua_pop(L, 1), lua_pushnil(L);
+    }
+    return;
+  }
+  default: break;
+  }
+  /* lists */
+  if (p->type == PL_T_LABELS && t == LUA_TTABLE && lua_rawlen(L, -1) == 0 && (lua_pushnil(L), lua_next(L, -2))) {
+    lua_pop(L, 2); /* a map {key = value}: turned into [{key=, value=}] below */
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+        problem(L, list, p->name, "labels must map strings to strings");
+        lua_pop(L, 4), lua_pushnil(L);
+        return;
+      }
+      lua_createtable(L, 0, 2);
+      lua_pushvalue(L, -3);
+      lua_setfield(L, -2, "key");
+      lua_insert(L, -2);
+      lua_setfield(L, -2, "value");
+      lua_rawseti(L, -3, (lua_Integer)lua_rawlen(L, -3) + 1);
+    }
+    lua_remove(L, -2);
+    mark_array(L);
+    return;
+  }
+  if (t != LUA_TTABLE || (lua_rawlen(L, -1) == 0 && p->type != PL_T_LABELS)) {
+    problem(L, list, p->name, t == LUA_TTABLE ? "must not be empty" : "must be a list");
+    lua_pop(L, 1), lua_pushnil(L);
+    return;
+  }
+  lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+  int bad = 0;
+  lua_createtable(L, (int)n, 0); /* src out */
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, -2, i);
+    int it = lua_type(L, -1);
+    const char *rule = NULL;
+    if (p->type == PL_T_STRINGS) {
+      size_t len;
+      const char *s = it == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+      rule = s ? check_string(p, s, len) : "must be a string";
+    } else if (p->type == PL_T_RULES) { /* "CASSANDRA" or {type = "CASSANDRA"} */
+      if (it == LUA_TSTRING) {
+        lua_createtable(L, 0, 1);
+        lua_insert(L, -2);
+        lua_setfield(L, -2, "type");
+      }
+      size_t len = 0;
+      const char *s = lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, "type") == LUA_TSTRING
+                        ? lua_tolstring(L, -1, &len) : NULL;
+      if (lua_type(L, -2) == LUA_TTABLE) lua_pop(L, 1);
+      rule = s ? check_string(p, s, len) : "must be a rule type or {type = ...}";
+    } else { /* labels */
+      int ok = it == LUA_TTABLE && lua_getfield(L, -1, "key") == LUA_TSTRING;
+      if (it == LUA_TTABLE) lua_pop(L, 1);
+      rule = ok ? NULL : "must be {key = ..., value = ...}";
+    }
+    if (rule) {
+      problem(L, list, item_name(name, sizeof name, p->name, i), rule);
+      bad = 1;
+    }
+    lua_rawseti(L, -2, i);
+  }
+  lua_remove(L, -2);
+  if (bad) lua_pop(L, 1), lua_pushnil(L);
+  else mark_array(L);
+}
+
+/* [-1, +0] Set the value at the top at dotted path field in the table at t. */
+static void set_field(lua_State *L, int t, const char *field) {
+  const char *dot = strchr(field, '.');
+  if (!dot) {
+    lua_setfield(L, t, field);
+    return;
+  }
+  lua_pushlstring(L, field, (size_t)(dot - field));
+  if (lua_rawget(L, t) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushlstring(L, field, (size_t)(dot - field));
+    lua_pushvalue(L, -2);
+    lua_rawset(L, t);
+  }
+  lua_insert(L, -2);
+  set_field(L, lua_absindex(L, -2), dot + 1);
+  lua_pop(L, 1);
+}
+
+static const pl_param *param_named(const pl_op *op, const char *name) {
+  for (const pl_param *p = op->params; p->name; p++)
+    if (strcmp(p->name, name) == 0) return p;
+  return NULL;
+}
+
+typedef struct {
+  lua_State *L;
+  int args;
+} path_ud;
+
+static const char *path_arg(const char *name, size_t len, void *ud) {
+  path_ud *u = ud;
+  lua_pushlstring(u->L, name, len);
+  lua_rawget(u->L, u->args);
+  const char *s = lua_tostring(u->L, -1);
+  lua_pop(u->L, 1); /* still referenced by args */
+  return s;
+}
+
+/* [-0, +2] nil, err{code="invalid", details=problems at list} */
+static int invalid(lua_State *L, int list, const pl_provider *pv, const pl_op *op) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "invalid arguments: ");
+  lua_Integer n = (lua_Integer)lua_rawlen(L, list);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, list, i);
+    lua_getfield(L, -1, "field");
+    lua_getfield(L, -2, "rule");
+    lua_pushfstring(L, "%s%s: %s", i > 1 ? "; " : "", lua_tostring(L, -2), lua_tostring(L, -1));
+    lua_replace(L, -4);
+    lua_pop(L, 2);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  lua_pushnil(L);
+  pl_push_error(L, "invalid", lua_tostring(L, -2));
+  lua_pushvalue(L, list);
+  lua_setfield(L, -2, "details");
+  lua_pushstring(L, pv->name);
+  lua_setfield(L, -2, "provider");
+  lua_pushstring(L, op->name);
+  lua_setfield(L, -2, "op");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "retryable");
+  return 2;
+}
+
+/* core.prepare(provider, api, op, args) -> {method, service, path, query, body} | nil, err
+ * [-4, +(1|2)] */
+static int l_prepare(lua_State *L) {
+  const char *pname = luaL_checkstring(L, 1), *api = luaL_optstring(L, 2, "");
+  const char *opname = luaL_checkstring(L, 3);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  const pl_provider *pv = pl_provider_find(pname, api);
+  if (!pv) return luaL_error(L, "unknown provider '%s' (api '%s')", pname, api);
+  const pl_op *op = pl_op_find(pv, opname);
+  if (!op) return luaL_error(L, "%s has no operation '%s'", pname, opname);
+  lua_settop(L, 4);
+  lua_newtable(L); /* 5 problems */
+  lua_newtable(L); /* 6 body */
+  lua_newtable(L); /* 7 query */
+  lua_newtable(L); /* 8 path values (converted) */
+  /* unknown argument names, sorted for a stable message */
+  lua_pushnil(L);
+  while (lua_next(L, 4)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) problem(L, 5, "?", "argument names must be strings");
+    else if (!param_named(op, lua_tostring(L, -1))) problem(L, 5, lua_tostring(L, -1), "is not an argument of this operation");
+  }
+  int given = 0;
+  for (const pl_param *p = op->params; p->name; p++) {
+    if (lua_getfield(L, 4, p->name) == LUA_TNIL) {
+      lua_pop(L, 1);
+      if (p->required) problem(L, 5, p->name, "is required");
+      continue;
+    }
+    given = given || p->where == PL_IN_BODY;
+    convert(L, 5, p);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      continue;
+    }
+    if (p->where == PL_IN_BODY) set_field(L, 6, p->field);
+    else lua_setfield(L, p->where == PL_IN_QUERY ? 7 : 8, p->where == PL_IN_QUERY ? p->field : p->name);
+  }
+  if (op->exclusive[0]) {
+    int a = lua_getfield(L, 4, op->exclusive[0]) != LUA_TNIL;
+    int b = lua_getfield(L, 4, op->exclusive[1]) != LUA_TNIL;
+    lua_pop(L, 2);
+    if (a && b) {
+      lua_pushfstring(L, "cannot be given together with %s", op->exclusive[1]);
+      problem(L, 5, op->exclusive[0], lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  if (op->one_of[0]) {
+    int any = 0;
+    for (int i = 0; i < 3 && op->one_of[i]; i++) any |= lua_getfield(L, 4, op->one_of[i]) != LUA_TNIL, lua_pop(L, 1);
+    if (!any) {
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      luaL_addstring(&b, "give one of ");
+      for (int i = 0; i < 3 && op->one_of[i]; i++) {
+        if (i) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, op->one_of[i]);
+      }
+      luaL_pushresult(&b);
+      problem(L, 5, op->one_of[0], lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  if (lua_rawlen(L, 5) > 0) return invalid(L, 5, pv, op);
+
+  lua_createtable(L, 0, 6); /* 9 request */
+  path_ud u = {L, 8};
+  pl_buf path;
+  const char *bad;
+  size_t badlen;
+  pl_buf_init(&path);
+  int rc = pl_path_expand(op->path, path_arg, &u, &path, &bad, &badlen);
+  if (rc == 0) lua_pushlstring(L, path.data, path.len);
+  pl_buf_free(&path);
+  if (rc != 0) return luaL_error(L, "cannot expand the path of %s.%s", pname, opname);
+  lua_setfield(L, 9, "path");
+  lua_pushstring(L, op->method);
+  lua_setfield(L, 9, "method");
+  lua_pushstring(L, op->service);
+  lua_setfield(L, 9, "service");
+  lua_pushstring(L, op->name);
+  lua_setfield(L, 9, "op");
+  lua_pushvalue(L, 7);
+  lua_setfield(L, 9, "query");
+  if (given || (op->wrap && strcmp(op->method, "GET") != 0)) {
+    if (op->wrap) { /* {"network_peering": {...}} */
+      lua_createtable(L, 0, 1);
+      lua_pushvalue(L, 6);
+      lua_setfield(L, -2, op->wrap);
+    } else {
+      lua_pushvalue(L, 6);
+    }
+    lua_setfield(L, 9, "body");
+  }
+  return 1;
+}
+
+/* [-0, +1] A description of op. */
+static void push_op(lua_State *L, const pl_op *op) {
+  lua_createtable(L, 0, 10);
+  lua_pushstring(L, op->method);
+  lua_setfield(L, -2, "method");
+  lua_pushstring(L, op->path);
+  lua_setfield(L, -2, "path");
+  lua_pushstring(L, op->service);
+  lua_setfield(L, -2, "service");
+  lua_newtable(L);
+  for (int i = 0; i < 4 && op->ok[i]; i++) {
+    lua_pushboolean(L, 1);
+    lua_rawseti(L, -2, op->ok[i]);
+  }
+  lua_setfield(L, -2, "ok");
+  if (op->result) {
+    lua_pushstring(L, op->result);
+    lua_setfield(L, -2, "result");
+  }
+  lua_pushboolean(L, op->idempotent);
+  lua_setfield(L, -2, "idempotent");
+  lua_pushboolean(L, op->missing_ok);
+  lua_setfield(L, -2, "missing_ok");
+  lua_pushboolean(L, op->conflict_ok);
+  lua_setfield(L, -2, "conflict_ok");
+  lua_newtable(L);
+  for (const pl_param *p = op->params; p->name; p++) {
+    lua_pushstring(L, p->where == PL_IN_PATH ? "path" : p->where == PL_IN_QUERY ? "query" : "body");
+    lua_setfield(L, -2, p->name);
+  }
+  lua_setfield(L, -2, "params");
+}
+
+/* [-0, +1] core.providers: ["instaclustr/v1"] = {name, api, ops, states, id_field, status_field, rate, burst} */
+static void push_providers(lua_State *L) {
+  lua_newtable(L);
+  for (const pl_provider *pv = pl_providers; pv->name; pv++) {
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, pv->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, pv->api);
+    lua_setfield(L, -2, "api");
+    lua_pushstring(L, pv->id_field);
+    lua_setfield(L, -2, "id_field");
+    lua_pushstring(L, pv->status_field);
+    lua_setfield(L, -2, "status_field");
+    lua_pushnumber(L, pv->rate);
+    lua_setfield(L, -2, "rate");
+    lua_pushnumber(L, pv->burst);
+    lua_setfield(L, -2, "burst");
+    lua_newtable(L);
+    for (const pl_op *op = pv->ops; op->name; op++) {
+      push_op(L, op);
+      lua_setfield(L, -2, op->name);
+    }
+    lua_setfield(L, -2, "ops");
+    lua_newtable(L);
+    for (const pl_state_map *m = pv->states; m->status; m++) {
+      lua_pushstring(L, m->state);
+      lua_setfield(L, -2, m->status);
+    }
+    lua_setfield(L, -2, "states");
+    char key[64];
+    snprintf(key, sizeof key, *pv->api ? "%s/%s" : "%s", pv->name, pv->api);
+    lua_setfield(L, -2, key);
+  }
+}
+
+/* core.set_array_mt(mt): the metatable peerlua.json uses to mark arrays */
+static int l_set_array_mt(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, ARRAY_MT_KEY);
+  return 0;
+}
+
+void pl_open_provider(lua_State *L, int ctxidx) {
+  static const luaL_Reg funcs[] = {{"prepare", l_prepare}, {"set_array_mt", l_set_array_mt}, {NULL, NULL}};
+  lua_pushvalue(L, ctxidx);
+  luaL_setfuncs(L, funcs, 1);
+  push_providers(L);
+  lua_setfield(L, -2, "providers");
+}
