@@ -2,6 +2,7 @@
  * layer and the module table. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "pl_embed.h"
 #include "pl_lua.h"
@@ -71,6 +72,46 @@ static int l_stats(lua_State *L) {
   lua_setfield(L, -2, "bytes_sent");
   lua_pushinteger(L, (lua_Integer)s->bytes_received);
   lua_setfield(L, -2, "bytes_received");
+  return 1;
+}
+
+/* core.count(name[, n]): add to a --stats counter  [-(1|2), +0] */
+static int l_count(lua_State *L) {
+  static const char *const names[] = {"retries", "throttle_waits", NULL};
+  pl_stats *s = pl_loop_stats(pl_ctx_up(L)->loop);
+  int which = luaL_checkoption(L, 1, NULL, names);
+  uint64_t n = (uint64_t)luaL_optinteger(L, 2, 1);
+  if (which == 0) s->retries += n;
+  else s->throttle_waits += n;
+  return 0;
+}
+
+/* core.trace_retry(provider, op, attempt, delay, why): a --trace line  [-5, +0] */
+static int l_trace_retry(lua_State *L) {
+  FILE *f = pl_loop_trace(pl_ctx_up(L)->loop);
+  if (f) {
+    fprintf(f, "peerlua: retry %s %s attempt %d in %.3fs: %s\n", luaL_checkstring(L, 1), luaL_checkstring(L, 2),
+            (int)luaL_checkinteger(L, 3), luaL_checknumber(L, 4), luaL_optstring(L, 5, ""));
+    fflush(f);
+  }
+  return 0;
+}
+
+/* core.trace_wait(key, seconds): a --trace line for a throttle wait  [-2, +0] */
+static int l_trace_wait(lua_State *L) {
+  FILE *f = pl_loop_trace(pl_ctx_up(L)->loop);
+  if (f) {
+    fprintf(f, "peerlua: throttle %s wait %.3fs\n", luaL_checkstring(L, 1), luaL_checknumber(L, 2));
+    fflush(f);
+  }
+  return 0;
+}
+
+/* core.file_mode(path) -> permission bits | nil  [-1, +1] */
+static int l_file_mode(lua_State *L) {
+  struct stat st;
+  if (stat(luaL_checkstring(L, 1), &st) != 0) return 0;
+  lua_pushinteger(L, st.st_mode & 07777);
   return 1;
 }
 
@@ -212,7 +253,8 @@ static void install_searcher(lua_State *L) {
 
 PL_EXPORT int luaopen_peerlua(lua_State *L) {
   static const luaL_Reg funcs[] = {
-    {"stats", l_stats}, {"error", l_error}, {"is_error", l_is_error}, {NULL, NULL}};
+    {"stats", l_stats}, {"error", l_error}, {"is_error", l_is_error}, {"count", l_count},
+    {"trace_retry", l_trace_retry}, {"trace_wait", l_trace_wait}, {"file_mode", l_file_mode}, {NULL, NULL}};
   if (luaL_newmetatable(L, PL_ERROR_MT)) {
     lua_pushcfunction(L, error_tostring);
     lua_setfield(L, -2, "__tostring");

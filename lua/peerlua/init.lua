@@ -20,6 +20,24 @@ M.http = http
 M.json = require("peerlua.json")
 core.set_array_mt(getmetatable(M.json.array()))
 
+-- Provider clients: peerlua.instaclustr{...}, peerlua.huawei{...},
+-- peerlua.aerospike{...}, peerlua.upcloud{...} -> client | nil, err
+local client = require("peerlua.client")
+client.core = core
+client.error = core.error
+for _, name in ipairs({ "instaclustr", "huawei", "aerospike", "upcloud" }) do
+  local spec = require("peerlua.providers." .. name)
+  local class = client.class(spec)
+  M[name] = function(opts) return client.new(spec, class, opts) end
+end
+
+-- set_sim{url=, fixture=}: clients created without base_url or credentials
+-- use this emulator (set by `peerlua --sim`).
+function M.set_sim(sim)
+  M.sim = sim
+  client.sim = sim
+end
+
 -- run(fn, ...) -> fn's results; runs fn as a task and waits for it, raising
 -- its error (with the task's traceback) if it fails.
 function M.run(fn, ...)

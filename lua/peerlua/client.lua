@@ -1,0 +1,347 @@
+-- peerlua.client: what every provider client shares. A client holds one
+-- account's credentials and its auth, throttle and retry state; each
+-- operation is one method call: validate (C tables), throttle (C GCRA),
+-- authenticate, send, retry (C policy), decode, map the state.
+--
+-- A provider module (peerlua.providers.*) describes the differences:
+--   name, api (default API generation), default_base_url, sim_prefix,
+--   options = {name = "string"|"number"|"boolean"|"table"} it accepts,
+--   credentials(client, opts) -> creds | nil, err
+--   authorize(client, req) -> true | nil, err   (sets req.headers)
+--   reauthorize(client, resp) -> true if a retry with fresh auth may help
+--   parse_error(client, resp) -> {code_word=, message=, request_id=}
+--   find_created(client, args) -> peering | nil  (reconcile after an
+--       ambiguous create: list and match, so nothing is created twice)
+--   busy(client, op, resp) -> true if the provider says "busy, retry"
+local json = require("peerlua.json")
+local http = require("peerlua.http")
+
+local M = {}
+
+local Client = {}
+Client.__index = Client
+M.Client = Client
+
+local Peering = {}
+Peering.__index = Peering
+Peering.__name = "peerlua.peering"
+M.Peering = Peering
+
+-- Filled by peerlua (init.lua): core primitives and the error constructor.
+M.core = nil
+M.error = nil
+
+local common_options = {
+  base_url = "string", rate = "number", burst = "number", timeout = "number",
+  retries = "table", profile = "string", api = "string", insecure = "boolean",
+}
+local retry_options = { attempts = true, base = true, cap = true, deadline = true }
+
+local function invalid(provider, field, rule)
+  return nil, M.error({
+    code = "invalid", provider = provider, op = "new", retryable = false,
+    message = "invalid options: " .. field .. ": " .. rule,
+    details = { { field = field, rule = rule } },
+  })
+end
+
+-- Check the constructor options against the common and provider ones.
+local function check_options(spec, opts)
+  for k, v in pairs(opts) do
+    local want = common_options[k] or spec.options[k]
+    if not want then return invalid(spec.name, tostring(k), "is not an option of this client") end
+    if type(v) ~= want then return invalid(spec.name, k, "must be a " .. want) end
+  end
+  for _, k in ipairs({ "rate", "burst", "timeout" }) do
+    local v = opts[k]
+    if v ~= nil and (v <= 0 or v ~= v) then return invalid(spec.name, k, "must be > 0") end
+  end
+  for k, v in pairs(opts.retries or {}) do
+    if not retry_options[k] then return invalid(spec.name, "retries." .. tostring(k), "is not a retry setting") end
+    if type(v) ~= "number" or v < 0 then return invalid(spec.name, "retries." .. k, "must be a number >= 0") end
+  end
+  return true
+end
+
+-- new(spec, opts) -> client | nil, err
+function M.new(spec, class, opts)
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then
+    error("bad argument #1 to '" .. spec.name .. "' (table expected, got " .. type(opts) .. ")", 3)
+  end
+  local ok, err = check_options(spec, opts)
+  if not ok then return nil, err end
+  local api = opts.api or spec.api or ""
+  local desc = M.core.providers[api ~= "" and spec.name .. "/" .. api or spec.name]
+  if not desc then return invalid(spec.name, "api", "is not a known API generation") end
+  local sim = M.sim
+  local self = setmetatable({
+    spec = spec, name = spec.name, api = api, desc = desc, ops = desc.ops, opts = opts,
+    timeout = opts.timeout or 30, insecure = opts.insecure or false, file_mode = M.core.file_mode,
+    sim = sim and not opts.base_url and sim or nil,
+  }, class)
+  self.base_url = opts.base_url or (self.sim and self.sim.url .. spec.sim_prefix) or spec.default_base_url
+  self.base_url = self.base_url:gsub("/+$", "")
+  local retries = opts.retries or {}
+  self.policy = {
+    attempts = retries.attempts or 5, base = retries.base or 0.5, cap = retries.cap or 30,
+    deadline = retries.deadline or 120,
+  }
+  local creds, cerr = spec.credentials(self, opts)
+  if not creds then
+    return nil, M.error({ code = "auth", provider = spec.name, op = "new", retryable = false, message = cerr })
+  end
+  self.creds = creds
+  self.throttle_key = spec.name .. ":" .. (self.credential_id or "anonymous")
+  self.rate = opts.rate or desc.rate
+  self.burst = opts.burst or desc.burst
+  M.core.throttle_config(self.throttle_key, self.rate, self.burst)
+  M.core.budget_config(self.throttle_key)
+  return self
+end
+
+function Client:__tostring()
+  return string.format("%s client (%s)", self.name, self.base_url)
+end
+
+-- ---- responses -----------------------------------------------------------
+
+-- Follow a dotted result path ("a.b"; "*" flattens a list of objects).
+local function dig(v, path)
+  if not path then return v end
+  for key in path:gmatch("[^.]+") do
+    if type(v) ~= "table" then return nil end
+    if key == "*" then
+      local out = {}
+      local rest = path:match("^%*%.(.+)$")
+      for _, item in ipairs(v) do
+        local list = dig(item, rest)
+        for _, x in ipairs(list or {}) do out[#out + 1] = x end
+      end
+      return out
+    end
+    v = v[key]
+  end
+  return v
+end
+
+local function dig_string(obj, path)
+  local v = dig(obj, path)
+  return type(v) == "string" and v or nil
+end
+
+-- peering(obj) -> a peering value: id, state (canonical), status (the
+-- provider's word), raw (the decoded object).
+function Client:peering(obj)
+  local status = dig_string(obj, self.desc.status_field)
+  return setmetatable({
+    id = dig_string(obj, self.desc.id_field),
+    status = status,
+    state = status and (self.desc.states[status] or "unknown") or "unknown",
+    raw = obj,
+    provider = self.name,
+    client = self,
+  }, Peering)
+end
+
+function Peering:__tostring()
+  return string.format("%s peering %s (%s)", self.provider, tostring(self.id), self.state)
+end
+
+local status_codes = {
+  [400] = "invalid", [422] = "invalid", [401] = "auth", [403] = "forbidden", [404] = "not_found",
+  [409] = "conflict", [429] = "rate_limited", [502] = "unavailable", [503] = "unavailable",
+  [504] = "unavailable", [408] = "timeout",
+}
+
+-- The error for an HTTP response that was not a success.
+function Client:response_error(op, resp, retryable)
+  local info = self.spec.parse_error(self, resp) or {}
+  return M.error({
+    code = status_codes[resp.status] or "provider",
+    provider = self.name, op = op, http_status = resp.status,
+    message = info.message or ("HTTP " .. resp.status),
+    provider_code = info.code_word,
+    request_id = info.request_id or resp.headers["x-request-id"],
+    retryable = retryable or false,
+    details = info.details,
+  })
+end
+
+-- ---- sending -------------------------------------------------------------
+
+local retry_statuses = { [408] = true, [429] = true, [500] = true, [502] = true, [503] = true, [504] = true }
+
+-- service_url(service) -> base URL of a sub-API ("" = the client's base)
+function Client:service_url(service)
+  if service == "" or not self.spec.service_url then return self.base_url end
+  return self.spec.service_url(self, service)
+end
+
+-- exchange(req) -> resp | nil, err: one attempt, after the throttle.
+function Client:exchange(req)
+  local wait = M.core.throttle_reserve(self.throttle_key)
+  if wait > 0 then
+    M.core.count("throttle_waits")
+    M.core.trace_wait(self.throttle_key, wait)
+    M.core.sleep(wait)
+  end
+  req.headers = { Accept = "application/json" }
+  if req.body_text then req.headers["Content-Type"] = "application/json" end
+  local ok, err = self.spec.authorize(self, req)
+  if not ok then return nil, err end
+  return http.request({
+    method = req.method, url = req.url, headers = req.headers, body = req.body_text,
+    timeout = self.timeout, insecure = self.insecure,
+  })
+end
+
+-- Seconds to wait from a Retry-After header, or nil.
+local function retry_after(resp)
+  local v = resp and resp.headers["retry-after"]
+  return v and M.core.retry_after(v) or nil
+end
+
+-- send(opname, req) -> decoded body (or true when there is none) | nil, err
+function Client:send(opname, req)
+  local op = self.ops[opname]
+  local query = http.encode_query(req.query or {})
+  req.url = self:service_url(req.service) .. req.path .. (query ~= "" and "?" .. query or "")
+  if req.body ~= nil then req.body_text = assert(json.encode(req.body)) end
+  local started = M.core.now()
+  local attempt, reauthed = 0, false
+  while true do
+    local resp, terr = self:exchange(req)
+    local status = resp and resp.status
+    if resp and op.ok[status] then
+      M.core.budget_refund(self.throttle_key)
+      if resp.body == "" then return true end
+      local body, jerr = resp:json()
+      if body == nil then
+        return nil, M.error({ code = "provider", provider = self.name, op = opname, http_status = status,
+                              message = "response is not JSON: " .. tostring(jerr), retryable = false })
+      end
+      return body
+    end
+    if resp and status == 404 and op.missing_ok then return true, "missing" end
+    if resp and status == 409 and op.conflict_ok then return true, "exists" end
+    if resp and status == 401 and not reauthed and self.spec.reauthorize(self, resp) then
+      reauthed = true -- a stale token: once, at once, not counted as a retry
+    else
+      -- decide whether to try again
+      local after = retry_after(resp)
+      if resp and (status == 429 or status == 503) then
+        M.core.throttle_pause(self.throttle_key, after or 1)
+      end
+      local transient = terr and terr.code ~= "invalid" or (resp and retry_statuses[status])
+      local busy = resp and self.spec.busy and self.spec.busy(self, opname, resp)
+      local failure = terr or self:response_error(opname, resp, transient or busy)
+      if terr and terr.code == "invalid" then return nil, failure end
+      if not (transient or busy) then return nil, failure end
+      local safe = op.idempotent or status == 429 or busy
+      if not safe then
+        -- an ambiguous create: it may have happened; look before sending again
+        local found = self.spec.find_created and self.spec.find_created(self, req.args)
+        if found then return found, "reconciled" end
+      end
+      local elapsed = M.core.now() - started
+      local delay = M.core.retry_delay(self.policy, attempt, after or -1, elapsed)
+      if delay < 0 or not M.core.budget_take(self.throttle_key, terr and terr.code == "timeout") then
+        failure.retryable = true
+        failure.attempts = attempt + 1
+        return nil, failure
+      end
+      attempt = attempt + 1
+      M.core.count("retries")
+      M.core.trace_retry(self.name, opname, attempt, delay, failure.message)
+      M.core.sleep(delay)
+    end
+  end
+end
+
+-- call(opname, args) -> decoded body | nil, err  (validation first)
+function Client:call(opname, args)
+  if type(args) ~= "table" then
+    error("bad argument #1 to '" .. opname .. "' (table expected, got " .. type(args) .. ")", 3)
+  end
+  if self.spec.defaults then args = self.spec.defaults(self, opname, args) end
+  local req, err = M.core.prepare(self.name, self.api, opname, args)
+  if not req then return nil, err end
+  req.args = args
+  return self:send(opname, req)
+end
+
+-- The path arguments of a call (cluster, data centre, project ...): kept
+-- with each peering value so it can be read again or deleted.
+local function scope_of(op, args)
+  local scope = {}
+  for name, where in pairs(op.params) do
+    if where == "path" then scope[name] = args[name] end
+  end
+  return scope
+end
+
+-- args(opname, p) -> the arguments of opname for peering p: its scope,
+-- and its id for the one path parameter the scope lacks.
+function Client:id_args(opname, p)
+  local args = {}
+  for name, where in pairs(self.ops[opname].params) do
+    if where == "path" then args[name] = p.scope and p.scope[name] end
+  end
+  for name, where in pairs(self.ops[opname].params) do
+    if where == "path" and args[name] == nil then args[name] = p.id end
+  end
+  return args
+end
+
+-- A peering operation: the result as a peering value (or a list of them).
+function Client:call_peering(opname, args)
+  local body, err = self:call(opname, args)
+  if body == nil then return nil, err end
+  if body == true then return true, err end -- deleted / already gone
+  local result = dig(body, self.ops[opname].result)
+  local scope = scope_of(self.ops[opname], args)
+  if opname:match("^list_") then
+    local out = {}
+    for i, obj in ipairs(result or {}) do
+      out[i] = self:peering(obj)
+      out[i].scope = scope
+    end
+    return out
+  end
+  if type(result) == "string" then -- a bare id (Instaclustr v1 create)
+    return setmetatable({ id = result, state = "unknown", raw = result, provider = self.name, client = self,
+                          scope = scope }, Peering), err
+  end
+  if type(result) ~= "table" then
+    return nil, M.error({ code = "provider", provider = self.name, op = opname,
+                          message = "unexpected response shape", retryable = false })
+  end
+  local p = self:peering(result)
+  p.scope = scope
+  return p, err
+end
+
+-- A class for spec's clients: a method for every operation in spec.ops
+-- ("peering" ones return peering values, "raw" ones the decoded body), each
+-- followed by spec.after[op](client, args, result, how) when there is one.
+function M.class(spec)
+  local class = setmetatable({}, { __index = Client })
+  class.__index = class
+  class.__tostring = Client.__tostring
+  class.__name = "peerlua." .. spec.name
+  local after = spec.after or {}
+  for opname, kind in pairs(spec.ops) do
+    local call = kind == "peering" and Client.call_peering or Client.call
+    local post = after[opname]
+    class[opname] = function(self, args)
+      local r, how = call(self, opname, args)
+      if r and post then return post(self, args, r, how) end
+      return r, how
+    end
+  end
+  for k, v in pairs(spec.methods or {}) do class[k] = v end
+  return class
+end
+
+return M

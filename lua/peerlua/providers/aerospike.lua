@@ -1,0 +1,99 @@
+-- peerlua.providers.aerospike: Aerospike Cloud public API v1. OAuth2 client
+-- credentials (API key id and secret) give a bearer token, cached per
+-- client and refreshed before it expires, or once after a 401
+-- token-expired; concurrent tasks share one refresh.
+local common = require("peerlua.providers.common")
+local credentials = require("peerlua.credentials")
+local http = require("peerlua.http")
+local base = require("peerlua.client")
+
+local M = {
+  name = "aerospike",
+  default_base_url = "https://api.aerospike.com/v1",
+  sim_prefix = "/aerospike/v1",
+  options = { client_id = "string", client_secret = "string", token_url = "string" },
+}
+
+M.ops = { create_peering = "peering", list_peerings = "peering", delete_peering = "peering" }
+
+local TOKEN_URL = "https://auth.control.aerospike.cloud/oauth/token"
+
+function M.credentials(client, opts)
+  local creds, err = credentials.resolve({
+    provider = "aerospike", fields = { "client_id", "client_secret" }, given = opts,
+    env = { client_id = { "PEERLUA_AEROSPIKE_CLIENT_ID" }, client_secret = { "PEERLUA_AEROSPIKE_CLIENT_SECRET" } },
+    profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
+    file_mode = client.file_mode, sim_account = common.sim_account(client, "aerospike"),
+    complete = common.need({ "client_id", "client_secret" },
+      "no Aerospike Cloud credentials: pass client_id and client_secret (an API key), or set "
+      .. "PEERLUA_AEROSPIKE_CLIENT_ID and PEERLUA_AEROSPIKE_CLIENT_SECRET, or add them to the profile file"),
+  })
+  if not creds then return nil, err end
+  client.credential_id = creds.client_id
+  client.token_url = opts.token_url or (client.sim and client.sim.url .. "/aerospike/oauth/token") or TOKEN_URL
+  return creds
+end
+
+-- Fetch a token (one request; the caller shares it).
+local function fetch_token(client)
+  local resp, err = http.request({
+    method = "POST", url = client.token_url, timeout = client.timeout, insecure = client.insecure,
+    json = { client_id = client.creds.client_id, client_secret = client.creds.client_secret,
+             grant_type = "client_credentials" },
+  })
+  if not resp then return nil, err end
+  local body = common.body(resp)
+  if resp.status ~= 200 or not body or type(body.access_token) ~= "string" then
+    local msg = body and (body.error_description or body.detail or body.error) or ("HTTP " .. resp.status)
+    return nil, base.error({ code = resp.status == 429 and "rate_limited" or "auth", provider = "aerospike",
+                                    op = "token", http_status = resp.status, retryable = resp.status >= 500,
+                                    message = "cannot get an access token: " .. tostring(msg) })
+  end
+  local ttl = tonumber(body.expires_in) or 3600
+  return { value = body.access_token, expires = base.core.now() + ttl * 0.9 }
+end
+
+-- token(client) -> access token | nil, err; one refresh at a time.
+local function token(client)
+  local t = client.token
+  if t and t.expires > base.core.now() then return t.value end
+  if not client.refreshing then
+    client.refreshing = base.core.spawn(fetch_token, client)
+  end
+  local refreshing = client.refreshing
+  local new, err = refreshing:wait()
+  if client.refreshing == refreshing then client.refreshing = nil end
+  if not new then return nil, err end
+  client.token = new
+  return new.value
+end
+
+function M.authorize(client, req)
+  local t, err = token(client)
+  if not t then return nil, err end
+  req.headers.Authorization = "Bearer " .. t
+  return true
+end
+
+function M.reauthorize(client, resp)
+  local p = common.problem(resp)
+  local expired = p and p.code_word and p.code_word:find("token%-expired")
+  if expired or client.token then
+    client.token = nil
+    return true
+  end
+  return false
+end
+
+M.parse_error = function(_, resp) return common.problem(resp) end
+
+-- After an ambiguous create: the same VPC already peered with the cluster?
+function M.find_created(client, args)
+  local list = client:list_peerings({ cluster_id = args.cluster_id, limit = "100" })
+  for _, p in ipairs(list or {}) do
+    if p.raw.vpcId == args.vpc_id and p.state ~= "deleted" and p.state ~= "deleting" then return p end
+  end
+  return nil
+end
+
+return M

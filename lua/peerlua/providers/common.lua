@@ -1,0 +1,67 @@
+-- peerlua.providers.common: helpers the provider modules share.
+local M = {}
+
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+function M.base64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
+    local chars = {}
+    for k = 1, 4 do
+      local idx = (n >> (6 * (4 - k))) & 63
+      chars[k] = B64:sub(idx + 1, idx + 1)
+    end
+    if not b then chars[3], chars[4] = "=", "=" elseif not c then chars[4] = "=" end
+    out[#out + 1] = table.concat(chars)
+  end
+  return table.concat(out)
+end
+
+function M.basic(user, secret)
+  return "Basic " .. M.base64(user .. ":" .. secret)
+end
+
+-- The first fixture account of provider under --sim, or nil.
+function M.sim_account(client, provider)
+  local f = client.sim and client.sim.fixture and client.sim.fixture[provider]
+  return f and f.accounts and f.accounts[1] or nil
+end
+
+-- A complete-check for credentials.resolve: every field in `need` present.
+function M.need(fields, hint)
+  return function(c)
+    for _, f in ipairs(fields) do
+      if c[f] == nil or c[f] == "" then return nil, hint end
+    end
+    return true
+  end
+end
+
+-- The decoded JSON body of resp, or nil.
+function M.body(resp)
+  local ok, v = pcall(resp.json, resp)
+  if ok and type(v) == "table" then return v end
+  return nil
+end
+
+-- RFC 9457 problem details (and UpCloud's flavour): code from the type URN
+-- or URL fragment.
+function M.problem(resp)
+  local b = M.body(resp)
+  if not b then return nil end
+  local t = type(b.type) == "string" and b.type or ""
+  local code = t:match("#ERROR_(.+)$") or t:match("#(.+)$") or t:match("urn:[^:]+:errors:(.+)$") or t
+  local details
+  if type(b.context) == "table" and type(b.context.invalid) == "table" then details = b.context.invalid end
+  if type(b.invalid_params) == "table" then details = b.invalid_params end
+  return {
+    code_word = code ~= "" and code or nil,
+    message = b.detail or b.title or b.message,
+    request_id = b.correlation_id or resp.headers["x-request-id"],
+    details = details,
+  }
+end
+
+return M

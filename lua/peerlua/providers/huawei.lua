@@ -1,0 +1,163 @@
+-- peerlua.providers.huawei: Huawei Cloud Stream Service (CS) peerings, and
+-- the VPC service for the accepting side. Auth is AK/SK request signing
+-- (SDK-HMAC-SHA256) when ak and sk are given, else an IAM user token
+-- (password auth, cached until shortly before it expires).
+local base = require("peerlua.client")
+local common = require("peerlua.providers.common")
+local credentials = require("peerlua.credentials")
+local http = require("peerlua.http")
+
+local M = {
+  name = "huawei",
+  default_base_url = "https://cs.{region}.myhuaweicloud.com",
+  sim_prefix = "/huawei",
+  options = {
+    ak = "string", sk = "string", security_token = "string", user = "string", password = "string",
+    domain = "string", project_id = "string", project_name = "string", region = "string", endpoints = "table",
+  },
+}
+
+M.ops = {
+  create_peering = "peering", list_peerings = "peering", delete_peering = "peering",
+  get_vpc_peering = "peering", accept_peering = "peering", reject_peering = "peering",
+}
+
+local FIELDS = { "ak", "sk", "security_token", "user", "password", "domain", "project_id", "project_name", "region" }
+
+local function complete(c)
+  local signer = c.ak and c.sk
+  local password = c.user and c.password and c.domain
+  if not (signer or password) then
+    return nil, "no Huawei credentials: pass ak and sk (or user, password and domain), or set HW_ACCESS_KEY and "
+      .. "HW_SECRET_KEY (or HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK), or add them to the profile file"
+  end
+  if not (c.project_id or c.project_name) then
+    return nil, "no Huawei project: pass project_id (or project_name), or set HW_PROJECT_ID"
+  end
+  return true
+end
+
+function M.credentials(client, opts)
+  local creds, err = credentials.resolve({
+    provider = "huawei", fields = FIELDS, given = opts,
+    env = {
+      ak = { "HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK" }, sk = { "HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK" },
+      security_token = { "HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN" },
+      user = { "HW_USER_NAME" }, password = { "HW_PASSWORD" }, domain = { "HW_DOMAIN_NAME" },
+      project_id = { "HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID" }, project_name = { "HW_PROJECT_NAME" },
+      region = { "HW_REGION_NAME" },
+    },
+    profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
+    file_mode = client.file_mode, sim_account = common.sim_account(client, "huawei"),
+    complete = complete,
+  })
+  if not creds then return nil, err end
+  client.credential_id = creds.ak or creds.user
+  client.region = creds.region or creds.project_name or "eu-de"
+  client.endpoints = opts.endpoints or {}
+  return creds
+end
+
+-- Base URL of a service ("cs", "vpc", "iam").
+function M.service_url(client, service)
+  local given = client.endpoints[service]
+  if given then return (given:gsub("/+$", "")) end
+  if client.opts.base_url or client.sim then return client.base_url .. "/" .. service end
+  if service == "iam" then return "https://iam.myhuaweicloud.com" end
+  return "https://" .. service .. "." .. client.region .. ".myhuaweicloud.com"
+end
+
+-- The project_id every CS call needs defaults to the client's.
+function M.defaults(client, _, args)
+  if args.project_id ~= nil or not client.creds.project_id then return args end
+  local copy = { project_id = client.creds.project_id }
+  for k, v in pairs(args) do copy[k] = v end
+  return copy
+end
+
+local function fetch_token(client)
+  local c = client.creds
+  local scope = c.project_id and { project = { id = c.project_id } } or { project = { name = c.project_name } }
+  local resp, err = http.request({
+    method = "POST", url = M.service_url(client, "iam") .. "/v3/auth/tokens",
+    timeout = client.timeout, insecure = client.insecure,
+    json = { auth = { identity = { methods = { "password" }, password = { user = {
+      name = c.user, password = c.password, domain = { name = c.domain } } } }, scope = scope } },
+  })
+  if not resp then return nil, err end
+  local token = resp.headers["x-subject-token"]
+  if resp.status ~= 201 and resp.status ~= 200 or not token then
+    local b = common.body(resp)
+    local msg = b and (b.error and b.error.message or b.error_msg) or ("HTTP " .. resp.status)
+    return nil, base.error({ code = resp.status == 429 and "rate_limited" or "auth", provider = "huawei",
+                             op = "token", http_status = resp.status, retryable = resp.status >= 500,
+                             message = "cannot get an IAM token: " .. tostring(msg) })
+  end
+  -- valid 24 h; refresh well before
+  return { value = token, expires = base.core.now() + 23 * 3600 }
+end
+
+local function token(client)
+  local t = client.token
+  if t and t.expires > base.core.now() then return t.value end
+  if not client.refreshing then client.refreshing = base.core.spawn(fetch_token, client) end
+  local refreshing = client.refreshing
+  local new, err = refreshing:wait()
+  if client.refreshing == refreshing then client.refreshing = nil end
+  if not new then return nil, err end
+  client.token = new
+  return new.value
+end
+
+function M.authorize(client, req)
+  local c = client.creds
+  if c.ak and c.sk then
+    if c.security_token then req.headers["X-Security-Token"] = c.security_token end
+    local signed, err = base.core.huawei_sign({
+      method = req.method, url = req.url, headers = req.headers, body = req.body_text or "",
+      ak = c.ak, sk = c.sk,
+    })
+    if not signed then return nil, err end
+    for k, v in pairs(signed) do req.headers[k] = v end
+    return true
+  end
+  local t, err = token(client)
+  if not t then return nil, err end
+  req.headers["X-Auth-Token"] = t
+  return true
+end
+
+function M.reauthorize(client)
+  if client.token then
+    client.token = nil
+    return true
+  end
+  return false
+end
+
+function M.parse_error(_, resp)
+  local b = common.body(resp)
+  if not b then return nil end
+  if type(b.error) == "table" then return { message = b.error.message, code_word = b.error.code and tostring(b.error.code) } end
+  return { code_word = b.error_code, message = b.error_msg, request_id = b.request_id }
+end
+
+-- A 409 while a peering is being deleted means "busy, try again".
+function M.busy(_, opname, resp)
+  return opname == "delete_peering" and resp.status == 409
+end
+
+-- After an ambiguous create: a peering to the same VPC with the same name?
+function M.find_created(client, args)
+  local list = client:list_peerings({ project_id = args.project_id, cluster_id = args.cluster_id })
+  for _, p in ipairs(list or {}) do
+    local accept = p.raw.accept_vpc_info
+    if p.raw.name == args.name and type(accept) == "table" and accept.vpc_id == args.vpc_id
+       and p.state ~= "deleted" then
+      return p
+    end
+  end
+  return nil
+end
+
+return M

@@ -1,0 +1,87 @@
+-- peerlua.providers.instaclustr: Instaclustr provisioning API, v1 (the
+-- default, documented in shared/seeds) and v2 (cluster-management,
+-- `api = "v2"`). HTTP Basic with the user name and provisioning API key.
+local common = require("peerlua.providers.common")
+local credentials = require("peerlua.credentials")
+
+local M = {
+  name = "instaclustr",
+  api = "v1",
+  default_base_url = "https://api.instaclustr.com",
+  sim_prefix = "/instaclustr",
+  options = { username = "string", api_key = "string" },
+}
+
+M.ops = {
+  create_peering = "peering", get_peering = "peering", list_peerings = "peering",
+  update_peering = "peering", delete_peering = "peering",
+  add_firewall_rule = "raw", list_firewall_rules = "raw", delete_firewall_rule = "raw",
+  get_firewall_rule = "raw",
+}
+
+function M.credentials(client, opts)
+  local creds, err = credentials.resolve({
+    provider = "instaclustr", fields = { "username", "api_key" }, given = opts,
+    env = { username = { "PEERLUA_INSTACLUSTR_USERNAME" }, api_key = { "PEERLUA_INSTACLUSTR_API_KEY" } },
+    profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
+    file_mode = client.file_mode, sim_account = common.sim_account(client, "instaclustr"),
+    complete = common.need({ "username", "api_key" },
+      "no Instaclustr credentials: pass username and api_key, or set PEERLUA_INSTACLUSTR_USERNAME "
+      .. "and PEERLUA_INSTACLUSTR_API_KEY, or add them to the profile file"),
+  })
+  if not creds then return nil, err end
+  client.credential_id = creds.username
+  client.auth_header = common.basic(creds.username, creds.api_key)
+  return creds
+end
+
+function M.authorize(client, req)
+  req.headers.Authorization = client.auth_header
+  req.headers["Instaclustr-Source"] = "peerlua"
+  return true
+end
+
+function M.reauthorize() return false end
+
+function M.parse_error(_, resp)
+  local b = common.body(resp)
+  if not b then return nil end
+  if type(b.errors) == "table" and type(b.errors[1]) == "table" then -- v2 list
+    return { message = b.errors[1].message, code_word = b.errors[1].name }
+  end
+  return { message = b.message or b.error, code_word = b.name or (b.code and tostring(b.code)) }
+end
+
+-- v1 create answers with the new id only: read the peering back.
+M.after = {
+  create_peering = function(client, args, p, how)
+    if client.api ~= "v1" or type(p.raw) ~= "string" then return p, how end
+    local full, err = client:get_peering({ cluster_data_centre_id = args.cluster_data_centre_id,
+                                           vpc_peering_connection_id = p.id })
+    if not full then return nil, err end
+    return full, how
+  end,
+}
+
+-- After an ambiguous create: the same VPC and account already peered?
+function M.find_created(client, args)
+  local list
+  if client.api == "v1" then
+    list = client:list_peerings({ cluster_data_centre_id = args.cluster_data_centre_id })
+  else
+    list = client:list_peerings({})
+  end
+  for _, p in ipairs(list or {}) do
+    local r = p.raw
+    local account = r.peerAccountId or r.peerAwsAccountId
+    local dc = r.clusterDataCentre or r.cdcId
+    if r.peerVpcId == args.peer_vpc_id and account == (args.peer_account_id or args.peer_aws_account_id)
+       and (dc == nil or dc == (args.cluster_data_centre_id or args.cdc_id))
+       and p.state ~= "deleted" and p.state ~= "deleting" then
+      return p
+    end
+  end
+  return nil
+end
+
+return M

@@ -1,0 +1,82 @@
+-- peerlua.providers.upcloud: UpCloud API 1.3 network peerings. Auth is a
+-- bearer API token (preferred) or HTTP Basic with a (sub-)account.
+local common = require("peerlua.providers.common")
+local credentials = require("peerlua.credentials")
+
+local M = {
+  name = "upcloud",
+  default_base_url = "https://api.upcloud.com/1.3",
+  sim_prefix = "/upcloud/1.3",
+  options = { token = "string", username = "string", password = "string" },
+}
+
+M.ops = {
+  create_peering = "peering", get_peering = "peering", list_peerings = "peering",
+  update_peering = "peering", delete_peering = "peering",
+}
+
+local function complete(c)
+  if c.token and c.token ~= "" then return true end
+  if c.username and c.username ~= "" and c.password and c.password ~= "" then return true end
+  return nil, "no UpCloud credentials: pass token (or username and password), or set UPCLOUD_TOKEN "
+    .. "(or UPCLOUD_USERNAME and UPCLOUD_PASSWORD), or add them to the profile file"
+end
+
+function M.credentials(client, opts)
+  if opts.token and (opts.username or opts.password) then
+    return nil, "give either token or username and password, not both"
+  end
+  local creds, err = credentials.resolve({
+    provider = "upcloud", fields = { "token", "username", "password" }, given = opts,
+    env = { token = { "UPCLOUD_TOKEN" }, username = { "UPCLOUD_USERNAME" }, password = { "UPCLOUD_PASSWORD" } },
+    profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
+    file_mode = client.file_mode, sim_account = common.sim_account(client, "upcloud"),
+    complete = complete,
+  })
+  if not creds then return nil, err end
+  if creds.token and creds.token ~= "" then
+    client.auth_header = "Bearer " .. creds.token
+    client.credential_id = "token:" .. creds.token:sub(1, 8)
+  else
+    client.auth_header = common.basic(creds.username, creds.password)
+    client.credential_id = creds.username
+  end
+  return creds
+end
+
+function M.authorize(client, req)
+  req.headers.Authorization = client.auth_header
+  return true
+end
+
+function M.reauthorize() return false end
+
+-- Legacy {"error":{"error_code","error_message"}} or problem+json.
+function M.parse_error(_, resp)
+  local ct = resp.headers["content-type"] or ""
+  if ct:find("problem+json", 1, true) then return common.problem(resp) end
+  local b = common.body(resp)
+  local e = b and b.error
+  if type(e) ~= "table" then return nil end
+  return { code_word = e.error_code, message = e.error_message }
+end
+
+-- network = "<uuid>" or {uuid = "<uuid>"}
+local function uuid_of(v)
+  return type(v) == "table" and v.uuid or v
+end
+
+-- After an ambiguous create: a peering between the same two networks?
+function M.find_created(client, args)
+  local list = client:list_peerings({})
+  for _, p in ipairs(list or {}) do
+    local r = p.raw
+    if type(r.network) == "table" and type(r.peer_network) == "table"
+       and r.network.uuid == uuid_of(args.network) and r.peer_network.uuid == uuid_of(args.peer_network) then
+      return p
+    end
+  end
+  return nil
+end
+
+return M
