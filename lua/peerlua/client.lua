@@ -322,6 +322,20 @@ function Client:call_peering(opname, args)
   return p, err
 end
 
+-- ensure_peering(args) -> peering, how ("existing" | nil) | nil, err
+-- Finds a peering that matches args (same networks/accounts/VPC, not
+-- deleted) and returns it, or creates one: running a script twice, or
+-- after it was killed half-way, never creates a second peering.
+function Client:ensure_peering(args)
+  local prepared, perr = M.core.prepare(self.name, self.api, "create_peering",
+    self.spec.defaults and self.spec.defaults(self, "create_peering", args) or args)
+  if not prepared then return nil, perr end
+  local found, err = self.spec.find_created(self, args)
+  if found then return found, "existing" end
+  if err then return nil, err end
+  return self:create_peering(args)
+end
+
 -- A class for spec's clients: a method for every operation in spec.ops
 -- ("peering" ones return peering values, "raw" ones the decoded body), each
 -- followed by spec.after[op](client, args, result, how) when there is one.

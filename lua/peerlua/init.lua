@@ -31,6 +31,9 @@ for _, name in ipairs({ "instaclustr", "huawei", "aerospike", "upcloud" }) do
   M[name] = function(opts) return client.new(spec, class, opts) end
 end
 
+require("peerlua.peering")
+M.bulk = require("peerlua.bulk")
+
 -- set_sim{url=, fixture=}: clients created without base_url or credentials
 -- use this emulator (set by `peerlua --sim`).
 function M.set_sim(sim)

@@ -89,8 +89,9 @@ M.parse_error = function(_, resp) return common.problem(resp) end
 
 -- After an ambiguous create: the same VPC already peered with the cluster?
 function M.find_created(client, args)
-  local list = client:list_peerings({ cluster_id = args.cluster_id, limit = "100" })
-  for _, p in ipairs(list or {}) do
+  local list, err = client:list_peerings({ cluster_id = args.cluster_id, limit = "100" })
+  if not list then return nil, err end
+  for _, p in ipairs(list) do
     if p.raw.vpcId == args.vpc_id and p.state ~= "deleted" and p.state ~= "deleting" then return p end
   end
   return nil

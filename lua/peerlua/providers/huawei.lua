@@ -149,8 +149,9 @@ end
 
 -- After an ambiguous create: a peering to the same VPC with the same name?
 function M.find_created(client, args)
-  local list = client:list_peerings({ project_id = args.project_id, cluster_id = args.cluster_id })
-  for _, p in ipairs(list or {}) do
+  local list, err = client:list_peerings({ project_id = args.project_id, cluster_id = args.cluster_id })
+  if not list then return nil, err end
+  for _, p in ipairs(list) do
     local accept = p.raw.accept_vpc_info
     if p.raw.name == args.name and type(accept) == "table" and accept.vpc_id == args.vpc_id
        and p.state ~= "deleted" then

@@ -65,13 +65,14 @@ M.after = {
 
 -- After an ambiguous create: the same VPC and account already peered?
 function M.find_created(client, args)
-  local list
+  local list, err
   if client.api == "v1" then
-    list = client:list_peerings({ cluster_data_centre_id = args.cluster_data_centre_id })
+    list, err = client:list_peerings({ cluster_data_centre_id = args.cluster_data_centre_id })
   else
-    list = client:list_peerings({})
+    list, err = client:list_peerings({})
   end
-  for _, p in ipairs(list or {}) do
+  if not list then return nil, err end
+  for _, p in ipairs(list) do
     local r = p.raw
     local account = r.peerAccountId or r.peerAwsAccountId
     local dc = r.clusterDataCentre or r.cdcId

@@ -68,8 +68,9 @@ end
 
 -- After an ambiguous create: a peering between the same two networks?
 function M.find_created(client, args)
-  local list = client:list_peerings({})
-  for _, p in ipairs(list or {}) do
+  local list, err = client:list_peerings({})
+  if not list then return nil, err end
+  for _, p in ipairs(list) do
     local r = p.raw
     if type(r.network) == "table" and type(r.peer_network) == "table"
        and r.network.uuid == uuid_of(args.network) and r.peer_network.uuid == uuid_of(args.peer_network) then

@@ -1,0 +1,37 @@
+-- peerlua.bulk(items, fn[, {concurrency = n}]) -> results
+-- Runs fn(item, i) for every item as tasks, at most `concurrency` at a time
+-- (default 10). One failure never stops the others: results[i] is
+-- {ok = true, value = first result} or {ok = false, err = error}; the
+-- second return value counts the failures.
+local base = require("peerlua.client")
+
+return function(items, fn, opts)
+  if type(items) ~= "table" then error("bad argument #1 to 'bulk' (table expected)", 2) end
+  if type(fn) ~= "function" then error("bad argument #2 to 'bulk' (function expected)", 2) end
+  opts = opts or {}
+  local concurrency = opts.concurrency or 10
+  if math.type(concurrency) ~= "integer" or concurrency < 1 then
+    error("bad option 'concurrency' to 'bulk' (integer >= 1 expected)", 2)
+  end
+  local results, failures, next_item = {}, 0, 1
+  local function worker()
+    while next_item <= #items do
+      local i = next_item
+      next_item = next_item + 1
+      local ok, value, err = pcall(fn, items[i], i)
+      if ok and value ~= nil then
+        results[i] = { ok = true, value = value }
+      else
+        failures = failures + 1
+        results[i] = { ok = false, err = ok and err or value }
+      end
+    end
+  end
+  local workers = {}
+  for w = 1, math.min(concurrency, #items) do workers[w] = base.core.spawn(worker) end
+  for _, t in ipairs(workers) do
+    local _, err = t:wait()
+    if err then error(err, 0) end
+  end
+  return results, failures
+end
