@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "pl_embed.h"
 #include "pl_lua.h"
@@ -105,6 +106,12 @@ static int l_trace_wait(lua_State *L) {
     fflush(f);
   }
   return 0;
+}
+
+/* core.isatty(fd) -> boolean  [-1, +1] */
+static int l_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
 }
 
 /* core.file_mode(path) -> permission bits | nil  [-1, +1] */
@@ -254,7 +261,7 @@ static void install_searcher(lua_State *L) {
 PL_EXPORT int luaopen_peerlua(lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"stats", l_stats}, {"error", l_error}, {"is_error", l_is_error}, {"count", l_count},
-    {"trace_retry", l_trace_retry}, {"trace_wait", l_trace_wait}, {"file_mode", l_file_mode}, {NULL, NULL}};
+    {"trace_retry", l_trace_retry}, {"trace_wait", l_trace_wait}, {"file_mode", l_file_mode}, {"isatty", l_isatty}, {NULL, NULL}};
   if (luaL_newmetatable(L, PL_ERROR_MT)) {
     lua_pushcfunction(L, error_tostring);
     lua_setfield(L, -2, "__tostring");

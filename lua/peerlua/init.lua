@@ -31,7 +31,11 @@ for _, name in ipairs({ "instaclustr", "huawei", "aerospike", "upcloud" }) do
   M[name] = function(opts) return client.new(spec, class, opts) end
 end
 
-require("peerlua.peering")
+local peering = require("peerlua.peering")
+local progress = require("peerlua.progress")
+progress.isatty = core.isatty
+M.progress = progress
+peering.emit = function(p, elapsed) progress.event(p, elapsed, M.options) end
 M.bulk = require("peerlua.bulk")
 
 -- set_sim{url=, fixture=}: clients created without base_url or credentials
