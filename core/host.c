@@ -1,15 +1,409 @@
-/* stub: replaced by the host CLI */
+/* peerlua, the host binary: lua5.4's command line (same options, `arg`,
+ * LUA_INIT as PEERLUA_INIT, messages and exit codes) plus peerlua's own
+ * options. Every chunk runs as a scheduler task, so scripts can wait for
+ * HTTP and timers at top level. */
+#define _POSIX_C_SOURCE 200809L
+#include <curl/curl.h>
+#include <signal.h>
 #include <stdio.h>
-#include "peerlua.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host.h"
 #include "lualib.h"
-int main(int argc, char **argv) {
-  lua_State *L = luaL_newstate();
-  luaL_openlibs(L);
-  luaL_requiref(L, "peerlua", luaopen_peerlua, 1);
+#include "peerlua.h"
+#include "server.h"
+
+const char *host_progname = "peerlua";
+
+/* ---- usage ------------------------------------------------------------- */
+
+static void usage(FILE *f) {
+  fprintf(f,
+    "usage: %s [options] [script [args]]\n"
+    "Run a Lua 5.4 script with the peerlua runtime; with no script on a terminal, start the REPL.\n"
+    "\n"
+    "Lua options (as lua5.4):\n"
+    "  -e stat         execute string 'stat'\n"
+    "  -i              enter interactive mode after executing 'script'\n"
+    "  -l mod          require library 'mod' into global 'mod'\n"
+    "  -l g=mod        require library 'mod' into global 'g'\n"
+    "  -v              show version information\n"
+    "  -E              ignore environment variables (PEERLUA_INIT, LUA_PATH, LUA_CPATH)\n"
+    "  -W              turn warnings on\n"
+    "  --              stop handling options\n"
+    "  -               stop handling options and execute stdin\n"
+    "\n"
+    "peerlua options:\n"
+    "  --help                 show this help and exit\n"
+    "  --trace[=FILE]         log every HTTP exchange, retry and throttle wait to FILE\n"
+    "                         (default stderr); credentials are redacted\n"
+    "  --stats                print request, retry, throttle-wait and byte counts at exit\n"
+    "  --quiet                no progress output\n"
+    "  --json                 progress as one JSON object per line\n"
+    "  --sim                  start the provider emulator on a free loopback port; clients\n"
+    "                         without base_url or credentials use it (peerlua.sim.url)\n"
+    "  --sim-time-scale X     emulated seconds per real second (default 1)\n"
+    "  --sim-faults SPEC      fault injection, e.g. 429:0.05,500:0.05,reset:0.02\n"
+    "  --sim-seed N           random seed of the emulator (default 0)\n"
+    "  --sim-fixture FILE     JSON fixture instead of the default accounts\n"
+    "  --emulator [OPTIONS]   serve the emulator until SIGINT or SIGTERM\n"
+    "                         (peerlua --emulator --help lists its options)\n"
+    "\n"
+    "Environment: PEERLUA_INIT (like LUA_INIT), PEERLUA_HISTFILE (REPL history),\n"
+    "provider credentials (see the README). Exit status: 0 success, 1 script error,\n"
+    "2 usage error.\n",
+    host_progname);
+}
+
+static int usage_error(const char *fmt, const char *what) {
+  fprintf(stderr, "%s: ", host_progname);
+  fprintf(stderr, fmt, what);
+  fprintf(stderr, "\nusage: %s [options] [script [args]] (%s --help lists the options)\n", host_progname,
+          host_progname);
+  return -1;
+}
+
+/* ---- options ----------------------------------------------------------- */
+
+typedef struct options {
+  int interactive, version, noenv, warnings, execute; /* -i -v -E -W, any -e */
+  int help, stats, quiet, json, sim;
+  const char *trace;  /* NULL: off, "": stderr, else a file */
+  pl_server_opts emu; /* --sim-* */
+} options;
+
+/* Value of "--name=VALUE" or "--name VALUE" (advancing *i), "" for a bare
+ * flag; NULL when a does not name this option. */
+static const char *long_value(int argc, char **argv, int *i, const char *name, int needs_value) {
+  const char *a = argv[*i] + 2;
+  size_t n = strlen(name);
+  if (strncmp(a, name, n) != 0 || (a[n] != '\0' && a[n] != '=')) return NULL;
+  if (a[n] == '=') return a + n + 1;
+  if (!needs_value) return "";
+  if (*i + 1 >= argc) return NULL;
+  return argv[++*i];
+}
+
+static int long_option(int argc, char **argv, int *i, options *o) {
+  const char *a = argv[*i], *v;
+  char err[256];
+  if (strcmp(a, "--help") == 0) return o->help = 1, 0;
+  if (strcmp(a, "--stats") == 0) return o->stats = 1, 0;
+  if (strcmp(a, "--quiet") == 0) return o->quiet = 1, 0;
+  if (strcmp(a, "--json") == 0) return o->json = 1, 0;
+  if (strcmp(a, "--sim") == 0) return o->sim = 1, 0;
+  if ((v = long_value(argc, argv, i, "trace", 0))) {
+    o->trace = v;
+    return 0;
+  }
+  static const char *const sim_opts[] = {"time-scale", "faults", "seed", "fixture", NULL};
+  for (int k = 0; sim_opts[k]; k++) {
+    char name[32];
+    snprintf(name, sizeof name, "sim-%s", sim_opts[k]);
+    size_t n = strlen(name);
+    if (strncmp(a + 2, name, n) != 0 || (a[n + 2] != '\0' && a[n + 2] != '=')) continue;
+    if (!(v = long_value(argc, argv, i, name, 1))) return usage_error("option '%s' needs an argument", a);
+    if (pl_server_option(&o->emu, sim_opts[k], v, err, sizeof err) != 0) {
+      fprintf(stderr, "%s: --%s: %s\n", host_progname, name, err);
+      return -1;
+    }
+    o->sim = 1;
+    return 0;
+  }
+  return usage_error("unrecognized option '%s'", a);
+}
+
+/* Check the options before the script, as lua.c's collectargs. Returns the
+ * index of the script (argc if none), or -1 after a usage message. */
+static int collect(int argc, char **argv, options *o) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (a[0] != '-' || a[1] == '\0') return i; /* script, or "-" for stdin */
+    if (a[1] == '-') {
+      if (a[2] == '\0') return i + 1;          /* "--" */
+      if (long_option(argc, argv, &i, o) != 0) return -1;
+      continue;
+    }
+    switch (a[1]) {
+    case 'i':
+      o->interactive = 1;
+      /* -i implies -v */
+      /* fall through */
+    case 'v':
+      if (a[2] != '\0') return usage_error("unrecognized option '%s'", a);
+      o->version = 1;
+      break;
+    case 'E':
+    case 'W':
+      if (a[2] != '\0') return usage_error("unrecognized option '%s'", a);
+      if (a[1] == 'E') o->noenv = 1;
+      else o->warnings = 1;
+      break;
+    case 'e':
+      o->execute = 1;
+      /* fall through */
+    case 'l':
+      if (a[2] == '\0' && (++i >= argc || argv[i][0] == '-')) return usage_error("'%s' needs argument", a);
+      break;
+    default:
+      return usage_error("unrecognized option '%s'", a);
+    }
+  }
+  return argc;
+}
+
+/* ---- running chunks ---------------------------------------------------- */
+
+static volatile sig_atomic_t interrupted;
+static pl_ctx *main_ctx;
+
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+/* First Ctrl-C: stop the running Lua code (a hook in the running task's
+ * coroutine; the main thread runs only C glue, which must not be broken
+ * into) and the wait the loop is in (the flag). The second one, before the
+ * first is handled, kills the process as usual. */
+static void on_sigint(int sig) {
+  signal(sig, SIG_DFL);
+  interrupted = 1;
+  int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT;
+  lua_State *co = pl_running_thread(main_ctx);
+  if (co) lua_sethook(co, stop_hook, mask, 1);
+}
+
+int host_call(lua_State *L, int nargs, int nresults) {
+  interrupted = 0;
+  signal(SIGINT, on_sigint);
+  int status = pl_run(L, nargs, nresults);
+  signal(SIGINT, SIG_DFL);
+  interrupted = 0;
+  lua_State *co = pl_running_thread(main_ctx);
+  if (co) lua_sethook(co, NULL, 0, 0);
+  return status;
+}
+
+int host_report(lua_State *L, int status) {
+  if (status == LUA_OK) return status;
+  const char *msg = lua_tostring(L, -1);
+  if (!msg) {
+    if (luaL_callmeta(L, -1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
+    else msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, -1));
+    lua_remove(L, -2);
+  }
+  fprintf(stderr, "%s: %s\n", host_progname, msg);
+  fflush(stderr);
   lua_pop(L, 1);
-  int st = argc > 1 ? luaL_loadfile(L, argv[1]) : LUA_OK;
-  if (st == LUA_OK && argc > 1) st = pl_run(L, 0, 0);
-  if (st != LUA_OK) fprintf(stderr, "%s: %s\n", argv[0], lua_tostring(L, -1));
-  lua_close(L);
-  return st == LUA_OK ? 0 : 1;
+  return status;
+}
+
+static int dochunk(lua_State *L, int status) {
+  if (status == LUA_OK) status = host_call(L, 0, 0);
+  return host_report(L, status);
+}
+
+static int dostring(lua_State *L, const char *s, const char *name) {
+  return dochunk(L, luaL_loadbuffer(L, s, strlen(s), name));
+}
+
+/* -l mod, -l g=mod: global[g or mod] = require(mod) */
+static int dolibrary(lua_State *L, char *spec) {
+  char *mod = strchr(spec, '='), *glob = spec;
+  if (mod) *mod++ = '\0';
+  else mod = spec;
+  lua_getglobal(L, "require");
+  lua_pushstring(L, mod);
+  int status = host_call(L, 1, 1);
+  if (status == LUA_OK) {
+    if (glob == mod) { /* "-l a.b-c" sets global "a.b" like lua.c: drop the suffix */
+      char *dash = strchr(glob, '-');
+      if (dash) *dash = '\0';
+    }
+    lua_setglobal(L, glob);
+  }
+  return host_report(L, status);
+}
+
+static int handle_init(lua_State *L) {
+  const char *name = "=PEERLUA_INIT_5_4";
+  const char *init = getenv(name + 1);
+  if (!init) {
+    name = "=PEERLUA_INIT";
+    init = getenv(name + 1);
+  }
+  if (!init) return LUA_OK;
+  if (init[0] == '@') return dochunk(L, luaL_loadfile(L, init + 1));
+  return dostring(L, init, name);
+}
+
+/* Run the -e and -l options in order. */
+static int runargs(lua_State *L, char **argv, int script) {
+  for (int i = 1; i < script; i++) {
+    char *a = argv[i];
+    if (a[0] != '-' || a[1] == '-') continue;
+    if (a[1] != 'e' && a[1] != 'l') continue;
+    char *extra = a[2] != '\0' ? a + 2 : argv[++i];
+    int status = a[1] == 'e' ? dostring(L, extra, "=(command line)") : dolibrary(L, extra);
+    if (status != LUA_OK) return status;
+  }
+  return LUA_OK;
+}
+
+/* arg: script at 0, its arguments at 1.., the interpreter's options below. */
+static void createargtable(lua_State *L, char **argv, int argc, int script) {
+  if (script == argc) script = 0;
+  lua_createtable(L, argc - script - 1 > 0 ? argc - script - 1 : 0, script + 1);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+static int handle_script(lua_State *L, char **argv) {
+  const char *fname = argv[0];
+  if (strcmp(fname, "-") == 0 && strcmp(argv[-1], "--") != 0) fname = NULL; /* stdin */
+  int status = luaL_loadfile(L, fname);
+  if (status == LUA_OK) {
+    lua_getglobal(L, "arg");
+    int n = (int)luaL_len(L, -1);
+    luaL_checkstack(L, n + 3, "too many arguments to script");
+    for (int i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
+    lua_remove(L, -n - 1);
+    status = host_call(L, n, 0);
+  }
+  return host_report(L, status);
+}
+
+static void print_version(void) {
+  printf("peerlua %s  %s  libcurl %s\n", PEERLUA_VERSION, LUA_RELEASE, curl_version_info(CURLVERSION_NOW)->version);
+  fflush(stdout);
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+typedef struct host {
+  int argc;
+  char **argv;
+  options o;
+  int script;
+  pl_server *sim;
+  FILE *trace;
+} host;
+
+/* peerlua.options, peerlua.set_sim: before any chunk runs. */
+static int setup(lua_State *L, host *h) {
+  luaL_requiref(L, "peerlua", luaopen_peerlua, 1);
+  main_ctx = pl_ctx_of(L);
+  pl_set_interrupt(L, &interrupted);
+  if (h->trace) pl_set_trace(L, h->trace);
+  lua_getfield(L, -1, "options");
+  lua_pushboolean(L, h->o.quiet);
+  lua_setfield(L, -2, "quiet");
+  lua_pushboolean(L, h->o.json);
+  lua_setfield(L, -2, "json");
+  lua_pop(L, 1);
+  if (h->sim) {
+    lua_getfield(L, -1, "set_sim");
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, pl_server_url(h->sim));
+    lua_setfield(L, -2, "url");
+    if (h->o.emu.fixture) {
+      lua_pushstring(L, h->o.emu.fixture);
+      lua_setfield(L, -2, "fixture_file");
+    }
+    if (host_report(L, lua_pcall(L, 1, 0, 0)) != LUA_OK) return 1;
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* Runs in protected mode, like lua.c's pmain; pushes the exit status. */
+static int pmain(lua_State *L) {
+  host *h = lua_touserdata(L, 1);
+  options *o = &h->o;
+  int status = 1;
+  if (o->version) print_version();
+  if (o->noenv) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+  }
+  luaL_openlibs(L);
+  createargtable(L, h->argv, h->argc, h->script);
+  lua_gc(L, LUA_GCGEN, 0, 0);
+  if (o->warnings) lua_warning(L, "@on", 0);
+  if (setup(L, h) != 0) goto done;
+  if (!o->noenv && handle_init(L) != LUA_OK) goto done;
+  if (runargs(L, h->argv, h->script) != LUA_OK) goto done;
+  if (h->script < h->argc && handle_script(L, h->argv + h->script) != LUA_OK) goto done;
+  if (o->interactive) {
+    host_repl(L);
+  } else if (h->script == h->argc && !o->execute && !o->version) {
+    if (isatty(STDIN_FILENO)) {
+      print_version();
+      host_repl(L);
+    } else if (dochunk(L, luaL_loadfile(L, NULL)) != LUA_OK) {
+      goto done;
+    }
+  }
+  status = host_report(L, pl_drain(L)) == LUA_OK ? 0 : 1;
+done:
+  if (o->stats) pl_print_stats(L, stderr);
+  lua_pushinteger(L, status);
+  return 1;
+}
+
+static int has_arg(int argc, char **argv, const char *what) {
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], what) == 0) return 1;
+    if (argv[i][0] != '-' || strcmp(argv[i], "--") == 0 || strcmp(argv[i], "-") == 0) return 0;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argv[0] && argv[0][0]) host_progname = argv[0];
+  if (has_arg(argc, argv, "--emulator")) return pl_emulator_main(argc, argv);
+  host h = {.argc = argc, .argv = argv, .o.emu = {"127.0.0.1:0", 1, NULL, 0, NULL}};
+  h.script = collect(argc, argv, &h.o);
+  if (h.script < 0) return 2;
+  if (h.o.help) {
+    usage(stdout);
+    return 0;
+  }
+  if (h.o.trace) {
+    h.trace = h.o.trace[0] ? fopen(h.o.trace, "w") : stderr;
+    if (!h.trace) {
+      fprintf(stderr, "%s: --trace: cannot open '%s'\n", host_progname, h.o.trace);
+      return 2;
+    }
+  }
+  if (h.o.sim) {
+    char err[512];
+    if (!(h.sim = pl_server_start(&h.o.emu, err, sizeof err))) {
+      fprintf(stderr, "%s: --sim: %s\n", host_progname, err);
+      return 1;
+    }
+  }
+  lua_State *L = luaL_newstate();
+  int status = 1;
+  if (!L) {
+    fprintf(stderr, "%s: cannot create state: not enough memory\n", host_progname);
+  } else {
+    lua_pushcfunction(L, pmain);
+    lua_pushlightuserdata(L, &h);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK) status = (int)lua_tointeger(L, -1);
+    else host_report(L, LUA_ERRRUN);
+    signal(SIGINT, SIG_DFL);
+    main_ctx = NULL;
+    lua_close(L);
+  }
+  pl_server_stop(h.sim);
+  if (h.trace && h.trace != stderr) fclose(h.trace);
+  return status;
 }

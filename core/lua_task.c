@@ -418,9 +418,9 @@ int pl_drain(lua_State *L) {
   return LUA_OK;
 }
 
-lua_State *pl_running_thread(lua_State *L) {
-  pl_ctx *ctx = pl_ctx_of(L);
-  return ctx && ctx->current ? ctx->current->co : NULL;
+lua_State *pl_running_thread(pl_ctx *ctx) {
+  pl_task *t = ctx ? ctx->current : NULL;
+  return t ? t->co : NULL;
 }
 
 void pl_set_interrupt(lua_State *L, volatile sig_atomic_t *flag) {

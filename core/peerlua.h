@@ -36,8 +36,9 @@ int pl_drain(lua_State *L);
 
 /* Poll this flag in the loop (set by a SIGINT handler). NULL disables. */
 void pl_set_interrupt(lua_State *L, volatile sig_atomic_t *flag);
-/* The coroutine of the task running now (for an interrupt hook), or NULL. */
-lua_State *pl_running_thread(lua_State *L);
+/* The coroutine of the task running now, or NULL. Reads plain fields only,
+ * so a signal handler may call it (to set an interrupt hook there). */
+lua_State *pl_running_thread(pl_ctx *ctx);
 
 /* Trace every HTTP exchange to f (secrets redacted). NULL turns it off. */
 void pl_set_trace(lua_State *L, FILE *f);

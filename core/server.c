@@ -844,6 +844,43 @@ static void pl_server_usage(FILE *f, const char *prog) {
     prog, (int)strlen(prog), "");
 }
 
+static const char *const pl_server_option_names[] = {"listen", "time-scale", "faults", "seed", "fixture", NULL};
+
+int pl_server_option(pl_server_opts *o, const char *name, const char *val, char *err, size_t errlen) {
+  int k = 0;
+  while (pl_server_option_names[k] && strcmp(pl_server_option_names[k], name) != 0) k++;
+  char *end, host[256], port[8];
+  switch (k) {
+  case 0:
+    if (pl_server_split_listen(val, host, sizeof host, port, sizeof port, err, errlen) != 0) return -1;
+    o->listen = val;
+    return 0;
+  case 1:
+    errno = 0;
+    o->time_scale = strtod(val, &end);
+    if (*val == '\0' || *end != '\0' || errno != 0 || !(o->time_scale > 0) || isinf(o->time_scale)) break;
+    return 0;
+  case 2:
+    o->faults = val;
+    return 0;
+  case 3:
+    errno = 0;
+    o->seed = strtoul(val, &end, 10);
+    if (*val < '0' || *val > '9' || *end != '\0' || errno != 0) break;
+    return 0;
+  case 4:
+    if (*val == '\0') break;
+    o->fixture = val;
+    return 0;
+  default:
+    snprintf(err, errlen, "unknown emulator option '%s'", name);
+    return -1;
+  }
+  static const char *const rules[] = {"", "is not a number > 0", "", "is not a non-negative integer", "is empty"};
+  snprintf(err, errlen, "'%s' %s", val, rules[k]);
+  return -1;
+}
+
 int pl_emulator_main(int argc, char **argv) {
   const char *prog = argc > 0 && argv[0] ? argv[0] : "peerlua";
   pl_server_opts o = {PL_SERVER_DEFAULT_LISTEN, 1, NULL, 0, NULL};
@@ -855,68 +892,33 @@ int pl_emulator_main(int argc, char **argv) {
       break;
     }
   for (; i < argc; i++) {
-    static const char *const names[] = {"--listen", "--time-scale", "--faults", "--seed", "--fixture"};
     const char *a = argv[i], *val = NULL;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       pl_server_usage(stdout, prog);
       return 0;
     }
     int k = 0;
-    for (; k < 5; k++) {
-      size_t n = strlen(names[k]);
-      if (strncmp(a, names[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
-        if (a[n] == '=') val = a + n + 1;
+    for (; a[0] == '-' && a[1] == '-' && pl_server_option_names[k]; k++) {
+      size_t n = strlen(pl_server_option_names[k]);
+      if (strncmp(a + 2, pl_server_option_names[k], n) == 0 && (a[n + 2] == '\0' || a[n + 2] == '=')) {
+        if (a[n + 2] == '=') val = a + n + 3;
         else if (i + 1 < argc) val = argv[++i];
         else {
-          fprintf(stderr, "%s: option '%s' needs an argument\n", prog, names[k]);
+          fprintf(stderr, "%s: option '%s' needs an argument\n", prog, a);
           pl_server_usage(stderr, prog);
           return 2;
         }
         break;
       }
     }
-    if (k == 5) {
-      fprintf(stderr, "%s: %s '%s'\n", prog,
-              a[0] == '-' ? "unknown option" : "unexpected argument", a);
+    if (!val) {
+      fprintf(stderr, "%s: %s '%s'\n", prog, a[0] == '-' ? "unknown option" : "unexpected argument", a);
       pl_server_usage(stderr, prog);
       return 2;
     }
-    char *end;
-    switch (k) {
-    case 0: {
-      char host[256], port[8];
-      if (pl_server_split_listen(val, host, sizeof host, port, sizeof port, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: --listen: %s\n", prog, err);
-        return 2;
-      }
-      o.listen = val;
-      break;
-    }
-    case 1:
-      errno = 0;
-      o.time_scale = strtod(val, &end);
-      if (*val == '\0' || *end != '\0' || errno != 0 || !(o.time_scale > 0) || isinf(o.time_scale)) {
-        fprintf(stderr, "%s: --time-scale: '%s' is not a number > 0\n", prog, val);
-        return 2;
-      }
-      break;
-    case 2:
-      o.faults = val;
-      break;
-    case 3:
-      errno = 0;
-      o.seed = strtoul(val, &end, 10);
-      if (*val < '0' || *val > '9' || *end != '\0' || errno != 0) {
-        fprintf(stderr, "%s: --seed: '%s' is not a non-negative integer\n", prog, val);
-        return 2;
-      }
-      break;
-    default:
-      if (*val == '\0') {
-        fprintf(stderr, "%s: --fixture: empty file name\n", prog);
-        return 2;
-      }
-      o.fixture = val;
+    if (pl_server_option(&o, pl_server_option_names[k], val, err, sizeof err) != 0) {
+      fprintf(stderr, "%s: --%s: %s\n", prog, pl_server_option_names[k], err);
+      return 2;
     }
   }
 

@@ -24,6 +24,10 @@ const char *pl_server_url(const pl_server *s);
 /* Stop: joins the thread, closes its lua_State, frees. NULL is a no-op. */
 void pl_server_stop(pl_server *s);
 
+/* Set option name ("listen", "time-scale", "faults", "seed", "fixture")
+** from its command-line text. Returns 0, or -1 with the rule broken in err. */
+int pl_server_option(pl_server_opts *o, const char *name, const char *val, char *err, size_t errlen);
+
 /* `peerlua --emulator [--listen HOST:PORT] [--time-scale X] [--faults SPEC]
 ** [--seed N] [--fixture FILE]`: argv[0] is the program name and "--emulator"
 ** appears somewhere before the options. Returns the process exit status

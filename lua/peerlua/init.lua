@@ -38,9 +38,26 @@ M.progress = progress
 peering.emit = function(p, elapsed) progress.event(p, elapsed, M.options) end
 M.bulk = require("peerlua.bulk")
 
--- set_sim{url=, fixture=}: clients created without base_url or credentials
--- use this emulator (set by `peerlua --sim`).
+-- set_sim{url=, fixture=table | fixture_file=path}: clients created without
+-- base_url or credentials use this emulator (`peerlua --sim` calls it).
+-- The fixture defaults to the emulator's own (peerlua.sim.fixture).
+-- set_sim(nil) turns it off.
 function M.set_sim(sim)
+  if sim then
+    local fixture = sim.fixture
+    if sim.fixture_file then
+      local f, err = io.open(sim.fixture_file)
+      if not f then error("sim fixture: " .. err, 0) end
+      local text = f:read("a")
+      f:close()
+      local decoded, jerr = M.json.decode(text)
+      if type(decoded) ~= "table" then
+        error(("sim fixture: %s: %s"):format(sim.fixture_file, jerr or "not a JSON object"), 0)
+      end
+      fixture = decoded
+    end
+    sim = { url = sim.url, fixture = fixture or require("peerlua.sim.fixture") }
+  end
   M.sim = sim
   client.sim = sim
 end
