@@ -13,6 +13,7 @@
 #define PL_ERROR_MT "peerlua.error"
 
 typedef struct pl_task pl_task;
+typedef struct pl_policy pl_policy; /* throttle keys and retry budgets (lua_policy.c) */
 
 struct pl_ctx {
   pl_loop *loop;
@@ -20,6 +21,7 @@ struct pl_ctx {
   pl_task *current;                 /* the task being resumed, or NULL */
   size_t alive;                     /* tasks not finished yet */
   volatile sig_atomic_t *interrupt;
+  pl_policy *policy;                /* created on first use */
   int closed;
 };
 
@@ -64,6 +66,11 @@ void pl_open_http(lua_State *L, int ctxidx);
 void pl_open_task(lua_State *L, int ctxidx);
 /* [-0, +0] Add prepare() and providers to the table at the top. */
 void pl_open_provider(lua_State *L, int ctxidx);
+/* [-0, +0] Add the throttle, retry and budget functions to the table at the top. */
+void pl_open_policy(lua_State *L, int ctxidx);
+void pl_policy_free(pl_ctx *ctx);
+/* [-0, +0] Add huawei_sign to the table at the top (no context needed). */
+void pl_open_sign(lua_State *L);
 /* Cancel everything that belongs to ctx (called from its __gc). */
 void pl_task_shutdown(pl_ctx *ctx);
 

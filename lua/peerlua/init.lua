@@ -11,6 +11,9 @@ local M = {
   error = core.error,
   is_error = core.is_error,
   options = {},
+  -- auth.huawei_sign{method=, url=, headers=, body=, ak=, sk=[, date=]} ->
+  -- the headers to add (X-Sdk-Date, Authorization) | nil, err
+  auth = { huawei_sign = core.huawei_sign },
 }
 
 local http = require("peerlua.http")

@@ -33,6 +33,10 @@ local M = {}
 
 -- { prefix, module, provider name }
 M.PROVIDERS = {
+  { "/instaclustr", "peerlua.sim.instaclustr", "instaclustr" },
+  { "/upcloud/1.3", "peerlua.sim.upcloud", "upcloud" },
+  { "/aerospike", "peerlua.sim.aerospike", "aerospike" },
+  { "/huawei", "peerlua.sim.huawei", "huawei" },
 }
 
 local App = {}
