@@ -21,7 +21,7 @@ static int ctx_gc(lua_State *L) {
   pl_ctx *ctx = lua_touserdata(L, 1);
   if (ctx->loop) {
     pl_task_shutdown(ctx);
-    /* POLICY pl_policy_free(ctx); */
+    pl_policy_free(ctx);
     pl_loop_free(ctx->loop);
     ctx->loop = NULL;
   }
@@ -279,7 +279,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
   luaL_setfuncs(L, funcs, 1);
   pl_open_task(L, ctxidx);
   pl_open_provider(L, ctxidx);
-  /* POLICY pl_open_policy(L, ctxidx); */
+  pl_open_policy(L, ctxidx);
   pl_open_sign(L);
   pl_open_http(L, ctxidx);
   lua_setfield(L, -2, "http_request");

@@ -1,0 +1,149 @@
+/* Throttle, retry and signing policies (pl_gcra, pl_retry, pl_sign) seen
+ * from Lua. The state (throttle keys, retry budgets) lives in the context,
+ * keyed by "provider:credential", so every client of one account in this
+ * state shares it. */
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pl_gcra.h"
+#include "pl_lua.h"
+#include "pl_retry.h"
+
+struct pl_policy {
+  pl_throttle throttle;
+  uint64_t rng; /* jitter: xorshift64*, seeded per state so processes do not retry in step */
+};
+
+/* [-0, +0] The policy state of ctx, created on first use. */
+static pl_policy *policy(pl_ctx *ctx) {
+  if (!ctx->policy) {
+    ctx->policy = calloc(1, sizeof *ctx->policy);
+    if (ctx->policy) {
+      pl_throttle_init(&ctx->policy->throttle);
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ctx->policy->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^
+                         (uint64_t)(uintptr_t)ctx;
+      if (!ctx->policy->rng) ctx->policy->rng = 1;
+    }
+  }
+  return ctx->policy;
+}
+
+/* Uniform in [0, 1). */
+static double jitter(pl_policy *p) {
+  uint64_t x = p->rng;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  p->rng = x;
+  return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+}
+
+static pl_gcra *key_gcra(lua_State *L, pl_ctx *ctx, const char *key) {
+  pl_policy *p = policy(ctx);
+  pl_gcra *g = p ? pl_throttle_find(&p->throttle, key) : NULL;
+  if (!g) luaL_error(L, "throttle key '%s' is not configured", key);
+  return g;
+}
+
+/* core.throttle_config(key, rate, burst)  [-3, +0] */
+static int l_throttle_config(lua_State *L) {
+  pl_ctx *ctx = pl_ctx_up(L);
+  const char *key = luaL_checkstring(L, 1);
+  double rate = luaL_checknumber(L, 2), burst = luaL_checknumber(L, 3);
+  pl_policy *p = policy(ctx);
+  if (!p || !pl_throttle_get(&p->throttle, key, rate, burst)) return luaL_error(L, "out of memory");
+  return 0;
+}
+
+/* core.throttle_reserve(key) -> seconds to wait before sending  [-1, +1] */
+static int l_throttle_reserve(lua_State *L) {
+  pl_ctx *ctx = pl_ctx_up(L);
+  pl_gcra *g = key_gcra(L, ctx, luaL_checkstring(L, 1));
+  lua_pushnumber(L, pl_gcra_reserve(g, pl_loop_now(ctx->loop)));
+  return 1;
+}
+
+/* core.throttle_pause(key, seconds): nobody on key sends before then  [-2, +0] */
+static int l_throttle_pause(lua_State *L) {
+  pl_ctx *ctx = pl_ctx_up(L);
+  pl_gcra *g = key_gcra(L, ctx, luaL_checkstring(L, 1));
+  pl_gcra_pause_until(g, pl_loop_now(ctx->loop) + luaL_checknumber(L, 2));
+  return 0;
+}
+
+/* core.retry_after(header value) -> seconds | nil  [-1, +1] */
+static int l_retry_after(lua_State *L) {
+  double delay;
+  if (pl_retry_after_parse(luaL_checkstring(L, 1), (double)time(NULL), &delay) != 0) return 0;
+  lua_pushnumber(L, delay);
+  return 1;
+}
+
+/* core.retry_delay({attempts=, base=, cap=, deadline=}, attempt, retry_after, elapsed)
+ * -> seconds before the next attempt, or -1 to give up  [-4, +1] */
+static int l_retry_delay(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  pl_policy *pol = policy(pl_ctx_up(L));
+  if (!pol) return luaL_error(L, "out of memory");
+  pl_retry_policy p;
+  lua_getfield(L, 1, "attempts");
+  lua_getfield(L, 1, "base");
+  lua_getfield(L, 1, "cap");
+  lua_getfield(L, 1, "deadline");
+  p.max_attempts = (int)luaL_optinteger(L, -4, 5);
+  p.base = luaL_optnumber(L, -3, 0.5);
+  p.cap = luaL_optnumber(L, -2, 30);
+  p.deadline = luaL_optnumber(L, -1, 120);
+  lua_pushnumber(L, pl_retry_next_delay(&p, (int)luaL_checkinteger(L, 2), luaL_checknumber(L, 3),
+                                        luaL_checknumber(L, 4), jitter(pol)));
+  return 1;
+}
+
+static pl_retry_budget *key_budget(lua_State *L, pl_ctx *ctx, const char *key) {
+  pl_policy *p = policy(ctx);
+  pl_retry_budget *b = p ? pl_throttle_budget(&p->throttle, key) : NULL;
+  if (!b) luaL_error(L, "retry budget '%s' is not configured", key);
+  return b;
+}
+
+/* core.budget_config(key)  [-1, +0] */
+static int l_budget_config(lua_State *L) {
+  key_budget(L, pl_ctx_up(L), luaL_checkstring(L, 1));
+  return 0;
+}
+
+/* core.budget_take(key, is_timeout) -> false when the budget is spent  [-2, +1] */
+static int l_budget_take(lua_State *L) {
+  pl_retry_budget *b = key_budget(L, pl_ctx_up(L), luaL_checkstring(L, 1));
+  lua_pushboolean(L, pl_retry_budget_take(b, lua_toboolean(L, 2)));
+  return 1;
+}
+
+/* core.budget_refund(key)  [-1, +0] */
+static int l_budget_refund(lua_State *L) {
+  pl_retry_budget_refund(key_budget(L, pl_ctx_up(L), luaL_checkstring(L, 1)));
+  return 0;
+}
+
+void pl_policy_free(pl_ctx *ctx) {
+  if (!ctx->policy) return;
+  pl_throttle_free(&ctx->policy->throttle);
+  free(ctx->policy);
+  ctx->policy = NULL;
+}
+
+void pl_open_policy(lua_State *L, int ctxidx) {
+  static const luaL_Reg funcs[] = {
+    {"throttle_config", l_throttle_config}, {"throttle_reserve", l_throttle_reserve},
+    {"throttle_pause", l_throttle_pause},   {"retry_after", l_retry_after},
+    {"retry_delay", l_retry_delay},         {"budget_config", l_budget_config},
+    {"budget_take", l_budget_take},         {"budget_refund", l_budget_refund},
+    {NULL, NULL}};
+  lua_pushvalue(L, ctxidx);
+  luaL_setfuncs(L, funcs, 1);
+}

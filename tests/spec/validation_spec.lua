@@ -1,0 +1,144 @@
+-- Bad input is refused before any request is sent, with every problem
+-- named (field and rule). The emulator's request log proves nothing left.
+local peerlua = require("peerlua")
+local testserver = require("testserver")
+
+local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
+local CLUSTER = "5f1b8d2e-3c4a-4e6b-9a7d-1e2f3a4b5c6d"
+local NET = "03126dc1-a69f-4bc2-8b24-e31c22d64712"
+local PEER_NET = "03585987-bf7d-4544-8e9b-5a1b4d74a333"
+local AS_CLUSTER = "e2e81cba-446e-4ff9-9b92-9a9992af44c6"
+local HW_PROJECT = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+
+local function ic(extra)
+  local t = { cluster_data_centre_id = CDC, peer_account_id = "123888456789", peer_vpc_id = "vpc-aabb1122",
+              peer_subnets = { "10.7.0.0/16" }, peer_region = "US_WEST_2" }
+  for k, v in pairs(extra) do if v == "nil" then t[k] = nil else t[k] = v end end
+  return t
+end
+
+local function as(extra)
+  local t = { cluster_id = AS_CLUSTER, vpc_id = "vpc-0123456789abcdef0", cidr_block = "192.168.0.0/16",
+              account_id = "123456789012", region = "us-east-1", is_secure_connection = true }
+  for k, v in pairs(extra) do if v == "nil" then t[k] = nil else t[k] = v end end
+  return t
+end
+
+local function uc(extra)
+  local t = { name = "A->B", network = NET, peer_network = PEER_NET }
+  for k, v in pairs(extra) do if v == "nil" then t[k] = nil else t[k] = v end end
+  return t
+end
+
+local function hw(extra)
+  local t = { project_id = HW_PROJECT, cluster_id = "6b29f3c0-4e1d-4d6a-9c58-2f7a8b9c0d1e",
+              vpc_id = "f4da5a55-fcd9-4a93-8b86-5b81585e14bb", name = "myVpc" }
+  for k, v in pairs(extra) do if v == "nil" then t[k] = nil else t[k] = v end end
+  return t
+end
+
+-- { provider, op, args, field named, words in the rule }
+local cases = {
+  { "instaclustr", "create_peering", ic({ cluster_data_centre_id = "not-a-uuid" }), "cluster_data_centre_id", "UUID" },
+  { "instaclustr", "create_peering", ic({ cluster_data_centre_id = "nil" }), "cluster_data_centre_id", "required" },
+  { "instaclustr", "create_peering", ic({ peer_account_id = "12345" }), "peer_account_id", "12-digit" },
+  { "instaclustr", "create_peering", ic({ peer_account_id = 123888456789 }), "peer_account_id", "must be a string" },
+  { "instaclustr", "create_peering", ic({ peer_vpc_id = "vpc-XYZ" }), "peer_vpc_id", "vpc-" },
+  { "instaclustr", "create_peering", ic({ peer_vpc_id = "nil" }), "peer_vpc_id", "required" },
+  { "instaclustr", "create_peering", ic({ peer_subnets = { "10.7.0.1/16" } }), "peer_subnets[1]", "host bits" },
+  { "instaclustr", "create_peering", ic({ peer_subnets = { "10.7.0.0/33" } }), "peer_subnets[1]", "prefix" },
+  { "instaclustr", "create_peering", ic({ peer_subnets = "10.7.0.0/16" }), "peer_subnets", "list" },
+  { "instaclustr", "create_peering", ic({ peer_subnets = {} }), "peer_subnets", "empty" },
+  { "instaclustr", "create_peering", ic({ peer_subnet = "10.8.0.0/16" }), "peer_subnet", "together" },
+  { "instaclustr", "create_peering", ic({ peer_subnets = "nil" }), "peer_subnet", "one of" },
+  { "instaclustr", "create_peering", ic({ peer_region = "us-west-2" }), "peer_region", "US_EAST_1" },
+  { "instaclustr", "create_peering", ic({ add_network_to_firewall_rules = "yes" }), "add_network_to_firewall_rules",
+    "true or false" },
+  { "instaclustr", "create_peering", ic({ peerVpcId = "vpc-aabb1122" }), "peerVpcId", "not an argument" },
+  { "instaclustr", "add_firewall_rule", { cluster_id = CLUSTER, rules = { "CASSANDRA" } }, "network", "one of" },
+  { "instaclustr", "add_firewall_rule", { cluster_id = CLUSTER, network = "10.0.0.0/8", rules = { "NOSQL" } },
+    "rules[1]", "allowed" },
+  { "instaclustr", "add_firewall_rule", { cluster_id = CLUSTER, network = "10.0.0.0/8", security_group_id = "sg-1",
+    rules = { "CASSANDRA" } }, "network", "together" },
+  { "aerospike", "create_peering", as({ region = "US_EAST_1" }), "region", "us-east-1" },
+  { "aerospike", "create_peering", as({ cidr_block = "192.168.0.0" }), "cidr_block", "CIDR" },
+  { "aerospike", "create_peering", as({ vpc_id = "vpc-0123456789abcdef" }), "vpc_id", "vpc-" },
+  { "aerospike", "create_peering", as({ account_id = "nil" }), "account_id", "required" },
+  { "aerospike", "create_peering", as({ is_secure_connection = 1 }), "is_secure_connection", "true or false" },
+  { "aerospike", "create_peering", as({ cluster_id = "abc" }), "cluster_id", "UUID" },
+  { "upcloud", "create_peering", uc({ name = "" }), "name", "empty" },
+  { "upcloud", "create_peering", uc({ name = string.rep("n", 256) }), "name", "too long" },
+  { "upcloud", "create_peering", uc({ configured_status = "on" }), "configured_status", "allowed" },
+  { "upcloud", "create_peering", uc({ network = "nope" }), "network", "UUID" },
+  { "upcloud", "create_peering", uc({ peer_network = { uuid = 5 } }), "peer_network", "string" },
+  { "upcloud", "create_peering", uc({ labels = { { value = "x" } } }), "labels[1]", "key" },
+  { "upcloud", "create_peering", uc({ name = "nil" }), "name", "required" },
+  { "upcloud", "update_peering", { uuid = "x" }, "uuid", "UUID" },
+  { "huawei", "create_peering", hw({ vpc_id = "vpc-1" }), "vpc_id", "UUID" },
+  { "huawei", "create_peering", hw({ accept_tenant_id = "XYZ" }), "accept_tenant_id", "hexadecimal" },
+  { "huawei", "create_peering", hw({ name = string.rep("n", 65) }), "name", "too long" },
+  { "huawei", "create_peering", hw({ project_id = "short" }), "project_id", "hexadecimal" },
+}
+
+describe("provider argument validation", function()
+  local server, clients
+  setup(function()
+    server = testserver.start()
+    clients = {
+      instaclustr = assert(peerlua.instaclustr({ username = "u", api_key = "k", base_url = server.url .. "/instaclustr" })),
+      aerospike = assert(peerlua.aerospike({ client_id = "i", client_secret = "s",
+                                             base_url = server.url .. "/aerospike/v1",
+                                             token_url = server.url .. "/aerospike/oauth/token" })),
+      upcloud = assert(peerlua.upcloud({ token = "t", base_url = server.url .. "/upcloud/1.3" })),
+      huawei = assert(peerlua.huawei({ ak = "a", sk = "s", project_id = HW_PROJECT, base_url = server.url .. "/huawei" })),
+    }
+  end)
+  teardown(function()
+    server:stop()
+  end)
+
+  it("has at least 30 bad inputs", function()
+    assert.is_true(#cases >= 30)
+  end)
+
+  for i, case in ipairs(cases) do
+    local provider, op, args, field, words = table.unpack(case)
+    it(string.format("%d: %s %s names %s (%s)", i, provider, op, field, words), function()
+      local before = peerlua.stats().requests
+      local v, err = clients[provider][op](clients[provider], args)
+      assert.is_nil(v)
+      assert.equal("invalid", err.code)
+      assert.equal(provider, err.provider)
+      assert.equal(op, err.op)
+      local named = false
+      for _, d in ipairs(err.details) do
+        if d.field == field and d.rule:find(words, 1, true) then named = true end
+      end
+      assert.is_true(named, "expected " .. field .. " / " .. words .. " in: " .. err.message)
+      assert.equal(before, peerlua.stats().requests)
+    end)
+  end
+
+  it("lists every problem at once", function()
+    local _, err = clients.instaclustr:create_peering({ cluster_data_centre_id = "x", peer_vpc_id = "y" })
+    assert.is_true(#err.details >= 4) -- uuid, vpc, account required, subnet required
+  end)
+
+  it("sent nothing to the emulator", function()
+    local log = assert(peerlua.http.request({ url = server.url .. "/_sim/requests" })):json()
+    assert.equal(0, #log)
+  end)
+
+  it("rejects unknown and mistyped client options", function()
+    local c, err = peerlua.instaclustr({ username = "u", api_key = "k", colour = "red" })
+    assert.is_nil(c)
+    assert.equal("invalid", err.code)
+    assert.matches("colour", err.message)
+    c, err = peerlua.upcloud({ token = "t", rate = "fast" })
+    assert.is_nil(c)
+    assert.matches("rate", err.message)
+    c, err = peerlua.aerospike({ client_id = "i", client_secret = "s", retries = { tries = 3 } })
+    assert.is_nil(c)
+    assert.matches("retries.tries", err.message)
+  end)
+end)
