@@ -27,6 +27,7 @@
 #include "lua.h"
 #include "lauxlib.h"
 #include "lualib.h"
+#include "peerlua.h"
 #include "pl_embed.h"
 #include "pl_heap.h"
 #include "server.h"
@@ -755,6 +756,12 @@ pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
   }
   luaL_openlibs(s->L);
   pl_server_install_searcher(s->L);
+  /* `require "peerlua"` gives the emulator the same primitives as scripts
+   * (JSON, the Huawei signer used to verify AK/SK requests). */
+  luaL_getsubtable(s->L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(s->L, luaopen_peerlua);
+  lua_setfield(s->L, -2, "peerlua");
+  lua_pop(s->L, 1);
   lua_pushlightuserdata(s->L, s);
   lua_pushcclosure(s->L, pl_server_l_boot, 1);
   pl_server_push_opts(s->L, s, o, scale);
