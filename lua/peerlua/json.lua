@@ -58,11 +58,35 @@ function M.encode(v)
   return s
 end
 
+-- lua-cjson decodes every number as a float; whole numbers that a double
+-- holds exactly become integers (1, not 1.0), as a Lua user expects.
+local tointeger, mtype = math.tointeger, math.type
+local EXACT = 2 ^ 53
+
+local function integers(v)
+  for k, x in pairs(v) do
+    local t = type(x)
+    if t == "number" then
+      if mtype(x) == "float" and x > -EXACT and x < EXACT then
+        local i = tointeger(x)
+        if i then v[k] = i end
+      end
+    elseif t == "table" then
+      integers(x)
+    end
+  end
+end
+
 -- decode(s) -> value | nil, err
 function M.decode(s)
   if type(s) ~= "string" then return nil, "JSON text must be a string, got " .. type(s) end
   local ok, v = pcall(cjson.decode, s)
   if not ok then return nil, v end
+  if type(v) == "table" then
+    integers(v)
+  elseif mtype(v) == "float" and v > -EXACT and v < EXACT then
+    v = tointeger(v) or v
+  end
   return v
 end
 

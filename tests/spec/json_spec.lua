@@ -42,6 +42,18 @@ describe("peerlua.json", function()
     assert.is_string(err)
   end)
 
+  it("decodes whole numbers as integers, others as floats", function()
+    local v = json.decode('{"id":42,"n":[1,-7,2.5,1e3,9007199254740993],"deep":{"x":{"y":0}}}')
+    assert.equal("integer", math.type(v.id))
+    assert.equal("integer", math.type(v.n[2]))
+    assert.equal("float", math.type(v.n[3]))
+    assert.equal(1000, v.n[4])
+    assert.equal("integer", math.type(v.n[4]))
+    assert.equal("float", math.type(v.n[5]))  -- beyond 2^53: not exact, left alone
+    assert.equal("integer", math.type(v.deep.x.y))
+    assert.equal("integer", math.type(json.decode("12")))
+  end)
+
   it("uses its own cjson instance", function()
     local cjson = require("cjson")
     cjson.encode_sparse_array(false)  -- the user's setting...

@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# End-to-end tests of the host binary's command line and REPL.
+#   cli_test.sh CASE PEERLUA
+# Cases: options errors args stdin init lib repl interrupt trace sim.
+# Each case prints TAP-like lines and exits non-zero on any failure.
+set -uo pipefail
+case_name=$1
+P=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+WORK=$(mktemp -d)
+EMU_PID=
+failures=0
+
+cleanup() {
+  if [ -n "$EMU_PID" ] && kill -0 "$EMU_PID" 2>/dev/null; then
+    kill -KILL "$EMU_PID" 2>/dev/null
+    wait "$EMU_PID" 2>/dev/null
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+cd "$WORK" || exit 1
+
+ok() { echo "ok - $*"; }
+fail() {
+  echo "not ok - $*"
+  failures=$((failures + 1))
+  for f in out err; do [ -s "$WORK/$f" ] && sed "s/^/# $f: /" "$WORK/$f" | head -20; done
+}
+
+# run ARGS...: run peerlua (10 s at most) with stdin from /dev/null unless
+# IN is set; stdout in out, stderr in err, exit status in RC.
+run() {
+  if [ -n "${IN+x}" ]; then
+    printf '%s' "$IN" | timeout 10 "$P" "$@" >out 2>err
+  else
+    timeout 10 "$P" "$@" </dev/null >out 2>err
+  fi
+  RC=$?
+}
+
+# expect DESCRIPTION RC [FILE PATTERN]...: the last run's exit status is RC
+# and each FILE (out or err) matches its extended regular expression.
+expect() {
+  local d=$1 rc=$2
+  shift 2
+  if [ "$RC" != "$rc" ]; then fail "$d: exit status $RC, expected $rc"; return; fi
+  while [ $# -ge 2 ]; do
+    if ! grep -Eq -- "$2" "$1"; then fail "$d: $1 does not match /$2/"; return; fi
+    shift 2
+  done
+  ok "$d"
+}
+
+# refute DESCRIPTION FILE PATTERN: FILE does not contain the fixed string.
+refute() {
+  if grep -Fq -- "$3" "$2"; then fail "$1: $2 contains '$3'"; else ok "$1"; fi
+}
+
+start_emulator() {
+  timeout 60 "$P" --emulator --listen 127.0.0.1:0 >emu.out 2>emu.err &
+  EMU_PID=$!
+  for _ in $(seq 200); do
+    [ -s emu.out ] && break
+    sleep 0.05
+  done
+  URL=$(sed -n '1s/^listening on //p' emu.out)
+  case $URL in http://127.0.0.1:[1-9]*) ;; *) echo "not ok - emulator did not start"; exit 1 ;; esac
+}
+
+case_options() {
+  run --help
+  expect "--help prints usage on stdout" 0 out "^usage: .*peerlua \[options\] \[script \[args\]\]" out "--trace" out "--sim"
+  run -v
+  expect "-v prints the peerlua, Lua and libcurl versions" 0 out "^peerlua [0-9]+\.[0-9]+\.[0-9]+ +Lua 5\.4\.[0-9]+ +libcurl [0-9]"
+  run -e 'print(1 + 1)'
+  expect "-e runs a statement" 0 out "^2$"
+  run -e 'x = 40' -e 'print(x + 2)'
+  expect "several -e run in order" 0 out "^42$"
+  run -W -e 'warn("careful")'
+  expect "-W turns warnings on" 0 err "Lua warning: careful"
+  run -e 'os.exit(3)'
+  expect "os.exit status is the exit status" 3
+  run -e 'print(type(require("peerlua").spawn))'
+  expect "peerlua is preloaded" 0 out "^function$"
+}
+
+case_errors() {
+  run --bogus
+  expect "unknown option: exit 2 and usage on stderr" 2 err "unrecognized option '--bogus'" err "usage:"
+  run -e
+  expect "-e without its argument: exit 2" 2 err "'-e' needs argument"
+  run -l
+  expect "-l without its argument: exit 2" 2 err "'-l' needs argument"
+  run no-such-script.lua
+  expect "missing script: lua.c's message, exit 1" 1 err "cannot open no-such-script.lua"
+  printf 'local x = 1\nerror("boom")\n' >boom.lua
+  run boom.lua
+  expect "script error: message and traceback, exit 1" 1 err "boom.lua:2: boom" err "stack traceback:"
+  run -e 'error({})'
+  expect "non-string error object" 1 err "error object is a table value"
+  run -e 'error(setmetatable({}, {__tostring = function() return "custom" end}))'
+  expect "error object with __tostring" 1 err "custom"
+  printf 'x = = 1\n' >syntax.lua
+  run syntax.lua
+  expect "syntax error: exit 1" 1 err "syntax.lua:1:"
+  run -e 'assert(peerlua.spawn(function() error("in a task") end):wait())'
+  expect "a task's error reaches the script with the task's traceback" 1 err "in a task" err "traceback"
+}
+
+case_args() {
+  printf 'print(#arg, arg[0], arg[1], arg[2], arg[-1] ~= nil)\nprint(select("#", ...), ...)\n' >args.lua
+  run args.lua one two
+  expect "arg table and ... for a script" 0 out "^2	args.lua	one	two	true$" out "^2	one	two$"
+  run -e 'y = 1' args.lua a
+  expect "arg[-1] and arg[-2] hold the options" 0 out "^1	args.lua	a	nil	true$"
+  run -- args.lua -e
+  expect "-- stops option handling" 0 out "^1	args.lua	-e	nil	true$"
+  printf '#!/usr/bin/env peerlua\nprint("shebang ok")\n' >bang.lua
+  run bang.lua
+  expect "a #! first line is skipped" 0 out "^shebang ok$"
+  printf '#!/usr/bin/env peerlua\nerror("line two")\n' >bang2.lua
+  run bang2.lua
+  expect "line numbers count the #! line" 1 err "bang2.lua:2: line two"
+}
+
+case_stdin() {
+  IN='print("from stdin", ...)' run - x y
+  expect "- runs stdin with arguments" 0 out "^from stdin	x	y$"
+  IN='print("piped")' run
+  expect "no script and stdin not a terminal: stdin is run" 0 out "^piped$"
+  IN='error("bad stdin")' run -
+  expect "an error in stdin: exit 1" 1 err "bad stdin"
+}
+
+case_init() {
+  PEERLUA_INIT='init_value = 7' run -e 'print(init_value)'
+  expect "PEERLUA_INIT runs first" 0 out "^7$"
+  printf 'init_file = "yes"\n' >init.lua
+  PEERLUA_INIT=@init.lua run -e 'print(init_file)'
+  expect "PEERLUA_INIT=@file runs the file" 0 out "^yes$"
+  PEERLUA_INIT_5_4='v = "versioned"' PEERLUA_INIT='v = "plain"' run -e 'print(v)'
+  expect "PEERLUA_INIT_5_4 wins over PEERLUA_INIT" 0 out "^versioned$"
+  PEERLUA_INIT='init_value = 7' run -E -e 'print(init_value)'
+  expect "-E ignores PEERLUA_INIT" 0 out "^nil$"
+  PEERLUA_INIT='error("init failed")' run -e 'print("not reached")'
+  expect "an error in PEERLUA_INIT: exit 1" 1 err "init failed"
+}
+
+case_lib() {
+  mkdir -p lib
+  printf 'return {answer = 42}\n' >lib/mymod.lua
+  LUA_PATH="$WORK/lib/?.lua;;" run -l mymod -e 'print(mymod.answer)'
+  expect "-l mod sets global mod" 0 out "^42$"
+  LUA_PATH="$WORK/lib/?.lua;;" run -l m=mymod -e 'print(m.answer, mymod)'
+  expect "-l g=mod sets global g" 0 out "^42	nil$"
+  run -l no_such_module_here
+  expect "-l of a missing module: exit 1" 1 err "module 'no_such_module_here' not found"
+  LUA_PATH="$WORK/lib/?.lua;;" run -E -l mymod
+  expect "-E ignores LUA_PATH" 1 err "module 'mymod' not found"
+}
+
+case_repl() {
+  IN=$'x = 20 + 1\n=x * 2\nreturn "raw string"\n' run -i
+  expect "=expr and return print results" 0 out "(^|> )42$" out "(^|> )raw string$"
+  IN=$'for i = 1, 3 do\nio.write(i, ";")\nend\nprint()\n' run -i
+  expect "multi-line input is joined until complete" 0 out "1;2;3;"
+  IN=$'={b = 1, a = {2, 3}, c = "s"}\n' run -i
+  expect "tables are pretty-printed with sorted keys" 0 out '(^|> )\{ *a = \{ *2, 3 *\}, b = 1, c = "s" *\}$'
+  IN=$'t = {}\nt.self = t\n=t\n' run -i
+  expect "cycles are printed safely" 0 out "<cycle>"
+  IN=$'=1, nil, "two"\n' run -i
+  expect "several results, nil included, strings raw" 0 out '(^|> )1	nil	two$'
+  IN=$'error("oops")\nprint("still here")\n' run -i
+  expect "an error does not end the REPL" 0 err "oops" out "(^|> )still here$"
+  IN=$'t = peerlua.spawn(function() peerlua.sleep(0.01) return 5 end)\n=t:wait()\n' run -i
+  expect "a line runs as a task and can wait" 0 out "(^|> )5$"
+  IN=$'peerlua.sleep(0.01) print("slept")\n' run -i
+  expect "a line may yield (sleep)" 0 out "(^|> )slept$"
+  IN=$'x = \n' run -i
+  expect "incomplete input at EOF is reported" 0 err "unexpected <eof>|expected"
+  printf 'loaded = "yes"\n' >pre.lua
+  IN=$'=loaded\n' run -i pre.lua
+  expect "-i runs the script, then the REPL" 0 out "(^|> )yes$"
+}
+
+# Ctrl-C while a line runs: the line stops, the REPL goes on.
+case_interrupt() {
+  mkfifo in.fifo
+  "$P" -i <in.fifo >out 2>err &
+  local pid=$!
+  # a watchdog, not timeout(1): timeout would stand between us and peerlua
+  ( sleep 30; kill -KILL $pid 2>/dev/null ) >/dev/null 2>&1 &
+  local dog=$!
+  exec 3>in.fifo
+  printf 'print("ready")\nwhile true do end\n' >&3
+  for _ in $(seq 100); do grep -q '^ready$' out && break; sleep 0.05; done
+  sleep 0.3
+  kill -INT $pid
+  printf 'peerlua.sleep(30)\n' >&3
+  sleep 0.5
+  kill -INT $pid
+  printf 'print("alive")\n' >&3
+  exec 3>&-
+  wait $pid
+  RC=$?
+  kill $dog 2>/dev/null
+  expect "SIGINT stops a busy line and a sleeping line; the REPL goes on" 0 out "(^|> )alive$" err "interrupted"
+  if [ "$(grep -c interrupted err)" -ge 2 ]; then ok "both lines were interrupted"; else fail "expected two interruptions"; fi
+}
+
+case_trace() {
+  start_emulator
+  cat >req.lua <<EOF
+local http = require("peerlua").http
+local r = assert(http.request{url = "$URL/_test/echo?password=hunter2-secret&name=visible",
+  headers = {Authorization = "Bearer tok-abcdef-secret", ["X-Auth-Token"] = "xauth-secret-value"}})
+assert(r.status == 200)
+r = assert(http.request{url = "$URL/_test/delay/30"})
+print("done", r.status)
+EOF
+  run --trace=trace.log --stats req.lua
+  expect "--trace writes to a file, --stats prints at exit" 0 out "^done	200$" \
+    trace.log "GET http://127.0.0.1:[0-9]+/_test/echo\?password=\[REDACTED\]&name=visible -> 200" \
+    trace.log "GET http://127.0.0.1:[0-9]+/_test/delay/30 -> 200 0\.0[2-9][0-9]s" \
+    err "requests 2, retries 0, throttle waits 0"
+  for s in hunter2-secret tok-abcdef-secret xauth-secret-value; do
+    refute "secret '$s' is not in the trace" trace.log "$s"
+    refute "secret '$s' is not on stderr" err "$s"
+  done
+  run --trace req.lua
+  expect "--trace without a file writes to stderr" 0 err "Authorization: \[REDACTED\]" err "X-Auth-Token: \[REDACTED\]"
+  run --trace=/nonexistent-dir/t.log -e ''
+  expect "--trace to an unwritable file: exit 2" 2 err "cannot open"
+}
+
+case_sim() {
+  run --sim -e 'print(peerlua.sim.url)'
+  expect "--sim starts the emulator on loopback" 0 out "^http://127\.0\.0\.1:[0-9]+$"
+  run --sim -e 'local r = peerlua.http.request{url = peerlua.sim.url .. "/_sim/health"} print(r:json().status)'
+  expect "--sim's emulator answers" 0 out "^ok$"
+  run --sim-time-scale 0 -e ''
+  expect "a bad --sim-time-scale is a usage error" 2 err "time-scale"
+}
+
+"case_$case_name" || exit 1
+[ "$failures" -eq 0 ]
