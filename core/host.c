@@ -3,7 +3,7 @@
  * options. Every chunk runs as a scheduler task, so scripts can wait for
  * HTTP and timers at top level. */
 #define _POSIX_C_SOURCE 200809L
-#include <curl/curl.h>
+#include "pl_lazy.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,7 +281,9 @@ static int handle_script(lua_State *L, char **argv) {
 }
 
 static void print_version(void) {
-  printf("peerlua %s  %s  libcurl %s\n", PEERLUA_VERSION, LUA_RELEASE, curl_version_info(CURLVERSION_NOW)->version);
+  const char *why = pl_lazy_curl();
+  printf("peerlua %s  %s  libcurl %s\n", PEERLUA_VERSION, LUA_RELEASE,
+         why ? "(not loaded)" : curl_version_info(CURLVERSION_NOW)->version);
   fflush(stdout);
 }
 

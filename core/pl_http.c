@@ -2,7 +2,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
+#include "pl_lazy.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -70,6 +70,12 @@ int pl_http_is_loopback(const char *host) {
 }
 
 int pl_http_set_url(pl_http *h, const char *url, int insecure) {
+  const char *why = pl_lazy_curl();
+  if (why) {
+    h->err = PL_HTTP_NETWORK;
+    snprintf(h->errmsg, sizeof h->errmsg, "%s", why);
+    return -1;
+  }
   CURLU *u = curl_url();
   char *scheme = NULL, *host = NULL;
   int rc = -1;

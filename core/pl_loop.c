@@ -1,6 +1,5 @@
 #include "pl_loop.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 #include <time.h>
 
 #include "pl_http.h"
+#include "pl_lazy.h"
 
 #define EASY_POOL_MAX 64
 
@@ -29,24 +29,33 @@ double pl_loop_now(const pl_loop *l) {
 }
 
 pl_loop *pl_loop_new(void) {
-  static const long conns = 32;
   pl_loop *l = calloc(1, sizeof *l);
   if (!l) return NULL;
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(l->multi = curl_multi_init())) {
-    free(l);
-    return NULL;
+  pl_heap_init(&l->timers);
+  return l;
+}
+
+/* The multi handle is made with the first transfer, so that a script that
+ * sends no request never loads libcurl (see pl_lazy.h). */
+static int open_multi(pl_loop *l, pl_http *h) {
+  static const long conns = 32;
+  const char *why = pl_lazy_curl();
+  if (!why && !(l->multi = curl_multi_init())) why = "out of memory";
+  if (why) {
+    h->err = PL_HTTP_NETWORK;
+    snprintf(h->errmsg, sizeof h->errmsg, "%s", why);
+    return -1;
   }
   curl_multi_setopt(l->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
   curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS, conns);
-  pl_heap_init(&l->timers);
-  return l;
+  return 0;
 }
 
 void pl_loop_free(pl_loop *l) {
   if (!l) return;
   pl_heap_free(&l->timers);
   for (size_t i = 0; i < l->npool; i++) curl_easy_cleanup(l->pool[i]);
-  curl_multi_cleanup(l->multi); /* running transfers belong to their owners */
+  if (l->multi) curl_multi_cleanup(l->multi); /* running transfers belong to their owners */
   free(l);
 }
 
@@ -86,6 +95,7 @@ void pl_loop_easy_put(pl_loop *l, void *easy) {
 }
 
 int pl_loop_start(pl_loop *l, pl_http *h) {
+  if (!l->multi && open_multi(l, h) != 0) return -1;
   if (pl_http_prepare(h) != 0) return -1;
   if (curl_multi_add_handle(l->multi, h->easy) != CURLM_OK) {
     h->err = PL_HTTP_NOMEM;

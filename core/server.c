@@ -23,13 +23,13 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <microhttpd.h>
 #include "lua.h"
 #include "lauxlib.h"
 #include "lualib.h"
 #include "peerlua.h"
 #include "pl_embed.h"
 #include "pl_heap.h"
+#include "pl_lazy.h"
 #include "server.h"
 
 #define PL_SERVER_DEFAULT_LISTEN "127.0.0.1:8080"
@@ -728,6 +728,11 @@ static void pl_server_push_opts(lua_State *L, const pl_server *s, const pl_serve
 pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
   static const pl_server_opts defaults = {NULL, 1, NULL, 0, NULL};
   if (!o) o = &defaults;
+  const char *why = pl_lazy_mhd();
+  if (why) {
+    snprintf(err, errlen, "%s", why);
+    return NULL;
+  }
   double scale = o->time_scale == 0 ? 1 : o->time_scale;
   if (!(scale > 0) || isinf(scale)) {
     snprintf(err, errlen, "time scale must be a positive number");

@@ -16,30 +16,70 @@ local M = {
   auth = { huawei_sign = core.huawei_sign },
 }
 
-local http = require("peerlua.http")
-http.core_request = core.http_request
-http.error = core.error
-M.http = http
-M.json = require("peerlua.json")
-core.set_array_mt(getmetatable(M.json.array()))
+-- Modules load on first use, so that start-up stays close to lua5.4's: a
+-- script that never makes a request or a client does not pay for them.
+local lazy = {}
+
+function lazy.json()
+  return require("peerlua.json")
+end
+
+function lazy.http()
+  local http = require("peerlua.http")
+  http.core_request = core.http_request
+  http.error = core.error
+  return http
+end
+
+function lazy.progress()
+  local progress = require("peerlua.progress")
+  progress.isatty = core.isatty
+  return progress
+end
+
+function lazy.bulk()
+  return require("peerlua.bulk")
+end
+
+setmetatable(M, {
+  __index = function(t, k)
+    local load = lazy[k]
+    if not load then return nil end
+    local v = load()
+    rawset(t, k, v)
+    return v
+  end,
+})
+
+-- The provider layer (client, providers, peering values), loaded with the
+-- first client.
+local client
+local function provider_layer()
+  if client then return client end
+  local _ = M.http -- wired before any provider module requires it
+  core.set_array_mt(getmetatable(M.json.array()))
+  client = require("peerlua.client")
+  client.core = core
+  client.error = core.error
+  client.sim = M.sim
+  local peering = require("peerlua.peering")
+  peering.emit = function(p, elapsed) M.progress.event(p, elapsed, M.options) end
+  return client
+end
 
 -- Provider clients: peerlua.instaclustr{...}, peerlua.huawei{...},
 -- peerlua.aerospike{...}, peerlua.upcloud{...} -> client | nil, err
-local client = require("peerlua.client")
-client.core = core
-client.error = core.error
 for _, name in ipairs({ "instaclustr", "huawei", "aerospike", "upcloud" }) do
-  local spec = require("peerlua.providers." .. name)
-  local class = client.class(spec)
-  M[name] = function(opts) return client.new(spec, class, opts) end
+  local spec, class
+  M[name] = function(opts)
+    local c = provider_layer()
+    if not spec then
+      spec = require("peerlua.providers." .. name)
+      class = c.class(spec)
+    end
+    return c.new(spec, class, opts)
+  end
 end
-
-local peering = require("peerlua.peering")
-local progress = require("peerlua.progress")
-progress.isatty = core.isatty
-M.progress = progress
-peering.emit = function(p, elapsed) progress.event(p, elapsed, M.options) end
-M.bulk = require("peerlua.bulk")
 
 -- set_sim{url=, fixture=table | fixture_file=path}: clients created without
 -- base_url or credentials use this emulator (`peerlua --sim` calls it).
@@ -62,7 +102,7 @@ function M.set_sim(sim)
     sim = { url = sim.url, fixture = fixture or require("peerlua.sim.fixture") }
   end
   M.sim = sim
-  client.sim = sim
+  if client then client.sim = sim end
 end
 
 -- run(fn, ...) -> fn's results; runs fn as a task and waits for it, raising

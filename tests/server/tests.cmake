@@ -8,7 +8,7 @@ add_executable(peerlua_emulator
   $<TARGET_OBJECTS:peerlua_lua>
 )
 set_target_properties(peerlua_emulator PROPERTIES ENABLE_EXPORTS ON)
-target_link_libraries(peerlua_emulator PRIVATE peerlua_core PkgConfig::LUA PkgConfig::MHD pthread dl)
+target_link_libraries(peerlua_emulator PRIVATE peerlua_core PkgConfig::LUA)
 
 set(PEERLUA_SERVER_CASES routes errors malformed delay admin signal options actions)
 foreach(case ${PEERLUA_SERVER_CASES})
