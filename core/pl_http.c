@@ -28,7 +28,16 @@ pl_http *pl_http_new(pl_loop *l) {
 void pl_http_free(pl_http *h) {
   if (!h) return;
   pl_loop_abort(h->loop, h);
-  pl_loop_easy_put(h->loop, h->easy);
+  /* a plain GET leaves the handle as the next plain GET wants it */
+  int plain = h->easy && !h->ca_file && !h->insecure && !h->body.len && strcmp(h->method, "GET") == 0;
+  if (plain) { /* no pointer into h may outlive it */
+    curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(h->easy, CURLOPT_HEADERDATA, NULL);
+    curl_easy_setopt(h->easy, CURLOPT_PRIVATE, NULL);
+  }
+  pl_loop_easy_put(h->loop, h->easy, plain);
   curl_slist_free_all(h->headers);
   free(h->url);
   pl_buf_free(&h->body);
@@ -155,7 +164,8 @@ int pl_http_prepare(pl_http *h) {
     invalid(h, "no URL");
     return -1;
   }
-  if (!h->easy && !(h->easy = pl_loop_easy_get(h->loop))) {
+  int configured = 0;
+  if (!h->easy && !(h->easy = pl_loop_easy_get(h->loop, &configured))) {
     h->err = PL_HTTP_NOMEM;
     snprintf(h->errmsg, sizeof h->errmsg, "out of memory");
     return -1;
@@ -163,20 +173,22 @@ int pl_http_prepare(pl_http *h) {
   /* no "Expect: 100-continue" round trip on larger bodies */
   h->headers = curl_slist_append(h->headers, "Expect:");
   CURL *e = h->easy;
+  if (!configured) { /* the same for every request */
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "peerlua/" PEERLUA_CORE_VERSION);
+  }
   curl_easy_setopt(e, CURLOPT_URL, h->url);
   curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)h);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errmsg);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "peerlua/" PEERLUA_CORE_VERSION);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(h->connect_timeout * 1000));
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(h->timeout * 1000));
   if (h->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);

@@ -16,6 +16,7 @@ struct pl_loop {
   pl_heap timers;
   size_t running;           /* transfers in the multi handle */
   void *pool[EASY_POOL_MAX];/* idle easy handles */
+  unsigned char configured[EASY_POOL_MAX];
   size_t npool;
   pl_stats stats;
   FILE *trace;
@@ -79,15 +80,21 @@ pl_stats *pl_loop_stats(pl_loop *l) { return &l->stats; }
 void pl_loop_set_trace(pl_loop *l, FILE *f) { l->trace = f; }
 FILE *pl_loop_trace(const pl_loop *l) { return l->trace; }
 
-void *pl_loop_easy_get(pl_loop *l) {
-  if (l->npool) return l->pool[--l->npool];
+void *pl_loop_easy_get(pl_loop *l, int *configured) {
+  if (l->npool) {
+    l->npool--;
+    *configured = l->configured[l->npool];
+    return l->pool[l->npool];
+  }
+  *configured = 0;
   return curl_easy_init();
 }
 
-void pl_loop_easy_put(pl_loop *l, void *easy) {
+void pl_loop_easy_put(pl_loop *l, void *easy, int configured) {
   if (!easy) return;
   if (l->npool < EASY_POOL_MAX) {
-    curl_easy_reset(easy);
+    if (!configured) curl_easy_reset(easy);
+    l->configured[l->npool] = (unsigned char)configured;
     l->pool[l->npool++] = easy;
   } else {
     curl_easy_cleanup(easy);

@@ -48,8 +48,11 @@ pl_stats *pl_loop_stats(pl_loop *l);
 void pl_loop_set_trace(pl_loop *l, FILE *f);
 FILE *pl_loop_trace(const pl_loop *l);
 
-/* Easy-handle pool used by pl_http (keeps connections and DNS warm). */
-void *pl_loop_easy_get(pl_loop *l);
-void pl_loop_easy_put(pl_loop *l, void *easy);
+/* Easy-handle pool used by pl_http (keeps connections and DNS warm). A
+ * handle comes back either reset to libcurl's defaults (*configured = 0)
+ * or still configured by pl_http for a plain GET (*configured = 1): the
+ * put side says which (a handle put back with configured = 0 is reset). */
+void *pl_loop_easy_get(pl_loop *l, int *configured);
+void pl_loop_easy_put(pl_loop *l, void *easy, int configured);
 
 #endif

@@ -57,7 +57,7 @@ refute() {
 }
 
 start_emulator() {
-  timeout 60 "$P" --emulator --listen 127.0.0.1:0 >emu.out 2>emu.err &
+  "$P" --emulator --listen 127.0.0.1:0 >emu.out 2>emu.err &
   EMU_PID=$!
   for _ in $(seq 200); do
     [ -s emu.out ] && break
