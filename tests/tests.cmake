@@ -1,5 +1,12 @@
 # Test registration, one file per area (each owned by its area).
 set(PEERLUA_BIN $<TARGET_FILE:peerlua>)
+# Stock lua5.4 loading a sanitized peerlua.so needs the ASan runtime first.
+set(PEERLUA_LUA54_ENV "")
+if(PEERLUA_SANITIZE)
+  execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=libasan.so
+                  OUTPUT_VARIABLE PEERLUA_LIBASAN OUTPUT_STRIP_TRAILING_WHITESPACE)
+  set(PEERLUA_LUA54_ENV "LD_PRELOAD=${PEERLUA_LIBASAN}")
+endif()
 include(${CMAKE_SOURCE_DIR}/tests/c/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/spec/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/cli/tests.cmake OPTIONAL)

@@ -40,6 +40,9 @@ if(PEERLUA_BUSTED)
                      ${spec}
              WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
     set_tests_properties(server.sim.${name} PROPERTIES TIMEOUT 120)
+    if(PEERLUA_LUA54_ENV)
+      set_tests_properties(server.sim.${name} PROPERTIES ENVIRONMENT "${PEERLUA_LUA54_ENV}")
+    endif()
   endforeach()
 endif()
 

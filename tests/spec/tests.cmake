@@ -10,5 +10,8 @@ foreach(spec ${PEERLUA_SPECS})
     add_test(NAME spec.${mode}.${name}
              COMMAND ${CMAKE_SOURCE_DIR}/tests/spec/run.sh ${mode} ${CMAKE_BINARY_DIR} ${spec})
     set_tests_properties(spec.${mode}.${name} PROPERTIES TIMEOUT 120)
+    if(mode STREQUAL "lua54" AND PEERLUA_LUA54_ENV)
+      set_tests_properties(spec.${mode}.${name} PROPERTIES ENVIRONMENT "${PEERLUA_LUA54_ENV}")
+    endif()
   endforeach()
 endforeach()
