@@ -91,6 +91,12 @@ static int configure(lua_State *L, pl_http *h) {
   lua_getfield(L, 1, "url");
   bad = bad || pl_http_set_url(h, lua_tostring(L, -1), insecure);
   lua_pop(L, 3);
+  if (lua_getfield(L, 1, "ca_file") == LUA_TSTRING && !bad && !(h->ca_file = strdup(lua_tostring(L, -1)))) {
+    h->err = PL_HTTP_NOMEM;
+    snprintf(h->errmsg, sizeof h->errmsg, "out of memory");
+    bad = 1;
+  }
+  lua_pop(L, 1);
   if (lua_getfield(L, 1, "headers") == LUA_TTABLE) {
     lua_pushnil(L);
     while (!bad && lua_next(L, -2)) {

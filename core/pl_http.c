@@ -40,6 +40,7 @@ void pl_http_free(pl_http *h) {
   pl_loop_easy_put(h->loop, h->easy, plain);
   curl_slist_free_all(h->headers);
   free(h->url);
+  free(h->ca_file);
   pl_buf_free(&h->body);
   pl_buf_free(&h->resp_headers);
   pl_buf_free(&h->resp_body);

@@ -28,7 +28,7 @@ struct pl_http {
   double timeout;             /* total seconds, 0 = none */
   double connect_timeout;     /* seconds */
   int insecure;               /* allow http:// to non-loopback hosts, skip TLS verify */
-  const char *ca_file;        /* extra CA bundle (borrowed) */
+  char *ca_file;              /* CA bundle to verify with (owned), NULL: the system's */
 
   /* result */
   int err;                    /* enum pl_http_err */

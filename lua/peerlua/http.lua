@@ -48,10 +48,10 @@ local function invalid(field, rule)
 end
 
 local allowed = { method = true, url = true, headers = true, query = true, body = true,
-                  json = true, timeout = true, connect_timeout = true, insecure = true }
+                  json = true, timeout = true, connect_timeout = true, insecure = true, ca_file = true }
 
 -- request{method=, url=, headers=, query=, body=, json=, timeout=,
---         connect_timeout=, insecure=} -> resp | nil, err
+--         connect_timeout=, insecure=, ca_file=} -> resp | nil, err
 function M.request(opts)
   if type(opts) ~= "table" then
     error("bad argument #1 to 'request' (table expected, got " .. type(opts) .. ")", 2)
@@ -62,6 +62,9 @@ function M.request(opts)
   local url, method = opts.url, opts.method or "GET"
   if type(url) ~= "string" then return invalid("url", "must be a string") end
   if type(method) ~= "string" then return invalid("method", "must be a string") end
+  if opts.ca_file ~= nil and type(opts.ca_file) ~= "string" then
+    return invalid("ca_file", "must be the path of a PEM file")
+  end
   for _, k in ipairs({ "timeout", "connect_timeout" }) do
     local v = opts[k]
     if v ~= nil and (type(v) ~= "number" or v <= 0) then
@@ -105,7 +108,7 @@ function M.request(opts)
   local resp, err = M.core_request({
     method = method:upper(), url = url, headers = headers, body = body,
     timeout = opts.timeout, connect_timeout = opts.connect_timeout,
-    insecure = opts.insecure and true or false,
+    insecure = opts.insecure and true or false, ca_file = opts.ca_file,
   })
   if not resp then
     if err.code == "invalid" then
