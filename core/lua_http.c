@@ -15,10 +15,11 @@ static void on_done(pl_http *h, void *ud) {
  * headers are joined with ", ". */
 static void push_headers(lua_State *L, const pl_buf *raw) {
   lua_newtable(L);
-  const char *p = raw->data, *end = raw->data + raw->len;
+  if (!raw->data) return;
+  const char *end = raw->data + raw->len;
+  const char *p = memchr(raw->data, '\n', raw->len); /* skip the status line */
   if (!p) return;
-  p = memchr(p, '\n', (size_t)(end - p)); /* skip the status line */
-  while (p && ++p < end) {
+  for (p++; p < end;) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     if (!eol) eol = end;
     const char *colon = memchr(p, ':', (size_t)(eol - p));
@@ -41,7 +42,7 @@ static void push_headers(lua_State *L, const pl_buf *raw) {
       }
       lua_rawset(L, -3);
     }
-    p = eol;
+    p = eol < end ? eol + 1 : end;
   }
 }
 
