@@ -15,6 +15,9 @@
 #include "peerlua.h"
 #include "server.h"
 
+/* --sim runs the emulator faster than real time unless told otherwise. */
+#define PL_SIM_TIME_SCALE 60
+
 const char *host_progname = "peerlua";
 
 /* ---- usage ------------------------------------------------------------- */
@@ -44,7 +47,8 @@ static void usage(FILE *f) {
     "  --json                 progress as one JSON object per line\n"
     "  --sim                  start the provider emulator on a free loopback port; clients\n"
     "                         without base_url or credentials use it (peerlua.sim.url)\n"
-    "  --sim-time-scale X     emulated seconds per real second (default 1)\n"
+    "  --sim-time-scale X     emulated seconds per real second (default 60: a minute\n"
+    "                         of provisioning takes a second)\n"
     "  --sim-faults SPEC      fault injection, e.g. 429:0.05,500:0.05,reset:0.02\n"
     "  --sim-seed N           random seed of the emulator (default 0)\n"
     "  --sim-fixture FILE     JSON fixture instead of the default accounts\n"
@@ -371,7 +375,7 @@ static int has_arg(int argc, char **argv, const char *what) {
 int main(int argc, char **argv) {
   if (argv[0] && argv[0][0]) host_progname = argv[0];
   if (has_arg(argc, argv, "--emulator")) return pl_emulator_main(argc, argv);
-  host h = {.argc = argc, .argv = argv, .o.emu = {"127.0.0.1:0", 1, NULL, 0, NULL}};
+  host h = {.argc = argc, .argv = argv, .o.emu = {"127.0.0.1:0", 0, NULL, 0, NULL}};
   h.script = collect(argc, argv, &h.o);
   if (h.script < 0) return 2;
   if (h.o.help) {
@@ -387,6 +391,7 @@ int main(int argc, char **argv) {
   }
   if (h.o.sim) {
     char err[512];
+    if (h.o.emu.time_scale == 0) h.o.emu.time_scale = PL_SIM_TIME_SCALE;
     if (!(h.sim = pl_server_start(&h.o.emu, err, sizeof err))) {
       fprintf(stderr, "%s: --sim: %s\n", host_progname, err);
       return 1;

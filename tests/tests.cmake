@@ -22,10 +22,10 @@ add_test(NAME lint.luacheck
          COMMAND ${LUACHECK_PROGRAM} --no-color --formatter plain lua tests/spec tests/bench examples
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 
-# Every example runs as an integration test (against the emulator once --sim exists).
+# Every example runs as an integration test against the emulator (--sim).
 file(GLOB PEERLUA_EXAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/examples/*.lua)
 foreach(ex ${PEERLUA_EXAMPLES})
   get_filename_component(name ${ex} NAME_WE)
-  add_test(NAME example.${name} COMMAND $<TARGET_FILE:peerlua> ${ex})
+  add_test(NAME example.${name} COMMAND $<TARGET_FILE:peerlua> --sim ${ex})
   set_tests_properties(example.${name} PROPERTIES TIMEOUT 120)
 endforeach()

@@ -99,7 +99,21 @@ function M.set_sim(sim)
       end
       fixture = decoded
     end
-    sim = { url = sim.url, fixture = fixture or require("peerlua.sim.fixture") }
+    local url = sim.url
+    sim = { url = url, fixture = fixture or require("peerlua.sim.fixture") }
+    -- sim.accept(peering[, accept]) -> true | nil, err: what the peer side
+    -- does (the AWS account accepting a pcx-, the peer VPC's owner), done
+    -- through the emulator's /_sim/peer-accept.
+    function sim.accept(p, accept)
+      local resp, err = M.http.request({ method = "POST", url = url .. "/_sim/peer-accept",
+        json = { provider = p.provider, id = p.id, accept = accept ~= false } })
+      if not resp then return nil, err end
+      if resp.status ~= 200 then
+        local body = resp:json()
+        return nil, M.error({ code = "invalid", message = "peer-accept: " .. tostring(body and body.error or resp.status) })
+      end
+      return true
+    end
   end
   M.sim = sim
   if client then client.sim = sim end

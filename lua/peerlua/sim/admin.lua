@@ -6,6 +6,11 @@
 --                        max_per_second = {credential = n}}
 --   POST /_sim/reset    clear the log and every provider's state
 --   GET  /_sim/health   {status = "ok", uptime, time_scale, seed, faults, providers}
+--   POST /_sim/peer-accept {provider, id, accept = true|false}: the peer side
+--        (the AWS account, the peer VPC's owner) accepts or rejects a peering
+--   POST /_sim/state    {provider, id, state}: force a provider status word
+--   GET  /_sim/clock    {sim_time, time_scale}
+--   POST /_sim/clock    {advance = seconds}: move emulated time forward
 -- Requests to /_sim/ are not logged themselves.
 local json = require("peerlua.json")
 local router = require("peerlua.sim.router")
@@ -52,6 +57,47 @@ function M.new(app)
       faults = app.faults,
       providers = json.array(names),
     })
+  end)
+
+  -- read {provider = ...} bodies and find the provider's hook
+  local function provider_call(req, hook_name, fn)
+    local body = json.decode(req.body or "")
+    if type(body) ~= "table" then return response.json(400, { error = "the body must be a JSON object" }) end
+    local hooks = type(body.provider) == "string" and app.providers[body.provider]
+    if not hooks then return response.json(404, { error = "unknown provider: " .. tostring(body.provider) }) end
+    if not hooks[hook_name] then
+      return response.json(400, { error = body.provider .. " does not support " .. hook_name })
+    end
+    if type(body.id) ~= "string" then return response.json(400, { error = "id: must be a string" }) end
+    local ok, msg = fn(hooks[hook_name], body)
+    if not ok then return response.json(404, { error = msg or "failed" }) end
+    return response.json(200, { ok = true })
+  end
+
+  r:add("POST", "/peer-accept", function(req)
+    return provider_call(req, "accept", function(hook, body)
+      if body.accept ~= nil and type(body.accept) ~= "boolean" then return nil, "accept: must be a boolean" end
+      return hook(body.id, body.accept ~= false)
+    end)
+  end)
+
+  r:add("POST", "/state", function(req)
+    return provider_call(req, "set_state", function(hook, body)
+      if type(body.state) ~= "string" then return nil, "state: must be a string" end
+      return hook(body.id, body.state)
+    end)
+  end)
+
+  r:add("GET", "/clock", function()
+    return response.json(200, { sim_time = app:clock(), time_scale = app.time_scale })
+  end)
+
+  r:add("POST", "/clock", function(req)
+    local body = json.decode(req.body or "")
+    local s = type(body) == "table" and body.advance
+    if type(s) ~= "number" or s < 0 then return response.json(400, { error = "advance: must be seconds >= 0" }) end
+    app:advance(s)
+    return response.json(200, { sim_time = app:clock(), time_scale = app.time_scale })
   end)
 
   return r

@@ -15,6 +15,7 @@ return {
     clusters = {
       {
         id = "5f1b8d2e-3c4a-4e6b-9a7d-1e2f3a4b5c6d", name = "sim-cassandra", owner = "sim-user",
+        firewall_types = { "CASSANDRA" },
         data_centres = {
           { id = "aabc665c-8916-40ae-978c-96d39a3a1364", name = "AWS_VPC_US_WEST_2", provider = "AWS_VPC",
             region = "US_WEST_2", network = "10.224.0.0/16", vpc_id = "vpc-aa770abc",
@@ -23,6 +24,7 @@ return {
       },
       {
         id = "0e9c3a51-7d2b-4f86-b1c4-8a5e6f7d9b20", name = "sim-kafka", owner = "sim-user",
+        firewall_types = { "KAFKA" },
         data_centres = {
           { id = "f3eab841-5b6c-4d7e-8f90-a1b2c3d4e5f6", name = "AWS_VPC_US_EAST_1", provider = "AWS_VPC",
             region = "US_EAST_1", network = "10.225.0.0/16", vpc_id = "vpc-0a1b2c3d4e5f60718",

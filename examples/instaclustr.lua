@@ -1,0 +1,43 @@
+-- Instaclustr: peer a cluster data centre with your AWS VPC, wait until the
+-- peering is active, then open the cluster's firewall to your subnet.
+--
+--   peerlua --sim examples/instaclustr.lua      # against the emulator
+--   peerlua examples/instaclustr.lua            # against your account
+--
+-- Credentials: PEERLUA_INSTACLUSTR_USERNAME and PEERLUA_INSTACLUSTR_API_KEY,
+-- or the [default] profile of ~/.config/peerlua/credentials; under --sim,
+-- the emulator's own account. Running it again changes nothing.
+local peerlua = require("peerlua")
+
+local CLUSTER = os.getenv("IC_CLUSTER_ID") or "5f1b8d2e-3c4a-4e6b-9a7d-1e2f3a4b5c6d"
+local DATA_CENTRE = os.getenv("IC_CDC_ID") or "aabc665c-8916-40ae-978c-96d39a3a1364"
+local MY_VPC = { account = "123456789012", vpc = "vpc-0a1b2c3d", subnet = "10.1.0.0/16", region = "US_WEST_2" }
+
+local ic = assert(peerlua.instaclustr {})
+
+-- 1. the peering: found if it exists already, created otherwise
+local p = assert(ic:ensure_peering {
+  cluster_data_centre_id = DATA_CENTRE,
+  peer_account_id = MY_VPC.account,
+  peer_vpc_id = MY_VPC.vpc,
+  peer_subnets = { MY_VPC.subnet },
+  peer_region = MY_VPC.region,
+})
+print(("peering %s: %s"):format(p.id, p.status))
+
+-- 2. the AWS side accepts the request Instaclustr sent to your account
+if p.state == "pending_acceptance" then
+  print(("accept %s in AWS account %s (VPC console, Peering connections), then add a route to %s"):format(
+    p.raw.aws_vpc_connection_id or "the pcx- connection", MY_VPC.account, p.raw.vpcId or "the cluster VPC"))
+  if peerlua.sim then assert(peerlua.sim.accept(p)) end -- the emulator plays the AWS side
+end
+
+-- 3. wait until it is active (fails fast if rejected, expired or failed)
+assert(p:wait("active", { timeout = 1800 }))
+
+-- 4. let the subnet reach the cluster; a rule that exists is not added twice
+local ok, how = assert(ic:add_firewall_rule {
+  cluster_id = CLUSTER, network = MY_VPC.subnet, rules = { { type = "CASSANDRA" } },
+})
+print(("peering %s is %s; firewall rule for %s %s"):format(p.id, p.state, MY_VPC.subnet,
+  how == "exists" and "already there" or (ok and "added")))
