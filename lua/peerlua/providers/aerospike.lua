@@ -87,6 +87,15 @@ end
 
 M.parse_error = function(_, resp) return common.problem(resp) end
 
+-- The list answers 10 peerings unless asked for more (100 at most): ask
+-- for the most, so that one list covers every peering being awaited.
+function M.defaults(_, opname, args)
+  if opname ~= "list_peerings" or args.limit ~= nil then return args end
+  local copy = { limit = "100" }
+  for k, v in pairs(args) do copy[k] = v end
+  return copy
+end
+
 -- After an ambiguous create: the same VPC already peered with the cluster?
 function M.find_created(client, args)
   local list, err = client:list_peerings({ cluster_id = args.cluster_id, limit = "100" })

@@ -61,13 +61,13 @@ return {
 
   aerospike = {
     accounts = {
-      { client_id = "sim-aerospike-key-id", client_secret = "sim-aerospike-key-secret-0001",
+      { client_id = "sim-aerospike-key-id", client_secret = "sim-aerospike-key-secret-0001", organization = "sim-org",
         scopes = { "read:database", "update:database", "delete:database" } },
-      { client_id = "sim-aerospike-readonly", client_secret = "sim-aerospike-key-secret-0002",
+      { client_id = "sim-aerospike-readonly", client_secret = "sim-aerospike-key-secret-0002", organization = "sim-org",
         scopes = { "read:database" } },
     },
     clusters = {
-      { id = "e2e81cba-446e-4ff9-9b92-9a9992af44c6", name = "sim-aerospike", owner = "sim-aerospike-key-id",
+      { id = "e2e81cba-446e-4ff9-9b92-9a9992af44c6", name = "sim-aerospike", organization = "sim-org",
         cidr = "10.128.0.0/19", region = "us-east-1", hosted_zone = "Z04089311NGVVH0FO3QGG" },
     },
     token_ttl = 3600,
