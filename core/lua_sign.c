@@ -1,6 +1,112 @@
-/* TEMPORARY stub: the Huawei signer binding is being written. */
+/* core.huawei_sign: the Huawei AK/SK signer (pl_sign.c) for Lua. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
 #include "pl_lua.h"
+#include "pl_sign.h"
+
+/* [-0, +2] nil and an "invalid" error naming field and rule. */
+static int invalid(lua_State *L, const char *field, const char *rule) {
+  lua_pushnil(L);
+  pl_push_error(L, "invalid", lua_pushfstring(L, "%s: %s", field, rule));
+  lua_remove(L, -2); /* the message string */
+  lua_createtable(L, 1, 0);
+  lua_createtable(L, 0, 2);
+  lua_pushstring(L, field);
+  lua_setfield(L, -2, "field");
+  lua_pushstring(L, rule);
+  lua_setfield(L, -2, "rule");
+  lua_rawseti(L, -2, 1);
+  lua_setfield(L, -2, "details");
+  return 2;
+}
+
+/* [-0, +0] The string field k of the table at 1, NULL if absent; *bad set
+ * when present but not a string. */
+static const char *str_field(lua_State *L, const char *k, size_t *len, int *bad) {
+  int t = lua_getfield(L, 1, k);
+  const char *s = t == LUA_TSTRING ? lua_tolstring(L, -1, len) : NULL;
+  if (t != LUA_TNIL && t != LUA_TSTRING) *bad = 1;
+  lua_pop(L, 1); /* the table still holds the string */
+  return s;
+}
+
+/* core.huawei_sign{method=, url=, headers=, body=, ak=, sk=[, date=]} ->
+ * {["X-Sdk-Date"]=, Authorization=[, Host=]} | nil, err   [-1, +(1|2)] */
+static int l_huawei_sign(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  static const char *const fields[] = {"method", "url", "body", "ak", "sk", "date"};
+  const char *v[6];
+  size_t body_len = 0;
+  for (int i = 0; i < 6; i++) {
+    int bad = 0;
+    v[i] = str_field(L, fields[i], i == 2 ? &body_len : NULL, &bad);
+    if (bad) return invalid(L, fields[i], "must be a string");
+  }
+  char date[17];
+  if (!v[5]) {
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
+    v[5] = date;
+  }
+  /* headers: a table of name -> string (kept alive by the argument) */
+  size_t n = 0;
+  pl_sign_header *hs = NULL;
+  int has_host = 0, t = lua_getfield(L, 1, "headers");
+  if (t == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+      lua_pop(L, 1);
+      n++;
+    }
+    hs = n ? lua_newuserdatauv(L, n * sizeof *hs, 0) : NULL; /* collected with the stack */
+    size_t i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+        return invalid(L, "headers", "names and values must be strings");
+      }
+      hs[i].name = lua_tostring(L, -2);
+      hs[i].value = lua_tostring(L, -1);
+      if (strcasecmp(hs[i].name, "host") == 0) has_host = 1;
+      i++;
+      lua_pop(L, 1);
+    }
+  } else if (t != LUA_TNIL) {
+    return invalid(L, "headers", "must be a table of strings");
+  }
+  pl_sign_req r = {v[0], v[1], hs, n, v[2], body_len, v[3], v[4], v[5]};
+  pl_sign_out out;
+  char err[160];
+  if (pl_sign_huawei(&r, &out, err, sizeof err) != 0) {
+    char *colon = strchr(err, ':');
+    if (colon && colon[1] == ' ') {
+      *colon = '\0';
+      return invalid(L, err, colon + 2);
+    }
+    lua_pushnil(L);
+    pl_push_error(L, "invalid", err);
+    return 2;
+  }
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, v[5]);
+  lua_setfield(L, -2, "X-Sdk-Date");
+  lua_pushlstring(L, out.authorization.data, out.authorization.len);
+  lua_setfield(L, -2, "Authorization");
+  if (!has_host) {
+    lua_pushlstring(L, out.host.data, out.host.len);
+    lua_setfield(L, -2, "Host");
+  }
+  pl_sign_out_free(&out);
+  return 1;
+}
 
 void pl_open_sign(lua_State *L) {
-  (void)L;
+  lua_pushcfunction(L, l_huawei_sign);
+  lua_setfield(L, -2, "huawei_sign");
 }

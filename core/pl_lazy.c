@@ -16,6 +16,8 @@ static pl_curl_api curl_api;
 static lazy_lib curl_lib = {PTHREAD_ONCE_INIT, "libcurl is not loaded", ""};
 static pl_mhd_api mhd_api;
 static lazy_lib mhd_lib = {PTHREAD_ONCE_INIT, "libmicrohttpd is not loaded", ""};
+static pl_crypto_api crypto_api;
+static lazy_lib crypto_lib = {PTHREAD_ONCE_INIT, "libcrypto is not loaded", ""};
 
 /* dlopen soname; NULL on failure with the reason in lib->msg. */
 static void *open_lib(lazy_lib *lib, const char *soname) {
@@ -52,6 +54,13 @@ static int resolve_mhd(void *h) {
   return 0;
 }
 
+static int resolve_crypto(void *h) {
+#define X(f) RESOLVE(&crypto_lib, "libcrypto.so.3", &crypto_api, f)
+  PL_CRYPTO_FUNCTIONS(X)
+#undef X
+  return 0;
+}
+
 static void load_curl(void) {
   void *h = open_lib(&curl_lib, "libcurl.so.4");
   if (!h || resolve_curl(h) != 0) return;
@@ -69,6 +78,16 @@ static void load_mhd(void) {
   if (h && resolve_mhd(h) == 0) mhd_lib.error = NULL;
 }
 
+static void load_crypto(void) {
+  void *h = open_lib(&crypto_lib, "libcrypto.so.3");
+  if (h && resolve_crypto(h) == 0) crypto_lib.error = NULL;
+}
+
+const char *pl_lazy_crypto(void) {
+  pthread_once(&crypto_lib.once, load_crypto);
+  return crypto_lib.error;
+}
+
 const char *pl_lazy_curl(void) {
   pthread_once(&curl_lib.once, load_curl);
   return curl_lib.error;
@@ -81,3 +100,4 @@ const char *pl_lazy_mhd(void) {
 
 const pl_curl_api *pl_curl_fns(void) { return &curl_api; }
 const pl_mhd_api *pl_mhd_fns(void) { return &mhd_api; }
+const pl_crypto_api *pl_crypto_fns(void) { return &crypto_api; }

@@ -1,4 +1,5 @@
-/* libcurl and libmicrohttpd, opened on first use instead of at start-up.
+/* libcurl, libmicrohttpd and libcrypto, opened on first use instead of at
+ * start-up.
  *
  * Linking them costs about 4 ms of dynamic loading on every run (their own
  * dependency trees: TLS, LDAP, Kerberos, ...), three times the whole
@@ -17,6 +18,8 @@
 #define CURL_DISABLE_TYPECHECK /* the checking macros would hide our names */
 #include <curl/curl.h>
 #include <microhttpd.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #define PL_CURL_FUNCTIONS(X)                                                      \
   X(curl_global_init) X(curl_version_info) X(curl_free) X(curl_easy_strerror)     \
@@ -35,19 +38,25 @@
   X(MHD_create_response_from_callback) X(MHD_add_response_header)                 \
   X(MHD_destroy_response)
 
+#define PL_CRYPTO_FUNCTIONS(X) X(EVP_sha256) X(EVP_Digest) X(HMAC)
+
 #define PL_LAZY_FIELD(f) __typeof__(f) *f;
 typedef struct pl_curl_api { PL_CURL_FUNCTIONS(PL_LAZY_FIELD) } pl_curl_api;
 typedef struct pl_mhd_api { PL_MHD_FUNCTIONS(PL_LAZY_FIELD) } pl_mhd_api;
+typedef struct pl_crypto_api { PL_CRYPTO_FUNCTIONS(PL_LAZY_FIELD) } pl_crypto_api;
 #undef PL_LAZY_FIELD
 
 /* Open the library once per process. NULL when it is usable, or a message
  * saying why not (for example, it is not installed). */
 const char *pl_lazy_curl(void);
 const char *pl_lazy_mhd(void);
+const char *pl_lazy_crypto(void);
 
-/* The tables; only valid after a successful pl_lazy_curl() / pl_lazy_mhd(). */
+/* The tables; only valid after a successful pl_lazy_curl() / pl_lazy_mhd()
+ * / pl_lazy_crypto(). */
 const pl_curl_api *pl_curl_fns(void);
 const pl_mhd_api *pl_mhd_fns(void);
+const pl_crypto_api *pl_crypto_fns(void);
 
 #ifndef PL_LAZY_IMPL
 /* curl.h wraps these three to count their arguments; ours replace them */
@@ -95,6 +104,10 @@ const pl_mhd_api *pl_mhd_fns(void);
 #define MHD_create_response_from_callback PL_LAZY_MHD_NAME(MHD_create_response_from_callback)
 #define MHD_add_response_header PL_LAZY_MHD_NAME(MHD_add_response_header)
 #define MHD_destroy_response PL_LAZY_MHD_NAME(MHD_destroy_response)
+
+#define EVP_sha256 (pl_crypto_fns()->EVP_sha256)
+#define EVP_Digest (pl_crypto_fns()->EVP_Digest)
+#define HMAC (pl_crypto_fns()->HMAC)
 #endif
 
 #endif
