@@ -68,8 +68,9 @@ function M.service_url(client, service)
 end
 
 -- The project_id every CS call needs defaults to the client's.
-function M.defaults(client, _, args)
-  if args.project_id ~= nil or not client.creds.project_id then return args end
+function M.defaults(client, opname, args)
+  local op = client.ops[opname]
+  if args.project_id ~= nil or not client.creds.project_id or not (op and op.params.project_id) then return args end
   local copy = { project_id = client.creds.project_id }
   for k, v in pairs(args) do copy[k] = v end
   return copy

@@ -1,11 +1,440 @@
--- peerlua.sim.huawei: the emulated huawei API (skeleton; routes come next).
+-- peerlua.sim.huawei: the emulated Huawei Cloud IAM, Cloud Stream Service
+-- (CS) and VPC APIs, mounted at /huawei (shared/seeds 001,
+-- shared/providers.md 2).
+--
+--   POST /iam/v3/auth/tokens    password auth {auth = {identity = {methods =
+--        {"password"}, password = {user = {name, password, domain = {name}}}},
+--        scope = {project = {id | name}}}}: 201, the token in X-Subject-Token
+--        (valid token_ttl); wrong: 401 {error = {code, message, title}}
+--   CS:  GET|POST /cs/v1.0/{project_id}/reserved_cluster/{cluster_id}/peering
+--        (list {peerings}, create 201 {peering}), DELETE .../peering/{peering_id} 204
+--   VPC: GET|POST /vpc/v2.0/vpc/peerings, GET|PUT|DELETE .../{peering_id},
+--        PUT .../{peering_id}/accept and /reject (answering the bare object)
+--
+-- Every CS and VPC request is authenticated by X-Auth-Token (an unexpired
+-- IAM token) or by an AK/SK signature (SDK-HMAC-SHA256), recomputed here
+-- with the same signer the client uses: a wrong signature, an unknown AK or
+-- an X-Sdk-Date more than 15 minutes from the emulator's clock gets 401.
+-- Errors are {error_code, error_msg, request_id}; the codes are the
+-- emulator's own where Huawei documents none (APIGW.0301 auth, CS.10001 /
+-- VPC.0101 bad input, CS.20003 / VPC.0601 not found, VPC.0604 busy).
+--
+-- A peering between VPCs of one tenant is ACTIVE at once; to another
+-- tenant's VPC (accept_tenant_id) it is PENDING_ACCEPTANCE until that tenant
+-- accepts or rejects it (PUT .../accept with its own credentials, or POST
+-- /_sim/peer-accept), or EXPIRED after durations.acceptance_expiry. DELETE
+-- marks it deleting for durations.deleting (another DELETE meanwhile: 409),
+-- then it is gone (404). Either tenant may read or delete it.
+-- Fixture: huawei.accounts {domain, user, password, ak, sk, project_id,
+-- project_name, tenant_id}, clusters {id, project_id, vpc_id, vpc_cidr,
+-- subnet_cidr}, vpcs {id, name, tenant_id, cidr}, token_ttl, durations.
 local router = require("peerlua.sim.router")
+local response = require("peerlua.sim.response")
+local check = require("peerlua.sim.check")
 
 local M = {}
 
+local MAX_SKEW = 15 * 60
+
+local function fail(status, code, message, app)
+  return response.json(status, { error_code = code, error_msg = message, request_id = app and app:uuid() or nil })
+end
+
+local CODES = {
+  [400] = "APIGW.0201", [401] = "APIGW.0301", [403] = "APIGW.0302", [404] = "APIGW.0101", [429] = "APIG.0308",
+  [500] = "APIGW.0103", [503] = "APIGW.0105", [504] = "APIGW.0604",
+}
+
+-- "20191115T033655Z" -> epoch seconds (UTC)
+local function sdk_date(s)
+  local y, mo, d, h, mi, sec = s:match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
+  if not y then return nil end
+  local t = { year = tonumber(y), month = tonumber(mo), day = tonumber(d), hour = tonumber(h),
+              min = tonumber(mi), sec = tonumber(sec), isdst = false }
+  -- os.time reads a local time: correct by the zone's offset at that moment
+  local loc = os.time(t)
+  local utc_as_local = os.time(os.date("!*t", loc))
+  return loc + (loc - utc_as_local)
+end
+
+local function encode(s)
+  return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+-- the raw query string back from the parsed table (any order: the signer sorts)
+local function raw_query(q)
+  local parts = {}
+  for k, v in pairs(q or {}) do
+    if type(v) == "table" then
+      for _, x in ipairs(v) do parts[#parts + 1] = encode(k) .. "=" .. encode(x) end
+    else
+      parts[#parts + 1] = encode(k) .. "=" .. encode(v)
+    end
+  end
+  return table.concat(parts, "&")
+end
+
 function M.new(app)
-  local r = router.new()
-  app:register("huawei", {})
+  local fx = app.fixture.huawei or {}
+  local state = { peerings = {}, order = {}, tokens = {} }
+  app:on_reset(function() state.peerings, state.order, state.tokens = {}, {}, {} end)
+
+  local function duration(name, default) return app:duration("huawei", name, default) end
+  local function err(status, code, message) return fail(status, code, message, app) end
+
+  local function vpc(id)
+    for _, v in ipairs(fx.vpcs or {}) do
+      if v.id == id then return v end
+    end
+    for _, c in ipairs(fx.clusters or {}) do
+      if c.vpc_id == id then
+        for _, a in ipairs(fx.accounts or {}) do
+          if a.project_id == c.project_id then return { id = id, tenant_id = a.tenant_id, cidr = c.vpc_cidr } end
+        end
+      end
+    end
+  end
+
+  -- ---- authentication ----
+
+  local signer
+  local function verify_signature(req, auth)
+    local ak = auth:match("Access=([^,%s]+)")
+    local names = auth:match("SignedHeaders=([^,%s]+)")
+    local given = auth:match("Signature=(%x+)")
+    local date = req.headers["x-sdk-date"]
+    if not (ak and names and given and date) then return nil, "malformed SDK-HMAC-SHA256 Authorization" end
+    local acct
+    for _, a in ipairs(fx.accounts or {}) do
+      if a.ak == ak then acct = a end
+    end
+    if not acct then return nil, "unknown access key" end
+    req.credential = ak
+    local t = sdk_date(date)
+    if not t or math.abs(t - app:now()) > MAX_SKEW then return nil, "X-Sdk-Date is missing or too far from now" end
+    local headers = {}
+    for name in names:gmatch("[^;]+") do
+      if name ~= "host" and name ~= "x-sdk-date" then
+        if not req.headers[name] then return nil, "signed header " .. name .. " is missing" end
+        headers[name] = req.headers[name]
+      end
+    end
+    local q = raw_query(req.query)
+    local url = "http://" .. (req.headers.host or "") .. req.path .. (q ~= "" and "?" .. q or "")
+    signer = signer or require("peerlua").auth.huawei_sign
+    local want = signer({ method = req.method, url = url, headers = headers, body = req.body or "",
+                          ak = ak, sk = acct.sk, date = date })
+    local expected = want and want.Authorization:match("Signature=(%x+)")
+    if expected ~= given then return nil, "verify aksk signature fail" end
+    return acct
+  end
+
+  -- account(req) -> fixture account | nil, error response
+  local function account(req)
+    local auth = req.headers.authorization or ""
+    if auth:match("^SDK%-HMAC%-SHA256 ") then
+      local acct, why = verify_signature(req, auth)
+      if not acct then return nil, err(401, "APIGW.0301", "Incorrect IAM authentication information: " .. why) end
+      return acct
+    end
+    local tok = req.headers["x-auth-token"]
+    local t = tok and state.tokens[tok]
+    if not t then return nil, err(401, "APIGW.0301", "Incorrect IAM authentication information: no valid token") end
+    req.credential = t.account.user
+    if app:clock() >= t.expires then
+      return nil, err(401, "APIGW.0301", "Incorrect IAM authentication information: the token has expired")
+    end
+    return t.account
+  end
+
+  -- ---- peerings ----
+
+  local function status_of(p, now)
+    if p.forced then return p.forced end
+    if p.deleted_at then return now >= p.deleted_at + duration("deleting", 5) and "GONE" or "DELETING" end
+    if p.rejected_at then return "REJECTED" end
+    if p.accepted_at then return "ACTIVE" end
+    if now >= p.created + duration("acceptance_expiry", 7 * 24 * 3600) then return "EXPIRED" end
+    return "PENDING_ACCEPTANCE"
+  end
+
+  local function view(p, now, cs)
+    local st = status_of(p, now)
+    local v = {
+      id = p.id, name = p.name, status = st == "DELETING" and "DELETED" or st, description = p.description or "",
+      request_vpc_info = { vpc_id = p.request_vpc, tenant_id = p.request_tenant },
+      accept_vpc_info = { vpc_id = p.accept_vpc, tenant_id = p.accept_tenant },
+      created_at = check.timestamp(p.created_wall), updated_at = check.timestamp(p.updated_wall),
+    }
+    if cs and p.cluster then
+      v.request_vpc_info.vpc_cidr = p.cluster.vpc_cidr
+      v.request_vpc_info.subnet_cidr = p.cluster.subnet_cidr
+    end
+    return v
+  end
+
+  local function visible(p, acct, now)
+    return (p.request_tenant == acct.tenant_id or p.accept_tenant == acct.tenant_id) and status_of(p, now) ~= "GONE"
+  end
+
+  local function new_peering(acct, fields)
+    local now = app:clock()
+    local p = {
+      id = app:uuid(), name = fields.name, description = fields.description, request_vpc = fields.request_vpc,
+      request_tenant = acct.tenant_id, accept_vpc = fields.accept_vpc, accept_tenant = fields.accept_tenant,
+      cluster = fields.cluster, created = now, created_wall = app:now(), updated_wall = app:now(),
+    }
+    if p.accept_tenant == p.request_tenant then p.accepted_at = now end
+    state.peerings[p.id] = p
+    state.order[#state.order + 1] = p
+    return p
+  end
+
+  local function start_delete(p, now)
+    local st = status_of(p, now)
+    if st == "DELETING" then return nil, err(409, "VPC.0604", "The VPC peering connection is being deleted.") end
+    p.forced, p.deleted_at, p.updated_wall = nil, now, app:now()
+    return true
+  end
+
+  local r = router.new {
+    not_found = function() return err(404, "APIGW.0101", "The API does not exist or has not been published.") end,
+    method_not_allowed = function() return err(404, "APIGW.0101", "The API does not exist or has not been published.") end,
+  }
+
+  local function route(method, path, fn)
+    r:add(method, path, function(req, params)
+      local acct, aerr = account(req)
+      if not acct then return aerr end
+      return fn(req, params, acct)
+    end)
+  end
+
+  local function body_of(req, code)
+    local b, why = check.body(req)
+    if not b then
+      return nil, err(why == "media" and 415 or 400, code,
+                      why == "media" and "Content-Type must be application/json" or "The request body is not valid JSON")
+    end
+    return b
+  end
+
+  -- ---- IAM ----
+
+  r:add("POST", "/iam/v3/auth/tokens", function(req)
+    local b = check.body(req)
+    local id = b and type(b.auth) == "table" and b.auth.identity
+    local methods = type(id) == "table" and id.methods
+    local user = type(id) == "table" and type(id.password) == "table" and id.password.user
+    if type(methods) ~= "table" or methods[1] ~= "password" or type(user) ~= "table" then
+      return response.json(400, { error = { code = 400, title = "Bad Request",
+                                            message = "The request body must hold auth.identity.password.user" } })
+    end
+    local domain = type(user.domain) == "table" and user.domain.name
+    local scope = type(b.auth.scope) == "table" and b.auth.scope.project or {}
+    for _, a in ipairs(fx.accounts or {}) do
+      if a.user == user.name and a.password == user.password and a.domain == domain then
+        req.credential = a.user
+        if (scope.id and scope.id ~= a.project_id) or (scope.name and scope.name ~= a.project_name) then
+          return response.json(401, { error = { code = 401, title = "Unauthorized",
+                                                message = "The user has no access to the project." } })
+        end
+        local ttl = fx.token_ttl or 24 * 3600
+        local tok = "MIIsim" .. app:uuid():gsub("-", "") .. app:uuid():gsub("-", "")
+        state.tokens[tok] = { account = a, expires = app:clock() + ttl }
+        return response.json(201, { token = {
+          methods = check.list({ "password" }), expires_at = check.timestamp(app:now() + ttl / app.time_scale),
+          issued_at = check.timestamp(app:now()),
+          project = { id = a.project_id, name = a.project_name, domain = { name = a.domain } },
+          user = { name = a.user, domain = { name = a.domain } },
+        } }, { ["X-Subject-Token"] = tok })
+      end
+    end
+    return response.json(401, { error = { code = 401, title = "Unauthorized",
+                                          message = "The username or password is wrong." } })
+  end)
+
+  -- ---- Cloud Stream Service ----
+
+  local CS = "/cs/v1.0/{project_id}/reserved_cluster/{cluster_id}/peering"
+
+  local function cs_cluster(params, acct)
+    if params.project_id ~= acct.project_id then
+      return nil, err(403, "CS.20010", "The project in the path is not the caller's project.")
+    end
+    for _, c in ipairs(fx.clusters or {}) do
+      if c.id == params.cluster_id and c.project_id == acct.project_id then return c end
+    end
+    return nil, err(404, "CS.20003", "The cluster " .. params.cluster_id .. " does not exist.")
+  end
+
+  route("GET", CS, function(_, params, acct)
+    local c, cerr = cs_cluster(params, acct)
+    if not c then return cerr end
+    local now, out = app:clock(), {}
+    for _, p in ipairs(state.order) do
+      if p.cluster == c and visible(p, acct, now) then out[#out + 1] = view(p, now, true) end
+    end
+    return response.json(200, { peerings = check.list(out) })
+  end)
+
+  route("POST", CS, function(req, params, acct)
+    local c, cerr = cs_cluster(params, acct)
+    if not c then return cerr end
+    local b, berr = body_of(req, "CS.10001")
+    if not b then return berr end
+    local problems = {}
+    if check.uuid(b.vpc_id) then problems[#problems + 1] = "vpc_id: must be a VPC id" end
+    if type(b.name) ~= "string" or #b.name < 1 or #b.name > 64 then
+      problems[#problems + 1] = "name: must be 1 to 64 characters"
+    end
+    if b.accept_tenant_id ~= nil and (type(b.accept_tenant_id) ~= "string" or not b.accept_tenant_id:match("^%x+$")
+                                      or #b.accept_tenant_id ~= 32) then
+      problems[#problems + 1] = "accept_tenant_id: must be a 32-digit tenant id"
+    end
+    if #problems > 0 then return err(400, "CS.10001", "Invalid parameters: " .. table.concat(problems, "; ")) end
+    local peer = vpc(b.vpc_id)
+    if not peer then return err(404, "CS.20004", "The VPC " .. b.vpc_id .. " does not exist.") end
+    local tenant = b.accept_tenant_id or acct.tenant_id
+    if peer.tenant_id ~= tenant then
+      return err(400, "CS.10001", "The VPC " .. b.vpc_id .. " does not belong to tenant " .. tenant
+        .. (b.accept_tenant_id and "" or " (give accept_tenant_id for another tenant's VPC)"))
+    end
+    local p = new_peering(acct, { name = b.name, request_vpc = c.vpc_id, accept_vpc = peer.id, accept_tenant = tenant,
+                                  cluster = c })
+    return response.json(201, { peering = view(p, app:clock(), true) })
+  end)
+
+  route("DELETE", CS .. "/{peering_id}", function(_, params, acct)
+    local c, cerr = cs_cluster(params, acct)
+    if not c then return cerr end
+    local p = state.peerings[params.peering_id]
+    local now = app:clock()
+    if not p or p.cluster ~= c or not visible(p, acct, now) then
+      return err(404, "CS.20005", "The peering " .. params.peering_id .. " does not exist.")
+    end
+    local ok, derr = start_delete(p, now)
+    if not ok then return derr end
+    return response.raw(204, "")
+  end)
+
+  -- ---- VPC ----
+
+  local VPC = "/vpc/v2.0/vpc/peerings"
+
+  local function vpc_peering(params, acct)
+    local p = state.peerings[params.peering_id]
+    if not p or not visible(p, acct, app:clock()) then
+      return nil, err(404, "VPC.0601", "The VPC peering connection " .. params.peering_id .. " does not exist.")
+    end
+    return p
+  end
+
+  route("GET", VPC, function(req, _, acct)
+    local now, out = app:clock(), {}
+    local want = req.query.status
+    for _, p in ipairs(state.order) do
+      if visible(p, acct, now) and (not want or view(p, now).status == want) then out[#out + 1] = view(p, now) end
+    end
+    return response.json(200, { peerings = check.list(out) })
+  end)
+
+  route("POST", VPC, function(req, _, acct)
+    local b, berr = body_of(req, "VPC.0101")
+    if not b then return berr end
+    local pb = type(b.peering) == "table" and b.peering or {}
+    local rq = type(pb.request_vpc_info) == "table" and pb.request_vpc_info or {}
+    local ac = type(pb.accept_vpc_info) == "table" and pb.accept_vpc_info or {}
+    if type(pb.name) ~= "string" or #pb.name < 1 or #pb.name > 64 or check.uuid(rq.vpc_id) or check.uuid(ac.vpc_id) then
+      return err(400, "VPC.0101", "peering.name, request_vpc_info.vpc_id and accept_vpc_info.vpc_id are required")
+    end
+    local mine, peer = vpc(rq.vpc_id), vpc(ac.vpc_id)
+    if not mine or mine.tenant_id ~= acct.tenant_id then return err(404, "VPC.0601", "The local VPC does not exist.") end
+    if not peer or peer.tenant_id ~= (ac.tenant_id or acct.tenant_id) then
+      return err(404, "VPC.0601", "The peer VPC does not exist for that tenant.")
+    end
+    local p = new_peering(acct, { name = pb.name, description = pb.description, request_vpc = mine.id,
+                                  accept_vpc = peer.id, accept_tenant = peer.tenant_id })
+    return response.json(201, { peering = view(p, app:clock()) })
+  end)
+
+  route("GET", VPC .. "/{peering_id}", function(_, params, acct)
+    local p, perr = vpc_peering(params, acct)
+    if not p then return perr end
+    return response.json(200, { peering = view(p, app:clock()) })
+  end)
+
+  route("PUT", VPC .. "/{peering_id}", function(req, params, acct)
+    local p, perr = vpc_peering(params, acct)
+    if not p then return perr end
+    local b, berr = body_of(req, "VPC.0101")
+    if not b then return berr end
+    local pb = type(b.peering) == "table" and b.peering or {}
+    if pb.name ~= nil and (type(pb.name) ~= "string" or #pb.name < 1 or #pb.name > 64) then
+      return err(400, "VPC.0101", "peering.name must be 1 to 64 characters")
+    end
+    p.name = pb.name or p.name
+    p.description = pb.description or p.description
+    p.updated_wall = app:now()
+    return response.json(200, { peering = view(p, app:clock()) })
+  end)
+
+  local function answer(accept)
+    return function(_, params, acct)
+      local p, perr = vpc_peering(params, acct)
+      if not p then return perr end
+      if p.accept_tenant ~= acct.tenant_id then
+        return err(403, "VPC.0602", "Only the tenant of the accepting VPC can accept or reject the peering.")
+      end
+      local now = app:clock()
+      if status_of(p, now) ~= "PENDING_ACCEPTANCE" then
+        return err(409, "VPC.0603", "The peering is " .. status_of(p, now) .. ", not PENDING_ACCEPTANCE.")
+      end
+      if accept then p.accepted_at = now else p.rejected_at = now end
+      p.updated_wall = app:now()
+      local v = view(p, now)
+      v.tenant_id = acct.tenant_id
+      return response.json(200, v)
+    end
+  end
+  route("PUT", VPC .. "/{peering_id}/accept", answer(true))
+  route("PUT", VPC .. "/{peering_id}/reject", answer(false))
+
+  route("DELETE", VPC .. "/{peering_id}", function(_, params, acct)
+    local p, perr = vpc_peering(params, acct)
+    if not p then return perr end
+    local ok, derr = start_delete(p, app:clock())
+    if not ok then return derr end
+    return response.raw(204, "")
+  end)
+
+  app:register("huawei", {
+    accept = function(id, accept)
+      local p = state.peerings[id]
+      if not p then return nil, "no Huawei peering " .. tostring(id) end
+      local st = status_of(p, app:clock())
+      if st ~= "PENDING_ACCEPTANCE" then return nil, "peering " .. id .. " is " .. st .. ", not PENDING_ACCEPTANCE" end
+      if accept then p.accepted_at = app:clock() else p.rejected_at = app:clock() end
+      return true
+    end,
+    set_state = function(id, word)
+      local p = state.peerings[id]
+      if not p then return nil, "no Huawei peering " .. tostring(id) end
+      p.forced = word
+      return true
+    end,
+    error = function(_, status, code, message)
+      local resp = fail(status, code or CODES[status] or "APIGW.0103", message or "Error", app)
+      return resp
+    end,
+    peerings = function()
+      local out, now = {}, app:clock()
+      for _, p in ipairs(state.order) do
+        out[#out + 1] = { id = p.id, name = p.name, accept_vpc = p.accept_vpc, status = status_of(p, now) }
+      end
+      return out
+    end,
+  })
   return r
 end
 
