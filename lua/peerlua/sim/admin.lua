@@ -1,6 +1,6 @@
 -- peerlua.sim.admin: the /_sim/ endpoints used by tests and tools.
 --   GET  /_sim/requests[?provider=P&limit=N]  the request log, oldest first:
---        [{time, method, path, status, credential, provider, action}]
+--        [{time, method, path, status, credential, provider, action, fault}]
 --        (time: wall-clock epoch seconds, fractional)
 --   GET  /_sim/stats    {total, by_provider, by_route, by_status,
 --                        max_per_second = {credential = n}}
@@ -9,6 +9,7 @@
 --   POST /_sim/peer-accept {provider, id, accept = true|false}: the peer side
 --        (the AWS account, the peer VPC's owner) accepts or rejects a peering
 --   POST /_sim/state    {provider, id, state}: force a provider status word
+--   GET  /_sim/faults   {spec}; POST /_sim/faults {spec} replaces it (400 if bad)
 --   GET  /_sim/clock    {sim_time, time_scale}
 --   POST /_sim/clock    {advance = seconds}: move emulated time forward
 -- Requests to /_sim/ are not logged themselves.
@@ -86,6 +87,19 @@ function M.new(app)
       if type(body.state) ~= "string" then return nil, "state: must be a string" end
       return hook(body.id, body.state)
     end)
+  end)
+
+  r:add("GET", "/faults", function()
+    return response.json(200, { spec = app.faults or "" })
+  end)
+
+  r:add("POST", "/faults", function(req)
+    local body = json.decode(req.body or "")
+    local spec = type(body) == "table" and body.spec
+    if type(spec) ~= "string" then return response.json(400, { error = "spec: must be a string" }) end
+    local ok, err = app:set_faults(spec)
+    if not ok then return response.json(400, { error = err }) end
+    return response.json(200, { spec = spec })
   end)
 
   r:add("GET", "/clock", function()

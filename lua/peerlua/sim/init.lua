@@ -4,7 +4,8 @@
 --   local app = require("peerlua.sim").new(opts)
 --   local resp = app:handle(req)
 --
--- opts: time_scale, faults (spec string, kept for the fault injector),
+-- opts: time_scale, faults (a fault spec, see peerlua.sim.faults; a bad one
+-- raises),
 -- seed, fixture (path of a JSON file), url (the server's address),
 -- now (wall-clock seconds), clock (monotonic seconds), log_capacity.
 -- req: {method, path, query = {k = v | {v...}}, headers = {lower-case
@@ -24,10 +25,17 @@
 --       hooks.set_state(id, state) for /_sim/peer-accept and /_sim/state;
 --       hooks.error(req, status, code, message) builds the provider's own
 --       error response (used for rate limits and injected faults)
+--
+-- Around every provider route, App:handle applies the per-credential rate
+-- limit (fixture[provider].rate_limit, peerlua.sim.ratelimit) and the
+-- injected faults (peerlua.sim.faults); the request log records both
+-- (entry.fault).
 local json = require("peerlua.json")
 local router = require("peerlua.sim.router")
 local response = require("peerlua.sim.response")
 local credential = require("peerlua.sim.credential")
+local faults = require("peerlua.sim.faults")
+local ratelimit = require("peerlua.sim.ratelimit")
 
 local M = {}
 
@@ -72,6 +80,10 @@ function M.new(opts)
     reset_hooks = {},
     mounted = {},
   }, App)
+  local groups, ferr = faults.parse(opts.faults)
+  if not groups then error(ferr, 2) end
+  app.fault_groups = groups
+  app.limiter = ratelimit.new(app.wall)
   app.started = app.mono()
   app.started_wall = app.wall()
   app.clock_offset = 0
@@ -159,8 +171,17 @@ function App:on_reset(fn)
   self.reset_hooks[#self.reset_hooks + 1] = fn
 end
 
+-- app:set_faults(spec) -> true | nil, message
+function App:set_faults(spec)
+  local groups, err = faults.parse(spec)
+  if not groups then return nil, err end
+  self.faults, self.fault_groups = spec, groups
+  return true
+end
+
 function App:reset()
   self.log:reset()
+  self.limiter:reset()
   for _, fn in ipairs(self.reset_hooks) do fn() end
 end
 
@@ -176,6 +197,62 @@ local function dispatch(r, req)
   return response.normalize(r:dispatch(req))
 end
 
+-- the provider whose prefix starts path, or nil
+local function provider_of(app, path)
+  for _, m in ipairs(app.mounted) do
+    local n = #m.prefix
+    if path:sub(1, n) == m.prefix and (#path == n or path:sub(n + 1, n + 1) == "/") then return m.provider end
+  end
+end
+
+-- an error in the provider's own shape
+local function provider_error(app, provider, req, status, message)
+  local hooks = app.providers[provider]
+  local resp = hooks and hooks.error and hooks.error(req, status, nil, message)
+    or response.json(status, { error = message })
+  resp.headers = resp.headers or {}
+  if status == 429 or status == 503 then resp.headers["Retry-After"] = resp.headers["Retry-After"] or "1" end
+  return resp
+end
+
+-- A provider request: rate limit, faults before, the handler, faults after.
+local function serve(app, req)
+  local provider = provider_of(app, req.path)
+  if not provider then return dispatch(app.router, req) end
+  local p = app.fixture[provider]
+  local cred = credential.of(req.headers) or "anonymous"
+  local ok, wait = app.limiter:allow(provider .. " " .. cred, p and p.rate_limit)
+  if not ok then
+    req.provider = provider
+    local resp = provider_error(app, provider, req, 429, "Too many requests: rate limit exceeded")
+    resp.headers["Retry-After"] = tostring(math.max(1, math.ceil(wait)))
+    resp.fault = "rate-limit"
+    return resp
+  end
+  local f = faults.pick(app.fault_groups, req.path, function() return app:random() end)
+  if f and not f.after then
+    req.provider = provider
+    local resp = f.reset and { status = 500, headers = {}, body = "", action = "reset" }
+      or provider_error(app, provider, req, f.status, "injected fault")
+    resp.fault = f.text
+    return resp
+  end
+  local resp = dispatch(app.router, req)
+  if f then
+    if f.status then
+      resp = provider_error(app, provider, req, f.status, "injected fault")
+    elseif f.reset then
+      resp.action = "reset"
+    elseif f.truncate then
+      resp.action = "truncate"
+    elseif f.slow then
+      resp.delay = (resp.delay or 0) + f.slow
+    end
+    resp.fault = f.text
+  end
+  return resp
+end
+
 local function is_admin(path)
   return path:sub(1, 5) == "/_sim" and (#path == 5 or path:sub(6, 6) == "/")
 end
@@ -183,7 +260,7 @@ end
 -- app:handle(req) -> response table; never raises for a handler's error
 -- (it is written to stderr and answered with a 500).
 function App:handle(req)
-  local ok, resp = xpcall(dispatch, debug.traceback, self.router, req)
+  local ok, resp = xpcall(serve, debug.traceback, self, req)
   if not ok then
     io.stderr:write("peerlua emulator: ", req.method, " ", req.path, ": ", tostring(resp), "\n")
     resp = failed()
@@ -198,6 +275,7 @@ function App:handle(req)
       provider = req.provider,
       route = req.route,
       action = resp.action,
+      fault = resp.fault,
     }
   end
   return resp
