@@ -850,7 +850,8 @@ static void pl_server_usage(FILE *f, const char *prog) {
     "Serve the provider emulator until SIGINT or SIGTERM.\n"
     "  --listen HOST:PORT  address to bind (default " PL_SERVER_DEFAULT_LISTEN "; port 0 picks one)\n"
     "  --time-scale X      emulated seconds per real second (> 0, default 1)\n"
-    "  --faults SPEC       fault injection specification\n"
+    "  --faults SPEC       fault injection, e.g. 429:0.05,500after:0.02,reset:0.01,slow=2s:0.01\n"
+    "                      or per route: /instaclustr/*=429:0.2;*=500:0.05 (\"none\": off)\n"
     "  --seed N            random seed, a non-negative integer (default 0)\n"
     "  --fixture FILE      JSON fixture of accounts and resources\n",
     prog, (int)strlen(prog), "");
