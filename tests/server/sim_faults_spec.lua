@@ -44,9 +44,13 @@ describe("fault specs", function()
     local g = assert(faults.parse("/a/*=500:1;*=429:1"))
     local function never() return 0.99 end
     local function always() return 0 end
-    assert.equal(500, faults.pick(g, "/a/b", always).status)
-    assert.equal(429, faults.pick(g, "/b", always).status)
-    assert.is_nil(faults.pick(assert(faults.parse("500:0.5")), "/x", never))
+    assert.equal(500, faults.pick(g, "GET", "/a/b", always).status)
+    assert.equal(429, faults.pick(g, "GET", "/b", always).status)
+    assert.is_nil(faults.pick(assert(faults.parse("500:0.5")), "GET", "/x", never))
+    g = assert(faults.parse("POST /a/*=503:1"))
+    assert.equal("POST /a/*", g[1].source)
+    assert.equal(503, faults.pick(g, "POST", "/a/b", always).status)
+    assert.is_nil(faults.pick(g, "GET", "/a/b", always))
   end)
 end)
 

@@ -5,8 +5,10 @@
 --
 --   429:0.05,500:0.05,504:0.02,reset:0.02,slow=2s:0.01,truncate:0.01
 --   /instaclustr/*=429:0.2;*=500:0.05
+--   POST /instaclustr/*=500after:0.5
 --
--- "none" (or an empty spec) injects nothing. Patterns start with '/' or are '*'; '*' matches any run of characters; a
+-- "none" (or an empty spec) injects nothing. A pattern may start with a
+-- method (POST /x/*); the path part starts with '/' or is '*'; '*' matches any run of characters; a
 -- group without one applies to every provider route. Kinds:
 --   NNN        answer status NNN (400..599) in the provider's own error
 --              shape, before the handler: the request has no effect
@@ -70,11 +72,14 @@ function M.parse(spec)
     if not part:match("^%s*$") then
       local pattern, list = nil, part
       local trimmed = part:match("^%s*(.-)%s*$")
-      if trimmed:sub(1, 1) == "/" or trimmed:sub(1, 1) == "*" then
+      local method = trimmed:match("^(%u+)%s+[/*]")
+      if method then trimmed = trimmed:match("^%u+%s+(.*)$") end
+      if method or trimmed:sub(1, 1) == "/" or trimmed:sub(1, 1) == "*" then
         pattern, list = trimmed:match("^([^=]+)=(.*)$")
         if not pattern then return nil, "'" .. trimmed .. "': a pattern needs '=' and faults after it" end
       end
-      local g = { pattern = pattern and glob(pattern) or nil, source = pattern or "*", faults = {} }
+      local g = { pattern = pattern and glob(pattern) or nil, method = method,
+                  source = (method and method .. " " or "") .. (pattern or "*"), faults = {} }
       for item in (list .. ","):gmatch("([^,]*),") do
         if not item:match("^%s*$") then
           local f, err = parse_fault(item)
@@ -89,10 +94,10 @@ function M.parse(spec)
   return groups
 end
 
--- pick(groups, path, random) -> the fault that hits this request, or nil
-function M.pick(groups, path, random)
+-- pick(groups, method, path, random) -> the fault that hits this request, or nil
+function M.pick(groups, method, path, random)
   for _, g in ipairs(groups) do
-    if not g.pattern or path:match(g.pattern) then
+    if (not g.pattern or path:match(g.pattern)) and (not g.method or g.method == method) then
       for _, f in ipairs(g.faults) do
         if random() < f.p then return f end
       end

@@ -229,7 +229,7 @@ local function serve(app, req)
     resp.fault = "rate-limit"
     return resp
   end
-  local f = faults.pick(app.fault_groups, req.path, function() return app:random() end)
+  local f = faults.pick(app.fault_groups, req.method, req.path, function() return app:random() end)
   if f and not f.after then
     req.provider = provider
     local resp = f.reset and { status = 500, headers = {}, body = "", action = "reset" }
