@@ -69,7 +69,11 @@ function Peering:refresh(max_age)
   local list, err = shared_list(client, args, key, max_age or 0)
   if not list then return nil, err end
   for _, q in ipairs(list) do
-    if q.id == self.id then return update(self, q) end
+    if q.id == self.id then
+      -- some lists leave the status out (Instaclustr v2): read this one
+      if q.status == nil and client.ops.get_peering then return self:refresh() end
+      return update(self, q)
+    end
   end
   self.state = "deleted"
   return nil, base.error({ code = "not_found", provider = client.name, op = "refresh",

@@ -4,7 +4,8 @@
 --        (time: wall-clock epoch seconds, fractional)
 --   GET  /_sim/stats    {total, by_provider, by_route, by_status,
 --                        max_per_second = {credential = n}}
---   POST /_sim/reset    clear the log and every provider's state
+--   POST /_sim/reset    clear the log and every provider's state; the random
+--                       generator starts again from the seed
 --   GET  /_sim/health   {status = "ok", uptime, time_scale, seed, faults, providers}
 --   POST /_sim/peer-accept {provider, id, accept = true|false}: the peer side
 --        (the AWS account, the peer VPC's owner) accepts or rejects a peering

@@ -30,23 +30,8 @@ function M.base64_decode(s)
   return table.concat(out)
 end
 
--- base64_encode(s) -> standard base64 with padding
-function M.base64_encode(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-    for k = 0, 3 do
-      if k <= (b and (c and 3 or 2) or 1) then
-        local v = (n >> (18 - 6 * k)) & 63
-        out[#out + 1] = B64:sub(v + 1, v + 1)
-      else
-        out[#out + 1] = "="
-      end
-    end
-  end
-  return table.concat(out)
-end
+-- base64_encode(s) -> standard base64 with padding (the clients' own)
+M.base64_encode = require("peerlua.providers.common").base64
 
 -- of(headers) -> credential string | nil
 function M.of(headers)

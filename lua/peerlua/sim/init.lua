@@ -180,6 +180,7 @@ function App:set_faults(spec)
 end
 
 function App:reset()
+  self.rng_state = self.seed -- the same ids and faults again, request for request
   self.log:reset()
   self.limiter:reset()
   for _, fn in ipairs(self.reset_hooks) do fn() end

@@ -1,0 +1,202 @@
+-- The provider clients against the emulator (peerlua --emulator, fast time):
+-- validation before any request, every operation, auth, throttle, retries
+-- and reconciliation.
+local peerlua = require("peerlua")
+local testserver = require("testserver")
+local http = peerlua.http
+
+local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
+local CLUSTER = "5f1b8d2e-3c4a-4e6b-9a7d-1e2f3a4b5c6d"
+local AS_CLUSTER = "e2e81cba-446e-4ff9-9b92-9a9992af44c6"
+local FAST = { attempts = 4, base = 0.01, cap = 0.05, deadline = 20 }
+
+describe("provider clients", function()
+  local server
+
+  local function admin(method, path, body)
+    local resp = assert(http.request({ method = method, url = server.url .. "/_sim/" .. path, json = body }))
+    return resp:json()
+  end
+
+  local function requests(provider)
+    return admin("GET", "requests?provider=" .. provider)
+  end
+
+  local function faults(spec) admin("POST", "faults", { spec = spec }) end
+
+  setup(function()
+    server = testserver.start("--time-scale 600")
+    peerlua.set_sim({ url = server.url })
+  end)
+  teardown(function()
+    peerlua.set_sim(nil)
+    server:stop()
+  end)
+  before_each(function()
+    faults("none")
+    admin("POST", "reset")
+  end)
+
+  it("check every argument before sending anything, naming each problem", function()
+    local ic = assert(peerlua.instaclustr({}))
+    local p, err = ic:create_peering({ cluster_data_centre_id = "nope", peer_account_id = "12",
+      peer_vpc_id = "vpc-xyz", peer_subnet = "10.0.0.0/16", peer_subnets = { "10.1.0.0/16" } })
+    assert.is_nil(p)
+    assert.equal("invalid", err.code)
+    local fields = {}
+    for _, d in ipairs(err.details) do fields[d.field] = d.rule end
+    assert.is_string(fields.cluster_data_centre_id)
+    assert.is_string(fields.peer_account_id)
+    assert.is_string(fields.peer_vpc_id)
+    assert.is_true(fields.peer_subnet ~= nil or fields.peer_subnets ~= nil)
+    assert.equal(0, #requests("instaclustr"))
+  end)
+
+  it("refuse unknown options and bad types at construction", function()
+    local c, err = peerlua.upcloud({ colour = "red" })
+    assert.is_nil(c)
+    assert.equal("colour", err.details[1].field)
+    c, err = peerlua.instaclustr({ rate = -1 })
+    assert.is_nil(c)
+    assert.equal("rate", err.details[1].field)
+  end)
+
+  it("report wrong credentials as auth errors without echoing the secret", function()
+    local ic = assert(peerlua.instaclustr({ username = "sim-user", api_key = "wrong-secret-123" }))
+    local list, err = ic:list_peerings({ cluster_data_centre_id = CDC })
+    assert.is_nil(list)
+    assert.equal("auth", err.code)
+    assert.equal(401, err.http_status)
+    assert.is_nil(tostring(err):find("wrong-secret-123", 1, true))
+  end)
+
+  it("run the Instaclustr v1 operations, firewall rules included", function()
+    local ic = assert(peerlua.instaclustr({}))
+    local p = assert(ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+      peer_vpc_id = "vpc-0a1b2c3d", peer_subnets = { "10.1.0.0/16" }, peer_region = "US_WEST_2" }))
+    assert.equal("pending_acceptance", p.state)
+    assert.equal("pending-acceptance", p.status)
+    assert.equal(p.id, assert(ic:get_peering({ cluster_data_centre_id = CDC, vpc_peering_connection_id = p.id })).id)
+    assert.equal(1, #assert(ic:list_peerings({ cluster_data_centre_id = CDC })))
+    local rule = { cluster_id = CLUSTER, network = "10.1.0.0/16", rules = { { type = "CASSANDRA" } } }
+    assert(ic:add_firewall_rule(rule))
+    local ok, how = ic:add_firewall_rule(rule)
+    assert.is_truthy(ok)
+    assert.equal("exists", how) -- 409 already exists is success
+    assert(ic:delete_firewall_rule(rule))
+    assert(p:delete())
+    local again, how2 = ic:delete_peering({ cluster_data_centre_id = CDC, vpc_peering_connection_id = p.id })
+    assert.is_true(again)
+    assert.equal("missing", how2) -- 404 on delete is success
+  end)
+
+  it("run the Instaclustr v2 operations with api = 'v2'", function()
+    local ic = assert(peerlua.instaclustr({ api = "v2" }))
+    local p = assert(ic:create_peering({ cdc_id = CDC, peer_aws_account_id = "123456789012",
+      peer_vpc_id = "vpc-0a1b2c3d", peer_region = "US_WEST_2", peer_subnets = { "10.1.0.0/16" } }))
+    assert.equal("pending_acceptance", p.state)
+    assert.equal("pending_acceptance", assert(ic:get_peering({ vpc_peer_id = p.id })).state)
+    assert(peerlua.sim.accept(p))
+    assert(p:wait("active", { timeout = 30, interval = 0.5 }))
+    local r = assert(ic:add_firewall_rule({ cluster_id = CLUSTER, network = "10.1.0.0/16", type = "CASSANDRA" }))
+    assert.is_string(r.id)
+    assert(ic:delete_peering({ vpc_peer_id = p.id }))
+  end)
+
+  it("share one OAuth2 token between tasks and refresh it once when it expires", function()
+    local as = assert(peerlua.aerospike({}))
+    local tasks = {}
+    for i = 1, 10 do tasks[i] = peerlua.spawn(function() return assert(as:list_peerings({ cluster_id = AS_CLUSTER })) end) end
+    for _, r in ipairs(peerlua.wait_all(tasks)) do assert.is_table(r[1]) end
+    local function token_requests()
+      local n = 0
+      for _, e in ipairs(requests("aerospike")) do
+        if e.path:match("/oauth/token$") then n = n + 1 end
+      end
+      return n
+    end
+    assert.equal(1, token_requests())
+    admin("POST", "clock", { advance = 3600 }) -- the emulator's tokens expire
+    assert(as:list_peerings({ cluster_id = AS_CLUSTER }))
+    assert.equal(2, token_requests())
+  end)
+
+  it("sign Huawei requests (AK/SK) and accept on the peer tenant's side", function()
+    local f = peerlua.sim.fixture.huawei
+    local cs = assert(peerlua.huawei({}))
+    local b = f.accounts[2]
+    local peer = assert(peerlua.huawei({ ak = b.ak, sk = b.sk, project_id = b.project_id }))
+    local p = assert(cs:create_peering({ cluster_id = f.clusters[1].id, vpc_id = "f4da5a55-fcd9-4a93-8b86-5b81585e14bb",
+      name = "t1", accept_tenant_id = b.tenant_id }))
+    assert.equal("pending_acceptance", p.state)
+    assert.equal("active", assert(peer:accept_peering({ peering_id = p.id })).state)
+    assert(p:wait("active", { timeout = 10, interval = 0.2 }))
+  end)
+
+  it("retry Huawei's 409 (busy) on delete until it goes through", function()
+    local f = peerlua.sim.fixture.huawei
+    local cs = assert(peerlua.huawei({ retries = { attempts = 10, base = 0.05, cap = 0.1 } }))
+    local p = assert(cs:create_peering({ cluster_id = f.clusters[1].id, vpc_id = "f4da5a55-fcd9-4a93-8b86-5b81585e14bb",
+      name = "t2", accept_tenant_id = f.accounts[2].tenant_id }))
+    faults("DELETE /huawei/*=409:1") -- busy until the task below lifts it
+    local lift = peerlua.spawn(function() peerlua.sleep(0.2) faults("none") end)
+    assert.is_true((cs:delete_peering({ cluster_id = f.clusters[1].id, peering_id = p.id })))
+    lift:wait()
+    local seen = {}
+    for _, e in ipairs(requests("huawei")) do
+      if e.method == "DELETE" then seen[#seen + 1] = e.status end
+    end
+    assert.is_true(#seen >= 2, "no 409 was injected: " .. table.concat(seen, ","))
+    assert.equal(409, seen[1])
+    assert.equal(204, seen[#seen])
+  end)
+
+  it("keep many tasks of one credential under the provider's rate limit", function()
+    local ic = assert(peerlua.instaclustr({}))
+    local tasks = {}
+    for i = 1, 120 do
+      tasks[i] = peerlua.spawn(function() return assert(ic:list_peerings({ cluster_data_centre_id = CDC })) end)
+    end
+    peerlua.wait_all(tasks)
+    local stats = admin("GET", "stats")
+    assert.is_nil(stats.by_status["429"])
+    assert.is_true(stats.max_per_second["sim-user"] <= 35, "busiest second: " .. stats.max_per_second["sim-user"])
+  end)
+
+  it("retry transient failures and honour Retry-After", function()
+    local up = assert(peerlua.upcloud({ retries = { attempts = 8, base = 0.01, cap = 0.05 } }))
+    faults("GET /upcloud/*=500:0.3") -- drawn from the seeded generator: the same every run
+    local before = peerlua.stats().retries
+    for _ = 1, 5 do assert(up:list_peerings({})) end
+    assert.is_true(peerlua.stats().retries > before)
+    up = assert(peerlua.upcloud({ retries = FAST }))
+    faults("GET /upcloud/*=429:1")
+    local t0 = peerlua.now()
+    local list, err = up:list_peerings({})
+    assert.is_nil(list)
+    assert.equal("rate_limited", err.code)
+    assert.is_true(err.retryable)
+    assert.is_true(peerlua.now() - t0 >= 2.5, "Retry-After: 1 was not honoured") -- 3 waits of 1 s
+  end)
+
+  it("do not retry a refused request", function()
+    local up = assert(peerlua.upcloud({ retries = FAST }))
+    local p, err = up:create_peering({ name = "x", network = "03585987-bf7d-4544-8e9b-5a1b4d74a333",
+      peer_network = "03126dc1-a69f-4bc2-8b24-e31c22d64712" }) -- not our network
+    assert.is_nil(p)
+    assert.equal("not_found", err.code)
+    assert.equal("NETWORK_NOT_FOUND", err.provider_code)
+    assert.equal(1, #requests("upcloud"))
+  end)
+
+  it("reconcile a create that failed after it happened: nothing is created twice", function()
+    local ic = assert(peerlua.instaclustr({ retries = FAST }))
+    faults("POST /instaclustr/*=500after:1")
+    local p, how = ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+      peer_vpc_id = "vpc-0a1b2c3d", peer_subnets = { "10.1.0.0/16" } })
+    assert.is_table(p, tostring(how))
+    assert.equal("reconciled", how)
+    faults("none")
+    assert.equal(1, #assert(ic:list_peerings({ cluster_data_centre_id = CDC })))
+  end)
+end)
