@@ -13,6 +13,8 @@
 --   find_created(client, args) -> peering | nil  (reconcile after an
 --       ambiguous create: list and match, so nothing is created twice)
 --   busy(client, op, resp) -> true if the provider says "busy, retry"
+--   conflict(client, args, found) -> what differs between the peering asked
+--       for and the one found for the same networks, or nil
 local json = require("peerlua.json")
 local http = require("peerlua.http")
 
@@ -333,7 +335,15 @@ function Client:ensure_peering(args)
     self.spec.defaults and self.spec.defaults(self, "create_peering", args) or args)
   if not prepared then return nil, perr end
   local found, err = self.spec.find_created(self, args)
-  if found then return found, "existing" end
+  if found then
+    local why = self.spec.conflict and self.spec.conflict(self, args, found)
+    if why then
+      return nil, M.error({ code = "conflict", provider = self.name, op = "ensure_peering", retryable = false,
+                            message = "peering " .. tostring(found.id) .. " already exists for these networks but "
+                              .. why .. "; change or delete it first", peering = found })
+    end
+    return found, "existing"
+  end
   if err then return nil, err end
   return self:create_peering(args)
 end

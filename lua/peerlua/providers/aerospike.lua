@@ -96,6 +96,13 @@ function M.defaults(_, opname, args)
   return copy
 end
 
+-- ensure_peering found a peering for the same VPC: the same CIDR block?
+function M.conflict(_, args, found)
+  if args.cidr_block and found.raw.cidrBlock and args.cidr_block ~= found.raw.cidrBlock then
+    return "its CIDR block is " .. found.raw.cidrBlock .. ", not " .. args.cidr_block
+  end
+end
+
 -- After an ambiguous create: the same VPC already peered with the cluster?
 function M.find_created(client, args)
   local list, err = client:list_peerings({ cluster_id = args.cluster_id, limit = "100" })

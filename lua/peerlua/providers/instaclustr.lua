@@ -63,6 +63,25 @@ M.after = {
   end,
 }
 
+-- The subnets as a sorted, comma-joined string (list or {cidrs = list}).
+local function subnets_key(v)
+  if type(v) == "table" and v.cidrs then v = v.cidrs end
+  if type(v) == "string" then v = { v } end
+  local out = {}
+  for i, s in ipairs(type(v) == "table" and v or {}) do out[i] = s end
+  table.sort(out)
+  return table.concat(out, ",")
+end
+
+-- ensure_peering found a peering for the same VPC: are the subnets the same?
+function M.conflict(_, args, found)
+  local want = subnets_key(args.peer_subnets or args.peer_subnet)
+  local have = subnets_key(found.raw.peerSubnets or found.raw.peerSubnet)
+  if want ~= "" and have ~= "" and want ~= have then
+    return "its peer subnets are " .. have .. ", not " .. want
+  end
+end
+
 -- After an ambiguous create: the same VPC and account already peered?
 function M.find_created(client, args)
   local list, err

@@ -1,5 +1,6 @@
 -- peerlua.providers.upcloud: UpCloud API 1.3 network peerings. Auth is a
 -- bearer API token (preferred) or HTTP Basic with a (sub-)account.
+local base = require("peerlua.client")
 local common = require("peerlua.providers.common")
 local credentials = require("peerlua.credentials")
 
@@ -59,6 +60,28 @@ function M.parse_error(_, resp)
   local e = b and b.error
   if type(e) ~= "table" then return nil end
   return { code_word = e.error_code, message = e.error_message }
+end
+
+-- UpCloud deletes only disabled peerings: disable this one and wait until
+-- UpCloud reports it disabled (its own state, not "peer-disabled").
+function M.before_delete(client, p)
+  if p.status ~= "disabled" then
+    local ok, err = client:update_peering({ uuid = p.id, configured_status = "disabled" })
+    if not ok then return nil, err end
+  end
+  local deadline = base.core.now() + 600
+  local interval = client.sim and 0.2 or 2
+  while true do
+    local ok, err = p:refresh()
+    if not ok then return nil, err end
+    if p.status == "disabled" then return true end
+    if base.core.now() + interval > deadline then
+      return nil, base.error({ code = "timeout", provider = "upcloud", op = "delete", state = p.state,
+                               message = "peering " .. p.id .. " is still " .. tostring(p.status) .. ", not disabled",
+                               retryable = true })
+    end
+    base.core.sleep(interval)
+  end
 end
 
 -- network = "<uuid>" or {uuid = "<uuid>"}

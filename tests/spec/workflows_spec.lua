@@ -1,0 +1,194 @@
+-- What users write: ensure, wait, firewall, bulk, against the emulator
+-- (peerlua --emulator at 600x time).
+local peerlua = require("peerlua")
+local testserver = require("testserver")
+local http = peerlua.http
+
+local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
+local CLUSTER = "5f1b8d2e-3c4a-4e6b-9a7d-1e2f3a4b5c6d"
+local AS_CLUSTER = "e2e81cba-446e-4ff9-9b92-9a9992af44c6"
+local NET_A, NET_B = "03126dc1-a69f-4bc2-8b24-e31c22d64712", "03585987-bf7d-4544-8e9b-5a1b4d74a333"
+local QUICK = { timeout = 60, interval = 0.2, max_interval = 1 }
+
+describe("workflows", function()
+  local server
+
+  local function admin(method, path, body)
+    local resp = assert(http.request({ method = method, url = server.url .. "/_sim/" .. path, json = body }))
+    return resp:json()
+  end
+
+  local function ic_args(vpc, subnets)
+    return { cluster_data_centre_id = CDC, peer_account_id = "123456789012", peer_vpc_id = vpc or "vpc-0a1b2c3d",
+             peer_subnets = subnets or { "10.1.0.0/16" }, peer_region = "US_WEST_2" }
+  end
+
+  local function count(method, pattern)
+    local n = 0
+    for _, e in ipairs(admin("GET", "requests")) do
+      if e.method == method and e.path:match(pattern) then n = n + 1 end
+    end
+    return n
+  end
+
+  setup(function()
+    server = testserver.start("--time-scale 600")
+    peerlua.set_sim({ url = server.url })
+    peerlua.options.quiet = true
+  end)
+  teardown(function()
+    peerlua.options.quiet = nil
+    peerlua.set_sim(nil)
+    server:stop()
+  end)
+  before_each(function()
+    admin("POST", "faults", { spec = "none" })
+    admin("POST", "reset")
+  end)
+
+  describe("ensure_peering", function()
+    it("creates when absent and finds it the second time", function()
+      local ic = assert(peerlua.instaclustr({}))
+      local p, how = assert(ic:ensure_peering(ic_args()))
+      assert.is_nil(how)
+      local q, how2 = assert(ic:ensure_peering(ic_args()))
+      assert.equal(p.id, q.id)
+      assert.equal("existing", how2)
+      assert.equal(1, count("POST", "/vpc%-peering/"))
+    end)
+
+    it("creates a new one when the old one was deleted", function()
+      local ic = assert(peerlua.instaclustr({}))
+      local p = assert(ic:ensure_peering(ic_args()))
+      assert(p:delete())
+      assert(p:wait_deleted(QUICK))
+      local q = assert(ic:ensure_peering(ic_args()))
+      assert.not_equal(p.id, q.id)
+    end)
+
+    it("refuses, without creating, when the existing one differs", function()
+      local ic = assert(peerlua.instaclustr({}))
+      assert(ic:ensure_peering(ic_args()))
+      local q, err = ic:ensure_peering(ic_args(nil, { "10.2.0.0/16" }))
+      assert.is_nil(q)
+      assert.equal("conflict", err.code)
+      assert.matches("10.1.0.0/16", err.message)
+      assert.equal(1, count("POST", "/vpc%-peering/"))
+    end)
+
+    it("checks the arguments before listing anything", function()
+      local ic = assert(peerlua.instaclustr({}))
+      local q, err = ic:ensure_peering(ic_args("vpc-bad"))
+      assert.is_nil(q)
+      assert.equal("invalid", err.code)
+      assert.equal(0, #admin("GET", "requests"))
+    end)
+  end)
+
+  describe("wait", function()
+    local function pending()
+      local as = assert(peerlua.aerospike({}))
+      return assert(as:create_peering({ cluster_id = AS_CLUSTER, vpc_id = string.format("vpc-%08x", math.random(1, 1e8)),
+        cidr_block = "192.168.0.0/16", account_id = "123456789012", region = "us-east-1" }))
+    end
+
+    it("returns the peering once active", function()
+      local p = pending()
+      assert(p:wait("pending_acceptance", QUICK))
+      assert(peerlua.sim.accept(p))
+      assert.equal(p, assert(p:wait("active", QUICK)))
+      assert.equal("active", p.state)
+    end)
+
+    for _, case in ipairs({
+      { "rejected", function(p) assert(peerlua.sim.accept(p, false)) end },
+      { "failed", function(p) admin("POST", "state", { provider = "aerospike", id = p.id, state = "failed" }) end },
+      { "expired", function() admin("POST", "clock", { advance = 8 * 24 * 3600 }) end },
+    }) do
+      it("fails fast with code '" .. case[1] .. "'", function()
+        local p = pending()
+        assert(p:wait("pending_acceptance", QUICK))
+        case[2](p)
+        local t0 = peerlua.now()
+        local ok, err = p:wait("active", QUICK)
+        assert.is_nil(ok)
+        assert.equal(case[1], err.code)
+        assert.equal(case[1], err.state)
+        assert.is_true(peerlua.now() - t0 < 5)
+      end)
+    end
+
+    it("times out with the last state seen", function()
+      local p = pending()
+      local ok, err = p:wait("active", { timeout = 0.5, interval = 0.1, max_interval = 0.2 })
+      assert.is_nil(ok)
+      assert.equal("timeout", err.code)
+      assert.is_true(err.state == "pending" or err.state == "pending_acceptance")
+    end)
+
+    it("polls many peerings of one account with one list per interval", function()
+      local ic = assert(peerlua.instaclustr({}))
+      local ps = {}
+      for i = 1, 50 do
+        ps[i] = assert(ic:create_peering(ic_args(string.format("vpc-%08x", i))))
+        assert(peerlua.sim.accept(ps[i]))
+      end
+      local gets_before = count("GET", "/vpc%-peering/[^/]+/[^/]+$")
+      local lists_before = count("GET", "/vpc%-peering/[^/]+$")
+      local t0 = peerlua.now()
+      local tasks = {}
+      for i, p in ipairs(ps) do tasks[i] = peerlua.spawn(function() return assert(p:wait("active", QUICK)) end) end
+      for _, r in ipairs(peerlua.wait_all(tasks)) do assert.equal("active", r[1].state) end
+      local elapsed = peerlua.now() - t0
+      local lists = count("GET", "/vpc%-peering/[^/]+$") - lists_before
+      assert.equal(0, count("GET", "/vpc%-peering/[^/]+/[^/]+$") - gets_before)
+      -- at most one list per 0.16 s (the shortest jittered interval), not 50
+      assert.is_true(lists <= elapsed / 0.16 + 2, ("%d lists in %.1f s"):format(lists, elapsed))
+    end)
+  end)
+
+  it("opens the firewall once however often it is asked", function()
+    local ic = assert(peerlua.instaclustr({}))
+    local rule = { cluster_id = CLUSTER, network = "10.1.0.0/16", rules = { { type = "CASSANDRA" } } }
+    for _ = 1, 3 do assert(ic:add_firewall_rule(rule)) end
+    local rules = assert(ic:list_firewall_rules({ cluster_id = CLUSTER }))
+    assert.equal(1, #rules)
+    assert.equal(1, #rules[1].rules)
+  end)
+
+  it("peers UpCloud networks in both directions", function()
+    local a = assert(peerlua.upcloud({}))
+    local peer = peerlua.sim.fixture.upcloud.accounts[2]
+    local b = assert(peerlua.upcloud({ username = peer.username, password = peer.password }))
+    local ab = assert(a:ensure_peering({ name = "ab", network = NET_A, peer_network = NET_B }))
+    assert.equal("pending-peer", ab.status)
+    local ba = assert(b:ensure_peering({ name = "ba", network = NET_B, peer_network = NET_A }))
+    assert(ab:wait("active", QUICK))
+    assert(ba:wait("active", QUICK))
+    -- UpCloud deletes only disabled peerings: delete() disables and waits first
+    assert(ab:delete())
+    assert(ab:wait_deleted(QUICK))
+  end)
+
+  it("runs a bulk job where failures stay with their item", function()
+    admin("POST", "faults", { spec = "POST /instaclustr/*=500after:0.2,503:0.1;*=500:0.1" })
+    local ic = assert(peerlua.instaclustr({ retries = { attempts = 6, base = 0.01, cap = 0.05 } }))
+    local items = {}
+    for i = 1, 20 do items[i] = i end
+    local results, failures = peerlua.bulk(items, function(i)
+      if i == 7 then error("item 7 is broken") end
+      local p = assert(ic:ensure_peering(ic_args(string.format("vpc-%08x", 100 + i))))
+      assert(peerlua.sim.accept(p))
+      return assert(p:wait("active", QUICK))
+    end, { concurrency = 8 })
+    assert.equal(1, failures)
+    assert.is_false(results[7].ok)
+    assert.matches("item 7 is broken", tostring(results[7].err))
+    for i, r in ipairs(results) do
+      if i ~= 7 then assert.equal("active", r.value.state) end
+    end
+    admin("POST", "faults", { spec = "none" })
+    -- nothing was created twice, faults or not
+    assert.equal(19, #assert(ic:list_peerings({ cluster_data_centre_id = CDC })))
+  end)
+end)
