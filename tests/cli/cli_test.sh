@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end tests of the host binary's command line and REPL.
 #   cli_test.sh CASE PEERLUA
-# Cases: options errors args stdin init lib repl interrupt trace sim.
+# Cases: options errors args stdin init lib repl interrupt trace sim progress rerun.
 # Each case prints TAP-like lines and exits non-zero on any failure.
 set -uo pipefail
 case_name=$1
 P=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+HERE=$(cd "$(dirname "$0")" && pwd)
 WORK=$(mktemp -d)
 EMU_PID=
 failures=0
@@ -57,7 +58,7 @@ refute() {
 }
 
 start_emulator() {
-  "$P" --emulator --listen 127.0.0.1:0 >emu.out 2>emu.err &
+  "$P" --emulator --listen 127.0.0.1:0 "$@" >emu.out 2>emu.err &
   EMU_PID=$!
   for _ in $(seq 200); do
     [ -s emu.out ] && break
@@ -240,6 +241,53 @@ case_sim() {
   expect "--sim's emulator answers" 0 out "^ok$"
   run --sim-time-scale 0 -e ''
   expect "a bad --sim-time-scale is a usage error" 2 err "time-scale"
+}
+
+# Progress of waits: log lines when not a terminal, JSON events with
+# --json, nothing with --quiet, a redrawn live line on a terminal.
+case_progress() {
+  local ex="$HERE/../../examples/instaclustr.lua"
+  run --sim "$ex"
+  expect "one log line per state change on stderr" 0 err "^peerlua: instaclustr +[0-9a-f-]+ +active +[0-9.]+s$"
+  run --sim --json "$ex"
+  expect "--json: one JSON object per event on stdout" 0 out '^\{.*"event":"state".*"state":"active".*\}$'
+  if grep -q "^peerlua: instaclustr" err; then fail "--json still writes log lines"; else ok "--json writes no log lines"; fi
+  run --sim --quiet "$ex"
+  expect "--quiet runs quietly" 0 out "is active"
+  if grep -q "^peerlua: instaclustr" err; then fail "--quiet printed progress"; else ok "--quiet printed no progress"; fi
+  # a pseudo-terminal (script(1)): lines are redrawn in place
+  timeout 30 script -qec "'$P' --sim '$ex'" /dev/null >tty.out 2>&1 </dev/null
+  RC=$?
+  if grep -q $'\e\[K' tty.out && grep -q "active" tty.out; then ok "a terminal gets live lines redrawn in place"
+  else fail "no live lines on a terminal (rc $RC): $(head -c 300 tty.out | od -c | head -5)"; fi
+}
+
+# SIGKILL a workflow at random points, run it again: it converges to
+# exactly the wanted peerings, each active, with one firewall rule each.
+case_rerun() {
+  start_emulator --time-scale 60
+  local n=5 round
+  for round in 1 2 3 4 5; do
+    PEERLUA_EMULATOR=$URL "$P" "$HERE/rerun.lua" $n >/dev/null 2>&1 &
+    local pid=$!
+    sleep "0.$((RANDOM % 9 + 1))"
+    kill -KILL $pid 2>/dev/null
+    wait $pid 2>/dev/null
+  done
+  PEERLUA_EMULATOR=$URL run "$HERE/rerun.lua" $n
+  expect "a killed workflow run again completes" 0 out "^$n active, 0 failed$"
+  cat >count.lua <<EOF
+local peerlua = require("peerlua")
+peerlua.set_sim({ url = "$URL" })
+local ic = assert(peerlua.instaclustr({}))
+local list = assert(ic:list_peerings({ cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364" }))
+local active = 0
+for _, p in ipairs(list) do if p.state == "active" then active = active + 1 end end
+local rules = assert(ic:list_firewall_rules({ cluster_id = "5f1b8d2e-3c4a-4e6b-9a7d-1e2f3a4b5c6d" }))
+print(#list .. " peerings, " .. active .. " active, " .. #rules .. " rules")
+EOF
+  run count.lua
+  expect "exactly one peering per request after 5 kills" 0 out "^$n peerings, $n active, $n rules$"
 }
 
 "case_$case_name" || exit 1
