@@ -142,12 +142,13 @@ static int add_canonical_query(pl_buf *b, const char *q, size_t n) {
   return bad ? -1 : 0;
 }
 
-/* name lower-cased, value trimmed of surrounding blanks */
+/* name lower-cased, value trimmed of surrounding white space (spaces, tabs,
+ * line breaks: the Go signer's strings.TrimSpace) */
 static int make_header(pair *h, const char *name, const char *value) {
   size_t n = strlen(name);
-  while (*value == ' ' || *value == '\t') value++;
+  while (isspace((unsigned char)*value)) value++;
   size_t v = strlen(value);
-  while (v && (value[v - 1] == ' ' || value[v - 1] == '\t')) v--;
+  while (v && isspace((unsigned char)value[v - 1])) v--;
   h->name = malloc(n + 1);
   h->value = malloc(v + 1);
   if (!h->name || !h->value) return -1;
@@ -185,7 +186,9 @@ int pl_sign_huawei(const pl_sign_req *r, pl_sign_out *out, char *err, size_t err
   if (!r->sk || !*r->sk) return fail(err, errlen, "sk: is required");
   if (!pl_sign_date_ok(r->date)) return fail(err, errlen, "date: must look like 20191115T033655Z");
   const char *url = r->url ? strstr(r->url, "://") : NULL;
-  if (!url || !url[3] || url[3] == '/') return fail(err, errlen, "url: must be an absolute http(s) URL");
+  int scheme_ok = url && ((url - r->url == 4 && strncasecmp(r->url, "http", 4) == 0) ||
+                          (url - r->url == 5 && strncasecmp(r->url, "https", 5) == 0));
+  if (!scheme_ok || !url[3] || strchr("/?#", url[3])) return fail(err, errlen, "url: must be an absolute http(s) URL");
   const char *host = url + 3;
   size_t hlen = strcspn(host, "/?#");
   const char *path = host + hlen;

@@ -67,6 +67,33 @@ int main(void) {
   CHECK(strcmp(out.signed_headers.data, "accept;host;x-project-id;x-sdk-date") == 0);
   pl_sign_out_free(&out);
 
+  /* white space around a value is trimmed (tabs, line breaks too), inside it is kept */
+  pl_sign_header ws[] = {{"X-Note", "\t a  b \r\n"}};
+  c = canonical("GET", "https://h/", ws, 1, NULL, &out);
+  CHECK(c && strstr(c, "\nx-note:a  b\n") != NULL);
+  pl_sign_out_free(&out);
+
+  /* RFC 3986: only A-Z a-z 0-9 - _ . ~ stay as they are; '+' is a plus, not a space */
+  c = canonical("GET", "https://h/p?q=a/b*c+d%2B!&k%20y=%E4%B8%AD", NULL, 0, NULL, &out);
+  CHECK(c && strstr(c, "\nk%20y=%E4%B8%AD&q=a%2Fb%2Ac%2Bd%2B%21\n") != NULL);
+  pl_sign_out_free(&out);
+
+  /* the empty body hashes the empty string, with or without a body pointer */
+  c = canonical("DELETE", "https://h/x/", NULL, 0, "", &out);
+  CHECK(c && strstr(c, "DELETE\n/x/\n") == c);
+  CHECK(c && strcmp(c + strlen(c) - 64, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0);
+  pl_sign_out_free(&out);
+
+  /* the date is part of the string to sign: another date, another signature */
+  char first[65];
+  CHECK(canonical("GET", "https://h/", NULL, 0, NULL, &out) != NULL);
+  memcpy(first, out.signature, sizeof first);
+  pl_sign_out_free(&out);
+  pl_sign_req later = {"GET", "https://h/", NULL, 0, NULL, 0, "AK", SK, "20191115T033656Z"};
+  CHECK(pl_sign_huawei(&later, &out, err, sizeof err) == 0 && strcmp(first, out.signature) != 0);
+  CHECK(strlen(out.signature) == 64);
+  pl_sign_out_free(&out);
+
   /* an unsigned payload is not hashed */
   pl_sign_header up = {"X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD"};
   c = canonical("PUT", "https://h/", &up, 1, "data", &out);
@@ -79,7 +106,14 @@ int main(void) {
   bad.date = "20191115T033655Z";
   bad.url = "/relative";
   CHECK(pl_sign_huawei(&bad, &out, err, sizeof err) == -1 && strstr(err, "url"));
+  bad.url = "ftp://h/";
+  CHECK(pl_sign_huawei(&bad, &out, err, sizeof err) == -1 && strstr(err, "url"));
+  bad.url = "https:///nohost";
+  CHECK(pl_sign_huawei(&bad, &out, err, sizeof err) == -1 && strstr(err, "url"));
   bad.url = "https://h/";
+  bad.ak = NULL;
+  CHECK(pl_sign_huawei(&bad, &out, err, sizeof err) == -1 && strstr(err, "ak"));
+  bad.ak = "AK";
   bad.sk = "";
   CHECK(pl_sign_huawei(&bad, &out, err, sizeof err) == -1 && strstr(err, "sk"));
   CHECK(pl_sign_date_ok("20191115T033655Z") && !pl_sign_date_ok("20191115 033655Z"));

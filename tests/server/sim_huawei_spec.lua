@@ -133,4 +133,198 @@ describe("emulated Huawei", function()
     assert.equal(200, r.status)
     assert.equal("ACTIVE", select(2, as(A, "GET", CS)).peerings[1].status)
   end)
+  it("peerlua.auth.huawei_sign: headers to add, or nil and an invalid error naming the field", function()
+    local h = assert(peerlua.auth.huawei_sign({ method = "GET", url = "https://vpc.example.com/v2.0/vpc/peerings",
+                                                ak = A.ak, sk = A.sk }))
+    assert.matches("^%d%d%d%d%d%d%d%dT%d%d%d%d%d%dZ$", h["X-Sdk-Date"]) -- now, in UTC
+    assert.equal("vpc.example.com", h.Host)
+    assert.matches("^SDK%-HMAC%-SHA256 Access=" .. A.ak .. ", SignedHeaders=host;x%-sdk%-date, Signature=%x+$",
+                   h.Authorization)
+    h = assert(peerlua.auth.huawei_sign({ method = "GET", url = "https://vpc.example.com/", ak = A.ak, sk = A.sk,
+                                          headers = { Host = "vpc.example.com" }, date = "20191115T033655Z" }))
+    assert.is_nil(h.Host)
+    assert.equal("20191115T033655Z", h["X-Sdk-Date"])
+    for field, req in pairs({
+      sk = { method = "GET", url = "https://h/", ak = A.ak },
+      ak = { method = "GET", url = "https://h/", sk = A.sk },
+      url = { method = "GET", url = "/relative", ak = A.ak, sk = A.sk },
+      date = { method = "GET", url = "https://h/", ak = A.ak, sk = A.sk, date = "2019-11-15" },
+      body = { method = "GET", url = "https://h/", ak = A.ak, sk = A.sk, body = 42 },
+      headers = { method = "GET", url = "https://h/", ak = A.ak, sk = A.sk, headers = { X = 1 } },
+    }) do
+      local ok, e = peerlua.auth.huawei_sign(req)
+      assert.is_nil(ok)
+      assert.equal("invalid", e.code)
+      assert.matches(field, tostring(e.message or e))
+      assert.is_nil(tostring(e.message or e):find(A.sk, 1, true))
+    end
+  end)
+
+  it("answers unknown routes, wrong methods and missing or bad credentials in Huawei's shape", function()
+    local resp, e = as(A, "GET", "/huawei/vpc/v2.0/nothing")
+    assert.equal(404, resp.status)
+    assert.equal("APIGW.0101", e.error_code)
+    assert.is_string(e.error_msg)
+    resp, e = as(A, "PATCH", VPC)
+    assert.equal(404, resp.status)
+    assert.equal("APIGW.0101", e.error_code)
+    resp, e = call("GET", VPC)
+    assert.equal(401, resp.status)
+    assert.equal("APIGW.0301", e.error_code)
+    assert.equal(401, call("GET", VPC, nil, { ["x-auth-token"] = "MIIforged" }).status)
+    -- an unknown AK, a malformed Authorization, a date 16 minutes ahead; 14 minutes is fine
+    local unknown = { ak = "SIMAKUNKNOWN", sk = A.sk }
+    assert.equal(401, as(unknown, "GET", VPC).status)
+    assert.equal(401, call("GET", VPC, nil, { host = HOST, authorization = "SDK-HMAC-SHA256 garbage",
+                                               ["x-sdk-date"] = os.date("!%Y%m%dT%H%M%SZ", wall) }).status)
+    assert.equal(401, as(A, "GET", VPC, nil, { date = os.date("!%Y%m%dT%H%M%SZ", wall + 16 * 60) }).status)
+    assert.equal(200, as(A, "GET", VPC, nil, { date = os.date("!%Y%m%dT%H%M%SZ", wall - 14 * 60) }).status)
+    -- a signed query string: signed as sent, and tampering with it is caught
+    local path = VPC
+    local headers = signed(A, "GET", path .. "?status=ACTIVE&limit=10")
+    assert.equal(200, call("GET", path, nil, headers, { status = "ACTIVE", limit = "10" }).status)
+    assert.equal(401, call("GET", path, nil, headers, { status = "PENDING_ACCEPTANCE", limit = "10" }).status)
+    -- no error message carries a secret
+    local _, bad = as(A, "GET", VPC, nil, { sk = "wrong-secret" })
+    assert.is_nil(bad.error_msg:find(A.sk, 1, true))
+    assert.is_nil(bad.error_msg:find("wrong-secret", 1, true))
+  end)
+
+  it("scopes tokens to their project", function()
+    local function token(acct, scope)
+      return call("POST", "/huawei/iam/v3/auth/tokens", { auth = {
+        identity = { methods = { "password" }, password = { user = {
+          name = acct.user, password = acct.password, domain = { name = acct.domain } } } },
+        scope = { project = scope } } }, { ["content-type"] = "application/json" })
+    end
+    local wrong, e = token(A, { id = B.project_id })
+    assert.equal(401, wrong.status)
+    assert.is_string(e.error.message)
+    local named = token(A, { name = A.project_name })
+    assert.equal(201, named.status)
+    local tok = named.headers["X-Subject-Token"]
+    assert.equal(200, call("GET", VPC, nil, { ["x-auth-token"] = tok }).status)
+    -- the token does not open another project's Cloud Stream path
+    local other = "/huawei/cs/v1.0/" .. B.project_id .. "/reserved_cluster/" .. CLUSTER .. "/peering"
+    assert.equal(403, call("GET", other, nil, { ["x-auth-token"] = tok }).status)
+    -- a body that is not password auth
+    local bad = call("POST", "/huawei/iam/v3/auth/tokens", { auth = { identity = { methods = { "token" } } } },
+                     { ["content-type"] = "application/json" })
+    assert.equal(400, bad.status)
+  end)
+
+  it("reads one Cloud Stream peering; unknown peering and cluster are 404", function()
+    local _, b = as(A, "POST", CS, { vpc_id = PEER_VPC, name = "p1", accept_tenant_id = B.tenant_id })
+    local resp, one = as(A, "GET", CS .. "/" .. b.peering.id)
+    assert.equal(200, resp.status)
+    assert.equal(b.peering.id, one.peering.id)
+    assert.equal("p1", one.peering.name)
+    assert.equal(fixture.clusters[1].vpc_cidr, one.peering.request_vpc_info.vpc_cidr)
+    local missing, e = as(A, "GET", CS .. "/00000000-0000-4000-8000-000000000000")
+    assert.equal(404, missing.status)
+    assert.is_string(e.error_code)
+    local nocluster = "/huawei/cs/v1.0/" .. A.project_id .. "/reserved_cluster/no-such-cluster/peering"
+    assert.equal(404, as(A, "GET", nocluster).status)
+    -- invalid JSON and an unknown VPC
+    assert.equal(400, as(A, "POST", CS, "{not json").status)
+    assert.equal(404, as(A, "POST", CS, { vpc_id = "00000000-0000-4000-8000-000000000000", name = "x" }).status)
+  end)
+
+  it("VPC peerings: create, get, list, update, delete within a tenant; another tenant sees none of it", function()
+    local mine = fixture.clusters[1].vpc_id
+    local own = fixture.vpcs[2].id -- A's other VPC
+    local body = { peering = { name = "same-tenant", request_vpc_info = { vpc_id = mine },
+                               accept_vpc_info = { vpc_id = own } } }
+    local resp, b = as(A, "POST", VPC, body)
+    assert.equal(201, resp.status)
+    local p = b.peering
+    assert.equal("ACTIVE", p.status) -- one tenant: no acceptance needed
+    assert.equal(A.tenant_id, p.request_vpc_info.tenant_id)
+    assert.equal(own, p.accept_vpc_info.vpc_id)
+    local _, got = as(A, "GET", VPC .. "/" .. p.id)
+    assert.equal("same-tenant", got.peering.name)
+    local _, list = as(A, "GET", VPC)
+    assert.equal(1, #list.peerings)
+    -- ownership: B neither lists nor reads nor deletes it
+    assert.equal(0, #select(2, as(B, "GET", VPC)).peerings)
+    assert.equal(404, as(B, "GET", VPC .. "/" .. p.id).status)
+    assert.equal(404, as(B, "DELETE", VPC .. "/" .. p.id).status)
+    -- update
+    local up, u = as(A, "PUT", VPC .. "/" .. p.id, { peering = { name = "renamed", description = "d" } })
+    assert.equal(200, up.status)
+    assert.equal("renamed", u.peering.name)
+    assert.equal("d", u.peering.description)
+    assert.equal(400, as(A, "PUT", VPC .. "/" .. p.id, { peering = { name = "" } }).status)
+    -- delete: DELETED while it goes, 409 for a second delete, then 404
+    assert.equal(204, as(A, "DELETE", VPC .. "/" .. p.id).status)
+    assert.equal("DELETED", select(2, as(A, "GET", VPC .. "/" .. p.id)).peering.status)
+    local busy, e = as(A, "DELETE", VPC .. "/" .. p.id)
+    assert.equal(409, busy.status)
+    assert.is_string(e.error_code)
+    clock = clock + 5
+    assert.equal(404, as(A, "GET", VPC .. "/" .. p.id).status)
+    assert.equal(0, #select(2, as(A, "GET", VPC)).peerings)
+  end)
+
+  it("VPC peerings across tenants: the peer lists it, filters by status, accepts; create is validated", function()
+    local mine = fixture.clusters[1].vpc_id
+    local resp, b = as(A, "POST", VPC, { peering = { name = "x-tenant", request_vpc_info = { vpc_id = mine },
+      accept_vpc_info = { vpc_id = PEER_VPC, tenant_id = B.tenant_id } } })
+    assert.equal(201, resp.status)
+    local id = b.peering.id
+    assert.equal("PENDING_ACCEPTANCE", b.peering.status)
+    local r = call("GET", VPC, nil, signed(B, "GET", VPC .. "?status=PENDING_ACCEPTANCE"),
+                   { status = "PENDING_ACCEPTANCE" })
+    assert.equal(200, r.status)
+    local pending = json.decode(r.body).peerings
+    assert.equal(1, #pending)
+    assert.equal(id, pending[1].id)
+    r = call("GET", VPC, nil, signed(B, "GET", VPC .. "?status=ACTIVE"), { status = "ACTIVE" })
+    assert.equal(0, #json.decode(r.body).peerings)
+    r = call("GET", VPC, nil, signed(B, "GET", VPC .. "?vpc_id=" .. mine), { vpc_id = mine })
+    assert.equal(1, #json.decode(r.body).peerings)
+    r = call("GET", VPC, nil, signed(B, "GET", VPC .. "?name=other"), { name = "other" })
+    assert.equal(0, #json.decode(r.body).peerings)
+    local acc, a = as(B, "PUT", VPC .. "/" .. id .. "/accept")
+    assert.equal(200, acc.status)
+    assert.equal("ACTIVE", a.status) -- the bare object
+    assert.equal(id, a.id)
+    assert.is_nil(a.peering)
+    -- either tenant may delete
+    assert.equal(204, as(B, "DELETE", VPC .. "/" .. id).status)
+    -- validation
+    local bad, e = as(A, "POST", VPC, { peering = { request_vpc_info = { vpc_id = mine } } })
+    assert.equal(400, bad.status)
+    assert.is_string(e.error_msg)
+    assert.equal(400, as(A, "POST", VPC, "[").status)
+    -- the peer VPC without its tenant, and a local VPC that is not the caller's
+    assert.equal(404, as(A, "POST", VPC, { peering = { name = "n", request_vpc_info = { vpc_id = mine },
+      accept_vpc_info = { vpc_id = PEER_VPC } } }).status)
+    assert.equal(404, as(B, "POST", VPC, { peering = { name = "n", request_vpc_info = { vpc_id = mine },
+      accept_vpc_info = { vpc_id = PEER_VPC } } }).status)
+  end)
+
+  it("hooks: reject through /_sim/peer-accept, forced statuses, errors in Huawei's shape", function()
+    local _, b = as(A, "POST", CS, { vpc_id = PEER_VPC, name = "p1", accept_tenant_id = B.tenant_id })
+    local id = b.peering.id
+    assert.equal(200, call("POST", "/_sim/peer-accept", { provider = "huawei", id = id, accept = false }).status)
+    assert.equal("REJECTED", select(2, as(A, "GET", VPC .. "/" .. id)).peering.status)
+    assert.is_not.equal(200, call("POST", "/_sim/peer-accept", { provider = "huawei", id = id }).status)
+    assert.equal(200, call("POST", "/_sim/state", { provider = "huawei", id = id, state = "EXPIRED" }).status)
+    assert.equal("EXPIRED", select(2, as(A, "GET", CS .. "/" .. id)).peering.status)
+    assert.is_not.equal(200, call("POST", "/_sim/state", { provider = "huawei", id = id, state = "BOGUS" }).status)
+    -- a forced PENDING_ACCEPTANCE can then be accepted
+    call("POST", "/_sim/state", { provider = "huawei", id = id, state = "PENDING_ACCEPTANCE" })
+    assert.equal(200, as(B, "PUT", VPC .. "/" .. id .. "/accept").status)
+    assert.equal("ACTIVE", select(2, as(A, "GET", CS .. "/" .. id)).peering.status)
+    local hooks = app.providers.huawei
+    local throttled = hooks.error({}, 429, nil, "slow down")
+    assert.equal(429, throttled.status)
+    local t = json.decode(throttled.body)
+    assert.equal("APIG.0308", t.error_code)
+    assert.matches("throttling threshold", t.error_msg)
+    local e = json.decode(hooks.error({}, 503, nil, "injected fault").body)
+    assert.is_string(e.error_code)
+    assert.equal("injected fault", e.error_msg)
+  end)
 end)

@@ -75,6 +75,10 @@ return {
     rate_limit = 20,
   },
 
+  -- huawei: accounts (IAM user/password/domain, AK/SK, the project and the
+  -- tenant it belongs to), Cloud Stream clusters (project, the cluster's VPC
+  -- and CIDRs), other VPCs a peering may accept (tenant_id decides whether
+  -- acceptance is needed), token_ttl (IAM token life, emulated seconds).
   huawei = {
     accounts = {
       { domain = "sim-domain", user = "sim-user", password = "sim-huawei-password-1",

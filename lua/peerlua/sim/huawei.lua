@@ -7,8 +7,10 @@
 --        scope = {project = {id | name}}}}: 201, the token in X-Subject-Token
 --        (valid token_ttl); wrong: 401 {error = {code, message, title}}
 --   CS:  GET|POST /cs/v1.0/{project_id}/reserved_cluster/{cluster_id}/peering
---        (list {peerings}, create 201 {peering}), DELETE .../peering/{peering_id} 204
---   VPC: GET|POST /vpc/v2.0/vpc/peerings, GET|PUT|DELETE .../{peering_id},
+--        (list {peerings}, create 201 {peering}), GET .../peering/{peering_id}
+--        {peering}, DELETE .../peering/{peering_id} 204
+--   VPC: GET|POST /vpc/v2.0/vpc/peerings (list filters: id, name, status,
+--        vpc_id, tenant_id), GET|PUT|DELETE .../{peering_id},
 --        PUT .../{peering_id}/accept and /reject (answering the bare object)
 --
 -- Every CS and VPC request is authenticated by X-Auth-Token (an unexpired
@@ -35,6 +37,11 @@ local check = require("peerlua.sim.check")
 local M = {}
 
 local MAX_SKEW = 15 * 60
+
+-- the documented peering statuses (seed 001, providers.md 2.4)
+local STATE_LIST = { "PENDING_ACCEPTANCE", "ACTIVE", "REJECTED", "EXPIRED", "DELETED" }
+local STATES = {}
+for _, w in ipairs(STATE_LIST) do STATES[w] = true end
 
 local function fail(status, code, message, app)
   return response.json(status, { error_code = code, error_msg = message, request_id = app and app:uuid() or nil })
@@ -305,14 +312,31 @@ function M.new(app)
     return response.json(201, { peering = view(p, app:clock(), true) })
   end)
 
+  -- the cluster's peering params.peering_id | nil, 404
+  local function cs_peering(params, c, acct, now)
+    local p = state.peerings[params.peering_id]
+    if not p or p.cluster ~= c or not visible(p, acct, now) then
+      return nil, err(404, "CS.20005", "The peering " .. params.peering_id .. " does not exist.")
+    end
+    return p
+  end
+
+  -- getPeering (the CS SDK's ClusterApi): {peering}
+  route("GET", CS .. "/{peering_id}", function(_, params, acct)
+    local c, cerr = cs_cluster(params, acct)
+    if not c then return cerr end
+    local now = app:clock()
+    local p, perr = cs_peering(params, c, acct, now)
+    if not p then return perr end
+    return response.json(200, { peering = view(p, now, true) })
+  end)
+
   route("DELETE", CS .. "/{peering_id}", function(_, params, acct)
     local c, cerr = cs_cluster(params, acct)
     if not c then return cerr end
-    local p = state.peerings[params.peering_id]
     local now = app:clock()
-    if not p or p.cluster ~= c or not visible(p, acct, now) then
-      return err(404, "CS.20005", "The peering " .. params.peering_id .. " does not exist.")
-    end
+    local p, perr = cs_peering(params, c, acct, now)
+    if not p then return perr end
     local ok, derr = start_delete(p, now)
     if not ok then return derr end
     return response.raw(204, "")
@@ -330,11 +354,23 @@ function M.new(app)
     return p
   end
 
+  -- list filters (query): id, name, status, vpc_id (either side), tenant_id (either side)
+  local function matches(v, q)
+    local function want(k) return type(q[k]) == "string" and q[k] or nil end
+    local vid, tid = want("vpc_id"), want("tenant_id")
+    return (not want("id") or v.id == want("id")) and (not want("name") or v.name == want("name"))
+      and (not want("status") or v.status == want("status"))
+      and (not vid or v.request_vpc_info.vpc_id == vid or v.accept_vpc_info.vpc_id == vid)
+      and (not tid or v.request_vpc_info.tenant_id == tid or v.accept_vpc_info.tenant_id == tid)
+  end
+
   route("GET", VPC, function(req, _, acct)
     local now, out = app:clock(), {}
-    local want = req.query.status
     for _, p in ipairs(state.order) do
-      if visible(p, acct, now) and (not want or view(p, now).status == want) then out[#out + 1] = view(p, now) end
+      if visible(p, acct, now) then
+        local v = view(p, now)
+        if matches(v, req.query or {}) then out[#out + 1] = v end
+      end
     end
     return response.json(200, { peerings = check.list(out) })
   end)
@@ -379,6 +415,13 @@ function M.new(app)
     return response.json(200, { peering = view(p, app:clock()) })
   end)
 
+  -- the peer tenant's answer (a forced status is replaced by it)
+  local function answer_peering(p, accept, now)
+    p.forced = nil
+    if accept then p.accepted_at, p.rejected_at = now, nil else p.accepted_at, p.rejected_at = nil, now end
+    p.updated_wall = app:now()
+  end
+
   local function answer(accept)
     return function(_, params, acct)
       local p, perr = vpc_peering(params, acct)
@@ -390,8 +433,7 @@ function M.new(app)
       if status_of(p, now) ~= "PENDING_ACCEPTANCE" then
         return err(409, "VPC.0603", "The peering is " .. status_of(p, now) .. ", not PENDING_ACCEPTANCE.")
       end
-      if accept then p.accepted_at = now else p.rejected_at = now end
-      p.updated_wall = app:now()
+      answer_peering(p, accept, now)
       local v = view(p, now)
       v.tenant_id = acct.tenant_id
       return response.json(200, v)
@@ -414,18 +456,23 @@ function M.new(app)
       if not p then return nil, "no Huawei peering " .. tostring(id) end
       local st = status_of(p, app:clock())
       if st ~= "PENDING_ACCEPTANCE" then return nil, "peering " .. id .. " is " .. st .. ", not PENDING_ACCEPTANCE" end
-      if accept then p.accepted_at = app:clock() else p.rejected_at = app:clock() end
+      answer_peering(p, accept, app:clock())
       return true
     end,
     set_state = function(id, word)
       local p = state.peerings[id]
       if not p then return nil, "no Huawei peering " .. tostring(id) end
-      p.forced = word
+      if not STATES[word] then return nil, "state: must be one of " .. table.concat(STATE_LIST, ", ") end
+      p.forced, p.updated_wall = word, app:now()
       return true
     end,
     error = function(_, status, code, message)
-      local resp = fail(status, code or CODES[status] or "APIGW.0103", message or "Error", app)
-      return resp
+      if status == 429 and not code then
+        -- API Gateway's own throttling answer (providers.md 2.6)
+        message = "The throttling threshold has been reached: policy user over ratelimit,limit:"
+          .. tostring(fx.rate_limit or 0) .. ",time:1 second"
+      end
+      return fail(status, code or CODES[status] or "APIGW.0103", message or "Error", app)
     end,
     peerings = function()
       local out, now = {}, app:clock()
