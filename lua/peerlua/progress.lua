@@ -16,6 +16,7 @@ M.isatty = nil    -- set by peerlua: isatty(fd) -> boolean
 local lines = {}  -- tty mode: key -> index, in order of first appearance
 local shown = {}  -- index -> text
 local drawn = 0   -- lines currently on screen
+local last = {}   -- key -> the state last reported
 
 local function name_of(p)
   local raw = type(p.raw) == "table" and p.raw or {}
@@ -41,13 +42,24 @@ end
 function M.event(p, elapsed, options)
   options = options or {}
   M.mode = M.mode or decide(options)
-  local name = name_of(p)
   if M.mode == "quiet" then return end
+  -- a second wait on the same peering does not repeat the state it is in
+  local key = (p.provider or "") .. ":" .. tostring(p.id)
+  if last[key] == p.state then return end
+  last[key] = p.state
+  local name = name_of(p)
   if M.mode == "json" then
-    io.stdout:write(json.encode({
-      event = "state", provider = p.provider, id = p.id, name = name, state = p.state,
-      status = p.status, elapsed = math.floor(elapsed * 1000 + 0.5) / 1000,
-    }), "\n")
+    -- Keys in a fixed order, so lines diff and grep the same on every run.
+    local fields = {
+      { "event", "state" }, { "provider", p.provider }, { "id", p.id }, { "name", name },
+      { "state", p.state }, { "status", p.status },
+      { "elapsed", math.floor(elapsed * 1000 + 0.5) / 1000 },
+    }
+    local parts = {}
+    for _, kv in ipairs(fields) do
+      if kv[2] ~= nil then parts[#parts + 1] = json.encode(kv[1]) .. ":" .. json.encode(kv[2]) end
+    end
+    io.stdout:write("{", table.concat(parts, ","), "}\n")
     io.stdout:flush()
     return
   end
@@ -57,7 +69,6 @@ function M.event(p, elapsed, options)
     M.out:flush()
     return
   end
-  local key = (p.provider or "") .. ":" .. tostring(p.id)
   if not lines[key] then
     lines[key] = #shown + 1
   end
@@ -67,7 +78,7 @@ end
 
 -- reset(): forget the lines (for tests and between runs).
 function M.reset()
-  lines, shown, drawn, M.mode = {}, {}, 0, nil
+  lines, shown, drawn, last, M.mode = {}, {}, 0, {}, nil
 end
 
 return M
