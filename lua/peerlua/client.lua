@@ -135,7 +135,8 @@ local function dig_string(obj, path)
 end
 
 -- peering(obj) -> a peering value: id, state (canonical), status (the
--- provider's word), raw (the decoded object).
+-- provider's word), raw (the decoded object); seen is when we last knew it
+-- existed (a list begun before then cannot say it is gone).
 function Client:peering(obj)
   local status = dig_string(obj, self.desc.status_field)
   return setmetatable({
@@ -145,6 +146,7 @@ function Client:peering(obj)
     raw = obj,
     provider = self.name,
     client = self,
+    seen = M.core.now(),
   }, Peering)
 end
 
@@ -229,6 +231,11 @@ function Client:send(opname, req)
     end
     if resp and status == 404 and op.missing_ok then return true, "missing" end
     if resp and status == 409 and op.conflict_ok then return true, "exists" end
+    if resp and status == 409 and attempt > 0 and self.spec.settled then
+      -- a retry refused because an earlier attempt may have landed after all
+      local body = self.spec.settled(self, opname, req.args)
+      if body then return body, "settled" end
+    end
     if resp and status == 401 and not reauthed and self.spec.reauthorize(self, resp) then
       reauthed = true -- a stale token: once, at once, not counted as a retry
     else
@@ -243,16 +250,25 @@ function Client:send(opname, req)
       if terr and terr.code == "invalid" then return nil, failure end
       if not (transient or busy) then return nil, failure end
       local safe = op.idempotent or status == 429 or busy
-      if not safe then
+      if not safe and opname == "create_peering" then
         -- an ambiguous create: it may have happened; look before sending again
-        local found = self.spec.find_created and self.spec.find_created(self, req.args)
+        local found, ferr = self.spec.find_created(self, req.args)
         if found then return found, "reconciled" end
+        if ferr then -- cannot tell whether it was created: do not risk a second one
+          failure.message = failure.message .. "; and listing to check whether it was created failed: "
+            .. tostring(ferr.message or ferr)
+          failure.retryable = true
+          return nil, failure
+        end
       end
       local elapsed = M.core.now() - started
       local delay = M.core.retry_delay(self.policy, attempt, after or -1, elapsed)
-      if delay < 0 or not M.core.budget_take(self.throttle_key, terr and terr.code == "timeout") then
+      local budget = delay >= 0 and M.core.budget_take(self.throttle_key, terr and terr.code == "timeout")
+      if not budget then
         failure.retryable = true
         failure.attempts = attempt + 1
+        failure.message = failure.message .. (delay < 0 and string.format(" (gave up after %d attempts)", attempt + 1)
+          or " (no retry: too many retries on this account lately)")
         return nil, failure
       end
       attempt = attempt + 1
@@ -303,6 +319,7 @@ function Client:call_peering(opname, args)
   local body, err = self:call(opname, args)
   if body == nil then return nil, err end
   if body == true then return true, err end -- deleted / already gone
+  if getmetatable(body) == Peering then return body, err end -- reconciled: found by listing
   local result = dig(body, self.ops[opname].result)
   local scope = scope_of(self.ops[opname], args)
   if opname:match("^list_") then
@@ -315,7 +332,7 @@ function Client:call_peering(opname, args)
   end
   if type(result) == "string" then -- a bare id (Instaclustr v1 create)
     return setmetatable({ id = result, state = "unknown", raw = result, provider = self.name, client = self,
-                          scope = scope }, Peering), err
+                          scope = scope, seen = M.core.now() }, Peering), err
   end
   if type(result) ~= "table" then
     return nil, M.error({ code = "provider", provider = self.name, op = opname,

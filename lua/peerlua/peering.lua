@@ -26,14 +26,18 @@ local function list_scope(p)
   return args, table.concat(keys, "&")
 end
 
--- list(client, args, key, max_age) -> list of peerings | nil, err
--- Reuses a list younger than max_age, or joins the one in flight.
-local function shared_list(client, args, key, max_age)
+-- list(client, args, key, max_age, since) -> list of peerings | nil, err
+-- Reuses a list younger than max_age, or joins the one in flight, if that
+-- list was begun at or after `since`; otherwise starts a new one.
+local function shared_list(client, args, key, max_age, since)
   client.lists = client.lists or {}
   local entry = client.lists[key]
-  if entry and entry.result and now() - entry.at <= max_age then return entry.result end
-  if not (entry and entry.task) then
-    entry = { task = base.core.spawn(function() return client:list_peerings(args) end) }
+  if entry and entry.result and entry.started >= since and now() - entry.at <= max_age then
+    return entry.result
+  end
+  if not (entry and entry.task and entry.started >= since) then
+    entry = { started = now() }
+    entry.task = base.core.spawn(function() return client:list_peerings(args) end)
     client.lists[key] = entry
   end
   local task = entry.task
@@ -66,7 +70,7 @@ function Peering:refresh(max_age)
     return update(self, fresh)
   end
   local args, key = list_scope(self)
-  local list, err = shared_list(client, args, key, max_age or 0)
+  local list, err = shared_list(client, args, key, max_age or 0, self.seen or 0)
   if not list then return nil, err end
   for _, q in ipairs(list) do
     if q.id == self.id then

@@ -145,6 +145,18 @@ describe("workflows", function()
       -- at most one list per 0.16 s (the shortest jittered interval), not 50
       assert.is_true(lists <= elapsed / 0.16 + 2, ("%d lists in %.1f s"):format(lists, elapsed))
     end)
+    it("never takes a list begun before a peering was created as proof it is gone", function()
+      local ic = assert(peerlua.instaclustr({}))
+      local first = assert(ic:create_peering(ic_args("vpc-0000aaaa")))
+      assert(first:refresh(60)) -- a list of the account, cached for a minute
+      local second = assert(ic:create_peering(ic_args("vpc-0000bbbb")))
+      local lists_before = count("GET", "/vpc%-peering/[^/]+$")
+      assert(second:refresh(60))
+      assert.equal(1, count("GET", "/vpc%-peering/[^/]+$") - lists_before)
+      assert.are_not.equal("deleted", second.state)
+      assert(first:refresh(60)) -- the new list serves the older peering too
+      assert.equal(1, count("GET", "/vpc%-peering/[^/]+$") - lists_before)
+    end)
   end)
 
   it("opens the firewall once however often it is asked", function()

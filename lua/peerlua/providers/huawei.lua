@@ -76,6 +76,17 @@ function M.defaults(client, opname, args)
   return copy
 end
 
+-- A retried accept or reject answered 409: if the peering is already in the
+-- state asked for, the earlier attempt landed and that is success.
+local SETTLED = { accept_peering = "ACTIVE", reject_peering = "REJECTED" }
+function M.settled(client, opname, args)
+  local want = SETTLED[opname]
+  if not want then return nil end
+  local body = client:call("get_vpc_peering", { peering_id = args.peering_id })
+  if type(body) == "table" and type(body.peering) == "table" and body.peering.status == want then return body end
+  return nil
+end
+
 local function fetch_token(client)
   local c = client.creds
   local scope = c.project_id and { project = { id = c.project_id } } or { project = { name = c.project_name } }
