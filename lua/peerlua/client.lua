@@ -156,7 +156,7 @@ end
 
 local status_codes = {
   [400] = "invalid", [422] = "invalid", [401] = "auth", [403] = "forbidden", [404] = "not_found",
-  [409] = "conflict", [429] = "rate_limited", [502] = "unavailable", [503] = "unavailable",
+  [409] = "conflict", [429] = "rate_limited", [500] = "unavailable", [502] = "unavailable", [503] = "unavailable",
   [504] = "unavailable", [408] = "timeout",
 }
 
