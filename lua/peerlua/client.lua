@@ -196,6 +196,7 @@ function Client:exchange(req)
   if req.body_text then req.headers["Content-Type"] = "application/json" end
   local ok, err = self.spec.authorize(self, req)
   if not ok then return nil, err end
+  if req.on_send then req.on_send() end
   return http.request({
     method = req.method, url = req.url, headers = req.headers, body = req.body_text,
     timeout = self.timeout, insecure = self.insecure,
@@ -279,15 +280,16 @@ function Client:send(opname, req)
   end
 end
 
--- call(opname, args) -> decoded body | nil, err  (validation first)
-function Client:call(opname, args)
+-- call(opname, args[, on_send]) -> decoded body | nil, err  (validation
+-- first); on_send() runs as each attempt leaves (after the throttle).
+function Client:call(opname, args, on_send)
   if type(args) ~= "table" then
     error("bad argument #1 to '" .. opname .. "' (table expected, got " .. type(args) .. ")", 3)
   end
   if self.spec.defaults then args = self.spec.defaults(self, opname, args) end
   local req, err = M.core.prepare(self.name, self.api, opname, args)
   if not req then return nil, err end
-  req.args = args
+  req.args, req.on_send = args, on_send
   return self:send(opname, req)
 end
 
@@ -315,8 +317,8 @@ function Client:id_args(opname, p)
 end
 
 -- A peering operation: the result as a peering value (or a list of them).
-function Client:call_peering(opname, args)
-  local body, err = self:call(opname, args)
+function Client:call_peering(opname, args, on_send)
+  local body, err = self:call(opname, args, on_send)
   if body == nil then return nil, err end
   if body == true then return true, err end -- deleted / already gone
   if getmetatable(body) == Peering then return body, err end -- reconciled: found by listing

@@ -12,9 +12,7 @@ local TERMINAL = { rejected = true, expired = true, failed = true, deleted = tru
 
 local function now() return base.core.now() end
 
--- ---- shared listing --------------------------------------------------------
-
--- The list arguments that cover peering p, and a cache key for them.
+-- The list arguments that cover peering p, and a key for them.
 local function list_scope(p)
   local args = {}
   for name, where in pairs(p.client.ops.list_peerings.params) do
@@ -26,31 +24,6 @@ local function list_scope(p)
   return args, table.concat(keys, "&")
 end
 
--- list(client, args, key, max_age, since) -> list of peerings | nil, err
--- Reuses a list younger than max_age, or joins the one in flight, if that
--- list was begun at or after `since`; otherwise starts a new one.
-local function shared_list(client, args, key, max_age, since)
-  client.lists = client.lists or {}
-  local entry = client.lists[key]
-  if entry and entry.result and entry.started >= since and now() - entry.at <= max_age then
-    return entry.result
-  end
-  if not (entry and entry.task and entry.started >= since) then
-    entry = { started = now() }
-    entry.task = base.core.spawn(function() return client:list_peerings(args) end)
-    client.lists[key] = entry
-  end
-  local task = entry.task
-  local list, err = task:wait()
-  if entry.task == task then
-    entry.task = nil
-    if list then entry.result, entry.at = list, now() end
-  end
-  return list, err
-end
-
--- ---- refresh --------------------------------------------------------------
-
 -- Copy what a fresh read says into p.
 local function update(p, fresh)
   p.status, p.state, p.raw = fresh.status, fresh.state, fresh.raw
@@ -58,46 +31,165 @@ local function update(p, fresh)
   return p
 end
 
--- p:refresh([max_age]) -> p | nil, err  (err.code "not_found" once it is gone)
--- With max_age (seconds), a list of the account no older than that may
--- answer instead of a read of this one peering.
-function Peering:refresh(max_age)
+local function gone_error(p, op)
+  p.state = "deleted"
+  return base.error({ code = "not_found", provider = p.client.name, op = op,
+                      message = "peering " .. tostring(p.id) .. " no longer exists", retryable = false })
+end
+
+-- Find p in a list begun at `started`: true when found (p updated), false
+-- when the list proves it gone, nil when the list is older than what we
+-- know of p (made or read after the list began) and cannot tell.
+local function find_in(p, list, started)
+  for _, q in ipairs(list) do
+    if q.id == p.id then
+      if q.status == nil and p.client.ops.get_peering then return nil end -- the list leaves status out
+      update(p, q)
+      return true
+    end
+  end
+  if started < (p.seen or 0) then return nil end
+  return false
+end
+
+-- list(client, args, key, since) -> list, err, sent: a list of the account
+-- sent at or after `since`. Callers share one: a list not yet sent (waiting
+-- for the throttle) is joined by anyone, a sent one only by those it is
+-- new enough for. `sent` is when its last attempt left.
+local function shared_list(client, args, key, since)
+  client.lists = client.lists or {}
+  local entry = client.lists[key]
+  if not (entry and (entry.sent == nil or entry.sent >= since)) then
+    entry = {}
+    entry.task = base.core.spawn(function()
+      return client:call_peering("list_peerings", args, function() entry.sent = now() end)
+    end)
+    client.lists[key] = entry
+  end
+  local list, err = entry.task:wait()
+  if client.lists[key] == entry then client.lists[key] = nil end -- the next caller asks anew
+  return list, err, entry.sent or now()
+end
+
+-- ---- refresh --------------------------------------------------------------
+
+-- p:refresh() -> p | nil, err  (err.code "not_found" once it is gone):
+-- one read of this peering, or a list of its account where the provider
+-- cannot read one.
+function Peering:refresh()
   local client = self.client
-  if client.ops.get_peering and not (max_age and client.ops.list_peerings) then
+  if client.ops.get_peering then
     local fresh, err = client:get_peering(client:id_args("get_peering", self))
     if not fresh then return nil, err end
-    if fresh == true then fresh = { state = "deleted", status = self.status, raw = self.raw } end
+    if fresh == true then return nil, gone_error(self, "refresh") end
+    self.seen = fresh.seen
     return update(self, fresh)
   end
   local args, key = list_scope(self)
-  local list, err = shared_list(client, args, key, max_age or 0, self.seen or 0)
+  local list, err, sent = shared_list(client, args, key, now())
   if not list then return nil, err end
-  for _, q in ipairs(list) do
-    if q.id == self.id then
-      -- some lists leave the status out (Instaclustr v2): read this one
-      if q.status == nil and client.ops.get_peering then return self:refresh() end
-      return update(self, q)
-    end
-  end
-  self.state = "deleted"
-  return nil, base.error({ code = "not_found", provider = client.name, op = "refresh",
-                           message = "peering " .. tostring(self.id) .. " no longer exists", retryable = false })
+  if find_in(self, list, sent) == false then return nil, gone_error(self, "refresh") end
+  return self
 end
 
--- ---- waiting --------------------------------------------------------------
-
--- Poll intervals: from `first` growing by half each time to `cap`, with
--- +-20% jitter. Under --sim everything is ten times faster.
-local function intervals(client, opts)
-  local scale = client.sim and 0.1 or 1
-  local first = (opts.interval or 5) * scale
-  local cap = (opts.max_interval or 30) * scale
-  local current = first
-  return function()
-    local v = current * (0.8 + 0.4 * math.random())
-    current = math.min(cap, current * 1.5)
-    return v
+-- M.read_new(p) -> p | nil, err: the first read of a peering just created
+-- (Instaclustr v1 answers a create with the id only). Concurrent creates
+-- share one list of the account; a read of this one if the list cannot say.
+function M.read_new(p)
+  local client = p.client
+  if client.ops.list_peerings then
+    local args, key = list_scope(p)
+    local list, _, sent = shared_list(client, args, key, p.seen or 0)
+    if list and find_in(p, list, sent) then return p end
   end
+  return p:refresh()
+end
+
+-- ---- waiting: one poller per account ---------------------------------------
+--
+-- Every peering being waited on joins the poller of its account (client and
+-- list scope). Each round the poller lists the account once, updates every
+-- waiting peering from that list and wakes the waiters; then it sleeps an
+-- interval that grows from `interval` to `max_interval` (with jitter) and
+-- starts again from `interval` when some state changed. Peerings the list
+-- cannot speak for (Instaclustr v2 lists carry no status) are read one by
+-- one. A round is a task that sleeps until it is cancelled: waiting on it
+-- is how waiters sleep until the next list.
+
+local FOREVER = 1e9
+local function sleeper(seconds) return base.core.spawn(function() base.core.sleep(seconds) end) end
+
+local function scaled(client, opts)
+  local scale = client.sim and 0.1 or 1 -- under --sim, ten times faster
+  return (opts.interval or 5) * scale, (opts.max_interval or 30) * scale
+end
+
+-- One round: read every waiting peering, return whether any state changed.
+local function poll(poller)
+  local client, changed = poller.client, false
+  local states = {}
+  for p in pairs(poller.waiters) do states[p] = p.state end
+  local list, err, started
+  if client.ops.list_peerings then list, err, started = shared_list(client, poller.args, poller.key, now()) end
+  poller.err = err
+  for p in pairs(poller.waiters) do
+    local found = list and find_in(p, list, started)
+    if found == nil and (list or not err) then
+      local ok, rerr = p:refresh()
+      if not ok and rerr.code == "not_found" then found = false elseif not ok then poller.err = rerr end
+    end
+    if found == false then
+      p.gone = true
+      p.state = "deleted"
+    end
+    if p.state ~= states[p] then changed = true end
+  end
+  return changed
+end
+
+local function run_poller(poller)
+  local current = poller.first
+  while next(poller.waiters) do
+    local ok, changed = pcall(poll, poller)
+    if not ok then -- a bug, not a provider problem: every waiter gets it
+      poller.err = base.error({ code = "provider", op = "wait", message = tostring(changed), retryable = false })
+    end
+    if changed or poller.reset then current, poller.reset = poller.first, nil end
+    local round = poller.round
+    poller.round = sleeper(FOREVER)
+    round:cancel() -- wakes every waiter
+    if not next(poller.waiters) then break end
+    poller.nap = sleeper(current * (0.8 + 0.4 * math.random()))
+    poller.nap:wait()
+    current = math.min(poller.cap, current * 1.5)
+  end
+  poller.round:cancel()
+  poller.client.pollers[poller.key] = nil
+end
+
+local function join(p, opts)
+  local client = p.client
+  local args, key = list_scope(p)
+  client.pollers = client.pollers or {}
+  local poller = client.pollers[key]
+  local first, cap = scaled(client, opts)
+  if not poller then
+    poller = { client = client, args = args, key = key, waiters = {}, first = first, cap = cap,
+               round = sleeper(FOREVER) }
+    client.pollers[key] = poller
+    poller.waiters[p] = true
+    poller.task = base.core.spawn(run_poller, poller)
+  else
+    poller.waiters[p] = true
+    poller.first, poller.cap = math.min(poller.first, first), math.min(poller.cap, cap)
+    poller.reset = true -- a newcomer is likely to change soon: look again sooner
+  end
+  return poller
+end
+
+local function leave(poller, p)
+  poller.waiters[p] = nil
+  if not next(poller.waiters) and poller.nap then poller.nap:cancel() end
 end
 
 -- p:wait(state[, {timeout=, interval=, max_interval=, on_progress=fn(p, elapsed)}])
@@ -107,33 +199,36 @@ function Peering:wait(want, opts)
   opts = opts or {}
   local started = now()
   local deadline = started + (opts.timeout or 1800)
-  local next_interval = intervals(self.client, opts)
+  local function fail(code, message)
+    return nil, base.error({ code = code, provider = self.client.name, op = "wait", state = self.state,
+                             message = message, retryable = code == "timeout" })
+  end
+  -- just made or read, and already there
+  if self.state == want and now() - (self.seen or -math.huge) < scaled(self.client, opts) then return self end
+  self.gone = nil
+  local poller = join(self, opts)
+  local _ <close> = setmetatable({}, { __close = function() leave(poller, self) end }) -- even if cancelled
   local last_state
   while true do
-    local interval = next_interval()
-    local ok, err = self:refresh(interval)
-    if not ok then
-      local gone = err.code == "not_found" and want == "deleted"
-      local transient = err.code ~= "not_found" and err.retryable -- keep waiting
-      if not (gone or transient) then return nil, err end
+    local left = deadline - now()
+    if left <= 0 then
+      return fail("timeout", string.format("peering %s still %s after %.0f s (waiting for %s)",
+        tostring(self.id), self.state, now() - started, want))
     end
+    poller.round:wait(left)
+    local err = poller.err
+    if err and not err.retryable then return nil, err end
     if self.state ~= last_state then
       last_state = self.state
       if opts.on_progress then opts.on_progress(self, now() - started) end
       M.emit(self, now() - started)
     end
     if self.state == want then return self end
-    if TERMINAL[self.state] and want ~= "deleted" then
-      return nil, base.error({ code = self.state, provider = self.client.name, op = "wait", state = self.state,
-                               message = string.format("peering %s is %s (%s), not %s", tostring(self.id),
-                                 self.state, tostring(self.status), want), retryable = false })
+    if self.gone then return nil, gone_error(self, "wait") end
+    if TERMINAL[self.state] then
+      return fail(self.state, string.format("peering %s is %s (%s), not %s", tostring(self.id),
+        self.state, tostring(self.status), want))
     end
-    if now() + interval > deadline then
-      return nil, base.error({ code = "timeout", provider = self.client.name, op = "wait", state = self.state,
-                               message = string.format("peering %s still %s after %.0f s (waiting for %s)",
-                                 tostring(self.id), self.state, now() - started, want), retryable = true })
-    end
-    base.core.sleep(interval)
   end
 end
 

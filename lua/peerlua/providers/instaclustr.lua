@@ -52,12 +52,12 @@ function M.parse_error(_, resp)
   return { message = b.message or b.error, code_word = b.name or (b.code and tostring(b.code)) }
 end
 
--- v1 create answers with the new id only: read the peering back.
+-- v1 create answers with the new id only: read the peering back (many
+-- creates at once share one list for it).
 M.after = {
-  create_peering = function(client, args, p, how)
+  create_peering = function(client, _, p, how)
     if client.api ~= "v1" or type(p.raw) ~= "string" then return p, how end
-    local full, err = client:get_peering({ cluster_data_centre_id = args.cluster_data_centre_id,
-                                           vpc_peering_connection_id = p.id })
+    local full, err = require("peerlua.peering").read_new(p)
     if not full then return nil, err end
     return full, how
   end,
