@@ -22,6 +22,12 @@ add_test(NAME lint.luacheck
          COMMAND ${LUACHECK_PROGRAM} --no-color --formatter plain lua tests/spec tests/server tests/bench examples
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 
+find_program(CPPCHECK_PROGRAM cppcheck REQUIRED)
+add_test(NAME lint.cppcheck
+         COMMAND ${CPPCHECK_PROGRAM} --quiet --enable=warning,performance,portability --std=c11
+                 --error-exitcode=1 --suppress=missingIncludeSystem -I core core tests/c tests/bench
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+
 # Every example runs as an integration test against the emulator (--sim).
 file(GLOB PEERLUA_EXAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/examples/*.lua)
 foreach(ex ${PEERLUA_EXAMPLES})

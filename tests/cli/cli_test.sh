@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of the host binary's command line and REPL.
 #   cli_test.sh CASE PEERLUA
-# Cases: options errors args stdin init lib repl interrupt trace sim progress rerun.
+# Cases: options errors args stdin init lib repl interrupt trace sim progress rerun secrets.
 # Each case prints TAP-like lines and exits non-zero on any failure.
 set -uo pipefail
 case_name=$1
@@ -288,6 +288,93 @@ print(#list .. " peerings, " .. active .. " active, " .. #rules .. " rules")
 EOF
   run count.lua
   expect "exactly one peering per request after 5 kills" 0 out "^$n peerings, $n active, $n rules$"
+}
+
+# Every secret the fixture holds, and wrong ones we send on purpose, must
+# never reach stdout, stderr or a trace: every example with --trace and
+# --stats, then each provider with bad credentials, then a script that dies
+# holding a client.
+case_secrets() {
+  local root n leaks=0 files
+  root=$(cd "$HERE/../.." && pwd)
+  cat >secrets.lua <<'EOF'
+local seen = {}
+local function walk(t)
+  for k, v in pairs(t) do
+    if type(v) == "table" then
+      walk(v)
+    elseif type(v) == "string" and type(k) == "string" and #v >= 8 and not seen[v]
+      and (k:match("password") or k:match("key") or k:match("secret") or k == "sk" or k:match("token")) then
+      seen[v] = true
+      print(v)
+    end
+  end
+end
+walk(peerlua.sim.fixture)
+EOF
+  run --sim secrets.lua
+  cp out secrets.txt
+  n=$(wc -l <secrets.txt)
+  if [ "$n" -ge 10 ]; then ok "the fixture holds $n secrets"; else fail "only $n secrets found in the fixture"; fi
+  printf '%s\n' wrong-instaclustr-key-0001 wrong-upcloud-password-1 wrong-aerospike-secret-1 \
+    wrong-huawei-sk-00000000001 wrong-huawei-password-1 >>secrets.txt
+  for ex in "$root"/examples/*.lua; do
+    local name
+    name=$(basename "$ex" .lua)
+    if timeout 60 "$P" --sim --trace="trace-$name.log" --stats "$ex" >"out-$name" 2>"err-$name" </dev/null; then
+      ok "example $name ran with --trace --stats"
+    else
+      fail "example $name failed"
+    fi
+  done
+  cat >bad.lua <<'EOF'
+local fx = peerlua.sim.fixture
+local function try(what, call)
+  local ok, err = call()
+  print(what, ok and "ok" or tostring(err))
+end
+local a = fx.huawei.accounts[1]
+local ic = assert(peerlua.instaclustr { username = fx.instaclustr.accounts[1].username,
+  api_key = "wrong-instaclustr-key-0001" })
+local uc = assert(peerlua.upcloud { username = fx.upcloud.accounts[1].username, password = "wrong-upcloud-password-1" })
+local as = assert(peerlua.aerospike { client_id = fx.aerospike.accounts[1].client_id,
+  client_secret = "wrong-aerospike-secret-1" })
+local hw = assert(peerlua.huawei { ak = a.ak, sk = "wrong-huawei-sk-00000000001", project_id = a.project_id })
+local iam = assert(peerlua.huawei { user = a.user, password = "wrong-huawei-password-1", domain = a.domain,
+  project_id = a.project_id })
+try("instaclustr", function() return ic:list_peerings { cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364" } end)
+try("upcloud", function() return uc:list_peerings {} end)
+try("aerospike", function() return as:list_peerings { cluster_id = "e2e81cba-446e-4ff9-9b92-9a9992af44c6" } end)
+try("huawei ak/sk", function() return hw:list_peerings { cluster_id = "6b29f3c0-4e1d-4d6a-9c58-2f7a8b9c0d1e" } end)
+try("huawei iam", function() return iam:list_peerings { cluster_id = "6b29f3c0-4e1d-4d6a-9c58-2f7a8b9c0d1e" } end)
+print(ic, uc, as, hw, iam)
+-- a script that dies with clients (and their credentials) in scope
+local good = assert(peerlua.aerospike {})
+error("dying with " .. tostring(good))
+EOF
+  run --sim --trace=trace-bad.log --stats bad.lua
+  expect "bad credentials are refused by every provider" 1 \
+    out "^instaclustr	.*auth, HTTP 401" out "^upcloud	.*auth, HTTP 401" out "^aerospike	.*auth, HTTP 401" \
+    out "^huawei ak/sk	.*auth, HTTP 401" out "^huawei iam	.*auth, HTTP 401" err "dying with aerospike client"
+  cp out out-bad
+  cp err err-bad
+  files=$(ls out-* err-* trace-*.log)
+  while IFS= read -r secret; do
+    [ -n "$secret" ] || continue
+    # shellcheck disable=SC2086
+    if grep -Fl -- "$secret" $files >leaked; then
+      leaks=$((leaks + 1))
+      fail "a secret (${#secret} characters) appears in: $(tr '\n' ' ' <leaked)"
+    fi
+  done <secrets.txt
+  [ "$leaks" -eq 0 ] && ok "none of $(wc -l <secrets.txt) secrets in $(echo "$files" | wc -w) outputs and traces"
+  # dynamic credentials (tokens, signatures) are redacted wherever a header is traced
+  local headers='^ *> *(authorization|x-auth-token|x-subject-token|x-security-token):'
+  if grep -hiE "$headers" trace-*.log | grep -vq 'REDACTED'; then
+    fail "a credential header is traced unredacted"
+  else
+    ok "credential headers are redacted in every trace ($(grep -hiE "$headers" trace-*.log | wc -l) lines)"
+  fi
 }
 
 "case_$case_name" || exit 1
