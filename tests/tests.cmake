@@ -19,7 +19,7 @@ target_link_libraries(bench_curl_loop PRIVATE PkgConfig::CURL)
 # Lua lint (config in .luacheckrc).
 find_program(LUACHECK_PROGRAM luacheck REQUIRED)
 add_test(NAME lint.luacheck
-         COMMAND ${LUACHECK_PROGRAM} --no-color --formatter plain lua tests/spec tests/server tests/bench examples
+         COMMAND ${LUACHECK_PROGRAM} --no-color --formatter plain lua tests/spec tests/server tests/bench tests/soak examples
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 
 find_program(CPPCHECK_PROGRAM cppcheck REQUIRED)
@@ -42,3 +42,11 @@ add_test(NAME example.bulk.faults
          COMMAND $<TARGET_FILE:peerlua> --sim --sim-seed 7 --quiet
                  --sim-faults 429:0.03,500:0.03,reset:0.01,500after:0.02 ${CMAKE_SOURCE_DIR}/examples/bulk.lua)
 set_tests_properties(example.bulk.faults PROPERTIES TIMEOUT 120)
+
+# Fault soak: 100 workflows across the four providers while a fifth of all
+# requests fail; all must end active, none twice, no 429 from the rate limit.
+add_test(NAME soak.faults
+         COMMAND $<TARGET_FILE:peerlua> --sim --sim-seed 1 --quiet
+                 --sim-faults 429:0.04,500:0.04,504:0.04,reset:0.03,slow=200ms:0.03,truncate:0.02
+                 ${CMAKE_SOURCE_DIR}/tests/soak/soak.lua)
+set_tests_properties(soak.faults PROPERTIES TIMEOUT 180)
