@@ -54,14 +54,17 @@ set_tests_properties(soak.faults PROPERTIES TIMEOUT 180)
 # Leak and memory-error checks: a whole workflow per provider under --sim,
 # and the REPL with piped input, under valgrind (definite and indirect leaks
 # and invalid accesses fail the test).
-find_program(VALGRIND_PROGRAM valgrind REQUIRED)
-set(PEERLUA_VALGRIND ${VALGRIND_PROGRAM} -q --leak-check=full --errors-for-leak-kinds=definite,indirect
-    --show-leak-kinds=definite,indirect --error-exitcode=99)
-foreach(name instaclustr huawei aerospike upcloud)
-  add_test(NAME valgrind.${name}
-           COMMAND ${PEERLUA_VALGRIND} $<TARGET_FILE:peerlua> --sim --quiet ${CMAKE_SOURCE_DIR}/examples/${name}.lua)
-  set_tests_properties(valgrind.${name} PROPERTIES TIMEOUT 180)
-endforeach()
-add_test(NAME valgrind.repl
-         COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/valgrind_repl.sh $<TARGET_FILE:peerlua> ${PEERLUA_VALGRIND})
-set_tests_properties(valgrind.repl PROPERTIES TIMEOUT 180)
+# (Not in a sanitizer build: ASan and valgrind do not mix.)
+if(NOT PEERLUA_SANITIZE)
+  find_program(VALGRIND_PROGRAM valgrind REQUIRED)
+  set(PEERLUA_VALGRIND ${VALGRIND_PROGRAM} -q --leak-check=full --errors-for-leak-kinds=definite,indirect
+      --show-leak-kinds=definite,indirect --error-exitcode=99)
+  foreach(name instaclustr huawei aerospike upcloud)
+    add_test(NAME valgrind.${name}
+             COMMAND ${PEERLUA_VALGRIND} $<TARGET_FILE:peerlua> --sim --quiet ${CMAKE_SOURCE_DIR}/examples/${name}.lua)
+    set_tests_properties(valgrind.${name} PROPERTIES TIMEOUT 180)
+  endforeach()
+  add_test(NAME valgrind.repl
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/valgrind_repl.sh $<TARGET_FILE:peerlua> ${PEERLUA_VALGRIND})
+  set_tests_properties(valgrind.repl PROPERTIES TIMEOUT 180)
+endif()
