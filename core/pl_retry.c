@@ -125,12 +125,12 @@ int pl_retry_after_parse(const char *value, double now, double *delay) {
       for (p++; *p >= '0' && *p <= '9'; p++) v += (*p - '0') * (scale /= 10);
     while (*p == ' ' || *p == '\t') p++;
     if (*p) return -1;
-    *delay = v;
+    *delay = v < PL_RETRY_AFTER_MAX ? v : PL_RETRY_AFTER_MAX;
     return 0;
   }
   double t = http_date(value);
   if (t < 0) return -1;
-  *delay = t > now ? t - now : 0;
+  *delay = t > now ? (t - now < PL_RETRY_AFTER_MAX ? t - now : PL_RETRY_AFTER_MAX) : 0;
   return 0;
 }
 

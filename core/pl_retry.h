@@ -23,6 +23,7 @@ double pl_retry_next_delay(const pl_retry_policy *p, int retries, double retry_a
  * Unix time. Sets *delay (>= 0, a date in the past gives 0). Returns 0, or
  * -1 when the value is neither. */
 int pl_retry_after_parse(const char *value, double now, double *delay);
+#define PL_RETRY_AFTER_MAX 86400.0 /* longer waits are read as a day */
 
 /* Retry budget: a token bucket that starts full. Each retry takes
  * PL_RETRY_COST tokens (a timeout twice that: it held a connection for the

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 luacheck --no-color --formatter plain lua tests/spec tests/server tests/bench tests/soak examples
 cppcheck --quiet --enable=warning,performance,portability --std=c11 --error-exitcode=1 \
-  --suppress=missingIncludeSystem -I core core tests/c tests/bench
+  --suppress=missingIncludeSystem -I core core tests/c tests/bench tests/fuzz
 echo "lint: clean"

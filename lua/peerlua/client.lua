@@ -243,7 +243,8 @@ function Client:send(opname, req)
       -- decide whether to try again
       local after = retry_after(resp)
       if resp and (status == 429 or status == 503) then
-        M.core.throttle_pause(self.throttle_key, after or 1)
+        -- never pause longer than this operation may go on retrying
+        M.core.throttle_pause(self.throttle_key, math.min(after or 1, self.policy.deadline))
       end
       local transient = terr and terr.code ~= "invalid" or (resp and retry_statuses[status])
       local busy = resp and self.spec.busy and self.spec.busy(self, opname, resp)

@@ -118,7 +118,13 @@ static void test_retry_after(void) {
   CHECK(pl_retry_after_parse("Sun Nov  6 08:49:37 1994", now - 30, &d) == 0 && NEAR(d, 30));
   CHECK(pl_retry_after_parse("Sun, 06 Nov 1994 08:49:37 GMT", now + 99, &d) == 0 && d == 0); /* past */
   /* leap day; expected from `date -u -d 2040-02-29 +%s` */
-  CHECK(pl_retry_after_parse("Wed, 29 Feb 2040 00:00:00 GMT", 0, &d) == 0 && NEAR(d, 2214086400.0));
+  CHECK(pl_retry_after_parse("Wed, 29 Feb 2040 00:00:00 GMT", 2214086400.0 - 60, &d) == 0 && NEAR(d, 60));
+  /* absurd waits (found by fuzzing: 400 digits parsed to infinity) are read as a day */
+  char huge[401];
+  memset(huge, '9', 400);
+  huge[400] = '\0';
+  CHECK(pl_retry_after_parse(huge, now, &d) == 0 && d == PL_RETRY_AFTER_MAX);
+  CHECK(pl_retry_after_parse("Wed, 29 Feb 2040 00:00:00 GMT", 0, &d) == 0 && d == PL_RETRY_AFTER_MAX);
   static const char *const bad[] = {"", "soon", "-5", "12s", "1e3", "Sun, 06 Nov 1994 08:49:37",
                                     "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT",
                                     "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 6 Nov 1994 08:49:37 GMT", NULL};
