@@ -25,7 +25,7 @@ add_test(NAME lint.luacheck
 find_program(CPPCHECK_PROGRAM cppcheck REQUIRED)
 add_test(NAME lint.cppcheck
          COMMAND ${CPPCHECK_PROGRAM} --quiet --enable=warning,performance,portability --std=c11
-                 --error-exitcode=1 --suppress=missingIncludeSystem -I core core tests/c tests/bench
+                 --error-exitcode=1 --suppress=missingIncludeSystem -I core core tests/c tests/bench tests/fuzz
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 
 # Every example runs as an integration test against the emulator (--sim).
