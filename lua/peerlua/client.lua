@@ -246,10 +246,12 @@ function Client:send(opname, req)
         -- never pause longer than this operation may go on retrying
         M.core.throttle_pause(self.throttle_key, math.min(after or 1, self.policy.deadline))
       end
-      local transient = terr and terr.code ~= "invalid" or (resp and retry_statuses[status])
+      -- transport errors are worth another try; a refused token is not
+      local transient = terr and terr.code ~= "invalid" and terr.retryable ~= false
+        or (resp and retry_statuses[status])
       local busy = resp and self.spec.busy and self.spec.busy(self, opname, resp)
       local failure = terr or self:response_error(opname, resp, transient or busy)
-      if terr and terr.code == "invalid" then return nil, failure end
+      if terr and not transient then return nil, failure end
       if not (transient or busy) then return nil, failure end
       local safe = op.idempotent or status == 429 or busy
       if not safe and opname == "create_peering" then

@@ -121,6 +121,29 @@ describe("provider clients", function()
     assert.equal(2, token_requests())
   end)
 
+  it("do not retry a refused token request (OAuth2 or IAM)", function()
+    local function count(provider, pattern)
+      local n = 0
+      for _, e in ipairs(requests(provider)) do
+        if e.path:match(pattern) then n = n + 1 end
+      end
+      return n
+    end
+    local fx = peerlua.sim.fixture
+    local as = assert(peerlua.aerospike({ client_id = fx.aerospike.accounts[1].client_id, client_secret = "wrong-secret" }))
+    local ok, err = as:list_peerings({ cluster_id = AS_CLUSTER })
+    assert.is_nil(ok)
+    assert.equal("auth", err.code)
+    assert.equal(1, count("aerospike", "/oauth/token$"))
+    local a = fx.huawei.accounts[1]
+    local hw = assert(peerlua.huawei({ user = a.user, password = "wrong-password", domain = a.domain,
+      project_id = a.project_id }))
+    ok, err = hw:list_peerings({ cluster_id = fx.huawei.clusters[1].id })
+    assert.is_nil(ok)
+    assert.equal("auth", err.code)
+    assert.equal(1, count("huawei", "/auth/tokens$"))
+  end)
+
   it("sign Huawei requests (AK/SK) and accept on the peer tenant's side", function()
     local f = peerlua.sim.fixture.huawei
     local cs = assert(peerlua.huawei({}))
