@@ -24,41 +24,41 @@ const char *host_progname = "peerlua";
 
 static void usage(FILE *f) {
   fprintf(f,
-    "usage: %s [options] [script [args]]\n"
-    "Run a Lua 5.4 script with the peerlua runtime; with no script on a terminal, start the REPL.\n"
-    "\n"
-    "Lua options (as lua5.4):\n"
-    "  -e stat         execute string 'stat'\n"
-    "  -i              enter interactive mode after executing 'script'\n"
-    "  -l mod          require library 'mod' into global 'mod'\n"
-    "  -l g=mod        require library 'mod' into global 'g'\n"
-    "  -v              show version information\n"
-    "  -E              ignore environment variables (PEERLUA_INIT, LUA_PATH, LUA_CPATH)\n"
-    "  -W              turn warnings on\n"
-    "  --              stop handling options\n"
-    "  -               stop handling options and execute stdin\n"
-    "\n"
-    "peerlua options:\n"
-    "  --help                 show this help and exit\n"
-    "  --trace[=FILE]         log every HTTP exchange, retry and throttle wait to FILE\n"
-    "                         (default stderr); credentials are redacted\n"
-    "  --stats                print request, retry, throttle-wait and byte counts at exit\n"
-    "  --quiet                no progress output\n"
-    "  --json                 progress as one JSON object per line\n"
-    "  --sim                  start the provider emulator on a free loopback port; clients\n"
-    "                         without base_url or credentials use it (peerlua.sim.url)\n"
-    "  --sim-time-scale X     emulated seconds per real second (default 60: a minute\n"
-    "                         of provisioning takes a second)\n"
-    "  --sim-faults SPEC      fault injection, e.g. 429:0.05,500:0.05,reset:0.02\n"
-    "  --sim-seed N           random seed of the emulator (default 0)\n"
-    "  --sim-fixture FILE     JSON fixture instead of the default accounts\n"
-    "  --emulator [OPTIONS]   serve the emulator until SIGINT or SIGTERM\n"
-    "                         (peerlua --emulator --help lists its options)\n"
-    "\n"
-    "Environment: PEERLUA_INIT (like LUA_INIT), PEERLUA_HISTFILE (REPL history),\n"
-    "provider credentials (see the README). Exit status: 0 success, 1 script error,\n"
-    "2 usage error.\n",
-    host_progname);
+          "usage: %s [options] [script [args]]\n"
+          "Run a Lua 5.4 script with the peerlua runtime; with no script on a terminal, start the REPL.\n"
+          "\n"
+          "Lua options (as lua5.4):\n"
+          "  -e stat         execute string 'stat'\n"
+          "  -i              enter interactive mode after executing 'script'\n"
+          "  -l mod          require library 'mod' into global 'mod'\n"
+          "  -l g=mod        require library 'mod' into global 'g'\n"
+          "  -v              show version information\n"
+          "  -E              ignore environment variables (PEERLUA_INIT, LUA_PATH, LUA_CPATH)\n"
+          "  -W              turn warnings on\n"
+          "  --              stop handling options\n"
+          "  -               stop handling options and execute stdin\n"
+          "\n"
+          "peerlua options:\n"
+          "  --help                 show this help and exit\n"
+          "  --trace[=FILE]         log every HTTP exchange, retry and throttle wait to FILE\n"
+          "                         (default stderr); credentials are redacted\n"
+          "  --stats                print request, retry, throttle-wait and byte counts at exit\n"
+          "  --quiet                no progress output\n"
+          "  --json                 progress as one JSON object per line\n"
+          "  --sim                  start the provider emulator on a free loopback port; clients\n"
+          "                         without base_url or credentials use it (peerlua.sim.url)\n"
+          "  --sim-time-scale X     emulated seconds per real second (default 60: a minute\n"
+          "                         of provisioning takes a second)\n"
+          "  --sim-faults SPEC      fault injection, e.g. 429:0.05,500:0.05,reset:0.02\n"
+          "  --sim-seed N           random seed of the emulator (default 0)\n"
+          "  --sim-fixture FILE     JSON fixture instead of the default accounts\n"
+          "  --emulator [OPTIONS]   serve the emulator until SIGINT or SIGTERM\n"
+          "                         (peerlua --emulator --help lists its options)\n"
+          "\n"
+          "Environment: PEERLUA_INIT (like LUA_INIT), PEERLUA_HISTFILE (REPL history),\n"
+          "provider credentials (see the README). Exit status: 0 success, 1 script error,\n"
+          "2 usage error.\n",
+          host_progname);
 }
 
 static int usage_error(const char *fmt, const char *what) {
@@ -126,33 +126,34 @@ static int collect(int argc, char **argv, options *o) {
     const char *a = argv[i];
     if (a[0] != '-' || a[1] == '\0') return i; /* script, or "-" for stdin */
     if (a[1] == '-') {
-      if (a[2] == '\0') return i + 1;          /* "--" */
+      if (a[2] == '\0') return i + 1; /* "--" */
       if (long_option(argc, argv, &i, o) != 0) return -1;
       continue;
     }
     switch (a[1]) {
-    case 'i':
-      o->interactive = 1;
-      /* -i implies -v */
-      /* fall through */
-    case 'v':
-      if (a[2] != '\0') return usage_error("unrecognized option '%s'", a);
-      o->version = 1;
-      break;
-    case 'E':
-    case 'W':
-      if (a[2] != '\0') return usage_error("unrecognized option '%s'", a);
-      if (a[1] == 'E') o->noenv = 1;
-      else o->warnings = 1;
-      break;
-    case 'e':
-      o->execute = 1;
-      /* fall through */
-    case 'l':
-      if (a[2] == '\0' && (++i >= argc || argv[i][0] == '-')) return usage_error("'%s' needs argument", a);
-      break;
-    default:
-      return usage_error("unrecognized option '%s'", a);
+      case 'i':
+        o->interactive = 1;
+        /* -i implies -v */
+        /* fall through */
+      case 'v':
+        if (a[2] != '\0') return usage_error("unrecognized option '%s'", a);
+        o->version = 1;
+        break;
+      case 'E':
+      case 'W':
+        if (a[2] != '\0') return usage_error("unrecognized option '%s'", a);
+        if (a[1] == 'E')
+          o->noenv = 1;
+        else
+          o->warnings = 1;
+        break;
+      case 'e':
+        o->execute = 1;
+        /* fall through */
+      case 'l':
+        if (a[2] == '\0' && (++i >= argc || argv[i][0] == '-')) return usage_error("'%s' needs argument", a);
+        break;
+      default: return usage_error("unrecognized option '%s'", a);
     }
   }
   return argc;
@@ -196,8 +197,10 @@ int host_report(lua_State *L, int status) {
   if (status == LUA_OK) return status;
   const char *msg = lua_tostring(L, -1);
   if (!msg) {
-    if (luaL_callmeta(L, -1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
-    else msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, -1));
+    if (luaL_callmeta(L, -1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      msg = lua_tostring(L, -1);
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, -1));
     lua_remove(L, -2);
   }
   fprintf(stderr, "%s: %s\n", host_progname, msg);
@@ -218,8 +221,10 @@ static int dostring(lua_State *L, const char *s, const char *name) {
 /* -l mod, -l g=mod: global[g or mod] = require(mod) */
 static int dolibrary(lua_State *L, char *spec) {
   char *mod = strchr(spec, '='), *glob = spec;
-  if (mod) *mod++ = '\0';
-  else mod = spec;
+  if (mod)
+    *mod++ = '\0';
+  else
+    mod = spec;
   lua_getglobal(L, "require");
   lua_pushstring(L, mod);
   int status = host_call(L, 1, 1);
@@ -404,8 +409,10 @@ int main(int argc, char **argv) {
   } else {
     lua_pushcfunction(L, pmain);
     lua_pushlightuserdata(L, &h);
-    if (lua_pcall(L, 1, 1, 0) == LUA_OK) status = (int)lua_tointeger(L, -1);
-    else host_report(L, LUA_ERRRUN);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK)
+      status = (int)lua_tointeger(L, -1);
+    else
+      host_report(L, LUA_ERRRUN);
     signal(SIGINT, SIG_DFL);
     main_ctx = NULL;
     lua_close(L);

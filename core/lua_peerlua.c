@@ -53,11 +53,11 @@ void pl_print_stats(lua_State *L, FILE *f) {
   pl_ctx *ctx = pl_ctx_of(L);
   if (!ctx) return;
   const pl_stats *s = pl_loop_stats(ctx->loop);
-  fprintf(f, "peerlua: stats: requests %llu, retries %llu, throttle waits %llu, "
-             "bytes sent %llu, bytes received %llu\n",
-          (unsigned long long)s->requests, (unsigned long long)s->retries,
-          (unsigned long long)s->throttle_waits, (unsigned long long)s->bytes_sent,
-          (unsigned long long)s->bytes_received);
+  fprintf(f,
+          "peerlua: stats: requests %llu, retries %llu, throttle waits %llu, "
+          "bytes sent %llu, bytes received %llu\n",
+          (unsigned long long)s->requests, (unsigned long long)s->retries, (unsigned long long)s->throttle_waits,
+          (unsigned long long)s->bytes_sent, (unsigned long long)s->bytes_received);
 }
 
 /* peerlua.stats() -> {requests=, retries=, throttle_waits=, bytes_sent=, bytes_received=} */
@@ -83,8 +83,10 @@ static int l_count(lua_State *L) {
   pl_stats *s = pl_loop_stats(pl_ctx_up(L)->loop);
   int which = luaL_checkoption(L, 1, NULL, names);
   uint64_t n = (uint64_t)luaL_optinteger(L, 2, 1);
-  if (which == 0) s->retries += n;
-  else s->throttle_waits += n;
+  if (which == 0)
+    s->retries += n;
+  else
+    s->throttle_waits += n;
   return 0;
 }
 
@@ -150,11 +152,15 @@ static int error_tostring(lua_State *L) {
   } else {
     lua_pop(L, 1);
   }
-  if (lua_getfield(L, 1, "message") == LUA_TSTRING) luaL_addvalue(&b);
-  else lua_pop(L, 1), luaL_addstring(&b, "error");
+  if (lua_getfield(L, 1, "message") == LUA_TSTRING)
+    luaL_addvalue(&b);
+  else
+    lua_pop(L, 1), luaL_addstring(&b, "error");
   luaL_addstring(&b, " (");
-  if (lua_getfield(L, 1, "code") == LUA_TSTRING) luaL_addvalue(&b);
-  else lua_pop(L, 1), luaL_addstring(&b, "unknown");
+  if (lua_getfield(L, 1, "code") == LUA_TSTRING)
+    luaL_addvalue(&b);
+  else
+    lua_pop(L, 1), luaL_addstring(&b, "unknown");
   if (lua_getfield(L, 1, "http_status") == LUA_TNUMBER) {
     lua_pushfstring(L, ", HTTP %d", (int)lua_tointeger(L, -1));
     lua_remove(L, -2);
@@ -260,9 +266,15 @@ static void install_searcher(lua_State *L) {
 }
 
 PL_EXPORT int luaopen_peerlua(lua_State *L) {
-  static const luaL_Reg funcs[] = {
-    {"stats", l_stats}, {"error", l_error}, {"is_error", l_is_error}, {"count", l_count},
-    {"trace_retry", l_trace_retry}, {"trace_wait", l_trace_wait}, {"file_mode", l_file_mode}, {"isatty", l_isatty}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"stats", l_stats},
+                                   {"error", l_error},
+                                   {"is_error", l_is_error},
+                                   {"count", l_count},
+                                   {"trace_retry", l_trace_retry},
+                                   {"trace_wait", l_trace_wait},
+                                   {"file_mode", l_file_mode},
+                                   {"isatty", l_isatty},
+                                   {NULL, NULL}};
   if (luaL_newmetatable(L, PL_ERROR_MT)) {
     lua_pushcfunction(L, error_tostring);
     lua_setfield(L, -2, "__tostring");
@@ -270,11 +282,11 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
     lua_setfield(L, -2, "__name");
   }
   lua_pop(L, 1);
-  push_ctx(L);                    /* ctx */
+  push_ctx(L); /* ctx */
   int ctxidx = lua_gettop(L);
   install_searcher(L);
   if (!load_lua(L, "peerlua")) return lua_error(L); /* ctx init */
-  lua_newtable(L);                /* ctx init core */
+  lua_newtable(L);                                  /* ctx init core */
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
   pl_open_task(L, ctxidx);
@@ -285,7 +297,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
   lua_setfield(L, -2, "http_request");
   lua_pushliteral(L, PEERLUA_VERSION);
   lua_setfield(L, -2, "version");
-  lua_call(L, 1, 1);              /* ctx module */
+  lua_call(L, 1, 1); /* ctx module */
   lua_remove(L, ctxidx);
   return 1;
 }

@@ -25,8 +25,8 @@ static pl_policy *policy(pl_ctx *ctx) {
       pl_throttle_init(&ctx->policy->throttle);
       struct timespec ts;
       clock_gettime(CLOCK_REALTIME, &ts);
-      ctx->policy->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^
-                         (uint64_t)(uintptr_t)ctx;
+      ctx->policy->rng =
+          ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)ctx;
       if (!ctx->policy->rng) ctx->policy->rng = 1;
     }
   }
@@ -99,8 +99,9 @@ static int l_retry_delay(lua_State *L) {
   p.base = luaL_optnumber(L, -3, 0.5);
   p.cap = luaL_optnumber(L, -2, 30);
   p.deadline = luaL_optnumber(L, -1, 120);
-  lua_pushnumber(L, pl_retry_next_delay(&p, (int)luaL_checkinteger(L, 2), luaL_checknumber(L, 3),
-                                        luaL_checknumber(L, 4), jitter(pol)));
+  lua_pushnumber(L,
+                 pl_retry_next_delay(&p, (int)luaL_checkinteger(L, 2), luaL_checknumber(L, 3), luaL_checknumber(L, 4),
+                                     jitter(pol)));
   return 1;
 }
 
@@ -138,12 +139,15 @@ void pl_policy_free(pl_ctx *ctx) {
 }
 
 void pl_open_policy(lua_State *L, int ctxidx) {
-  static const luaL_Reg funcs[] = {
-    {"throttle_config", l_throttle_config}, {"throttle_reserve", l_throttle_reserve},
-    {"throttle_pause", l_throttle_pause},   {"retry_after", l_retry_after},
-    {"retry_delay", l_retry_delay},         {"budget_config", l_budget_config},
-    {"budget_take", l_budget_take},         {"budget_refund", l_budget_refund},
-    {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"throttle_config", l_throttle_config},
+                                   {"throttle_reserve", l_throttle_reserve},
+                                   {"throttle_pause", l_throttle_pause},
+                                   {"retry_after", l_retry_after},
+                                   {"retry_delay", l_retry_delay},
+                                   {"budget_config", l_budget_config},
+                                   {"budget_take", l_budget_take},
+                                   {"budget_refund", l_budget_refund},
+                                   {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
 }

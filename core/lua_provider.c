@@ -25,8 +25,10 @@ static void problem(lua_State *L, int list, const char *field, const char *rule)
 
 /* [-0, +0] Give the table at the top the JSON array marker. */
 static void mark_array(lua_State *L) {
-  if (lua_getfield(L, LUA_REGISTRYINDEX, ARRAY_MT_KEY) == LUA_TTABLE) lua_setmetatable(L, -2);
-  else lua_pop(L, 1);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, ARRAY_MT_KEY) == LUA_TTABLE)
+    lua_setmetatable(L, -2);
+  else
+    lua_pop(L, 1);
 }
 
 /* Check one string against the parameter's rules; NULL if fine. */
@@ -58,33 +60,33 @@ static void convert(lua_State *L, int list, const pl_param *p) {
   char name[96];
   int t = lua_type(L, -1);
   switch (p->type) {
-  case PL_T_BOOL:
-    if (t != LUA_TBOOLEAN) {
-      problem(L, list, p->name, "must be true or false");
-      lua_pop(L, 1), lua_pushnil(L);
-    }
-    return;
-  case PL_T_STRING: {
-    if (t == LUA_TTABLE && strchr(p->field, '.')) { /* {uuid = "..."} for network.uuid */
-      lua_getfield(L, -1, strchr(p->field, '.') + 1);
-      lua_remove(L, -2);
-      t = lua_type(L, -1);
-    }
-    if (t != LUA_TSTRING) {
-      problem(L, list, p->name, "must be a string");
-      lua_pop(L, 1), lua_pushnil(L);
+    case PL_T_BOOL:
+      if (t != LUA_TBOOLEAN) {
+        problem(L, list, p->name, "must be true or false");
+        lua_pop(L, 1), lua_pushnil(L);
+      }
+      return;
+    case PL_T_STRING: {
+      if (t == LUA_TTABLE && strchr(p->field, '.')) { /* {uuid = "..."} for network.uuid */
+        lua_getfield(L, -1, strchr(p->field, '.') + 1);
+        lua_remove(L, -2);
+        t = lua_type(L, -1);
+      }
+      if (t != LUA_TSTRING) {
+        problem(L, list, p->name, "must be a string");
+        lua_pop(L, 1), lua_pushnil(L);
+        return;
+      }
+      size_t len;
+      const char *s = lua_tolstring(L, -1, &len);
+      const char *rule = check_string(p, s, len);
+      if (rule) {
+        problem(L, list, p->name, rule);
+        lua_pop(L, 1), lua_pushnil(L);
+      }
       return;
     }
-    size_t len;
-    const char *s = lua_tolstring(L, -1, &len);
-    const char *rule = check_string(p, s, len);
-    if (rule) {
-      problem(L, list, p->name, rule);
-      lua_pop(L, 1), lua_pushnil(L);
-    }
-    return;
-  }
-  default: break;
+    default: break;
   }
   /* lists */
   if (p->type == PL_T_LABELS && t == LUA_TTABLE && lua_rawlen(L, -1) == 0 && (lua_pushnil(L), lua_next(L, -2))) {
@@ -132,7 +134,8 @@ static void convert(lua_State *L, int list, const pl_param *p) {
       }
       size_t len = 0;
       const char *s = lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, "type") == LUA_TSTRING
-                        ? lua_tolstring(L, -1, &len) : NULL;
+          ? lua_tolstring(L, -1, &len)
+          : NULL;
       if (lua_type(L, -2) == LUA_TTABLE) lua_pop(L, 1);
       rule = s ? check_string(p, s, len) : "must be a rule type or {type = ...}";
     } else { /* labels */
@@ -147,8 +150,10 @@ static void convert(lua_State *L, int list, const pl_param *p) {
     lua_rawseti(L, -2, i);
   }
   lua_remove(L, -2);
-  if (bad) lua_pop(L, 1), lua_pushnil(L);
-  else mark_array(L);
+  if (bad)
+    lua_pop(L, 1), lua_pushnil(L);
+  else
+    mark_array(L);
 }
 
 /* [-1, +0] Set the value at the top at dotted path field in the table at t. */
@@ -239,8 +244,10 @@ static int l_prepare(lua_State *L) {
   lua_pushnil(L);
   while (lua_next(L, 4)) {
     lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING) problem(L, 5, "?", "argument names must be strings");
-    else if (!param_named(op, lua_tostring(L, -1))) problem(L, 5, lua_tostring(L, -1), "is not an argument of this operation");
+    if (lua_type(L, -1) != LUA_TSTRING)
+      problem(L, 5, "?", "argument names must be strings");
+    else if (!param_named(op, lua_tostring(L, -1)))
+      problem(L, 5, lua_tostring(L, -1), "is not an argument of this operation");
   }
   int given = 0;
   for (const pl_param *p = op->params; p->name; p++) {
@@ -255,8 +262,10 @@ static int l_prepare(lua_State *L) {
       lua_pop(L, 1);
       continue;
     }
-    if (p->where == PL_IN_BODY) set_field(L, 6, p->field);
-    else lua_setfield(L, p->where == PL_IN_QUERY ? 7 : 8, p->where == PL_IN_QUERY ? p->field : p->name);
+    if (p->where == PL_IN_BODY)
+      set_field(L, 6, p->field);
+    else
+      lua_setfield(L, p->where == PL_IN_QUERY ? 7 : 8, p->where == PL_IN_QUERY ? p->field : p->name);
   }
   if (op->exclusive[0]) {
     int a = lua_getfield(L, 4, op->exclusive[0]) != LUA_TNIL;

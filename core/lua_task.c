@@ -21,17 +21,24 @@ static const char *const state_names[] = {"ready", "running", "waiting", "done",
 static void enqueue(pl_ctx *ctx, pl_task *t) {
   t->next = NULL;
   t->prev = ctx->ready_tail;
-  if (ctx->ready_tail) ctx->ready_tail->next = t;
-  else ctx->ready_head = t;
+  if (ctx->ready_tail)
+    ctx->ready_tail->next = t;
+  else
+    ctx->ready_head = t;
   ctx->ready_tail = t;
 }
 
 static void dequeue(pl_ctx *ctx, pl_task *t) {
-  if (t->prev) t->prev->next = t->next;
-  else if (ctx->ready_head == t) ctx->ready_head = t->next;
-  else return; /* not queued */
-  if (t->next) t->next->prev = t->prev;
-  else ctx->ready_tail = t->prev;
+  if (t->prev)
+    t->prev->next = t->next;
+  else if (ctx->ready_head == t)
+    ctx->ready_head = t->next;
+  else
+    return; /* not queued */
+  if (t->next)
+    t->next->prev = t->prev;
+  else
+    ctx->ready_tail = t->prev;
   t->prev = t->next = NULL;
 }
 
@@ -195,9 +202,10 @@ pl_task *pl_waiter(lua_State *L, pl_ctx *ctx, pl_task *standin) {
   pl_task *t = ctx->current;
   if (t && t->co == L) {
     if (!lua_isyieldable(L))
-      luaL_error(L, "cannot wait here: the task is inside a C call that cannot be suspended "
-                    "(require, table.sort, string.gsub callback, a __gc or similar); "
-                    "move the waiting call out of it");
+      luaL_error(L,
+                 "cannot wait here: the task is inside a C call that cannot be suspended "
+                 "(require, table.sort, string.gsub callback, a __gc or similar); "
+                 "move the waiting call out of it");
     return t;
   }
   memset(standin, 0, sizeof *standin);
@@ -215,8 +223,9 @@ int pl_suspend(lua_State *L, pl_task *w, lua_KFunction k) {
     detach(w);
     w->state = PL_CANCELLED;
     if (why == RUN_INTERRUPTED) return luaL_error(L, "interrupted!");
-    return luaL_error(L, "deadlock: waiting for something that can no longer happen "
-                         "(no task is runnable and no timer or transfer is pending)");
+    return luaL_error(L,
+                      "deadlock: waiting for something that can no longer happen "
+                      "(no task is runnable and no timer or transfer is pending)");
   }
   return k(L, LUA_YIELD, (lua_KContext)w);
 }
@@ -226,10 +235,10 @@ int pl_suspend(lua_State *L, pl_task *w, lua_KFunction k) {
 /* [-(nargs+1), +1] Turn the function below the nargs arguments into a task. */
 static pl_task *spawn(lua_State *L, pl_ctx *ctx, int nargs) {
   luaL_checktype(L, -(nargs + 1), LUA_TFUNCTION);
-  lua_State *co = lua_newthread(L);               /* f args co */
-  lua_insert(L, -(nargs + 2));                    /* co f args */
-  lua_xmove(L, co, nargs + 1);                    /* co */
-  pl_task *t = lua_newuserdatauv(L, sizeof *t, 2);/* co t */
+  lua_State *co = lua_newthread(L);                /* f args co */
+  lua_insert(L, -(nargs + 2));                     /* co f args */
+  lua_xmove(L, co, nargs + 1);                     /* co */
+  pl_task *t = lua_newuserdatauv(L, sizeof *t, 2); /* co t */
   memset(t, 0, sizeof *t);
   t->ctx = ctx;
   t->co = co;
@@ -237,8 +246,8 @@ static pl_task *spawn(lua_State *L, pl_ctx *ctx, int nargs) {
   t->anchor = LUA_NOREF;
   pl_timer_init(&t->timer);
   luaL_setmetatable(L, PL_TASK_MT);
-  lua_insert(L, -2);                              /* t co */
-  lua_setiuservalue(L, -2, 1);                    /* t */
+  lua_insert(L, -2);           /* t co */
+  lua_setiuservalue(L, -2, 1); /* t */
   lua_pushvalue(L, -1);
   t->anchor = luaL_ref(L, LUA_REGISTRYINDEX);
   t->state = PL_READY;
@@ -386,8 +395,10 @@ int pl_run(lua_State *L, int nargs, int nresults) {
     lua_pushvalue(L, base + 1);
     lua_call(L, 1, 0);
     lua_settop(L, base);
-    if (why == RUN_INTERRUPTED) lua_pushliteral(L, "interrupted!");
-    else lua_pushliteral(L, "deadlock: the task waits for something that can no longer happen");
+    if (why == RUN_INTERRUPTED)
+      lua_pushliteral(L, "interrupted!");
+    else
+      lua_pushliteral(L, "deadlock: the task waits for something that can no longer happen");
     return LUA_ERRRUN;
   }
   int n = push_outcome(L, base + 1, t);
@@ -437,9 +448,8 @@ void pl_task_shutdown(pl_ctx *ctx) {
 
 void pl_open_task(lua_State *L, int ctxidx) {
   static const luaL_Reg methods[] = {
-    {"wait", l_task_wait}, {"cancel", l_task_cancel}, {"status", l_task_status}, {NULL, NULL}};
-  static const luaL_Reg funcs[] = {
-    {"spawn", l_spawn}, {"sleep", l_sleep}, {"now", l_now}, {NULL, NULL}};
+      {"wait", l_task_wait}, {"cancel", l_task_cancel}, {"status", l_task_status}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"spawn", l_spawn}, {"sleep", l_sleep}, {"now", l_now}, {NULL, NULL}};
   if (luaL_newmetatable(L, PL_TASK_MT)) {
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");

@@ -10,8 +10,8 @@ typedef struct pl_buf {
 
 void pl_buf_init(pl_buf *b);
 void pl_buf_free(pl_buf *b);
-void pl_buf_reset(pl_buf *b);                 /* len = 0, keeps the memory */
-int  pl_buf_add(pl_buf *b, const void *p, size_t n); /* 0 ok, -1 out of memory */
-int  pl_buf_addstr(pl_buf *b, const char *s);
+void pl_buf_reset(pl_buf *b);                       /* len = 0, keeps the memory */
+int pl_buf_add(pl_buf *b, const void *p, size_t n); /* 0 ok, -1 out of memory */
+int pl_buf_addstr(pl_buf *b, const char *s);
 
 #endif

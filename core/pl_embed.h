@@ -4,8 +4,8 @@
 #include <stddef.h>
 
 typedef struct pl_embed_file {
-  const char *module;   /* "peerlua", "peerlua.json", "peerlua.sim.router" */
-  const char *chunkname;/* "@lua/peerlua/json.lua" */
+  const char *module;    /* "peerlua", "peerlua.json", "peerlua.sim.router" */
+  const char *chunkname; /* "@lua/peerlua/json.lua" */
   const char *source;
   size_t len;
 } pl_embed_file;

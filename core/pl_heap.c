@@ -80,8 +80,10 @@ void pl_heap_remove(pl_heap *h, pl_timer *t) {
   pl_timer *last = h->v[--h->n];
   if (last == t) return;
   place(h, i, last);
-  if (i > 0 && before(last, h->v[(i - 1) / 2])) sift_up(h, i);
-  else sift_down(h, i);
+  if (i > 0 && before(last, h->v[(i - 1) / 2]))
+    sift_up(h, i);
+  else
+    sift_down(h, i);
 }
 
 pl_timer *pl_heap_pop(pl_heap *h) {

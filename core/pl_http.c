@@ -101,8 +101,9 @@ int pl_http_set_url(pl_http *h, const char *url, int insecure) {
   } else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
     invalid(h, "url: no host");
   } else if (strcmp(scheme, "http") == 0 && !insecure && !pl_http_is_loopback(host)) {
-    invalid(h, "url: plain http:// is only allowed to loopback hosts (127.0.0.1, ::1, "
-               "localhost); use https:// or pass insecure = true");
+    invalid(h,
+            "url: plain http:// is only allowed to loopback hosts (127.0.0.1, ::1, "
+            "localhost); use https:// or pass insecure = true");
   } else if (!(h->url = strdup(url))) {
     invalid(h, "out of memory");
   } else {
@@ -129,7 +130,7 @@ int pl_http_add_header(pl_http *h, const char *name, const char *value) {
   }
   pl_buf_init(&line);
   int bad = pl_buf_addstr(&line, name) || pl_buf_add(&line, *value ? ": " : ";", *value ? 2 : 1) ||
-            pl_buf_addstr(&line, value);
+      pl_buf_addstr(&line, value);
   struct curl_slist *l = bad ? NULL : curl_slist_append(h->headers, line.data);
   pl_buf_free(&line);
   if (!l) {
@@ -223,14 +224,14 @@ void pl_http_finish(pl_http *h, int code) {
     return;
   }
   h->err = rc == CURLE_OPERATION_TIMEDOUT ? PL_HTTP_TIMEOUT
-         : rc == CURLE_OUT_OF_MEMORY      ? PL_HTTP_NOMEM
+      : rc == CURLE_OUT_OF_MEMORY         ? PL_HTTP_NOMEM
                                           : PL_HTTP_NETWORK;
   if (!h->errmsg[0]) snprintf(h->errmsg, sizeof h->errmsg, "%s", curl_easy_strerror(rc));
 }
 
 int pl_http_header_is_secret(const char *name, size_t len) {
-  static const char *const words[] = {"authorization", "token", "secret", "password", "cookie",
-                                      "api-key", "apikey", "x-api-key", "signature", NULL};
+  static const char *const words[] = {"authorization", "token",  "secret",    "password",  "cookie",
+                                      "api-key",       "apikey", "x-api-key", "signature", NULL};
   char low[128];
   if (len >= sizeof low) len = sizeof low - 1;
   for (size_t i = 0; i < len; i++) low[i] = (char)tolower((unsigned char)name[i]);
@@ -256,8 +257,10 @@ static void trace_url(const char *url, FILE *f) {
     if (p[klen] == '=') {
       int secret = pl_http_header_is_secret(p, klen) || (klen >= 3 && strncasecmp(p + klen - 3, "key", 3) == 0);
       fputc('=', f);
-      if (secret) fputs("[REDACTED]", f);
-      else fwrite(p + klen + 1, 1, vlen, f);
+      if (secret)
+        fputs("[REDACTED]", f);
+      else
+        fwrite(p + klen + 1, 1, vlen, f);
       p += klen + 1 + vlen;
     } else {
       p += klen;
@@ -268,15 +271,19 @@ static void trace_url(const char *url, FILE *f) {
 void pl_http_trace(const pl_http *h, FILE *f) {
   fprintf(f, "peerlua: http %s ", h->method);
   trace_url(h->url, f);
-  if (h->err == PL_HTTP_OK) fprintf(f, " -> %ld", h->status);
-  else fprintf(f, " -> error (%s)", h->errmsg);
+  if (h->err == PL_HTTP_OK)
+    fprintf(f, " -> %ld", h->status);
+  else
+    fprintf(f, " -> error (%s)", h->errmsg);
   fprintf(f, " %.3fs sent %zu B received %zu B\n", h->elapsed, h->body.len, h->resp_body.len);
   for (const struct curl_slist *s = h->headers; s; s = s->next) {
     const char *colon = strchr(s->data, ':');
     if (!colon || strcmp(s->data, "Expect:") == 0) continue;
     size_t nlen = (size_t)(colon - s->data);
-    if (pl_http_header_is_secret(s->data, nlen)) fprintf(f, "  > %.*s: [REDACTED]\n", (int)nlen, s->data);
-    else fprintf(f, "  > %s\n", s->data);
+    if (pl_http_header_is_secret(s->data, nlen))
+      fprintf(f, "  > %.*s: [REDACTED]\n", (int)nlen, s->data);
+    else
+      fprintf(f, "  > %s\n", s->data);
   }
   fflush(f);
 }

@@ -9,10 +9,10 @@
 #include "pl_loop.h"
 
 enum pl_http_err {
-  PL_HTTP_OK = 0,      /* a response arrived (any status) */
-  PL_HTTP_INVALID,     /* refused before sending: bad URL, method, ... */
-  PL_HTTP_TIMEOUT,     /* connect or total time limit reached */
-  PL_HTTP_NETWORK,     /* DNS, connect, TLS, reset, truncated ... */
+  PL_HTTP_OK = 0,  /* a response arrived (any status) */
+  PL_HTTP_INVALID, /* refused before sending: bad URL, method, ... */
+  PL_HTTP_TIMEOUT, /* connect or total time limit reached */
+  PL_HTTP_NETWORK, /* DNS, connect, TLS, reset, truncated ... */
   PL_HTTP_NOMEM
 };
 
@@ -24,19 +24,19 @@ struct pl_http {
   struct curl_slist *headers; /* request headers */
   char method[16];
   char *url;
-  pl_buf body;                /* request body */
-  double timeout;             /* total seconds, 0 = none */
-  double connect_timeout;     /* seconds */
-  int insecure;               /* allow http:// to non-loopback hosts, skip TLS verify */
-  char *ca_file;              /* CA bundle to verify with (owned), NULL: the system's */
+  pl_buf body;            /* request body */
+  double timeout;         /* total seconds, 0 = none */
+  double connect_timeout; /* seconds */
+  int insecure;           /* allow http:// to non-loopback hosts, skip TLS verify */
+  char *ca_file;          /* CA bundle to verify with (owned), NULL: the system's */
 
   /* result */
-  int err;                    /* enum pl_http_err */
+  int err; /* enum pl_http_err */
   char errmsg[256];
   long status;
-  pl_buf resp_headers;        /* raw header block of the final response */
+  pl_buf resp_headers; /* raw header block of the final response */
   pl_buf resp_body;
-  double started, elapsed;    /* loop clock seconds */
+  double started, elapsed; /* loop clock seconds */
 
   pl_http_cb done;
   void *ud;
@@ -44,10 +44,10 @@ struct pl_http {
 };
 
 pl_http *pl_http_new(pl_loop *l);
-void pl_http_free(pl_http *h);  /* aborts it first if running */
+void pl_http_free(pl_http *h); /* aborts it first if running */
 
 /* Each returns 0, or -1 with h->err = PL_HTTP_INVALID and h->errmsg set. */
-int pl_http_set_method(pl_http *h, const char *method);   /* GET POST PUT PATCH DELETE HEAD OPTIONS */
+int pl_http_set_method(pl_http *h, const char *method);         /* GET POST PUT PATCH DELETE HEAD OPTIONS */
 int pl_http_set_url(pl_http *h, const char *url, int insecure); /* scheme, host, loopback rule */
 int pl_http_add_header(pl_http *h, const char *name, const char *value);
 int pl_http_set_body(pl_http *h, const char *data, size_t len);

@@ -37,7 +37,7 @@ static int missing(lazy_lib *lib, const char *soname, const char *name) {
 }
 
 /* POSIX's way of storing dlsym's result in a function pointer. */
-#define RESOLVE(lib, so, api, f) \
+#define RESOLVE(lib, so, api, f)                                                                                       \
   if (!(*(void **)&(api)->f = dlsym(h, #f))) return missing(lib, so, #f);
 
 static int resolve_curl(void *h) {
@@ -98,6 +98,12 @@ const char *pl_lazy_mhd(void) {
   return mhd_lib.error;
 }
 
-const pl_curl_api *pl_curl_fns(void) { return &curl_api; }
-const pl_mhd_api *pl_mhd_fns(void) { return &mhd_api; }
-const pl_crypto_api *pl_crypto_fns(void) { return &crypto_api; }
+const pl_curl_api *pl_curl_fns(void) {
+  return &curl_api;
+}
+const pl_mhd_api *pl_mhd_fns(void) {
+  return &mhd_api;
+}
+const pl_crypto_api *pl_crypto_fns(void) {
+  return &crypto_api;
+}

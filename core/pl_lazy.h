@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+/* clang-format off */
 #define PL_CURL_FUNCTIONS(X)                                                      \
   X(curl_global_init) X(curl_version_info) X(curl_free) X(curl_easy_strerror)     \
   X(curl_easy_init) X(curl_easy_cleanup) X(curl_easy_reset) X(curl_easy_setopt)   \
@@ -38,12 +39,19 @@
   X(MHD_create_response_from_callback) X(MHD_add_response_header)                 \
   X(MHD_destroy_response)
 
+/* clang-format on */
 #define PL_CRYPTO_FUNCTIONS(X) X(EVP_sha256) X(EVP_Digest) X(HMAC)
 
 #define PL_LAZY_FIELD(f) __typeof__(f) *f;
-typedef struct pl_curl_api { PL_CURL_FUNCTIONS(PL_LAZY_FIELD) } pl_curl_api;
-typedef struct pl_mhd_api { PL_MHD_FUNCTIONS(PL_LAZY_FIELD) } pl_mhd_api;
-typedef struct pl_crypto_api { PL_CRYPTO_FUNCTIONS(PL_LAZY_FIELD) } pl_crypto_api;
+typedef struct pl_curl_api {
+  PL_CURL_FUNCTIONS(PL_LAZY_FIELD)
+} pl_curl_api;
+typedef struct pl_mhd_api {
+  PL_MHD_FUNCTIONS(PL_LAZY_FIELD)
+} pl_mhd_api;
+typedef struct pl_crypto_api {
+  PL_CRYPTO_FUNCTIONS(PL_LAZY_FIELD)
+} pl_crypto_api;
 #undef PL_LAZY_FIELD
 
 /* Open the library once per process. NULL when it is usable, or a message
@@ -63,51 +71,51 @@ const pl_crypto_api *pl_crypto_fns(void);
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
 #undef curl_multi_setopt
-#define PL_LAZY_CURL_NAME(f) (pl_curl_fns()->f)
-#define curl_global_init PL_LAZY_CURL_NAME(curl_global_init)
-#define curl_version_info PL_LAZY_CURL_NAME(curl_version_info)
-#define curl_free PL_LAZY_CURL_NAME(curl_free)
-#define curl_easy_strerror PL_LAZY_CURL_NAME(curl_easy_strerror)
-#define curl_easy_init PL_LAZY_CURL_NAME(curl_easy_init)
-#define curl_easy_cleanup PL_LAZY_CURL_NAME(curl_easy_cleanup)
-#define curl_easy_reset PL_LAZY_CURL_NAME(curl_easy_reset)
-#define curl_easy_setopt PL_LAZY_CURL_NAME(curl_easy_setopt)
-#define curl_easy_getinfo PL_LAZY_CURL_NAME(curl_easy_getinfo)
-#define curl_multi_init PL_LAZY_CURL_NAME(curl_multi_init)
-#define curl_multi_cleanup PL_LAZY_CURL_NAME(curl_multi_cleanup)
-#define curl_multi_setopt PL_LAZY_CURL_NAME(curl_multi_setopt)
-#define curl_multi_add_handle PL_LAZY_CURL_NAME(curl_multi_add_handle)
+#define PL_LAZY_CURL_NAME(f)     (pl_curl_fns()->f)
+#define curl_global_init         PL_LAZY_CURL_NAME(curl_global_init)
+#define curl_version_info        PL_LAZY_CURL_NAME(curl_version_info)
+#define curl_free                PL_LAZY_CURL_NAME(curl_free)
+#define curl_easy_strerror       PL_LAZY_CURL_NAME(curl_easy_strerror)
+#define curl_easy_init           PL_LAZY_CURL_NAME(curl_easy_init)
+#define curl_easy_cleanup        PL_LAZY_CURL_NAME(curl_easy_cleanup)
+#define curl_easy_reset          PL_LAZY_CURL_NAME(curl_easy_reset)
+#define curl_easy_setopt         PL_LAZY_CURL_NAME(curl_easy_setopt)
+#define curl_easy_getinfo        PL_LAZY_CURL_NAME(curl_easy_getinfo)
+#define curl_multi_init          PL_LAZY_CURL_NAME(curl_multi_init)
+#define curl_multi_cleanup       PL_LAZY_CURL_NAME(curl_multi_cleanup)
+#define curl_multi_setopt        PL_LAZY_CURL_NAME(curl_multi_setopt)
+#define curl_multi_add_handle    PL_LAZY_CURL_NAME(curl_multi_add_handle)
 #define curl_multi_remove_handle PL_LAZY_CURL_NAME(curl_multi_remove_handle)
-#define curl_multi_perform PL_LAZY_CURL_NAME(curl_multi_perform)
-#define curl_multi_poll PL_LAZY_CURL_NAME(curl_multi_poll)
-#define curl_multi_info_read PL_LAZY_CURL_NAME(curl_multi_info_read)
-#define curl_slist_append PL_LAZY_CURL_NAME(curl_slist_append)
-#define curl_slist_free_all PL_LAZY_CURL_NAME(curl_slist_free_all)
-#define curl_url PL_LAZY_CURL_NAME(curl_url)
-#define curl_url_cleanup PL_LAZY_CURL_NAME(curl_url_cleanup)
-#define curl_url_get PL_LAZY_CURL_NAME(curl_url_get)
-#define curl_url_set PL_LAZY_CURL_NAME(curl_url_set)
+#define curl_multi_perform       PL_LAZY_CURL_NAME(curl_multi_perform)
+#define curl_multi_poll          PL_LAZY_CURL_NAME(curl_multi_poll)
+#define curl_multi_info_read     PL_LAZY_CURL_NAME(curl_multi_info_read)
+#define curl_slist_append        PL_LAZY_CURL_NAME(curl_slist_append)
+#define curl_slist_free_all      PL_LAZY_CURL_NAME(curl_slist_free_all)
+#define curl_url                 PL_LAZY_CURL_NAME(curl_url)
+#define curl_url_cleanup         PL_LAZY_CURL_NAME(curl_url_cleanup)
+#define curl_url_get             PL_LAZY_CURL_NAME(curl_url_get)
+#define curl_url_set             PL_LAZY_CURL_NAME(curl_url_set)
 
-#define PL_LAZY_MHD_NAME(f) (pl_mhd_fns()->f)
-#define MHD_start_daemon PL_LAZY_MHD_NAME(MHD_start_daemon)
-#define MHD_stop_daemon PL_LAZY_MHD_NAME(MHD_stop_daemon)
-#define MHD_run PL_LAZY_MHD_NAME(MHD_run)
-#define MHD_get_timeout PL_LAZY_MHD_NAME(MHD_get_timeout)
-#define MHD_get_daemon_info PL_LAZY_MHD_NAME(MHD_get_daemon_info)
-#define MHD_get_connection_info PL_LAZY_MHD_NAME(MHD_get_connection_info)
-#define MHD_get_connection_values PL_LAZY_MHD_NAME(MHD_get_connection_values)
-#define MHD_lookup_connection_value PL_LAZY_MHD_NAME(MHD_lookup_connection_value)
-#define MHD_suspend_connection PL_LAZY_MHD_NAME(MHD_suspend_connection)
-#define MHD_resume_connection PL_LAZY_MHD_NAME(MHD_resume_connection)
-#define MHD_queue_response PL_LAZY_MHD_NAME(MHD_queue_response)
-#define MHD_create_response_from_buffer PL_LAZY_MHD_NAME(MHD_create_response_from_buffer)
+#define PL_LAZY_MHD_NAME(f)               (pl_mhd_fns()->f)
+#define MHD_start_daemon                  PL_LAZY_MHD_NAME(MHD_start_daemon)
+#define MHD_stop_daemon                   PL_LAZY_MHD_NAME(MHD_stop_daemon)
+#define MHD_run                           PL_LAZY_MHD_NAME(MHD_run)
+#define MHD_get_timeout                   PL_LAZY_MHD_NAME(MHD_get_timeout)
+#define MHD_get_daemon_info               PL_LAZY_MHD_NAME(MHD_get_daemon_info)
+#define MHD_get_connection_info           PL_LAZY_MHD_NAME(MHD_get_connection_info)
+#define MHD_get_connection_values         PL_LAZY_MHD_NAME(MHD_get_connection_values)
+#define MHD_lookup_connection_value       PL_LAZY_MHD_NAME(MHD_lookup_connection_value)
+#define MHD_suspend_connection            PL_LAZY_MHD_NAME(MHD_suspend_connection)
+#define MHD_resume_connection             PL_LAZY_MHD_NAME(MHD_resume_connection)
+#define MHD_queue_response                PL_LAZY_MHD_NAME(MHD_queue_response)
+#define MHD_create_response_from_buffer   PL_LAZY_MHD_NAME(MHD_create_response_from_buffer)
 #define MHD_create_response_from_callback PL_LAZY_MHD_NAME(MHD_create_response_from_callback)
-#define MHD_add_response_header PL_LAZY_MHD_NAME(MHD_add_response_header)
-#define MHD_destroy_response PL_LAZY_MHD_NAME(MHD_destroy_response)
+#define MHD_add_response_header           PL_LAZY_MHD_NAME(MHD_add_response_header)
+#define MHD_destroy_response              PL_LAZY_MHD_NAME(MHD_destroy_response)
 
 #define EVP_sha256 (pl_crypto_fns()->EVP_sha256)
 #define EVP_Digest (pl_crypto_fns()->EVP_Digest)
-#define HMAC (pl_crypto_fns()->HMAC)
+#define HMAC       (pl_crypto_fns()->HMAC)
 #endif
 
 #endif

@@ -14,8 +14,8 @@
 struct pl_loop {
   CURLM *multi;
   pl_heap timers;
-  size_t running;           /* transfers in the multi handle */
-  void *pool[EASY_POOL_MAX];/* idle easy handles */
+  size_t running;            /* transfers in the multi handle */
+  void *pool[EASY_POOL_MAX]; /* idle easy handles */
   unsigned char configured[EASY_POOL_MAX];
   size_t npool;
   pl_stats stats;
@@ -76,9 +76,15 @@ size_t pl_loop_pending(const pl_loop *l) {
   return l->timers.n + l->running;
 }
 
-pl_stats *pl_loop_stats(pl_loop *l) { return &l->stats; }
-void pl_loop_set_trace(pl_loop *l, FILE *f) { l->trace = f; }
-FILE *pl_loop_trace(const pl_loop *l) { return l->trace; }
+pl_stats *pl_loop_stats(pl_loop *l) {
+  return &l->stats;
+}
+void pl_loop_set_trace(pl_loop *l, FILE *f) {
+  l->trace = f;
+}
+FILE *pl_loop_trace(const pl_loop *l) {
+  return l->trace;
+}
 
 void *pl_loop_easy_get(pl_loop *l, int *configured) {
   if (l->npool) {

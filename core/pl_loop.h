@@ -20,8 +20,8 @@ typedef struct pl_stats {
   uint64_t bytes_received; /* response bodies */
 } pl_stats;
 
-pl_loop *pl_loop_new(void);           /* NULL when out of memory or curl fails */
-void pl_loop_free(pl_loop *l);        /* aborts every transfer and timer, no callbacks */
+pl_loop *pl_loop_new(void);    /* NULL when out of memory or curl fails */
+void pl_loop_free(pl_loop *l); /* aborts every transfer and timer, no callbacks */
 
 double pl_loop_now(const pl_loop *l); /* monotonic seconds */
 

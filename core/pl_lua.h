@@ -8,8 +8,8 @@
 #include "pl_http.h"
 #include "pl_loop.h"
 
-#define PL_CTX_KEY "peerlua.ctx"
-#define PL_TASK_MT "peerlua.task"
+#define PL_CTX_KEY  "peerlua.ctx"
+#define PL_TASK_MT  "peerlua.task"
 #define PL_ERROR_MT "peerlua.error"
 
 typedef struct pl_task pl_task;
@@ -21,7 +21,7 @@ struct pl_ctx {
   pl_task *current;                 /* the task being resumed, or NULL */
   size_t alive;                     /* tasks not finished yet */
   volatile sig_atomic_t *interrupt;
-  pl_policy *policy;                /* created on first use */
+  pl_policy *policy; /* created on first use */
   int closed;
 };
 
@@ -34,14 +34,14 @@ struct pl_task {
   pl_ctx *ctx;
   lua_State *co;
   int state, wake;
-  int anchor;               /* registry ref keeping it alive while unfinished */
-  int nargs;                /* values on co's stack for the first resume */
-  int observed;             /* its result was taken by wait() */
-  pl_task *prev, *next;     /* ready queue */
-  pl_timer timer;           /* sleep, wait timeout */
-  pl_http *http;            /* the request it waits for */
-  pl_task *target;          /* the task it waits for */
-  pl_task *waiters;         /* tasks waiting for it, linked by wnext */
+  int anchor;           /* registry ref keeping it alive while unfinished */
+  int nargs;            /* values on co's stack for the first resume */
+  int observed;         /* its result was taken by wait() */
+  pl_task *prev, *next; /* ready queue */
+  pl_timer timer;       /* sleep, wait timeout */
+  pl_http *http;        /* the request it waits for */
+  pl_task *target;      /* the task it waits for */
+  pl_task *waiters;     /* tasks waiting for it, linked by wnext */
   pl_task *wnext;
 };
 

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+/* The tables below are laid out by hand, a row per operation or field. */
+/* clang-format off */
 #define END {NULL, NULL, 0, 0, 0, NULL, 0, 0, NULL}
 #define PATH(n, f, chk) {n, f, PL_IN_PATH, PL_T_STRING, 1, chk, 0, 0, NULL}
 
@@ -209,15 +211,16 @@ static const pl_state_map upcloud_states[] = {
   {"missing-local-router", "failed"}, {"missing-peer-router", "failed"},
   {"deleted-peer-network", "failed"}, {"error", "failed"}, {"deleted", "deleted"}, {NULL, NULL}};
 
+/* clang-format on */
+
 /* ---- the table ---------------------------------------------------------- */
 
-const pl_provider pl_providers[] = {
-  {"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1},
-  {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1},
-  {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1},
-  {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1},
-  {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1},
-  {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}};
+const pl_provider pl_providers[] = {{"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1},
+                                    {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1},
+                                    {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1},
+                                    {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1},
+                                    {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1},
+                                    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}};
 
 const pl_provider *pl_provider_find(const char *name, const char *api) {
   for (const pl_provider *p = pl_providers; p->name; p++)

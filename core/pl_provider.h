@@ -18,7 +18,7 @@ typedef struct pl_param {
   const char *name;  /* key in the Lua arguments: the provider's name in snake_case */
   const char *field; /* provider's name; "a.b" nests in the body (network.uuid) */
   unsigned char where, type, required;
-  const char *check; /* validator (pl_valid_by_name) for each string, or NULL */
+  const char *check;             /* validator (pl_valid_by_name) for each string, or NULL */
   unsigned short minlen, maxlen; /* string length bounds, 0 = none */
   const char *const *oneof;      /* allowed values, NULL-terminated, or NULL */
 } pl_param;
@@ -27,17 +27,17 @@ typedef struct pl_op {
   const char *name;    /* "create_peering" */
   const char *service; /* sub-API the path is relative to ("" for the client's base) */
   const char *method;
-  const char *path;    /* template; {name} is a PL_IN_PATH param's name */
-  const pl_param *params; /* ends with name == NULL */
-  int ok[4];           /* success statuses, 0-terminated */
-  const char *wrap;    /* body wrapper object ("network_peering") or NULL */
-  const char *result;  /* where the object(s) are in the response: NULL = the body,
+  const char *path;          /* template; {name} is a PL_IN_PATH param's name */
+  const pl_param *params;    /* ends with name == NULL */
+  int ok[4];                 /* success statuses, 0-terminated */
+  const char *wrap;          /* body wrapper object ("network_peering") or NULL */
+  const char *result;        /* where the object(s) are in the response: NULL = the body,
                           "peering", "network_peerings.network_peering", ... */
-  const char *exclusive[2]; /* params that cannot be given together */
-  const char *one_of[3];    /* at least one of these is required (NULL-terminated) */
-  unsigned char idempotent; /* safe to resend after an ambiguous failure */
-  unsigned char missing_ok; /* 404 counts as success (deletes) */
-  unsigned char conflict_ok;/* 409 counts as success (firewall "already exists") */
+  const char *exclusive[2];  /* params that cannot be given together */
+  const char *one_of[3];     /* at least one of these is required (NULL-terminated) */
+  unsigned char idempotent;  /* safe to resend after an ambiguous failure */
+  unsigned char missing_ok;  /* 404 counts as success (deletes) */
+  unsigned char conflict_ok; /* 409 counts as success (firewall "already exists") */
 } pl_op;
 
 typedef struct pl_state_map {
@@ -49,12 +49,12 @@ typedef struct pl_state_map {
 
 typedef struct pl_provider {
   const char *name;
-  const char *api;          /* API generation ("v1", "v2") or "" */
-  const pl_op *ops;         /* ends with name == NULL */
+  const char *api;            /* API generation ("v1", "v2") or "" */
+  const pl_op *ops;           /* ends with name == NULL */
   const pl_state_map *states; /* ends with status == NULL */
-  const char *id_field;     /* where a peering's id is */
-  const char *status_field; /* where its status is */
-  double rate, burst;       /* default throttle */
+  const char *id_field;       /* where a peering's id is */
+  const char *status_field;   /* where its status is */
+  double rate, burst;         /* default throttle */
 } pl_provider;
 
 /* Table of every provider and API generation, ending with name == NULL. */

@@ -36,8 +36,10 @@ static int digits(cursor *c, int n) {
 
 static void lit(cursor *c, const char *text) {
   size_t n = strlen(text);
-  if (strncmp(c->s, text, n) != 0) c->ok = 0;
-  else c->s += n;
+  if (strncmp(c->s, text, n) != 0)
+    c->ok = 0;
+  else
+    c->s += n;
 }
 
 static void spaces(cursor *c, int at_least) {
@@ -80,11 +82,11 @@ static double http_date(const char *s) {
   cursor c = {s, 1};
   int y, mo, d, h, mi, se;
   while ((*c.s >= 'A' && *c.s <= 'Z') || (*c.s >= 'a' && *c.s <= 'z')) c.s++; /* day name */
-  if (*c.s == ',') {                  /* IMF-fixdate or RFC 850 */
+  if (*c.s == ',') {                                                          /* IMF-fixdate or RFC 850 */
     c.s++;
     spaces(&c, 1);
     d = digits(&c, 2);
-    if (*c.s == '-') {                /* RFC 850: 06-Nov-94 */
+    if (*c.s == '-') { /* RFC 850: 06-Nov-94 */
       lit(&c, "-");
       mo = month(&c);
       lit(&c, "-");
@@ -100,7 +102,7 @@ static double http_date(const char *s) {
     clock_time(&c, &h, &mi, &se);
     spaces(&c, 1);
     lit(&c, "GMT");
-  } else {                            /* asctime: Nov  6 08:49:37 1994 */
+  } else { /* asctime: Nov  6 08:49:37 1994 */
     spaces(&c, 1);
     mo = month(&c);
     spaces(&c, 1);

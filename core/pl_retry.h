@@ -31,7 +31,7 @@ int pl_retry_after_parse(const char *value, double now, double *delay);
  * fails for everyone, retries stop after the budget is spent, and resume
  * as successes return. At 20% failures it never runs dry. */
 #define PL_RETRY_BUDGET 20.0
-#define PL_RETRY_COST 1.0
+#define PL_RETRY_COST   1.0
 #define PL_RETRY_REFUND 0.5
 
 typedef struct pl_retry_budget {

@@ -123,7 +123,10 @@ static int add_canonical_query(pl_buf *b, const char *q, size_t n) {
       size_t klen = eq ? (size_t)(eq - (q + i)) : j - i;
       if (count == cap) {
         pair *grown = realloc(ps, (cap *= 2) * sizeof *ps);
-        if (!grown) { bad = 1; break; }
+        if (!grown) {
+          bad = 1;
+          break;
+        }
         ps = grown;
       }
       ps[count].name = decode(q + i, klen);
@@ -186,8 +189,9 @@ int pl_sign_huawei(const pl_sign_req *r, pl_sign_out *out, char *err, size_t err
   if (!r->sk || !*r->sk) return fail(err, errlen, "sk: is required");
   if (!pl_sign_date_ok(r->date)) return fail(err, errlen, "date: must look like 20191115T033655Z");
   const char *url = r->url ? strstr(r->url, "://") : NULL;
-  int scheme_ok = url && ((url - r->url == 4 && strncasecmp(r->url, "http", 4) == 0) ||
-                          (url - r->url == 5 && strncasecmp(r->url, "https", 5) == 0));
+  int scheme_ok = url &&
+      ((url - r->url == 4 && strncasecmp(r->url, "http", 4) == 0) ||
+       (url - r->url == 5 && strncasecmp(r->url, "https", 5) == 0));
   if (!scheme_ok || !url[3] || strchr("/?#", url[3])) return fail(err, errlen, "url: must be an absolute http(s) URL");
   const char *host = url + 3;
   size_t hlen = strcspn(host, "/?#");
@@ -202,7 +206,10 @@ int pl_sign_huawei(const pl_sign_req *r, pl_sign_out *out, char *err, size_t err
   int bad = hs == NULL;
   for (size_t i = 0; !bad && i < r->nheaders; i++) {
     const char *name = r->headers[i].name, *value = r->headers[i].value;
-    if (!name || !*name || !value) { free_pairs(hs, nh); return fail(err, errlen, "headers: names and values must be strings"); }
+    if (!name || !*name || !value) {
+      free_pairs(hs, nh);
+      return fail(err, errlen, "headers: names and values must be strings");
+    }
     if (strcasecmp(name, "host") == 0 || strcasecmp(name, "x-sdk-date") == 0) continue;
     bad = make_header(&hs[nh++], name, value);
   }
@@ -223,15 +230,15 @@ int pl_sign_huawei(const pl_sign_req *r, pl_sign_out *out, char *err, size_t err
 
   pl_buf *c = &out->canonical;
   bad = bad || pl_buf_addstr(c, r->method) || pl_buf_add(c, "\n", 1) || add_canonical_uri(c, path, plen) ||
-        pl_buf_add(c, "\n", 1) || add_canonical_query(c, query, qlen) || pl_buf_add(c, "\n", 1);
+      pl_buf_add(c, "\n", 1) || add_canonical_query(c, query, qlen) || pl_buf_add(c, "\n", 1);
   for (size_t i = 0; !bad && i < nh; i++) {
     bad = pl_buf_addstr(c, hs[i].name) || pl_buf_add(c, ":", 1) || pl_buf_addstr(c, hs[i].value) ||
-          pl_buf_add(c, "\n", 1);
+        pl_buf_add(c, "\n", 1);
     if (!bad && i) bad = pl_buf_add(&out->signed_headers, ";", 1);
     bad = bad || pl_buf_addstr(&out->signed_headers, hs[i].name);
   }
   bad = bad || pl_buf_add(c, "\n", 1) || pl_buf_add(c, out->signed_headers.data, out->signed_headers.len) ||
-        pl_buf_add(c, "\n", 1) || pl_buf_addstr(c, payload_hash) || pl_buf_addstr(&out->host, hostbuf);
+      pl_buf_add(c, "\n", 1) || pl_buf_addstr(c, payload_hash) || pl_buf_addstr(&out->host, hostbuf);
   if (hs) free_pairs(hs, nh);
   if (bad) {
     pl_sign_out_free(out);
@@ -243,7 +250,7 @@ int pl_sign_huawei(const pl_sign_req *r, pl_sign_out *out, char *err, size_t err
   pl_buf sts;
   pl_buf_init(&sts);
   bad = pl_buf_addstr(&sts, "SDK-HMAC-SHA256\n") || pl_buf_addstr(&sts, r->date) || pl_buf_add(&sts, "\n", 1) ||
-        pl_buf_addstr(&sts, creq_hash);
+      pl_buf_addstr(&sts, creq_hash);
   unsigned char mac[32];
   unsigned int maclen = 0;
   if (!bad && !HMAC(EVP_sha256(), r->sk, (int)strlen(r->sk), (const unsigned char *)sts.data, sts.len, mac, &maclen))
@@ -256,8 +263,8 @@ int pl_sign_huawei(const pl_sign_req *r, pl_sign_out *out, char *err, size_t err
   pl_buf_free(&sig);
   pl_buf *a = &out->authorization;
   bad = bad || pl_buf_addstr(a, "SDK-HMAC-SHA256 Access=") || pl_buf_addstr(a, r->ak) ||
-        pl_buf_addstr(a, ", SignedHeaders=") || pl_buf_addstr(a, out->signed_headers.data) ||
-        pl_buf_addstr(a, ", Signature=") || pl_buf_addstr(a, out->signature);
+      pl_buf_addstr(a, ", SignedHeaders=") || pl_buf_addstr(a, out->signed_headers.data) ||
+      pl_buf_addstr(a, ", Signature=") || pl_buf_addstr(a, out->signature);
   if (bad) {
     pl_sign_out_free(out);
     return fail(err, errlen, "out of memory or no HMAC");

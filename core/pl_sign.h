@@ -21,14 +21,14 @@ typedef struct pl_sign_header {
 } pl_sign_header;
 
 typedef struct pl_sign_req {
-  const char *method;              /* GET, POST, ... */
-  const char *url;                 /* absolute: http(s)://host[:port]/path[?query] */
-  const pl_sign_header *headers;   /* the headers to sign besides host and x-sdk-date */
+  const char *method;            /* GET, POST, ... */
+  const char *url;               /* absolute: http(s)://host[:port]/path[?query] */
+  const pl_sign_header *headers; /* the headers to sign besides host and x-sdk-date */
   size_t nheaders;
-  const char *body;                /* may be NULL when body_len is 0 */
+  const char *body; /* may be NULL when body_len is 0 */
   size_t body_len;
   const char *ak, *sk;
-  const char *date;                /* X-Sdk-Date, YYYYMMDDTHHMMSSZ */
+  const char *date; /* X-Sdk-Date, YYYYMMDDTHHMMSSZ */
 } pl_sign_req;
 
 /* The parts of a signature; every buffer is owned by the result. */

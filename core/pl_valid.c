@@ -10,9 +10,15 @@ static int all(const char *s, size_t len, int (*pred)(int)) {
   return 1;
 }
 
-static int is_lower_hex(int c) { return isdigit(c) || (c >= 'a' && c <= 'f'); }
-static int is_lower_alpha(int c) { return c >= 'a' && c <= 'z'; }
-static int is_upper_alpha(int c) { return c >= 'A' && c <= 'Z'; }
+static int is_lower_hex(int c) {
+  return isdigit(c) || (c >= 'a' && c <= 'f');
+}
+static int is_lower_alpha(int c) {
+  return c >= 'a' && c <= 'z';
+}
+static int is_upper_alpha(int c) {
+  return c >= 'A' && c <= 'Z';
+}
 
 const char *pl_valid_uuid(const char *s, size_t len) {
   static const char *const rule = "must be a UUID (8-4-4-4-12 hexadecimal digits)";
@@ -36,8 +42,8 @@ const char *pl_valid_nonempty(const char *s, size_t len) {
 
 /* Parse "addr/prefix"; family AF_INET, AF_INET6 or 0 for either. */
 static const char *cidr(const char *s, size_t len, int family) {
-  const char *rule = family == AF_INET ? "must be an IPv4 CIDR block like 10.0.0.0/16"
-                                       : "must be a CIDR block like 10.0.0.0/16";
+  const char *rule =
+      family == AF_INET ? "must be an IPv4 CIDR block like 10.0.0.0/16" : "must be a CIDR block like 10.0.0.0/16";
   char addr[64];
   unsigned char bin[16];
   const char *slash = memchr(s, '/', len);
@@ -59,8 +65,12 @@ static const char *cidr(const char *s, size_t len, int family) {
   return NULL;
 }
 
-const char *pl_valid_cidr(const char *s, size_t len) { return cidr(s, len, 0); }
-const char *pl_valid_cidr4(const char *s, size_t len) { return cidr(s, len, AF_INET); }
+const char *pl_valid_cidr(const char *s, size_t len) {
+  return cidr(s, len, 0);
+}
+const char *pl_valid_cidr4(const char *s, size_t len) {
+  return cidr(s, len, AF_INET);
+}
 
 const char *pl_valid_aws_vpc(const char *s, size_t len) {
   if (len > 4 && memcmp(s, "vpc-", 4) == 0 && (len - 4 == 8 || len - 4 == 17) && all(s + 4, len - 4, is_lower_hex))
@@ -102,11 +112,16 @@ pl_validator pl_valid_by_name(const char *name) {
     const char *name;
     pl_validator fn;
   } table[] = {
-    {"uuid", pl_valid_uuid},           {"cidr", pl_valid_cidr},
-    {"cidr4", pl_valid_cidr4},         {"aws_vpc", pl_valid_aws_vpc},
-    {"aws_account", pl_valid_aws_account}, {"aws_region", pl_valid_aws_region},
-    {"ic_region", pl_valid_ic_region}, {"hex32", pl_valid_hex32},
-    {"nonempty", pl_valid_nonempty},   {NULL, NULL},
+      {"uuid", pl_valid_uuid},
+      {"cidr", pl_valid_cidr},
+      {"cidr4", pl_valid_cidr4},
+      {"aws_vpc", pl_valid_aws_vpc},
+      {"aws_account", pl_valid_aws_account},
+      {"aws_region", pl_valid_aws_region},
+      {"ic_region", pl_valid_ic_region},
+      {"hex32", pl_valid_hex32},
+      {"nonempty", pl_valid_nonempty},
+      {NULL, NULL},
   };
   for (int i = 0; table[i].name; i++)
     if (strcmp(table[i].name, name) == 0) return table[i].fn;
@@ -127,8 +142,7 @@ static int add_segment(pl_buf *out, const char *v) {
   return 0;
 }
 
-int pl_path_expand(const char *tmpl, pl_path_lookup lookup, void *ud, pl_buf *out,
-                   const char **bad, size_t *badlen) {
+int pl_path_expand(const char *tmpl, pl_path_lookup lookup, void *ud, pl_buf *out, const char **bad, size_t *badlen) {
   pl_buf_reset(out);
   for (const char *p = tmpl; *p;) {
     const char *open = strchr(p, '{');

@@ -26,7 +26,6 @@ pl_validator pl_valid_by_name(const char *name);
  * path segments. Returns 0, or -1 with the missing or bad name in *bad
  * (pointing into tmpl) and its length in *badlen. */
 typedef const char *(*pl_path_lookup)(const char *name, size_t len, void *ud);
-int pl_path_expand(const char *tmpl, pl_path_lookup lookup, void *ud, pl_buf *out,
-                   const char **bad, size_t *badlen);
+int pl_path_expand(const char *tmpl, pl_path_lookup lookup, void *ud, pl_buf *out, const char **bad, size_t *badlen);
 
 #endif

@@ -16,7 +16,7 @@
 #include "lauxlib.h"
 
 #define REPL_HISTORY_MAX 1000
-#define REPL_PRETTY_KEY "peerlua.repl.pretty"
+#define REPL_PRETTY_KEY  "peerlua.repl.pretty"
 
 typedef struct repl {
   lua_State *L;
@@ -97,7 +97,7 @@ static int addreturn(repl *r) {
     lua_remove(L, -2); /* the "return" string */
     lua_remove(L, -2); /* the line */
   } else {
-    lua_pop(L, 2);     /* error and "return" string */
+    lua_pop(L, 2); /* error and "return" string */
   }
   return status;
 }
@@ -261,8 +261,10 @@ void host_repl(lua_State *L) {
   while ((status = loadline(&r)) != -1) {
     int base = lua_gettop(L) - 1;
     if (status == LUA_OK) status = host_call(L, 0, LUA_MULTRET);
-    if (status == LUA_OK) print_results(L, base);
-    else host_report(L, status);
+    if (status == LUA_OK)
+      print_results(L, base);
+    else
+      host_report(L, status);
     lua_settop(L, base);
   }
   if (r.tty) putchar('\n');

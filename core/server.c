@@ -33,11 +33,11 @@
 #include "server.h"
 
 #define PL_SERVER_DEFAULT_LISTEN "127.0.0.1:8080"
-#define PL_SERVER_MAX_BODY ((size_t)1 << 20)      /* larger bodies get a 413 */
-#define PL_SERVER_MAX_DISCARD ((size_t)64 << 20)  /* past this, drop the connection */
-#define PL_SERVER_MAX_DELAY 3600.0                /* seconds */
-#define PL_SERVER_CONN_TIMEOUT 120u               /* idle seconds */
-#define PL_SERVER_CONN_LIMIT 4096u
+#define PL_SERVER_MAX_BODY       ((size_t)1 << 20)  /* larger bodies get a 413 */
+#define PL_SERVER_MAX_DISCARD    ((size_t)64 << 20) /* past this, drop the connection */
+#define PL_SERVER_MAX_DELAY      3600.0             /* seconds */
+#define PL_SERVER_CONN_TIMEOUT   120u               /* idle seconds */
+#define PL_SERVER_CONN_LIMIT     4096u
 
 enum { REQ_RECEIVING, REQ_SUSPENDED, REQ_DUE, REQ_DONE };
 enum { ACT_NONE, ACT_RESET, ACT_TRUNCATE };
@@ -56,23 +56,23 @@ struct pl_server_req {
   unsigned status;
   int action;
   double delay;
-  struct MHD_Response *resp;          /* prepared, not yet queued */
-  pl_timer timer;                     /* when suspended */
-  pl_server_req *prev, *next;         /* list of suspended requests */
+  struct MHD_Response *resp;  /* prepared, not yet queued */
+  pl_timer timer;             /* when suspended */
+  pl_server_req *prev, *next; /* list of suspended requests */
 };
 
 struct pl_server {
   struct MHD_Daemon *mhd;
   lua_State *L;
-  int handler;                        /* registry ref of the Lua handler */
+  int handler; /* registry ref of the Lua handler */
   pthread_t thread;
-  int running;                        /* thread created */
-  int wake[2];                        /* pipe: a byte means stop */
+  int running; /* thread created */
+  int wake[2]; /* pipe: a byte means stop */
   int epoll_fd;
   pl_heap timers;
   pl_server_req *suspended;
   int stopping;
-  struct MHD_Response *too_large;     /* shared canned responses */
+  struct MHD_Response *too_large; /* shared canned responses */
   struct MHD_Response *failed;
   char url[128];
 };
@@ -98,8 +98,8 @@ static double pl_server_wall(void) {
 /* ---- HOST:PORT ------------------------------------------------------- */
 
 /* Split "HOST:PORT" or "[V6]:PORT"; 0 ok, -1 with a message in err. */
-static int pl_server_split_listen(const char *spec, char *host, size_t hostlen,
-                                  char *port, size_t portlen, char *err, size_t errlen) {
+static int pl_server_split_listen(const char *spec, char *host, size_t hostlen, char *port, size_t portlen, char *err,
+                                  size_t errlen) {
   const char *colon, *h = spec;
   size_t hl;
   if (spec[0] == '[') {
@@ -131,11 +131,9 @@ bad:
 }
 
 /* Bind and listen; returns the socket and sets url, or -1 with a message. */
-static int pl_server_bind(const char *spec, char *url, size_t urllen, int *family,
-                          char *err, size_t errlen) {
+static int pl_server_bind(const char *spec, char *url, size_t urllen, int *family, char *err, size_t errlen) {
   char host[256], port[8];
-  if (pl_server_split_listen(spec, host, sizeof host, port, sizeof port, err, errlen) != 0)
-    return -1;
+  if (pl_server_split_listen(spec, host, sizeof host, port, sizeof port, err, errlen) != 0) return -1;
   struct addrinfo hints, *res = NULL;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
@@ -195,23 +193,22 @@ static int pl_server_bind(const char *spec, char *url, size_t urllen, int *famil
 static int pl_server_load_module(lua_State *L, const char *name) {
   const char *dir = getenv("PEERLUA_LUA_DIR");
   if (dir && *dir) {
-    const char *rel = luaL_gsub(L, name, ".", "/");          /* rel */
+    const char *rel = luaL_gsub(L, name, ".", "/"); /* rel */
     static const char *const forms[] = {"%s/%s.lua", "%s/%s/init.lua"};
     for (int i = 0; i < 2; i++) {
       const char *path = lua_pushfstring(L, forms[i], dir, rel); /* rel path */
-      int st = luaL_loadfile(L, path);                     /* rel path chunk|msg */
-      lua_remove(L, -2);                                   /* rel chunk|msg */
+      int st = luaL_loadfile(L, path);                           /* rel path chunk|msg */
+      lua_remove(L, -2);                                         /* rel chunk|msg */
       if (st != LUA_ERRFILE) {
-        lua_remove(L, -2);                                 /* chunk|msg */
+        lua_remove(L, -2); /* chunk|msg */
         return st == LUA_OK;
       }
-      lua_pop(L, 1);                                       /* rel */
+      lua_pop(L, 1); /* rel */
     }
     lua_pop(L, 1);
   }
   for (const pl_embed_file *e = pl_embed_files; e->module; e++)
-    if (strcmp(e->module, name) == 0)
-      return luaL_loadbuffer(L, e->source, e->len, e->chunkname) == LUA_OK;
+    if (strcmp(e->module, name) == 0) return luaL_loadbuffer(L, e->source, e->len, e->chunkname) == LUA_OK;
   lua_pushfstring(L, "no embedded module '%s'", name);
   return -1;
 }
@@ -270,10 +267,10 @@ static int pl_server_l_boot(lua_State *L) {
   pl_server *s = lua_touserdata(L, lua_upvalueindex(1));
   lua_getglobal(L, "require");
   lua_pushliteral(L, "peerlua.sim");
-  lua_call(L, 1, 1);                       /* opts sim */
-  lua_getfield(L, -1, "handler");          /* opts sim handler */
+  lua_call(L, 1, 1);              /* opts sim */
+  lua_getfield(L, -1, "handler"); /* opts sim handler */
   lua_pushvalue(L, 1);
-  lua_call(L, 1, 1);                       /* opts sim fn */
+  lua_call(L, 1, 1); /* opts sim fn */
   if (!lua_isfunction(L, -1)) return luaL_error(L, "peerlua.sim.handler did not return a function");
   s->handler = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;
@@ -281,8 +278,7 @@ static int pl_server_l_boot(lua_State *L) {
 
 /* MHD iterator: add a header (lower-case name) to the table at the top;
  * a repeated header is joined with ", ". */
-static enum MHD_Result pl_server_add_header(void *ud, enum MHD_ValueKind kind,
-                                            const char *key, const char *value) {
+static enum MHD_Result pl_server_add_header(void *ud, enum MHD_ValueKind kind, const char *key, const char *value) {
   lua_State *L = ud;
   (void)kind;
   size_t n = strlen(key);
@@ -292,9 +288,9 @@ static enum MHD_Result pl_server_add_header(void *ud, enum MHD_ValueKind kind,
     unsigned char c = (unsigned char)key[i];
     p[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
   }
-  luaL_pushresultsize(&b, n);              /* t name */
+  luaL_pushresultsize(&b, n); /* t name */
   lua_pushvalue(L, -1);
-  if (lua_rawget(L, -3) == LUA_TSTRING) {  /* t name old */
+  if (lua_rawget(L, -3) == LUA_TSTRING) { /* t name old */
     lua_pushliteral(L, ", ");
     lua_pushstring(L, value ? value : "");
     lua_concat(L, 3);
@@ -308,31 +304,30 @@ static enum MHD_Result pl_server_add_header(void *ud, enum MHD_ValueKind kind,
 
 /* MHD iterator: add a query argument to the table at the top; repeated
  * keys collect their values in a list. */
-static enum MHD_Result pl_server_add_query(void *ud, enum MHD_ValueKind kind,
-                                           const char *key, const char *value) {
+static enum MHD_Result pl_server_add_query(void *ud, enum MHD_ValueKind kind, const char *key, const char *value) {
   lua_State *L = ud;
   (void)kind;
   if (!key) return MHD_YES;
-  lua_pushstring(L, key);                  /* t key */
+  lua_pushstring(L, key); /* t key */
   lua_pushvalue(L, -1);
-  switch (lua_rawget(L, -3)) {             /* t key old */
-  case LUA_TSTRING:
-    lua_createtable(L, 2, 0);              /* t key old list */
-    lua_insert(L, -2);
-    lua_rawseti(L, -2, 1);
-    lua_pushstring(L, value ? value : "");
-    lua_rawseti(L, -2, 2);                 /* t key list */
-    lua_rawset(L, -3);
-    break;
-  case LUA_TTABLE:
-    lua_pushstring(L, value ? value : "");
-    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-    lua_pop(L, 2);
-    break;
-  default:
-    lua_pop(L, 1);
-    lua_pushstring(L, value ? value : "");
-    lua_rawset(L, -3);
+  switch (lua_rawget(L, -3)) { /* t key old */
+    case LUA_TSTRING:
+      lua_createtable(L, 2, 0); /* t key old list */
+      lua_insert(L, -2);
+      lua_rawseti(L, -2, 1);
+      lua_pushstring(L, value ? value : "");
+      lua_rawseti(L, -2, 2); /* t key list */
+      lua_rawset(L, -3);
+      break;
+    case LUA_TTABLE:
+      lua_pushstring(L, value ? value : "");
+      lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+      lua_pop(L, 2);
+      break;
+    default:
+      lua_pop(L, 1);
+      lua_pushstring(L, value ? value : "");
+      lua_rawset(L, -3);
   }
   return MHD_YES;
 }
@@ -373,8 +368,7 @@ static void pl_server_add_resp_header(lua_State *L, pl_server_req *r, const char
   if (t != LUA_TSTRING && t != LUA_TNUMBER) return;
   const char *v = lua_tostring(L, -1);
   if (MHD_add_response_header(r->resp, name, v) != MHD_YES)
-    fprintf(stderr, "peerlua emulator: %s %s: response header '%s' refused\n",
-            r->method, r->url, name);
+    fprintf(stderr, "peerlua emulator: %s %s: response header '%s' refused\n", r->method, r->url, name);
 }
 
 /* [-0, +0] Turn the handler's results at base..top into r->resp (plus
@@ -417,9 +411,12 @@ static const char *pl_server_to_response(lua_State *L, pl_server_req *r, int bas
   r->action = ACT_NONE;
   if (!lua_isnil(L, st + 4)) {
     const char *a = lua_tostring(L, st + 4);
-    if (a && strcmp(a, "reset") == 0) r->action = ACT_RESET;
-    else if (a && strcmp(a, "truncate") == 0) r->action = ACT_TRUNCATE;
-    else return "unknown response action (expected \"reset\" or \"truncate\")";
+    if (a && strcmp(a, "reset") == 0)
+      r->action = ACT_RESET;
+    else if (a && strcmp(a, "truncate") == 0)
+      r->action = ACT_TRUNCATE;
+    else
+      return "unknown response action (expected \"reset\" or \"truncate\")";
   }
   if (r->action == ACT_TRUNCATE) {
     size_t total = len ? len : 1;
@@ -436,7 +433,7 @@ static const char *pl_server_to_response(lua_State *L, pl_server_req *r, int bas
   if (!r->resp) return "cannot create the response";
   if (lua_istable(L, hidx)) {
     lua_pushnil(L);
-    while (lua_next(L, hidx)) {                  /* ... name value */
+    while (lua_next(L, hidx)) { /* ... name value */
       if (lua_type(L, -2) == LUA_TSTRING) {
         const char *name = lua_tostring(L, -2);
         if (lua_istable(L, -1)) {
@@ -461,10 +458,10 @@ static const char *pl_server_to_response(lua_State *L, pl_server_req *r, int bas
  * r->resp stays NULL if the handler failed (the failure is logged). */
 static int pl_server_l_dispatch(lua_State *L) {
   pl_server_req *r = lua_touserdata(L, 1);
-  lua_pushcfunction(L, pl_server_l_traceback);          /* r tb */
-  lua_rawgeti(L, LUA_REGISTRYINDEX, r->srv->handler);   /* r tb fn */
-  pl_server_push_request(L, r);                         /* r tb fn req */
-  if (lua_pcall(L, 1, LUA_MULTRET, 2) != LUA_OK) {      /* r tb results... | msg */
+  lua_pushcfunction(L, pl_server_l_traceback);        /* r tb */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->srv->handler); /* r tb fn */
+  pl_server_push_request(L, r);                       /* r tb fn req */
+  if (lua_pcall(L, 1, LUA_MULTRET, 2) != LUA_OK) {    /* r tb results... | msg */
     fprintf(stderr, "peerlua emulator: %s %s: %s\n", r->method, r->url, lua_tostring(L, -1));
     return 0;
   }
@@ -494,8 +491,10 @@ static void pl_server_run_handler(pl_server *s, pl_server_req *r) {
 
 static void pl_server_unlink(pl_server_req *r) {
   pl_server *s = r->srv;
-  if (r->prev) r->prev->next = r->next;
-  else s->suspended = r->next;
+  if (r->prev)
+    r->prev->next = r->next;
+  else
+    s->suspended = r->next;
   if (r->next) r->next->prev = r->prev;
   r->prev = r->next = NULL;
 }
@@ -513,10 +512,9 @@ static enum MHD_Result pl_server_deliver(pl_server_req *r) {
   r->state = REQ_DONE;
   if (s->stopping) return MHD_NO;
   if (r->action == ACT_RESET) {
-    const union MHD_ConnectionInfo *ci =
-      MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci) {
-      struct linger lg = {1, 0};  /* close sends a TCP reset */
+      struct linger lg = {1, 0}; /* close sends a TCP reset */
       setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
     return MHD_NO;
@@ -533,15 +531,13 @@ static int pl_server_too_long(const char *cl) {
   size_t n = strspn(cl, " \t");
   const char *d = cl + n;
   size_t digits = strspn(d, "0123456789");
-  if (digits == 0) return 0;         /* MHD rejects malformed lengths itself */
+  if (digits == 0) return 0; /* MHD rejects malformed lengths itself */
   if (digits > 12) return 1;
   return strtoull(d, NULL, 10) > PL_SERVER_MAX_BODY;
 }
 
-static enum MHD_Result pl_server_on_request(void *cls, struct MHD_Connection *conn,
-                                            const char *url, const char *method,
-                                            const char *version, const char *data,
-                                            size_t *size, void **con_cls) {
+static enum MHD_Result pl_server_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                            const char *version, const char *data, size_t *size, void **con_cls) {
   pl_server *s = cls;
   pl_server_req *r = *con_cls;
   if (!r) {
@@ -552,8 +548,7 @@ static enum MHD_Result pl_server_on_request(void *cls, struct MHD_Connection *co
     pl_timer_init(&r->timer);
     r->timer.ud = r;
     *con_cls = r;
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && pl_server_too_long(cl)) {
       r->state = REQ_DONE;
       return MHD_queue_response(conn, MHD_HTTP_CONTENT_TOO_LARGE, s->too_large);
@@ -561,68 +556,64 @@ static enum MHD_Result pl_server_on_request(void *cls, struct MHD_Connection *co
     return MHD_YES;
   }
   switch (r->state) {
-  case REQ_RECEIVING:
-    if (*size) {
-      size_t n = *size;
-      *size = 0;
-      if (!r->too_large && r->len + n > PL_SERVER_MAX_BODY) {
-        r->too_large = 1;
-        free(r->body);
-        r->body = NULL;
-        r->discarded = r->len;
-        r->len = r->cap = 0;
-      }
-      if (r->too_large) {
-        r->discarded += n;
-        return r->discarded > PL_SERVER_MAX_DISCARD ? MHD_NO : MHD_YES;
-      }
-      if (r->len + n > r->cap) {
-        size_t cap = r->cap ? r->cap : 4096;
-        while (cap < r->len + n) cap *= 2;
-        if (cap > PL_SERVER_MAX_BODY) cap = PL_SERVER_MAX_BODY;
-        char *p = realloc(r->body, cap);
-        if (!p) return MHD_NO;
-        r->body = p;
-        r->cap = cap;
-      }
-      memcpy(r->body + r->len, data, n);
-      r->len += n;
-      return MHD_YES;
-    }
-    if (r->too_large) {
-      r->state = REQ_DONE;
-      return MHD_queue_response(conn, MHD_HTTP_CONTENT_TOO_LARGE, s->too_large);
-    }
-    if (s->stopping) return MHD_NO;
-    r->method = method;
-    r->url = url;
-    r->version = version;
-    pl_server_run_handler(s, r);
-    r->method = r->url = r->version = NULL;
-    if (r->resp && r->delay > 0) {
-      r->timer.when = pl_server_mono() + r->delay;
-      if (pl_heap_push(&s->timers, &r->timer) == 0) {
-        r->state = REQ_SUSPENDED;
-        r->next = s->suspended;
-        if (r->next) r->next->prev = r;
-        s->suspended = r;
-        MHD_suspend_connection(conn);
+    case REQ_RECEIVING:
+      if (*size) {
+        size_t n = *size;
+        *size = 0;
+        if (!r->too_large && r->len + n > PL_SERVER_MAX_BODY) {
+          r->too_large = 1;
+          free(r->body);
+          r->body = NULL;
+          r->discarded = r->len;
+          r->len = r->cap = 0;
+        }
+        if (r->too_large) {
+          r->discarded += n;
+          return r->discarded > PL_SERVER_MAX_DISCARD ? MHD_NO : MHD_YES;
+        }
+        if (r->len + n > r->cap) {
+          size_t cap = r->cap ? r->cap : 4096;
+          while (cap < r->len + n) cap *= 2;
+          if (cap > PL_SERVER_MAX_BODY) cap = PL_SERVER_MAX_BODY;
+          char *p = realloc(r->body, cap);
+          if (!p) return MHD_NO;
+          r->body = p;
+          r->cap = cap;
+        }
+        memcpy(r->body + r->len, data, n);
+        r->len += n;
         return MHD_YES;
       }
-    }
-    return pl_server_deliver(r);
-  case REQ_DUE:
-    return pl_server_deliver(r);
-  case REQ_SUSPENDED:
-    return MHD_YES;
-  default: /* REQ_DONE: a response is queued; ignore what is left of the body */
-    *size = 0;
-    return MHD_YES;
+      if (r->too_large) {
+        r->state = REQ_DONE;
+        return MHD_queue_response(conn, MHD_HTTP_CONTENT_TOO_LARGE, s->too_large);
+      }
+      if (s->stopping) return MHD_NO;
+      r->method = method;
+      r->url = url;
+      r->version = version;
+      pl_server_run_handler(s, r);
+      r->method = r->url = r->version = NULL;
+      if (r->resp && r->delay > 0) {
+        r->timer.when = pl_server_mono() + r->delay;
+        if (pl_heap_push(&s->timers, &r->timer) == 0) {
+          r->state = REQ_SUSPENDED;
+          r->next = s->suspended;
+          if (r->next) r->next->prev = r;
+          s->suspended = r;
+          MHD_suspend_connection(conn);
+          return MHD_YES;
+        }
+      }
+      return pl_server_deliver(r);
+    case REQ_DUE: return pl_server_deliver(r);
+    case REQ_SUSPENDED: return MHD_YES;
+    default: /* REQ_DONE: a response is queued; ignore what is left of the body */ *size = 0; return MHD_YES;
   }
 }
 
-static void pl_server_on_completed(void *cls, struct MHD_Connection *conn,
-                                   void **con_cls, enum MHD_RequestTerminationCode toe) {
+static void pl_server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                                   enum MHD_RequestTerminationCode toe) {
   pl_server_req *r = *con_cls;
   (void)cls;
   (void)conn;
@@ -667,8 +658,7 @@ static void *pl_server_thread(void *ud) {
       if (read(s->wake[0], buf, sizeof buf) != 0) break;
     }
     double now = pl_server_mono();
-    while ((t = pl_heap_peek(&s->timers)) && t->when <= now)
-      pl_server_resume(t->ud);
+    while ((t = pl_heap_peek(&s->timers)) && t->when <= now) pl_server_resume(t->ud);
     MHD_run(s->mhd);
   }
   /* Shutdown: every suspended connection must be resumed before
@@ -693,8 +683,7 @@ static void pl_server_free(pl_server *s) {
 }
 
 static struct MHD_Response *pl_server_canned(const char *json, int close) {
-  struct MHD_Response *r =
-    MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_PERSISTENT);
+  struct MHD_Response *r = MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_PERSISTENT);
   if (!r) return NULL;
   MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
   if (close) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -702,8 +691,7 @@ static struct MHD_Response *pl_server_canned(const char *json, int close) {
 }
 
 /* [-0, +1] Push the options table given to peerlua.sim.handler. */
-static void pl_server_push_opts(lua_State *L, const pl_server *s, const pl_server_opts *o,
-                                double scale) {
+static void pl_server_push_opts(lua_State *L, const pl_server *s, const pl_server_opts *o, double scale) {
   lua_createtable(L, 0, 8);
   lua_pushnumber(L, scale);
   lua_setfield(L, -2, "time_scale");
@@ -747,8 +735,8 @@ pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
   s->handler = LUA_NOREF;
   pl_heap_init(&s->timers);
   int family = AF_INET;
-  int fd = pl_server_bind(o->listen ? o->listen : PL_SERVER_DEFAULT_LISTEN, s->url,
-                          sizeof s->url, &family, err, errlen);
+  int fd =
+      pl_server_bind(o->listen ? o->listen : PL_SERVER_DEFAULT_LISTEN, s->url, sizeof s->url, &family, err, errlen);
   if (fd < 0) {
     pl_server_free(s);
     return NULL;
@@ -787,12 +775,9 @@ pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
   }
   unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
   if (family == AF_INET6) flags |= MHD_USE_IPv6;
-  s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, pl_server_on_request, s,
-                            MHD_OPTION_LISTEN_SOCKET, fd,
-                            MHD_OPTION_NOTIFY_COMPLETED, pl_server_on_completed, s,
-                            MHD_OPTION_CONNECTION_TIMEOUT, PL_SERVER_CONN_TIMEOUT,
-                            MHD_OPTION_CONNECTION_LIMIT, PL_SERVER_CONN_LIMIT,
-                            MHD_OPTION_END);
+  s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, pl_server_on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+                            MHD_OPTION_NOTIFY_COMPLETED, pl_server_on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+                            PL_SERVER_CONN_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT, PL_SERVER_CONN_LIMIT, MHD_OPTION_END);
   if (!s->mhd) {
     snprintf(err, errlen, "cannot start the HTTP server on %s", s->url);
     goto fail;
@@ -845,16 +830,16 @@ void pl_server_stop(pl_server *s) {
 
 static void pl_server_usage(FILE *f, const char *prog) {
   fprintf(f,
-    "usage: %s --emulator [--listen HOST:PORT] [--time-scale X] [--faults SPEC]\n"
-    "       %*s [--seed N] [--fixture FILE]\n"
-    "Serve the provider emulator until SIGINT or SIGTERM.\n"
-    "  --listen HOST:PORT  address to bind (default " PL_SERVER_DEFAULT_LISTEN "; port 0 picks one)\n"
-    "  --time-scale X      emulated seconds per real second (> 0, default 1)\n"
-    "  --faults SPEC       fault injection, e.g. 429:0.05,500after:0.02,reset:0.01,slow=2s:0.01\n"
-    "                      or per route: /instaclustr/*=429:0.2;*=500:0.05 (\"none\": off)\n"
-    "  --seed N            random seed, a non-negative integer (default 0)\n"
-    "  --fixture FILE      JSON fixture of accounts and resources\n",
-    prog, (int)strlen(prog), "");
+          "usage: %s --emulator [--listen HOST:PORT] [--time-scale X] [--faults SPEC]\n"
+          "       %*s [--seed N] [--fixture FILE]\n"
+          "Serve the provider emulator until SIGINT or SIGTERM.\n"
+          "  --listen HOST:PORT  address to bind (default " PL_SERVER_DEFAULT_LISTEN "; port 0 picks one)\n"
+          "  --time-scale X      emulated seconds per real second (> 0, default 1)\n"
+          "  --faults SPEC       fault injection, e.g. 429:0.05,500after:0.02,reset:0.01,slow=2s:0.01\n"
+          "                      or per route: /instaclustr/*=429:0.2;*=500:0.05 (\"none\": off)\n"
+          "  --seed N            random seed, a non-negative integer (default 0)\n"
+          "  --fixture FILE      JSON fixture of accounts and resources\n",
+          prog, (int)strlen(prog), "");
 }
 
 static const char *const pl_server_option_names[] = {"listen", "time-scale", "faults", "seed", "fixture", NULL};
@@ -864,30 +849,26 @@ int pl_server_option(pl_server_opts *o, const char *name, const char *val, char 
   while (pl_server_option_names[k] && strcmp(pl_server_option_names[k], name) != 0) k++;
   char *end, host[256], port[8];
   switch (k) {
-  case 0:
-    if (pl_server_split_listen(val, host, sizeof host, port, sizeof port, err, errlen) != 0) return -1;
-    o->listen = val;
-    return 0;
-  case 1:
-    errno = 0;
-    o->time_scale = strtod(val, &end);
-    if (*val == '\0' || *end != '\0' || errno != 0 || !(o->time_scale > 0) || isinf(o->time_scale)) break;
-    return 0;
-  case 2:
-    o->faults = val;
-    return 0;
-  case 3:
-    errno = 0;
-    o->seed = strtoul(val, &end, 10);
-    if (*val < '0' || *val > '9' || *end != '\0' || errno != 0) break;
-    return 0;
-  case 4:
-    if (*val == '\0') break;
-    o->fixture = val;
-    return 0;
-  default:
-    snprintf(err, errlen, "unknown emulator option '%s'", name);
-    return -1;
+    case 0:
+      if (pl_server_split_listen(val, host, sizeof host, port, sizeof port, err, errlen) != 0) return -1;
+      o->listen = val;
+      return 0;
+    case 1:
+      errno = 0;
+      o->time_scale = strtod(val, &end);
+      if (*val == '\0' || *end != '\0' || errno != 0 || !(o->time_scale > 0) || isinf(o->time_scale)) break;
+      return 0;
+    case 2: o->faults = val; return 0;
+    case 3:
+      errno = 0;
+      o->seed = strtoul(val, &end, 10);
+      if (*val < '0' || *val > '9' || *end != '\0' || errno != 0) break;
+      return 0;
+    case 4:
+      if (*val == '\0') break;
+      o->fixture = val;
+      return 0;
+    default: snprintf(err, errlen, "unknown emulator option '%s'", name); return -1;
   }
   static const char *const rules[] = {"", "is not a number > 0", "", "is not a non-negative integer", "is empty"};
   snprintf(err, errlen, "'%s' %s", val, rules[k]);
@@ -914,8 +895,10 @@ int pl_emulator_main(int argc, char **argv) {
     for (; a[0] == '-' && a[1] == '-' && pl_server_option_names[k]; k++) {
       size_t n = strlen(pl_server_option_names[k]);
       if (strncmp(a + 2, pl_server_option_names[k], n) == 0 && (a[n + 2] == '\0' || a[n + 2] == '=')) {
-        if (a[n + 2] == '=') val = a + n + 3;
-        else if (i + 1 < argc) val = argv[++i];
+        if (a[n + 2] == '=')
+          val = a + n + 3;
+        else if (i + 1 < argc)
+          val = argv[++i];
         else {
           fprintf(stderr, "%s: option '%s' needs an argument\n", prog, a);
           pl_server_usage(stderr, prog);
@@ -960,7 +943,8 @@ int pl_emulator_main(int argc, char **argv) {
     printf("listening on %s\n", pl_server_url(s));
     fflush(stdout);
     int sig;
-    while (sigwait(&set, &sig) != 0) {}
+    while (sigwait(&set, &sig) != 0) {
+    }
     pl_server_stop(s);
   }
   sigaction(SIGINT, &oldint, NULL);

@@ -8,11 +8,11 @@
 typedef struct pl_server pl_server;
 
 typedef struct pl_server_opts {
-  const char *listen;       /* "HOST:PORT", default "127.0.0.1:8080"; port 0 = pick a free one */
-  double time_scale;        /* default 1 */
-  const char *faults;       /* fault spec string or NULL (parsed by the emulator) */
-  unsigned long seed;       /* default 0 */
-  const char *fixture;      /* JSON file path or NULL */
+  const char *listen;  /* "HOST:PORT", default "127.0.0.1:8080"; port 0 = pick a free one */
+  double time_scale;   /* default 1 */
+  const char *faults;  /* fault spec string or NULL (parsed by the emulator) */
+  unsigned long seed;  /* default 0 */
+  const char *fixture; /* JSON file path or NULL */
 } pl_server_opts;
 
 /* Start serving; NULL and a message in err on failure. */

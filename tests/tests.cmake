@@ -28,6 +28,11 @@ add_test(NAME lint.cppcheck
                  --error-exitcode=1 --suppress=missingIncludeSystem -I core core tests/c tests/bench tests/fuzz
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 
+find_program(CLANG_FORMAT_PROGRAM clang-format REQUIRED)
+file(GLOB PEERLUA_C_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/*.[ch] ${CMAKE_SOURCE_DIR}/tests/c/*.[ch]
+     ${CMAKE_SOURCE_DIR}/tests/fuzz/*.c ${CMAKE_SOURCE_DIR}/tests/bench/*.c)
+add_test(NAME lint.format COMMAND ${CLANG_FORMAT_PROGRAM} --dry-run --Werror ${PEERLUA_C_SOURCES})
+
 # Every example runs as an integration test against the emulator (--sim).
 file(GLOB PEERLUA_EXAMPLES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/examples/*.lua)
 foreach(ex ${PEERLUA_EXAMPLES})

@@ -5,13 +5,13 @@
 
 static int check_failures, check_total;
 
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    check_total++;                                                           \
-    if (!(cond)) {                                                           \
-      check_failures++;                                                      \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                        \
+#define CHECK(cond)                                                                                                    \
+  do {                                                                                                                 \
+    check_total++;                                                                                                     \
+    if (!(cond)) {                                                                                                     \
+      check_failures++;                                                                                                \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                                         \
+    }                                                                                                                  \
   } while (0)
 
 static int check_report(const char *name) {

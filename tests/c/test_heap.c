@@ -5,7 +5,10 @@
 #include "check.h"
 #include "pl_heap.h"
 
-static void noop(pl_timer *t, void *ud) { (void)t; (void)ud; }
+static void noop(pl_timer *t, void *ud) {
+  (void)t;
+  (void)ud;
+}
 
 static void test_order(void) {
   pl_heap h;
@@ -70,8 +73,10 @@ static void test_churn(void) {
   }
   int n = 0;
   for (int i = 0; i < N; i++) { /* remove every third, keep the rest as reference */
-    if (i % 3 == 0) pl_heap_remove(&h, &t[i]);
-    else ref[n++] = t[i].when;
+    if (i % 3 == 0)
+      pl_heap_remove(&h, &t[i]);
+    else
+      ref[n++] = t[i].when;
   }
   qsort(ref, (size_t)n, sizeof ref[0], cmp);
   CHECK(h.n == (size_t)n);

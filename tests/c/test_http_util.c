@@ -31,8 +31,8 @@ int main(void) {
 
   CHECK(url_ok(l, "http://127.0.0.1:8080/x?y=1", 0) == 1);
   CHECK(url_ok(l, "https://api.instaclustr.com/provisioning/v1/", 0) == 1);
-  CHECK(url_ok(l, "http://api.instaclustr.com/", 0) == 0);   /* plain http off loopback */
-  CHECK(url_ok(l, "http://api.instaclustr.com/", 1) == 1);   /* ... unless insecure */
+  CHECK(url_ok(l, "http://api.instaclustr.com/", 0) == 0); /* plain http off loopback */
+  CHECK(url_ok(l, "http://api.instaclustr.com/", 1) == 1); /* ... unless insecure */
   CHECK(url_ok(l, "ftp://127.0.0.1/", 0) == 0);
   CHECK(url_ok(l, "not a url", 0) == 0);
   CHECK(url_ok(l, "", 0) == 0);

@@ -93,18 +93,18 @@ static void test_registry(void) {
 
 static void test_backoff(void) {
   pl_retry_policy p = {5, 0.5, 4, 60};
-  CHECK(NEAR(pl_retry_next_delay(&p, 0, -1, 0, 0.5), 0.25)); /* u * base */
-  CHECK(NEAR(pl_retry_next_delay(&p, 2, -1, 0, 0.5), 1));    /* u * base * 4 */
+  CHECK(NEAR(pl_retry_next_delay(&p, 0, -1, 0, 0.5), 0.25));        /* u * base */
+  CHECK(NEAR(pl_retry_next_delay(&p, 2, -1, 0, 0.5), 1));           /* u * base * 4 */
   CHECK(NEAR(pl_retry_next_delay(&p, 3, -1, 0, 0.999), 0.999 * 4)); /* capped */
-  CHECK(pl_retry_next_delay(&p, 3, -1, 0, 0) == 0);           /* full jitter reaches 0 */
-  CHECK(pl_retry_next_delay(&p, 4, -1, 0, 0.5) == -1);        /* 5 attempts made */
-  CHECK(NEAR(pl_retry_next_delay(&p, 0, 7, 0, 0.5), 7));     /* Retry-After wins */
-  CHECK(pl_retry_next_delay(&p, 0, 7, 55, 0.5) == -1);        /* past the deadline */
+  CHECK(pl_retry_next_delay(&p, 3, -1, 0, 0) == 0);                 /* full jitter reaches 0 */
+  CHECK(pl_retry_next_delay(&p, 4, -1, 0, 0.5) == -1);              /* 5 attempts made */
+  CHECK(NEAR(pl_retry_next_delay(&p, 0, 7, 0, 0.5), 7));            /* Retry-After wins */
+  CHECK(pl_retry_next_delay(&p, 0, 7, 55, 0.5) == -1);              /* past the deadline */
   CHECK(pl_retry_next_delay(&p, 1, -1, 59.9, 0.5) == -1);
   pl_retry_policy once = {1, 0.5, 4, 60};
   CHECK(pl_retry_next_delay(&once, 0, -1, 0, 0.5) == -1);
   pl_retry_policy huge = {1000, 1, 1e9, 1e12};
-  double d = pl_retry_next_delay(&huge, 900, -1, 0, 0.5);      /* no overflow */
+  double d = pl_retry_next_delay(&huge, 900, -1, 0, 0.5); /* no overflow */
   CHECK(d > 0 && isfinite(d));
 }
 
@@ -125,9 +125,17 @@ static void test_retry_after(void) {
   huge[400] = '\0';
   CHECK(pl_retry_after_parse(huge, now, &d) == 0 && d == PL_RETRY_AFTER_MAX);
   CHECK(pl_retry_after_parse("Wed, 29 Feb 2040 00:00:00 GMT", 0, &d) == 0 && d == PL_RETRY_AFTER_MAX);
-  static const char *const bad[] = {"", "soon", "-5", "12s", "1e3", "Sun, 06 Nov 1994 08:49:37",
-                                    "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT",
-                                    "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 6 Nov 1994 08:49:37 GMT", NULL};
+  static const char *const bad[] = {"",
+                                    "soon",
+                                    "-5",
+                                    "12s",
+                                    "1e3",
+                                    "Sun, 06 Nov 1994 08:49:37",
+                                    "Sun, 06 Foo 1994 08:49:37 GMT",
+                                    "Sun, 32 Nov 1994 08:49:37 GMT",
+                                    "Sun, 06 Nov 1994 24:00:00 GMT",
+                                    "Sun, 6 Nov 1994 08:49:37 GMT",
+                                    NULL};
   for (int i = 0; bad[i]; i++) CHECK(pl_retry_after_parse(bad[i], now, &d) == -1);
 }
 
@@ -145,8 +153,10 @@ static void test_budget(void) {
   pl_retry_budget_init(&b);
   int refused = 0;
   for (int i = 0; i < 10000; i++) {
-    if (i % 5 == 0) refused += !pl_retry_budget_take(&b, i % 10 == 0);
-    else pl_retry_budget_refund(&b);
+    if (i % 5 == 0)
+      refused += !pl_retry_budget_take(&b, i % 10 == 0);
+    else
+      pl_retry_budget_refund(&b);
   }
   CHECK(refused == 0);
   for (int i = 0; i < 1000; i++) pl_retry_budget_refund(&b);

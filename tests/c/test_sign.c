@@ -7,8 +7,8 @@
 static const char *SK = "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc";
 
 /* Sign and return the canonical request (static buffer) or NULL. */
-static const char *canonical(const char *method, const char *url, const pl_sign_header *h, size_t nh,
-                             const char *body, pl_sign_out *out) {
+static const char *canonical(const char *method, const char *url, const pl_sign_header *h, size_t nh, const char *body,
+                             pl_sign_out *out) {
   char err[128];
   pl_sign_req r = {method, url, h, nh, body, body ? strlen(body) : 0, "AK", SK, "20191115T033655Z"};
   if (pl_sign_huawei(&r, out, err, sizeof err) != 0) return NULL;
@@ -26,7 +26,13 @@ int main(void) {
   pl_sign_req ex = {"GET",
                     "https://service.region.example.com/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs"
                     "?marker=13551d6b-755d-4757-b956-536f674975c0&limit=2",
-                    &ct, 1, NULL, 0, "QTWAOYTTINDUT2QVKYUC", SK, "20191115T033655Z"};
+                    &ct,
+                    1,
+                    NULL,
+                    0,
+                    "QTWAOYTTINDUT2QVKYUC",
+                    SK,
+                    "20191115T033655Z"};
   CHECK(pl_sign_huawei(&ex, &out, err, sizeof err) == 0);
   CHECK(strcmp(out.canonical.data,
                "GET\n/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs/\n"

@@ -4,7 +4,7 @@
 #include "check.h"
 #include "pl_valid.h"
 
-#define OK(fn, s) CHECK(fn(s, strlen(s)) == NULL)
+#define OK(fn, s)  CHECK(fn(s, strlen(s)) == NULL)
 #define BAD(fn, s) CHECK(fn(s, strlen(s)) != NULL)
 
 static const char *lookup(const char *name, size_t len, void *ud) {
@@ -26,7 +26,7 @@ int main(void) {
   OK(pl_valid_cidr, "0.0.0.0/0");
   OK(pl_valid_cidr, "192.168.1.7/32");
   OK(pl_valid_cidr, "fd00::/8");
-  BAD(pl_valid_cidr, "10.0.0.1/16");   /* host bits set */
+  BAD(pl_valid_cidr, "10.0.0.1/16"); /* host bits set */
   BAD(pl_valid_cidr, "10.0.0.0/33");
   BAD(pl_valid_cidr, "10.0.0.0/016");
   BAD(pl_valid_cidr, "10.0.0.0");

@@ -25,8 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     part[k] = p;
   }
   pl_sign_header h = {part[2], part[3]};
-  pl_sign_req r = {.method = part[0], .url = part[1], .headers = &h, .nheaders = *part[2] ? 1 : 0,
-                   .body = part[4], .body_len = strlen(part[4]), .ak = "AKFUZZ", .sk = "FUZZ-SECRET-KEY",
+  pl_sign_req r = {.method = part[0],
+                   .url = part[1],
+                   .headers = &h,
+                   .nheaders = *part[2] ? 1 : 0,
+                   .body = part[4],
+                   .body_len = strlen(part[4]),
+                   .ak = "AKFUZZ",
+                   .sk = "FUZZ-SECRET-KEY",
                    .date = "20191115T033655Z"};
   pl_sign_out out;
   char err[256];

@@ -7,8 +7,8 @@
 #include "pl_buf.h"
 #include "pl_valid.h"
 
-static const char *const names[] = {"uuid", "cidr", "cidr4", "aws_vpc", "aws_account", "aws_region",
-                                    "ic_region", "hex32", "nonempty"};
+static const char *const names[] = {"uuid",       "cidr",      "cidr4", "aws_vpc", "aws_account",
+                                    "aws_region", "ic_region", "hex32", "nonempty"};
 
 struct values {
   const char *v[4];
