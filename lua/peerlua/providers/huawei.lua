@@ -83,7 +83,8 @@ function M.settled(client, opname, args)
   local want = SETTLED[opname]
   if not want then return nil end
   local body = client:call("get_vpc_peering", { peering_id = args.peering_id })
-  if type(body) == "table" and type(body.peering) == "table" and body.peering.status == want then return body end
+  -- GET wraps the peering ({"peering": {...}}); accept and reject answer it bare
+  if type(body) == "table" and type(body.peering) == "table" and body.peering.status == want then return body.peering end
   return nil
 end
 
