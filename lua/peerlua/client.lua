@@ -319,17 +319,31 @@ function Client:id_args(opname, p)
   return args
 end
 
+-- The error for a success answer whose body is not what the operation returns.
+local function shape_error(self, opname, what)
+  return M.error({ code = "provider", provider = self.name, op = opname, retryable = false,
+                   message = "unexpected response shape: " .. what })
+end
+
 -- A peering operation: the result as a peering value (or a list of them).
 function Client:call_peering(opname, args, on_send)
   local body, err = self:call(opname, args, on_send)
   if body == nil then return nil, err end
-  if body == true then return true, err end -- deleted / already gone
+  if body == true then
+    -- no body: fine for a delete or an update, or a peering already gone
+    if err or not (opname:match("^list_") or opname:match("^get_") or opname == "create_peering") then
+      return true, err
+    end
+    return nil, shape_error(self, opname, "no body")
+  end
   if getmetatable(body) == Peering then return body, err end -- reconciled: found by listing
   local result = dig(body, self.ops[opname].result)
   local scope = scope_of(self.ops[opname], args)
   if opname:match("^list_") then
+    if result ~= nil and type(result) ~= "table" then return nil, shape_error(self, opname, "not a list") end
     local out = {}
     for i, obj in ipairs(result or {}) do
+      if type(obj) ~= "table" then return nil, shape_error(self, opname, "a list item is not an object") end
       out[i] = self:peering(obj)
       out[i].scope = scope
     end
@@ -339,10 +353,7 @@ function Client:call_peering(opname, args, on_send)
     return setmetatable({ id = result, state = "unknown", raw = result, provider = self.name, client = self,
                           scope = scope, seen = M.core.now() }, Peering), err
   end
-  if type(result) ~= "table" then
-    return nil, M.error({ code = "provider", provider = self.name, op = opname,
-                          message = "unexpected response shape", retryable = false })
-  end
+  if type(result) ~= "table" then return nil, shape_error(self, opname, "no peering object") end
   local p = self:peering(result)
   p.scope = scope
   return p, err

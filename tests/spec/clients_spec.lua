@@ -156,6 +156,33 @@ describe("provider clients", function()
     assert(p:wait("active", { timeout = 10, interval = 0.2 }))
   end)
 
+  it("refuse a success answer that lacks the list or peering it should carry", function()
+    local up = assert(peerlua.upcloud({ base_url = "http://127.0.0.1:9", token = "t" }))
+    local cases = { -- op, 200 body, the rule broken
+      { "get_peering", "", "no body" },
+      { "list_peerings", "", "no body" },
+      { "get_peering", "5", "no peering object" },
+      { "list_peerings", '{"network_peerings":{"network_peering":"x"}}', "not a list" },
+      { "list_peerings", '{"network_peerings":{"network_peering":[1]}}', "a list item is not an object" },
+    }
+    local real = http.request
+    local ok, failure = pcall(function()
+      for _, c in ipairs(cases) do
+        local op, body, why = c[1], c[2], c[3]
+        http.request = function()
+          return { status = 200, headers = { ["content-type"] = "application/json" }, body = body,
+                   json = function(self) return peerlua.json.decode(self.body) end }
+        end
+        local r, err = up[op](up, op == "get_peering" and { uuid = CDC } or {})
+        assert.is_nil(r, op .. " " .. body)
+        assert.equal("provider", err.code)
+        assert.equal("unexpected response shape: " .. why, err.message)
+      end
+    end)
+    http.request = real
+    assert(ok, failure)
+  end)
+
   it("take a retried Huawei accept answered 409 as done when the first attempt landed", function()
     local f = peerlua.sim.fixture.huawei
     local cs = assert(peerlua.huawei({}))
