@@ -4,7 +4,7 @@
 # on the C sources. `scripts/lint.sh --fix` reformats the C sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-luacheck --no-color --formatter plain lua tests/spec tests/server tests/bench tests/soak examples
+luacheck --no-color --formatter plain lua tests/spec tests/server tests/bench tests/soak tests/fuzz examples
 cppcheck --quiet --enable=warning,performance,portability --std=c11 --error-exitcode=1 \
   --suppress=missingIncludeSystem -I core core tests/c tests/bench tests/fuzz
 c_sources=(core/*.[ch] tests/c/*.[ch] tests/fuzz/*.c tests/bench/*.c)

@@ -19,7 +19,7 @@ target_link_libraries(bench_curl_loop PRIVATE PkgConfig::CURL)
 # Lua lint (config in .luacheckrc).
 find_program(LUACHECK_PROGRAM luacheck REQUIRED)
 add_test(NAME lint.luacheck
-         COMMAND ${LUACHECK_PROGRAM} --no-color --formatter plain lua tests/spec tests/server tests/bench tests/soak examples
+         COMMAND ${LUACHECK_PROGRAM} --no-color --formatter plain lua tests/spec tests/server tests/bench tests/soak tests/fuzz examples
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 
 find_program(CPPCHECK_PROGRAM cppcheck REQUIRED)
