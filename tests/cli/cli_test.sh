@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of the host binary's command line and REPL.
 #   cli_test.sh CASE PEERLUA
-# Cases: options errors args stdin init lib repl interrupt trace sim progress rerun secrets.
+# Cases: options manpage errors args stdin init lib repl interrupt trace sim progress rerun secrets.
 # Each case prints TAP-like lines and exits non-zero on any failure.
 set -uo pipefail
 case_name=$1
@@ -83,6 +83,35 @@ case_options() {
   expect "os.exit status is the exit status" 3
   run -e 'print(type(require("peerlua").spawn))'
   expect "peerlua is preloaded" 0 out "^function$"
+}
+
+case_manpage() {
+  local man=$HERE/../../docs/peerlua.1
+  run --help
+  cp out help.txt
+  run --emulator --help
+  cat out >>help.txt
+  # the options each lists: the first word of each indented help line, the
+  # first word after each .TP of the man page
+  grep -Eo '^ +-[-A-Za-z]*' help.txt | tr -d ' ' | sort -u >help.opts
+  sed 's/\\-/-/g' "$man" | awk 'prev == ".TP" { print } { prev = $1 }' |
+    grep -Eo '^\.B[IR]? +-[-A-Za-z]*' | awk '{ print $2 }' | sort -u >man.opts
+  if [ "$(wc -l <help.opts)" -lt 20 ]; then
+    fail "--help lists only $(wc -l <help.opts) options"
+  elif diff help.opts man.opts >opts.diff; then
+    ok "--help and the man page list the same $(wc -l <help.opts) options"
+  else
+    fail "--help (<) and the man page (>) disagree: $(grep '^[<>]' opts.diff | tr '\n' ' ')"
+  fi
+  for v in PEERLUA_INIT PEERLUA_HISTFILE; do
+    if grep -q "$v" help.txt && grep -q "^\.B $v" "$man"; then ok "$v in both"; else fail "$v missing from one"; fi
+  done
+  if grep -q "0 success, 1 script error" help.txt && grep -q "^2 usage error" help.txt &&
+    [ "$(sed -n '/^\.SH "EXIT STATUS"/,/^\.SH/p' "$man" | grep -c '^\.B [012]$')" = 3 ]; then
+    ok "both give the exit statuses 0, 1 and 2"
+  else
+    fail "exit statuses missing from one"
+  fi
 }
 
 case_errors() {
