@@ -10,7 +10,10 @@
 
 #include "pl_gcra.h"
 #include "pl_lua.h"
+#include "pl_redis.h"
 #include "pl_retry.h"
+
+#define PL_REDIS_MT "peerlua.throttle.redis"
 
 struct pl_policy {
   pl_throttle throttle;
@@ -74,6 +77,66 @@ static int l_throttle_pause(lua_State *L) {
   pl_gcra *g = key_gcra(L, ctx, luaL_checkstring(L, 1));
   pl_gcra_pause_until(g, pl_loop_now(ctx->loop) + luaL_checknumber(L, 2));
   return 0;
+}
+
+/* ---- the shared throttle on Redis (pl_redis.h) ------------------------- */
+
+static pl_redis **check_redis(lua_State *L, int idx) {
+  pl_redis **r = luaL_checkudata(L, idx, PL_REDIS_MT);
+  if (!*r) luaL_error(L, "the shared throttle is closed");
+  return r;
+}
+
+static int redis_gc(lua_State *L) {
+  pl_redis **r = luaL_checkudata(L, 1, PL_REDIS_MT);
+  pl_redis_free(*r);
+  *r = NULL;
+  return 0;
+}
+
+/* core.redis_new(url, prefix) -> handle | nil, message  [-2, +1|2] */
+static int l_redis_new(lua_State *L) {
+  const char *url = luaL_checkstring(L, 1), *prefix = luaL_checkstring(L, 2);
+  pl_redis **r = lua_newuserdatauv(L, sizeof *r, 0);
+  char err[256];
+  *r = pl_redis_new(url, prefix, err, sizeof err);
+  if (!*r) {
+    luaL_pushfail(L);
+    lua_pushstring(L, err);
+    return 2;
+  }
+  if (luaL_newmetatable(L, PL_REDIS_MT)) {
+    lua_pushcfunction(L, redis_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, redis_gc);
+    lua_setfield(L, -2, "__close");
+  }
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+/* core.redis_throttle(handle, key, rate, burst, pause) -> seconds to wait
+ * (pause > 0: 0 after pausing key) | nil, message  [-5, +1|2] */
+static int l_redis_throttle(lua_State *L) {
+  pl_ctx *ctx = pl_ctx_up(L);
+  pl_redis *r = *check_redis(L, 1);
+  pl_gcra g;
+  pl_gcra_init(&g, luaL_checknumber(L, 3), luaL_checknumber(L, 4));
+  double wait;
+  if (pl_redis_throttle(r, luaL_checkstring(L, 2), g.interval, g.tolerance, luaL_checknumber(L, 5),
+                        pl_loop_now(ctx->loop), &wait) != 0) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "redis at %s: %s", pl_redis_where(r), pl_redis_error(r));
+    return 2;
+  }
+  lua_pushnumber(L, wait);
+  return 1;
+}
+
+/* core.redis_where(handle) -> "host:port"  [-1, +1] */
+static int l_redis_where(lua_State *L) {
+  lua_pushstring(L, pl_redis_where(*check_redis(L, 1)));
+  return 1;
 }
 
 /* core.retry_after(header value) -> seconds | nil  [-1, +1] */
@@ -147,6 +210,9 @@ void pl_open_policy(lua_State *L, int ctxidx) {
                                    {"budget_config", l_budget_config},
                                    {"budget_take", l_budget_take},
                                    {"budget_refund", l_budget_refund},
+                                   {"redis_new", l_redis_new},
+                                   {"redis_throttle", l_redis_throttle},
+                                   {"redis_where", l_redis_where},
                                    {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);

@@ -1,4 +1,4 @@
-/* Opening libcurl and libmicrohttpd on first use: see pl_lazy.h. */
+/* Opening libcurl, libmicrohttpd, libcrypto and libhiredis on first use: see pl_lazy.h. */
 #define PL_LAZY_IMPL
 #include "pl_lazy.h"
 
@@ -18,6 +18,8 @@ static pl_mhd_api mhd_api;
 static lazy_lib mhd_lib = {PTHREAD_ONCE_INIT, "libmicrohttpd is not loaded", ""};
 static pl_crypto_api crypto_api;
 static lazy_lib crypto_lib = {PTHREAD_ONCE_INIT, "libcrypto is not loaded", ""};
+static pl_redis_api redis_api;
+static lazy_lib redis_lib = {PTHREAD_ONCE_INIT, "libhiredis is not loaded", ""};
 
 /* dlopen soname; NULL on failure with the reason in lib->msg. */
 static void *open_lib(lazy_lib *lib, const char *soname) {
@@ -61,6 +63,13 @@ static int resolve_crypto(void *h) {
   return 0;
 }
 
+static int resolve_redis(void *h) {
+#define X(f) RESOLVE(&redis_lib, "libhiredis.so.0.14", &redis_api, f)
+  PL_REDIS_FUNCTIONS(X)
+#undef X
+  return 0;
+}
+
 static void load_curl(void) {
   void *h = open_lib(&curl_lib, "libcurl.so.4");
   if (!h || resolve_curl(h) != 0) return;
@@ -81,6 +90,16 @@ static void load_mhd(void) {
 static void load_crypto(void) {
   void *h = open_lib(&crypto_lib, "libcrypto.so.3");
   if (h && resolve_crypto(h) == 0) crypto_lib.error = NULL;
+}
+
+static void load_redis(void) {
+  void *h = open_lib(&redis_lib, "libhiredis.so.0.14");
+  if (h && resolve_redis(h) == 0) redis_lib.error = NULL;
+}
+
+const char *pl_lazy_redis(void) {
+  pthread_once(&redis_lib.once, load_redis);
+  return redis_lib.error;
 }
 
 const char *pl_lazy_crypto(void) {
@@ -106,4 +125,7 @@ const pl_mhd_api *pl_mhd_fns(void) {
 }
 const pl_crypto_api *pl_crypto_fns(void) {
   return &crypto_api;
+}
+const pl_redis_api *pl_redis_fns(void) {
+  return &redis_api;
 }

@@ -1,5 +1,5 @@
-/* libcurl, libmicrohttpd and libcrypto, opened on first use instead of at
- * start-up.
+/* libcurl, libmicrohttpd, libcrypto and libhiredis, opened on first use
+ * instead of at start-up.
  *
  * Linking them costs about 4 ms of dynamic loading on every run (their own
  * dependency trees: TLS, LDAP, Kerberos, ...), three times the whole
@@ -17,6 +17,7 @@
 
 #define CURL_DISABLE_TYPECHECK /* the checking macros would hide our names */
 #include <curl/curl.h>
+#include <hiredis/hiredis.h>
 #include <microhttpd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -41,6 +42,8 @@
 
 /* clang-format on */
 #define PL_CRYPTO_FUNCTIONS(X) X(EVP_sha256) X(EVP_Digest) X(HMAC)
+#define PL_REDIS_FUNCTIONS(X)                                                                                          \
+  X(redisConnectWithTimeout) X(redisSetTimeout) X(redisCommandArgv) X(freeReplyObject) X(redisFree)
 
 #define PL_LAZY_FIELD(f) __typeof__(f) *f;
 typedef struct pl_curl_api {
@@ -52,6 +55,9 @@ typedef struct pl_mhd_api {
 typedef struct pl_crypto_api {
   PL_CRYPTO_FUNCTIONS(PL_LAZY_FIELD)
 } pl_crypto_api;
+typedef struct pl_redis_api {
+  PL_REDIS_FUNCTIONS(PL_LAZY_FIELD)
+} pl_redis_api;
 #undef PL_LAZY_FIELD
 
 /* Open the library once per process. NULL when it is usable, or a message
@@ -59,12 +65,14 @@ typedef struct pl_crypto_api {
 const char *pl_lazy_curl(void);
 const char *pl_lazy_mhd(void);
 const char *pl_lazy_crypto(void);
+const char *pl_lazy_redis(void);
 
 /* The tables; only valid after a successful pl_lazy_curl() / pl_lazy_mhd()
  * / pl_lazy_crypto(). */
 const pl_curl_api *pl_curl_fns(void);
 const pl_mhd_api *pl_mhd_fns(void);
 const pl_crypto_api *pl_crypto_fns(void);
+const pl_redis_api *pl_redis_fns(void);
 
 #ifndef PL_LAZY_IMPL
 /* curl.h wraps these three to count their arguments; ours replace them */
@@ -116,6 +124,12 @@ const pl_crypto_api *pl_crypto_fns(void);
 #define EVP_sha256 (pl_crypto_fns()->EVP_sha256)
 #define EVP_Digest (pl_crypto_fns()->EVP_Digest)
 #define HMAC       (pl_crypto_fns()->HMAC)
+
+#define redisConnectWithTimeout (pl_redis_fns()->redisConnectWithTimeout)
+#define redisSetTimeout         (pl_redis_fns()->redisSetTimeout)
+#define redisCommandArgv        (pl_redis_fns()->redisCommandArgv)
+#define freeReplyObject         (pl_redis_fns()->freeReplyObject)
+#define redisFree               (pl_redis_fns()->redisFree)
 #endif
 
 #endif

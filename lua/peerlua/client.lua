@@ -32,10 +32,11 @@ M.Peering = Peering
 -- Filled by peerlua (init.lua): core primitives and the error constructor.
 M.core = nil
 M.error = nil
+M.throttle = nil -- peerlua.throttle
 
 local common_options = {
   base_url = "string", rate = "number", burst = "number", timeout = "number",
-  retries = "table", profile = "string", api = "string", insecure = "boolean",
+  retries = "table", profile = "string", api = "string", insecure = "boolean", throttle = "table",
 }
 local retry_options = { attempts = true, base = true, cap = true, deadline = true }
 
@@ -63,6 +64,26 @@ local function check_options(spec, opts)
     if type(v) ~= "number" or v < 0 then return invalid(spec.name, "retries." .. k, "must be a number >= 0") end
   end
   return true
+end
+
+-- The shared throttle of a new client: opts.throttle, else one on
+-- $PEERLUA_REDIS_URL (made once per state), else none.
+local env_throttle
+local function shared_throttle(spec, opts)
+  if opts.throttle ~= nil then
+    if not M.throttle.is_redis(opts.throttle) then
+      return invalid(spec.name, "throttle", "must be a peerlua.throttle.redis{} value")
+    end
+    return opts.throttle
+  end
+  local url = os.getenv("PEERLUA_REDIS_URL")
+  if not url or url == "" then return nil end
+  if not env_throttle then
+    local err
+    env_throttle, err = M.throttle.redis({ url = url })
+    if not env_throttle then return nil, err end
+  end
+  return env_throttle
 end
 
 -- new(spec, opts) -> client | nil, err
@@ -95,6 +116,9 @@ function M.new(spec, class, opts)
   end
   self.creds = creds
   self.throttle_key = spec.name .. ":" .. (self.credential_id or "anonymous")
+  local shared, serr = shared_throttle(spec, opts)
+  if serr then return nil, serr end
+  self.shared = shared
   -- 10% under the documented limit: requests leave on schedule but arrive
   -- with network jitter, and the provider counts arrivals
   self.rate = opts.rate or desc.rate * 0.9
@@ -186,7 +210,8 @@ end
 
 -- exchange(req) -> resp | nil, err: one attempt, after the throttle.
 function Client:exchange(req)
-  local wait = M.core.throttle_reserve(self.throttle_key)
+  local wait = self.shared and self.shared:reserve(self.throttle_key, self.rate, self.burst)
+    or M.core.throttle_reserve(self.throttle_key)
   if wait > 0 then
     M.core.count("throttle_waits")
     M.core.trace_wait(self.throttle_key, wait)
@@ -244,7 +269,9 @@ function Client:send(opname, req)
       local after = retry_after(resp)
       if resp and (status == 429 or status == 503) then
         -- never pause longer than this operation may go on retrying
-        M.core.throttle_pause(self.throttle_key, math.min(after or 1, self.policy.deadline))
+        local pause = math.min(after or 1, self.policy.deadline)
+        M.core.throttle_pause(self.throttle_key, pause)
+        if self.shared then self.shared:pause(self.throttle_key, pause, self.rate, self.burst) end
       end
       -- transport errors are worth another try; a refused token is not
       local transient = terr and terr.code ~= "invalid" and terr.retryable ~= false

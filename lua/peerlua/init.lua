@@ -41,6 +41,12 @@ function lazy.bulk()
   return require("peerlua.bulk")
 end
 
+function lazy.throttle()
+  local throttle = require("peerlua.throttle")
+  throttle.core = core
+  return throttle
+end
+
 setmetatable(M, {
   __index = function(t, k)
     local load = lazy[k]
@@ -62,6 +68,7 @@ local function provider_layer()
   client.core = core
   client.error = core.error
   client.sim = M.sim
+  client.throttle = M.throttle
   local peering = require("peerlua.peering")
   peering.emit = function(p, elapsed) M.progress.event(p, elapsed, M.options) end
   return client

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of the host binary's command line and REPL.
 #   cli_test.sh CASE PEERLUA
-# Cases: options manpage errors args stdin init lib repl interrupt trace sim progress rerun secrets.
+# Cases: options manpage redis errors args stdin init lib repl interrupt trace sim progress rerun secrets.
 # Each case prints TAP-like lines and exits non-zero on any failure.
 set -uo pipefail
 case_name=$1
@@ -12,6 +12,7 @@ EMU_PID=
 failures=0
 
 cleanup() {
+  [ -n "${REDIS_PID:-}" ] && kill "$REDIS_PID" 2>/dev/null
   if [ -n "$EMU_PID" ] && kill -0 "$EMU_PID" 2>/dev/null; then
     kill -KILL "$EMU_PID" 2>/dev/null
     wait "$EMU_PID" 2>/dev/null
@@ -111,6 +112,80 @@ case_manpage() {
     ok "both give the exit statuses 0, 1 and 2"
   else
     fail "exit statuses missing from one"
+  fi
+}
+
+# start_redis: a throwaway redis-server on a free loopback port (REDIS_URL, REDIS_PID)
+start_redis() {
+  local port
+  for _ in $(seq 20); do
+    port=$((20000 + RANDOM % 40000))
+    redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no >redis.log 2>&1 &
+    REDIS_PID=$!
+    for _ in $(seq 100); do
+      grep -q "Ready to accept connections" redis.log && { REDIS_URL=redis://127.0.0.1:$port; return 0; }
+      kill -0 "$REDIS_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill "$REDIS_PID" 2>/dev/null
+  done
+  echo "not ok - redis-server did not start"
+  exit 1
+}
+
+# workers N REDIS_URL|none RATE SECONDS: N processes of tests/bench/shared_worker.lua
+# (10 tasks each) on one credential; their outputs in worker.N.out/err
+workers() {
+  local n=$1 i pids=()
+  for i in $(seq "$n"); do
+    timeout 60 "$P" "$HERE/../bench/shared_worker.lua" "$URL" "$2" "$3" "$4" 10 >"worker.$i.out" 2>"worker.$i.err" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+}
+
+# windows: the emulator's Instaclustr log as "requests R rejected_429 N busiest_window W rate X"
+windows() {
+  "$P" -e "local r = assert(require('peerlua').http.request{ url = '$URL/_sim/requests?provider=instaclustr' })
+    io.write(r.body)" | lua5.4 "$HERE/../bench/request_windows.lua"
+}
+
+case_redis() {
+  start_emulator
+  start_redis
+  local line busiest rejected rate
+  # four jobs at 19.5/s each on one shared schedule: the account sees 19.5/s (a
+  # little under 20 leaves room for the jitter between leaving and arriving)
+  workers 4 "$REDIS_URL" 19.5 3
+  line=$(windows)
+  read -r _ _ _ rejected _ busiest _ rate <<<"$line"
+  if [ "$busiest" -le 20 ] && [ "$rejected" = 0 ] && awk "BEGIN { exit !($rate >= 18.5) }" &&
+    [ "$(cat worker.*.out | grep -c 'failed 0')" = 4 ]; then
+    ok "4 processes sharing Redis: $line"
+  else
+    fail "4 processes sharing Redis: $line; $(cat worker.*.out worker.*.err | tr '\n' ' ')"
+  fi
+  # the same without Redis: each process keeps its own 19.5/s
+  run -e "assert(require('peerlua').http.request{ method = 'POST', url = '$URL/_sim/reset' })"
+  workers 4 none 19.5 3
+  line=$(windows)
+  read -r _ _ _ _ _ busiest _ _ <<<"$line"
+  if [ "$busiest" -gt 30 ]; then ok "4 processes without it overshoot: $line"; else fail "no overshoot without Redis: $line"; fi
+  # Redis goes away mid-run: every job carries on locally and says so once
+  local pids=()
+  for i in 1 2; do
+    timeout 60 "$P" "$HERE/../bench/shared_worker.lua" "$URL" "$REDIS_URL" 19.8 3 10 >"gone.$i.out" 2>"gone.$i.err" &
+    pids+=($!)
+  done
+  sleep 1
+  kill "$REDIS_PID"
+  wait "${pids[@]}"
+  if [ "$(cat gone.*.out | grep -c 'failed 0')" = 2 ] &&
+    [ "$(cat gone.1.err | grep -c 'shared throttle unavailable')" = 1 ] &&
+    [ "$(cat gone.2.err | grep -c 'shared throttle unavailable')" = 1 ]; then
+    ok "Redis gone mid-run: both jobs finish, each warns once"
+  else
+    fail "Redis gone mid-run: $(cat gone.* | tr '\n' ' ')"
   fi
 }
 

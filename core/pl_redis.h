@@ -1,0 +1,37 @@
+/* A throttle shared by every process that uses one Redis: the GCRA of
+ * pl_gcra.h kept in a Redis hash per key and advanced by one atomic script
+ * per request (EVALSHA), on the server's clock, so processes on several
+ * machines agree. Keys expire once their schedule is in the past.
+ *
+ * Calls are synchronous with short timeouts (a loopback or LAN round trip
+ * per request, well under a millisecond). When Redis cannot be used the
+ * call fails fast and the caller throttles locally; no new connection is
+ * tried for PL_REDIS_BACKOFF seconds. */
+#ifndef PL_REDIS_H
+#define PL_REDIS_H
+#include <stddef.h>
+
+#define PL_REDIS_BACKOFF    2.0 /* seconds between reconnection attempts */
+#define PL_REDIS_TIMEOUT_MS 250
+
+typedef struct pl_redis pl_redis;
+
+/* url: redis://[[user]:password@]host[:port][/db]. NULL with a message in
+ * err for a bad URL or out of memory; nothing is sent yet. The message
+ * never contains the password. */
+pl_redis *pl_redis_new(const char *url, const char *prefix, char *err, size_t errlen);
+void pl_redis_free(pl_redis *r);
+
+/* On key (prefix + key), take the next slot (pause <= 0): 0 and the
+ * seconds to wait before sending in *wait; or, pause > 0, let nobody send
+ * for pause seconds (a provider's Retry-After): 0 and *wait = 0. -1 when
+ * Redis cannot be used now (pl_redis_error says why). now: any monotonic
+ * clock in seconds, for the reconnection back-off only. */
+int pl_redis_throttle(pl_redis *r, const char *key, double interval, double tolerance, double pause, double now,
+                      double *wait);
+
+/* Why the last call failed ("" if it did not); "host:port" of the server. */
+const char *pl_redis_error(const pl_redis *r);
+const char *pl_redis_where(const pl_redis *r);
+
+#endif

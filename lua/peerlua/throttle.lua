@@ -1,0 +1,78 @@
+-- peerlua.throttle: a throttle shared beyond one process.
+--
+--   local shared = peerlua.throttle.redis{ url = "redis://127.0.0.1:6379", prefix = "peerlua:" }
+--   local ic = peerlua.instaclustr{ throttle = shared }
+--
+-- Every peerlua process whose clients use the same Redis shares one GCRA
+-- schedule per (provider, credential): one atomic script per request on the
+-- server's clock (core/pl_redis.c), and a provider's Retry-After pauses
+-- them all. If Redis cannot be used, each process throttles on its own and
+-- says so once on stderr; it tries Redis again every few seconds.
+local M = {}
+
+M.core = nil -- set by peerlua.init
+
+local Redis = {}
+Redis.__index = Redis
+Redis.__name = "peerlua.throttle.redis"
+
+function Redis:__tostring()
+  return "redis throttle (" .. M.core.redis_where(self.handle) .. ", prefix " .. self.prefix .. ")"
+end
+
+local function invalid(field, rule)
+  return nil, M.core.error({ code = "invalid", op = "throttle.redis", retryable = false,
+                             message = "peerlua.throttle.redis: " .. field .. ": " .. rule,
+                             details = { { field = field, rule = rule } } })
+end
+
+local allowed = { url = true, prefix = true, warn = true }
+
+-- redis{url=, prefix=, warn=} -> throttle | nil, err
+--   url     redis://[[user]:password@]host[:port][/db] (required)
+--   prefix  of every key (default "peerlua:throttle:")
+--   warn    function(message) called once when Redis cannot be used
+--           (default: a line on stderr)
+function M.redis(opts)
+  if type(opts) ~= "table" then
+    error("bad argument #1 to 'redis' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  for k in pairs(opts) do
+    if not allowed[k] then return invalid(tostring(k), "is not an option (url, prefix, warn)") end
+  end
+  if type(opts.url) ~= "string" then return invalid("url", "is required: redis://host[:port][/db]") end
+  local prefix = opts.prefix == nil and "peerlua:throttle:" or opts.prefix
+  if type(prefix) ~= "string" or #prefix > 100 then return invalid("prefix", "must be a string of at most 100 bytes") end
+  if opts.warn ~= nil and type(opts.warn) ~= "function" then return invalid("warn", "must be a function") end
+  local handle, err = M.core.redis_new(opts.url, prefix)
+  if not handle then return invalid("url", err) end
+  return setmetatable({ handle = handle, prefix = prefix, warn = opts.warn, warned = false }, Redis)
+end
+
+function M.is_redis(v)
+  return getmetatable(v) == Redis
+end
+
+-- Redis failed: say so, once.
+function Redis:fallback(message)
+  if self.warned then return end
+  self.warned = true
+  local text = "peerlua: shared throttle unavailable (" .. message .. "); throttling in this process only"
+  if self.warn then self.warn(text) else io.stderr:write(text, "\n") end
+end
+
+-- reserve(key, rate, burst) -> seconds to wait before sending, or nil when
+-- the caller must throttle locally.
+function Redis:reserve(key, rate, burst)
+  local wait, err = M.core.redis_throttle(self.handle, key, rate, burst, 0)
+  if not wait then self:fallback(err) end
+  return wait
+end
+
+-- pause(key, seconds, rate, burst): nobody using key sends for seconds.
+function Redis:pause(key, seconds, rate, burst)
+  local ok, err = M.core.redis_throttle(self.handle, key, rate, burst, seconds)
+  if not ok then self:fallback(err) end
+end
+
+return M

@@ -1,0 +1,115 @@
+-- The shared throttle on Redis (peerlua.throttle.redis): one schedule per
+-- key across every handle (each handle is its own connection, as another
+-- process would have), Retry-After pauses shared, keys that expire, and the
+-- local fallback when Redis is down. Across processes: cli.redis.
+local peerlua = require("peerlua")
+local testredis = require("testredis")
+local testserver = require("testserver")
+
+local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
+
+describe("shared throttle", function()
+  local redis, server
+
+  setup(function()
+    redis = testredis.start()
+    server = testserver.start("--time-scale 600")
+    peerlua.set_sim({ url = server.url })
+  end)
+
+  teardown(function()
+    if server then server:stop() end
+    if redis then redis:stop() end
+  end)
+
+  local function throttle(prefix)
+    return assert(peerlua.throttle.redis({ url = redis.url, prefix = prefix }))
+  end
+
+  it("refuses bad options, naming the field, before connecting", function()
+    local cases = {
+      { { url = "http://127.0.0.1:6379" }, "url", "redis://" },
+      { { url = "redis://127.0.0.1:70000" }, "url", "port" },
+      { { url = "redis://:pw@/0" }, "url", "host" },
+      { { url = "redis://127.0.0.1/x" }, "url", "database" },
+      { {}, "url", "required" },
+      { { url = "redis://127.0.0.1", prefix = 5 }, "prefix", "string" },
+      { { url = "redis://127.0.0.1", color = "red" }, "color", "not an option" },
+    }
+    for _, c in ipairs(cases) do
+      local t, err = peerlua.throttle.redis(c[1])
+      assert.is_nil(t)
+      assert.equal("invalid", err.code)
+      assert.equal(c[2], err.details[1].field)
+      assert.matches(c[3], err.details[1].rule, 1, true)
+    end
+    local _, err = peerlua.throttle.redis({ url = "redis://:hunter2@127.0.0.1:99999" })
+    assert.is_nil(tostring(err):find("hunter2", 1, true), "the password is in the error")
+    local c, cerr = peerlua.instaclustr({ throttle = { url = redis.url } })
+    assert.is_nil(c)
+    assert.equal("throttle", cerr.details[1].field)
+  end)
+
+  it("spaces the requests of every handle on one schedule", function()
+    local a, b = throttle("spec1:"), throttle("spec1:")
+    local slots = {}
+    for i = 1, 10 do
+      local t = i % 2 == 0 and a or b
+      slots[i] = assert(t:reserve("instaclustr:u", 20, 1))
+    end
+    -- ten reservations at 20/s, one schedule: each 50 ms after the one before
+    for i = 2, 10 do
+      assert.near(0.05, slots[i] - slots[i - 1], 0.01)
+    end
+    assert.near(0.45, slots[10], 0.02)
+  end)
+
+  it("lets a burst through, then the steady rate", function()
+    local t = throttle("spec2:")
+    for _ = 1, 5 do assert.equal(0, t:reserve("k", 10, 5)) end
+    assert.near(0.1, t:reserve("k", 10, 5), 0.01)
+  end)
+
+  it("shares a Retry-After pause with every handle", function()
+    local a, b = throttle("spec3:"), throttle("spec3:")
+    a:pause("k", 0.5, 10, 1)
+    assert.near(0.5, b:reserve("k", 10, 1), 0.02)
+    assert.near(0.6, b:reserve("k", 10, 1), 0.02)
+  end)
+
+  it("keeps a key only while its schedule is ahead", function()
+    local t = throttle("spec4:")
+    for _ = 1, 5 do t:reserve("k", 10, 1) end -- 0.5 s of schedule
+    assert.equal("1", redis:cli("EXISTS", "spec4:k"))
+    local ttl = tonumber(redis:cli("PTTL", "spec4:k"))
+    assert.is_true(ttl > 1000 and ttl <= 1500, "PTTL " .. tostring(ttl))
+    peerlua.sleep(1.6)
+    assert.equal("0", redis:cli("EXISTS", "spec4:k"))
+  end)
+
+  it("throttles the clients that use it, on the provider key", function()
+    local ic = assert(peerlua.instaclustr({ throttle = throttle("spec5:"), rate = 20, burst = 1 }))
+    local started = peerlua.now()
+    local tasks = {}
+    for i = 1, 10 do
+      tasks[i] = peerlua.spawn(function() return assert(ic:list_peerings({ cluster_data_centre_id = CDC })) end)
+    end
+    peerlua.wait_all(tasks)
+    assert.is_true(peerlua.now() - started >= 0.44, "10 requests at 20/s took less than 0.45 s")
+    assert.equal("1", redis:cli("EXISTS", "spec5:instaclustr:sim-user"))
+  end)
+
+  it("falls back to the local limit when Redis is down, and says so once", function()
+    local said = {}
+    local down = assert(peerlua.throttle.redis({ url = "redis://:hunter2@127.0.0.1:1",
+                                                 warn = function(m) said[#said + 1] = m end }))
+    local ic = assert(peerlua.instaclustr({ throttle = down, rate = 20, burst = 1 }))
+    local started = peerlua.now()
+    for _ = 1, 6 do assert(ic:list_peerings({ cluster_data_centre_id = CDC })) end
+    assert.is_true(peerlua.now() - started >= 0.24, "the local limit did not apply")
+    assert.equal(1, #said)
+    assert.matches("127.0.0.1:1", said[1], 1, true)
+    assert.matches("throttling in this process only", said[1], 1, true)
+    assert.is_nil(said[1]:find("hunter2", 1, true))
+  end)
+end)
