@@ -211,6 +211,40 @@ static const pl_state_map upcloud_states[] = {
   {"missing-local-router", "failed"}, {"missing-peer-router", "failed"},
   {"deleted-peer-network", "failed"}, {"error", "failed"}, {"deleted", "deleted"}, {NULL, NULL}};
 
+/* ---- Aiven project VPC peering (seed 003, providers.md 5.2) ------------- */
+
+#define AV_VPC "/v1/project/{project}/vpcs/{project_vpc_id}"
+
+static const pl_param av_create[] = {
+  {"project", "project", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 63, NULL},
+  PATH("project_vpc_id", "project_vpc_id", "uuid"),
+  {"peer_cloud_account", "peer_cloud_account", PL_IN_BODY, PL_T_STRING, 1, "nonempty", 1, 128, NULL},
+  {"peer_vpc", "peer_vpc", PL_IN_BODY, PL_T_STRING, 1, "nonempty", 1, 128, NULL},
+  {"peer_region", "peer_region", PL_IN_BODY, PL_T_STRING, 0, "nonempty", 1, 64, NULL},
+  {"user_peer_network_cidrs", "user_peer_network_cidrs", PL_IN_BODY, PL_T_STRINGS, 0, "cidr4", 0, 0, NULL}, END};
+static const pl_param av_list[] = {
+  {"project", "project", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 63, NULL},
+  PATH("project_vpc_id", "project_vpc_id", "uuid"), END};
+static const pl_param av_delete[] = {
+  {"project", "project", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 63, NULL},
+  PATH("project_vpc_id", "project_vpc_id", "uuid"),
+  {"peer_cloud_account", "peer_cloud_account", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 128, NULL},
+  {"peer_vpc", "peer_vpc", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 128, NULL}, END};
+
+static const pl_op aiven_ops[] = {
+  {"create_peering", "", "POST", AV_VPC "/peering-connections", av_create, {200, 201, 0}, NULL, NULL,
+   {NULL, NULL}, {NULL}, 0, 0, 0},
+  {"list_peerings", "", "GET", AV_VPC, av_list, {200, 0}, NULL, "peering_connections", {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"delete_peering", "", "DELETE", AV_VPC "/peering-connections/peer-accounts/{peer_cloud_account}/peer-vpcs/{peer_vpc}",
+   av_delete, {200, 202, 204, 0}, NULL, NULL, {NULL, NULL}, {NULL}, 1, 1, 0},
+  {NULL, NULL, NULL, NULL, NULL, {0}, NULL, NULL, {NULL, NULL}, {NULL}, 0, 0, 0}};
+
+/* providers.md 5.3 */
+static const pl_state_map aiven_states[] = {
+  {"APPROVED", "pending"}, {"APPROVED_PEER_REQUESTED", "pending"}, {"PENDING_PEER", "pending_acceptance"},
+  {"ACTIVE", "active"}, {"REJECTED_BY_PEER", "rejected"}, {"INVALID_SPECIFICATION", "failed"},
+  {"DELETING", "deleting"}, {"DELETED", "deleted"}, {"DELETED_BY_PEER", "deleted"}, {NULL, NULL}};
+
 /* clang-format on */
 
 /* ---- the table ---------------------------------------------------------- */
@@ -220,6 +254,8 @@ const pl_provider pl_providers[] = {{"instaclustr", "v1", instaclustr_v1_ops, aw
                                     {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1},
                                     {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1},
                                     {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1},
+                                    /* Aiven publishes no limit (providers.md 5.4): a cautious one */
+                                    {"aiven", "", aiven_ops, aiven_states, NULL, "state", 10, 1},
                                     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}};
 
 const pl_provider *pl_provider_find(const char *name, const char *api) {

@@ -64,7 +64,7 @@ if(NOT PEERLUA_SANITIZE)
   find_program(VALGRIND_PROGRAM valgrind REQUIRED)
   set(PEERLUA_VALGRIND ${VALGRIND_PROGRAM} -q --leak-check=full --errors-for-leak-kinds=definite,indirect
       --show-leak-kinds=definite,indirect --error-exitcode=99)
-  foreach(name instaclustr huawei aerospike upcloud)
+  foreach(name instaclustr huawei aerospike upcloud aiven)
     add_test(NAME valgrind.${name}
              COMMAND ${PEERLUA_VALGRIND} $<TARGET_FILE:peerlua> --sim --quiet ${CMAKE_SOURCE_DIR}/examples/${name}.lua)
     set_tests_properties(valgrind.${name} PROPERTIES TIMEOUT 180)

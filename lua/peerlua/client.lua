@@ -164,7 +164,7 @@ end
 function Client:peering(obj)
   local status = dig_string(obj, self.desc.status_field)
   return setmetatable({
-    id = dig_string(obj, self.desc.id_field),
+    id = self.spec.id_of and self.spec.id_of(obj) or dig_string(obj, self.desc.id_field),
     status = status,
     state = status and (self.desc.states[status] or "unknown") or "unknown",
     raw = obj,
@@ -336,6 +336,7 @@ end
 -- args(opname, p) -> the arguments of opname for peering p: its scope,
 -- and its id for the one path parameter the scope lacks.
 function Client:id_args(opname, p)
+  if self.spec.id_args then return self.spec.id_args(self, opname, p) end
   local args = {}
   for name, where in pairs(self.ops[opname].params) do
     if where == "path" then args[name] = p.scope and p.scope[name] end

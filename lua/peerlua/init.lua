@@ -75,8 +75,8 @@ local function provider_layer()
 end
 
 -- Provider clients: peerlua.instaclustr{...}, peerlua.huawei{...},
--- peerlua.aerospike{...}, peerlua.upcloud{...} -> client | nil, err
-for _, name in ipairs({ "instaclustr", "huawei", "aerospike", "upcloud" }) do
+-- peerlua.aerospike{...}, peerlua.upcloud{...}, peerlua.aiven{...} -> client | nil, err
+for _, name in ipairs({ "instaclustr", "huawei", "aerospike", "upcloud", "aiven" }) do
   local spec, class
   M[name] = function(opts)
     local c = provider_layer()

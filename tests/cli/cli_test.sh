@@ -433,7 +433,7 @@ EOF
   n=$(wc -l <secrets.txt)
   if [ "$n" -ge 10 ]; then ok "the fixture holds $n secrets"; else fail "only $n secrets found in the fixture"; fi
   printf '%s\n' wrong-instaclustr-key-0001 wrong-upcloud-password-1 wrong-aerospike-secret-1 \
-    wrong-huawei-sk-00000000001 wrong-huawei-password-1 >>secrets.txt
+    wrong-huawei-sk-00000000001 wrong-huawei-password-1 wrong-aiven-token-000000001 >>secrets.txt
   for ex in "$root"/examples/*.lua; do
     local name
     name=$(basename "$ex" .lua)
@@ -463,7 +463,9 @@ try("upcloud", function() return uc:list_peerings {} end)
 try("aerospike", function() return as:list_peerings { cluster_id = "e2e81cba-446e-4ff9-9b92-9a9992af44c6" } end)
 try("huawei ak/sk", function() return hw:list_peerings { cluster_id = "6b29f3c0-4e1d-4d6a-9c58-2f7a8b9c0d1e" } end)
 try("huawei iam", function() return iam:list_peerings { cluster_id = "6b29f3c0-4e1d-4d6a-9c58-2f7a8b9c0d1e" } end)
-print(ic, uc, as, hw, iam)
+local av = assert(peerlua.aiven { token = "wrong-aiven-token-000000001", project = "sim-project" })
+try("aiven", function() return av:list_peerings { project_vpc_id = "1c6a3d5e-7b9f-4e21-a8c4-5d6e7f809a1b" } end)
+print(ic, uc, as, hw, iam, av)
 -- a script that dies with clients (and their credentials) in scope
 local good = assert(peerlua.aerospike {})
 error("dying with " .. tostring(good))
@@ -471,7 +473,8 @@ EOF
   run --sim --trace=trace-bad.log --stats bad.lua
   expect "bad credentials are refused by every provider" 1 \
     out "^instaclustr	.*auth, HTTP 401" out "^upcloud	.*auth, HTTP 401" out "^aerospike	.*auth, HTTP 401" \
-    out "^huawei ak/sk	.*auth, HTTP 401" out "^huawei iam	.*auth, HTTP 401" err "dying with aerospike client"
+    out "^huawei ak/sk	.*auth, HTTP 401" out "^huawei iam	.*auth, HTTP 401" out "^aiven	.*auth, HTTP 401" \
+    err "dying with aerospike client"
   cp out out-bad
   cp err err-bad
   files=$(ls out-* err-* trace-*.log)

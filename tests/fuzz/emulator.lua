@@ -11,7 +11,7 @@
 --
 -- Credentials: none, ic-basic, uc-basic, uc-bearer, as-bearer (an OAuth2
 -- token fetched first), hw-token (an IAM token fetched first), hw-aksk (the
--- request signed with SDK-HMAC-SHA256). Each input gets a fresh emulator on
+-- request signed with SDK-HMAC-SHA256), av-token. Each input gets a fresh emulator on
 -- a fixed clock. Whatever the request, the emulator must answer with a
 -- well-formed response and never fail inside (its "emulator handler failed"
 -- 500); anything else is a bug (fuzz_lua.c aborts on a Lua error).
@@ -51,6 +51,7 @@ local auth = {
                                                      grant_type = "client_credentials" })
     req.headers.authorization = "Bearer " .. assert(t, "no Aerospike token from the emulator")
   end,
+  ["av-token"] = function(_, req) req.headers.authorization = "aivenv1 " .. fixture.aiven.accounts[1].token end,
   ["hw-token"] = function(app, req)
     local a = fixture.huawei.accounts[1]
     local t = fetch(app, "/huawei/iam/v3/auth/tokens", { auth = {

@@ -43,6 +43,7 @@ local clients = {
                                client_secret = "s" })
   end,
   upcloud = function() return peerlua.upcloud({ base_url = BASE, username = "u", password = "p" }) end,
+  aiven = function() return peerlua.aiven({ base_url = BASE, token = "t", project = "p" }) end,
 }
 
 local ic1 = { cluster_data_centre_id = UUID, peer_account_id = "123456789012", peer_vpc_id = "vpc-0a1b2c3d",
@@ -83,6 +84,11 @@ local calls = {
     create_peering = uc, ensure_peering = uc, get_peering = { uuid = UUID2 }, list_peerings = {},
     delete_peering = { uuid = UUID2 }, update_peering = { uuid = UUID2, configured_status = "disabled" },
   },
+}
+local av = { project_vpc_id = UUID, peer_cloud_account = UUID2, peer_vpc = UUID }
+calls.aiven = {
+  create_peering = av, ensure_peering = av, list_peerings = { project_vpc_id = UUID },
+  delete_peering = { project_vpc_id = UUID, peer_cloud_account = UUID2, peer_vpc = UUID },
 }
 calls.huawei_iam = calls.huawei
 

@@ -39,6 +39,15 @@ function M.need(fields, hint)
   end
 end
 
+-- For providers whose every request carries client.auth_header (a static
+-- credential), and that never need a fresh one on a 401.
+function M.authorize(client, req)
+  req.headers.Authorization = client.auth_header
+  return true
+end
+
+function M.no_reauthorize() return false end
+
 -- The decoded JSON body of resp, or nil.
 function M.body(resp)
   local ok, v = pcall(resp.json, resp)

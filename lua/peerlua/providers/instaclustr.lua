@@ -41,7 +41,7 @@ function M.authorize(client, req)
   return true
 end
 
-function M.reauthorize() return false end
+M.reauthorize = common.no_reauthorize
 
 function M.parse_error(_, resp)
   local b = common.body(resp)

@@ -45,12 +45,8 @@ function M.credentials(client, opts)
   return creds
 end
 
-function M.authorize(client, req)
-  req.headers.Authorization = client.auth_header
-  return true
-end
-
-function M.reauthorize() return false end
+M.authorize = common.authorize
+M.reauthorize = common.no_reauthorize
 
 -- Legacy {"error":{"error_code","error_message"}} or problem+json.
 function M.parse_error(_, resp)

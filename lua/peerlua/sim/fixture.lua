@@ -38,8 +38,13 @@ return {
 
   upcloud = {
     accounts = {
-      { username = "sim-user", password = "sim-upcloud-password-1", token = "ucat_sim0000000000000000000001" },
-      { username = "sim-peer", password = "sim-upcloud-password-2", token = "ucat_sim0000000000000000000002" },
+      { username = "sim-user", password = "sim-upcloud-password-1", token = "ucat_sim0000000000000000000001",
+        uuid = "0a5b2c1d-6e7f-4a8b-9c0d-1e2f3a4b5c61" },
+      { username = "sim-peer", password = "sim-upcloud-password-2", token = "ucat_sim0000000000000000000002",
+        uuid = "0a5b2c1d-6e7f-4a8b-9c0d-1e2f3a4b5c62" },
+      -- Aiven's own account: its project VPCs' networks (see aiven below)
+      { username = "sim-aiven", password = "sim-upcloud-password-3", token = "ucat_sim0000000000000000000003",
+        uuid = "0a5b2c1d-6e7f-4a8b-9c0d-1e2f3a4b5c63" },
     },
     networks = {
       { uuid = "03126dc1-a69f-4bc2-8b24-e31c22d64712", name = "sim-hel1-private", owner = "sim-user",
@@ -54,6 +59,9 @@ return {
       { uuid = "03a1b2c3-d4e5-4f60-8172-93a4b5c6d7e8", name = "sim-sto1-private", owner = "sim-peer",
         zone = "se-sto1", router = "04e2ebfc-93c3-4f3d-9118-7d2c919f7e03",
         ip_networks = { { address = "192.168.3.0/24", family = "IPv4" } } },
+      { uuid = "03b4c5d6-e7f8-4a09-8b1c-2d3e4f5a6b7c", name = "aiven-sim-project-fi-hel1", owner = "sim-aiven",
+        zone = "fi-hel1", router = "04f3fc0d-a4d4-4f4e-a229-8e3d0f2a8f04",
+        ip_networks = { { address = "10.10.0.0/24", family = "IPv4" } } },
     },
     durations = { provisioning = 20, disabling = 5 },
     rate_limit = 100,
@@ -73,6 +81,24 @@ return {
     token_ttl = 3600,
     durations = { initiating = 10, provisioning = 60, acceptance_expiry = 7 * 24 * 3600, deleting = 10 },
     rate_limit = 20,
+  },
+
+  -- aiven: accounts (API token, the projects it may use), projects and
+  -- their VPCs (an UpCloud-hosted VPC names its network in upcloud.networks,
+  -- owned by the sim-aiven account), durations.
+  aiven = {
+    accounts = {
+      { user = "sim-user@example.com", token = "sim-aiven-token-0000000000000001", projects = { "sim-project" } },
+      { user = "sim-other@example.com", token = "sim-aiven-token-0000000000000002", projects = { "sim-other" } },
+    },
+    projects = {
+      { name = "sim-project", vpcs = {
+        { project_vpc_id = "1c6a3d5e-7b9f-4e21-a8c4-5d6e7f809a1b", cloud_name = "upcloud-fi-hel1",
+          network_cidr = "10.10.0.0/24", upcloud_network = "03b4c5d6-e7f8-4a09-8b1c-2d3e4f5a6b7c" } } },
+      { name = "sim-other", vpcs = {} },
+    },
+    durations = { approving = 10, deleting = 10 },
+    rate_limit = 10,
   },
 
   -- huawei: accounts (IAM user/password/domain, AK/SK, the project and the

@@ -45,6 +45,7 @@ M.PROVIDERS = {
   { "/upcloud/1.3", "peerlua.sim.upcloud", "upcloud" },
   { "/aerospike", "peerlua.sim.aerospike", "aerospike" },
   { "/huawei", "peerlua.sim.huawei", "huawei" },
+  { "/aiven", "peerlua.sim.aiven", "aiven" },
 }
 
 local App = {}

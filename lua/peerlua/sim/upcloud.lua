@@ -302,6 +302,31 @@ function M.new(app)
     error = function(_, status, code, message)
       return fail(status, code or STATUS_CODES[status] or "ERROR", message or "Error")
     end,
+    -- for other providers' emulators (Aiven peers from its own account)
+    network = network,
+    account_of = function(username)
+      for _, a in ipairs(fx.accounts or {}) do
+        if a.username == username then return a end
+      end
+    end,
+    create_peering = function(owner, name, net_uuid, peer_uuid)
+      local now = app:clock()
+      local p = { uuid = "0f" .. app:uuid():sub(3), owner = owner, name = name, network = net_uuid,
+                  peer_network = peer_uuid, configured_status = "active", labels = {}, enabled_at = now,
+                  disabled_at = now }
+      state.peerings[p.uuid] = p
+      state.order[#state.order + 1] = p
+      return p.uuid
+    end,
+    peering_state = function(uuid)
+      local p = state.peerings[uuid]
+      if not p or p.deleted then return nil end
+      return state_of(p, app:clock())
+    end,
+    remove_peering = function(uuid)
+      local p = state.peerings[uuid]
+      if p then p.deleted = true end
+    end,
     peerings = function()
       local out, now = {}, app:clock()
       for _, p in ipairs(state.order) do

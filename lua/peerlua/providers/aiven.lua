@@ -1,0 +1,101 @@
+-- peerlua.providers.aiven: Aiven project VPC peering connections
+-- (shared/providers.md 5). Auth: "Authorization: aivenv1 <token>".
+--
+-- A project VPC's peering has no id of its own: it is named by the peer's
+-- cloud account and VPC, so a peering value's id is "account/vpc". There is
+-- no single read either: a peering is read by reading its project VPC
+-- (list_peerings) and matching, as the avn CLI does.
+local common = require("peerlua.providers.common")
+local credentials = require("peerlua.credentials")
+
+local M = {
+  name = "aiven",
+  default_base_url = "https://api.aiven.io",
+  sim_prefix = "/aiven",
+  options = { token = "string", project = "string" },
+}
+
+M.ops = { create_peering = "peering", list_peerings = "peering", delete_peering = "peering" }
+
+-- FNV-1a: a short, one-way name for a token (throttle keys, traces).
+local function fingerprint(s)
+  local h = 0x811c9dc5
+  for i = 1, #s do h = ((h ~ s:byte(i)) * 0x01000193) & 0xffffffff end
+  return string.format("%08x", h)
+end
+
+function M.credentials(client, opts)
+  local creds, err = credentials.resolve({
+    provider = "aiven", fields = { "token", "project" }, given = opts,
+    env = { token = { "AIVEN_TOKEN", "AIVEN_AUTH_TOKEN" }, project = { "AIVEN_PROJECT_NAME" } },
+    profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
+    file_mode = client.file_mode, sim_account = common.sim_account(client, "aiven"),
+    complete = common.need({ "token" },
+      "no Aiven token: pass token, or set AIVEN_TOKEN (or AIVEN_AUTH_TOKEN), or add it to the profile file"),
+  })
+  if not creds then return nil, err end
+  client.auth_header = "aivenv1 " .. creds.token
+  client.credential_id = "token:" .. fingerprint(creds.token)
+  return creds
+end
+
+M.authorize = common.authorize
+M.reauthorize = common.no_reauthorize
+
+-- {"message", "more_info", "status", "errors": [{"message", ...}]}
+function M.parse_error(_, resp)
+  local b = common.body(resp)
+  if not b then return nil end
+  local message = b.message
+  if type(message) ~= "string" and type(b.errors) == "table" and type(b.errors[1]) == "table" then
+    message = b.errors[1].message
+  end
+  return { message = type(message) == "string" and message or nil }
+end
+
+-- Every call is in a project: the client's unless the arguments name one.
+function M.defaults(client, _, args)
+  if args.project ~= nil or not client.creds.project then return args end
+  local copy = { project = client.creds.project }
+  for k, v in pairs(args) do copy[k] = v end
+  return copy
+end
+
+function M.id_of(obj)
+  if type(obj.peer_cloud_account) ~= "string" or type(obj.peer_vpc) ~= "string" then return nil end
+  return obj.peer_cloud_account .. "/" .. obj.peer_vpc
+end
+
+-- The arguments of an operation on peering p: its project VPC, and the
+-- peer's account and VPC its id is made of.
+function M.id_args(_, _, p)
+  local account, vpc = tostring(p.id):match("^([^/]+)/(.+)$")
+  local scope = p.scope or {}
+  return { project = scope.project, project_vpc_id = scope.project_vpc_id, peer_cloud_account = account,
+           peer_vpc = vpc }
+end
+
+-- A create 409 says "already exists" when the same peer is peered already.
+-- After an ambiguous create, or before ensure_peering creates: that peer,
+-- not deleted?
+function M.find_created(client, args)
+  local list, err = client:list_peerings({ project = args.project, project_vpc_id = args.project_vpc_id })
+  if not list then return nil, err end
+  for _, p in ipairs(list) do
+    local r = p.raw
+    if r.peer_cloud_account == args.peer_cloud_account and r.peer_vpc == args.peer_vpc
+       and (args.peer_region == nil or r.peer_region == args.peer_region)
+       and p.state ~= "deleted" and p.state ~= "deleting" then
+      return p
+    end
+  end
+  return nil
+end
+
+-- What the user does on the other side: the Aiven network to peer with.
+function M.peer_network(p)
+  local info = type(p.raw) == "table" and p.raw.state_info
+  return type(info) == "table" and info.to_network_id or nil
+end
+
+return M

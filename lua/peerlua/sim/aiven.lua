@@ -1,0 +1,236 @@
+-- peerlua.sim.aiven: the emulated Aiven API (project VPC peering
+-- connections, shared/providers.md 5), mounted at /aiven, with UpCloud as
+-- the peer cloud (shared/seeds 003).
+--
+-- Auth: "Authorization: aivenv1 <token>" (or Bearer) of a fixture account;
+-- otherwise 401. A project the account may not use: 403. Errors are
+-- {"message", "more_info", "status", "errors": [{"message", "status"}]}.
+--
+--   GET    /v1/project/{project}/vpcs                       200 {vpcs}
+--   GET    /v1/project/{project}/vpcs/{vpc}                 200, with peering_connections
+--   POST   /v1/project/{project}/vpcs/{vpc}/peering-connections          201
+--   DELETE /v1/project/{project}/vpcs/{vpc}/peering-connections/peer-accounts/{account}/peer-vpcs/{peer_vpc}   200
+--
+-- A peering to UpCloud names the user's UpCloud account (its UUID) and
+-- network. Lifecycle, computed when read: APPROVED for durations.approving;
+-- then Aiven creates the UpCloud peering from its network to the user's
+-- and the peering is PENDING_PEER, with state_info.to_network_id naming
+-- Aiven's network, until the user's reverse UpCloud peering makes Aiven's
+-- active: then ACTIVE. A peer network that does not exist or is not that
+-- account's: INVALID_SPECIFICATION. Deleting removes Aiven's UpCloud
+-- peering; DELETING for durations.deleting, then gone.
+local router = require("peerlua.sim.router")
+local response = require("peerlua.sim.response")
+local check = require("peerlua.sim.check")
+
+local M = {}
+
+local function fail(status, message)
+  return response.json(status, { message = message, more_info = "", status = status,
+                                 errors = { { message = message, status = status } } })
+end
+
+function M.new(app)
+  local fx = app.fixture.aiven or {}
+  local state = { order = {} }
+  app:on_reset(function() state.order = {} end)
+
+  local function duration(name, default) return app:duration("aiven", name, default) end
+  local function upcloud() return app.providers.upcloud end
+
+  local function account(req)
+    local scheme, token = (req.headers.authorization or ""):match("^(%w+)%s+(%S+)%s*$")
+    if not token or (scheme ~= "aivenv1" and scheme:lower() ~= "bearer") then return nil end
+    for _, a in ipairs(fx.accounts or {}) do
+      if a.token == token then
+        req.credential = a.user
+        return a
+      end
+    end
+  end
+
+  local function project_of(acct, name)
+    for _, p in ipairs(fx.projects or {}) do
+      if p.name == name then
+        for _, allowed in ipairs(acct.projects or {}) do
+          if allowed == name then return p end
+        end
+        return nil, fail(403, "Not authorized to access project " .. name)
+      end
+    end
+    return nil, fail(404, "Project does not exist")
+  end
+
+  local function vpc_of(project, id)
+    for _, v in ipairs(project.vpcs or {}) do
+      if v.project_vpc_id == id then return v end
+    end
+    return nil, fail(404, "Project VPC does not exist")
+  end
+
+  -- the UpCloud network the peering names is the named account's
+  local function valid_peer(p)
+    local uc = upcloud()
+    local net = uc and uc.network(p.peer_vpc)
+    local owner = net and uc.account_of(net.owner)
+    return owner ~= nil and owner.uuid == p.peer_cloud_account
+  end
+
+  local function state_of(p, now)
+    if p.deleted_at then return now < p.deleted_at + duration("deleting", 10) and "DELETING" or "DELETED" end
+    if p.forced then return p.forced end
+    if now < p.created + duration("approving", 10) then return "APPROVED" end
+    if not valid_peer(p) then return "INVALID_SPECIFICATION" end
+    if not p.upcloud_peering then -- Aiven's side of the UpCloud peering
+      p.upcloud_peering = upcloud().create_peering("sim-aiven", "aiven-" .. p.project .. "-" .. p.peer_vpc,
+                                                   p.vpc.upcloud_network, p.peer_vpc)
+      p.updated_wall = app:now()
+    end
+    return upcloud().peering_state(p.upcloud_peering) == "active" and "ACTIVE" or "PENDING_PEER"
+  end
+
+  local MESSAGES = {
+    APPROVED = "Peering request approved, being set up",
+    PENDING_PEER = "Waiting for the peer: create the UpCloud peering from your network to to_network_id",
+    ACTIVE = "Peering connection active",
+    INVALID_SPECIFICATION = "Peer network not found in the peer cloud account",
+    DELETING = "Peering connection being deleted",
+  }
+
+  local function view(p, now)
+    local st = state_of(p, now)
+    local info = { message = MESSAGES[st] or st }
+    if st == "PENDING_PEER" or st == "ACTIVE" then info.to_network_id = p.vpc.upcloud_network end
+    return {
+      peer_cloud_account = p.peer_cloud_account, peer_vpc = p.peer_vpc, peer_region = p.peer_region,
+      state = st, state_info = info, user_peer_network_cidrs = check.list(p.cidrs),
+      create_time = check.timestamp(p.created_wall), update_time = check.timestamp(p.updated_wall),
+    }
+  end
+
+  local function listed(vpc, now)
+    local out = {}
+    for _, p in ipairs(state.order) do
+      if p.vpc == vpc and state_of(p, now) ~= "DELETED" then out[#out + 1] = view(p, now) end
+    end
+    return out
+  end
+
+  local function vpc_view(project, v, now)
+    return { project_vpc_id = v.project_vpc_id, cloud_name = v.cloud_name, network_cidr = v.network_cidr,
+             state = "ACTIVE", peering_connections = check.list(listed(v, now)), project = project.name }
+  end
+
+  local r = router.new {
+    not_found = function() return fail(404, "Not found") end,
+    method_not_allowed = function() return fail(405, "Method not allowed") end,
+  }
+
+  -- every route: a known token, a project it may use, then fn(req, params, project)
+  local function route(method, path, fn)
+    r:add(method, "/v1/project/{project}" .. path, function(req, params)
+      local acct = account(req)
+      if not acct then return fail(401, "Invalid token") end
+      local project, err = project_of(acct, params.project)
+      if not project then return err end
+      return fn(req, params, project)
+    end)
+  end
+
+  route("GET", "/vpcs", function(_, _, project)
+    local now, out = app:clock(), {}
+    for i, v in ipairs(project.vpcs or {}) do out[i] = vpc_view(project, v, now) end
+    return response.json(200, { vpcs = check.list(out) })
+  end)
+
+  route("GET", "/vpcs/{vpc}", function(_, params, project)
+    local v, err = vpc_of(project, params.vpc)
+    if not v then return err end
+    return response.json(200, vpc_view(project, v, app:clock()))
+  end)
+
+  local function find(v, account_id, peer_vpc)
+    local now = app:clock()
+    for _, p in ipairs(state.order) do
+      if p.vpc == v and p.peer_cloud_account == account_id and p.peer_vpc == peer_vpc
+         and state_of(p, now) ~= "DELETED" then
+        return p
+      end
+    end
+  end
+
+  route("POST", "/vpcs/{vpc}/peering-connections", function(req, params, project)
+    local v, err = vpc_of(project, params.vpc)
+    if not v then return err end
+    local b, why = check.body(req)
+    if not b then
+      return fail(why == "media" and 415 or 400, why == "media" and "Content-Type must be application/json"
+                                                  or "Invalid JSON body")
+    end
+    if type(b.peer_cloud_account) ~= "string" or b.peer_cloud_account == "" then
+      return fail(400, "Invalid input for peer_cloud_account: a non-empty string is required")
+    elseif type(b.peer_vpc) ~= "string" or b.peer_vpc == "" then
+      return fail(400, "Invalid input for peer_vpc: a non-empty string is required")
+    elseif b.peer_region ~= nil and type(b.peer_region) ~= "string" then
+      return fail(400, "Invalid input for peer_region: must be a string")
+    end
+    local cidrs = b.user_peer_network_cidrs or {}
+    if type(cidrs) ~= "table" then return fail(400, "Invalid input for user_peer_network_cidrs: must be a list") end
+    for _, c in ipairs(cidrs) do
+      if check.cidr4(c) then return fail(400, "Invalid input for user_peer_network_cidrs: " .. tostring(c)) end
+    end
+    if find(v, b.peer_cloud_account, b.peer_vpc) then
+      return fail(409, "Peering connection already exists")
+    end
+    local now = app:clock()
+    local p = { project = project.name, vpc = v, peer_cloud_account = b.peer_cloud_account, peer_vpc = b.peer_vpc,
+                peer_region = b.peer_region, cidrs = cidrs, created = now, created_wall = app:now(),
+                updated_wall = app:now(), id = app:uuid() }
+    state.order[#state.order + 1] = p
+    return response.json(201, view(p, now))
+  end)
+
+  route("DELETE", "/vpcs/{vpc}/peering-connections/peer-accounts/{account}/peer-vpcs/{peer_vpc}",
+    function(_, params, project)
+      local v, err = vpc_of(project, params.vpc)
+      if not v then return err end
+      local p = find(v, params.account, params.peer_vpc)
+      if not p or p.deleted_at then return fail(404, "Peering connection does not exist") end
+      local now = app:clock()
+      local view_now = view(p, now)
+      p.deleted_at, p.updated_wall = now, app:now()
+      if p.upcloud_peering then upcloud().remove_peering(p.upcloud_peering) end
+      view_now.state = "DELETING"
+      return response.json(200, view_now)
+    end)
+
+  local function by_id(id)
+    for _, p in ipairs(state.order) do
+      if p.id == id or (p.peer_cloud_account .. "/" .. p.peer_vpc) == id then return p end
+    end
+  end
+
+  app:register("aiven", {
+    accept = function()
+      return nil, "Aiven peerings are accepted by creating the UpCloud peering to state_info.to_network_id"
+    end,
+    set_state = function(id, word)
+      local p = by_id(id)
+      if not p then return nil, "no Aiven peering " .. tostring(id) end
+      p.forced = word
+      return true
+    end,
+    error = function(_, status, _, message) return fail(status, message or "Error") end,
+    peerings = function()
+      local out, now = {}, app:clock()
+      for _, p in ipairs(state.order) do
+        out[#out + 1] = { id = p.peer_cloud_account .. "/" .. p.peer_vpc, project = p.project,
+                          deleted = p.deleted_at ~= nil, status = state_of(p, now) }
+      end
+      return out
+    end,
+  })
+  return r
+end
+
+return M
