@@ -68,7 +68,7 @@ const char *pl_lazy_crypto(void);
 const char *pl_lazy_redis(void);
 
 /* The tables; only valid after a successful pl_lazy_curl() / pl_lazy_mhd()
- * / pl_lazy_crypto(). */
+ * / pl_lazy_crypto() / pl_lazy_redis(). */
 const pl_curl_api *pl_curl_fns(void);
 const pl_mhd_api *pl_mhd_fns(void);
 const pl_crypto_api *pl_crypto_fns(void);

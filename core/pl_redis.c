@@ -120,7 +120,7 @@ static void disconnect(pl_redis *r) {
 void pl_redis_free(pl_redis *r) {
   if (!r) return;
   disconnect(r);
-  memset(r->password, 0, sizeof r->password);
+  explicit_bzero(r->password, sizeof r->password);
   free(r);
 }
 
