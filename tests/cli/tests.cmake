@@ -5,6 +5,8 @@ foreach(case ${PEERLUA_CLI_CASES})
            COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/cli_test.sh ${case} $<TARGET_FILE:peerlua>)
   set_tests_properties(cli.${case} PROPERTIES TIMEOUT 120)
 endforeach()
+# cli.redis measures request timing across processes: alone, not beside busy tests
+set_tests_properties(cli.redis PROPERTIES RUN_SERIAL TRUE)
 
 # Installation into a temporary prefix and a temporary rock tree (not under
 # the sanitizers: stock lua5.4 cannot load an instrumented module).
