@@ -6,9 +6,12 @@
 --   aerospike list_peerings
 --   --- 200 application/json
 --   {"access_token":"t","expires_in":60}
---   --- 503 application/problem+json
+--   --- 503 application/problem+json retry-after=1
 --   {"type":"urn:aerospike:errors:unavailable"}
 --
+-- A response line is "--- STATUS [CONTENT-TYPE|-] [header=value ...]"; its
+-- body is the one line after it. After the last response, the transport
+-- answers with network errors.
 -- Whatever the bodies, status codes and headers, the call must return a
 -- value or nil and a peerlua error with a code and a message; a Lua error
 -- is a bug (fuzz_lua.c aborts on it).
