@@ -92,10 +92,4 @@ function M.find_created(client, args)
   return nil
 end
 
--- What the user does on the other side: the Aiven network to peer with.
-function M.peer_network(p)
-  local info = type(p.raw) == "table" and p.raw.state_info
-  return type(info) == "table" and info.to_network_id or nil
-end
-
 return M

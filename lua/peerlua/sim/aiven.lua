@@ -111,7 +111,8 @@ function M.new(app)
   local function listed(vpc, now)
     local out = {}
     for _, p in ipairs(state.order) do
-      if p.vpc == vpc and state_of(p, now) ~= "DELETED" then out[#out + 1] = view(p, now) end
+      local v = p.vpc == vpc and view(p, now)
+      if v and v.state ~= "DELETED" then out[#out + 1] = v end
     end
     return out
   end
@@ -185,7 +186,7 @@ function M.new(app)
     local now = app:clock()
     local p = { project = project.name, vpc = v, peer_cloud_account = b.peer_cloud_account, peer_vpc = b.peer_vpc,
                 peer_region = b.peer_region, cidrs = cidrs, created = now, created_wall = app:now(),
-                updated_wall = app:now(), id = app:uuid() }
+                updated_wall = app:now() }
     state.order[#state.order + 1] = p
     return response.json(201, view(p, now))
   end)
@@ -204,9 +205,12 @@ function M.new(app)
       return response.json(200, view_now)
     end)
 
+  -- a peering's id, as the client makes it: the peer's account and VPC
+  local function id_of(p) return p.peer_cloud_account .. "/" .. p.peer_vpc end
+
   local function by_id(id)
     for _, p in ipairs(state.order) do
-      if p.id == id or (p.peer_cloud_account .. "/" .. p.peer_vpc) == id then return p end
+      if id_of(p) == id then return p end
     end
   end
 
@@ -224,7 +228,7 @@ function M.new(app)
     peerings = function()
       local out, now = {}, app:clock()
       for _, p in ipairs(state.order) do
-        out[#out + 1] = { id = p.peer_cloud_account .. "/" .. p.peer_vpc, project = p.project,
+        out[#out + 1] = { id = id_of(p), project = p.project,
                           deleted = p.deleted_at ~= nil, status = state_of(p, now) }
       end
       return out
