@@ -184,6 +184,17 @@ function M.new(app)
     return response.json(200, { network = network_view(n, true) })
   end)
 
+  -- a new peering of owner's, from network net_uuid to peer_uuid
+  local function add_peering(owner, name, net_uuid, peer_uuid, configured_status, labels)
+    local now = app:clock()
+    local p = { uuid = "0f" .. app:uuid():sub(3), owner = owner, name = name, network = net_uuid,
+                peer_network = peer_uuid, configured_status = configured_status, labels = labels,
+                enabled_at = now, disabled_at = now }
+    state.peerings[p.uuid] = p
+    state.order[#state.order + 1] = p
+    return p
+  end
+
   route("POST", "/network-peering", function(req, _, acct)
     local b, err = read_body(req)
     if not b then return err end
@@ -211,15 +222,10 @@ function M.new(app)
         return fail(409, "PEERING_CONFLICT", "The peering between these accounts already exists.")
       end
     end
-    local now = app:clock()
     local labels = {}
     for i, l in ipairs(b.labels or {}) do labels[i] = { key = l.key, value = l.value or "" } end
-    local p = { uuid = "0f" .. app:uuid():sub(3), owner = acct.username, name = b.name, network = net_uuid,
-                peer_network = peer_uuid, configured_status = b.configured_status or "active", labels = labels,
-                enabled_at = now, disabled_at = now }
-    state.peerings[p.uuid] = p
-    state.order[#state.order + 1] = p
-    return response.json(201, { network_peering = view(p, now) })
+    local p = add_peering(acct.username, b.name, net_uuid, peer_uuid, b.configured_status or "active", labels)
+    return response.json(201, { network_peering = view(p, p.enabled_at) })
   end)
 
   -- label filters: "key=value" or "key"; every one must match
@@ -310,13 +316,7 @@ function M.new(app)
       end
     end,
     create_peering = function(owner, name, net_uuid, peer_uuid)
-      local now = app:clock()
-      local p = { uuid = "0f" .. app:uuid():sub(3), owner = owner, name = name, network = net_uuid,
-                  peer_network = peer_uuid, configured_status = "active", labels = {}, enabled_at = now,
-                  disabled_at = now }
-      state.peerings[p.uuid] = p
-      state.order[#state.order + 1] = p
-      return p.uuid
+      return add_peering(owner, name, net_uuid, peer_uuid, "active", {}).uuid
     end,
     peering_state = function(uuid)
       local p = state.peerings[uuid]
