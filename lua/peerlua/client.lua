@@ -184,17 +184,22 @@ local status_codes = {
   [504] = "unavailable", [408] = "timeout",
 }
 
--- The error for an HTTP response that was not a success.
+local function text(v) return type(v) == "string" and v or nil end
+
+-- The error for an HTTP response that was not a success. What parse_error
+-- read from the body is used only where it has the right type: a body of
+-- another shape than the provider's (a proxy's, another API's) must not
+-- put a table where a message belongs.
 function Client:response_error(op, resp, retryable)
   local info = self.spec.parse_error(self, resp) or {}
   return M.error({
     code = status_codes[resp.status] or "provider",
     provider = self.name, op = op, http_status = resp.status,
-    message = info.message or ("HTTP " .. resp.status),
-    provider_code = info.code_word,
-    request_id = info.request_id or resp.headers["x-request-id"],
+    message = text(info.message) or ("HTTP " .. resp.status),
+    provider_code = text(info.code_word),
+    request_id = text(info.request_id) or text(resp.headers["x-request-id"]),
     retryable = retryable or false,
-    details = info.details,
+    details = type(info.details) == "table" and info.details or nil,
   })
 end
 

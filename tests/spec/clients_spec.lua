@@ -183,6 +183,24 @@ describe("provider clients", function()
     assert(ok, failure)
   end)
 
+  it("report an error body of a foreign shape with the HTTP status, not its fields", function()
+    local ic = assert(peerlua.instaclustr({ base_url = "http://127.0.0.1:9", username = "u", api_key = "k" }))
+    local real = http.request
+    http.request = function()
+      return { status = 404, headers = { ["content-type"] = "application/json", ["x-request-id"] = { "a" } },
+               body = '{"error":{"error_code":"X"},"message":{"m":1},"name":[1]}',
+               json = function(self) return peerlua.json.decode(self.body) end }
+    end
+    local ok, r, err = pcall(ic.list_peerings, ic, { cluster_data_centre_id = CDC })
+    http.request = real
+    assert(ok, r)
+    assert.is_nil(r)
+    assert.equal("not_found", err.code)
+    assert.equal("HTTP 404", err.message)
+    assert.is_nil(err.provider_code)
+    assert.is_nil(err.request_id)
+  end)
+
   it("take a retried Huawei accept answered 409 as done when the first attempt landed", function()
     local f = peerlua.sim.fixture.huawei
     local cs = assert(peerlua.huawei({}))
