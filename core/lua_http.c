@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "pl_lazy.h"
 #include "pl_lua.h"
 
 static void on_done(pl_http *h, void *ud) {
@@ -149,7 +150,25 @@ static int l_http_request(lua_State *L) {
   return pl_suspend(L, w, request_done);
 }
 
+/* core.http_load() -> true | nil, message: open libcurl now rather than
+ * with the first transfer. A provider client calls it when it is made, so
+ * its first request does not pay for loading libcurl (several ms) after
+ * the throttle has given it its slot.  [-0, +1|2] */
+static int l_http_load(lua_State *L) {
+  const char *why = pl_lazy_curl();
+  if (why) {
+    luaL_pushfail(L);
+    lua_pushstring(L, why);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 void pl_open_http(lua_State *L, int ctxidx) {
   lua_pushvalue(L, ctxidx);
   lua_pushcclosure(L, l_http_request, 1);
+  lua_setfield(L, -2, "http_request");
+  lua_pushcfunction(L, l_http_load);
+  lua_setfield(L, -2, "http_load");
 }

@@ -294,7 +294,6 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
   pl_open_policy(L, ctxidx);
   pl_open_sign(L);
   pl_open_http(L, ctxidx);
-  lua_setfield(L, -2, "http_request");
   lua_pushliteral(L, PEERLUA_VERSION);
   lua_setfield(L, -2, "version");
   lua_call(L, 1, 1); /* ctx module */

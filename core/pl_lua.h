@@ -60,7 +60,7 @@ void pl_wake(pl_task *w, int why);
 /* [-0, +1] A new error value with code and message (other fields set by caller). */
 void pl_push_error(lua_State *L, const char *code, const char *msg);
 
-/* [-0, +1] table of HTTP functions. */
+/* [-0, +0] Add the HTTP functions to the table at the top (ctx at ctxidx). */
 void pl_open_http(lua_State *L, int ctxidx);
 /* [-0, +0] Add the task functions to the table at the top (ctx at ctxidx). */
 void pl_open_task(lua_State *L, int ctxidx);

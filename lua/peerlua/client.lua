@@ -125,6 +125,7 @@ function M.new(spec, class, opts)
   self.burst = opts.burst or desc.burst
   M.core.throttle_config(self.throttle_key, self.rate, self.burst)
   M.core.budget_config(self.throttle_key)
+  M.core.http_load() -- a failure shows on the first request
   return self
 end
 
