@@ -195,7 +195,47 @@ end
 -- p:wait(state[, {timeout=, interval=, max_interval=, on_progress=fn(p, elapsed)}])
 --   -> p | nil, err (code: the terminal state reached, or "timeout" with
 --   err.state the last state seen)
+-- The canonical states (design.md) and the options of wait.
+local STATES = { "pending", "pending_acceptance", "provisioning", "active", "disabled", "rejected", "expired",
+                 "failed", "deleting", "deleted" }
+local WAIT_OPTIONS = { timeout = "number", interval = "number", max_interval = "number", on_progress = "function" }
+
+local function is_state(s)
+  for _, v in ipairs(STATES) do if v == s then return true end end
+  return false
+end
+
+-- The problem with wait's arguments, as {field, rule}, or nil.
+local function wait_problem(want, opts)
+  if not is_state(want) then
+    return "state", (type(want) == "string" and "'" .. want .. "' is not a state" or "must be a state name")
+      .. " (one of " .. table.concat(STATES, ", ") .. ")"
+  end
+  if opts == nil then return nil end
+  if type(opts) ~= "table" then return "options", "must be a table such as {timeout = 60}, not a " .. type(opts) end
+  for k, v in pairs(opts) do
+    local want_type = WAIT_OPTIONS[k]
+    if not want_type then
+      local names = {}
+      for name in pairs(WAIT_OPTIONS) do names[#names + 1] = name end
+      table.sort(names)
+      return tostring(k), "is not an option of wait (known: " .. table.concat(names, ", ") .. ")"
+    end
+    if type(v) ~= want_type then return k, "must be a " .. want_type end
+    if want_type == "number" and not (v > 0 and v < math.huge) then
+      return k, "must be a finite number of seconds > 0"
+    end
+  end
+  return nil
+end
+
 function Peering:wait(want, opts)
+  local field, rule = wait_problem(want, opts)
+  if field then
+    return nil, base.error({ code = "invalid", provider = self.client.name, op = "wait", retryable = false,
+                             message = "invalid arguments: " .. field .. ": " .. rule,
+                             details = { { field = field, rule = rule } } })
+  end
   opts = opts or {}
   local started = now()
   local deadline = started + (opts.timeout or 1800)

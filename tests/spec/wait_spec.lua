@@ -1,0 +1,63 @@
+-- p:wait checks its arguments before it waits: a misspelt state or option,
+-- a non-table, a bad timeout is `invalid` at once, with no request sent.
+local peerlua = require("peerlua")
+local testserver = require("testserver")
+local http = peerlua.http
+
+local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
+
+describe("p:wait arguments", function()
+  local server, p
+
+  local function requests()
+    local resp = assert(http.request({ url = server.url .. "/_sim/requests" }))
+    return #resp:json()
+  end
+
+  setup(function()
+    server = testserver.start("--time-scale 600")
+    peerlua.set_sim({ url = server.url })
+    peerlua.options.quiet = true
+    local ic = assert(peerlua.instaclustr({}))
+    p = assert(ic:ensure_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+                                   peer_vpc_id = "vpc-0a1b2c3d", peer_subnets = { "10.1.0.0/16" } }))
+  end)
+  teardown(function()
+    peerlua.options.quiet = nil
+    peerlua.set_sim(nil)
+    server:stop()
+  end)
+
+  local cases = {
+    { "a misspelt state", { "actve" }, "state", "'actve' is not a state %(one of pending, pending_acceptance," },
+    { "no state", {}, "state", "must be a state name" },
+    { "a misspelt option", { "active", { timout = 2 } }, "timout", "not an option of wait %(known: interval, " },
+    { "options that are not a table", { "active", "soon" }, "options", "must be a table" },
+    { "a negative timeout", { "active", { timeout = -1 } }, "timeout", "finite number of seconds > 0" },
+    { "a NaN interval", { "active", { interval = 0 / 0 } }, "interval", "finite number" },
+    { "an infinite timeout", { "active", { timeout = math.huge } }, "timeout", "finite number" },
+    { "a string timeout", { "active", { timeout = "10" } }, "timeout", "must be a number" },
+    { "a progress callback that is no function", { "active", { on_progress = true } }, "on_progress",
+      "must be a function" },
+  }
+  for _, case in ipairs(cases) do
+    local what, args, field, rule = case[1], case[2], case[3], case[4]
+    it("refuses " .. what .. " at once", function()
+      local before = requests()
+      local r, err = p:wait(table.unpack(args, 1, 2))
+      assert.is_nil(r)
+      assert.equal("invalid", err.code)
+      assert.equal("wait", err.op)
+      assert.equal(field, err.details[1].field)
+      assert.matches(rule, err.details[1].rule)
+      assert.matches(field, tostring(err))
+      assert.equal(before, requests()) -- nothing sent (admin reads are not logged)
+    end)
+  end
+
+  it("still waits with good arguments", function()
+    peerlua.sim.accept(p)
+    assert(p:wait("active", { timeout = 60, interval = 0.2, max_interval = 1 }))
+    assert.equal("active", p.state)
+  end)
+end)
