@@ -428,6 +428,9 @@ function M.class(spec)
     local call = kind == "peering" and Client.call_peering or Client.call
     local post = after[opname]
     class[opname] = function(self, args)
+      if getmetatable(self) ~= class then -- called with a dot: c.op{...}
+        error(string.format("%s: call it as a method, client:%s{...} (with a colon, not a dot)", opname, opname), 2)
+      end
       local r, how = call(self, opname, args)
       if r and post then return post(self, args, r, how) end
       return r, how
