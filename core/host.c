@@ -399,7 +399,7 @@ int main(int argc, char **argv) {
     if (h.o.emu.time_scale == 0) h.o.emu.time_scale = PL_SIM_TIME_SCALE;
     if (!(h.sim = pl_server_start(&h.o.emu, err, sizeof err))) {
       fprintf(stderr, "%s: --sim: %s\n", host_progname, err);
-      return 1;
+      return pl_server_is_usage_error(err) ? 2 : 1;
     }
   }
   lua_State *L = luaL_newstate();

@@ -875,6 +875,10 @@ int pl_server_option(pl_server_opts *o, const char *name, const char *val, char 
   return -1;
 }
 
+/* Whether pl_server_start's error is the Lua side refusing an option or the
+ * fixture (a usage error, exit 2) rather than a resource (a port in use). */
+int pl_server_is_usage_error(const char *err) { return strncmp(err, "emulator: ", 10) == 0; }
+
 int pl_emulator_main(int argc, char **argv) {
   const char *prog = argc > 0 && argv[0] ? argv[0] : "peerlua";
   pl_server_opts o = {PL_SERVER_DEFAULT_LISTEN, 1, NULL, 0, NULL};
@@ -938,7 +942,7 @@ int pl_emulator_main(int argc, char **argv) {
   pl_server *s = pl_server_start(&o, err, sizeof err);
   if (!s) {
     fprintf(stderr, "%s: %s\n", prog, err);
-    status = 1;
+    status = pl_server_is_usage_error(err) ? 2 : 1;
   } else {
     printf("listening on %s\n", pl_server_url(s));
     fflush(stdout);

@@ -17,6 +17,8 @@ typedef struct pl_server_opts {
 
 /* Start serving; NULL and a message in err on failure. */
 pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen);
+/* 1 if err from pl_server_start is a bad option or fixture (exit 2), 0 otherwise. */
+int pl_server_is_usage_error(const char *err);
 
 /* "http://127.0.0.1:PORT" with the real bound port. */
 const char *pl_server_url(const pl_server *s);

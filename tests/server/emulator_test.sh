@@ -320,15 +320,28 @@ case_options() {
   if [ "$st" = 0 ] && grep -q -- "--time-scale" "$WORK/o"; then ok "--help"; else fail "--help: exit $st"; fi
   st=0
   timeout 10 "${BIN[@]}" --emulator --listen 127.0.0.1:0 --fixture "$WORK/missing.json" >"$WORK/o" 2>"$WORK/e" || st=$?
-  if [ "$st" = 1 ] && grep -q "fixture" "$WORK/e" && [ ! -s "$WORK/o" ]; then ok "missing fixture: exit 1"
+  if [ "$st" = 2 ] && grep -q "fixture" "$WORK/e" && [ ! -s "$WORK/o" ]; then ok "missing fixture: exit 2"
   else fail "missing fixture: exit $st, $(cat "$WORK/e")"; fi
   echo '{not json' >"$WORK/bad.json"
   st=0
   timeout 10 "${BIN[@]}" --emulator --listen 127.0.0.1:0 --fixture "$WORK/bad.json" >"$WORK/o" 2>"$WORK/e" || st=$?
-  if [ "$st" = 1 ] && grep -q "not valid JSON" "$WORK/e"; then ok "invalid fixture: exit 1"
+  if [ "$st" = 2 ] && grep -q "not valid JSON" "$WORK/e"; then ok "invalid fixture: exit 2"
   else fail "invalid fixture: exit $st, $(cat "$WORK/e")"; fi
+  # a fixture of the wrong shape, and a bad fault spec: usage errors naming
+  # the field, with no internal path
+  printf '%s' '{"instaclustr":{"accounts":[1]}}' >"$WORK/shape.json"
+  usage "fixture of the wrong shape" "fixture .*shape.json: instaclustr.accounts: must be a list of objects" \
+    --listen 127.0.0.1:0 --fixture "$WORK/shape.json"
+  printf '%s' '{"instaclustr":5}' >"$WORK/shape.json"
+  usage "fixture provider not an object" "instaclustr: must be an object" --listen 127.0.0.1:0 --fixture "$WORK/shape.json"
+  printf '%s' '{"accounts":[]}' >"$WORK/shape.json"
+  usage "fixture key not a provider" "accounts: is not a provider (known: instaclustr," \
+    --listen 127.0.0.1:0 --fixture "$WORK/shape.json"
+  usage "bad fault spec" "bad fault spec: 'bogus'" --listen 127.0.0.1:0 --faults bogus
+  if grep -q "\.lua:[0-9]" "$WORK/e"; then fail "bad fault spec: an internal path in $(cat "$WORK/e")"
+  else ok "bad fault spec: no internal path"; fi
 
-  echo '{"accounts":[]}' >"$WORK/fx.json"
+  echo '{"instaclustr":{"accounts":[]}}' >"$WORK/fx.json"
   start --fixture="$WORK/fx.json" --seed=42 --time-scale=2.5
   local b
   b=$(get /_sim/health)

@@ -51,6 +51,41 @@ M.PROVIDERS = {
 local App = {}
 App.__index = App
 
+-- fixture_problem(v) -> what is wrong with the shape of fixture v, or nil:
+-- an object of providers (the names above), each an object whose accounts
+-- are a list of objects, durations an object of numbers, rate_limit a number.
+function M.fixture_problem(v)
+  if type(v) ~= "table" or v[1] ~= nil then return "must be an object of providers" end
+  local known = {}
+  for _, p in ipairs(M.PROVIDERS) do known[p[3]] = true end
+  for name, fx in pairs(v) do
+    if not known[name] then
+      local names = {}
+      for _, p in ipairs(M.PROVIDERS) do names[#names + 1] = p[3] end
+      return tostring(name) .. ": is not a provider (known: " .. table.concat(names, ", ") .. ")"
+    end
+    if type(fx) ~= "table" or (next(fx) ~= nil and fx[1] ~= nil) then return name .. ": must be an object" end
+    if fx.accounts ~= nil then
+      if type(fx.accounts) ~= "table" then return name .. ".accounts: must be a list of objects" end
+      for i, a in pairs(fx.accounts) do
+        if math.type(i) ~= "integer" or type(a) ~= "table" then
+          return name .. ".accounts: must be a list of objects"
+        end
+      end
+    end
+    if fx.durations ~= nil then
+      if type(fx.durations) ~= "table" then return name .. ".durations: must be an object of seconds" end
+      for k, d in pairs(fx.durations) do
+        if type(d) ~= "number" or d < 0 then return name .. ".durations." .. tostring(k) .. ": must be seconds >= 0" end
+      end
+    end
+    if fx.rate_limit ~= nil and (type(fx.rate_limit) ~= "number" or fx.rate_limit <= 0) then
+      return name .. ".rate_limit: must be a number > 0"
+    end
+  end
+  return nil
+end
+
 local function load_fixture(path)
   local f, err = io.open(path, "rb")
   if not f then error("cannot read fixture: " .. err, 0) end
@@ -58,6 +93,8 @@ local function load_fixture(path)
   f:close()
   local v, derr = json.decode(text)
   if v == nil then error("fixture " .. path .. " is not valid JSON: " .. tostring(derr), 0) end
+  local why = M.fixture_problem(v)
+  if why then error("fixture " .. path .. ": " .. why, 0) end
   return v
 end
 
@@ -82,7 +119,7 @@ function M.new(opts)
     mounted = {},
   }, App)
   local groups, ferr = faults.parse(opts.faults)
-  if not groups then error(ferr, 2) end
+  if not groups then error(ferr, 0) end
   app.fault_groups = groups
   app.limiter = ratelimit.new(app.wall)
   app.started = app.mono()
