@@ -44,7 +44,7 @@ static void usage(FILE *f) {
           "                         (default stderr); credentials are redacted\n"
           "  --stats                print request, retry, throttle-wait and byte counts at exit\n"
           "  --quiet                no progress output\n"
-          "  --json                 progress as one JSON object per line\n"
+          "  --json[=FILE]          progress as one JSON object per line, on stdout or to FILE\n"
           "  --sim                  start the provider emulator on a free loopback port; clients\n"
           "                         without base_url or credentials use it (peerlua.sim.url)\n"
           "  --sim-time-scale X     emulated seconds per real second (default 60: a minute\n"
@@ -73,7 +73,8 @@ static int usage_error(const char *fmt, const char *what) {
 
 typedef struct options {
   int interactive, version, noenv, warnings, execute; /* -i -v -E -W, any -e */
-  int help, stats, quiet, json, sim;
+  int help, stats, quiet, sim;
+  const char *json;   /* NULL: off, "": stdout, else a file */
   const char *trace;  /* NULL: off, "": stderr, else a file */
   pl_server_opts emu; /* --sim-* */
 } options;
@@ -96,10 +97,13 @@ static int long_option(int argc, char **argv, int *i, options *o) {
   if (strcmp(a, "--help") == 0) return o->help = 1, 0;
   if (strcmp(a, "--stats") == 0) return o->stats = 1, 0;
   if (strcmp(a, "--quiet") == 0) return o->quiet = 1, 0;
-  if (strcmp(a, "--json") == 0) return o->json = 1, 0;
   if (strcmp(a, "--sim") == 0) return o->sim = 1, 0;
   if ((v = long_value(argc, argv, i, "trace", 0))) {
     o->trace = v;
+    return 0;
+  }
+  if ((v = long_value(argc, argv, i, "json", 0))) {
+    o->json = v;
     return 0;
   }
   static const char *const sim_opts[] = {"time-scale", "faults", "seed", "fixture", NULL};
@@ -316,7 +320,10 @@ static int setup(lua_State *L, host *h) {
   lua_getfield(L, -1, "options");
   lua_pushboolean(L, h->o.quiet);
   lua_setfield(L, -2, "quiet");
-  lua_pushboolean(L, h->o.json);
+  if (h->o.json && h->o.json[0])
+    lua_pushstring(L, h->o.json); /* the file, opened by peerlua.progress */
+  else
+    lua_pushboolean(L, h->o.json != NULL);
   lua_setfield(L, -2, "json");
   lua_pop(L, 1);
   if (h->sim) {
@@ -393,6 +400,14 @@ int main(int argc, char **argv) {
       fprintf(stderr, "%s: --trace: cannot open '%s'\n", host_progname, h.o.trace);
       return 2;
     }
+  }
+  if (h.o.json && h.o.json[0]) { /* made empty now, so a bad path is a usage error */
+    FILE *f = fopen(h.o.json, "w");
+    if (!f) {
+      fprintf(stderr, "%s: --json: cannot open '%s'\n", host_progname, h.o.json);
+      return 2;
+    }
+    fclose(f);
   }
   if (h.o.sim) {
     char err[512];

@@ -1,6 +1,6 @@
 -- peerlua.progress: what waiting peerings show. Every state change of a
 -- peering being waited on becomes an event:
---   --json          one JSON object per event on stdout
+--   --json[=FILE]   one JSON object per event on stdout, or appended to FILE
 --   --quiet         nothing
 --   a terminal      a live line per waiting peering (name, state, elapsed),
 --                   redrawn in place on stderr
@@ -21,6 +21,15 @@ local last = {}   -- key -> the state last reported
 local function name_of(p)
   local raw = type(p.raw) == "table" and p.raw or {}
   return raw.name or p.id or "?"
+end
+
+-- Where JSON events go: stdout, or the --json=FILE file (the host made it
+-- empty at start; opened for appending on the first event).
+local json_file
+function M.json_out(where)
+  if type(where) ~= "string" then return io.stdout end
+  if not json_file then json_file = assert(io.open(where, "a")) end
+  return json_file
 end
 
 local function decide(options)
@@ -59,8 +68,9 @@ function M.event(p, elapsed, options)
     for _, kv in ipairs(fields) do
       if kv[2] ~= nil then parts[#parts + 1] = json.encode(kv[1]) .. ":" .. json.encode(kv[2]) end
     end
-    io.stdout:write("{", table.concat(parts, ","), "}\n")
-    io.stdout:flush()
+    local out = M.json_out(options.json)
+    out:write("{", table.concat(parts, ","), "}\n")
+    out:flush()
     return
   end
   local text = string.format("%-12s %-40s %-20s %6.1fs", p.provider or "", name, p.state, elapsed)

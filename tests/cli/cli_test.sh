@@ -356,6 +356,14 @@ case_progress() {
   run --sim --json "$ex"
   expect "--json: one JSON object per event on stdout" 0 out '^\{.*"event":"state".*"state":"active".*\}$'
   if grep -q "^peerlua: instaclustr" err; then fail "--json still writes log lines"; else ok "--json writes no log lines"; fi
+  echo stale >events.json
+  run --sim --json=events.json "$ex"
+  if [ "$RC" = 0 ] && grep -q '"state":"active"' events.json && ! grep -q stale events.json \
+     && ! grep -q '^{' out && grep -q "is active" out; then
+    ok "--json=FILE: events in the file, the script's own output alone on stdout"
+  else fail "--json=FILE: rc $RC, file: $(head -c 300 events.json)"; fi
+  run --sim --json=/nonexistent/dir/e.json "$ex"
+  expect "--json=FILE that cannot be written: usage error" 2 err "--json: cannot open '/nonexistent/dir/e.json'"
   run --sim --quiet "$ex"
   expect "--quiet runs quietly" 0 out "is active"
   if grep -q "^peerlua: instaclustr" err; then fail "--quiet printed progress"; else ok "--quiet printed no progress"; fi
