@@ -2,6 +2,18 @@
 -- core/lua_peerlua.c calls this chunk with its table of primitives.
 local core = ...
 
+if type(core) ~= "table" then
+  -- Loaded by require from LUA_PATH (the installed sources in
+  -- share/peerlua/lua, say) rather than by the C module: hand over to the
+  -- module, which runs its own copy of this layer.
+  local so = package.searchpath("peerlua", package.cpath)
+  local open = so and package.loadlib(so, "luaopen_peerlua")
+  if open then return open(...) end
+  error("peerlua: this is the Lua layer of the C module peerlua.so, found through LUA_PATH, and the module "
+    .. "itself is not on LUA_CPATH (" .. package.cpath .. "): add the directory of peerlua.so to LUA_CPATH "
+    .. "(installed under lib/lua/5.4), or take the Lua sources' directory out of LUA_PATH", 0)
+end
+
 local M = {
   version = core.version,
   spawn = core.spawn,

@@ -48,4 +48,14 @@ check "stock lua5.4 loads the installed module" \
     local p = require('peerlua')
     assert(package.searchpath('peerlua', package.cpath) == '$cmod/peerlua.so', 'not the installed module')
     assert(p.spawn(function() return p.json.encode(p.json.array({})) end):wait() == '[]')"
+if [ "$mode" = prefix ]; then
+  lp="$root/share/peerlua/lua/?.lua;$root/share/peerlua/lua/?/init.lua;;"
+  check "require works with LUA_PATH on the installed Lua sources" \
+    env LUA_CPATH="$cmod/?.so;;" LUA_PATH="$lp" lua5.4 -e "
+      local p = require('peerlua')
+      assert(p.spawn(function() return 6 * 7 end):wait() == 42)"
+  check "without the module on LUA_CPATH, require says what to set" bash -c "
+    ! LUA_CPATH='$WORK/none/?.so' LUA_PATH='$lp' lua5.4 -e 'require(\"peerlua\")' 2>'$WORK/e' &&
+    grep -q 'add the directory of peerlua.so to LUA_CPATH' '$WORK/e'"
+fi
 [ "$failures" -eq 0 ]
