@@ -86,12 +86,43 @@ local function provider_layer()
   return client
 end
 
+-- PEERLUA_SIM_URL=http://127.0.0.1:8080: a standalone emulator
+-- (`peerlua --emulator`) for every client made without base_url or
+-- credentials, with the fixture it serves at GET /_sim/fixture. Read when
+-- the first client is made; an emulator that does not answer makes that
+-- constructor return nil, err (never a silent fall-back to the real APIs).
+-- connect_sim_env() -> true (connected) | nil (not set) | nil, err
+local sim_env_tried = false
+function M.connect_sim_env()
+  local url = os.getenv("PEERLUA_SIM_URL")
+  if not url or url == "" then
+    sim_env_tried = true
+    return nil
+  end
+  url = url:gsub("/+$", "")
+  local resp, err = M.http.request({ url = url .. "/_sim/fixture", timeout = 10 })
+  local fixture = resp and resp.status == 200 and resp:json()
+  if type(fixture) ~= "table" then
+    return nil, core.error({ code = "network", op = "new", retryable = true,
+      message = "PEERLUA_SIM_URL=" .. url .. ": no emulator answers there (" ..
+        (resp and "GET /_sim/fixture: HTTP " .. resp.status or tostring(err and err.message or err)) ..
+        "); start one with `peerlua --emulator --listen HOST:PORT`" })
+  end
+  sim_env_tried = true -- not before: a failure must not fall back to the real APIs on the next try
+  M.set_sim({ url = url, fixture = fixture })
+  return true
+end
+
 -- Provider clients: peerlua.instaclustr{...}, peerlua.huawei{...},
 -- peerlua.aerospike{...}, peerlua.upcloud{...}, peerlua.aiven{...} -> client | nil, err
 for _, name in ipairs({ "instaclustr", "huawei", "aerospike", "upcloud", "aiven" }) do
   local spec, class
   M[name] = function(opts)
     local c = provider_layer()
+    if M.sim == nil and not sim_env_tried then
+      local ok, err = M.connect_sim_env()
+      if ok == nil and err then return nil, err end
+    end
     if not spec then
       spec = require("peerlua.providers." .. name)
       class = c.class(spec)

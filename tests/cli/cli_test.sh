@@ -345,6 +345,19 @@ case_sim() {
   expect "--sim's emulator answers" 0 out "^ok$"
   run --sim-time-scale 0 -e ''
   expect "a bad --sim-time-scale is a usage error" 2 err "time-scale"
+  # a standalone emulator, reached through PEERLUA_SIM_URL
+  start_emulator --time-scale 600
+  curl -s "$URL/_sim/fixture" >out
+  RC=$?
+  expect "GET /_sim/fixture lists the accounts" 0 out '"username":"sim-user"'
+  PEERLUA_SIM_URL=$URL run "$HERE/../../examples/instaclustr.lua"
+  expect "PEERLUA_SIM_URL: an example runs against the standalone emulator" 0 out "is active"
+  if curl -s "$URL/_sim/requests" | grep -q '"provider":"instaclustr"'; then ok "PEERLUA_SIM_URL: the requests reached it"
+  else fail "PEERLUA_SIM_URL: the emulator saw no request"; fi
+  PEERLUA_SIM_URL=http://127.0.0.1:9 run -e 'local c, err = peerlua.instaclustr{} print(c, err)
+    local c2, err2 = peerlua.instaclustr{} print(c2, err2.code)'
+  expect "PEERLUA_SIM_URL with no emulator there: the constructor says so, every time" 0 \
+    out "^nil.*PEERLUA_SIM_URL=http://127.0.0.1:9: no emulator answers there" out "^nil	network$"
 }
 
 # Progress of waits: log lines when not a terminal, JSON events with

@@ -10,6 +10,8 @@
 --   POST /_sim/peer-accept {provider, id, accept = true|false}: the peer side
 --        (the AWS account, the peer VPC's owner) accepts or rejects a peering
 --   POST /_sim/state    {provider, id, state}: force a provider status word
+--   GET  /_sim/fixture  the loaded fixture: accounts, credentials and ids
+--        (every secret in it is a fake, known to the emulator only)
 --   GET  /_sim/faults   {spec}; POST /_sim/faults {spec} replaces it (400 if bad)
 --   GET  /_sim/clock    {sim_time, time_scale}
 --   POST /_sim/clock    {advance = seconds}: move emulated time forward
@@ -31,6 +33,10 @@ function M.new(app)
       return response.json(404, { error = "no such admin endpoint", path = req.path })
     end,
   }
+
+  r:add("GET", "/fixture", function()
+    return response.json(200, app.fixture)
+  end)
 
   r:add("GET", "/requests", function(req)
     local limit = math.tointeger(tonumber(one(req.query.limit)))
