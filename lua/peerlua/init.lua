@@ -46,6 +46,7 @@ end
 function lazy.progress()
   local progress = require("peerlua.progress")
   progress.isatty = core.isatty
+  progress.core = { now = core.now, spawn = core.spawn, sleep = core.sleep }
   return progress
 end
 
@@ -83,6 +84,7 @@ local function provider_layer()
   client.throttle = M.throttle
   local peering = require("peerlua.peering")
   peering.emit = function(p, elapsed) M.progress.event(p, elapsed, M.options) end
+  peering.emit_end = function(p) M.progress.finish(p) end
   return client
 end
 

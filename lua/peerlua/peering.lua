@@ -247,7 +247,10 @@ function Peering:wait(want, opts)
   if self.state == want and now() - (self.seen or -math.huge) < scaled(self.client, opts) then return self end
   self.gone = nil
   local poller = join(self, opts)
-  local _ <close> = setmetatable({}, { __close = function() leave(poller, self) end }) -- even if cancelled
+  local _ <close> = setmetatable({}, { __close = function() -- even if cancelled
+    leave(poller, self)
+    M.emit_end(self)
+  end })
   local last_state
   while true do
     local left = deadline - now()
@@ -293,7 +296,9 @@ function Peering:wait_deleted(opts)
   return nil, err
 end
 
--- Progress events go through M.emit (replaced by peerlua.progress).
+-- Progress events go through M.emit, and the end of a wait through
+-- M.emit_end (both replaced by peerlua.progress).
 function M.emit() end
+function M.emit_end() end
 
 return M

@@ -3,8 +3,9 @@
 --   --json[=FILE]   one JSON object per event on stdout, or appended to FILE
 --   --quiet         nothing
 --   a terminal      a live line per waiting peering (name, state, elapsed),
---                   redrawn in place on stderr
---   otherwise       one log line per state change on stderr
+--                   redrawn in place on stderr, its time ticking each second
+--   otherwise       one log line per state change on stderr, and one every
+--                   options.progress_interval seconds (30) while none comes
 local json = require("peerlua.json")
 
 local M = {}
@@ -12,15 +13,29 @@ local M = {}
 M.mode = nil      -- "json" | "quiet" | "tty" | "log"; decided on first use
 M.out = io.stderr
 M.isatty = nil    -- set by peerlua: isatty(fd) -> boolean
+M.core = nil      -- set by peerlua: now, spawn, sleep
 
 local lines = {}  -- tty mode: key -> index, in order of first appearance
 local shown = {}  -- index -> text
 local drawn = 0   -- lines currently on screen
 local last = {}   -- key -> the state last reported
+local waiting = {} -- key -> {p =, started =, said =}: waits under way
+local ticker      -- the task that ticks while anything waits
 
+local NAME_WIDTH = 40
 local function name_of(p)
   local raw = type(p.raw) == "table" and p.raw or {}
-  return raw.name or p.id or "?"
+  local name = tostring(raw.name or p.id or "?")
+  if #name > NAME_WIDTH then -- a long id (Aiven's account/vpc) keeps its ends and the columns
+    name = name:sub(1, NAME_WIDTH // 2 - 2) .. "..." .. name:sub(-(NAME_WIDTH - NAME_WIDTH // 2 - 1))
+  end
+  return name
+end
+
+local function key_of(p) return (p.provider or "") .. ":" .. tostring(p.id) end
+
+local function line_of(p, elapsed)
+  return string.format("%-12s %-" .. NAME_WIDTH .. "s %-20s %6.1fs", p.provider or "", name_of(p), p.state, elapsed)
 end
 
 -- Where JSON events go: stdout, or the --json=FILE file (the host made it
@@ -53,7 +68,8 @@ function M.event(p, elapsed, options)
   M.mode = M.mode or decide(options)
   if M.mode == "quiet" then return end
   -- a second wait on the same peering does not repeat the state it is in
-  local key = (p.provider or "") .. ":" .. tostring(p.id)
+  local key = key_of(p)
+  if M.mode ~= "json" then M.watch(key, p, elapsed, options) end
   if last[key] == p.state then return end
   last[key] = p.state
   local name = name_of(p)
@@ -73,7 +89,7 @@ function M.event(p, elapsed, options)
     out:flush()
     return
   end
-  local text = string.format("%-12s %-40s %-20s %6.1fs", p.provider or "", name, p.state, elapsed)
+  local text = line_of(p, elapsed)
   if M.mode == "log" then
     M.out:write("peerlua: ", text, "\n")
     M.out:flush()
@@ -86,9 +102,56 @@ function M.event(p, elapsed, options)
   redraw()
 end
 
+-- One tick: on a terminal, every waiting line with its time now; in a log,
+-- a line for each wait that has said nothing for the interval.
+local function tick(interval)
+  local now = M.core.now()
+  for key, w in pairs(waiting) do
+    if M.mode == "tty" and lines[key] then
+      shown[lines[key]] = line_of(w.p, now - w.started)
+    elseif M.mode == "log" and now - w.said >= interval then
+      w.said = now
+      M.out:write("peerlua: ", line_of(w.p, now - w.started), "\n")
+    end
+  end
+  if M.mode == "tty" then redraw() else M.out:flush() end
+end
+
+-- watch(key, p, elapsed, options): p is being waited on; keep its line alive.
+function M.watch(key, p, elapsed, options)
+  local now = M.core.now()
+  local w = waiting[key]
+  if not w then
+    w = { started = now - elapsed }
+    waiting[key] = w
+  end
+  w.p, w.said = p, now
+  if ticker then return end
+  local interval = M.mode == "tty" and 1 or (options.progress_interval or 30)
+  ticker = M.core.spawn(function()
+    while next(waiting) do
+      M.core.sleep(math.min(interval, 1))
+      tick(interval)
+    end
+  end)
+end
+
+-- finish(p): a wait on p ended. When the last one ends, the ticking stops
+-- and a terminal's lines are left as they are: the next wait starts new
+-- lines below them (in the REPL, below the prompt) instead of redrawing
+-- over what was printed since.
+function M.finish(p)
+  waiting[key_of(p)] = nil
+  if next(waiting) then return end
+  if ticker then ticker:cancel() end
+  ticker = nil
+  lines, shown, drawn = {}, {}, 0
+end
+
 -- reset(): forget the lines (for tests and between runs).
 function M.reset()
-  lines, shown, drawn, last, M.mode = {}, {}, 0, {}, nil
+  if ticker then ticker:cancel() end
+  lines, shown, drawn, last, waiting, ticker, M.mode = {}, {}, 0, {}, {}, nil, nil
 end
 
 return M

@@ -385,6 +385,24 @@ case_progress() {
   RC=$?
   if grep -q $'\e\[K' tty.out && grep -q "active" tty.out; then ok "a terminal gets live lines redrawn in place"
   else fail "no live lines on a terminal (rc $RC): $(head -c 300 tty.out | od -c | head -5)"; fi
+  # a wait of a few seconds: the time ticks on a terminal, and a log gets a
+  # line per interval while the state stays the same
+  cat >slow.lua <<'EOF'
+local ic = assert(peerlua.instaclustr {})
+local p = assert(ic:ensure_peering { cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364",
+  peer_account_id = "123456789012", peer_vpc_id = "vpc-0a1b2c3d", peer_subnets = { "10.1.0.0/16" } })
+peerlua.sim.accept(p)
+assert(p:wait("active"))
+EOF
+  timeout 30 script -qec "'$P' --sim --sim-time-scale 15 slow.lua" /dev/null >tty.out 2>&1 </dev/null
+  local ticks
+  ticks=$(grep -ao "provisioning *[0-9]*\.[0-9]s" tty.out | sort -u | wc -l)
+  if [ "$ticks" -ge 3 ]; then ok "a terminal's line ticks while the state stays ($ticks different times)"
+  else fail "the terminal line did not tick: $ticks different times"; fi
+  run --sim --sim-time-scale 15 -e 'peerlua.options.progress_interval = 1' slow.lua
+  ticks=$(grep -c "^peerlua: instaclustr .* provisioning " err)
+  if [ "$RC" = 0 ] && [ "$ticks" -ge 3 ]; then ok "a log gets a line per interval while the state stays ($ticks)"
+  else fail "log lines while waiting: rc $RC, $ticks provisioning lines"; fi
 }
 
 # SIGKILL a workflow at random points, run it again: it converges to
