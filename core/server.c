@@ -877,7 +877,9 @@ int pl_server_option(pl_server_opts *o, const char *name, const char *val, char 
 
 /* Whether pl_server_start's error is the Lua side refusing an option or the
  * fixture (a usage error, exit 2) rather than a resource (a port in use). */
-int pl_server_is_usage_error(const char *err) { return strncmp(err, "emulator: ", 10) == 0; }
+int pl_server_is_usage_error(const char *err) {
+  return strncmp(err, "emulator: ", 10) == 0;
+}
 
 int pl_emulator_main(int argc, char **argv) {
   const char *prog = argc > 0 && argv[0] ? argv[0] : "peerlua";
