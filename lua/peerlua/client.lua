@@ -248,6 +248,7 @@ function Client:send(opname, req)
   if req.body ~= nil then req.body_text = assert(json.encode(req.body)) end
   local started = M.core.now()
   local attempt, reauthed = 0, false
+  local ambiguous = false -- an attempt ended without saying whether it landed
   while true do
     local resp, terr = self:exchange(req)
     local status = resp and resp.status
@@ -263,8 +264,23 @@ function Client:send(opname, req)
     end
     if resp and status == 404 and op.missing_ok then return true, "missing" end
     if resp and status == 409 and op.conflict_ok then return true, "exists" end
-    if resp and status == 409 and attempt > 0 and self.spec.settled then
-      -- a retry refused because an earlier attempt may have landed after all
+    if resp and status == 409 and ambiguous and opname == "create_peering" then
+      -- "already exists" after an attempt that may have landed (a reset, a
+      -- 5xx or 504 after the handler ran): that attempt's peering is it
+      local found, ferr = self.spec.find_created(self, req.args)
+      if found then return found, "reconciled" end
+      local failure = self:response_error(opname, resp, false)
+      if ferr then
+        failure.message = failure.message .. "; and listing to check whether an earlier attempt created it failed: "
+          .. tostring(ferr.message or ferr)
+        failure.retryable = true
+      end
+      return nil, failure
+    end
+    if resp and status == 409 and self.spec.settled then
+      -- refused because the change is already made: by an earlier attempt
+      -- of ours (retried by us, or re-sent by the transport after a
+      -- dropped connection, so even a first attempt), or by anyone
       local body = self.spec.settled(self, opname, req.args)
       if body then return body, "settled" end
     end
@@ -288,6 +304,7 @@ function Client:send(opname, req)
       if not (transient or busy) then return nil, failure end
       local safe = op.idempotent or status == 429 or busy
       if not safe and opname == "create_peering" then
+        ambiguous = true
         -- an ambiguous create: it may have happened; look before sending again
         local found, ferr = self.spec.find_created(self, req.args)
         if found then return found, "reconciled" end
