@@ -46,7 +46,8 @@ local function fetch_token(client)
   if resp.status ~= 200 or not body or type(body.access_token) ~= "string" then
     local msg = body and (body.error_description or body.detail or body.error) or ("HTTP " .. resp.status)
     return nil, base.error({ code = resp.status == 429 and "rate_limited" or "auth", provider = "aerospike",
-                                    op = "token", http_status = resp.status, retryable = resp.status >= 500,
+                                    op = "token", http_status = resp.status,
+                                    retryable = resp.status >= 500 or resp.status == 429,
                                     message = "cannot get an access token: " .. tostring(msg) })
   end
   local ttl = tonumber(body.expires_in) or 3600
