@@ -248,6 +248,7 @@ function Client:send(opname, req)
   if req.body ~= nil then req.body_text = assert(json.encode(req.body)) end
   local started = M.core.now()
   local attempt, reauthed = 0, false
+  local ambiguous = false -- an attempt ended without saying whether it landed
   while true do
     local resp, terr = self:exchange(req)
     local status = resp and resp.status
@@ -263,8 +264,23 @@ function Client:send(opname, req)
     end
     if resp and status == 404 and op.missing_ok then return true, "missing" end
     if resp and status == 409 and op.conflict_ok then return true, "exists" end
-    if resp and status == 409 and attempt > 0 and self.spec.settled then
-      -- a retry refused because an earlier attempt may have landed after all
+    if resp and status == 409 and ambiguous and opname == "create_peering" then
+      -- "already exists" after an attempt that may have landed (a reset, a
+      -- 5xx or 504 after the handler ran): that attempt's peering is it
+      local found, ferr = self.spec.find_created(self, req.args)
+      if found then return found, "reconciled" end
+      local failure = self:response_error(opname, resp, false)
+      if ferr then
+        failure.message = failure.message .. "; and listing to check whether an earlier attempt created it failed: "
+          .. tostring(ferr.message or ferr)
+        failure.retryable = true
+      end
+      return nil, failure
+    end
+    if resp and status == 409 and self.spec.settled then
+      -- refused because the change is already made: by an earlier attempt
+      -- of ours (retried by us, or re-sent by the transport after a
+      -- dropped connection, so even a first attempt), or by anyone
       local body = self.spec.settled(self, opname, req.args)
       if body then return body, "settled" end
     end
@@ -288,6 +304,7 @@ function Client:send(opname, req)
       if not (transient or busy) then return nil, failure end
       local safe = op.idempotent or status == 429 or busy
       if not safe and opname == "create_peering" then
+        ambiguous = true
         -- an ambiguous create: it may have happened; look before sending again
         local found, ferr = self.spec.find_created(self, req.args)
         if found then return found, "reconciled" end
@@ -359,9 +376,37 @@ local function shape_error(self, opname, what)
                    message = "unexpected response shape: " .. what })
 end
 
+-- A list that comes in pages (spec.next_page(client, args, body) -> the
+-- arguments of the next page, or nil): every page, its items joined into
+-- the first page's body. on_send goes with the first page only: that is
+-- when the list began.
+local MAX_PAGES = 1000
+function Client:call_pages(opname, args, on_send)
+  local body, err = self:call(opname, args, on_send)
+  local next_page = self.spec.next_page
+  if type(body) ~= "table" or not next_page or not opname:match("^list_") then return body, err end
+  local path = self.ops[opname].result
+  local items = dig(body, path)
+  if type(items) ~= "table" then return body, err end
+  local page, pages = body, 1
+  while true do
+    local more = next_page(self, args, page)
+    if not more then return body end
+    pages = pages + 1
+    if pages > MAX_PAGES then return nil, shape_error(self, opname, "more than " .. MAX_PAGES .. " pages") end
+    local perr
+    page, perr = self:call(opname, more)
+    if page == nil then return nil, perr end
+    local got = type(page) == "table" and dig(page, path)
+    if type(got) ~= "table" then return nil, shape_error(self, opname, "a page without a list") end
+    if #got == 0 then return body end
+    table.move(got, 1, #got, #items + 1, items)
+  end
+end
+
 -- A peering operation: the result as a peering value (or a list of them).
 function Client:call_peering(opname, args, on_send)
-  local body, err = self:call(opname, args, on_send)
+  local body, err = self:call_pages(opname, args, on_send)
   if body == nil then return nil, err end
   if body == true then
     -- no body: fine for a delete or an update, or a peering already gone

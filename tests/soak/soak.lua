@@ -1,14 +1,18 @@
--- Fault soak: 100 workflows (ensure, accept on the peer side, wait until
--- active, firewall where the provider has one) across the four providers,
--- while the emulator fails a fifth of all requests (429, 500, 504, resets,
--- slow and truncated answers). Every workflow must end active, with no
--- duplicate peering and no 429 from the emulator's own rate limiter (only
--- injected ones). Prints one line of figures; exits 1 on any failure.
+-- Fault soak: 102 workflows (ensure, accept on the peer side, wait until
+-- active, firewall where the provider has one) across the five providers,
+-- while the emulator fails a share of all requests (429, 500, 504 before
+-- the handler; 500, 504 and resets after it, which make creates
+-- reconcile; resets, slow and truncated answers). Every workflow must end
+-- active, with no duplicate peering and no 429 from the emulator's own rate
+-- limiter (only injected ones). Prints one line of figures; exits 1 on any
+-- failure.
 -- usage: peerlua --sim --sim-faults SPEC --quiet soak.lua
+--        (tests/soak/run.sh RATE SEED builds SPEC for a total fault rate)
 local peerlua = require("peerlua")
 assert(peerlua.sim, "run under --sim")
 local fx = peerlua.sim.fixture
-local RETRIES = { attempts = 8 } -- a fifth of all requests fail: allow more attempts than the default 5
+-- up to 40% of all requests fail: allow more attempts than the default 5
+local RETRIES = { attempts = tonumber(os.getenv("SOAK_ATTEMPTS") or "") or 12 }
 
 local function client(provider, account)
   local a = fx[provider].accounts[account or 1]
@@ -17,17 +21,21 @@ local function client(provider, account)
     opts.ak, opts.sk, opts.project_id = a.ak, a.sk, a.project_id
   elseif provider == "upcloud" then
     opts.username, opts.password = a.username, a.password
+  elseif provider == "aiven" then
+    opts.token, opts.project = a.token, a.projects[1]
   end
   return assert(peerlua[provider](opts))
 end
 local ic, as, hw, hw_peer = client("instaclustr"), client("aerospike"), client("huawei"), client("huawei", 2)
 local uc_a, uc_b = client("upcloud", 1), client("upcloud", 2)
+local av = client("aiven")
 
 local IC_CDC, IC_CLUSTER = "aabc665c-8916-40ae-978c-96d39a3a1364", "5f1b8d2e-3c4a-4e6b-9a7d-1e2f3a4b5c6d"
 local AS_CLUSTER = "e2e81cba-446e-4ff9-9b92-9a9992af44c6"
 local HW_CLUSTER, HW_VPC = "6b29f3c0-4e1d-4d6a-9c58-2f7a8b9c0d1e", "f4da5a55-fcd9-4a93-8b86-5b81585e14bb"
 local HW_TENANT = "4f30b9215e054c908d18f2b150131646"
 local NET_A, NET_B = "03126dc1-a69f-4bc2-8b24-e31c22d64712", "03585987-bf7d-4544-8e9b-5a1b4d74a333"
+local AV_VPC = fx.aiven.projects[1].vpcs[1].project_vpc_id
 
 local jobs = {}
 for i = 1, 40 do
@@ -46,12 +54,22 @@ end
 -- UpCloud: one network pair, a peering in each direction
 jobs[#jobs + 1] = { c = uc_a, args = { name = "soak-a-b", network = NET_A, peer_network = NET_B } }
 jobs[#jobs + 1] = { c = uc_b, args = { name = "soak-b-a", network = NET_B, peer_network = NET_A } }
+-- Aiven: the project VPC with each UpCloud account's network; the owner of
+-- the network makes its half of the UpCloud peering to Aiven's network
+for i, side in ipairs({ { uc_a, fx.upcloud.accounts[1].uuid, NET_A }, { uc_b, fx.upcloud.accounts[2].uuid, NET_B } }) do
+  jobs[#jobs + 1] = { c = av, peer = side[1], name = "soak-aiven-" .. i,
+    args = { project_vpc_id = AV_VPC, peer_cloud_account = side[2], peer_vpc = side[3] } }
+end
 
 local t0 = peerlua.now()
 local results, failures = peerlua.bulk(jobs, function(job)
   local p = assert(job.c:ensure_peering(job.args))
   if p.state == "pending" then p = assert(p:wait("pending_acceptance", { timeout = 600 })) end
-  if p.state == "pending_acceptance" and job.c == hw then
+  if job.c == av then -- accepted by the UpCloud peering from the user's network to Aiven's
+    local to = assert(p.raw.state_info and p.raw.state_info.to_network_id, "no to_network_id")
+    local ours = assert(job.peer:ensure_peering { name = job.name, network = job.args.peer_vpc, peer_network = to })
+    assert(ours:wait("active", { timeout = 3600 }))
+  elseif p.state == "pending_acceptance" and job.c == hw then
     assert(hw_peer:accept_peering { peering_id = p.id })
   elseif p.state == "pending_acceptance" and job.c ~= uc_a and job.c ~= uc_b then
     assert(peerlua.sim.accept(p))
@@ -83,18 +101,26 @@ for _, check in ipairs({
   { hw, { cluster_id = HW_CLUSTER }, function(r) return r.name end },
   { uc_a, {}, function(r) return r.name end },
   { uc_b, {}, function(r) return r.name end },
+  { av, { project_vpc_id = AV_VPC }, function(r) return r.peer_cloud_account .. "/" .. r.peer_vpc end },
 }) do
   local seen = {}
   for _, p in ipairs(assert(check[1]:list_peerings(check[2]))) do
     local key = check[3](p.raw)
-    if p.state ~= "deleted" and seen[key] then duplicates = duplicates + 1 end
+    if p.state ~= "deleted" and seen[key] then
+      duplicates = duplicates + 1
+      io.stderr:write(("duplicate %s peering: %s\n"):format(check[1].name, tostring(key)))
+    end
     seen[key] = true
   end
 end
 local rules = assert(ic:list_firewall_rules { cluster_id = IC_CLUSTER })
 
+local active = 0
+for _, r in ipairs(results) do
+  if r.ok and r.value.state == "active" then active = active + 1 end
+end
 local s = peerlua.stats()
-print(("workflows=%d failed=%d duplicates=%d rules=%d requests=%d faults_injected=%d limiter_429s=%d "
-  .. "client_requests=%d retries=%d throttle_waits=%d wall=%.1f"):format(#jobs, failures, duplicates, #rules,
+print(("workflows=%d active=%d failed=%d duplicates=%d rules=%d requests=%d faults_injected=%d limiter_429s=%d "
+  .. "client_requests=%d retries=%d throttle_waits=%d wall=%.1f"):format(#jobs, active, failures, duplicates, #rules,
   #log, injected, limited, s.requests, s.retries, s.throttle_waits, wall))
 os.exit(failures == 0 and duplicates == 0 and limited == 0 and #rules == 40 and 0 or 1)

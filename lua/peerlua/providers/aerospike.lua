@@ -46,7 +46,8 @@ local function fetch_token(client)
   if resp.status ~= 200 or not body or type(body.access_token) ~= "string" then
     local msg = body and (body.error_description or body.detail or body.error) or ("HTTP " .. resp.status)
     return nil, base.error({ code = resp.status == 429 and "rate_limited" or "auth", provider = "aerospike",
-                                    op = "token", http_status = resp.status, retryable = resp.status >= 500,
+                                    op = "token", http_status = resp.status,
+                                    retryable = resp.status >= 500 or resp.status == 429,
                                     message = "cannot get an access token: " .. tostring(msg) })
   end
   local ttl = tonumber(body.expires_in) or 3600
@@ -87,12 +88,29 @@ end
 
 M.parse_error = function(_, resp) return common.problem(resp) end
 
--- The list answers 10 peerings unless asked for more (100 at most): ask
--- for the most, so that one list covers every peering being awaited.
+-- The list answers 10 peerings a page unless asked for more (100 at
+-- most): ask for the most, so that few pages cover every peering.
 function M.defaults(_, opname, args)
   if opname ~= "list_peerings" or args.limit ~= nil then return args end
   local copy = { limit = "100" }
   for k, v in pairs(args) do copy[k] = v end
+  return copy
+end
+
+-- The list is paged: {count, meta = {total, limit, offset}, vpcPeerings}
+-- (shared/reference/aerospike_cloud_public_api_v1_openapi.yaml,
+-- VpcPeeringCollectionSchema, PaginationMetadata, OffsetParam). A list
+-- without an offset is every page; one with an offset is that page only.
+function M.next_page(_, args, body)
+  if args.offset ~= nil then return nil end
+  local meta = type(body.meta) == "table" and body.meta or {}
+  local count = type(body.vpcPeerings) == "table" and #body.vpcPeerings or 0
+  local offset, total = math.tointeger(meta.offset) or 0, math.tointeger(meta.total)
+  if count == 0 or not total or offset + count >= total then return nil end
+  local copy = {}
+  for k, v in pairs(args) do copy[k] = v end
+  copy.offset = tostring(offset + count)
+  copy.limit = copy.limit or "100"
   return copy
 end
 

@@ -76,8 +76,9 @@ function M.defaults(client, opname, args)
   return copy
 end
 
--- A retried accept or reject answered 409: if the peering is already in the
--- state asked for, the earlier attempt landed and that is success.
+-- An accept or reject answered 409: if the peering is already in the
+-- state asked for, an earlier attempt (ours, or one the transport re-sent
+-- after a dropped connection) landed, and that is success.
 local SETTLED = { accept_peering = "ACTIVE", reject_peering = "REJECTED" }
 function M.settled(client, opname, args)
   local want = SETTLED[opname]

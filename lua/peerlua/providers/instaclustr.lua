@@ -52,14 +52,36 @@ function M.parse_error(_, resp)
   return { message = b.message or b.error, code_word = b.name or (b.code and tostring(b.code)) }
 end
 
+-- v2 lists carry summaries without statusCode (providers.md 1.4;
+-- AwsVpcPeerSummaryV2 in shared/reference/instaclustr_api_v2_openapi.yaml):
+-- read p on its own for its status. nil when it is gone meanwhile.
+local function with_status(client, p)
+  if p.status ~= nil or client.api ~= "v2" or not p.id then return p end
+  local full, err = client:get_peering({ vpc_peer_id = p.id })
+  if full then return full end
+  if err and err.code == "not_found" then return nil end
+  return nil, err
+end
+
 -- v1 create answers with the new id only: read the peering back (many
--- creates at once share one list for it).
+-- creates at once share one list for it). A v2 list: each peering read
+-- for its status.
 M.after = {
   create_peering = function(client, _, p, how)
     if client.api ~= "v1" or type(p.raw) ~= "string" then return p, how end
     local full, err = require("peerlua.peering").read_new(p)
     if not full then return nil, err end
     return full, how
+  end,
+  list_peerings = function(client, _, list, how)
+    if client.api ~= "v2" then return list, how end
+    local out = {}
+    for _, p in ipairs(list) do
+      local full, err = with_status(client, p)
+      if err then return nil, err end
+      out[#out + 1] = full
+    end
+    return out, how
   end,
 }
 
@@ -84,11 +106,12 @@ end
 
 -- After an ambiguous create: the same VPC and account already peered?
 function M.find_created(client, args)
+  -- the list as it comes (a v2 one without states): only the match is read
   local list, err
   if client.api == "v1" then
-    list, err = client:list_peerings({ cluster_data_centre_id = args.cluster_data_centre_id })
+    list, err = client:call_peering("list_peerings", { cluster_data_centre_id = args.cluster_data_centre_id })
   else
-    list, err = client:list_peerings({})
+    list, err = client:call_peering("list_peerings", {})
   end
   if not list then return nil, err end
   for _, p in ipairs(list) do
@@ -98,7 +121,9 @@ function M.find_created(client, args)
     if r.peerVpcId == args.peer_vpc_id and account == (args.peer_account_id or args.peer_aws_account_id)
        and (dc == nil or dc == (args.cluster_data_centre_id or args.cdc_id))
        and p.state ~= "deleted" and p.state ~= "deleting" then
-      return p
+      local full, ferr = with_status(client, p)
+      if ferr then return nil, ferr end
+      if full and full.state ~= "deleted" and full.state ~= "deleting" then return full end
     end
   end
   return nil

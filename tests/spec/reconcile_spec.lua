@@ -1,0 +1,209 @@
+-- Nothing created twice, nothing sent where it must not go: a create
+-- answered 409 after an attempt that may have landed is reconciled, an
+-- accept answered 409 is settled when the peering is accepted, Instaclustr
+-- v2 peerings have a state on every path, and Aerospike lists are read to
+-- the last page. Against the emulator (peerlua --emulator), with its fault
+-- injection.
+local peerlua = require("peerlua")
+local testserver = require("testserver")
+local http = peerlua.http
+
+local AS_CLUSTER = "e2e81cba-446e-4ff9-9b92-9a9992af44c6"
+local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
+local NET_A, NET_B = "03126dc1-a69f-4bc2-8b24-e31c22d64712", "03585987-bf7d-4544-8e9b-5a1b4d74a333"
+local AIVEN_VPC, UC_ACCOUNT = "1c6a3d5e-7b9f-4e21-a8c4-5d6e7f809a1b", "0a5b2c1d-6e7f-4a8b-9c0d-1e2f3a4b5c61"
+local HW_VPC = "f4da5a55-fcd9-4a93-8b86-5b81585e14bb"
+local FAST = { attempts = 6, base = 0.02, cap = 0.1 }
+local QUICK = { timeout = 60, interval = 0.2, max_interval = 1 }
+
+describe("reconcile", function()
+  local server
+
+  local function admin(method, path, body)
+    local resp = assert(http.request({ method = method, url = server.url .. "/_sim/" .. path, json = body }))
+    assert(resp.status == 200, resp.body)
+    return resp:json()
+  end
+  local function faults(spec) admin("POST", "faults", { spec = spec }) end
+  local function statuses(method, pattern)
+    local out = {}
+    for _, e in ipairs(admin("GET", "requests?limit=100000")) do
+      if e.method == method and e.path:match(pattern) then out[#out + 1] = e.status end
+    end
+    return out
+  end
+
+  setup(function()
+    server = testserver.start("--time-scale 600")
+    peerlua.set_sim({ url = server.url })
+  end)
+  teardown(function()
+    peerlua.set_sim(nil)
+    server:stop()
+  end)
+  before_each(function()
+    faults("none")
+    admin("POST", "reset")
+  end)
+
+  -- A client whose first look for an ambiguous create's peering sees a
+  -- list that does not show it yet (the provider's lists lag its creates)
+  -- and lifts the faults, so the create is sent again and answered 409.
+  local function lagging(client)
+    local spec = client.spec
+    local looked = 0
+    client.spec = setmetatable({
+      find_created = function(c, args)
+        looked = looked + 1
+        if looked == 1 then
+          faults("none")
+          return nil
+        end
+        return spec.find_created(c, args)
+      end,
+    }, { __index = spec })
+    return client, function() return looked end
+  end
+
+  for _, case in ipairs({
+    { "aerospike", "POST /aerospike/v1/*", "/vpc%-peerings$", function() return peerlua.aerospike({ retries = FAST }) end,
+      { cluster_id = AS_CLUSTER, vpc_id = "vpc-0a0b0c0d", cidr_block = "172.31.0.0/16", account_id = "123456789012",
+        region = "us-east-1" } },
+    { "aiven", "POST /aiven/*", "/peering%-connections$",
+      function() return peerlua.aiven({ project = "sim-project", retries = FAST }) end,
+      { project_vpc_id = AIVEN_VPC, peer_cloud_account = UC_ACCOUNT, peer_vpc = NET_A } },
+    { "upcloud", "POST /upcloud/*", "/network%-peering$", function() return peerlua.upcloud({ retries = FAST }) end,
+      { name = "a-b", network = NET_A, peer_network = NET_B } },
+  }) do
+    local name, pattern, path, new, args = case[1], case[2], case[3], case[4], case[5]
+    for _, kind in ipairs({ "500after", "504after", "resetafter" }) do
+      it(("takes %s's 409 after a %s create for the peering it made"):format(name, kind), function()
+        local c, looked = lagging(assert(new()))
+        faults(pattern .. "=" .. kind .. ":1")
+        local p, how = c:create_peering(args)
+        assert(p, how)
+        assert.equal("reconciled", how)
+        assert.is_string(p.id)
+        assert.equal(2, looked()) -- the lagging look, then the one after the 409
+        -- two POSTs, or three where the transport re-sent the reset one
+        local posts = statuses("POST", path)
+        assert.is_true(#posts >= 2)
+        assert.equal(409, posts[#posts])
+        local scope = ({ aerospike = { cluster_id = AS_CLUSTER }, aiven = { project_vpc_id = AIVEN_VPC } })[name] or {}
+        assert.equal(1, #assert(c:list_peerings(scope)))
+      end)
+    end
+
+    it(("keeps %s's 409 on a first create a conflict"):format(name), function()
+      local c = assert(new())
+      assert(c:create_peering(args))
+      local p, err = c:create_peering(args)
+      assert.is_nil(p)
+      assert.equal("conflict", err.code)
+    end)
+  end
+
+  describe("Huawei accept", function()
+    local function setup_peering()
+      local f = peerlua.sim.fixture.huawei
+      local cs = assert(peerlua.huawei({}))
+      local b = f.accounts[2]
+      local peer = assert(peerlua.huawei({ ak = b.ak, sk = b.sk, project_id = b.project_id, retries = FAST }))
+      local p = assert(cs:create_peering({ cluster_id = f.clusters[1].id, vpc_id = HW_VPC, name = "acc",
+                                           accept_tenant_id = b.tenant_id }))
+      return peer, p
+    end
+
+    it("is settled when its first attempt is answered 409 and the peering is active", function()
+      local peer, p = setup_peering()
+      assert(peer:accept_peering({ peering_id = p.id }))
+      local again, how = peer:accept_peering({ peering_id = p.id })
+      assert(again, how)
+      assert.equal("settled", how)
+      assert.equal("active", again.state)
+      local puts = statuses("PUT", "/accept$")
+      assert.same({ 200, 409 }, puts)
+    end)
+
+    it("is settled after a dropped connection", function()
+      local peer, p = setup_peering()
+      assert(peer:get_vpc_peering({ peering_id = p.id })) -- a connection to reuse
+      faults("PUT /huawei/*=resetafter:1")
+      local lift = peerlua.spawn(function() peerlua.sleep(0.05) faults("none") end)
+      local accepted, how = peer:accept_peering({ peering_id = p.id })
+      lift:wait()
+      assert(accepted, how)
+      assert.equal("active", accepted.state)
+    end)
+
+    it("is still refused when the peering is not in the state asked for", function()
+      local peer, p = setup_peering()
+      assert(peer:reject_peering({ peering_id = p.id }))
+      local r, err = peer:accept_peering({ peering_id = p.id })
+      assert.is_nil(r)
+      assert.is_table(err)
+    end)
+  end)
+
+  describe("Instaclustr v2", function()
+    local args = { cdc_id = CDC, peer_aws_account_id = "123456789012", peer_vpc_id = "vpc-0a1b2c3d",
+                   peer_subnets = { "10.1.0.0/16" }, peer_region = "US_WEST_2" }
+
+    it("has a state after ensure, list, get and a reconcile", function()
+      local ic = assert(peerlua.instaclustr({ api = "v2", retries = FAST }))
+      local p, how = assert(ic:ensure_peering(args))
+      assert.is_nil(how)
+      assert.equal("pending_acceptance", p.state)
+      local q, how2 = assert(ic:ensure_peering(args))
+      assert.equal("existing", how2)
+      assert.equal(p.id, q.id)
+      assert.equal("pending_acceptance", q.state)
+      assert.equal("pending-acceptance", q.status)
+      local list = assert(ic:list_peerings({}))
+      assert.equal(1, #list)
+      assert.equal("pending_acceptance", list[1].state)
+      assert.equal("pending_acceptance", assert(ic:get_peering({ vpc_peer_id = p.id })).state)
+      faults("POST /instaclustr/*=500after:1")
+      local other = { cdc_id = CDC, peer_aws_account_id = "123456789012", peer_vpc_id = "vpc-0e0e0e0e",
+                      peer_subnets = { "10.2.0.0/16" }, peer_region = "US_WEST_2" }
+      local r, rhow = ic:create_peering(other)
+      assert(r, rhow)
+      assert.equal("reconciled", rhow)
+      assert.equal("pending_acceptance", r.state)
+    end)
+  end)
+
+  describe("Aerospike pages", function()
+    it("lists, ensures and waits past the first page", function()
+      -- the emulator allows 20 requests/s per key (fixture rate_limit)
+      local as = assert(peerlua.aerospike({ rate = 18, burst = 5 }))
+      local function args(i)
+        return { cluster_id = AS_CLUSTER, vpc_id = ("vpc-%08x"):format(i), cidr_block = ("172.%d.%d.0/24"):format(16 + i // 256, i % 256),
+                 account_id = "123456789012", region = "us-east-1" }
+      end
+      local made = {}
+      for i = 1, 120 do made[i] = assert(as:create_peering(args(i))) end
+      local list = assert(as:list_peerings({ cluster_id = AS_CLUSTER }))
+      assert.equal(120, #list)
+      local first = assert(as:list_peerings({ cluster_id = AS_CLUSTER, limit = "100", offset = "0" }))
+      assert.equal(100, #first) -- one page when the offset is given
+      local posts = #statuses("POST", "/vpc%-peerings$")
+      local p, how = assert(as:ensure_peering(args(110)))
+      assert.equal("existing", how)
+      assert.equal(made[110].id, p.id)
+      assert.equal(posts, #statuses("POST", "/vpc%-peerings$")) -- nothing created
+      -- the batched poller sees the 110th, with the 5th, and each gets active
+      assert(made[110]:wait("pending_acceptance", QUICK))
+      assert(peerlua.sim.accept(made[110]))
+      assert(made[5]:wait("pending_acceptance", QUICK))
+      assert(peerlua.sim.accept(made[5]))
+      local r = peerlua.wait_all({
+        peerlua.spawn(function() return made[110]:wait("active", QUICK) end),
+        peerlua.spawn(function() return made[5]:wait("active", QUICK) end),
+      })
+      assert(r[1][1], r[1][2])
+      assert(r[2][1], r[2][2])
+      assert.equal("active", made[110].state)
+    end)
+  end)
+end)
