@@ -48,9 +48,13 @@ static void push_headers(lua_State *L, const pl_buf *raw) {
 }
 
 static int push_http_error(lua_State *L, const pl_http *h) {
-  static const char *const codes[] = {"ok", "invalid", "timeout", "network", "network"};
+  static const char *const codes[] = {"ok", "invalid", "timeout", "network", "network", "network"};
   lua_pushnil(L);
   pl_push_error(L, codes[h->err], h->errmsg);
+  if (h->err == PL_HTTP_REFUSED) { /* trying again would fail the same way */
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "retryable");
+  }
   return 2;
 }
 
@@ -115,6 +119,10 @@ static int configure(lua_State *L, pl_http *h) {
     bad = bad || pl_http_set_body(h, body, len);
   }
   lua_pop(L, 1);
+  lua_getfield(L, 1, "tls_verify");
+  h->no_verify = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  h->max_body = (size_t)opt_number(L, "max_body", (double)h->max_body);
   h->timeout = opt_number(L, "timeout", h->timeout);
   h->connect_timeout = opt_number(L, "connect_timeout", h->connect_timeout);
   if (h->connect_timeout > h->timeout && h->timeout > 0) h->connect_timeout = h->timeout;
@@ -122,7 +130,8 @@ static int configure(lua_State *L, pl_http *h) {
 }
 
 /* core.http_request{method=, url=, headers={name=value}, body=string,
- *   timeout=, connect_timeout=, insecure=} -> {status, headers, body} | nil, err
+ *   timeout=, connect_timeout=, insecure=, tls_verify=, ca_file=, max_body=}
+ *   -> {status, headers, body} | nil, err
  * [-1, +(1|2)]; the Lua layer has checked the types already. */
 static int l_http_request(lua_State *L) {
   pl_ctx *ctx = pl_ctx_up(L);

@@ -18,6 +18,7 @@ pl_http *pl_http_new(pl_loop *l) {
   h->loop = l;
   h->connect_timeout = 10;
   h->timeout = 30;
+  h->max_body = PL_HTTP_MAX_BODY;
   strcpy(h->method, "GET");
   pl_buf_init(&h->body);
   pl_buf_init(&h->resp_headers);
@@ -29,7 +30,7 @@ void pl_http_free(pl_http *h) {
   if (!h) return;
   pl_loop_abort(h->loop, h);
   /* a plain GET leaves the handle as the next plain GET wants it */
-  int plain = h->easy && !h->ca_file && !h->insecure && !h->body.len && strcmp(h->method, "GET") == 0;
+  int plain = h->easy && !h->ca_file && !h->no_verify && !h->body.len && strcmp(h->method, "GET") == 0;
   if (plain) { /* no pointer into h may outlive it */
     curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, NULL);
@@ -152,6 +153,10 @@ int pl_http_set_body(pl_http *h, const char *data, size_t len) {
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   pl_http *h = ud;
+  if (size * n > h->max_body - h->resp_body.len) { /* 0 aborts the transfer */
+    h->over = 1;
+    return 0;
+  }
   return pl_buf_add(&h->resp_body, p, size * n) == 0 ? size * n : 0;
 }
 
@@ -193,11 +198,20 @@ int pl_http_prepare(pl_http *h) {
   curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(h->connect_timeout * 1000));
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(h->timeout * 1000));
+  /* a declared length over the cap fails before the body comes */
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_body);
   if (h->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
-  if (h->insecure) {
+  if (h->no_verify) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+  /* libcurl sends a request again, unasked, when a reused connection turns
+   * out dead before any answer, even after the server read and ran it. A
+   * POST or PATCH (a create) goes on a connection of its own, which is
+   * never re-sent: whether to try again is the caller's call, after it
+   * has looked whether the first one landed. */
+  int once = strcmp(h->method, "POST") == 0 || strcmp(h->method, "PATCH") == 0;
+  curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, (long)once);
   if (strcmp(h->method, "HEAD") == 0) {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else if (strcmp(h->method, "GET") != 0) {
@@ -210,6 +224,7 @@ int pl_http_prepare(pl_http *h) {
   }
   h->err = PL_HTTP_OK;
   h->status = 0;
+  h->over = 0;
   h->errmsg[0] = '\0';
   pl_buf_reset(&h->resp_headers);
   pl_buf_reset(&h->resp_body);
@@ -223,10 +238,22 @@ void pl_http_finish(pl_http *h, int code) {
     h->err = PL_HTTP_OK;
     return;
   }
+  if (h->over || rc == CURLE_FILESIZE_EXCEEDED) {
+    h->err = PL_HTTP_REFUSED;
+    snprintf(h->errmsg, sizeof h->errmsg, "response body over max_body (%zu bytes, after decompression)", h->max_body);
+    return;
+  }
+  int cert = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_ISSUER_ERROR ||
+      rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
   h->err = rc == CURLE_OPERATION_TIMEDOUT ? PL_HTTP_TIMEOUT
       : rc == CURLE_OUT_OF_MEMORY         ? PL_HTTP_NOMEM
+      : cert                              ? PL_HTTP_REFUSED
                                           : PL_HTTP_NETWORK;
   if (!h->errmsg[0]) snprintf(h->errmsg, sizeof h->errmsg, "%s", curl_easy_strerror(rc));
+  if (cert) {
+    size_t n = strlen(h->errmsg);
+    snprintf(h->errmsg + n, sizeof h->errmsg - n, " (the TLS certificate did not verify; ca_file names a CA to trust)");
+  }
 }
 
 int pl_http_header_is_secret(const char *name, size_t len) {

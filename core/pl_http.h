@@ -12,9 +12,14 @@ enum pl_http_err {
   PL_HTTP_OK = 0,  /* a response arrived (any status) */
   PL_HTTP_INVALID, /* refused before sending: bad URL, method, ... */
   PL_HTTP_TIMEOUT, /* connect or total time limit reached */
-  PL_HTTP_NETWORK, /* DNS, connect, TLS, reset, truncated ... */
-  PL_HTTP_NOMEM
+  PL_HTTP_NETWORK, /* DNS, connect, reset, truncated ...: may pass */
+  PL_HTTP_NOMEM,
+  PL_HTTP_REFUSED /* a failure that another try would repeat: a certificate
+                     that does not verify, a body over max_body */
 };
+
+/* Default cap on a response body, after decompression (README "Options"). */
+#define PL_HTTP_MAX_BODY ((size_t)16 << 20)
 
 typedef void (*pl_http_cb)(pl_http *h, void *ud);
 
@@ -27,8 +32,10 @@ struct pl_http {
   pl_buf body;            /* request body */
   double timeout;         /* total seconds, 0 = none */
   double connect_timeout; /* seconds */
-  int insecure;           /* allow http:// to non-loopback hosts, skip TLS verify */
+  int insecure;           /* allow http:// to non-loopback hosts */
+  int no_verify;          /* skip TLS certificate checks (tls_verify = false) */
   char *ca_file;          /* CA bundle to verify with (owned), NULL: the system's */
+  size_t max_body;        /* largest response body taken, decompressed */
 
   /* result */
   int err; /* enum pl_http_err */
@@ -41,6 +48,7 @@ struct pl_http {
   pl_http_cb done;
   void *ud;
   int running;
+  int over; /* the body passed max_body */
 };
 
 pl_http *pl_http_new(pl_loop *l);

@@ -40,7 +40,7 @@
 #define PL_SERVER_CONN_LIMIT     4096u
 
 enum { REQ_RECEIVING, REQ_SUSPENDED, REQ_DUE, REQ_DONE };
-enum { ACT_NONE, ACT_RESET, ACT_TRUNCATE };
+enum { ACT_NONE, ACT_RESET, ACT_TRUNCATE, ACT_STREAM };
 
 typedef struct pl_server_req pl_server_req;
 
@@ -82,6 +82,14 @@ typedef struct pl_server_trunc {
   size_t len, cut;
   char data[];
 } pl_server_trunc;
+
+/* Streamed body: data repeated to total bytes, its length not announced
+ * (chunked), for the tests of a client's body cap. */
+typedef struct pl_server_stream {
+  uint64_t total;
+  size_t len;
+  char data[];
+} pl_server_stream;
 
 static double pl_server_mono(void) {
   struct timespec ts;
@@ -362,6 +370,20 @@ static ssize_t pl_server_trunc_read(void *cls, uint64_t pos, char *buf, size_t m
   return (ssize_t)n;
 }
 
+static ssize_t pl_server_stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  pl_server_stream *t = cls;
+  if (pos >= t->total) return MHD_CONTENT_READER_END_OF_STREAM;
+  size_t n = 0;
+  for (uint64_t at = pos; n < max && at < t->total; at = pos + n) {
+    size_t off = (size_t)(at % t->len), k = t->len - off;
+    if (k > max - n) k = max - n;
+    if (k > t->total - at) k = (size_t)(t->total - at);
+    memcpy(buf + n, t->data + off, k);
+    n += k;
+  }
+  return (ssize_t)n;
+}
+
 /* Add one header from the Lua value at the top (string or number). */
 static void pl_server_add_resp_header(lua_State *L, pl_server_req *r, const char *name) {
   int t = lua_type(L, -1);
@@ -375,7 +397,7 @@ static void pl_server_add_resp_header(lua_State *L, pl_server_req *r, const char
  * status, delay and action). Returns a static message on a bad response. */
 static const char *pl_server_to_response(lua_State *L, pl_server_req *r, int base) {
   int top = lua_gettop(L), hidx, tbl = lua_type(L, base) == LUA_TTABLE;
-  lua_Integer truncate = -1;
+  lua_Integer truncate = -1, stream = 0;
   if (top < base) return "handler returned nothing";
   if (tbl) {
     lua_getfield(L, base, "status");
@@ -385,7 +407,9 @@ static const char *pl_server_to_response(lua_State *L, pl_server_req *r, int bas
     lua_getfield(L, base, "action");
     lua_getfield(L, base, "truncate");
     if (lua_isinteger(L, -1)) truncate = lua_tointeger(L, -1);
-    lua_pop(L, 1);
+    lua_getfield(L, base, "stream");
+    if (lua_isinteger(L, -1)) stream = lua_tointeger(L, -1);
+    lua_pop(L, 2);
   } else {
     lua_settop(L, base + 3);
     lua_pushnil(L);
@@ -415,8 +439,10 @@ static const char *pl_server_to_response(lua_State *L, pl_server_req *r, int bas
       r->action = ACT_RESET;
     else if (a && strcmp(a, "truncate") == 0)
       r->action = ACT_TRUNCATE;
+    else if (a && strcmp(a, "stream") == 0 && len > 0 && stream > 0)
+      r->action = ACT_STREAM;
     else
-      return "unknown response action (expected \"reset\" or \"truncate\")";
+      return "unknown response action (expected \"reset\", \"truncate\" or \"stream\" with a body and stream = n)";
   }
   if (r->action == ACT_TRUNCATE) {
     size_t total = len ? len : 1;
@@ -426,6 +452,14 @@ static const char *pl_server_to_response(lua_State *L, pl_server_req *r, int bas
     t->cut = truncate >= 0 && (size_t)truncate < total ? (size_t)truncate : total / 2;
     memcpy(t->data, body, len);
     r->resp = MHD_create_response_from_callback(total, 64 * 1024, pl_server_trunc_read, t, free);
+    if (!r->resp) free(t);
+  } else if (r->action == ACT_STREAM) {
+    pl_server_stream *t = malloc(sizeof *t + len);
+    if (!t) return "out of memory";
+    t->total = (uint64_t)stream;
+    t->len = len;
+    memcpy(t->data, body, len);
+    r->resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, pl_server_stream_read, t, free);
     if (!r->resp) free(t);
   } else {
     r->resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);

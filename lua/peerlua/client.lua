@@ -37,6 +37,7 @@ M.throttle = nil -- peerlua.throttle
 local common_options = {
   base_url = "string", rate = "number", burst = "number", timeout = "number",
   retries = "table", profile = "string", api = "string", insecure = "boolean", throttle = "table",
+  tls_verify = "boolean", ca_file = "string", max_body = "number",
 }
 local retry_options = { attempts = true, base = true, cap = true, deadline = true }
 
@@ -59,6 +60,8 @@ local function check_options(spec, opts)
     local v = opts[k]
     if v ~= nil and (v <= 0 or v ~= v) then return invalid(spec.name, k, "must be > 0") end
   end
+  local tok, terr = http.check_transport(opts, function(field, rule) return invalid(spec.name, field, rule) end)
+  if not tok then return nil, terr end
   for k, v in pairs(opts.retries or {}) do
     if not retry_options[k] then return invalid(spec.name, "retries." .. tostring(k), "is not a retry setting") end
     if type(v) ~= "number" or v < 0 then return invalid(spec.name, "retries." .. k, "must be a number >= 0") end
@@ -100,7 +103,9 @@ function M.new(spec, class, opts)
   local sim = M.sim
   local self = setmetatable({
     spec = spec, name = spec.name, api = api, desc = desc, ops = desc.ops, opts = opts,
-    timeout = opts.timeout or 30, insecure = opts.insecure or false, file_mode = M.core.file_mode,
+    timeout = opts.timeout or 30, file_mode = M.core.file_mode,
+    transport = { insecure = opts.insecure, tls_verify = opts.tls_verify, ca_file = opts.ca_file,
+                  max_body = opts.max_body },
     sim = sim and not opts.base_url and sim or nil,
   }, class)
   self.base_url = opts.base_url or (self.sim and self.sim.url .. spec.sim_prefix) or spec.default_base_url
@@ -228,10 +233,16 @@ function Client:exchange(req)
   local ok, err = self.spec.authorize(self, req)
   if not ok then return nil, err end
   if req.on_send then req.on_send() end
-  return http.request({
-    method = req.method, url = req.url, headers = req.headers, body = req.body_text,
-    timeout = self.timeout, insecure = self.insecure,
-  })
+  return self:request({ method = req.method, url = req.url, headers = req.headers, body = req.body_text })
+end
+
+-- request(opts) -> resp | nil, err: peerlua.http.request with the client's
+-- timeout and transport options (insecure, tls_verify, ca_file, max_body),
+-- for every request a client makes, token requests included.
+function Client:request(opts)
+  opts.timeout = opts.timeout or self.timeout
+  for k, v in pairs(self.transport) do opts[k] = v end
+  return http.request(opts)
 end
 
 -- Seconds to wait from a Retry-After header, or nil.

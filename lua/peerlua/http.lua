@@ -48,10 +48,39 @@ local function invalid(field, rule)
 end
 
 local allowed = { method = true, url = true, headers = true, query = true, body = true,
-                  json = true, timeout = true, connect_timeout = true, insecure = true, ca_file = true }
+                  json = true, timeout = true, connect_timeout = true, insecure = true, ca_file = true,
+                  tls_verify = true, max_body = true }
+
+M.MAX_BODY_LIMIT = 1 << 30 -- the largest max_body: 1 GiB
+
+-- check_transport(opts, invalid) -> true | invalid(field, rule): the
+-- transport options a request and a client share.
+function M.check_transport(opts, fail)
+  for _, k in ipairs({ "insecure", "tls_verify" }) do
+    if opts[k] ~= nil and type(opts[k]) ~= "boolean" then return fail(k, "must be true or false") end
+  end
+  if opts.ca_file ~= nil and (type(opts.ca_file) ~= "string" or opts.ca_file == "") then
+    return fail("ca_file", "must be the path of a PEM file")
+  end
+  local mb = opts.max_body
+  if mb ~= nil and (math.type(mb) ~= "integer" or mb < 1 or mb > M.MAX_BODY_LIMIT) then
+    return fail("max_body", "must be a whole number of bytes from 1 to " .. M.MAX_BODY_LIMIT)
+  end
+  return true
+end
+
+-- Certificate checks off is said once per process, where it cannot be missed.
+local warned_verify = false
+local function warn_no_verify()
+  if warned_verify then return end
+  warned_verify = true
+  io.stderr:write("peerlua: warning: tls_verify = false: TLS certificates are not checked; "
+    .. "anyone on the path can read and change these requests (ca_file trusts a CA instead)\n")
+end
 
 -- request{method=, url=, headers=, query=, body=, json=, timeout=,
---         connect_timeout=, insecure=, ca_file=} -> resp | nil, err
+--         connect_timeout=, insecure=, tls_verify=, ca_file=, max_body=}
+--   -> resp | nil, err
 function M.request(opts)
   if type(opts) ~= "table" then
     error("bad argument #1 to 'request' (table expected, got " .. type(opts) .. ")", 2)
@@ -62,9 +91,8 @@ function M.request(opts)
   local url, method = opts.url, opts.method or "GET"
   if type(url) ~= "string" then return invalid("url", "must be a string") end
   if type(method) ~= "string" then return invalid("method", "must be a string") end
-  if opts.ca_file ~= nil and type(opts.ca_file) ~= "string" then
-    return invalid("ca_file", "must be the path of a PEM file")
-  end
+  local tok, terr = M.check_transport(opts, invalid)
+  if not tok then return nil, terr end
   for _, k in ipairs({ "timeout", "connect_timeout" }) do
     local v = opts[k]
     if v ~= nil and (type(v) ~= "number" or v <= 0) then
@@ -105,10 +133,12 @@ function M.request(opts)
     local q = encode_query(opts.query)
     if q ~= "" then url = url .. (url:find("?", 1, true) and "&" or "?") .. q end
   end
+  if opts.tls_verify == false then warn_no_verify() end
   local resp, err = M.core_request({
     method = method:upper(), url = url, headers = headers, body = body,
     timeout = opts.timeout, connect_timeout = opts.connect_timeout,
     insecure = opts.insecure and true or false, ca_file = opts.ca_file,
+    tls_verify = opts.tls_verify ~= false, max_body = opts.max_body,
   })
   if not resp then
     if err.code == "invalid" then

@@ -212,6 +212,11 @@ case_errors() {
   expect "a task's error reaches the script with the task's traceback" 1 err "in a task" err "traceback"
 }
 
+  # certificate checks off: said once on stderr, however many requests
+  run -e 'for _ = 1, 3 do peerlua.http.request{url = "https://127.0.0.1:9/", tls_verify = false, timeout = 1} end'
+  if [ "$(grep -c 'warning: tls_verify = false' err)" = 1 ]; then ok "tls_verify = false warns once"
+  else fail "tls_verify = false: $(grep -c 'warning: tls_verify' err) warnings, expected 1"; fi
+
 case_args() {
   printf 'print(#arg, arg[0], arg[1], arg[2], arg[-1] ~= nil)\nprint(select("#", ...), ...)\n' >args.lua
   run args.lua one two

@@ -1,6 +1,8 @@
 -- TLS and transport rules: certificates are verified (a self-signed loopback
--- server is refused unless its CA file is given), redirects are not
--- followed, the total timeout holds.
+-- server is refused unless its CA file is given or tls_verify = false;
+-- insecure = true does not turn the check off, and a failed check is not
+-- retried), bodies are capped (announced, streamed, decompressed),
+-- redirects are not followed, the total timeout holds.
 local peerlua = require("peerlua")
 local testserver = require("testserver")
 local http = peerlua.http
@@ -62,9 +64,40 @@ describe("transport", function()
     assert.equal(200, resp.status)
   end)
 
-  it("accepts it with insecure = true", function()
-    local resp = assert(http.request({ url = tls.url, insecure = true, timeout = 5 }))
+  it("still checks it with insecure = true (that only allows plain http)", function()
+    local resp, err = http.request({ url = tls.url, insecure = true, timeout = 5 })
+    assert.is_nil(resp)
+    assert.matches("certificate", err.message)
+    assert.is_false(err.retryable)
+  end)
+
+  it("accepts it with tls_verify = false", function()
+    local resp = assert(http.request({ url = tls.url, tls_verify = false, timeout = 5 }))
     assert.equal(200, resp.status)
+  end)
+
+  it("does not retry a certificate that did not verify", function()
+    local ic = assert(peerlua.instaclustr({ base_url = tls.url:sub(1, -2), username = "u", api_key = "k",
+                                            retries = { attempts = 5, base = 0.01 } }))
+    local before = peerlua.stats().retries
+    local list, err = ic:list_peerings({ cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364" })
+    assert.is_nil(list)
+    assert.equal("network", err.code)
+    assert.matches("certificate", err.message)
+    assert.equal(before, peerlua.stats().retries)
+  end)
+
+  it("checks the transport options of a client before any request", function()
+    for _, case in ipairs({ { tls_verify = "no" }, { insecure = 1 }, { max_body = 0 }, { max_body = 1.5 },
+                            { max_body = (1 << 30) + 1 }, { ca_file = "" } }) do
+      local opts = { base_url = "http://127.0.0.1:9", username = "u", api_key = "k" }
+      local field = next(case)
+      opts[field] = case[field]
+      local c, err = peerlua.instaclustr(opts)
+      assert.is_nil(c)
+      assert.equal("invalid", err.code)
+      assert.equal(field, err.details[1].field)
+    end
   end)
 
   it("checks the CA file option before sending", function()
@@ -72,6 +105,37 @@ describe("transport", function()
     assert.is_nil(resp)
     assert.equal("invalid", err.code)
     assert.equal("ca_file", err.details[1].field)
+  end)
+
+  describe("caps a response body", function()
+    it("at max_body when its length is announced", function()
+      assert(http.request({ url = emu.url .. "/_test/bytes/1000", max_body = 1000 }))
+      local resp, err = http.request({ url = emu.url .. "/_test/bytes/1001", max_body = 1000 })
+      assert.is_nil(resp)
+      assert.equal("network", err.code)
+      assert.matches("max_body", err.message)
+      assert.is_false(err.retryable)
+    end)
+
+    it("at 16 MiB by default on an endless stream", function()
+      local resp, err = http.request({ url = emu.url .. "/_test/stream/100000000" })
+      assert.is_nil(resp)
+      assert.matches("over max_body %(16777216 bytes", err.message)
+    end)
+
+    it("after decompression", function()
+      local f = assert(io.popen("head -c 67108864 /dev/zero | gzip -c"))
+      local bomb = f:read("a")
+      f:close()
+      assert.is_true(#bomb < 1 << 20) -- 64 MiB in under a megabyte
+      local resp, err = http.request({ method = "POST", url = emu.url .. "/_test/mirror?encoding=gzip", body = bomb,
+                                       max_body = 1 << 20 })
+      assert.is_nil(resp)
+      assert.matches("max_body", err.message)
+      local small = assert(io.popen("printf hello | gzip -c")):read("a")
+      resp = assert(http.request({ method = "POST", url = emu.url .. "/_test/mirror?encoding=gzip", body = small }))
+      assert.equal("hello", resp.body)
+    end)
   end)
 
   it("does not follow redirects", function()

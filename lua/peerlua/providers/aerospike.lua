@@ -4,7 +4,6 @@
 -- token-expired; concurrent tasks share one refresh.
 local common = require("peerlua.providers.common")
 local credentials = require("peerlua.credentials")
-local http = require("peerlua.http")
 local base = require("peerlua.client")
 
 local M = {
@@ -36,8 +35,8 @@ end
 
 -- Fetch a token (one request; the caller shares it).
 local function fetch_token(client)
-  local resp, err = http.request({
-    method = "POST", url = client.token_url, timeout = client.timeout, insecure = client.insecure,
+  local resp, err = client:request({
+    method = "POST", url = client.token_url,
     json = { client_id = client.creds.client_id, client_secret = client.creds.client_secret,
              grant_type = "client_credentials" },
   })

@@ -5,7 +5,6 @@
 local base = require("peerlua.client")
 local common = require("peerlua.providers.common")
 local credentials = require("peerlua.credentials")
-local http = require("peerlua.http")
 
 local M = {
   name = "huawei",
@@ -92,9 +91,8 @@ end
 local function fetch_token(client)
   local c = client.creds
   local scope = c.project_id and { project = { id = c.project_id } } or { project = { name = c.project_name } }
-  local resp, err = http.request({
+  local resp, err = client:request({
     method = "POST", url = M.service_url(client, "iam") .. "/v3/auth/tokens",
-    timeout = client.timeout, insecure = client.insecure,
     json = { auth = { identity = { methods = { "password" }, password = { user = {
       name = c.user, password = c.password, domain = { name = c.domain } } } }, scope = scope } },
   })

@@ -5,6 +5,10 @@
 --   GET /_test/bytes/{n}       n bytes of body (0..16 MiB)
 --   GET /_test/headers         repeated and mixed-case response headers
 --   GET /_test/json            a fixed JSON document (json_document below)
+--   GET /_test/stream/{n}      n bytes (up to 999999999), chunked: no length announced
+--   POST /_test/mirror         the request body as the response body, its
+--                              Content-Encoding from ?encoding= (a gzip body
+--                              sent as gzip: a decompression bomb)
 --   GET /_test/reset           the connection is reset, no response
 --   GET /_test/truncate/{n}    announces n bytes, sends half, closes
 --   GET /_test/error           the handler raises (the server answers 500)
@@ -88,6 +92,21 @@ function M.new()
 
   r:add("GET", "/json", function()
     return response.raw(200, M.json_document, "application/json")
+  end)
+
+  r:add("GET", "/stream/{n}", function(_, p)
+    local n = int_param(p.n, 1, 999999999)
+    if not n then return bad("byte count", p.n) end
+    local resp = response.raw(200, bytes(64 * 1024), "application/octet-stream")
+    resp.action, resp.stream = "stream", n
+    return resp
+  end)
+
+  r:add("POST", "/mirror", function(req)
+    local encoding = req.query.encoding
+    if encoding and not encoding:match("^[%w-]+$") then return bad("encoding", encoding) end
+    return { status = 200, body = req.body,
+             headers = { ["Content-Type"] = "application/octet-stream", ["Content-Encoding"] = encoding } }
   end)
 
   r:add("GET", "/reset", function()
