@@ -73,7 +73,7 @@ describe("emulated Aerospike Cloud", function()
     for _, x in ipairs(body.context.invalid) do fields[#fields + 1] = x.field end
     table.sort(fields)
     assert.same({ "/cidrBlock", "/region", "/vpcId" }, fields)
-    assert.same({ "/accountId" }, body.context.missing)
+    assert.same({ "/accountId", "/isSecureConnection" }, body.context.missing)
     resp, body = create(tok, { cidrBlock = "10.128.0.0/24" })
     assert.equal(400, resp.status)
     assert.matches("overlaps", body.context.invalid[1].description)

@@ -88,10 +88,15 @@ end
 M.parse_error = function(_, resp) return common.problem(resp) end
 
 -- The list answers 10 peerings a page unless asked for more (100 at
--- most): ask for the most, so that few pages cover every peering.
+-- most): ask for the most, so that few pages cover every peering. A
+-- create must say isSecureConnection (required by VPCPeeringCreateSchema,
+-- default true: shared/reference/aerospike_cloud_public_api_v1_openapi.yaml).
+local DEFAULTS = { list_peerings = { limit = "100" }, create_peering = { is_secure_connection = true } }
 function M.defaults(_, opname, args)
-  if opname ~= "list_peerings" or args.limit ~= nil then return args end
-  local copy = { limit = "100" }
+  local d = DEFAULTS[opname]
+  if not d then return args end
+  local copy = {}
+  for k, v in pairs(d) do copy[k] = v end
   for k, v in pairs(args) do copy[k] = v end
   return copy
 end

@@ -208,9 +208,12 @@ function M.new(app)
     return response.json(200, { count = #all, vpcPeerings = check.list(all) })
   end)
 
+  -- VPCPeeringCreateSchema (shared/reference/aerospike_cloud_public_api_v1_openapi.yaml):
+  -- every one of these is required, isSecureConnection too
+  local function boolean(v) return type(v) ~= "boolean" and "must be a boolean" or nil end
   local FIELDS = {
     { "vpcId", check.vpc }, { "cidrBlock", check.cidr4 }, { "accountId", check.aws_account },
-    { "region", check.aws_region },
+    { "region", check.aws_region }, { "isSecureConnection", boolean },
   }
 
   route("POST", "/database/clusters/{clusterId}/vpc-peerings", "update:database", function(req, params, acct)
@@ -230,10 +233,6 @@ function M.new(app)
                                     description = bad }
         end
       end
-    end
-    if b.isSecureConnection ~= nil and type(b.isSecureConnection) ~= "boolean" then
-      invalid[#invalid + 1] = { field = "/isSecureConnection", type = "urn:aerospike:errors:validation:failed",
-                                description = "must be a boolean" }
     end
     if #invalid == 0 and #missing == 0 then
       for _, range in ipairs({ c.cidr, INTERNAL_RANGE }) do
@@ -256,7 +255,7 @@ function M.new(app)
       end
     end
     local p = { id = app:uuid(), cluster = c, account = b.accountId, vpc = b.vpcId, region = b.region,
-                cidr = b.cidrBlock, secure = b.isSecureConnection ~= false, created = now,
+                cidr = b.cidrBlock, secure = b.isSecureConnection, created = now,
                 pcx = "pcx-" .. app:uuid():gsub("-", ""):sub(1, 17) }
     state.peerings[p.id] = p
     state.order[#state.order + 1] = p
