@@ -31,8 +31,29 @@ static void mark_array(lua_State *L) {
     lua_pop(L, 1);
 }
 
-/* Check one string against the parameter's rules; NULL if fine. */
-static const char *check_string(const pl_param *p, const char *s, size_t len) {
+#define RAW_PREFIX "raw:"
+
+/* An open list (Instaclustr firewall rule types: the API adds new ones) also
+ * takes a well-formed value outside it, written "raw:VALUE". */
+static int open_list(const pl_param *p) { return p->oneof == pl_firewall_types; }
+
+/* Upper-case letters, digits and underscores, starting with a letter. */
+static int upper_word(const char *s, size_t len) {
+  if (len == 0 || s[0] < 'A' || s[0] > 'Z') return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_')) return 0;
+  return 1;
+}
+
+/* The value to send for s: s without its "raw:" on an open list. */
+static size_t raw_skip(const pl_param *p, const char *s, size_t len) {
+  size_t n = sizeof RAW_PREFIX - 1;
+  return open_list(p) && len > n && memcmp(s, RAW_PREFIX, n) == 0 ? n : 0;
+}
+
+/* Check one string against the parameter's rules; NULL if fine. A message
+ * naming the allowed values is written into msg. */
+static const char *check_string(const pl_param *p, const char *s, size_t len, char *msg, size_t n) {
   if (p->minlen && len < p->minlen) return p->minlen == 1 ? "must not be empty" : "is too short";
   if (p->maxlen && len > p->maxlen) return "is too long";
   if (p->check) {
@@ -41,9 +62,16 @@ static const char *check_string(const pl_param *p, const char *s, size_t len) {
     if (rule) return rule;
   }
   if (p->oneof) {
+    size_t skip = raw_skip(p, s, len);
+    if (skip) return upper_word(s + skip, len - skip) ? NULL : "must be raw: and upper-case letters, digits, _";
     for (const char *const *o = p->oneof; *o; o++)
       if (strlen(*o) == len && memcmp(*o, s, len) == 0) return NULL;
-    return "is not one of the allowed values";
+    int open = open_list(p) && upper_word(s, len);
+    size_t used = (size_t)snprintf(msg, n, "%s", open ? "is not a known type (known:" : "is not one of:");
+    for (const char *const *o = p->oneof; *o && used < n; o++)
+      used += (size_t)snprintf(msg + used, n - used, "%s %s", o == p->oneof ? "" : ",", *o);
+    if (open && used < n) snprintf(msg + used, n - used, "); to send a newer one, write it raw:%.*s", (int)len, s);
+    return msg;
   }
   return NULL;
 }
@@ -57,7 +85,7 @@ static const char *item_name(char *buf, size_t n, const char *field, lua_Integer
 /* [-1, +1] Convert and check the argument at the top for parameter p.
  * Leaves the value to send, or nil after recording problems. */
 static void convert(lua_State *L, int list, const pl_param *p) {
-  char name[96];
+  char name[96], msg[1536];
   int t = lua_type(L, -1);
   switch (p->type) {
     case PL_T_BOOL:
@@ -79,10 +107,13 @@ static void convert(lua_State *L, int list, const pl_param *p) {
       }
       size_t len;
       const char *s = lua_tolstring(L, -1, &len);
-      const char *rule = check_string(p, s, len);
+      const char *rule = check_string(p, s, len, msg, sizeof msg);
       if (rule) {
         problem(L, list, p->name, rule);
         lua_pop(L, 1), lua_pushnil(L);
+      } else if (raw_skip(p, s, len)) {
+        lua_pushstring(L, s + raw_skip(p, s, len));
+        lua_remove(L, -2);
       }
       return;
     }
@@ -125,7 +156,7 @@ static void convert(lua_State *L, int list, const pl_param *p) {
     if (p->type == PL_T_STRINGS) {
       size_t len;
       const char *s = it == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-      rule = s ? check_string(p, s, len) : "must be a string";
+      rule = s ? check_string(p, s, len, msg, sizeof msg) : "must be a string";
     } else if (p->type == PL_T_RULES) { /* "CASSANDRA" or {type = "CASSANDRA"} */
       if (it == LUA_TSTRING) {
         lua_createtable(L, 0, 1);
@@ -133,11 +164,20 @@ static void convert(lua_State *L, int list, const pl_param *p) {
         lua_setfield(L, -2, "type");
       }
       size_t len = 0;
-      const char *s = lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, "type") == LUA_TSTRING
+      int table = lua_type(L, -1) == LUA_TTABLE;
+      const char *s = table && lua_getfield(L, -1, "type") == LUA_TSTRING
           ? lua_tolstring(L, -1, &len)
           : NULL;
-      if (lua_type(L, -2) == LUA_TTABLE) lua_pop(L, 1);
-      rule = s ? check_string(p, s, len) : "must be a rule type or {type = ...}";
+      rule = s ? check_string(p, s, len, msg, sizeof msg) : "must be a rule type or {type = ...}";
+      if (!rule && raw_skip(p, s, len)) { /* a copy of the rule with the type to send */
+        lua_newtable(L);
+        lua_pushnil(L);
+        while (lua_next(L, -4)) lua_pushvalue(L, -2), lua_insert(L, -2), lua_settable(L, -4);
+        lua_pushstring(L, s + raw_skip(p, s, len));
+        lua_setfield(L, -2, "type");
+        lua_replace(L, -3);
+      }
+      if (table) lua_pop(L, 1); /* the type */
     } else { /* labels */
       int ok = it == LUA_TTABLE && lua_getfield(L, -1, "key") == LUA_TSTRING;
       if (it == LUA_TTABLE) lua_pop(L, 1);

@@ -10,14 +10,23 @@
 #define PATH(n, f, chk) {n, f, PL_IN_PATH, PL_T_STRING, 1, chk, 0, 0, NULL}
 
 static const char *const configured_status[] = {"active", "disabled", NULL};
-static const char *const firewall_types[] = {
-  "CASSANDRA", "CASSANDRA_CQL", "KAFKA", "KAFKA_ZOOKEEPER", "KAFKA_CONNECT", "KAFKA_REST_PROXY",
-  "KAFKA_SCHEMA_REGISTRY", "KAFKA_MTLS", "KAFKA_NO_AUTH", "KAFKA_PRIVATE_PRIVATE_PUBLIC",
-  "OPENSEARCH", "OPENSEARCH_DASHBOARDS", "REDIS", "POSTGRESQL", "PGBOUNCER", "APACHE_ZOOKEEPER",
-  "CADENCE", "CADENCE_GRPC", "CADENCE_HTTP_API", "CADENCE_WEB", "CLICKHOUSE", "VALKEY",
-  "SEARCH_DASHBOARDS", "SPARK", "SPARK_JOBSERVER", "SHOTOVER_PROXY", "DEBEZIUM_CONNECTOR_CASSANDRA",
-  NULL};
-
+/* Firewall rule types: the union of FirewallRuleTypesV2 in the Instaclustr
+ * API v2 OpenAPI spec (shared/reference/instaclustr_api_v2_openapi.yaml, the
+ * spec of instaclustr/operator's mock server) and the allowed values of
+ * `type` in instaclustr/terraform-provider-instaclustr
+ * docs/resources/cluster_network_firewall_rule_v2.md, which adds CADENCE_HTTP_API,
+ * CLICKHOUSE and CLICKHOUSE_WEB. An open list: a well-formed type not here is
+ * sent when written "raw:TYPE" (lua_provider.c). */
+const char *const pl_firewall_types[] = {
+  "APACHE_ZOOKEEPER", "CADENCE", "CADENCE_GRPC", "CADENCE_HTTP_API", "CADENCE_WEB", "CASSANDRA",
+  "CASSANDRA_CQL", "CLICKHOUSE", "CLICKHOUSE_WEB", "COUCHBASE", "COUCHBASE_MEMCACHED_SSL",
+  "DEBEZIUM_CONNECTOR_CASSANDRA_KAFKA", "DEBEZIUM_CONNECTOR_CASSANDRA_SCHEMA", "ELASTICSEARCH", "KAFKA",
+  "KAFKA_CONNECT", "KAFKA_ENCRYPTION", "KAFKA_MTLS", "KAFKA_NO_ENCRYPTION", "KAFKA_PRIVATE_PLAINTEXT_LISTENER",
+  "KAFKA_PRIVATE_SASL_PLAINTEXT_LISTENER", "KAFKA_PRIVATE_SSL_LISTENER", "KAFKA_PUBLIC_PLAINTEXT_LISTENER",
+  "KAFKA_PUBLIC_SASL_PLAINTEXT_LISTENER", "KAFKA_PUBLIC_SSL_LISTENER", "KAFKA_REST_PROXY", "KAFKA_SCHEMA_REGISTRY",
+  "KARAPACE_REST_PROXY", "KARAPACE_SCHEMA_REGISTRY", "MONGODB", "OPENSEARCH", "OPENSEARCH_DASHBOARDS", "PGBOUNCER",
+  "POSTGRESQL", "REDIS", "SEARCH_DASHBOARDS", "SECURE_APACHE_ZOOKEEPER", "SHOTOVER_PROXY", "SPARK",
+  "SPARK_JOBSERVER", NULL};
 /* ---- Instaclustr v1 (seed 000, providers.md 1.2, 1.3) ------------------- */
 
 #define IC1_PEERING "/provisioning/v1/vpc-peering/{cluster_data_centre_id}"
@@ -44,7 +53,7 @@ static const pl_param ic1_rule[] = {
   PATH("cluster_id", "clusterId", "uuid"),
   {"network", "network", PL_IN_BODY, PL_T_STRING, 0, "cidr4", 0, 0, NULL},
   {"security_group_id", "securityGroupId", PL_IN_BODY, PL_T_STRING, 0, "nonempty", 0, 0, NULL},
-  {"rules", "rules", PL_IN_BODY, PL_T_RULES, 1, NULL, 0, 0, firewall_types}, END};
+  {"rules", "rules", PL_IN_BODY, PL_T_RULES, 1, NULL, 0, 0, pl_firewall_types}, END};
 static const pl_param ic1_rules[] = {PATH("cluster_id", "clusterId", "uuid"), END};
 
 static const pl_op instaclustr_v1_ops[] = {
@@ -84,7 +93,7 @@ static const pl_param ic2_none[] = {END};
 static const pl_param ic2_rule[] = {
   {"cluster_id", "clusterId", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL},
   {"network", "network", PL_IN_BODY, PL_T_STRING, 1, "cidr4", 0, 0, NULL},
-  {"type", "type", PL_IN_BODY, PL_T_STRING, 1, NULL, 0, 0, firewall_types}, END};
+  {"type", "type", PL_IN_BODY, PL_T_STRING, 1, NULL, 0, 0, pl_firewall_types}, END};
 static const pl_param ic2_rule_one[] = {PATH("firewall_rule_id", "firewallRuleId", "uuid"), END};
 static const pl_param ic2_rules[] = {PATH("cluster_id", "clusterId", "uuid"), END};
 

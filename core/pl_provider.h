@@ -60,6 +60,10 @@ typedef struct pl_provider {
 /* Table of every provider and API generation, ending with name == NULL. */
 extern const pl_provider pl_providers[];
 
+/* Instaclustr firewall rule types (NULL-terminated): an open list, see
+ * lua_provider.c. */
+extern const char *const pl_firewall_types[];
+
 const pl_provider *pl_provider_find(const char *name, const char *api);
 const pl_op *pl_op_find(const pl_provider *p, const char *op);
 /* Canonical state of a provider status word (case-sensitive), or "unknown". */
