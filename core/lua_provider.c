@@ -35,7 +35,9 @@ static void mark_array(lua_State *L) {
 
 /* An open list (Instaclustr firewall rule types: the API adds new ones) also
  * takes a well-formed value outside it, written "raw:VALUE". */
-static int open_list(const pl_param *p) { return p->oneof == pl_firewall_types; }
+static int open_list(const pl_param *p) {
+  return p->oneof == pl_firewall_types;
+}
 
 /* Upper-case letters, digits and underscores, starting with a letter. */
 static int upper_word(const char *s, size_t len) {
@@ -63,7 +65,9 @@ static const char *check_string(const pl_param *p, const char *s, size_t len, ch
   }
   if (p->oneof) {
     size_t skip = raw_skip(p, s, len);
-    if (skip) return upper_word(s + skip, len - skip) ? NULL : "must be raw: and upper-case letters, digits, _";
+    if (skip)
+      return upper_word(s + skip, len - skip) ? NULL
+                                              : "after raw: must come upper-case letters, digits and _ (raw:NEW_TYPE)";
     for (const char *const *o = p->oneof; *o; o++)
       if (strlen(*o) == len && memcmp(*o, s, len) == 0) return NULL;
     int open = open_list(p) && upper_word(s, len);
@@ -165,9 +169,7 @@ static void convert(lua_State *L, int list, const pl_param *p) {
       }
       size_t len = 0;
       int table = lua_type(L, -1) == LUA_TTABLE;
-      const char *s = table && lua_getfield(L, -1, "type") == LUA_TSTRING
-          ? lua_tolstring(L, -1, &len)
-          : NULL;
+      const char *s = table && lua_getfield(L, -1, "type") == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
       rule = s ? check_string(p, s, len, msg, sizeof msg) : "must be a rule type or {type = ...}";
       if (!rule && raw_skip(p, s, len)) { /* a copy of the rule with the type to send */
         lua_newtable(L);
@@ -178,7 +180,7 @@ static void convert(lua_State *L, int list, const pl_param *p) {
         lua_replace(L, -3);
       }
       if (table) lua_pop(L, 1); /* the type */
-    } else { /* labels */
+    } else {                    /* labels */
       int ok = it == LUA_TTABLE && lua_getfield(L, -1, "key") == LUA_TSTRING;
       if (it == LUA_TTABLE) lua_pop(L, 1);
       rule = ok ? NULL : "must be {key = ..., value = ...}";

@@ -103,6 +103,23 @@ describe("provider clients", function()
     assert(ic:delete_peering({ vpc_peer_id = p.id }))
   end)
 
+  it("open every published Instaclustr firewall rule type, and send a newer one written raw:TYPE", function()
+    local v1 = assert(peerlua.instaclustr({}))
+    local v2 = assert(peerlua.instaclustr({ api = "v2" }))
+    -- in the v2 spec only, in the Terraform docs only, in both
+    local listeners = { "KAFKA_PRIVATE_SSL_LISTENER", "SECURE_APACHE_ZOOKEEPER", "KARAPACE_SCHEMA_REGISTRY",
+                        "DEBEZIUM_CONNECTOR_CASSANDRA_KAFKA", "MONGODB", "CLICKHOUSE_WEB", "CADENCE_HTTP_API" }
+    assert(v1:add_firewall_rule({ cluster_id = CLUSTER, network = "10.2.0.0/16", rules = listeners }))
+    for _, t in ipairs(listeners) do
+      assert(v2:add_firewall_rule({ cluster_id = CLUSTER, network = "10.3.0.0/16", type = t }))
+    end
+    -- a type newer than both lists leaves as written (and this emulator refuses it)
+    local r, err = v2:add_firewall_rule({ cluster_id = CLUSTER, network = "10.4.0.0/16", type = "raw:BRAND_NEW" })
+    assert.is_nil(r)
+    assert.equal(400, err.http_status)
+    assert.matches("type: BRAND_NEW is not", err.message, 1, true) -- the emulator names what it got
+  end)
+
   it("share one OAuth2 token between tasks and refresh it once when it expires", function()
     local as = assert(peerlua.aerospike({}))
     local tasks = {}
