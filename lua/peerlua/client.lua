@@ -245,10 +245,12 @@ function Client:request(opts)
   return http.request(opts)
 end
 
--- Seconds to wait from a Retry-After header, or nil.
-local function retry_after(resp)
+-- Seconds to wait from a Retry-After header, or what the provider's answer
+-- says when the header is absent (spec.retry_after), or nil.
+local function retry_after(self, resp)
   local v = resp and resp.headers["retry-after"]
-  return v and M.core.retry_after(v) or nil
+  if v then return M.core.retry_after(v) end
+  return resp and self.spec.retry_after and self.spec.retry_after(self, resp) or nil
 end
 
 -- send(opname, req) -> decoded body (or true when there is none) | nil, err
@@ -299,7 +301,7 @@ function Client:send(opname, req)
       reauthed = true -- a stale token: once, at once, not counted as a retry
     else
       -- decide whether to try again
-      local after = retry_after(resp)
+      local after = retry_after(self, resp)
       if resp and (status == 429 or status == 503) then
         -- never pause longer than this operation may go on retrying
         local pause = math.min(after or 1, self.policy.deadline)
@@ -352,6 +354,17 @@ function Client:call(opname, args, on_send)
   end
   if self.spec.defaults then args = self.spec.defaults(self, opname, args) end
   local req, err = M.core.prepare(self.name, self.api, opname, args)
+  -- rules across fields that the provider's published types state
+  local more = self.spec.check and self.spec.check(self, opname, args)
+  if more and #more > 0 then
+    err = err or M.error({ code = "invalid", provider = self.name, op = opname, retryable = false,
+                           message = "invalid arguments", details = {} })
+    for _, d in ipairs(more) do
+      err.details[#err.details + 1] = d
+      err.message = err.message .. (#err.details > 1 and "; " or ": ") .. d.field .. ": " .. d.rule
+    end
+    return nil, err
+  end
   if not req then return nil, err end
   req.args, req.on_send = args, on_send
   return self:send(opname, req)

@@ -88,10 +88,10 @@ local calls = {
     delete_peering = { uuid = UUID2 }, update_peering = { uuid = UUID2, configured_status = "disabled" },
   },
 }
-local av = { project_vpc_id = UUID, peer_cloud_account = UUID2, peer_vpc = UUID }
+local av = { project_vpc_id = UUID, peer_cloud_account = "upcloud", peer_vpc = UUID }
 calls.aiven = {
   create_peering = av, ensure_peering = av, list_peerings = { project_vpc_id = UUID },
-  delete_peering = { project_vpc_id = UUID, peer_cloud_account = UUID2, peer_vpc = UUID },
+  delete_peering = { project_vpc_id = UUID, peer_cloud_account = "upcloud", peer_vpc = UUID },
 }
 calls.huawei_iam = calls.huawei
 

@@ -56,9 +56,9 @@ jobs[#jobs + 1] = { c = uc_a, args = { name = "soak-a-b", network = NET_A, peer_
 jobs[#jobs + 1] = { c = uc_b, args = { name = "soak-b-a", network = NET_B, peer_network = NET_A } }
 -- Aiven: the project VPC with each UpCloud account's network; the owner of
 -- the network makes its half of the UpCloud peering to Aiven's network
-for i, side in ipairs({ { uc_a, fx.upcloud.accounts[1].uuid, NET_A }, { uc_b, fx.upcloud.accounts[2].uuid, NET_B } }) do
+for i, side in ipairs({ { uc_a, NET_A }, { uc_b, NET_B } }) do
   jobs[#jobs + 1] = { c = av, peer = side[1], name = "soak-aiven-" .. i,
-    args = { project_vpc_id = AV_VPC, peer_cloud_account = side[2], peer_vpc = side[3] } }
+    args = { project_vpc_id = AV_VPC, peer_cloud_account = "upcloud", peer_vpc = side[2] } }
 end
 
 local t0 = peerlua.now()

@@ -6,9 +6,10 @@ local testserver = require("testserver")
 local http = peerlua.http
 
 local VPC = "1c6a3d5e-7b9f-4e21-a8c4-5d6e7f809a1b"
-local ACCOUNT = "0a5b2c1d-6e7f-4a8b-9c0d-1e2f3a4b5c61" -- the UpCloud sim-user
+local ACCOUNT = "upcloud" -- aiven/go-client-codegen handler/vpc/vpc.go: UpCloud peerings name "upcloud"
+local USER = "0a5b2c1d-6e7f-4a8b-9c0d-1e2f3a4b5c61" -- the UpCloud sim-user's account
 local NETWORK = "03126dc1-a69f-4bc2-8b24-e31c22d64712" -- sim-user's, with a router
-local OTHERS = "03585987-bf7d-4544-8e9b-5a1b4d74a333" -- sim-peer's
+local NOWHERE = "0fffffff-ffff-4fff-8fff-ffffffffffff" -- no such network
 local WAIT = { timeout = 30, interval = 0.2 }
 
 describe("aiven", function()
@@ -66,8 +67,8 @@ describe("aiven", function()
     assert.is_true((p:delete())) -- gone already: done
   end)
 
-  it("fails fast when the peer network is not that account's", function()
-    local p = assert(aiven:create_peering({ project_vpc_id = VPC, peer_cloud_account = ACCOUNT, peer_vpc = OTHERS }))
+  it("fails fast when the peer network does not exist", function()
+    local p = assert(aiven:create_peering({ project_vpc_id = VPC, peer_cloud_account = ACCOUNT, peer_vpc = NOWHERE }))
     local ok, err = p:wait("active", WAIT)
     assert.is_nil(ok)
     assert.equal("failed", err.code)
@@ -85,6 +86,74 @@ describe("aiven", function()
     assert.is_string(fields.peer_cloud_account)
     assert.is_string(fields["user_peer_network_cidrs[1]"])
     assert.equal(0, #requests())
+  end)
+
+  it("refuses the UpCloud account's UUID, a network that is no UUID and a region for UpCloud", function()
+    local function rule(args, field)
+      args.project_vpc_id = VPC
+      local p, err = aiven:create_peering(args)
+      assert.is_nil(p)
+      assert.equal("invalid", err.code)
+      for _, d in ipairs(err.details) do if d.field == field then return d.rule end end
+      error("no " .. field .. " in " .. err.message)
+    end
+    assert.matches('"upcloud"', rule({ peer_cloud_account = USER, peer_vpc = NETWORK }, "peer_cloud_account"))
+    assert.matches("UUID", rule({ peer_cloud_account = "upcloud", peer_vpc = "my-net" }, "peer_vpc"))
+    assert.matches("none", rule({ peer_cloud_account = "upcloud", peer_vpc = NETWORK, peer_region = "fi-hel1" },
+                                "peer_region"))
+    assert.equal(0, #requests())
+  end)
+
+  it("answers in Aiven's published shapes, with the endpoints avn uses", function()
+    local p = assert(aiven:create_peering({ project_vpc_id = VPC, peer_cloud_account = ACCOUNT, peer_vpc = NETWORK }))
+    local raw = p.raw
+    -- PeeringConnectionOut (go-client-codegen handler/vpc/vpc.go): every field, absent ones null
+    for _, k in ipairs({ "create_time", "update_time", "peer_azure_app_id", "peer_azure_tenant_id",
+                         "peer_cloud_account", "peer_region", "peer_resource_group", "peer_vpc", "state",
+                         "state_info", "user_peer_network_cidrs", "vpc_peering_connection_type" }) do
+      assert.is_not_nil(raw[k], k)
+    end
+    assert.equal(peerlua.json.null, raw.peer_region)
+    assert.equal("upcloud-vpc-peering", raw.vpc_peering_connection_type)
+    assert.is_string(raw.state_info.type)
+    local token = peerlua.sim.fixture.aiven.accounts[1].token
+    local function call(method, path, body)
+      local resp = assert(http.request({ method = method, url = server.url .. "/aiven/v1/project/sim-project" .. path,
+                                         headers = { Authorization = "aivenv1 " .. token }, json = body }))
+      return resp.status, resp:json()
+    end
+    local status, list = call("GET", "/vpcs")
+    assert.equal(200, status)
+    assert.is_string(list.vpcs[1].create_time) -- VpcOut
+    assert.is_string(list.vpcs[1].update_time)
+    status = call("POST", "/vpcs/" .. VPC .. "/peering-connections/refresh")
+    assert.equal(200, status)
+    local vpc
+    status, vpc = call("PUT", "/vpcs/" .. VPC .. "/user-peer-network-cidrs",
+      { add = { { cidr = "10.20.0.0/24", peer_cloud_account = ACCOUNT, peer_vpc = NETWORK } } })
+    assert.equal(200, status)
+    assert.same({ "10.20.0.0/24" }, vpc.peering_connections[1].user_peer_network_cidrs)
+    status = call("DELETE", "/vpcs/" .. VPC .. "/peering-connections/peer-accounts/upcloud/peer-vpcs/" .. NETWORK
+      .. "/peer-regions/elsewhere")
+    assert.equal(404, status) -- not a peering with that region
+    status = call("DELETE", "/vpcs/" .. VPC .. "/peering-connections/peer-accounts/upcloud/peer-vpcs/" .. NETWORK)
+    assert.equal(200, status)
+  end)
+
+  it("meets Aiven's limit of 120 requests a minute with its message, and waits as it says", function()
+    local token = peerlua.sim.fixture.aiven.accounts[1].token
+    local last
+    for _ = 1, 121 do
+      last = assert(http.request({ url = server.url .. "/aiven/v1/project/sim-project/vpcs",
+                                   headers = { Authorization = "aivenv1 " .. token } }))
+    end
+    assert.equal(429, last.status)
+    assert.is_nil(last.headers["retry-after"])
+    local wait = tonumber(last.body:match("Rate limit 120 exceeded %- try again in (%d+)s"))
+    assert.is_true(wait ~= nil and wait >= 1 and wait <= 60, last.body)
+    -- the client reads the wait from the message: one attempt, the pause it asked, no second 429
+    local spec = require("peerlua.providers.aiven")
+    assert.equal(wait, spec.retry_after(aiven, last))
   end)
 
   it("reports the provider's errors: bad token, a project not ours, a VPC that is not there", function()

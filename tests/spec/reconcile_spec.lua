@@ -11,7 +11,7 @@ local http = peerlua.http
 local AS_CLUSTER = "e2e81cba-446e-4ff9-9b92-9a9992af44c6"
 local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
 local NET_A, NET_B = "03126dc1-a69f-4bc2-8b24-e31c22d64712", "03585987-bf7d-4544-8e9b-5a1b4d74a333"
-local AIVEN_VPC, UC_ACCOUNT = "1c6a3d5e-7b9f-4e21-a8c4-5d6e7f809a1b", "0a5b2c1d-6e7f-4a8b-9c0d-1e2f3a4b5c61"
+local AIVEN_VPC, UC_ACCOUNT = "1c6a3d5e-7b9f-4e21-a8c4-5d6e7f809a1b", "upcloud"
 local HW_VPC = "f4da5a55-fcd9-4a93-8b86-5b81585e14bb"
 local FAST = { attempts = 6, base = 0.02, cap = 0.1 }
 local QUICK = { timeout = 60, interval = 0.2, max_interval = 1 }

@@ -61,6 +61,42 @@ function M.defaults(client, _, args)
   return copy
 end
 
+-- Rules of VpcPeeringConnectionCreateIn for UpCloud (aiven/go-client-codegen
+-- handler/vpc/vpc.go, VpcPeeringConnectionType upcloud-vpc-peering):
+-- peer_cloud_account is the word "upcloud", peer_vpc the network's UUID,
+-- and there is no peer_region. A UUID as the account with a UUID as the
+-- VPC is the UpCloud account given instead of "upcloud" (no other peer
+-- cloud this client can name has both: Azure, whose subscription is a UUID,
+-- needs peer_resource_group and the app and tenant ids).
+local UUID = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
+function M.check(_, opname, args)
+  if opname ~= "create_peering" then return nil end
+  local account, vpc = args.peer_cloud_account, args.peer_vpc
+  if type(account) ~= "string" or type(vpc) ~= "string" then return nil end
+  local problems = {}
+  if account == "upcloud" then
+    if not vpc:match(UUID) then
+      problems[#problems + 1] = { field = "peer_vpc", rule = "an UpCloud peering names the network's UUID" }
+    end
+    if args.peer_region ~= nil then
+      problems[#problems + 1] = { field = "peer_region", rule = "an UpCloud peering takes none (leave it out)" }
+    end
+  elseif account:match(UUID) and vpc:match(UUID) then
+    problems[#problems + 1] = { field = "peer_cloud_account", rule = "to peer with an UpCloud network, "
+      .. "write \"upcloud\" (not the UpCloud account's UUID) and the network's UUID as peer_vpc" }
+  end
+  return problems
+end
+
+-- Aiven's 429 says how long to wait in its message ("Rate limit 120
+-- exceeded - try again in 28s", aiven/terraform-provider-aiven#575); a
+-- Retry-After header, when there is one, comes first.
+function M.retry_after(_, resp)
+  if resp.status ~= 429 then return nil end
+  local s = tonumber(tostring(resp.body):match("try again in (%d+)%s*s"))
+  return s and math.min(s, 300) or nil
+end
+
 function M.id_of(obj)
   if type(obj.peer_cloud_account) ~= "string" or type(obj.peer_vpc) ~= "string" then return nil end
   return obj.peer_cloud_account .. "/" .. obj.peer_vpc

@@ -5,23 +5,45 @@
 -- Auth: "Authorization: aivenv1 <token>" (or Bearer) of a fixture account;
 -- otherwise 401. A project the account may not use: 403. Errors are
 -- {"message", "more_info", "status", "errors": [{"message", "status"}]}.
+-- Shapes follow aiven/go-client-codegen handler/vpc/vpc.go: VpcOut in the
+-- list, VpcGetOut (with peering_connections) for one VPC,
+-- PeeringConnectionOut for a peering (every field; absent ones null).
 --
 --   GET    /v1/project/{project}/vpcs                       200 {vpcs}
 --   GET    /v1/project/{project}/vpcs/{vpc}                 200, with peering_connections
 --   POST   /v1/project/{project}/vpcs/{vpc}/peering-connections          201
---   DELETE /v1/project/{project}/vpcs/{vpc}/peering-connections/peer-accounts/{account}/peer-vpcs/{peer_vpc}   200
+--   POST   /v1/project/{project}/vpcs/{vpc}/peering-connections/refresh  200 the VPC
+--   PUT    /v1/project/{project}/vpcs/{vpc}/user-peer-network-cidrs     200 the VPC ({add, delete})
+--   DELETE .../peering-connections/peer-accounts/{account}/peer-vpcs/{peer_vpc}   200
+--   DELETE .../peer-accounts/{account}/peer-vpcs/{peer_vpc}/peer-regions/{region}  200
+--   DELETE .../peer-accounts/{account}/peer-resource-groups/{group}/peer-vpcs/{peer_vpc}  200
 --
--- A peering to UpCloud names the user's UpCloud account (its UUID) and
--- network. Lifecycle, computed when read: APPROVED for durations.approving;
--- then Aiven creates the UpCloud peering from its network to the user's
--- and the peering is PENDING_PEER, with state_info.to_network_id naming
--- Aiven's network, until the user's reverse UpCloud peering makes Aiven's
--- active: then ACTIVE. A peer network that does not exist or is not that
--- account's: INVALID_SPECIFICATION. Deleting removes Aiven's UpCloud
--- peering; DELETING for durations.deleting, then gone.
+-- A peering to UpCloud names the literal account "upcloud" and the user's
+-- network UUID, with no peer_region (vpc.go: VpcPeeringConnectionType
+-- upcloud-vpc-peering). Lifecycle, computed when read: APPROVED for
+-- durations.approving; then Aiven creates the UpCloud peering from its
+-- network to the user's and the peering is PENDING_PEER until the user's
+-- reverse UpCloud peering makes Aiven's active: then ACTIVE. A network
+-- that does not exist, or an account other than "upcloud" on an UpCloud
+-- VPC: INVALID_SPECIFICATION. Deleting removes Aiven's UpCloud peering;
+-- DELETING for durations.deleting, then gone.
+--
+-- MODEL, no published source: where the API names Aiven's own network (the
+-- "Aiven network ID" the docs show in the console, which the user's UpCloud
+-- peering must point at). This emulator puts it in state_info.to_network_id
+-- once the peering is PENDING_PEER; state_info.type is the state's word in
+-- lower case. Also a model: a 400 for peer_region on an UpCloud peering
+-- (vpc.go says to leave it out) and the rate limit's window (below).
+--
+-- Rate limit (aiven/terraform-provider-aiven#575): 120 requests a minute
+-- per token, answered 429 {"errors":[{"message":"The user has sent too many
+-- requests in a given amount of time: Rate limit 120 exceeded - try again
+-- in 28s","status":429}],"message":...} and no Retry-After (whether Aiven
+-- sends one is UNCONFIRMED): fixture rate_limit 120, rate_window 60.
 local router = require("peerlua.sim.router")
 local response = require("peerlua.sim.response")
 local check = require("peerlua.sim.check")
+local json = require("peerlua.json")
 
 local M = {}
 
@@ -68,12 +90,11 @@ function M.new(app)
     return nil, fail(404, "Project VPC does not exist")
   end
 
-  -- the UpCloud network the peering names is the named account's
+  -- an UpCloud VPC peers with "upcloud" and an UpCloud network that exists
+  local function upcloud_vpc(v) return (v.cloud_name or ""):match("^upcloud%-") ~= nil end
   local function valid_peer(p)
     local uc = upcloud()
-    local net = uc and uc.network(p.peer_vpc)
-    local owner = net and uc.account_of(net.owner)
-    return owner ~= nil and owner.uuid == p.peer_cloud_account
+    return upcloud_vpc(p.vpc) and p.peer_cloud_account == "upcloud" and uc ~= nil and uc.network(p.peer_vpc) ~= nil
   end
 
   local function state_of(p, now)
@@ -93,18 +114,22 @@ function M.new(app)
     APPROVED = "Peering request approved, being set up",
     PENDING_PEER = "Waiting for the peer: create the UpCloud peering from your network to to_network_id",
     ACTIVE = "Peering connection active",
-    INVALID_SPECIFICATION = "Peer network not found in the peer cloud account",
+    INVALID_SPECIFICATION = "Peer network not found: an UpCloud peering names account \"upcloud\" and "
+      .. "an UpCloud network UUID",
     DELETING = "Peering connection being deleted",
   }
 
+  local null = json.null
   local function view(p, now)
     local st = state_of(p, now)
-    local info = { message = MESSAGES[st] or st }
-    if st == "PENDING_PEER" or st == "ACTIVE" then info.to_network_id = p.vpc.upcloud_network end
+    local info = { message = MESSAGES[st] or st, type = st:lower():gsub("_", "-") }
+    if st == "PENDING_PEER" or st == "ACTIVE" then info.to_network_id = p.vpc.upcloud_network end -- MODEL
     return {
-      peer_cloud_account = p.peer_cloud_account, peer_vpc = p.peer_vpc, peer_region = p.peer_region,
-      state = st, state_info = info, user_peer_network_cidrs = check.list(p.cidrs),
       create_time = check.timestamp(p.created_wall), update_time = check.timestamp(p.updated_wall),
+      peer_azure_app_id = null, peer_azure_tenant_id = null, peer_resource_group = p.peer_resource_group or null,
+      peer_cloud_account = p.peer_cloud_account, peer_vpc = p.peer_vpc, peer_region = p.peer_region or null,
+      state = st, state_info = info, user_peer_network_cidrs = check.list(p.cidrs),
+      vpc_peering_connection_type = upcloud_vpc(p.vpc) and "upcloud-vpc-peering" or "aws-vpc-peering-connection",
     }
   end
 
@@ -117,9 +142,18 @@ function M.new(app)
     return out
   end
 
-  local function vpc_view(project, v, now)
+  -- VpcOut (the list) and VpcGetOut (one VPC, with its peerings)
+  local started = app:now()
+  local function vpc_out(v)
     return { project_vpc_id = v.project_vpc_id, cloud_name = v.cloud_name, network_cidr = v.network_cidr,
-             state = "ACTIVE", peering_connections = check.list(listed(v, now)), project = project.name }
+             state = "ACTIVE", create_time = check.timestamp(started),
+             update_time = check.timestamp(v.updated_wall or started) }
+  end
+  local function vpc_view(_, v, now)
+    local out = vpc_out(v)
+    out.peering_connections = check.list(listed(v, now))
+    out.pending_build_only_peering_connections = null
+    return out
   end
 
   local r = router.new {
@@ -140,7 +174,7 @@ function M.new(app)
 
   route("GET", "/vpcs", function(_, _, project)
     local now, out = app:clock(), {}
-    for i, v in ipairs(project.vpcs or {}) do out[i] = vpc_view(project, v, now) end
+    for i, v in ipairs(project.vpcs or {}) do out[i] = vpc_out(v, now) end
     return response.json(200, { vpcs = check.list(out) })
   end)
 
@@ -172,9 +206,12 @@ function M.new(app)
       return fail(400, "Invalid input for peer_cloud_account: a non-empty string is required")
     elseif type(b.peer_vpc) ~= "string" or b.peer_vpc == "" then
       return fail(400, "Invalid input for peer_vpc: a non-empty string is required")
-    elseif b.peer_region ~= nil and type(b.peer_region) ~= "string" then
+    elseif b.peer_region ~= nil and b.peer_region ~= null and type(b.peer_region) ~= "string" then
       return fail(400, "Invalid input for peer_region: must be a string")
+    elseif b.peer_cloud_account == "upcloud" and type(b.peer_region) == "string" then -- MODEL
+      return fail(400, "Invalid input for peer_region: UpCloud peering connections take no peer_region")
     end
+    if b.peer_region == null then b.peer_region = nil end
     local cidrs = b.user_peer_network_cidrs or {}
     if type(cidrs) ~= "table" then return fail(400, "Invalid input for user_peer_network_cidrs: must be a list") end
     for _, c in ipairs(cidrs) do
@@ -191,19 +228,73 @@ function M.new(app)
     return response.json(201, view(p, now))
   end)
 
-  route("DELETE", "/vpcs/{vpc}/peering-connections/peer-accounts/{account}/peer-vpcs/{peer_vpc}",
-    function(_, params, project)
-      local v, err = vpc_of(project, params.vpc)
-      if not v then return err end
-      local p = find(v, params.account, params.peer_vpc)
-      if not p or p.deleted_at then return fail(404, "Peering connection does not exist") end
-      local now = app:clock()
-      local view_now = view(p, now)
-      p.deleted_at, p.updated_wall = now, app:now()
-      if p.upcloud_peering then upcloud().remove_peering(p.upcloud_peering) end
-      view_now.state = "DELETING"
-      return response.json(200, view_now)
-    end)
+  -- the three delete paths (vpc.go): plain, with the peer region, with
+  -- the Azure resource group
+  local function delete(_, params, project)
+    local v, err = vpc_of(project, params.vpc)
+    if not v then return err end
+    local p = find(v, params.account, params.peer_vpc)
+    if p and ((params.region and p.peer_region ~= params.region)
+              or (params.group and p.peer_resource_group ~= params.group)) then
+      p = nil
+    end
+    if not p or p.deleted_at then return fail(404, "Peering connection does not exist") end
+    local now = app:clock()
+    local view_now = view(p, now)
+    p.deleted_at, p.updated_wall = now, app:now()
+    if p.upcloud_peering then upcloud().remove_peering(p.upcloud_peering) end
+    view_now.state = "DELETING"
+    return response.json(200, view_now)
+  end
+  local PEER = "/vpcs/{vpc}/peering-connections/peer-accounts/{account}"
+  route("DELETE", PEER .. "/peer-vpcs/{peer_vpc}", delete)
+  route("DELETE", PEER .. "/peer-vpcs/{peer_vpc}/peer-regions/{region}", delete)
+  route("DELETE", PEER .. "/peer-resource-groups/{group}/peer-vpcs/{peer_vpc}", delete)
+
+  -- refresh: Aiven looks at the peer cloud again; here every state is
+  -- computed when read, so it answers the VPC as it is
+  route("POST", "/vpcs/{vpc}/peering-connections/refresh", function(_, params, project)
+    local v, err = vpc_of(project, params.vpc)
+    if not v then return err end
+    return response.json(200, vpc_view(project, v, app:clock()))
+  end)
+
+  -- VpcPeeringConnectionUpdateIn: add [{cidr, peer_cloud_account,
+  -- peer_resource_group?, peer_vpc}], delete [cidr]; answers the VPC
+  route("PUT", "/vpcs/{vpc}/user-peer-network-cidrs", function(req, params, project)
+    local v, err = vpc_of(project, params.vpc)
+    if not v then return err end
+    local b = check.body(req)
+    if type(b) ~= "table" then return fail(400, "Invalid JSON body") end
+    local add, del = b.add or {}, b.delete or {}
+    if type(add) ~= "table" or type(del) ~= "table" then return fail(400, "Invalid input: add and delete are lists") end
+    for _, a in ipairs(add) do
+      if type(a) ~= "table" or check.cidr4(a.cidr) then return fail(400, "Invalid input for add: a cidr is required") end
+      local p = find(v, a.peer_cloud_account, a.peer_vpc)
+      if not p then return fail(404, "Peering connection does not exist") end
+    end
+    for _, c in ipairs(del) do
+      if check.cidr4(c) then return fail(400, "Invalid input for delete: " .. tostring(c)) end
+    end
+    for _, p in ipairs(state.order) do
+      if p.vpc == v then
+        local keep = {}
+        for _, c in ipairs(p.cidrs) do
+          local gone = false
+          for _, d in ipairs(del) do gone = gone or d == c end
+          if not gone then keep[#keep + 1] = c end
+        end
+        p.cidrs = keep
+      end
+    end
+    for _, a in ipairs(add) do
+      local p = find(v, a.peer_cloud_account, a.peer_vpc)
+      p.cidrs[#p.cidrs + 1] = a.cidr
+      p.updated_wall = app:now()
+    end
+    v.updated_wall = app:now()
+    return response.json(200, vpc_view(project, v, app:clock()))
+  end)
 
   -- a peering's id, as the client makes it: the peer's account and VPC
   local function id_of(p) return p.peer_cloud_account .. "/" .. p.peer_vpc end
@@ -225,6 +316,13 @@ function M.new(app)
       return true
     end,
     error = function(_, status, _, message) return fail(status, message or "Error") end,
+    -- the limit's answer as Aiven words it, without Retry-After
+    rate_limited = function(_, limit, wait)
+      local resp = fail(429, ("The user has sent too many requests in a given amount of time: Rate limit %d "
+        .. "exceeded - try again in %ds"):format(limit, math.max(1, math.ceil(wait))))
+      resp.no_retry_after = true
+      return resp
+    end,
     peerings = function()
       local out, now = {}, app:clock()
       for _, p in ipairs(state.order) do

@@ -5,7 +5,8 @@
 -- the first account of its provider.
 --
 -- durations: emulated seconds each lifecycle step takes (scaled by
--- --time-scale); rate_limits: requests per second per credential.
+-- --time-scale); rate_limit: requests per credential per rate_window
+-- seconds (default 1).
 return {
   instaclustr = {
     accounts = {
@@ -98,7 +99,8 @@ return {
       { name = "sim-other", vpcs = {} },
     },
     durations = { approving = 10, deleting = 10 },
-    rate_limit = 10,
+    -- "Rate limit 120 exceeded - try again in 28s" (aiven/terraform-provider-aiven#575)
+    rate_limit = 120, rate_window = 60,
   },
 
   -- huawei: accounts (IAM user/password/domain, AK/SK, the project and the

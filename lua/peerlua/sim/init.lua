@@ -53,7 +53,8 @@ App.__index = App
 
 -- fixture_problem(v) -> what is wrong with the shape of fixture v, or nil:
 -- an object of providers (the names above), each an object whose accounts
--- are a list of objects, durations an object of numbers, rate_limit a number.
+-- are a list of objects, durations an object of numbers, rate_limit and
+-- rate_window numbers.
 function M.fixture_problem(v)
   if type(v) ~= "table" or v[1] ~= nil then return "must be an object of providers" end
   local known = {}
@@ -81,6 +82,9 @@ function M.fixture_problem(v)
     end
     if fx.rate_limit ~= nil and (type(fx.rate_limit) ~= "number" or fx.rate_limit <= 0) then
       return name .. ".rate_limit: must be a number > 0"
+    end
+    if fx.rate_window ~= nil and (type(fx.rate_window) ~= "number" or fx.rate_window <= 0) then
+      return name .. ".rate_window: must be a number of seconds > 0"
     end
   end
   return nil
@@ -260,11 +264,20 @@ local function serve(app, req)
   if not provider then return dispatch(app.router, req) end
   local p = app.fixture[provider]
   local cred = credential.of(req.headers) or "anonymous"
-  local ok, wait = app.limiter:allow(provider .. " " .. cred, p and p.rate_limit)
+  local ok, wait = app.limiter:allow(provider .. " " .. cred, p and p.rate_limit, p and p.rate_window)
   if not ok then
     req.provider = provider
-    local resp = provider_error(app, provider, req, 429, "Too many requests: rate limit exceeded")
-    resp.headers["Retry-After"] = tostring(math.max(1, math.ceil(wait)))
+    local hooks = app.providers[provider]
+    local resp
+    if hooks and hooks.rate_limited then -- the provider's own words, and headers
+      resp = hooks.rate_limited(req, p.rate_limit, wait)
+      resp.headers = resp.headers or {}
+      if not resp.no_retry_after then resp.headers["Retry-After"] = tostring(math.max(1, math.ceil(wait))) end
+      resp.no_retry_after = nil
+    else
+      resp = provider_error(app, provider, req, 429, "Too many requests: rate limit exceeded")
+      resp.headers["Retry-After"] = tostring(math.max(1, math.ceil(wait)))
+    end
     resp.fault = "rate-limit"
     return resp
   end
