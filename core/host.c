@@ -44,6 +44,8 @@ static void usage(FILE *f) {
           "                         (default stderr); credentials are redacted\n"
           "  --stats                print request, retry, throttle-wait and byte counts at exit\n"
           "  --quiet                no progress output\n"
+          "  --dry-run              reads are real; every change (create, update, delete,\n"
+          "                         accept) is shown instead of sent, then a summary\n"
           "  --json[=FILE]          progress as one JSON object per line, on stdout or to FILE\n"
           "  --sim                  start the provider emulator on a free loopback port; clients\n"
           "                         without base_url or credentials use it (peerlua.sim.url)\n"
@@ -73,7 +75,7 @@ static int usage_error(const char *fmt, const char *what) {
 
 typedef struct options {
   int interactive, version, noenv, warnings, execute; /* -i -v -E -W, any -e */
-  int help, stats, quiet, sim;
+  int help, stats, quiet, sim, dry_run;
   const char *json;   /* NULL: off, "": stdout, else a file */
   const char *trace;  /* NULL: off, "": stderr, else a file */
   pl_server_opts emu; /* --sim-* */
@@ -97,6 +99,7 @@ static int long_option(int argc, char **argv, int *i, options *o) {
   if (strcmp(a, "--help") == 0) return o->help = 1, 0;
   if (strcmp(a, "--stats") == 0) return o->stats = 1, 0;
   if (strcmp(a, "--quiet") == 0) return o->quiet = 1, 0;
+  if (strcmp(a, "--dry-run") == 0) return o->dry_run = 1, 0;
   if (strcmp(a, "--sim") == 0) return o->sim = 1, 0;
   if ((v = long_value(argc, argv, i, "trace", 0))) {
     o->trace = v;
@@ -311,6 +314,14 @@ typedef struct host {
   FILE *trace;
 } host;
 
+/* [-0, +0] peerlua.plan[fn](), with the peerlua table at the top. */
+static int plan_call(lua_State *L, const char *fn) {
+  lua_getfield(L, -1, "plan");
+  lua_getfield(L, -1, fn);
+  lua_remove(L, -2);
+  return host_report(L, lua_pcall(L, 0, 0, 0));
+}
+
 /* peerlua.options, peerlua.set_sim: before any chunk runs. */
 static int setup(lua_State *L, host *h) {
   luaL_requiref(L, "peerlua", luaopen_peerlua, 1);
@@ -326,6 +337,7 @@ static int setup(lua_State *L, host *h) {
     lua_pushboolean(L, h->o.json != NULL);
   lua_setfield(L, -2, "json");
   lua_pop(L, 1);
+  if (h->o.dry_run && plan_call(L, "start_cli") != LUA_OK) return 1;
   if (h->sim) {
     lua_getfield(L, -1, "set_sim");
     lua_createtable(L, 0, 2);
@@ -371,6 +383,13 @@ static int pmain(lua_State *L) {
   }
   status = host_report(L, pl_drain(L)) == LUA_OK ? 0 : 1;
 done:
+  if (o->dry_run) { /* the summary, even after a failure: what was planned so far */
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "loaded");
+    lua_getfield(L, -1, "peerlua");
+    if (lua_istable(L, -1) && plan_call(L, "report") != LUA_OK) status = 1;
+    lua_pop(L, 3);
+  }
   if (o->stats) pl_print_stats(L, stderr);
   lua_pushinteger(L, status);
   return 1;

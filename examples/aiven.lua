@@ -29,6 +29,11 @@ local p = assert(aiven:ensure_peering { project_vpc_id = PROJECT_VPC, peer_cloud
                                         peer_vpc = NETWORK })
 print(("Aiven peering %s: %s"):format(p.id, p.status))
 
+if p.state == "planned" then -- peerlua --dry-run: nothing more can be planned until Aiven's side is up
+  print("then: wait for Aiven's side, create the UpCloud peering to Aiven's network, wait for both")
+  return
+end
+
 -- 2. Aiven's side first: until then it cannot say which network to peer with
 local deadline = peerlua.now() + 900
 while p.state == "pending" do

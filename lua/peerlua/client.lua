@@ -17,6 +17,7 @@
 --       for and the one found for the same networks, or nil
 local json = require("peerlua.json")
 local http = require("peerlua.http")
+local plan = require("peerlua.plan")
 
 local M = {}
 
@@ -32,6 +33,10 @@ M.Peering = Peering
 -- Filled by peerlua (init.lua): core primitives and the error constructor.
 M.core = nil
 M.error = nil
+
+-- What a change answers in a dry run (peerlua.plan): a create is a peering
+-- in state "planned", anything else true, "planned".
+local PLANNED = setmetatable({}, { __name = "peerlua.planned" })
 M.throttle = nil -- peerlua.throttle
 
 local common_options = {
@@ -366,6 +371,10 @@ function Client:call(opname, args, on_send)
     return nil, err
   end
   if not req then return nil, err end
+  if plan.on and plan.mutating(req.method) then -- a dry run: shown, not sent
+    plan.record(self, opname, req)
+    return PLANNED, "planned"
+  end
   req.args, req.on_send = args, on_send
   return self:send(opname, req)
 end
@@ -432,6 +441,15 @@ end
 function Client:call_peering(opname, args, on_send)
   local body, err = self:call_pages(opname, args, on_send)
   if body == nil then return nil, err end
+  if body == PLANNED then
+    if opname ~= "create_peering" then return true, "planned" end
+    plan.count = (plan.count or 0) + 1
+    local raw = {}
+    for k, v in pairs(args) do raw[k] = v end
+    return setmetatable({ id = "planned-" .. plan.count, state = "planned", status = "planned", raw = raw,
+                          provider = self.name, client = self, scope = scope_of(self.ops[opname], args),
+                          seen = M.core.now(), planned = true }, Peering), "planned"
+  end
   if body == true then
     -- no body: fine for a delete or an update, or a peering already gone
     if err or not (opname:match("^list_") or opname:match("^get_") or opname == "create_peering") then
@@ -478,6 +496,7 @@ function Client:ensure_peering(args)
                             message = "peering " .. tostring(found.id) .. " already exists for these networks but "
                               .. why .. "; change or delete it first", peering = found })
     end
+    if plan.on then plan.found(found) end
     return found, "existing"
   end
   if err then return nil, err end
@@ -501,6 +520,7 @@ function M.class(spec)
         error(string.format("%s: call it as a method, client:%s{...} (with a colon, not a dot)", opname, opname), 2)
       end
       local r, how = call(self, opname, args)
+      if r == PLANNED then return true, how end
       if r and post then return post(self, args, r, how) end
       return r, how
     end

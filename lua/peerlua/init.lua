@@ -157,6 +157,11 @@ function M.set_sim(sim)
     -- does (the AWS account accepting a pcx-, the peer VPC's owner), done
     -- through the emulator's /_sim/peer-accept.
     function sim.accept(p, accept)
+      local plan = require("peerlua.plan")
+      if plan.on then -- a dry run: the peer's side is not touched either
+        plan.peer(p.provider, accept == false and "peer_reject" or "peer_accept", p.id)
+        return true
+      end
       local resp, err = M.http.request({ method = "POST", url = url .. "/_sim/peer-accept",
         json = { provider = p.provider, id = p.id, accept = accept ~= false } })
       if not resp then return nil, err end
@@ -169,6 +174,28 @@ function M.set_sim(sim)
   end
   M.sim = sim
   if client then client.sim = sim end
+end
+
+-- The dry run's plan, wired to the options and the JSON stream.
+function lazy.plan()
+  local plan = require("peerlua.plan")
+  plan.options = M.options
+  plan.json_out = M.progress.json_out
+  return plan
+end
+
+-- dry_run(fn, ...) -> summary | nil, err: runs fn (as peerlua.run does)
+-- with every change planned, not sent (peerlua.plan); the summary is
+-- {create =, change =, delete =, existing =, items = {...}}, also shown.
+function M.dry_run(fn, ...)
+  local plan = M.plan
+  if plan.on then error("dry_run: a dry run is already under way", 2) end
+  plan.start()
+  local ok, err = pcall(M.run, fn, ...)
+  local summary = plan.report()
+  plan.stop()
+  if not ok then return nil, err end
+  return summary
 end
 
 -- run(fn, ...) -> fn's results; runs fn as a task and waits for it, raising

@@ -3,6 +3,7 @@
 -- Waiting on many peerings of one account polls with one list call per
 -- interval (shared by every waiter), not one get per peering.
 local base = require("peerlua.client")
+local plan = require("peerlua.plan")
 
 local Peering = base.Peering
 local M = {}
@@ -77,6 +78,7 @@ end
 -- one read of this peering, or a list of its account where the provider
 -- cannot read one.
 function Peering:refresh()
+  if self.planned then return self end
   local client = self.client
   if client.ops.get_peering then
     local fresh, err = client:get_peering(client:id_args("get_peering", self))
@@ -236,6 +238,11 @@ function Peering:wait(want, opts)
                              message = "invalid arguments: " .. field .. ": " .. rule,
                              details = { { field = field, rule = rule } } })
   end
+  if plan.on and (self.planned or self.delete_planned or self.state ~= want) then
+    -- a dry run changes nothing, so nothing would come: say what it would wait for
+    plan.note(self, want)
+    return self
+  end
   opts = opts or {}
   local started = now()
   local deadline = started + (opts.timeout or 1800)
@@ -283,8 +290,12 @@ function Peering:delete()
     local ok, err = client.spec.before_delete(client, self)
     if not ok then return nil, err end
   end
-  local r, err = client:delete_peering(client:id_args("delete_peering", self))
-  if not r then return nil, err end
+  local r, how = client:delete_peering(client:id_args("delete_peering", self))
+  if not r then return nil, how end
+  if how == "planned" then
+    self.delete_planned = true
+    return true, how
+  end
   return true
 end
 

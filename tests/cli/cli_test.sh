@@ -210,12 +210,11 @@ case_errors() {
   expect "syntax error: exit 1" 1 err "syntax.lua:1:"
   run -e 'assert(peerlua.spawn(function() error("in a task") end):wait())'
   expect "a task's error reaches the script with the task's traceback" 1 err "in a task" err "traceback"
-}
-
   # certificate checks off: said once on stderr, however many requests
   run -e 'for _ = 1, 3 do peerlua.http.request{url = "https://127.0.0.1:9/", tls_verify = false, timeout = 1} end'
   if [ "$(grep -c 'warning: tls_verify = false' err)" = 1 ]; then ok "tls_verify = false warns once"
   else fail "tls_verify = false: $(grep -c 'warning: tls_verify' err) warnings, expected 1"; fi
+}
 
 case_args() {
   printf 'print(#arg, arg[0], arg[1], arg[2], arg[-1] ~= nil)\nprint(select("#", ...), ...)\n' >args.lua
@@ -538,6 +537,35 @@ EOF
   else
     ok "credential headers are redacted in every trace ($(grep -hiE "$headers" trace-*.log | wc -l) lines)"
   fi
+}
+
+# --dry-run: every example runs to the end, its reads real, nothing that
+# changes anything sent (the emulator's request log), a plan and a summary
+# shown; the same example without --dry-run does send changes.
+case_dryrun() {
+  local ex name check="$HERE/dryrun_check.lua"
+  for ex in "$HERE"/../../examples/*.lua; do
+    name=$(basename "$ex" .lua)
+    if ! timeout 60 "$P" --sim --dry-run "$check" "$ex" >out 2>err </dev/null; then
+      fail "dry run of $name failed"
+      continue
+    fi
+    if grep -q 'changes=0$' out && grep -Eq '^peerlua: plan: [0-9]+ to create, [0-9]+ to change, [0-9]+ to delete, [0-9]+ already as wanted$' err; then
+      ok "dry run of $name: $(sed -n 's/^requests=\([0-9]*\) .*/\1/p' out) reads, nothing changed, a summary"
+    else
+      fail "dry run of $name: $(cat out)"
+    fi
+    [ "$name" = hello ] && continue # changes nothing anyway
+    if timeout 60 "$P" --sim "$check" "$ex" >out 2>err </dev/null && ! grep -q 'changes=0$' out; then
+      ok "without --dry-run, $name sends changes ($(sed -n 's/.*changes=//p' out))"
+    else
+      fail "without --dry-run, $name: $(cat out)"
+    fi
+  done
+  run --sim --dry-run "$HERE/../../examples/instaclustr.lua"
+  expect "a planned create is shown with its body" 0 err '^peerlua: plan: create instaclustr create_peering: POST /provisioning/v1/vpc-peering/[0-9a-f-]+ \{.*"peerVpcId":"vpc-0a1b2c3d"'
+  run --sim --dry-run --json "$HERE/../../examples/instaclustr.lua"
+  expect "--json: plan events and the summary as JSON" 0 out '^\{.*"event":"plan".*"action":"create"' out '^\{.*"event":"plan_summary".*"create":2'
 }
 
 "case_$case_name" || exit 1

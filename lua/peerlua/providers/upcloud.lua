@@ -62,8 +62,9 @@ end
 -- UpCloud reports it disabled (its own state, not "peer-disabled").
 function M.before_delete(client, p)
   if p.status ~= "disabled" then
-    local ok, err = client:update_peering({ uuid = p.id, configured_status = "disabled" })
-    if not ok then return nil, err end
+    local ok, how = client:update_peering({ uuid = p.id, configured_status = "disabled" })
+    if not ok then return nil, how end
+    if how == "planned" then return true end -- a dry run: it would not become disabled
   end
   local deadline = base.core.now() + 600
   local interval = client.sim and 0.2 or 2

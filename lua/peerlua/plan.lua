@@ -1,0 +1,135 @@
+-- peerlua.plan: the dry run (`peerlua --dry-run`, peerlua.dry_run(fn)).
+-- While it is on, validation, credentials and every read are real; a
+-- request that would change an account (POST, PUT, PATCH, DELETE of a
+-- provider operation) does not leave the process: it is recorded, shown
+-- (a line on stderr, or a JSON event with --json) and answered as planned.
+-- A planned create is a peering in state "planned"; waiting on it returns
+-- at once. At the end, a summary: N to create, N to change, N to delete,
+-- N already as wanted.
+local json = require("peerlua.json")
+
+local M = {}
+
+M.on = false
+M.options = nil  -- peerlua.options (json, quiet)
+M.json_out = nil -- progress.json_out
+
+local items, existing = {}, 0
+
+local KIND = { POST = "create", PUT = "change", PATCH = "change", DELETE = "delete" }
+-- operations that POST without creating anything
+local CHANGE_OPS = { accept_peering = true, reject_peering = true, update_peering = true }
+
+-- Values under these keys never appear in a plan line.
+local function secret_key(k)
+  k = tostring(k):lower()
+  return k == "sk" or k:find("password", 1, true) or k:find("secret", 1, true) or k:find("token", 1, true)
+    or k:find("api_key", 1, true) or k:find("apikey", 1, true) or k:find("authorization", 1, true)
+end
+
+local function redact(v, depth)
+  if type(v) ~= "table" or (depth or 0) > 20 then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = secret_key(k) and "[REDACTED]" or redact(x, (depth or 0) + 1) end
+  return setmetatable(out, getmetatable(v))
+end
+
+-- mutating(method) -> is a request with this method a change?
+function M.mutating(method)
+  return KIND[method] ~= nil
+end
+
+local function write_event(t)
+  local options = M.options or {}
+  if options.json then
+    local out = M.json_out(options.json)
+    out:write(assert(json.encode(t)), "\n")
+    out:flush()
+    return true
+  end
+end
+
+-- record(client, opname, req) -> the planned item {kind, provider, op, method, path, body}
+function M.record(client, opname, req)
+  local kind = CHANGE_OPS[opname] and "change" or KIND[req.method]
+  local item = { kind = kind, provider = client.name, op = opname, method = req.method,
+                 path = req.path, body = redact(req.body) }
+  items[#items + 1] = item
+  local body = item.body ~= nil and assert(json.encode(item.body)) or nil
+  if not write_event({ event = "plan", action = kind, provider = item.provider, op = opname, method = req.method,
+                       path = req.path, body = item.body }) then
+    io.stderr:write(("peerlua: plan: %-6s %s %s: %s %s%s\n"):format(kind, item.provider, opname, req.method,
+      req.path, body and " " .. body or ""))
+    io.stderr:flush()
+  end
+  return item
+end
+
+-- found(p): ensure_peering found the peering it would create.
+function M.found(p)
+  existing = existing + 1
+  if not write_event({ event = "plan", action = "exists", provider = p.provider, id = p.id, state = p.state }) then
+    io.stderr:write(("peerlua: plan: exists %s peering %s (%s)\n"):format(p.provider, tostring(p.id), p.state))
+  end
+end
+
+-- note(p, state): a wait the dry run does not do (nothing would change).
+function M.note(p, state)
+  if not write_event({ event = "plan", action = "wait", provider = p.provider, id = p.id, state = p.state,
+                       want = state }) then
+    io.stderr:write(("peerlua: plan: would wait for %s peering %s to be %s (it is %s)\n"):format(p.provider,
+      tostring(p.id), state, p.state))
+  end
+end
+
+-- peer(provider, what, id): a step on the peer's side (peerlua.sim.accept).
+function M.peer(provider, what, id)
+  items[#items + 1] = { kind = "change", provider = provider, op = what, id = id }
+  if not write_event({ event = "plan", action = "change", provider = provider, op = what, id = id }) then
+    io.stderr:write(("peerlua: plan: change %s %s: peering %s (the peer's side)\n"):format(provider, what,
+      tostring(id)))
+  end
+end
+
+-- summary() -> {create =, change =, delete =, existing =, items = {...}}
+function M.summary()
+  local s = { create = 0, change = 0, delete = 0, existing = existing, items = items }
+  for _, it in ipairs(items) do s[it.kind] = s[it.kind] + 1 end
+  return s
+end
+
+-- report(): the summary line (or event), once per plan.
+function M.report()
+  local s = M.summary()
+  if M.reported then return s end
+  M.reported = true
+  if not write_event({ event = "plan_summary", create = s.create, change = s.change, delete = s.delete,
+                       existing = s.existing }) then
+    io.stderr:write(("peerlua: plan: %d to create, %d to change, %d to delete, %d already as wanted\n")
+      :format(s.create, s.change, s.delete, s.existing))
+    io.stderr:flush()
+  end
+  return s
+end
+
+-- start() / stop(): a fresh plan, on; off.
+function M.start()
+  items, existing, M.on, M.count, M.reported = {}, 0, true, 0, false
+end
+
+-- start_cli(): `peerlua --dry-run`: a plan for the whole run, whose summary
+-- shows even when the script ends with os.exit.
+function M.start_cli()
+  M.start()
+  local exit = os.exit
+  os.exit = function(...) -- luacheck: ignore 122
+    if M.on then M.report() end
+    return exit(...)
+  end
+end
+
+function M.stop()
+  M.on = false
+end
+
+return M

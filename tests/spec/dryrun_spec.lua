@@ -1,0 +1,80 @@
+-- peerlua.dry_run(fn): reads and validation are real, changes are planned,
+-- not sent (the emulator's request log), with a summary of what would be
+-- done; a planned create is a peering in state "planned".
+local peerlua = require("peerlua")
+local testserver = require("testserver")
+local http = peerlua.http
+
+local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
+local CLUSTER = "5f1b8d2e-3c4a-4e6b-9a7d-1e2f3a4b5c6d"
+
+describe("dry_run", function()
+  local server
+
+  local function changes()
+    local out = {}
+    for _, e in ipairs(assert(http.request({ url = server.url .. "/_sim/requests?limit=100000" })):json()) do
+      if e.method ~= "GET" then out[#out + 1] = e.method .. " " .. e.path end
+    end
+    return out
+  end
+  local function args(vpc)
+    return { cluster_data_centre_id = CDC, peer_account_id = "123456789012", peer_vpc_id = vpc,
+             peer_subnets = { "10.1.0.0/16" }, peer_region = "US_WEST_2" }
+  end
+
+  setup(function()
+    server = testserver.start("--time-scale 600")
+    peerlua.set_sim({ url = server.url })
+    peerlua.options.quiet = true
+  end)
+  teardown(function()
+    peerlua.options.quiet = nil
+    peerlua.set_sim(nil)
+    server:stop()
+  end)
+
+  it("plans every change, sends none, and sums them up", function()
+    assert(http.request({ method = "POST", url = server.url .. "/_sim/reset" }))
+    local ic = assert(peerlua.instaclustr({}))
+    local real = assert(ic:create_peering(args("vpc-0a1b2c3d")))
+    local before = #changes()
+    local seen = {}
+    local summary = assert(peerlua.dry_run(function()
+      local p, how = assert(ic:ensure_peering(args("vpc-0a1b2c3d")))
+      seen.existing = { p.id, how }
+      local q, qhow = assert(ic:ensure_peering(args("vpc-0e0e0e0e")))
+      seen.planned = { q.state, qhow, q.planned }
+      local t0 = peerlua.now()
+      assert(q:wait("active", { timeout = 30 })) -- at once: nothing would come
+      seen.waited = peerlua.now() - t0
+      assert(peerlua.sim.accept(q))
+      assert(ic:add_firewall_rule({ cluster_id = CLUSTER, network = "10.1.0.0/16", rules = { "CASSANDRA" } }))
+      assert(real:delete())
+      assert(real:wait_deleted({ timeout = 30 }))
+      local bad, err = ic:create_peering({ cluster_data_centre_id = "nope" })
+      seen.invalid = { bad, err and err.code }
+    end))
+    assert.same({ real.id, "existing" }, seen.existing)
+    assert.same({ "planned", "planned", true }, seen.planned)
+    assert.is_true(seen.waited < 1)
+    assert.same({ nil, "invalid" }, seen.invalid)
+    assert.equal(before, #changes()) -- not one change reached the emulator
+    assert.same({ 2, 1, 1, 1 }, { summary.create, summary.change, summary.delete, summary.existing })
+    assert.equal("create_peering", summary.items[1].op)
+    assert.equal("POST", summary.items[1].method)
+    assert.equal("vpc-0e0e0e0e", summary.items[1].body.peerVpcId)
+    -- after the dry run, changes are sent again
+    assert(ic:create_peering(args("vpc-0f0f0f0f")))
+    assert.equal(before + 1, #changes())
+  end)
+
+  it("returns the error of a function that fails, and refuses to nest", function()
+    local s, err = peerlua.dry_run(function() error("stop here") end)
+    assert.is_nil(s)
+    assert.matches("stop here", tostring(err))
+    assert(peerlua.dry_run(function()
+      assert.has_error(function() peerlua.dry_run(function() end) end)
+    end))
+  end)
+end)
