@@ -1,5 +1,8 @@
 /* luaopen_peerlua: the per-state context, error values, the embedded Lua
  * layer and the module table. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -117,11 +120,45 @@ static int l_isatty(lua_State *L) {
   return 1;
 }
 
-/* core.file_mode(path) -> permission bits | nil  [-1, +1] */
-static int l_file_mode(lua_State *L) {
+/* core.read_private(path) -> text | nil (no such file) | nil, why  [-1, +(1|2)]
+ * A credentials file: a regular file (opened without blocking, so a FIFO
+ * cannot hang us), readable by its owner only, at most 1 MiB. */
+static int l_read_private(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return 0;
+  if (fd < 0) return lua_pushnil(L), lua_pushfstring(L, "cannot open %s: %s", path, strerror(errno)), 2;
   struct stat st;
-  if (stat(luaL_checkstring(L, 1), &st) != 0) return 0;
-  lua_pushinteger(L, st.st_mode & 07777);
+  const char *why = NULL;
+  if (fstat(fd, &st) != 0)
+    why = strerror(errno);
+  else if (!S_ISREG(st.st_mode))
+    why = "is not a regular file";
+  else if (st.st_size > 1 << 20)
+    why = "is larger than 1 MiB";
+  else if (st.st_mode & 077) {
+    close(fd);
+    lua_pushnil(L);
+    char mode[8];
+    snprintf(mode, sizeof mode, "%o", (unsigned)(st.st_mode & 0777));
+    lua_pushfstring(L, "%s is readable by group or others (mode %s); run: chmod 600 %s", path, mode, path);
+    return 2;
+  }
+  if (why) {
+    close(fd);
+    return lua_pushnil(L), lua_pushfstring(L, "%s %s", path, why), 2;
+  }
+  luaL_Buffer b;
+  char *p = luaL_buffinitsize(L, &b, (size_t)st.st_size + 1);
+  size_t got = 0;
+  for (;;) {
+    ssize_t n = read(fd, p + got, (size_t)st.st_size + 1 - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || (got += (size_t)n) > (size_t)st.st_size) break;
+  }
+  close(fd);
+  if (got > (size_t)st.st_size) got = (size_t)st.st_size; /* grew while read: keep what stat said */
+  luaL_pushresultsize(&b, got);
   return 1;
 }
 
@@ -272,7 +309,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
                                    {"count", l_count},
                                    {"trace_retry", l_trace_retry},
                                    {"trace_wait", l_trace_wait},
-                                   {"file_mode", l_file_mode},
+                                   {"read_private", l_read_private},
                                    {"isatty", l_isatty},
                                    {NULL, NULL}};
   if (luaL_newmetatable(L, PL_ERROR_MT)) {

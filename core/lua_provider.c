@@ -58,6 +58,10 @@ static size_t raw_skip(const pl_param *p, const char *s, size_t len) {
 static const char *check_string(const pl_param *p, const char *s, size_t len, char *msg, size_t n) {
   if (p->minlen && len < p->minlen) return p->minlen == 1 ? "must not be empty" : "is too short";
   if (p->maxlen && len > p->maxlen) return "is too long";
+  if (p->where == PL_IN_PATH) {
+    const char *rule = pl_valid_segment(s, len);
+    if (rule) return rule;
+  }
   if (p->check) {
     pl_validator v = pl_valid_by_name(p->check);
     const char *rule = v ? v(s, len) : NULL;
@@ -267,6 +271,21 @@ static int invalid(lua_State *L, int list, const pl_provider *pv, const pl_op *o
   return 2;
 }
 
+/* core.check(rule, value) -> nil | the rule value breaks (a string value
+ * against a named validator: "uuid", "host_label", ...) [-2, +1] */
+static int l_check(lua_State *L) {
+  pl_validator v = pl_valid_by_name(luaL_checkstring(L, 1));
+  if (!v) return luaL_error(L, "unknown rule '%s'", lua_tostring(L, 1));
+  size_t len;
+  const char *s = lua_tolstring(L, 2, &len);
+  const char *rule = s ? v(s, len) : "must be a string";
+  if (rule)
+    lua_pushstring(L, rule);
+  else
+    lua_pushnil(L);
+  return 1;
+}
+
 /* core.prepare(provider, api, op, args) -> {method, service, path, query, body} | nil, err
  * [-4, +(1|2)] */
 static int l_prepare(lua_State *L) {
@@ -446,7 +465,8 @@ static int l_set_array_mt(lua_State *L) {
 }
 
 void pl_open_provider(lua_State *L, int ctxidx) {
-  static const luaL_Reg funcs[] = {{"prepare", l_prepare}, {"set_array_mt", l_set_array_mt}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {
+      {"prepare", l_prepare}, {"check", l_check}, {"set_array_mt", l_set_array_mt}, {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
   push_providers(L);

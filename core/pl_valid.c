@@ -40,6 +40,15 @@ const char *pl_valid_nonempty(const char *s, size_t len) {
   return len ? NULL : "must not be empty";
 }
 
+const char *pl_valid_segment(const char *s, size_t len) {
+  if (len == 0) return "must not be empty";
+  if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+    return "must not be '.' or '..' (it would name another path)";
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return "must not hold control characters";
+  return NULL;
+}
+
 /* Parse "addr/prefix"; family AF_INET, AF_INET6 or 0 for either. */
 static const char *cidr(const char *s, size_t len, int family) {
   const char *rule =
@@ -107,6 +116,16 @@ const char *pl_valid_ic_region(const char *s, size_t len) {
   return region(s, len, '_', is_upper_alpha) ? NULL : "must be an Instaclustr region like US_EAST_1";
 }
 
+/* A Huawei region goes into a host name (cs.{region}.myhuaweicloud.com), so
+ * it must be one DNS label: cn-north-4, ap-southeast-1, eu-west-101 (the
+ * regions of developer.huaweicloud.com/intl/en-us/endpoint). */
+const char *pl_valid_hw_region(const char *s, size_t len) {
+  int ok = len >= 2 && len <= 63 && is_lower_alpha((unsigned char)s[0]) && s[len - 1] != '-';
+  for (size_t i = 0; ok && i < len; i++)
+    ok = is_lower_alpha((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-';
+  return ok ? NULL : "must be a Huawei region like cn-north-4 (lower-case letters, digits and '-')";
+}
+
 pl_validator pl_valid_by_name(const char *name) {
   static const struct {
     const char *name;
@@ -121,6 +140,7 @@ pl_validator pl_valid_by_name(const char *name) {
       {"ic_region", pl_valid_ic_region},
       {"hex32", pl_valid_hex32},
       {"nonempty", pl_valid_nonempty},
+      {"hw_region", pl_valid_hw_region},
       {NULL, NULL},
   };
   for (int i = 0; table[i].name; i++)
@@ -152,7 +172,7 @@ int pl_path_expand(const char *tmpl, pl_path_lookup lookup, void *ud, pl_buf *ou
     if (pl_buf_add(out, p, (size_t)(open - p))) return -1;
     size_t nlen = (size_t)(close - open - 1);
     const char *v = lookup(open + 1, nlen, ud);
-    if (!v || !*v) {
+    if (!v || pl_valid_segment(v, strlen(v))) {
       *bad = open + 1;
       *badlen = nlen;
       return -1;

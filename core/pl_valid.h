@@ -17,13 +17,17 @@ const char *pl_valid_aws_region(const char *s, size_t len);  /* us-east-1 */
 const char *pl_valid_ic_region(const char *s, size_t len);   /* US_EAST_1 */
 const char *pl_valid_hex32(const char *s, size_t len);       /* Huawei project / tenant id */
 const char *pl_valid_nonempty(const char *s, size_t len);
+const char *pl_valid_hw_region(const char *s, size_t len); /* cn-north-4: one DNS label */
+/* What every path value must be, whatever its own rule: not ".", "..", and
+ * no control characters (the rest is percent-encoded by pl_path_expand). */
+const char *pl_valid_segment(const char *s, size_t len);
 
 /* Look a validator up by name ("uuid", "cidr", ...); NULL if unknown. */
 pl_validator pl_valid_by_name(const char *name);
 
 /* Expand "/a/{x}/b/{y}" into out, taking each {name}'s value from
  * lookup(name, namelen, ud) (NULL: missing). Values are percent-encoded as
- * path segments. Returns 0, or -1 with the missing or bad name in *bad
+ * path segments; a value pl_valid_segment refuses counts as bad. Returns 0, or -1 with the missing or bad name in *bad
  * (pointing into tmpl) and its length in *badlen. */
 typedef const char *(*pl_path_lookup)(const char *name, size_t len, void *ud);
 int pl_path_expand(const char *tmpl, pl_path_lookup lookup, void *ud, pl_buf *out, const char **bad, size_t *badlen);

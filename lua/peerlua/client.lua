@@ -44,7 +44,40 @@ local common_options = {
   retries = "table", profile = "string", api = "string", insecure = "boolean", throttle = "table",
   tls_verify = "boolean", ca_file = "string", max_body = "number",
 }
-local retry_options = { attempts = true, base = true, cap = true, deadline = true }
+-- Bounds of the numeric options: a value outside them would defeat the
+-- policy (rate 1e-300: the next call never leaves; attempts 0/0 or 1e9).
+local NUMBER_BOUNDS = {
+  rate = { 0.001, 10000, "requests a second" }, burst = { 1, 10000, "requests", integer = true },
+  timeout = { 0.001, 3600, "seconds" },
+}
+local RETRY_BOUNDS = {
+  attempts = { 1, 100, "attempts", integer = true }, base = { 0, 600, "seconds" },
+  cap = { 0, 3600, "seconds" }, deadline = { 0, 86400, "seconds" },
+}
+
+-- nil, or the rule v breaks: a finite number within b = {lo, hi, unit}.
+local function bounds_rule(v, b)
+  if v == nil then return nil end
+  local ok = v == v and v >= b[1] and v <= b[2] and (not b.integer or math.type(v) == "integer" or v == math.floor(v))
+  if ok then return nil end
+  return string.format("must be a %s from %s to %s %s", b.integer and "whole number" or "number",
+    tostring(b[1]), tostring(b[2]), b[3])
+end
+
+-- nil, or what is wrong with a base_url: an http(s) URL with a host and no
+-- user:password@ (which would show in traces and tostring(client)).
+local function base_url_rule(url)
+  local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
+  if not scheme or (scheme:lower() ~= "https" and scheme:lower() ~= "http") then
+    return "must be an http or https URL like https://api.example.com"
+  end
+  local authority = rest:match("^[^/?#]*")
+  if authority:find("@", 1, true) then
+    return "must not hold a user name or password (give credentials as options)"
+  end
+  if authority == "" then return "must name a host" end
+  return nil
+end
 
 local function invalid(provider, field, rule)
   return nil, M.error({
@@ -54,6 +87,9 @@ local function invalid(provider, field, rule)
   })
 end
 
+M.invalid_option = invalid
+M.url_rule = base_url_rule
+
 -- Check the constructor options against the common and provider ones.
 local function check_options(spec, opts)
   for k, v in pairs(opts) do
@@ -61,15 +97,21 @@ local function check_options(spec, opts)
     if not want then return invalid(spec.name, tostring(k), "is not an option of this client") end
     if type(v) ~= want then return invalid(spec.name, k, "must be a " .. want) end
   end
-  for _, k in ipairs({ "rate", "burst", "timeout" }) do
-    local v = opts[k]
-    if v ~= nil and (v <= 0 or v ~= v) then return invalid(spec.name, k, "must be > 0") end
+  for k, b in pairs(NUMBER_BOUNDS) do
+    local rule = bounds_rule(opts[k], b)
+    if rule then return invalid(spec.name, k, rule) end
   end
   local tok, terr = http.check_transport(opts, function(field, rule) return invalid(spec.name, field, rule) end)
   if not tok then return nil, terr end
   for k, v in pairs(opts.retries or {}) do
-    if not retry_options[k] then return invalid(spec.name, "retries." .. tostring(k), "is not a retry setting") end
-    if type(v) ~= "number" or v < 0 then return invalid(spec.name, "retries." .. k, "must be a number >= 0") end
+    local b = RETRY_BOUNDS[k]
+    if not b then return invalid(spec.name, "retries." .. tostring(k), "is not a retry setting") end
+    local rule = type(v) ~= "number" and "must be a number" or bounds_rule(v, b)
+    if rule then return invalid(spec.name, "retries." .. k, rule) end
+  end
+  if opts.base_url then
+    local rule = base_url_rule(opts.base_url)
+    if rule then return invalid(spec.name, "base_url", rule) end
   end
   return true
 end
@@ -108,7 +150,7 @@ function M.new(spec, class, opts)
   local sim = M.sim
   local self = setmetatable({
     spec = spec, name = spec.name, api = api, desc = desc, ops = desc.ops, opts = opts,
-    timeout = opts.timeout or 30, file_mode = M.core.file_mode,
+    timeout = opts.timeout or 30, read_private = M.core.read_private,
     transport = { insecure = opts.insecure, tls_verify = opts.tls_verify, ca_file = opts.ca_file,
                   max_body = opts.max_body },
     sim = sim and not opts.base_url and sim or nil,
@@ -117,10 +159,11 @@ function M.new(spec, class, opts)
   self.base_url = self.base_url:gsub("/+$", "")
   local retries = opts.retries or {}
   self.policy = {
-    attempts = retries.attempts or 5, base = retries.base or 0.5, cap = retries.cap or 30,
+    attempts = math.tointeger(retries.attempts or 5), base = retries.base or 0.5, cap = retries.cap or 30,
     deadline = retries.deadline or 120,
   }
   local creds, cerr = spec.credentials(self, opts)
+  if not creds and type(cerr) == "table" then return nil, cerr end
   if not creds then
     return nil, M.error({ code = "auth", provider = spec.name, op = "new", retryable = false, message = cerr })
   end
@@ -132,7 +175,7 @@ function M.new(spec, class, opts)
   -- 10% under the documented limit: requests leave on schedule but arrive
   -- with network jitter, and the provider counts arrivals
   self.rate = opts.rate or desc.rate * 0.9
-  self.burst = opts.burst or desc.burst
+  self.burst = math.tointeger(opts.burst) or desc.burst
   M.core.throttle_config(self.throttle_key, self.rate, self.burst)
   M.core.budget_config(self.throttle_key)
   M.core.http_load() -- a failure shows on the first request
@@ -494,7 +537,9 @@ function Client:ensure_peering(args)
     if why then
       return nil, M.error({ code = "conflict", provider = self.name, op = "ensure_peering", retryable = false,
                             message = "peering " .. tostring(found.id) .. " already exists for these networks but "
-                              .. why .. "; change or delete it first", peering = found })
+                              .. why .. "; change or delete it first",
+                            -- a plain copy: an error holds no path to the client and its credentials
+                            peering = { id = found.id, state = found.state } })
     end
     if plan.on then plan.found(found) end
     return found, "existing"

@@ -41,39 +41,23 @@ function M.profile_path()
   return home .. "/.config/peerlua/credentials"
 end
 
--- load_profile(name, file_mode) -> {key = value} | {} when there is no file | nil, err
--- file_mode(path) -> permission bits or nil (from the C core).
-function M.load_profile(name, file_mode)
+-- load_profile(name, read_private) -> {key = value} | {} when there is no file | nil, err
+-- read_private(path) -> text | nil | nil, why (the C core: a regular file
+-- readable by its owner only, never blocking on a FIFO).
+function M.load_profile(name, read_private)
   local path = M.profile_path()
-  local mode = file_mode(path)
-  if not mode then return {} end
-  if mode & 0x3f ~= 0 then -- 0077
-    return nil, string.format("profile file %s is readable by group or others (mode %o); run: chmod 600 %s",
-      path, mode & 0x1ff, path)
+  local text, err = read_private(path)
+  if not text then
+    if err then return nil, "profile file " .. err end
+    return {}
   end
-  local f, ferr = io.open(path, "r")
-  if not f then return nil, "cannot read profile file: " .. ferr end
-  local text = f:read("a")
-  f:close()
   local sections, perr = parse_ini(text)
   if not sections then return nil, "profile file " .. path .. ": " .. perr end
   return sections[name] or {}
 end
 
--- resolve(spec) -> {field = value} | nil, err
--- spec = {provider=, fields = {names}, given = opts, env = {field = {VAR, ...}},
---         profile = name, file_mode = fn, sim_account = table|nil,
---         complete = fn(creds) -> true | nil, reason}
-function M.resolve(spec)
-  local creds = {}
-  for _, f in ipairs(spec.fields) do creds[f] = spec.given[f] end
-  if spec.complete(creds) then return creds, "options" end
-  if spec.sim_account then
-    local sim = {}
-    for _, f in ipairs(spec.fields) do sim[f] = creds[f] or spec.sim_account[f] end
-    if spec.complete(sim) then return sim, "emulator" end
-  end
-  for _, f in ipairs(spec.fields) do
+local function from_env(spec, creds, fields)
+  for _, f in ipairs(fields) do
     if creds[f] == nil then
       for _, var in ipairs(spec.env[f] or {}) do
         local v = os.getenv(var)
@@ -84,12 +68,54 @@ function M.resolve(spec)
       end
     end
   end
-  if spec.complete(creds) then return creds, "environment" end
-  local profile, err = M.load_profile(spec.profile, spec.file_mode)
+end
+
+local function from_profile(spec, creds, fields)
+  local profile, err = M.load_profile(spec.profile, spec.read_private)
   if not profile then return nil, err end
-  for _, f in ipairs(spec.fields) do
+  for _, f in ipairs(fields) do
     if creds[f] == nil then creds[f] = profile[spec.provider .. "." .. f] end
   end
+  return true
+end
+
+-- Settings (spec.settings: a region, say) are not secrets: once the
+-- credentials are complete they still come from the environment or the
+-- profile when the options do not give them. Not under the emulator.
+local function settle(spec, creds, source)
+  local missing = {}
+  for _, f in ipairs(spec.settings or {}) do
+    if creds[f] == nil then missing[#missing + 1] = f end
+  end
+  if #missing == 0 or source == "emulator" then return creds, source end
+  from_env(spec, creds, missing)
+  local left = {}
+  for _, f in ipairs(missing) do
+    if creds[f] == nil then left[#left + 1] = f end
+  end
+  if #left == 0 then return creds, source end
+  local ok, err = from_profile(spec, creds, left)
+  if not ok then return nil, err end
+  return creds, source
+end
+
+-- resolve(spec) -> {field = value}, source | nil, err
+-- spec = {provider=, fields = {names}, settings = {names}|nil, given = opts,
+--         env = {field = {VAR, ...}}, profile = name, read_private = fn,
+--         sim_account = table|nil, complete = fn(creds) -> true | nil, reason}
+function M.resolve(spec)
+  local creds = {}
+  for _, f in ipairs(spec.fields) do creds[f] = spec.given[f] end
+  if spec.complete(creds) then return settle(spec, creds, "options") end
+  if spec.sim_account then
+    local sim = {}
+    for _, f in ipairs(spec.fields) do sim[f] = creds[f] or spec.sim_account[f] end
+    if spec.complete(sim) then return settle(spec, sim, "emulator") end
+  end
+  from_env(spec, creds, spec.fields)
+  if spec.complete(creds) then return settle(spec, creds, "environment") end
+  local ok, err = from_profile(spec, creds, spec.fields)
+  if not ok then return nil, err end
   if spec.complete(creds) then return creds, "profile" end
   local _, why = spec.complete(creds)
   return nil, why

@@ -17,25 +17,18 @@ local M = {
 
 M.ops = { create_peering = "peering", list_peerings = "peering", delete_peering = "peering" }
 
--- FNV-1a: a short, one-way name for a token (throttle keys, traces).
-local function fingerprint(s)
-  local h = 0x811c9dc5
-  for i = 1, #s do h = ((h ~ s:byte(i)) * 0x01000193) & 0xffffffff end
-  return string.format("%08x", h)
-end
-
 function M.credentials(client, opts)
   local creds, err = credentials.resolve({
     provider = "aiven", fields = { "token", "project" }, given = opts,
     env = { token = { "AIVEN_TOKEN", "AIVEN_AUTH_TOKEN" }, project = { "AIVEN_PROJECT_NAME" } },
     profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    file_mode = client.file_mode, sim_account = common.sim_account(client, "aiven"),
+    read_private = client.read_private, sim_account = common.sim_account(client, "aiven"),
     complete = common.need({ "token" },
       "no Aiven token: pass token, or set AIVEN_TOKEN (or AIVEN_AUTH_TOKEN), or add it to the profile file"),
   })
   if not creds then return nil, err end
   client.auth_header = "aivenv1 " .. creds.token
-  client.credential_id = "token:" .. fingerprint(creds.token)
+  client.credential_id = "token:" .. common.fingerprint(creds.token)
   return creds
 end
 

@@ -38,7 +38,7 @@ end
 
 function M.credentials(client, opts)
   local creds, err = credentials.resolve({
-    provider = "huawei", fields = FIELDS, given = opts,
+    provider = "huawei", fields = FIELDS, settings = { "region" }, given = opts,
     env = {
       ak = { "HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK" }, sk = { "HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK" },
       security_token = { "HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN" },
@@ -47,13 +47,26 @@ function M.credentials(client, opts)
       region = { "HW_REGION_NAME" },
     },
     profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    file_mode = client.file_mode, sim_account = common.sim_account(client, "huawei"),
+    read_private = client.read_private, sim_account = common.sim_account(client, "huawei"),
     complete = complete,
   })
   if not creds then return nil, err end
   client.credential_id = creds.ak or creds.user
-  client.region = creds.region or creds.project_name or "eu-de"
-  client.endpoints = opts.endpoints or {}
+  -- the region goes into host names: refused unless it is one DNS label,
+  -- wherever it came from (option, HW_REGION_NAME, profile)
+  local region = creds.region or (creds.project_name and creds.project_name:match("^[^_]+")) or "eu-de"
+  local rule = base.core.check("hw_region", region)
+  if rule then return base.invalid_option("huawei", "region", rule) end
+  client.region = region
+  client.endpoints = {}
+  for k, v in pairs(opts.endpoints or {}) do
+    if k ~= "cs" and k ~= "vpc" and k ~= "iam" then
+      return base.invalid_option("huawei", "endpoints." .. tostring(k), "is not a service (cs, vpc or iam)")
+    end
+    rule = type(v) ~= "string" and "must be a URL string" or base.url_rule(v)
+    if rule then return base.invalid_option("huawei", "endpoints." .. k, rule) end
+    client.endpoints[k] = v
+  end
   return creds
 end
 

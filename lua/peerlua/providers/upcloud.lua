@@ -31,13 +31,13 @@ function M.credentials(client, opts)
     provider = "upcloud", fields = { "token", "username", "password" }, given = opts,
     env = { token = { "UPCLOUD_TOKEN" }, username = { "UPCLOUD_USERNAME" }, password = { "UPCLOUD_PASSWORD" } },
     profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    file_mode = client.file_mode, sim_account = common.sim_account(client, "upcloud"),
+    read_private = client.read_private, sim_account = common.sim_account(client, "upcloud"),
     complete = complete,
   })
   if not creds then return nil, err end
   if creds.token and creds.token ~= "" then
     client.auth_header = "Bearer " .. creds.token
-    client.credential_id = "token:" .. creds.token:sub(1, 8)
+    client.credential_id = "token:" .. common.fingerprint(creds.token)
   else
     client.auth_header = common.basic(creds.username, creds.password)
     client.credential_id = creds.username

@@ -1,0 +1,234 @@
+-- Values that would send a request somewhere else or defeat the policy are
+-- refused with an "invalid" error naming the field and the rule, before any
+-- request: path parameters (".", "..", and "/", "?", "#" only ever
+-- percent-encoded), the Huawei region (it builds host names), numeric
+-- options out of bounds, a base_url holding a password, a credentials file
+-- that is a directory or a FIFO. Errors hold no path to credentials.
+local peerlua = require("peerlua")
+
+local C = "11111111-2222-3333-4444-555555555555"
+local HEX32 = ("ab"):rep(16)
+-- a closed loopback port: a request that went out would fail as "network"
+local NOWHERE = "http://127.0.0.1:9"
+
+local function refused(field, rule, f, ...)
+  local r, err = f(...)
+  assert.is_nil(r)
+  assert.equal("invalid", err.code, tostring(err))
+  assert.matches(field, err.message, 1, true)
+  assert.matches(rule, err.message, 1, true)
+end
+
+describe("a path parameter", function()
+  local aero
+  setup(function()
+    aero = assert(peerlua.aerospike({ client_id = "id", client_secret = "s", base_url = NOWHERE,
+                                      token_url = NOWHERE .. "/token" }))
+  end)
+
+  for _, bad in ipairs({ ".", ".." }) do
+    it("'" .. bad .. "' is refused, not sent (Aerospike peering_id, Huawei cluster_id, Aiven project and peer_vpc)", function()
+      refused("peering_id", "must not be '.' or '..'", aero.delete_peering, aero, { cluster_id = C, peering_id = bad })
+      local hw = assert(peerlua.huawei({ ak = "a", sk = "b", project_id = HEX32, region = "cn-north-4",
+                                         base_url = NOWHERE }))
+      refused("cluster_id", "must not be '.' or '..'", hw.list_peerings, hw, { cluster_id = bad })
+      local av = assert(peerlua.aiven({ token = "t", base_url = NOWHERE }))
+      refused("project", "must not be '.' or '..'", av.list_peerings, av, { project = bad, project_vpc_id = C })
+      refused("peer_vpc", "must not be '.' or '..'", av.delete_peering, av,
+              { project = "p", project_vpc_id = C, peer_cloud_account = "upcloud", peer_vpc = bad })
+    end)
+  end
+
+  it("with control characters is refused", function()
+    refused("peering_id", "control characters", aero.delete_peering, aero, { cluster_id = C, peering_id = "a\nb" })
+  end)
+
+  it("holding / ? # % is percent-encoded into one segment", function()
+    local core = require("peerlua.client").core -- set once a client is made (setup)
+    local req = assert(core.prepare("aerospike", "", "delete_peering", { cluster_id = C, peering_id = "../x/?a=1#f%" }))
+    assert.equal("/database/clusters/" .. C .. "/vpc-peerings/..%2Fx%2F%3Fa%3D1%23f%25", req.path)
+    req = assert(core.prepare("aiven", "", "delete_peering",
+      { project = "a/b", project_vpc_id = C, peer_cloud_account = "upcloud", peer_vpc = "x?y" }))
+    assert.equal("/v1/project/a%2Fb/vpcs/" .. C .. "/peering-connections/peer-accounts/upcloud/peer-vpcs/x%3Fy", req.path)
+  end)
+end)
+
+describe("the Huawei region", function()
+  local base = { ak = "a", sk = "b", project_id = HEX32 }
+  local function with(extra)
+    local o = {}
+    for k, v in pairs(base) do o[k] = v end
+    for k, v in pairs(extra) do o[k] = v end
+    return o
+  end
+
+  it("that is not one DNS label is refused, from the options", function()
+    for _, bad in ipairs({ "x@127.0.0.1:18443/#", "a.b", "cn-north-4/", "CN-NORTH-4", "-x", "" }) do
+      refused("region", "must be a Huawei region like cn-north-4", peerlua.huawei, with({ region = bad }))
+    end
+  end)
+
+  it("is read from HW_REGION_NAME and the profile even when the options hold the keys, and checked", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -m 700 " .. dir))
+    local file = dir .. "/credentials"
+    local f = assert(io.open(file, "w"))
+    f:write("[default]\nhuawei.region = evil.example.com:443/#\n")
+    f:close()
+    assert(os.execute("chmod 600 " .. file))
+    local script = dir .. "/r.lua"
+    f = assert(io.open(script, "w"))
+    f:write(([[
+      local c, err = require("peerlua").huawei{ ak = "a", sk = "b", project_id = %q }
+      print(c and c:service_url("vpc") or err.code .. ": " .. err.message)
+    ]]):format(HEX32))
+    f:close()
+    local bin = assert(os.getenv("PEERLUA_BIN"))
+    local function run(env)
+      local p = assert(io.popen(("env -u HW_REGION_NAME PEERLUA_CREDENTIALS=%s %s %q %q"):format(file, env, bin, script)))
+      local out = p:read("a")
+      p:close()
+      return out
+    end
+    assert.matches("https://vpc.ap%-southeast%-1.myhuaweicloud.com", run("HW_REGION_NAME=ap-southeast-1"))
+    assert.matches("invalid: invalid options: region: must be a Huawei region", run("HW_REGION_NAME='a@b/'"))
+    assert.matches("invalid: invalid options: region: must be a Huawei region", run(""))
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("endpoints are URLs of known services", function()
+    refused("endpoints.cs", "must be a URL string", peerlua.huawei, with({ endpoints = { cs = 5 } }))
+    refused("endpoints.xs", "is not a service", peerlua.huawei, with({ endpoints = { xs = "https://a" } }))
+    refused("endpoints.vpc", "must not hold a user name or password", peerlua.huawei,
+            with({ endpoints = { vpc = "https://u:p@a" } }))
+  end)
+end)
+
+describe("numeric options", function()
+  local cases = {
+    { { retries = { attempts = 0 / 0 } }, "retries.attempts", "whole number from 1 to 100" },
+    { { retries = { attempts = 2.5 } }, "retries.attempts", "whole number from 1 to 100" },
+    { { retries = { attempts = 0 } }, "retries.attempts", "whole number from 1 to 100" },
+    { { retries = { attempts = 1e9 } }, "retries.attempts", "whole number from 1 to 100" },
+    { { retries = { deadline = math.huge } }, "retries.deadline", "from 0 to 86400" },
+    { { retries = { base = -1 } }, "retries.base", "from 0 to 600" },
+    { { retries = { cap = "1" } }, "retries.cap", "must be a number" },
+    { { rate = 1e-300 }, "rate", "from 0.001 to 10000" },
+    { { rate = 0 / 0 }, "rate", "from 0.001 to 10000" },
+    { { burst = 0.5 }, "burst", "whole number from 1 to 10000" },
+    { { timeout = 0 / 0 }, "timeout", "from 0.001 to 3600" },
+    { { timeout = math.huge }, "timeout", "from 0.001 to 3600" },
+    { { timeout = 0 }, "timeout", "from 0.001 to 3600" },
+  }
+  for _, c in ipairs(cases) do
+    it(c[2] .. " out of bounds is invalid, not raised", function()
+      local o = c[1]
+      o.token = "t"
+      refused(c[2], c[3], peerlua.upcloud, o)
+    end)
+  end
+
+  it("within bounds are taken (attempts 2.0 counts as 2)", function()
+    local c = assert(peerlua.upcloud({ token = "t", retries = { attempts = 2.0 }, rate = 0.001, timeout = 3600 }))
+    assert.equal(2, c.policy.attempts)
+    assert.equal("integer", math.type(c.policy.attempts))
+  end)
+end)
+
+describe("base_url", function()
+  it("with a user name or password is refused, so it can never reach a trace", function()
+    refused("base_url", "must not hold a user name or password", peerlua.instaclustr,
+            { username = "u", api_key = "k", base_url = "https://user:pass@api.example.com" })
+    refused("base_url", "must be an http or https URL", peerlua.instaclustr,
+            { username = "u", api_key = "k", base_url = "file:///etc/passwd" })
+  end)
+end)
+
+describe("the credentials file", function()
+  local dir
+  setup(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -m 700 " .. dir))
+  end)
+  teardown(function() os.execute("rm -rf " .. dir) end)
+
+  local function load(path)
+    local script = dir .. "/load.lua"
+    local f = assert(io.open(script, "w"))
+    f:write('local c, err = require("peerlua").instaclustr{} print(c and "made" or err.message)\n')
+    f:close()
+    local bin = assert(os.getenv("PEERLUA_BIN"))
+    local p = assert(io.popen(("env -u INSTACLUSTR_USERNAME -u INSTACLUSTR_API_KEY -u IC_USERNAME -u IC_API_KEY "
+      .. "PEERLUA_CREDENTIALS=%s timeout 10 %q %q 2>&1; echo rc=$?"):format(path, bin, script)))
+    local out = p:read("a")
+    p:close()
+    return out
+  end
+
+  it("that is a directory is an error, not a raise", function()
+    local out = load(dir)
+    assert.matches("is not a regular file", out, 1, true)
+    assert.matches("rc=0", out, 1, true)
+  end)
+
+  it("that is a FIFO is refused at once, not waited on", function()
+    assert(os.execute("mkfifo -m 600 " .. dir .. "/fifo"))
+    local out = load(dir .. "/fifo")
+    assert.matches("is not a regular file", out, 1, true)
+    assert.matches("rc=0", out, 1, true) -- timeout(1) would say rc=124
+  end)
+
+  it("readable by others is refused with the chmod to run", function()
+    local file = dir .. "/open"
+    local f = assert(io.open(file, "w"))
+    f:write("[default]\ninstaclustr.username = u\ninstaclustr.api_key = k\n")
+    f:close()
+    assert(os.execute("chmod 644 " .. file))
+    assert.matches("readable by group or others (mode 644); run: chmod 600", load(file), 1, true)
+    assert(os.execute("chmod 600 " .. file))
+    assert.matches("made", load(file), 1, true)
+  end)
+end)
+
+describe("errors and secrets", function()
+  -- every table reachable from v, without following metatables
+  local function reaches(v, pred, seen)
+    seen = seen or {}
+    if type(v) ~= "table" or seen[v] then return false end
+    seen[v] = true
+    for k, x in pairs(v) do
+      if pred(k, x) or reaches(k, pred, seen) or reaches(x, pred, seen) then return true end
+    end
+    return false
+  end
+
+  it("an ensure conflict holds the peering as a plain copy, with no path to the client", function()
+    local testserver = require("testserver")
+    local server = testserver.start()
+    local ok, err = pcall(function()
+      peerlua.set_sim({ url = server.url })
+      local ic = assert(peerlua.instaclustr({}))
+      local args = { cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364", -- the fixture's first
+                     peer_vpc_id = "vpc-0a1b2c3d", peer_account_id = "123456789012",
+                     peer_subnets = { "10.9.0.0/16" }, peer_region = "US_WEST_2" }
+      assert(ic:ensure_peering(args))
+      args.peer_subnets = { "10.8.0.0/16" }
+      local p, cerr = ic:ensure_peering(args)
+      assert.is_nil(p)
+      assert.equal("conflict", cerr.code)
+      assert.is_string(cerr.peering.id)
+      assert.is_false(reaches(cerr, function(k) return k == "creds" or k == "client" or k == "api_key" end))
+    end)
+    peerlua.set_sim(nil)
+    server:stop()
+    assert(ok, err)
+  end)
+
+  it("the UpCloud throttle key names the token by a hash, not by its first characters", function()
+    local c = assert(peerlua.upcloud({ token = "ucat_SECRETPREFIX_rest" }))
+    assert.is_nil(c.throttle_key:find("ucat_SEC", 1, true))
+    assert.matches("^upcloud:token:%x+$", c.throttle_key)
+  end)
+end)
