@@ -272,7 +272,7 @@ static int invalid(lua_State *L, int list, const pl_provider *pv, const pl_op *o
 }
 
 /* core.check(rule, value) -> nil | the rule value breaks (a string value
- * against a named validator: "uuid", "host_label", ...) [-2, +1] */
+ * against a named validator: "uuid", "hw_region", ...) [-2, +1] */
 static int l_check(lua_State *L) {
   pl_validator v = pl_valid_by_name(luaL_checkstring(L, 1));
   if (!v) return luaL_error(L, "unknown rule '%s'", lua_tostring(L, 1));

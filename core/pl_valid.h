@@ -27,8 +27,9 @@ pl_validator pl_valid_by_name(const char *name);
 
 /* Expand "/a/{x}/b/{y}" into out, taking each {name}'s value from
  * lookup(name, namelen, ud) (NULL: missing). Values are percent-encoded as
- * path segments; a value pl_valid_segment refuses counts as bad. Returns 0, or -1 with the missing or bad name in *bad
- * (pointing into tmpl) and its length in *badlen. */
+ * path segments; a value pl_valid_segment refuses counts as bad. Returns 0,
+ * or -1 with the missing or bad name in *bad (pointing into tmpl) and its
+ * length in *badlen. */
 typedef const char *(*pl_path_lookup)(const char *name, size_t len, void *ud);
 int pl_path_expand(const char *tmpl, pl_path_lookup lookup, void *ud, pl_buf *out, const char **bad, size_t *badlen);
 
