@@ -32,6 +32,26 @@ describe("emulated UpCloud", function()
     app = sim.new({ clock = function() return now end, now = function() return now end })
   end)
 
+  it("lists networks at /network/?zone= as the SDKs send it, filtered by zone", function()
+    local function uuids(body)
+      local out = {}
+      for _, n in ipairs(body.networks.network) do out[#out + 1] = n.uuid end
+      table.sort(out)
+      return table.concat(out, " ")
+    end
+    local all, mine = call("GET", "/upcloud/1.3/network")
+    assert.equal(200, all.status)
+    assert.equal(NET_A .. " " .. NET_NO_ROUTER, uuids(mine))
+    local slash, same = call("GET", "/upcloud/1.3/network/")
+    assert.equal(200, slash.status)
+    assert.equal(uuids(mine), uuids(same))
+    local z, hel = call("GET", "/upcloud/1.3/network/", nil, nil, { zone = "fi-hel1" })
+    assert.equal(200, z.status)
+    assert.equal(NET_A, uuids(hel))
+    local _, none = call("GET", "/upcloud/1.3/network/", nil, nil, { zone = "de-fra1" }) -- sim-peer's zone
+    assert.equal("", uuids(none))
+  end)
+
   it("refuses bad credentials with 401 AUTHENTICATION_FAILED", function()
     local resp, body = call("GET", P, nil, "Bearer ucat_wrong")
     assert.equal(401, resp.status)

@@ -5,7 +5,7 @@
 -- account; otherwise 401 AUTHENTICATION_FAILED. Errors are the legacy
 -- {"error": {"error_code", "error_message"}}.
 --
---   GET    /network[/{uuid}]              the caller's private networks
+--   GET    /network[/][?zone=z], /network/{uuid}   the caller's private networks
 --   GET    /network-peering[?label=k=v&label=k]   200 {network_peerings = {network_peering = [...]}}
 --   POST   /network-peering               201 {network_peering = {...}}
 --   GET    /network-peering/{uuid}        200
@@ -168,13 +168,23 @@ function M.new(app)
     return p
   end
 
-  route("GET", "/network", function(_, _, acct)
+  -- The SDKs list a zone's networks as GET /network/?zone=ZONE, with the
+  -- trailing slash (upcloud-go-api GetNetworksInZoneRequest.RequestURL and
+  -- its TestMarshalGetNetworksInZoneRequest; upcloud-python-api
+  -- get_networks), and all of them as /network or /network/.
+  local function list_networks(req, _, acct)
+    local zone = req.query.zone
+    if type(zone) == "table" then zone = zone[#zone] end
     local out = {}
     for _, n in ipairs(fx.networks or {}) do
-      if n.owner == acct.username then out[#out + 1] = network_view(n, true) end
+      if n.owner == acct.username and (zone == nil or zone == "" or n.zone == zone) then
+        out[#out + 1] = network_view(n, true)
+      end
     end
     return response.json(200, { networks = { network = check.list(out) } })
-  end)
+  end
+  route("GET", "/network", list_networks)
+  route("GET", "/network/", list_networks)
 
   route("GET", "/network/{uuid}", function(_, params, acct)
     local n = network(params.uuid)
