@@ -39,13 +39,16 @@ function M.mutating(method)
   return KIND[method] ~= nil
 end
 
-local function write_event(t)
+-- emit(event, line): the JSON event under --json, else the line on stderr.
+local function emit(t, line)
   local options = M.options or {}
-  if options.json then
-    local out = M.json_out(options.json)
+  local out = options.json and M.json_out(options.json)
+  if out then
     out:write(assert(json.encode(t)), "\n")
     out:flush()
-    return true
+  else
+    io.stderr:write("peerlua: plan: ", line, "\n")
+    io.stderr:flush()
   end
 end
 
@@ -56,39 +59,30 @@ function M.record(client, opname, req)
                  path = req.path, body = redact(req.body) }
   items[#items + 1] = item
   local body = item.body ~= nil and assert(json.encode(item.body)) or nil
-  if not write_event({ event = "plan", action = kind, provider = item.provider, op = opname, method = req.method,
-                       path = req.path, body = item.body }) then
-    io.stderr:write(("peerlua: plan: %-6s %s %s: %s %s%s\n"):format(kind, item.provider, opname, req.method,
-      req.path, body and " " .. body or ""))
-    io.stderr:flush()
-  end
+  emit({ event = "plan", action = kind, provider = item.provider, op = opname, method = req.method,
+         path = req.path, body = item.body },
+       ("%-6s %s %s: %s %s%s"):format(kind, item.provider, opname, req.method, req.path, body and " " .. body or ""))
   return item
 end
 
 -- found(p): ensure_peering found the peering it would create.
 function M.found(p)
   existing = existing + 1
-  if not write_event({ event = "plan", action = "exists", provider = p.provider, id = p.id, state = p.state }) then
-    io.stderr:write(("peerlua: plan: exists %s peering %s (%s)\n"):format(p.provider, tostring(p.id), p.state))
-  end
+  emit({ event = "plan", action = "exists", provider = p.provider, id = p.id, state = p.state },
+       ("exists %s peering %s (%s)"):format(p.provider, tostring(p.id), p.state))
 end
 
 -- note(p, state): a wait the dry run does not do (nothing would change).
 function M.note(p, state)
-  if not write_event({ event = "plan", action = "wait", provider = p.provider, id = p.id, state = p.state,
-                       want = state }) then
-    io.stderr:write(("peerlua: plan: would wait for %s peering %s to be %s (it is %s)\n"):format(p.provider,
-      tostring(p.id), state, p.state))
-  end
+  emit({ event = "plan", action = "wait", provider = p.provider, id = p.id, state = p.state, want = state },
+       ("would wait for %s peering %s to be %s (it is %s)"):format(p.provider, tostring(p.id), state, p.state))
 end
 
 -- peer(provider, what, id): a step on the peer's side (peerlua.sim.accept).
 function M.peer(provider, what, id)
   items[#items + 1] = { kind = "change", provider = provider, op = what, id = id }
-  if not write_event({ event = "plan", action = "change", provider = provider, op = what, id = id }) then
-    io.stderr:write(("peerlua: plan: change %s %s: peering %s (the peer's side)\n"):format(provider, what,
-      tostring(id)))
-  end
+  emit({ event = "plan", action = "change", provider = provider, op = what, id = id },
+       ("change %s %s: peering %s (the peer's side)"):format(provider, what, tostring(id)))
 end
 
 -- summary() -> {create =, change =, delete =, existing =, items = {...}}
@@ -103,12 +97,9 @@ function M.report()
   local s = M.summary()
   if M.reported then return s end
   M.reported = true
-  if not write_event({ event = "plan_summary", create = s.create, change = s.change, delete = s.delete,
-                       existing = s.existing }) then
-    io.stderr:write(("peerlua: plan: %d to create, %d to change, %d to delete, %d already as wanted\n")
-      :format(s.create, s.change, s.delete, s.existing))
-    io.stderr:flush()
-  end
+  emit({ event = "plan_summary", create = s.create, change = s.change, delete = s.delete, existing = s.existing },
+       ("%d to create, %d to change, %d to delete, %d already as wanted"):format(s.create, s.change, s.delete,
+         s.existing))
   return s
 end
 

@@ -23,16 +23,8 @@ describe("dry_run", function()
              peer_subnets = { "10.1.0.0/16" }, peer_region = "US_WEST_2" }
   end
 
-  setup(function()
-    server = testserver.start("--time-scale 600")
-    peerlua.set_sim({ url = server.url })
-    peerlua.options.quiet = true
-  end)
-  teardown(function()
-    peerlua.options.quiet = nil
-    peerlua.set_sim(nil)
-    server:stop()
-  end)
+  setup(function() server = testserver.attach(peerlua, "--time-scale 600", { quiet = true }) end)
+  teardown(function() server:stop() end)
 
   it("plans every change, sends none, and sums them up", function()
     assert(http.request({ method = "POST", url = server.url .. "/_sim/reset" }))

@@ -206,9 +206,8 @@ describe("errors and secrets", function()
 
   it("an ensure conflict holds the peering as a plain copy, with no path to the client", function()
     local testserver = require("testserver")
-    local server = testserver.start()
+    local server = testserver.attach(peerlua)
     local ok, err = pcall(function()
-      peerlua.set_sim({ url = server.url })
       local ic = assert(peerlua.instaclustr({}))
       local args = { cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364", -- the fixture's first
                      peer_vpc_id = "vpc-0a1b2c3d", peer_account_id = "123456789012",
@@ -221,7 +220,6 @@ describe("errors and secrets", function()
       assert.is_string(cerr.peering.id)
       assert.is_false(reaches(cerr, function(k) return k == "creds" or k == "client" or k == "api_key" end))
     end)
-    peerlua.set_sim(nil)
     server:stop()
     assert(ok, err)
   end)

@@ -15,18 +15,12 @@ describe("p:wait arguments", function()
   end
 
   setup(function()
-    server = testserver.start("--time-scale 600")
-    peerlua.set_sim({ url = server.url })
-    peerlua.options.quiet = true
+    server = testserver.attach(peerlua, "--time-scale 600", { quiet = true })
     local ic = assert(peerlua.instaclustr({}))
     p = assert(ic:ensure_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
                                    peer_vpc_id = "vpc-0a1b2c3d", peer_subnets = { "10.1.0.0/16" } }))
   end)
-  teardown(function()
-    peerlua.options.quiet = nil
-    peerlua.set_sim(nil)
-    server:stop()
-  end)
+  teardown(function() server:stop() end)
 
   local cases = {
     { "a misspelt state", { "actve" }, "state", "'actve' is not a state %(one of pending, pending_acceptance," },

@@ -31,16 +31,8 @@ describe("workflows", function()
     return n
   end
 
-  setup(function()
-    server = testserver.start("--time-scale 600")
-    peerlua.set_sim({ url = server.url })
-    peerlua.options.quiet = true
-  end)
-  teardown(function()
-    peerlua.options.quiet = nil
-    peerlua.set_sim(nil)
-    server:stop()
-  end)
+  setup(function() server = testserver.attach(peerlua, "--time-scale 600", { quiet = true }) end)
+  teardown(function() server:stop() end)
   before_each(function()
     admin("POST", "faults", { spec = "none" })
     admin("POST", "reset")

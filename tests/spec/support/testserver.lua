@@ -2,6 +2,10 @@
 --   local server = require("testserver").start()
 --   server.url  -- "http://127.0.0.1:PORT"
 --   server:stop()
+--
+--   local server = require("testserver").attach(peerlua, "--time-scale 600", { quiet = true })
+--   -- clients without base_url use it (peerlua.set_sim); progress lines off
+--   server:stop()  -- also undoes set_sim and quiet
 local M = {}
 
 local Server = {}
@@ -24,7 +28,22 @@ function M.start(extra)
   return setmetatable({ url = url, pid = pid, pipe = f }, Server)
 end
 
+-- attach(peerlua, extra, {quiet = bool}) -> server that peerlua's
+-- clients use, as under --sim.
+function M.attach(peerlua, extra, opts)
+  local server = M.start(extra)
+  peerlua.set_sim({ url = server.url })
+  if opts and opts.quiet then peerlua.options.quiet = true end
+  server.attached = peerlua
+  return server
+end
+
 function Server:stop()
+  if self.attached then
+    self.attached.options.quiet = nil
+    self.attached.set_sim(nil)
+    self.attached = nil
+  end
   if self.pid then
     os.execute("kill " .. self.pid .. " 2>/dev/null")
     self.pipe:close()
