@@ -54,6 +54,8 @@ function M.credentials(client, opts)
   client.credential_id = creds.ak or creds.user
   -- the region goes into host names: refused unless it is one DNS label,
   -- wherever it came from (option, HW_REGION_NAME, profile)
+  -- MODEL (no source checked here): a project name is its region id, a
+  -- sub-project's is region_name, so the part before "_" is taken
   local region = creds.region or (creds.project_name and creds.project_name:match("^[^_]+")) or "eu-de"
   local rule = base.core.check("hw_region", region)
   if rule then return base.invalid_option("huawei", "region", rule) end
