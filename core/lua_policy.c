@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "pl_gcra.h"
+#include "pl_lock.h"
 #include "pl_lua.h"
 #include "pl_redis.h"
 #include "pl_retry.h"
@@ -115,6 +116,13 @@ static int l_redis_new(lua_State *L) {
   return 1;
 }
 
+/* nil, "redis at host:port: why"  [-0, +2] */
+static int redis_fail(lua_State *L, pl_redis *r) {
+  luaL_pushfail(L);
+  lua_pushfstring(L, "redis at %s: %s", pl_redis_where(r), pl_redis_error(r));
+  return 2;
+}
+
 /* core.redis_throttle(handle, key, rate, burst, pause) -> seconds to wait
  * (pause > 0: 0 after pausing key) | nil, message  [-5, +1|2] */
 static int l_redis_throttle(lua_State *L) {
@@ -124,12 +132,96 @@ static int l_redis_throttle(lua_State *L) {
   pl_gcra_init(&g, luaL_checknumber(L, 3), luaL_checknumber(L, 4));
   double wait;
   if (pl_redis_throttle(r, luaL_checkstring(L, 2), g.interval, g.tolerance, luaL_checknumber(L, 5),
-                        pl_loop_now(ctx->loop), &wait) != 0) {
-    luaL_pushfail(L);
-    lua_pushfstring(L, "redis at %s: %s", pl_redis_where(r), pl_redis_error(r));
-    return 2;
-  }
+                        pl_loop_now(ctx->loop), &wait) != 0)
+    return redis_fail(L, r);
   lua_pushnumber(L, wait);
+  return 1;
+}
+
+/* ---- ensure locks (pl_lock.h, pl_redis.h) ------------------------------ */
+
+#define PL_LOCK_MT "peerlua.lock"
+
+static int lock_gc(lua_State *L) {
+  int *fd = luaL_checkudata(L, 1, PL_LOCK_MT);
+  pl_lock_release(*fd);
+  *fd = -1;
+  return 0;
+}
+
+/* core.lock_file(key) -> handle | false, holder pid | nil, message
+ * [-1, +(1|2)]. The handle holds the lock until core.lock_release(handle),
+ * its collection, or the process's end. */
+static int l_lock_file(lua_State *L) {
+  size_t len;
+  const char *key = luaL_checklstring(L, 1, &len);
+  char dir[4096], err[512];
+  long holder = 0;
+  if (pl_lock_dir(dir, sizeof dir, err, sizeof err) != 0) return luaL_pushfail(L), lua_pushstring(L, err), 2;
+  int *fd = lua_newuserdatauv(L, sizeof *fd, 0);
+  *fd = pl_lock_try(dir, key, len, &holder, err, sizeof err);
+  if (*fd == PL_LOCK_BUSY) return lua_pushboolean(L, 0), lua_pushinteger(L, holder), 2;
+  if (*fd < 0) return luaL_pushfail(L), lua_pushstring(L, err), 2;
+  if (luaL_newmetatable(L, PL_LOCK_MT)) {
+    lua_pushcfunction(L, lock_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+/* core.lock_release(handle)  [-1, +0] */
+static int l_lock_release(lua_State *L) {
+  return lock_gc(L);
+}
+
+/* key's lock name in Redis: its hash, so no account name is stored there */
+static const char *redis_lock_key(lua_State *L, int idx, char out[17]) {
+  size_t len;
+  const char *key = luaL_checklstring(L, idx, &len);
+  pl_lock_name(key, len, out);
+  return out;
+}
+
+/* A token no other holder has: host, pid, a counter and the time. */
+static void make_token(char *out, size_t cap) {
+  static unsigned long counter;
+  char host[128] = "";
+  gethostname(host, sizeof host - 1);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  snprintf(out, cap, "%s:%ld:%lu:%lld.%09ld", host, (long)getpid(), ++counter, (long long)ts.tv_sec, ts.tv_nsec);
+}
+
+/* core.redis_lock(handle, key, ttl) -> token | false (held) | nil, message
+ * core.redis_lock(handle, key, ttl, token) -> true | false (lost) | nil, message
+ * Take (or, with the token, extend) key's lock for ttl seconds.  [-(3|4), +(1|2)] */
+static int l_redis_lock(lua_State *L) {
+  pl_ctx *ctx = pl_ctx_up(L);
+  pl_redis *r = *check_redis(L, 1);
+  char name[17], mine[256];
+  redis_lock_key(L, 2, name);
+  lua_Number ttl = luaL_checknumber(L, 3);
+  luaL_argcheck(L, ttl >= 0.001 && ttl <= 86400, 3, "must be 0.001 to 86400 seconds");
+  const char *token = luaL_optstring(L, 4, NULL);
+  if (!token) make_token(mine, sizeof mine);
+  int got = pl_redis_lock(r, name, token ? token : mine, (long)(ttl * 1000), token != NULL, pl_loop_now(ctx->loop));
+  if (got < 0) return redis_fail(L, r);
+  if (!got) return lua_pushboolean(L, 0), 1;
+  if (token) return lua_pushboolean(L, 1), 1;
+  lua_pushstring(L, mine);
+  return 1;
+}
+
+/* core.redis_unlock(handle, key, token) -> true | false (not ours) | nil, message  [-3, +(1|2)] */
+static int l_redis_unlock(lua_State *L) {
+  pl_ctx *ctx = pl_ctx_up(L);
+  pl_redis *r = *check_redis(L, 1);
+  char name[17];
+  redis_lock_key(L, 2, name);
+  int done = pl_redis_unlock(r, name, luaL_checkstring(L, 3), pl_loop_now(ctx->loop));
+  if (done < 0) return redis_fail(L, r);
+  lua_pushboolean(L, done);
   return 1;
 }
 
@@ -213,6 +305,10 @@ void pl_open_policy(lua_State *L, int ctxidx) {
                                    {"redis_new", l_redis_new},
                                    {"redis_throttle", l_redis_throttle},
                                    {"redis_where", l_redis_where},
+                                   {"redis_lock", l_redis_lock},
+                                   {"redis_unlock", l_redis_unlock},
+                                   {"lock_file", l_lock_file},
+                                   {"lock_release", l_lock_release},
                                    {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);

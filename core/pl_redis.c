@@ -194,12 +194,16 @@ static int connect_redis(pl_redis *r, double now) {
   return load_script(r, now);
 }
 
+/* Connected, or -1 (the last error stands during the back-off). */
+static int ready(pl_redis *r, double now) {
+  if (r->c) return 0;
+  if (now < r->retry_at) return -1;
+  return connect_redis(r, now);
+}
+
 int pl_redis_throttle(pl_redis *r, const char *key, double interval, double tolerance, double pause, double now,
                       double *wait) {
-  if (!r->c) {
-    if (now < r->retry_at) return -1; /* the last error stands */
-    if (connect_redis(r, now) != 0) return -1;
-  }
+  if (ready(r, now) != 0) return -1;
   char name[512], a[3][32];
   if (snprintf(name, sizeof name, "%s%s", r->prefix, key) >= (int)sizeof name) return fail(r, now, "key too long");
   snprintf(a[0], sizeof a[0], "%.0f", interval * 1e6);
@@ -221,4 +225,60 @@ int pl_redis_throttle(pl_redis *r, const char *key, double interval, double tole
     return 0;
   }
   return fail(r, now, "EVALSHA: the script could not be loaded");
+}
+
+/* ---- locks ----------------------------------------------------------- */
+
+/* Extend or drop a lock only while the token still holds it: one script,
+ * so no other holder's lock is touched between the GET and the change. */
+static const char RENEW[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+                            "  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+                            "end\n"
+                            "return 0\n";
+static const char UNLOCK[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+                             "  return redis.call('DEL', KEYS[1])\n"
+                             "end\n"
+                             "return 0\n";
+
+static int lock_name(pl_redis *r, double now, const char *key, char *name, size_t cap) {
+  if (snprintf(name, cap, "%slock:%s", r->prefix, key) >= (int)cap) return fail(r, now, "key too long");
+  return 0;
+}
+
+/* An integer reply's value (0 or 1 here), or -1 after fail(). */
+static int integer(pl_redis *r, double now, redisReply *reply, const char *what) {
+  if (expect(r, now, reply, REDIS_REPLY_INTEGER, what) != 0) return -1;
+  int v = reply->integer != 0;
+  freeReplyObject(reply);
+  r->error[0] = '\0';
+  return v;
+}
+
+int pl_redis_lock(pl_redis *r, const char *key, const char *token, long ttl_ms, int renew, double now) {
+  char name[512], ttl[24];
+  if (ready(r, now) != 0 || lock_name(r, now, key, name, sizeof name) != 0) return -1;
+  snprintf(ttl, sizeof ttl, "%ld", ttl_ms);
+  if (renew) {
+    const char *argv[] = {"EVAL", RENEW, "1", name, token, ttl};
+    return integer(r, now, command(r, now, 6, argv), "EVAL");
+  }
+  const char *argv[] = {"SET", name, token, "NX", "PX", ttl};
+  redisReply *reply = command(r, now, 6, argv);
+  if (!reply) return -1;
+  if (reply->type == REDIS_REPLY_NIL) { /* someone else holds it */
+    freeReplyObject(reply);
+    r->error[0] = '\0';
+    return 0;
+  }
+  if (expect(r, now, reply, REDIS_REPLY_STATUS, "SET") != 0) return -1;
+  freeReplyObject(reply);
+  r->error[0] = '\0';
+  return 1;
+}
+
+int pl_redis_unlock(pl_redis *r, const char *key, const char *token, double now) {
+  char name[512];
+  if (ready(r, now) != 0 || lock_name(r, now, key, name, sizeof name) != 0) return -1;
+  const char *argv[] = {"EVAL", UNLOCK, "1", name, token};
+  return integer(r, now, command(r, now, 5, argv), "EVAL");
 }

@@ -30,6 +30,15 @@ void pl_redis_free(pl_redis *r);
 int pl_redis_throttle(pl_redis *r, const char *key, double interval, double tolerance, double pause, double now,
                       double *wait);
 
+/* A lock on key (prefix + "lock:" + key) that token holds for ttl_ms:
+ * take it (renew == 0: SET NX PX) or extend it while token still holds it
+ * (renew != 0). 1 taken or extended; 0 held by another (renew: lost); -1
+ * when Redis cannot be used now. It expires if its holder dies. */
+int pl_redis_lock(pl_redis *r, const char *key, const char *token, long ttl_ms, int renew, double now);
+/* Drop key's lock if token holds it: 1 dropped, 0 not ours, -1 Redis
+ * cannot be used. */
+int pl_redis_unlock(pl_redis *r, const char *key, const char *token, double now);
+
 /* Why the last call failed ("" if it did not); "host:port" of the server. */
 const char *pl_redis_error(const pl_redis *r);
 const char *pl_redis_where(const pl_redis *r);

@@ -10,14 +10,16 @@
 --   authorize(client, req) -> true | nil, err   (sets req.headers)
 --   reauthorize(client, resp) -> true if a retry with fresh auth may help
 --   parse_error(client, resp) -> {code_word=, message=, request_id=}
---   find_created(client, args) -> peering | nil  (reconcile after an
---       ambiguous create: list and match, so nothing is created twice)
+--   match = {list=, key=, test=, gone=, complete=}  how to find the peering
+--       args ask for (ensure_peering, and the reconcile after an ambiguous
+--       create, so nothing is created twice): see Client:find_created
 --   busy(client, op, resp) -> true if the provider says "busy, retry"
 --   conflict(client, args, found) -> what differs between the peering asked
 --       for and the one found for the same networks, or nil
 local json = require("peerlua.json")
 local http = require("peerlua.http")
 local plan = require("peerlua.plan")
+local lock = require("peerlua.lock")
 
 local M = {}
 
@@ -328,7 +330,7 @@ function Client:send(opname, req)
     if resp and status == 409 and ambiguous and opname == "create_peering" then
       -- "already exists" after an attempt that may have landed (a reset, a
       -- 5xx or 504 after the handler ran): that attempt's peering is it
-      local found, ferr = self.spec.find_created(self, req.args)
+      local found, ferr = self:find_created(req.args)
       if found then return found, "reconciled" end
       local failure = self:response_error(opname, resp, false)
       if ferr then
@@ -367,7 +369,7 @@ function Client:send(opname, req)
       if not safe and opname == "create_peering" then
         ambiguous = true
         -- an ambiguous create: it may have happened; look before sending again
-        local found, ferr = self.spec.find_created(self, req.args)
+        local found, ferr = self:find_created(req.args)
         if found then return found, "reconciled" end
         if ferr then -- cannot tell whether it was created: do not risk a second one
           failure.message = failure.message .. "; and listing to check whether it was created failed: "
@@ -523,15 +525,61 @@ function Client:call_peering(opname, args, on_send)
   return p, err
 end
 
+-- find_created(args[, all]) -> peering | nil [, err], or with all, every
+-- match (a list) | nil, err. spec.match says how: list(client, args) the
+-- peerings to look through, test(p, args) whether p is the one args ask
+-- for, gone the states that do not count (default deleted and deleting),
+-- complete(client, p) -> p with what the list left out | nil (gone).
+local DEFAULT_GONE = { deleted = true, deleting = true }
+function Client:find_created(args, all)
+  local m = self.spec.match
+  local gone = m.gone or DEFAULT_GONE
+  local list, err = m.list(self, args)
+  if not list then return nil, err end
+  local found = {}
+  for _, p in ipairs(list) do
+    if not gone[p.state] and m.test(p, args) then
+      if m.complete then
+        local full, ferr = m.complete(self, p)
+        if ferr then return nil, ferr end
+        p = full and not gone[full.state] and full or nil
+      end
+      if p and not all then return p end
+      found[#found + 1] = p
+    end
+  end
+  if all then return found end
+  return nil
+end
+
+-- The lock ensure_peering holds for the peering args ask for: per provider,
+-- endpoint, account and match key (spec.match.key).
+function Client:ensure_lock(args)
+  local key = table.pack(self.spec.match.key(args))
+  local parts = { self.name, self.base_url, self.credential_id or "" }
+  for i = 1, key.n do parts[#parts + 1] = tostring(key[i] or "") end
+  return lock.hold(table.concat(parts, "\0"), {
+    redis = self.shared, wait = 2 * self.policy.deadline + 30, provider = self.name, op = "ensure_peering",
+    what = self.name .. " peering " .. table.concat(parts, " ", 4),
+  })
+end
+
 -- ensure_peering(args) -> peering, how ("existing" | nil) | nil, err
 -- Finds a peering that matches args (same networks/accounts/VPC, not
 -- deleted) and returns it, or creates one: running a script twice, or
--- after it was killed half-way, never creates a second peering.
+-- after it was killed half-way, never creates a second peering, and two
+-- copies at once take turns (peerlua.lock).
 function Client:ensure_peering(args)
-  local prepared, perr = M.core.prepare(self.name, self.api, "create_peering",
-    self.spec.defaults and self.spec.defaults(self, "create_peering", args) or args)
+  local full = self.spec.defaults and self.spec.defaults(self, "create_peering", args) or args
+  local prepared, perr = M.core.prepare(self.name, self.api, "create_peering", full)
   if not prepared then return nil, perr end
-  local found, err = self.spec.find_created(self, args)
+  local held, lerr
+  if not plan.on then -- a dry run creates nothing: nothing to take turns for
+    held, lerr = self:ensure_lock(full)
+    if not held then return nil, lerr end
+  end
+  local _ <close> = held
+  local found, err = self:find_created(args)
   if found then
     local why = self.spec.conflict and self.spec.conflict(self, args, found)
     if why then
@@ -545,7 +593,22 @@ function Client:ensure_peering(args)
     return found, "existing"
   end
   if err then return nil, err end
-  return self:create_peering(args)
+  local p, how = self:create_peering(args)
+  if p and not plan.on then self:check_duplicates(args, p) end
+  return p, how
+end
+
+-- After ensure_peering created p: only one peering may match. A second one
+-- (made by something that does not take peerlua's lock, or let through by
+-- the provider) is reported loudly, and listed in p.duplicates.
+function Client:check_duplicates(args, p)
+  local all = self:find_created(args, true)
+  if not all or #all < 2 then return end
+  local ids = {}
+  for _, q in ipairs(all) do ids[#ids + 1] = tostring(q.id) end
+  p.duplicates = ids
+  io.stderr:write(string.format("peerlua: warning: %s: %d peerings match what ensure_peering asked for (%s); "
+    .. "delete all but one\n", self.name, #ids, table.concat(ids, ", ")))
 end
 
 -- A class for spec's clients: a method for every operation in spec.ops

@@ -82,6 +82,9 @@ local function provider_layer()
   client.error = core.error
   client.sim = M.sim
   client.throttle = M.throttle
+  local lock = require("peerlua.lock")
+  lock.core = core
+  lock.error = core.error
   local peering = require("peerlua.peering")
   peering.emit = function(p, elapsed) M.progress.event(p, elapsed, M.options) end
   peering.emit_end = function(p) M.progress.finish(p) end

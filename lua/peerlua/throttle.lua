@@ -57,7 +57,8 @@ end
 function Redis:fallback(message)
   if self.warned then return end
   self.warned = true
-  local text = "peerlua: shared throttle unavailable (" .. message .. "); throttling in this process only"
+  local text = "peerlua: shared throttle unavailable (" .. message .. "); throttling in this process only, "
+    .. "ensure_peering taking turns on this machine only"
   if self.warn then self.warn(text) else io.stderr:write(text, "\n") end
 end
 

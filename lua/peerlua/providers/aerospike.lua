@@ -125,14 +125,12 @@ function M.conflict(_, args, found)
   end
 end
 
--- After an ambiguous create: the same VPC already peered with the cluster?
-function M.find_created(client, args)
-  local list, err = client:list_peerings({ cluster_id = args.cluster_id, limit = "100" })
-  if not list then return nil, err end
-  for _, p in ipairs(list) do
-    if p.raw.vpcId == args.vpc_id and p.state ~= "deleted" and p.state ~= "deleting" then return p end
-  end
-  return nil
-end
+-- The peering args ask for (client.lua, Client:find_created): the same
+-- VPC peered with the cluster, not deleted or being deleted.
+M.match = {
+  list = function(client, args) return client:list_peerings({ cluster_id = args.cluster_id, limit = "100" }) end,
+  key = function(args) return args.cluster_id, args.vpc_id end,
+  test = function(p, args) return p.raw.vpcId == args.vpc_id end,
+}
 
 return M

@@ -105,20 +105,18 @@ function M.id_args(_, _, p)
 end
 
 -- A create 409 says "already exists" when the same peer is peered already.
--- After an ambiguous create, or before ensure_peering creates: that peer,
--- not deleted?
-function M.find_created(client, args)
-  local list, err = client:list_peerings({ project = args.project, project_vpc_id = args.project_vpc_id })
-  if not list then return nil, err end
-  for _, p in ipairs(list) do
+-- The peering args ask for (client.lua, Client:find_created): that peer,
+-- not deleted or being deleted.
+M.match = {
+  list = function(client, args)
+    return client:list_peerings({ project = args.project, project_vpc_id = args.project_vpc_id })
+  end,
+  key = function(args) return args.project, args.project_vpc_id, args.peer_cloud_account, args.peer_vpc end,
+  test = function(p, args)
     local r = p.raw
-    if r.peer_cloud_account == args.peer_cloud_account and r.peer_vpc == args.peer_vpc
-       and (args.peer_region == nil or r.peer_region == args.peer_region)
-       and p.state ~= "deleted" and p.state ~= "deleting" then
-      return p
-    end
-  end
-  return nil
-end
+    return r.peer_cloud_account == args.peer_cloud_account and r.peer_vpc == args.peer_vpc
+      and (args.peer_region == nil or r.peer_region == args.peer_region)
+  end,
+}
 
 return M

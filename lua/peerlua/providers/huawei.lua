@@ -174,18 +174,18 @@ function M.busy(_, opname, resp)
   return opname == "delete_peering" and resp.status == 409
 end
 
--- After an ambiguous create: a peering to the same VPC with the same name?
-function M.find_created(client, args)
-  local list, err = client:list_peerings({ project_id = args.project_id, cluster_id = args.cluster_id })
-  if not list then return nil, err end
-  for _, p in ipairs(list) do
+-- The peering args ask for (client.lua, Client:find_created): one to the
+-- same VPC with the same name, not deleted.
+M.match = {
+  gone = { deleted = true },
+  list = function(client, args)
+    return client:list_peerings({ project_id = args.project_id, cluster_id = args.cluster_id })
+  end,
+  key = function(args) return args.project_id, args.cluster_id, args.name, args.vpc_id end,
+  test = function(p, args)
     local accept = p.raw.accept_vpc_info
-    if p.raw.name == args.name and type(accept) == "table" and accept.vpc_id == args.vpc_id
-       and p.state ~= "deleted" then
-      return p
-    end
-  end
-  return nil
-end
+    return p.raw.name == args.name and type(accept) == "table" and accept.vpc_id == args.vpc_id
+  end,
+}
 
 return M

@@ -104,29 +104,27 @@ function M.conflict(_, args, found)
   end
 end
 
--- After an ambiguous create: the same VPC and account already peered?
-function M.find_created(client, args)
-  -- the list as it comes (a v2 one without states): only the match is read
-  local list, err
-  if client.api == "v1" then
-    list, err = client:call_peering("list_peerings", { cluster_data_centre_id = args.cluster_data_centre_id })
-  else
-    list, err = client:call_peering("list_peerings", {})
-  end
-  if not list then return nil, err end
-  for _, p in ipairs(list) do
+-- The peering args ask for (client.lua, Client:find_created): the same VPC
+-- and account peered with the data centre, not deleted or being deleted.
+M.match = {
+  -- the list as it comes (a v2 one without states): only a match is read
+  list = function(client, args)
+    if client.api == "v1" then
+      return client:call_peering("list_peerings", { cluster_data_centre_id = args.cluster_data_centre_id })
+    end
+    return client:call_peering("list_peerings", {})
+  end,
+  key = function(args)
+    return args.cluster_data_centre_id or args.cdc_id, args.peer_vpc_id, args.peer_account_id or args.peer_aws_account_id
+  end,
+  test = function(p, args)
     local r = p.raw
     local account = r.peerAccountId or r.peerAwsAccountId
     local dc = r.clusterDataCentre or r.cdcId
-    if r.peerVpcId == args.peer_vpc_id and account == (args.peer_account_id or args.peer_aws_account_id)
-       and (dc == nil or dc == (args.cluster_data_centre_id or args.cdc_id))
-       and p.state ~= "deleted" and p.state ~= "deleting" then
-      local full, ferr = with_status(client, p)
-      if ferr then return nil, ferr end
-      if full and full.state ~= "deleted" and full.state ~= "deleting" then return full end
-    end
-  end
-  return nil
-end
+    return r.peerVpcId == args.peer_vpc_id and account == (args.peer_account_id or args.peer_aws_account_id)
+      and (dc == nil or dc == (args.cluster_data_centre_id or args.cdc_id))
+  end,
+  complete = with_status,
+}
 
 return M

@@ -86,18 +86,17 @@ local function uuid_of(v)
   return type(v) == "table" and v.uuid or v
 end
 
--- After an ambiguous create: a peering between the same two networks?
-function M.find_created(client, args)
-  local list, err = client:list_peerings({})
-  if not list then return nil, err end
-  for _, p in ipairs(list) do
+-- The peering args ask for: one between the same two networks, in any
+-- state (client.lua, Client:find_created).
+M.match = {
+  gone = {},
+  list = function(client) return client:list_peerings({}) end,
+  key = function(args) return uuid_of(args.network), uuid_of(args.peer_network) end,
+  test = function(p, args)
     local r = p.raw
-    if type(r.network) == "table" and type(r.peer_network) == "table"
-       and r.network.uuid == uuid_of(args.network) and r.peer_network.uuid == uuid_of(args.peer_network) then
-      return p
-    end
-  end
-  return nil
-end
+    return type(r.network) == "table" and type(r.peer_network) == "table"
+      and r.network.uuid == uuid_of(args.network) and r.peer_network.uuid == uuid_of(args.peer_network)
+  end,
+}
 
 return M
