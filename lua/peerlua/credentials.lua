@@ -41,7 +41,8 @@ function M.profile_path()
   return home .. "/.config/peerlua/credentials"
 end
 
--- load_profile(name, read_private) -> {key = value} | {} when there is no file | nil, err
+-- load_profile(name, read_private) -> {key = value} ({} when there is no
+-- file or section), what was read ("[name] in PATH", ...) | nil, err
 -- read_private(path) -> text | nil | nil, why (the C core: a regular file
 -- readable by its owner only, never blocking on a FIFO).
 function M.load_profile(name, read_private)
@@ -49,13 +50,15 @@ function M.load_profile(name, read_private)
   local text, err = read_private(path)
   if not text then
     if err then return nil, "profile file " .. err end
-    return {}
+    return {}, "no file " .. path
   end
   local sections, perr = parse_ini(text)
   if not sections then return nil, "profile file " .. path .. ": " .. perr end
-  return sections[name] or {}
+  if not sections[name] then return {}, path .. " has no [" .. name .. "]" end
+  return sections[name], "[" .. name .. "] in " .. path
 end
 
+-- spec.where[field]: where each credential field was found, for messages
 local function from_env(spec, creds, fields)
   for _, f in ipairs(fields) do
     if creds[f] == nil then
@@ -63,6 +66,7 @@ local function from_env(spec, creds, fields)
         local v = os.getenv(var)
         if v and v ~= "" then
           creds[f] = v
+          spec.where[f] = "$" .. var
           break
         end
       end
@@ -70,13 +74,48 @@ local function from_env(spec, creds, fields)
   end
 end
 
+-- A key of this provider that names no field it reads: a typo
+-- (upcloud.tokn) would otherwise be ignored without a word.
+local function unknown_key(spec, profile)
+  local known = {}
+  for _, f in ipairs(spec.fields) do known[spec.provider .. "." .. f] = true end
+  for _, f in ipairs(spec.settings or {}) do known[spec.provider .. "." .. f] = true end
+  local prefix = spec.provider .. "."
+  for k in pairs(profile) do
+    if k:sub(1, #prefix) == prefix and not known[k] then
+      local names = {}
+      for name in pairs(known) do names[#names + 1] = name end
+      table.sort(names)
+      return string.format("profile [%s] of %s: unknown key %s (%s reads %s)", spec.profile, M.profile_path(), k,
+                           spec.provider, table.concat(names, ", "))
+    end
+  end
+end
+
 local function from_profile(spec, creds, fields)
-  local profile, err = M.load_profile(spec.profile, spec.read_private)
-  if not profile then return nil, err end
+  local profile, read = M.load_profile(spec.profile, spec.read_private)
+  if not profile then return nil, read end
+  local bad = unknown_key(spec, profile)
+  if bad then return nil, bad end
+  spec.profile_read = read
   for _, f in ipairs(fields) do
-    if creds[f] == nil then creds[f] = profile[spec.provider .. "." .. f] end
+    if creds[f] == nil then
+      creds[f] = profile[spec.provider .. "." .. f]
+      if creds[f] ~= nil then spec.where[f] = "profile [" .. spec.profile .. "]" end
+    end
   end
   return true
+end
+
+-- What resolve looked at and found, for the message when it is not enough:
+-- the fields found (a half-given pair names its missing half) and the
+-- profile file read.
+local function looked(spec, creds)
+  local found = {}
+  for _, f in ipairs(spec.fields) do
+    if creds[f] ~= nil then found[#found + 1] = f .. " (" .. (spec.where[f] or "options") .. ")" end
+  end
+  return (#found > 0 and "; found only " .. table.concat(found, ", ") or "") .. "; profile: " .. spec.profile_read
 end
 
 -- Settings (spec.settings: a region, say) are not secrets: once the
@@ -104,6 +143,7 @@ end
 --         env = {field = {VAR, ...}}, profile = name, read_private = fn,
 --         sim_account = table|nil, complete = fn(creds) -> true | nil, reason}
 function M.resolve(spec)
+  spec.where = {}
   local creds = {}
   for _, f in ipairs(spec.fields) do creds[f] = spec.given[f] end
   if spec.complete(creds) then return settle(spec, creds, "options") end
@@ -118,7 +158,7 @@ function M.resolve(spec)
   if not ok then return nil, err end
   if spec.complete(creds) then return creds, "profile" end
   local _, why = spec.complete(creds)
-  return nil, why
+  return nil, why .. looked(spec, creds)
 end
 
 return M

@@ -190,6 +190,33 @@ describe("the credentials file", function()
     assert(os.execute("chmod 600 " .. file))
     assert.matches("made", load(file), 1, true)
   end)
+
+  -- what an incomplete set of credentials says was looked at
+  local function write(name, text)
+    local file = dir .. "/" .. name
+    local f = assert(io.open(file, "w"))
+    f:write(text)
+    f:close()
+    assert(os.execute("chmod 600 " .. file))
+    return file
+  end
+
+  it("names an unknown key of the provider, with the keys it reads", function()
+    local file = write("typo", "[default]\ninstaclustr.username = u\ninstaclustr.apikey = k\n")
+    assert.matches("profile [default] of " .. file .. ": unknown key instaclustr.apikey (instaclustr reads "
+                   .. "instaclustr.api_key, instaclustr.username)", load(file), 1, true)
+  end)
+
+  it("names the half of a pair that is missing, where the other came from, and the profile read", function()
+    local out = load(write("half", "[default]\ninstaclustr.username = u\n"))
+    assert.matches("no Instaclustr credentials: pass username and api_key", out, 1, true)
+    assert.matches("; found only username (profile [default]); profile: [default] in " .. dir .. "/half", out, 1, true)
+    out = load(write("other", "[ci]\ninstaclustr.username = u\n"))
+    assert.matches("; profile: " .. dir .. "/other has no [default]", out, 1, true)
+    out = load(dir .. "/absent")
+    assert.matches("; profile: no file " .. dir .. "/absent", out, 1, true)
+    assert.not_matches("found only", out)
+  end)
 end)
 
 describe("errors and secrets", function()
