@@ -28,10 +28,6 @@ function Held:release()
 end
 Held.__close = Held.release
 
-local function warn(redis, text)
-  if redis.warn then redis.warn(text) else io.stderr:write(text, "\n") end
-end
-
 -- Keep a Redis lock alive while it is held; say so loudly if it was lost
 -- (Redis restarted, or this process stalled past TTL).
 local function renew(held)
@@ -41,7 +37,7 @@ local function renew(held)
       if held.done then return end
       local ok, err = M.core.redis_lock(held.redis.handle, held.key, TTL, held.token)
       if ok == false then
-        warn(held.redis, "peerlua: warning: the lock for " .. held.what .. " expired while held; "
+        held.redis:say("peerlua: warning: the lock for " .. held.what .. " expired while held; "
           .. "another process may be creating the same peering")
         return
       elseif not ok then

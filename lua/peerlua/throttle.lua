@@ -31,7 +31,8 @@ local allowed = { url = true, prefix = true, warn = true }
 -- redis{url=, prefix=, warn=} -> throttle | nil, err
 --   url     redis://[[user]:password@]host[:port][/db] (required)
 --   prefix  of every key (default "peerlua:throttle:")
---   warn    function(message) called once when Redis cannot be used
+--   warn    function(message) for its warnings: Redis cannot be used (once), an
+--           ensure_peering lock lost while held
 --           (default: a line on stderr)
 function M.redis(opts)
   if type(opts) ~= "table" then
@@ -53,13 +54,17 @@ function M.is_redis(v)
   return getmetatable(v) == Redis
 end
 
+-- A warning about this throttle: to opts.warn, else stderr.
+function Redis:say(text)
+  if self.warn then self.warn(text) else io.stderr:write(text, "\n") end
+end
+
 -- Redis failed: say so, once.
 function Redis:fallback(message)
   if self.warned then return end
   self.warned = true
-  local text = "peerlua: shared throttle unavailable (" .. message .. "); throttling in this process only, "
-    .. "ensure_peering taking turns on this machine only"
-  if self.warn then self.warn(text) else io.stderr:write(text, "\n") end
+  self:say("peerlua: shared throttle unavailable (" .. message .. "); throttling in this process only, "
+    .. "ensure_peering taking turns on this machine only")
 end
 
 -- reserve(key, rate, burst) -> seconds to wait before sending, or nil when
