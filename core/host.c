@@ -41,7 +41,8 @@ static void usage(FILE *f) {
           "peerlua options:\n"
           "  --help                 show this help and exit\n"
           "  --trace[=FILE]         log every HTTP exchange, retry and throttle wait to FILE\n"
-          "                         (default stderr); credentials are redacted\n"
+          "                         (default stderr), one line each; credentials are redacted\n"
+          "  --trace-headers        --trace, and each request's headers after its line\n"
           "  --stats                print request, retry, throttle-wait and byte counts at exit\n"
           "  --quiet                no progress output\n"
           "  --dry-run              reads are real; every change (create, update, delete,\n"
@@ -75,7 +76,7 @@ static int usage_error(const char *fmt, const char *what) {
 
 typedef struct options {
   int interactive, version, noenv, warnings, execute; /* -i -v -E -W, any -e */
-  int help, stats, quiet, sim, dry_run;
+  int help, stats, quiet, sim, dry_run, trace_headers;
   const char *json;   /* NULL: off, "": stdout, else a file */
   const char *trace;  /* NULL: off, "": stderr, else a file */
   pl_server_opts emu; /* --sim-* */
@@ -101,6 +102,7 @@ static int long_option(int argc, char **argv, int *i, options *o) {
   if (strcmp(a, "--quiet") == 0) return o->quiet = 1, 0;
   if (strcmp(a, "--dry-run") == 0) return o->dry_run = 1, 0;
   if (strcmp(a, "--sim") == 0) return o->sim = 1, 0;
+  if (strcmp(a, "--trace-headers") == 0) return o->trace_headers = 1, 0;
   if ((v = long_value(argc, argv, i, "trace", 0))) {
     o->trace = v;
     return 0;
@@ -327,7 +329,7 @@ static int setup(lua_State *L, host *h) {
   luaL_requiref(L, "peerlua", luaopen_peerlua, 1);
   main_ctx = pl_ctx_of(L);
   pl_set_interrupt(L, &interrupted);
-  if (h->trace) pl_set_trace(L, h->trace);
+  if (h->trace) pl_set_trace(L, h->trace, h->o.trace_headers);
   lua_getfield(L, -1, "options");
   lua_pushboolean(L, h->o.quiet);
   lua_setfield(L, -2, "quiet");
@@ -413,6 +415,7 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
+  if (h.o.trace_headers && !h.o.trace) h.o.trace = "";
   if (h.o.trace) {
     h.trace = h.o.trace[0] ? fopen(h.o.trace, "w") : stderr;
     if (!h.trace) {

@@ -47,9 +47,9 @@ static pl_ctx *push_ctx(lua_State *L) {
   return ctx;
 }
 
-void pl_set_trace(lua_State *L, FILE *f) {
+void pl_set_trace(lua_State *L, FILE *f, int headers) {
   pl_ctx *ctx = pl_ctx_of(L);
-  if (ctx) pl_loop_set_trace(ctx->loop, f);
+  if (ctx) pl_loop_set_trace(ctx->loop, f, headers);
 }
 
 void pl_print_stats(lua_State *L, FILE *f) {

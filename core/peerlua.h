@@ -40,8 +40,9 @@ void pl_set_interrupt(lua_State *L, volatile sig_atomic_t *flag);
  * so a signal handler may call it (to set an interrupt hook there). */
 lua_State *pl_running_thread(pl_ctx *ctx);
 
-/* Trace every HTTP exchange to f (secrets redacted). NULL turns it off. */
-void pl_set_trace(lua_State *L, FILE *f);
+/* Trace every HTTP exchange to f, one line each, and with headers each
+ * request's headers too (secrets redacted). NULL turns it off. */
+void pl_set_trace(lua_State *L, FILE *f, int headers);
 /* Print the --stats summary (one line) to f. */
 void pl_print_stats(lua_State *L, FILE *f);
 

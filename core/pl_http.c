@@ -295,7 +295,7 @@ static void trace_url(const char *url, FILE *f) {
   }
 }
 
-void pl_http_trace(const pl_http *h, FILE *f) {
+void pl_http_trace(const pl_http *h, FILE *f, int headers) {
   fprintf(f, "peerlua: http %s ", h->method);
   trace_url(h->url, f);
   if (h->err == PL_HTTP_OK)
@@ -303,7 +303,7 @@ void pl_http_trace(const pl_http *h, FILE *f) {
   else
     fprintf(f, " -> error (%s)", h->errmsg);
   fprintf(f, " %.3fs sent %zu B received %zu B\n", h->elapsed, h->body.len, h->resp_body.len);
-  for (const struct curl_slist *s = h->headers; s; s = s->next) {
+  for (const struct curl_slist *s = headers ? h->headers : NULL; s; s = s->next) {
     const char *colon = strchr(s->data, ':');
     if (!colon || strcmp(s->data, "Expect:") == 0) continue;
     size_t nlen = (size_t)(colon - s->data);

@@ -69,6 +69,8 @@ int pl_http_header_is_secret(const char *name, size_t len);
 /* Used by the loop only. */
 int pl_http_prepare(pl_http *h);                /* configure h->easy; -1 sets h->err */
 void pl_http_finish(pl_http *h, int curl_code); /* fill status / err from the result */
-void pl_http_trace(const pl_http *h, FILE *f);  /* one exchange, secrets redacted */
+/* One line per exchange; with headers, each request header on its own
+ * line after it. Secrets redacted. */
+void pl_http_trace(const pl_http *h, FILE *f, int headers);
 
 #endif

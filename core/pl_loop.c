@@ -20,6 +20,7 @@ struct pl_loop {
   size_t npool;
   pl_stats stats;
   FILE *trace;
+  int trace_headers; /* also each request's headers */
 };
 
 double pl_loop_now(const pl_loop *l) {
@@ -79,8 +80,9 @@ size_t pl_loop_pending(const pl_loop *l) {
 pl_stats *pl_loop_stats(pl_loop *l) {
   return &l->stats;
 }
-void pl_loop_set_trace(pl_loop *l, FILE *f) {
+void pl_loop_set_trace(pl_loop *l, FILE *f, int headers) {
   l->trace = f;
+  l->trace_headers = headers;
 }
 FILE *pl_loop_trace(const pl_loop *l) {
   return l->trace;
@@ -145,7 +147,7 @@ static int finish_transfers(pl_loop *l) {
     l->stats.requests++;
     l->stats.bytes_sent += h->body.len;
     l->stats.bytes_received += h->resp_body.len;
-    if (l->trace) pl_http_trace(h, l->trace);
+    if (l->trace) pl_http_trace(h, l->trace, l->trace_headers);
     n++;
     if (h->done) h->done(h, h->ud);
   }

@@ -45,7 +45,7 @@ int pl_loop_step(pl_loop *l, double max_wait);
 
 pl_stats *pl_loop_stats(pl_loop *l);
 /* Write one line per finished exchange to f (NULL turns tracing off). */
-void pl_loop_set_trace(pl_loop *l, FILE *f);
+void pl_loop_set_trace(pl_loop *l, FILE *f, int headers);
 FILE *pl_loop_trace(const pl_loop *l);
 
 /* Easy-handle pool used by pl_http (keeps connections and DNS warm). A

@@ -336,8 +336,16 @@ EOF
     refute "secret '$s' is not in the trace" trace.log "$s"
     refute "secret '$s' is not on stderr" err "$s"
   done
+  refute "--trace alone prints no headers" trace.log "  > "
   run --trace req.lua
-  expect "--trace without a file writes to stderr" 0 err "Authorization: \[REDACTED\]" err "X-Auth-Token: \[REDACTED\]"
+  expect "--trace without a file writes to stderr" 0 err "GET http://127.0.0.1:[0-9]+/_test/delay/30 -> 200"
+  refute "--trace alone prints no headers on stderr" err "Authorization"
+  run --trace-headers req.lua
+  expect "--trace-headers adds each request's headers, redacted" 0 \
+    err "GET http://127.0.0.1:[0-9]+/_test/echo" err "^  > Authorization: \[REDACTED\]" err "^  > X-Auth-Token: \[REDACTED\]"
+  for s in tok-abcdef-secret xauth-secret-value; do
+    refute "secret '$s' is not in the header trace" err "$s"
+  done
   run --trace=/nonexistent-dir/t.log -e ''
   expect "--trace to an unwritable file: exit 2" 2 err "cannot open"
 }
