@@ -164,19 +164,55 @@ static int l_read_private(lua_State *L) {
 
 /* ---- error values ------------------------------------------------------ */
 
+/* Whether a chunk's source is one of peerlua's own Lua files: embedded
+ * ("@lua/peerlua/client.lua"), or loaded from PEERLUA_LUA_DIR or LUA_PATH
+ * (".../peerlua/client.lua"). */
+static int is_library(const char *source) {
+  size_t n = strlen(source);
+  for (const pl_embed_file *e = pl_embed_files; e->module; e++) {
+    const char *rel = strchr(e->chunkname, '/') + 1; /* "peerlua/client.lua" */
+    size_t r = strlen(rel);
+    if (n > r && strcmp(source + n - r, rel) == 0 && (source[n - r - 1] == '/' || source[n - r - 1] == '@')) return 1;
+  }
+  return 0;
+}
+
+/* [-0, +0] err.where = "script.lua:14", the innermost Lua line on L's stack
+ * outside peerlua's own files: where the user's call was made. Kept if err
+ * has one; left out if no such line (a library task, the C host). */
+static void blame(lua_State *L, int err) {
+  err = lua_absindex(L, err);
+  if (lua_getfield(L, err, "where") != LUA_TNIL) return (void)lua_pop(L, 1);
+  lua_pop(L, 1);
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+    if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0 || is_library(ar.source)) continue;
+    lua_pushfstring(L, "%s:%d", ar.short_src, ar.currentline);
+    lua_setfield(L, err, "where");
+    return;
+  }
+}
+
 void pl_push_error(lua_State *L, const char *code, const char *msg) {
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 5);
   lua_pushstring(L, code);
   lua_setfield(L, -2, "code");
   lua_pushstring(L, msg);
   lua_setfield(L, -2, "message");
   luaL_setmetatable(L, PL_ERROR_MT);
+  blame(L, -1);
 }
 
-/* __tostring: "[provider op: ]message (code[, HTTP n][, request id])" */
+/* __tostring: "[where: ][provider op: ]message (code[, HTTP n][, request id])" */
 static int error_tostring(lua_State *L) {
   luaL_Buffer b;
   luaL_buffinit(L, &b);
+  if (lua_getfield(L, 1, "where") == LUA_TSTRING) {
+    luaL_addvalue(&b);
+    luaL_addstring(&b, ": ");
+  } else {
+    lua_pop(L, 1);
+  }
   if (lua_getfield(L, 1, "provider") == LUA_TSTRING) {
     luaL_addvalue(&b);
     if (lua_getfield(L, 1, "op") == LUA_TSTRING) {
@@ -221,6 +257,15 @@ static int l_error(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
   luaL_setmetatable(L, PL_ERROR_MT);
+  blame(L, 1);
+  return 1;
+}
+
+/* core.blame(err) -> err: sets err.where if it has none (see blame) */
+static int l_blame(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  blame(L, 1);
   return 1;
 }
 
@@ -303,15 +348,11 @@ static void install_searcher(lua_State *L) {
 }
 
 PL_EXPORT int luaopen_peerlua(lua_State *L) {
-  static const luaL_Reg funcs[] = {{"stats", l_stats},
-                                   {"error", l_error},
-                                   {"is_error", l_is_error},
-                                   {"count", l_count},
-                                   {"trace_retry", l_trace_retry},
-                                   {"trace_wait", l_trace_wait},
-                                   {"read_private", l_read_private},
-                                   {"isatty", l_isatty},
-                                   {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"stats", l_stats},           {"error", l_error},
+                                   {"is_error", l_is_error},     {"blame", l_blame},
+                                   {"count", l_count},           {"trace_retry", l_trace_retry},
+                                   {"trace_wait", l_trace_wait}, {"read_private", l_read_private},
+                                   {"isatty", l_isatty},         {NULL, NULL}};
   if (luaL_newmetatable(L, PL_ERROR_MT)) {
     lua_pushcfunction(L, error_tostring);
     lua_setfield(L, -2, "__tostring");

@@ -630,6 +630,7 @@ function M.class(spec)
       local r, how = call(self, opname, args)
       if r == PLANNED then return true, how end
       if r and post then return post(self, args, r, how) end
+      if r == nil and type(how) == "table" then M.core.blame(how) end -- made in a library task
       return r, how
     end
   end

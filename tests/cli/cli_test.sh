@@ -205,6 +205,10 @@ case_errors() {
   expect "non-string error object" 1 err "error object is a table value"
   run -e 'error(setmetatable({}, {__tostring = function() return "custom" end}))'
   expect "error object with __tostring" 1 err "custom"
+  printf 'local up = peerlua.upcloud{}\nlocal ok = true\nassert(up:create_peering{name = "x"})\n' >calls.lua
+  run --sim calls.lua
+  expect "an uncaught error value names the script's line of the failing call" 1 \
+    err "calls.lua:3: upcloud create_peering: invalid arguments: network: is required"
   printf 'x = = 1\n' >syntax.lua
   run syntax.lua
   expect "syntax error: exit 1" 1 err "syntax.lua:1:"

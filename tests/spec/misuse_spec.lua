@@ -12,3 +12,54 @@ describe("calling a client operation with a dot", function()
     assert.matches("misuse_spec%.lua:%d+: list_peerings: call it as a method, client:list_peerings{...}", msg)
   end)
 end)
+
+-- Each error value names the line of the caller's code that made the failing
+-- call (err.where, and the start of tostring(err)), skipping peerlua's own
+-- frames, so a script with many assert(c:op{...}) says which one failed.
+describe("an error value", function()
+  local here = debug.getinfo(1, "S").short_src
+  local function line() return debug.getinfo(2, "l").currentline end
+  local ic = assert(peerlua.instaclustr({ username = "u", api_key = "k", base_url = "http://127.0.0.1:9",
+    retries = { attempts = 1 } }))
+
+  local function blamed(err, at)
+    assert.is_true(peerlua.is_error(err), tostring(err))
+    assert.equal(here .. ":" .. at, err.where)
+    assert.equal(here .. ":" .. at .. ": ", tostring(err):sub(1, #err.where + 2))
+  end
+
+  it("names the caller's line for bad arguments", function()
+    local _, e1 = ic:create_peering({}); local l1 = line()
+    local _, e2 = ic:list_peerings({ cluster_data_centre_id = "x" }); local l2 = line()
+    blamed(e1, l1)
+    blamed(e2, l2)
+    assert.matches("instaclustr create_peering: invalid arguments", tostring(e1), 1, true)
+  end)
+
+  it("names the caller's line when the request itself fails", function()
+    local _, err = ic:list_peerings({ cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364" }); local l = line()
+    assert.equal("network", err.code)
+    blamed(err, l)
+  end)
+
+  it("names the caller's line, not peerlua's, for a workflow and when raised", function()
+    local _, err = ic:ensure_peering({ cluster_data_centre_id = "x" }); local l = line()
+    blamed(err, l)
+    -- busted's assert turns tables into strings; error() raises the value as Lua's assert does
+    local ok, raised = pcall(function() error((select(2, ic:create_peering({})))) end); local l2 = line()
+    assert.is_false(ok)
+    blamed(raised, l2)
+  end)
+
+  it("names the line inside the caller's task", function()
+    local t = peerlua.spawn(function()
+      local _, err = ic:create_peering({}); return err, line()
+    end)
+    local err, l = t:wait()
+    blamed(err, l)
+  end)
+
+  it("keeps a where given to peerlua.error", function()
+    assert.equal("elsewhere:1", peerlua.error({ code = "invalid", message = "m", where = "elsewhere:1" }).where)
+  end)
+end)
