@@ -29,6 +29,9 @@ M.Client = Client
 
 local Peering = {}
 Peering.__index = Peering
+-- what the REPL completes on a peering: its documented fields and methods
+Peering.__complete = { "id", "state", "status", "raw", "provider", "client",
+  "refresh", "wait", "delete", "wait_deleted" }
 Peering.__name = "peerlua.peering"
 M.Peering = Peering
 
@@ -635,6 +638,12 @@ function M.class(spec)
     end
   end
   for k, v in pairs(spec.methods or {}) do class[k] = v end
+  -- what the REPL completes on a client: its documented methods only
+  class.__complete = { "ensure_peering" }
+  for _, names in ipairs({ spec.ops, spec.methods or {} }) do
+    for k in pairs(names) do table.insert(class.__complete, k) end
+  end
+  table.sort(class.__complete)
   return class
 end
 

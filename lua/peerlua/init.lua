@@ -68,6 +68,15 @@ setmetatable(M, {
     rawset(t, k, v)
     return v
   end,
+  -- the REPL's completion of "peerlua.": the loaded fields and those not yet
+  __complete = function(t)
+    local names = {}
+    for k in pairs(t) do names[#names + 1] = k end
+    for k in pairs(lazy) do
+      if rawget(t, k) == nil then names[#names + 1] = k end
+    end
+    return names
+  end,
 })
 
 -- The provider layer (client, providers, peering values), loaded with the

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of the host binary's command line and REPL.
 #   cli_test.sh CASE PEERLUA
-# Cases: options manpage redis errors args stdin init lib repl interrupt trace sim progress rerun secrets.
+# Cases: options manpage redis errors args stdin init lib repl interrupt trace sim progress rerun secrets
+# dryrun terminal.
 # Each case prints TAP-like lines and exits non-zero on any failure.
 set -uo pipefail
 case_name=$1
@@ -581,6 +582,64 @@ case_dryrun() {
   grep '"event":"plan"[,}]' out | grep '"action":"create"' >plan.json || true
   grep '"event":"plan_summary"' out >summary.json || true
   expect "--json: plan events and the summary as JSON" 0 plan.json '^\{.*"op":"create_peering"' summary.json '^\{.*"create":2[,}]'
+}
+
+# The REPL in a real terminal (tmux): Ctrl-C at the prompt, on a ">>" line
+# and during a wait, Ctrl-D, history as typed, completion.
+case_terminal() {
+  local T=(tmux -S "$WORK/tmux.sock")
+  screen() { "${T[@]}" capture-pane -p -J -t repl; }
+  # wait_for PATTERN: the screen matches the extended regex within 10 s
+  wait_for() {
+    for _ in $(seq 200); do screen | grep -Eq -- "$1" && return 0; sleep 0.05; done
+    return 1
+  }
+  # see DESCRIPTION PATTERN: the screen comes to match
+  see() { if wait_for "$2"; then ok "$1"; else fail "$1: screen does not match /$2/"; screen | sed 's/^/# screen: /'; fi; }
+  keys() { "${T[@]}" send-keys -t repl "$@"; }
+  "${T[@]}" new-session -d -s repl -x 150 -y 50 \
+    "PEERLUA_HISTFILE='$WORK/hist' '$P' --sim -i; echo \"exited \$?\"; sleep 30"
+  "${T[@]}" set-option -t repl history-limit 0 >/dev/null
+  see "the REPL starts in a terminal" '^> $'
+
+  keys 'x = 1 + '
+  keys C-c
+  see "Ctrl-C at the prompt clears the line" '^> x = 1 \+ \^C$'
+  keys '=6 * 7' Enter
+  see "the session goes on after Ctrl-C at the prompt" '^42$'
+
+  keys 'for i = 1, 2 do' Enter
+  see "an incomplete chunk asks for more" '^>> $'
+  keys 'print(i)' C-c
+  keys '=40 + 3' Enter
+  see "Ctrl-C on a >> line drops the chunk and the session goes on" '^43$'
+
+  keys 'peerlua.sleep(30)' Enter
+  sleep 0.3
+  keys C-c
+  see "Ctrl-C during a wait interrupts the line" 'interrupted'
+  keys '="after" .. "wait"' Enter
+  see "the session goes on after Ctrl-C during a wait" '^afterwait$'
+
+  keys 'up = peerlua.upcloud{}' Enter
+  keys 'up:' Tab Tab
+  see "completion on a client offers its documented methods" 'up:ensure_peering'
+  if screen | grep -Eq 'up:(send|exchange|call_pages|response_error|creds)'; then
+    fail "completion on a client offers internals: $(screen | grep -Eo 'up:(send|exchange|call_pages|response_error|creds)' | head -3 | tr '\n' ' ')"
+  else ok "completion on a client offers no internal methods or fields"; fi
+  keys C-c
+  keys 'peerlua.bul' Tab
+  see "completion offers a module field not yet loaded" '^> peerlua\.bulk$'
+  keys C-c
+
+  keys C-d
+  see "Ctrl-D at an empty prompt ends the session" '^exited 0$'
+  # libedit's history file writes a space as \040
+  if grep -Fqx '=6\040*\0407' "$WORK/hist"; then
+    ok "history keeps =expr as typed"
+  else fail "history keeps =expr as typed: $(tr '\n' ' ' <"$WORK/hist")"; fi
+  refute "history has no rewritten return line" "$WORK/hist" 'return'
+  "${T[@]}" kill-server 2>/dev/null
 }
 
 "case_$case_name" || exit 1

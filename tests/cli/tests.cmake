@@ -1,5 +1,5 @@
 # Command line and REPL of the host binary, end to end (tests/cli/cli_test.sh).
-set(PEERLUA_CLI_CASES options manpage redis errors args stdin init lib repl interrupt trace sim progress rerun secrets dryrun)
+set(PEERLUA_CLI_CASES options manpage redis errors args stdin init lib repl interrupt trace sim progress rerun secrets dryrun terminal)
 foreach(case ${PEERLUA_CLI_CASES})
   add_test(NAME cli.${case}
            COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/cli_test.sh ${case} $<TARGET_FILE:peerlua>)
