@@ -142,6 +142,19 @@ static const pl_param hw_one[] = {
   PATH("project_id", "project_id", "hex32"), PATH("cluster_id", "cluster_id", "nonempty"),
   PATH("peering_id", "peering_id", "uuid"), END};
 static const pl_param hw_vpc_one[] = {PATH("peering_id", "peering_id", "uuid"), END};
+/* GET /v2.0/vpc/peerings filters and paging (Huawei VPC API reference,
+ * ListVpcPeerings, support.huaweicloud.com/api-vpc/vpc_peering_0001.html:
+ * id, name (64 at most), status, tenant_id, vpc_id; limit 0..2000, default
+ * 2000; marker the id of the record after which a page starts) */
+static const char *const hw_vpc_statuses[] = {"PENDING_ACCEPTANCE", "REJECTED", "EXPIRED", "DELETED", "ACTIVE", NULL};
+static const pl_param hw_vpc_list[] = {
+  {"id", "id", PL_IN_QUERY, PL_T_STRING, 0, "uuid", 0, 0, NULL},
+  {"name", "name", PL_IN_QUERY, PL_T_STRING, 0, NULL, 1, 64, NULL},
+  {"status", "status", PL_IN_QUERY, PL_T_STRING, 0, NULL, 0, 0, hw_vpc_statuses},
+  {"tenant_id", "tenant_id", PL_IN_QUERY, PL_T_STRING, 0, "hex32", 0, 0, NULL},
+  {"vpc_id", "vpc_id", PL_IN_QUERY, PL_T_STRING, 0, "uuid", 0, 0, NULL},
+  {"limit", "limit", PL_IN_QUERY, PL_T_STRING, 0, "hw_limit", 0, 0, NULL},
+  {"marker", "marker", PL_IN_QUERY, PL_T_STRING, 0, "uuid", 0, 0, NULL}, END};
 
 static const pl_op huawei_ops[] = {
   {"create_peering", "cs", "POST", HW_CS, hw_create, {200, 201, 0}, NULL, "peering", {NULL, NULL}, {NULL}, 0, 0, 0},
@@ -150,6 +163,8 @@ static const pl_op huawei_ops[] = {
    {NULL}, 1, 1, 0},
   {"get_vpc_peering", "vpc", "GET", "/v2.0/vpc/peerings/{peering_id}", hw_vpc_one, {200, 0}, NULL, "peering",
    {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"list_vpc_peerings", "vpc", "GET", "/v2.0/vpc/peerings", hw_vpc_list, {200, 0}, NULL, "peerings", {NULL, NULL},
+   {NULL}, 1, 0, 0},
   {"accept_peering", "vpc", "PUT", "/v2.0/vpc/peerings/{peering_id}/accept", hw_vpc_one, {200, 0}, NULL, NULL,
    {NULL, NULL}, {NULL}, 1, 0, 0},
   {"reject_peering", "vpc", "PUT", "/v2.0/vpc/peerings/{peering_id}/reject", hw_vpc_one, {200, 0}, NULL, NULL,

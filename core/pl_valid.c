@@ -126,6 +126,18 @@ const char *pl_valid_hw_region(const char *s, size_t len) {
   return ok ? NULL : "must be a Huawei region like cn-north-4 (lower-case letters, digits and '-')";
 }
 
+/* Huawei list page size: a whole number 0..2000 (ListVpcPeerings, limit) */
+const char *pl_valid_hw_limit(const char *s, size_t len) {
+  static const char *const rule = "must be a whole number from 0 to 2000";
+  if (len == 0 || len > 4) return rule;
+  unsigned n = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (!isdigit((unsigned char)s[i])) return rule;
+    n = n * 10 + (unsigned)(s[i] - '0');
+  }
+  return n <= 2000 ? NULL : rule;
+}
+
 pl_validator pl_valid_by_name(const char *name) {
   static const struct {
     const char *name;
@@ -141,6 +153,7 @@ pl_validator pl_valid_by_name(const char *name) {
       {"hex32", pl_valid_hex32},
       {"nonempty", pl_valid_nonempty},
       {"hw_region", pl_valid_hw_region},
+      {"hw_limit", pl_valid_hw_limit},
       {NULL, NULL},
   };
   for (int i = 0; table[i].name; i++)

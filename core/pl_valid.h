@@ -18,6 +18,7 @@ const char *pl_valid_ic_region(const char *s, size_t len);   /* US_EAST_1 */
 const char *pl_valid_hex32(const char *s, size_t len);       /* Huawei project / tenant id */
 const char *pl_valid_nonempty(const char *s, size_t len);
 const char *pl_valid_hw_region(const char *s, size_t len); /* cn-north-4: one DNS label */
+const char *pl_valid_hw_limit(const char *s, size_t len);  /* "0".."2000" */
 /* What every path value must be, whatever its own rule: not ".", "..", and
  * no control characters (the rest is percent-encoded by pl_path_expand). */
 const char *pl_valid_segment(const char *s, size_t len);

@@ -65,6 +65,14 @@ int main(void) {
   BAD(pl_valid_hex32, "8185f87d043f4519a68420a282b5e2f");
   BAD(pl_valid_hex32, "8185F87D043F4519A68420A282B5E2FA");
 
+  OK(pl_valid_hw_limit, "0");
+  OK(pl_valid_hw_limit, "2000");
+  BAD(pl_valid_hw_limit, "2001");
+  BAD(pl_valid_hw_limit, "");
+  BAD(pl_valid_hw_limit, "-1");
+  BAD(pl_valid_hw_limit, "10000");
+  BAD(pl_valid_hw_limit, "1.5");
+  CHECK(pl_valid_by_name("hw_limit") == pl_valid_hw_limit);
   CHECK(pl_valid_by_name("uuid") == pl_valid_uuid);
   CHECK(pl_valid_by_name("nope") == NULL);
 

@@ -266,6 +266,67 @@ describe("emulated Huawei", function()
     assert.equal(0, #select(2, as(A, "GET", VPC)).peerings)
   end)
 
+  -- Huawei VPC API reference, ListVpcPeerings (support.huaweicloud.com/
+  -- api-vpc/vpc_peering_0001.html): limit and marker, peerings_links "next"
+  it("VPC peering lists come in pages by limit and marker, with a next link while more remain", function()
+    local mine, own = fixture.clusters[1].vpc_id, fixture.vpcs[2].id
+    local ids = {}
+    for i = 1, 5 do
+      local resp, b = as(A, "POST", VPC, { peering = { name = "p" .. i, request_vpc_info = { vpc_id = mine },
+                                                      accept_vpc_info = { vpc_id = own } } })
+      assert.equal(201, resp.status)
+      ids[i] = b.peering.id
+    end
+    -- a GET with a query, signed over it
+    local function get(q)
+      local keys = {}
+      for k in pairs(q) do keys[#keys + 1] = k end
+      table.sort(keys)
+      for i, k in ipairs(keys) do keys[i] = k .. "=" .. q[k] end
+      return call("GET", VPC, nil, signed(A, "GET", VPC .. "?" .. table.concat(keys, "&")), q)
+    end
+    local seen, query, pages = {}, { limit = "2" }, 0
+    repeat
+      local resp, b = get(query)
+      assert.equal(200, resp.status)
+      pages = pages + 1
+      for _, p in ipairs(b.peerings) do seen[#seen + 1] = p.id end
+      local link = b.peerings_links and b.peerings_links[1]
+      if link then
+        assert.equal("next", link.rel)
+        local marker = link.href:match("[?&]marker=([^&]+)")
+        assert.equal(seen[#seen], marker)
+        assert.matches("^http://" .. HOST:gsub("%.", "%%.") .. VPC:gsub("%.", "%%."):gsub("%-", "%%-") .. "%?", link.href)
+        query = { limit = "2", marker = marker }
+      end
+    until not link
+    assert.equal(3, pages)
+    assert.same(ids, seen)
+    -- without limit: every record, no links
+    local _, all = as(A, "GET", VPC)
+    assert.equal(5, #all.peerings)
+    assert.is_nil(all.peerings_links)
+    -- a limit out of 0..2000, a marker that names no peering: 400
+    for _, q in ipairs({ { limit = "2001" }, { limit = "x" }, { marker = "00000000-0000-4000-8000-000000000000" } }) do
+      assert.equal(400, get(q).status)
+    end
+  end)
+
+  -- Huawei's SDK reads the request id from the X-Request-Id response header
+  -- only (huaweicloud-sdk-python-v3, exceptions/exception_handler.py)
+  it("answers every request with X-Request-Id, the error body's request_id being the same", function()
+    local ok = as(A, "GET", VPC)
+    assert.equal(200, ok.status)
+    assert.matches("^%x+%-%x+%-%x+%-%x+%-%x+$", ok.headers["X-Request-Id"])
+    local bad, b = as(A, "GET", VPC .. "/00000000-0000-4000-8000-000000000000")
+    assert.equal(404, bad.status)
+    assert.equal(b.request_id, bad.headers["X-Request-Id"])
+    local unauth = call("GET", VPC, nil, {})
+    assert.equal(401, unauth.status)
+    assert.is_string(unauth.headers["X-Request-Id"])
+    assert.are_not.equal(ok.headers["X-Request-Id"], unauth.headers["X-Request-Id"])
+  end)
+
   it("VPC peerings across tenants: the peer lists it, filters by status, accepts; create is validated", function()
     local mine = fixture.clusters[1].vpc_id
     local resp, b = as(A, "POST", VPC, { peering = { name = "x-tenant", request_vpc_info = { vpc_id = mine },

@@ -173,6 +173,43 @@ describe("provider clients", function()
     assert(p:wait("active", { timeout = 10, interval = 0.2 }))
   end)
 
+  it("follow Huawei VPC peering list pages (limit, marker, peerings_links) and read X-Request-Id", function()
+    local f = peerlua.sim.fixture.huawei
+    local cs = assert(peerlua.huawei({}))
+    local b = f.accounts[2]
+    local peer = assert(peerlua.huawei({ ak = b.ak, sk = b.sk, project_id = b.project_id }))
+    local made = {}
+    for i = 1, 5 do
+      made[i] = assert(cs:create_peering({ cluster_id = f.clusters[1].id, name = "paged" .. i,
+        vpc_id = "f4da5a55-fcd9-4a93-8b86-5b81585e14bb", accept_tenant_id = b.tenant_id })).id
+    end
+    local before = #requests("huawei")
+    local list = assert(peer:list_vpc_peerings({ limit = "2" }))
+    local got = {}
+    for i, p in ipairs(list) do got[i] = p.id end
+    assert.same(made, got)
+    assert.equal("pending_acceptance", list[1].state)
+    local gets = {}
+    for i = before + 1, #requests("huawei") do
+      local e = requests("huawei")[i]
+      if e.method == "GET" and e.path:match("/vpc/peerings$") then gets[#gets + 1] = e end
+    end
+    assert.equal(3, #gets) -- 2 + 2 + 1
+    -- a list given a marker is that page only
+    assert.equal(2, #assert(peer:list_vpc_peerings({ limit = "2", marker = made[1] })))
+    -- validated before sending: limit 0..2000, status one of the documented words
+    local _, err = peer:list_vpc_peerings({ limit = "2001", status = "GONE" })
+    assert.equal("invalid", err.code)
+    local fields = {}
+    for _, d in ipairs(err.details) do fields[d.field] = d.rule end
+    assert.equal("must be a whole number from 0 to 2000", fields.limit)
+    assert.is_string(fields.status)
+    -- an error's request id is the X-Request-Id header
+    local _, nf = peer:get_vpc_peering({ peering_id = "00000000-0000-4000-8000-000000000000" })
+    assert.equal("not_found", nf.code)
+    assert.matches("^%x+%-%x+%-%x+%-%x+%-%x+$", nf.request_id)
+  end)
+
   it("refuse a success answer that lacks the list or peering it should carry", function()
     local up = assert(peerlua.upcloud({ base_url = "http://127.0.0.1:9", token = "t" }))
     local cases = { -- op, 200 body, the rule broken

@@ -18,7 +18,7 @@ local M = {
 
 M.ops = {
   create_peering = "peering", list_peerings = "peering", delete_peering = "peering",
-  get_vpc_peering = "peering", accept_peering = "peering", reject_peering = "peering",
+  get_vpc_peering = "peering", list_vpc_peerings = "peering", accept_peering = "peering", reject_peering = "peering",
 }
 
 local FIELDS = { "ak", "sk", "security_token", "user", "password", "domain", "project_id", "project_name", "region" }
@@ -162,11 +162,37 @@ function M.reauthorize(client)
   return false
 end
 
+-- The request id is the X-Request-Id response header: Huawei's SDK reads it
+-- from there only (huaweicloud-sdk-python-v3, huaweicloudsdkcore/exceptions/
+-- exception_handler.py, DefaultExceptionHandler); a body's request_id is
+-- the fallback.
 function M.parse_error(_, resp)
   local b = common.body(resp)
   if not b then return nil end
-  if type(b.error) == "table" then return { message = b.error.message, code_word = b.error.code and tostring(b.error.code) } end
-  return { code_word = b.error_code, message = b.error_msg, request_id = b.request_id }
+  local id = resp.headers["x-request-id"]
+  if type(b.error) == "table" then
+    return { message = b.error.message, code_word = b.error.code and tostring(b.error.code), request_id = id }
+  end
+  return { code_word = b.error_code, message = b.error_msg, request_id = id or b.request_id }
+end
+
+-- The VPC peering list comes in pages when it holds more than limit
+-- (default 2000): peerings_links = {{rel = "next", href = "...?limit=N&marker=ID"}}
+-- (Huawei VPC API reference, ListVpcPeerings, support.huaweicloud.com/
+-- api-vpc/vpc_peering_0001.html). A list given a marker is that page only.
+function M.next_page(_, args, body)
+  if args.marker ~= nil or type(body.peerings_links) ~= "table" then return nil end
+  for _, link in ipairs(body.peerings_links) do
+    local marker = type(link) == "table" and link.rel == "next" and type(link.href) == "string"
+      and link.href:match("[?&]marker=([^&#]+)")
+    if marker then
+      local copy = {}
+      for k, v in pairs(args) do copy[k] = v end
+      copy.marker = marker:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
+      return copy
+    end
+  end
+  return nil
 end
 
 -- A 409 while a peering is being deleted means "busy, try again".

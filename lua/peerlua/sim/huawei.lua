@@ -10,13 +10,15 @@
 --        (list {peerings}, create 201 {peering}), GET .../peering/{peering_id}
 --        {peering}, DELETE .../peering/{peering_id} 204
 --   VPC: GET|POST /vpc/v2.0/vpc/peerings (list filters: id, name, status,
---        vpc_id, tenant_id), GET|PUT|DELETE .../{peering_id},
+--        vpc_id, tenant_id; pages by limit and marker, with peerings_links),
+--        GET|PUT|DELETE .../{peering_id},
 --        PUT .../{peering_id}/accept and /reject (answering the bare object)
 --
 -- Every CS and VPC request is authenticated by X-Auth-Token (an unexpired
 -- IAM token) or by an AK/SK signature (SDK-HMAC-SHA256), recomputed here
 -- with the same signer the client uses: a wrong signature, an unknown AK or
 -- an X-Sdk-Date more than 15 minutes from the emulator's clock gets 401.
+-- Every answer carries X-Request-Id.
 -- Errors are {error_code, error_msg, request_id}; the codes are the
 -- emulator's own where Huawei documents none (APIGW.0301 auth, CS.10001 /
 -- VPC.0101 bad input, CS.20003 / VPC.0601 not found, VPC.0604 busy).
@@ -44,7 +46,10 @@ local STATES = {}
 for _, w in ipairs(STATE_LIST) do STATES[w] = true end
 
 local function fail(status, code, message, app)
-  return response.json(status, { error_code = code, error_msg = message, request_id = app and app:uuid() or nil })
+  local id = app and app:uuid() or nil
+  local resp = response.json(status, { error_code = code, error_msg = message, request_id = id })
+  resp.request_id = id -- the X-Request-Id header too (r.dispatch)
+  return resp
 end
 
 local CODES = {
@@ -208,6 +213,18 @@ function M.new(app)
     not_found = function() return err(404, "APIGW.0101", "The API does not exist or has not been published.") end,
     method_not_allowed = function() return err(404, "APIGW.0101", "The API does not exist or has not been published.") end,
   }
+  -- every answer carries X-Request-Id, where Huawei's SDK reads the request
+  -- id (huaweicloud-sdk-python-v3, huaweicloudsdkcore/exceptions/
+  -- exception_handler.py); an error body's request_id is the same id
+  local dispatch = r.dispatch
+  function r.dispatch(self, req, path)
+    local resp = response.normalize(dispatch(self, req, path))
+    resp.headers = resp.headers or {}
+    local id = resp.request_id or app:uuid()
+    resp.request_id = nil
+    resp.headers["X-Request-Id"] = id
+    return resp
+  end
 
   local function route(method, path, fn)
     r:add(method, path, function(req, params)
@@ -364,15 +381,43 @@ function M.new(app)
       and (not tid or v.request_vpc_info.tenant_id == tid or v.accept_vpc_info.tenant_id == tid)
   end
 
+  -- Paging (Huawei VPC API reference, ListVpcPeerings,
+  -- support.huaweicloud.com/api-vpc/vpc_peering_0001.html): limit 0..2000,
+  -- default 2000; marker is the id of the record the page starts after;
+  -- peerings_links holds {rel = "next", href} only when records remain past
+  -- the page. MODEL (the reference does not say): a marker that names no
+  -- peering, or a bad limit, is 400 VPC.0101; the href is this emulator's
+  -- URL of the next page, limit and marker in its query.
   route("GET", VPC, function(req, _, acct)
-    local now, out = app:clock(), {}
+    local q = req.query or {}
+    local limit = 2000
+    if q.limit ~= nil then
+      limit = type(q.limit) == "string" and q.limit:match("^%d+$") and tonumber(q.limit)
+      if not limit or limit > 2000 then return err(400, "VPC.0101", "limit must be a whole number from 0 to 2000") end
+    end
+    local now, all = app:clock(), {}
     for _, p in ipairs(state.order) do
       if visible(p, acct, now) then
         local v = view(p, now)
-        if matches(v, req.query or {}) then out[#out + 1] = v end
+        if matches(v, q) then all[#all + 1] = v end
       end
     end
-    return response.json(200, { peerings = check.list(out) })
+    local first = 1
+    if type(q.marker) == "string" then
+      first = nil
+      for i, v in ipairs(all) do
+        if v.id == q.marker then first = i + 1 end
+      end
+      if not first then return err(400, "VPC.0101", "marker " .. q.marker .. " names no peering") end
+    end
+    local page = table.move(all, first, math.min(#all, first + limit - 1), 1, {})
+    local body = { peerings = check.list(page) }
+    if first + limit - 1 < #all and #page > 0 then
+      local host = req.headers and req.headers.host or "127.0.0.1"
+      body.peerings_links = { { rel = "next", href = ("http://%s%s?limit=%d&marker=%s"):format(
+        host, req.path, limit, page[#page].id) } }
+    end
+    return response.json(200, body)
   end)
 
   route("POST", VPC, function(req, _, acct)
