@@ -210,6 +210,57 @@ describe("provider clients", function()
     assert.matches("^%x+%-%x+%-%x+%-%x+%-%x+$", nf.request_id)
   end)
 
+  -- A tool given only the emulator's host (Huawei's SDK keeps only scheme
+  -- and host of an endpoint) reaches each API at its real paths on the
+  -- root; the Host header of a real API host picks the API.
+  it("reach every API of the emulator at its real paths on the root", function()
+    local fx, url = peerlua.sim.fixture, server.url
+    local ic = assert(peerlua.instaclustr({ base_url = url, username = fx.instaclustr.accounts[1].username,
+      api_key = fx.instaclustr.accounts[1].api_key }))
+    assert.is_table(assert(ic:list_peerings({ cluster_data_centre_id = CDC })))
+    local uc = fx.upcloud.accounts[1]
+    local up = assert(peerlua.upcloud({ base_url = url .. "/1.3", username = uc.username, password = uc.password }))
+    assert.is_table(assert(up:list_peerings({})))
+    local ac = fx.aerospike.accounts[1]
+    local as = assert(peerlua.aerospike({ base_url = url .. "/v1", token_url = url .. "/oauth/token",
+      client_id = ac.client_id, client_secret = ac.client_secret }))
+    assert.is_table(assert(as:list_peerings({ cluster_id = AS_CLUSTER })))
+    local av = fx.aiven.accounts[1]
+    local aiven = assert(peerlua.aiven({ base_url = url, token = av.token }))
+    local project = fx.aiven.projects[1]
+    assert.is_table(assert(aiven:list_peerings({ project = project.name,
+      project_vpc_id = project.vpcs[1].project_vpc_id })))
+    -- Huawei: AK/SK signed over the path sent (no emulator prefix), and IAM tokens
+    local a, b = fx.huawei.accounts[1], fx.huawei.accounts[2]
+    local ends = { cs = url, vpc = url, iam = url }
+    local cs = assert(peerlua.huawei({ ak = a.ak, sk = a.sk, project_id = a.project_id, endpoints = ends }))
+    local p = assert(cs:create_peering({ cluster_id = fx.huawei.clusters[1].id, name = "root",
+      vpc_id = "f4da5a55-fcd9-4a93-8b86-5b81585e14bb", accept_tenant_id = b.tenant_id }))
+    local peer = assert(peerlua.huawei({ user = b.user, password = b.password, domain = b.domain,
+      project_id = b.project_id, endpoints = ends }))
+    assert.equal("active", assert(peer:accept_peering({ peering_id = p.id })).state)
+    local seen = {}
+    for _, e in ipairs(requests("huawei")) do seen[#seen + 1] = e.method .. " " .. e.path .. " " .. e.status end
+    local log = table.concat(seen, "\n")
+    assert.matches("POST /huawei/cs/v1%.0/%x+/reserved_cluster/[^ ]+/peering 20[01]", log)
+    assert.matches("POST /huawei/iam/v3/auth/tokens 201", log)
+    assert.matches("PUT /huawei/vpc/v2%.0/vpc/peerings/[^ ]+/accept 200", log)
+    -- the Host header of a real API host picks the API, here for a path that is also Huawei CS's shape
+    local path = "/v2.0/vpc/peerings"
+    local signed = assert(peerlua.auth.huawei_sign({ method = "GET", url = "http://vpc.eu-de.myhuaweicloud.com" .. path,
+      headers = {}, body = "", ak = a.ak, sk = a.sk }))
+    signed.Host = "vpc.eu-de.myhuaweicloud.com"
+    local resp = assert(http.request({ url = url .. path, headers = signed }))
+    assert.equal(200, resp.status)
+    assert.equal(1, #resp:json().peerings)
+    -- a signature over another path than the one sent is refused
+    signed = assert(peerlua.auth.huawei_sign({ method = "GET", url = url .. "/huawei/vpc" .. path, headers = {},
+      body = "", ak = a.ak, sk = a.sk }))
+    assert.equal(401, assert(http.request({ url = url .. path, headers = signed })).status)
+    -- a path no API has is still the emulator's 404
+    assert.equal(404, assert(http.request({ url = url .. "/nothing/here" })).status)
+  end)
+
   it("refuse a success answer that lacks the list or peering it should carry", function()
     local up = assert(peerlua.upcloud({ base_url = "http://127.0.0.1:9", token = "t" }))
     local cases = { -- op, 200 body, the rule broken

@@ -132,7 +132,7 @@ function M.new(app)
       end
     end
     local q = raw_query(req.query)
-    local url = "http://" .. (req.headers.host or "") .. req.path .. (q ~= "" and "?" .. q or "")
+    local url = "http://" .. (req.headers.host or "") .. (req.sent_path or req.path) .. (q ~= "" and "?" .. q or "")
     signer = signer or require("peerlua").auth.huawei_sign
     local want = signer({ method = req.method, url = url, headers = headers, body = req.body or "",
                           ak = ak, sk = acct.sk, date = date })
@@ -415,7 +415,7 @@ function M.new(app)
     if first + limit - 1 < #all and #page > 0 then
       local host = req.headers and req.headers.host or "127.0.0.1"
       body.peerings_links = { { rel = "next", href = ("http://%s%s?limit=%d&marker=%s"):format(
-        host, req.path, limit, page[#page].id) } }
+        host, req.sent_path or req.path, limit, page[#page].id) } }
     end
     return response.json(200, body)
   end)

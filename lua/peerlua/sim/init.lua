@@ -48,6 +48,53 @@ M.PROVIDERS = {
   { "/aiven", "peerlua.sim.aiven", "aiven" },
 }
 
+-- Each API also answers at its real paths on the root, so that a tool given
+-- only the emulator's host and port works unmodified (Huawei's SDK keeps
+-- only the scheme and host of an endpoint). The Host header picks the API
+-- when it names a real one (vpc.eu-de.myhuaweicloud.com sent to
+-- 127.0.0.1:PORT); otherwise the path does. Hosts are the documented base
+-- URLs (the client defaults: api.instaclustr.com, api.upcloud.com/1.3,
+-- api.aerospike.com/v1 with auth.control.aerospike.cloud/oauth/token,
+-- api.aiven.io, {iam,cs,vpc}.REGION.myhuaweicloud.com). The emulator's own
+-- prefix is put before the path; handlers see req.path as under that
+-- prefix and req.sent_path as it came (Huawei checks signatures over it).
+M.ROOT_HOSTS = {
+  { "^api%.instaclustr%.com$", "/instaclustr" },
+  { "^api%.upcloud%.com$", "/upcloud" },
+  { "^api%.aerospike%.com$", "/aerospike" },
+  { "^auth%.control%.aerospike%.cloud$", "/aerospike" },
+  { "^api%.aiven%.io$", "/aiven" },
+  { "^iam%.[%w-]+%.myhuaweicloud%.com$", "/huawei/iam" },
+  { "^cs%.[%w-]+%.myhuaweicloud%.com$", "/huawei/cs" },
+  { "^vpc%.[%w-]+%.myhuaweicloud%.com$", "/huawei/vpc" },
+}
+M.ROOT_PATHS = { -- no API host named: the first path prefix that matches
+  { "^/provisioning/", "/instaclustr" },
+  { "^/cluster%-management/", "/instaclustr" },
+  { "^/1%.3/", "/upcloud" },
+  { "^/v1/database", "/aerospike" },
+  { "^/oauth/token$", "/aerospike" },
+  { "^/v1/project/", "/aiven" },
+  { "^/v3/auth/", "/huawei/iam" },
+  { "^/v1%.0/", "/huawei/cs" },
+  { "^/v2%.0/vpc/", "/huawei/vpc" },
+}
+
+-- the emulator prefix for a request at a real API path, or nil
+local function root_prefix(app, req)
+  local first = req.path:match("^/[^/]*")
+  for _, m in ipairs(app.mounted) do
+    if m.prefix:match("^/[^/]+") == first then return nil end -- under an emulator prefix already
+  end
+  local host = ((req.headers and req.headers.host) or ""):lower():gsub(":%d+$", "")
+  for _, h in ipairs(M.ROOT_HOSTS) do
+    if host:match(h[1]) then return h[2] end
+  end
+  for _, r in ipairs(M.ROOT_PATHS) do
+    if req.path:match(r[1]) then return r[2] end
+  end
+end
+
 local App = {}
 App.__index = App
 
@@ -258,8 +305,15 @@ local function provider_error(app, provider, req, status, message)
   return resp
 end
 
--- A provider request: rate limit, faults before, the handler, faults after.
+local function is_admin(path)
+  return path:sub(1, 5) == "/_sim" and (#path == 5 or path:sub(6, 6) == "/")
+end
+
+-- A provider request (at an emulator prefix, or at a real API path: see
+-- ROOT_HOSTS): rate limit, faults before, the handler, faults after.
 local function serve(app, req)
+  local root = not is_admin(req.path) and req.path:sub(1, 6) ~= "/_test" and root_prefix(app, req)
+  if root then req.sent_path, req.path = req.path, root .. req.path end
   local provider = provider_of(app, req.path)
   if not provider then return dispatch(app.router, req) end
   local p = app.fixture[provider]
@@ -303,10 +357,6 @@ local function serve(app, req)
     resp.fault = f.text
   end
   return resp
-end
-
-local function is_admin(path)
-  return path:sub(1, 5) == "/_sim" and (#path == 5 or path:sub(6, 6) == "/")
 end
 
 -- app:handle(req) -> response table; never raises for a handler's error
