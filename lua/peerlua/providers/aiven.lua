@@ -35,15 +35,16 @@ end
 M.authorize = common.authorize
 M.reauthorize = common.no_reauthorize
 
--- {"message", "more_info", "status", "errors": [{"message", ...}]}
+-- {"message", "more_info", "status", "errors": [{"error_code", "message", "status"}]}:
+-- the message is the body's "message", else the body's whole text (what
+-- aiven-client shows: tests/test_client.py test_error_str, with a plain-text
+-- body and with {"errors":[]}), cut to 500 bytes.
 function M.parse_error(_, resp)
   local b = common.body(resp)
-  if not b then return nil end
-  local message = b.message
-  if type(message) ~= "string" and type(b.errors) == "table" and type(b.errors[1]) == "table" then
-    message = b.errors[1].message
-  end
-  return { message = type(message) == "string" and message or nil }
+  if b and type(b.message) == "string" then return { message = b.message } end
+  local text = type(resp.body) == "string" and resp.body:gsub("^%s+", ""):gsub("%s+$", "") or ""
+  if text == "" then return nil end
+  return { message = #text > 500 and text:sub(1, 500) .. "..." or text }
 end
 
 -- Every call is in a project: the client's unless the arguments name one.

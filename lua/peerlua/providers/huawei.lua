@@ -105,7 +105,10 @@ end
 
 local function fetch_token(client)
   local c = client.creds
-  local scope = c.project_id and { project = { id = c.project_id } } or { project = { name = c.project_name } }
+  -- a project name is scoped within its domain, as Huawei's SDK sends it
+  -- (huaweicloud/golangsdk identity/v3/tokens, TestCreateProjectNameAndDomainNameScope)
+  local scope = c.project_id and { project = { id = c.project_id } }
+    or { project = { name = c.project_name, domain = { name = c.domain } } }
   local resp, err = client:request({
     method = "POST", url = M.service_url(client, "iam") .. "/v3/auth/tokens",
     json = { auth = { identity = { methods = { "password" }, password = { user = {

@@ -35,10 +35,22 @@
 local router = require("peerlua.sim.router")
 local response = require("peerlua.sim.response")
 local check = require("peerlua.sim.check")
+local json = require("peerlua.json")
 
 local M = {}
 
 local MAX_SKEW = 15 * 60
+
+-- a stable 32-hex-digit id for a name (FNV-1a 32, four rounds): catalog and role ids
+local function hex32(name)
+  local out = {}
+  for round = 1, 4 do
+    local h = 0x811c9dc5 ~ round
+    for i = 1, #name do h = ((h ~ name:byte(i)) * 0x01000193) & 0xffffffff end
+    out[round] = ("%08x"):format(h)
+  end
+  return table.concat(out)
+end
 
 -- the documented peering statuses (seed 001, providers.md 2.4)
 local STATE_LIST = { "PENDING_ACCEPTANCE", "ACTIVE", "REJECTED", "EXPIRED", "DELETED" }
@@ -259,18 +271,37 @@ function M.new(app)
     for _, a in ipairs(fx.accounts or {}) do
       if a.user == user.name and a.password == user.password and a.domain == domain then
         req.credential = a.user
-        if (scope.id and scope.id ~= a.project_id) or (scope.name and scope.name ~= a.project_name) then
+        local scope_domain = type(scope.domain) == "table" and scope.domain.name
+        if (scope.id and scope.id ~= a.project_id) or (scope.name and scope.name ~= a.project_name)
+          or (scope_domain and scope_domain ~= a.domain) then
           return response.json(401, { error = { code = 401, title = "Unauthorized",
                                                 message = "The user has no access to the project." } })
         end
         local ttl = fx.token_ttl or 24 * 3600
         local tok = "MIIsim" .. app:uuid():gsub("-", "") .. app:uuid():gsub("-", "")
         state.tokens[tok] = { account = a, expires = app:clock() + ttl }
+        -- the Keystone v3 token body (huaweicloud/golangsdk identity/v3/tokens
+        -- testing/fixtures.go, TokenOutput): MODEL ids (domain_id and user_id
+        -- from the fixture, else the tenant id and one made from the name), a catalog of
+        -- this emulator's three services and an "op_user" role
+        local host = "http://" .. (req.headers.host or "127.0.0.1")
+        local region = a.project_name and a.project_name:match("^[^_]+") or "eu-de"
+        local catalog = {}
+        for _, svc in ipairs({ { "iam", "identity" }, { "cs", "cs" }, { "vpc", "vpc" } }) do
+          catalog[#catalog + 1] = { id = hex32(svc[1]), name = svc[1], type = svc[2], endpoints = check.list({
+            { id = hex32(svc[1] .. "-public"), interface = "public", region = region, region_id = region,
+              url = host .. "/huawei/" .. svc[1] } }) }
+        end
+        local dom = { id = a.domain_id or a.tenant_id, name = a.domain }
         return response.json(201, { token = {
           methods = check.list({ "password" }), expires_at = check.timestamp(app:now() + ttl / app.time_scale),
-          issued_at = check.timestamp(app:now()),
-          project = { id = a.project_id, name = a.project_name, domain = { name = a.domain } },
-          user = { name = a.user, domain = { name = a.domain } },
+          issued_at = check.timestamp(app:now()), is_domain = false,
+          audit_ids = check.list({ app:uuid():gsub("-", ""):sub(1, 22) }),
+          roles = check.list({ { id = hex32("op_user"), name = "op_user" } }),
+          catalog = check.list(catalog),
+          project = { id = a.project_id, name = a.project_name, domain = dom },
+          user = { id = a.user_id or hex32("user:" .. a.user), name = a.user, domain = dom,
+                   password_expires_at = json.null },
         } }, { ["X-Subject-Token"] = tok })
       end
     end

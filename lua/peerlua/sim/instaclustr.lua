@@ -403,8 +403,15 @@ function M.new(app)
   end
 
   -- read a v1 rule body into a list of {network|securityGroupId, type}
+  -- A field it does not know is refused: a body with securityGroupId and
+  -- rule_cidr is 400 (instaclustr/terraform-provider-instaclustr
+  -- instaclustr/api_client_unit_test.go with data/invalid_firewall.json).
+  local RULE_FIELDS = { network = true, securityGroupId = true, rules = true }
   local function read_rules(req, body)
     local d = {}
+    for k in pairs(body) do
+      if not RULE_FIELDS[k] then d[tostring(k)] = "is not a field of a firewall rule (network, securityGroupId, rules)" end
+    end
     if (body.network == nil) == (body.securityGroupId == nil) then
       d.network = "give exactly one of network and securityGroupId"
     elseif body.network ~= nil then
