@@ -40,6 +40,12 @@ foreach(ex ${PEERLUA_EXAMPLES})
   add_test(NAME example.${name} COMMAND $<TARGET_FILE:peerlua> --sim ${ex})
   set_tests_properties(example.${name} PROPERTIES TIMEOUT 120)
 endforeach()
+# The README's busted example: a user's script tested against an emulator
+# started from Lua, under stock lua5.4 with peerlua.so.
+add_test(NAME example.spec.instaclustr
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/spec/run.sh lua54 ${CMAKE_BINARY_DIR}
+                 ${CMAKE_SOURCE_DIR}/examples/spec/instaclustr_spec.lua)
+set_tests_properties(example.spec.instaclustr PROPERTIES TIMEOUT 120)
 # The bulk run again on a flaky provider: rate limits, 5xx before and after
 # the request took effect, connection resets. Every peering still ends
 # active, none twice.

@@ -25,7 +25,10 @@ local M = {
   options = {},
   -- auth.huawei_sign{method=, url=, headers=, body=, ak=, sk=[, date=]} ->
   -- the headers to add (X-Sdk-Date, Authorization) | nil, err
-  auth = { huawei_sign = core.huawei_sign },
+  -- auth.aws_sign{method=, url=, headers=, body=, access_key=, secret_key=,
+  -- session_token=, region=, service=[, date=]} -> the headers to add
+  -- (X-Amz-Date, Authorization[, X-Amz-Security-Token][, Host]) | nil, err
+  auth = { huawei_sign = core.huawei_sign, aws_sign = core.aws_sign },
 }
 
 -- Modules load on first use, so that start-up stays close to lua5.4's: a
@@ -186,6 +189,14 @@ function M.set_sim(sim)
   end
   M.sim = sim
   if client then client.sim = sim end
+end
+
+-- start_emulator{...} -> emulator | nil, err: the emulator in this process
+-- (peerlua.emulator; also require("peerlua.sim").start{...}).
+function M.start_emulator(opts)
+  local emulator = require("peerlua.emulator")
+  emulator.core, emulator.peerlua = core, M
+  return emulator.start(opts)
 end
 
 -- The dry run's plan, wired to the options and the JSON stream.

@@ -1,10 +1,9 @@
-# The emulator's HTTP server (core/server.c, lua/peerlua/sim).
+# The emulator's HTTP server (core/server.c, part of peerlua_lua; lua/peerlua/sim).
 # peerlua_emulator is a small driver calling pl_emulator_main directly, so
 # the server is tested on its own; the same script also runs against
 # `peerlua --emulator`.
 add_executable(peerlua_emulator
   ${CMAKE_SOURCE_DIR}/tests/server/emu_main.c
-  ${CMAKE_SOURCE_DIR}/core/server.c
   $<TARGET_OBJECTS:peerlua_lua>
 )
 set_target_properties(peerlua_emulator PROPERTIES ENABLE_EXPORTS ON)

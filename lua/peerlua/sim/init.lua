@@ -95,6 +95,12 @@ local function root_prefix(app, req)
   end
 end
 
+-- start{...} -> emulator | nil, err: this emulator served in the calling
+-- process, for any Lua program (see peerlua.emulator).
+function M.start(opts)
+  return require("peerlua").start_emulator(opts)
+end
+
 local App = {}
 App.__index = App
 

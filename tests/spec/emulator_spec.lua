@@ -1,0 +1,104 @@
+-- The emulator started from a Lua program (require("peerlua.sim").start):
+-- clients use the newest running one, each has its own state, stop (and
+-- <close>) hands back to the one before, the admin calls work, and bad
+-- options are refused naming the field. Runs under peerlua and under stock
+-- lua5.4 with peerlua.so.
+local peerlua = require("peerlua")
+local sim_module = require("peerlua.sim")
+local http = peerlua.http
+
+local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
+local ARGS = { cluster_data_centre_id = CDC, peer_account_id = "123456789012", peer_vpc_id = "vpc-0a1b2c3d",
+               peer_subnets = { "10.1.0.0/16" }, peer_region = "US_WEST_2" }
+
+describe("an emulator started from Lua", function()
+  local saved
+  setup(function() saved = peerlua.sim end)
+  teardown(function() peerlua.set_sim(saved) end)
+
+  it("serves the clients made while it runs, with its fixture's accounts, and logs their requests", function()
+    local sim <close> = assert(sim_module.start({ time_scale = 600 }))
+    assert.matches("^http://127%.0%.0%.1:%d+$", sim.url)
+    assert.equal(sim.url, peerlua.sim.url)
+    assert.is_string(sim.fixture.instaclustr.accounts[1].username)
+    local ic = assert(peerlua.instaclustr({}))
+    local p = assert(ic:ensure_peering(ARGS))
+    assert.equal("pending_acceptance", p.state)
+    assert(sim:accept(p))
+    assert(p:wait("active", { timeout = 10 }))
+    local posts = 0
+    for _, e in ipairs(assert(sim:requests("instaclustr"))) do
+      if e.method == "POST" then posts = posts + 1 end
+    end
+    assert.equal(1, posts)
+    assert.is_true(sim:reset())
+    assert.equal(0, #assert(sim:requests()))
+    assert.equal(0, #assert(ic:list_peerings({ cluster_data_centre_id = CDC })))
+  end)
+
+  it("injects faults on request", function()
+    local sim <close> = assert(sim_module.start({ time_scale = 600 }))
+    local ic = assert(peerlua.instaclustr({ retries = { attempts = 2, base = 0.01, cap = 0.02 } }))
+    assert(sim:set_faults("500:1"))
+    local _, err = ic:list_peerings({ cluster_data_centre_id = CDC })
+    assert.equal("unavailable", err.code)
+    assert(sim:set_faults("none"))
+    assert.is_table(assert(ic:list_peerings({ cluster_data_centre_id = CDC })))
+    local ok, ferr = sim:set_faults("nonsense")
+    assert.is_nil(ok)
+    assert.equal("invalid", ferr.code)
+  end)
+
+  it("runs beside another, each with its own state; stopping one hands back to the one before", function()
+    local first = assert(sim_module.start({ time_scale = 600 }))
+    assert(assert(peerlua.instaclustr({})):ensure_peering(ARGS))
+    do
+      local second <close> = assert(sim_module.start({ time_scale = 600, seed = 3 }))
+      assert.are_not.equal(first.url, second.url)
+      assert.equal(second.url, peerlua.sim.url)
+      assert.equal(0, #assert(assert(peerlua.instaclustr({})):list_peerings({ cluster_data_centre_id = CDC })))
+    end -- <close> stops it
+    assert.equal(first.url, peerlua.sim.url)
+    assert.equal(1, #assert(assert(peerlua.instaclustr({})):list_peerings({ cluster_data_centre_id = CDC })))
+    local url = first.url
+    first:stop()
+    first:stop() -- twice: nothing more
+    assert.equal(saved and saved.url, peerlua.sim and peerlua.sim.url)
+    assert.matches("stopped", tostring(first))
+    local resp, err = http.request({ url = url .. "/_sim/health", timeout = 2 })
+    assert.is_nil(resp)
+    assert.equal("network", err.code)
+    assert.has_error(function() first:requests() end, "emulator: stopped (" .. url .. ")")
+  end)
+
+  it("takes a fixture as a table", function()
+    local fx = { instaclustr = { accounts = { { username = "own-user", api_key = "own-key-0001" } } } }
+    local sim <close> = assert(sim_module.start({ fixture = fx }))
+    assert.equal("own-user", sim.fixture.instaclustr.accounts[1].username)
+    local ic = assert(peerlua.instaclustr({}))
+    local _, err = ic:list_peerings({ cluster_data_centre_id = CDC }) -- the fixture has no data centres
+    assert.equal("not_found", err.code) -- but its account was accepted
+    assert.equal("own-user", assert(sim:requests("instaclustr"))[1].credential)
+  end)
+
+  it("refuses bad options naming the field, before starting anything", function()
+    local cases = {
+      { { colour = "red" }, "colour", "is not an option" },
+      { { time_scale = -1 }, "time_scale", "must be a number above 0" },
+      { { time_scale = "fast" }, "time_scale", "must be a number above 0" },
+      { { seed = 1.5 }, "seed", "must be a whole number" },
+      { { fixture = 5 }, "fixture", "must be a JSON file's path or a table" },
+      { { faults = "zzz" }, nil, "bad fault spec" },
+      { { fixture = { nonsense = {} } }, nil, "nonsense" },
+    }
+    for _, c in ipairs(cases) do
+      local sim, err = sim_module.start(c[1])
+      assert.is_nil(sim)
+      assert.equal("invalid", err.code)
+      if c[2] then assert.equal(c[2], err.details[1].field) end
+      assert.matches(c[3], err.message, 1, true)
+    end
+    assert.has_error(function() sim_module.start("fast") end,
+      "sim.start: takes a table of options, start{time_scale = 60, ...}")
+  end)
+end)
