@@ -1,4 +1,4 @@
-/* core.huawei_sign: the Huawei AK/SK signer (pl_sign.c) for Lua. */
+/* core.huawei_sign and core.aws_sign: the signers of pl_sign.c for Lua. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +33,74 @@ static const char *str_field(lua_State *L, const char *k, size_t *len, int *bad)
   return s;
 }
 
+/* [-0, +(0|2)] The string fields of the table at 1 into v (body's length
+ * into *body_len): 0, or 2 with nil and an error pushed. */
+static int get_strings(lua_State *L, const char *const *fields, int n, const char **v, size_t *body_len) {
+  for (int i = 0; i < n; i++) {
+    int bad = 0;
+    v[i] = str_field(L, fields[i], strcmp(fields[i], "body") == 0 ? body_len : NULL, &bad);
+    if (bad) return invalid(L, fields[i], "must be a string");
+  }
+  return 0;
+}
+
+/* date, or now in UTC as YYYYMMDDTHHMMSSZ written into buf */
+static const char *date_or_now(const char *date, char buf[17]) {
+  if (date) return date;
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(buf, 17, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+/* [-0, +(1|2|3)] The headers field of the table at 1 (a table of name ->
+ * string, kept alive by the argument) as an array in a userdata left on the
+ * stack: 0, or 2 with nil and an error pushed. */
+static int get_headers(lua_State *L, pl_sign_header **out, size_t *nout, int *has_host) {
+  size_t n = 0;
+  pl_sign_header *hs = NULL;
+  *has_host = 0;
+  int t = lua_getfield(L, 1, "headers"), at = lua_gettop(L);
+  if (t == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (lua_next(L, at)) {
+      lua_pop(L, 1);
+      n++;
+    }
+    hs = n ? lua_newuserdatauv(L, n * sizeof *hs, 0) : NULL; /* collected with the stack */
+    size_t i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, at)) {
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+        return invalid(L, "headers", "names and values must be strings");
+      }
+      hs[i].name = lua_tostring(L, -2);
+      hs[i].value = lua_tostring(L, -1);
+      if (strcasecmp(hs[i].name, "host") == 0) *has_host = 1;
+      i++;
+      lua_pop(L, 1);
+    }
+  } else if (t != LUA_TNIL) {
+    return invalid(L, "headers", "must be a table of strings");
+  }
+  *out = hs;
+  *nout = n;
+  return 0;
+}
+
+/* [-0, +2] nil and the signer's message err ("field: rule") as an error */
+static int sign_failed(lua_State *L, char *err) {
+  char *colon = strchr(err, ':');
+  if (colon && colon[1] == ' ') {
+    *colon = '\0';
+    return invalid(L, err, colon + 2);
+  }
+  lua_pushnil(L);
+  pl_push_error(L, "invalid", err);
+  return 2;
+}
+
 /* core.huawei_sign{method=, url=, headers=, body=, ak=, sk=[, date=]} ->
  * {["X-Sdk-Date"]=, Authorization=[, Host=]} | nil, err   [-1, +(1|2)] */
 static int l_huawei_sign(lua_State *L) {
@@ -40,59 +108,16 @@ static int l_huawei_sign(lua_State *L) {
   lua_settop(L, 1);
   static const char *const fields[] = {"method", "url", "body", "ak", "sk", "date"};
   const char *v[6];
-  size_t body_len = 0;
-  for (int i = 0; i < 6; i++) {
-    int bad = 0;
-    v[i] = str_field(L, fields[i], i == 2 ? &body_len : NULL, &bad);
-    if (bad) return invalid(L, fields[i], "must be a string");
-  }
+  size_t body_len = 0, n;
+  pl_sign_header *hs;
+  int has_host, e = get_strings(L, fields, 6, v, &body_len);
+  if (e || (e = get_headers(L, &hs, &n, &has_host))) return e;
   char date[17];
-  if (!v[5]) {
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
-    v[5] = date;
-  }
-  /* headers: a table of name -> string (kept alive by the argument) */
-  size_t n = 0;
-  pl_sign_header *hs = NULL;
-  int has_host = 0, t = lua_getfield(L, 1, "headers");
-  if (t == LUA_TTABLE) {
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-      lua_pop(L, 1);
-      n++;
-    }
-    hs = n ? lua_newuserdatauv(L, n * sizeof *hs, 0) : NULL; /* collected with the stack */
-    size_t i = 0;
-    lua_pushnil(L);
-    while (lua_next(L, 2)) {
-      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
-        return invalid(L, "headers", "names and values must be strings");
-      }
-      hs[i].name = lua_tostring(L, -2);
-      hs[i].value = lua_tostring(L, -1);
-      if (strcasecmp(hs[i].name, "host") == 0) has_host = 1;
-      i++;
-      lua_pop(L, 1);
-    }
-  } else if (t != LUA_TNIL) {
-    return invalid(L, "headers", "must be a table of strings");
-  }
+  v[5] = date_or_now(v[5], date);
   pl_sign_req r = {v[0], v[1], hs, n, v[2], body_len, v[3], v[4], v[5]};
   pl_sign_out out;
   char err[160];
-  if (pl_sign_huawei(&r, &out, err, sizeof err) != 0) {
-    char *colon = strchr(err, ':');
-    if (colon && colon[1] == ' ') {
-      *colon = '\0';
-      return invalid(L, err, colon + 2);
-    }
-    lua_pushnil(L);
-    pl_push_error(L, "invalid", err);
-    return 2;
-  }
+  if (pl_sign_huawei(&r, &out, err, sizeof err) != 0) return sign_failed(L, err);
   lua_createtable(L, 0, 3);
   lua_pushstring(L, v[5]);
   lua_setfield(L, -2, "X-Sdk-Date");
@@ -106,7 +131,46 @@ static int l_huawei_sign(lua_State *L) {
   return 1;
 }
 
+/* core.aws_sign{method=, url=, headers=, body=, access_key=, secret_key=,
+ * session_token=, region=, service=[, date=]} ->
+ * {["X-Amz-Date"]=, Authorization=[, ["X-Amz-Security-Token"]=][, Host=]}
+ * | nil, err   [-1, +(1|2)] */
+static int l_aws_sign(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  static const char *const fields[] = {"method",        "url",    "body",    "access_key", "secret_key",
+                                       "session_token", "region", "service", "date"};
+  const char *v[9];
+  size_t body_len = 0, n;
+  pl_sign_header *hs;
+  int has_host, e = get_strings(L, fields, 9, v, &body_len);
+  if (e || (e = get_headers(L, &hs, &n, &has_host))) return e;
+  char date[17];
+  v[8] = date_or_now(v[8], date);
+  pl_sigv4_req r = {v[0], v[1], hs, n, v[2], body_len, v[3], v[4], v[5], v[6], v[7], v[8], 0};
+  pl_sign_out out;
+  char err[160];
+  if (pl_sign_aws(&r, &out, err, sizeof err) != 0) return sign_failed(L, err);
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, v[8]);
+  lua_setfield(L, -2, "X-Amz-Date");
+  lua_pushlstring(L, out.authorization.data, out.authorization.len);
+  lua_setfield(L, -2, "Authorization");
+  if (v[5]) {
+    lua_pushstring(L, v[5]);
+    lua_setfield(L, -2, "X-Amz-Security-Token");
+  }
+  if (!has_host) {
+    lua_pushlstring(L, out.host.data, out.host.len);
+    lua_setfield(L, -2, "Host");
+  }
+  pl_sign_out_free(&out);
+  return 1;
+}
+
 void pl_open_sign(lua_State *L) {
   lua_pushcfunction(L, l_huawei_sign);
   lua_setfield(L, -2, "huawei_sign");
+  lua_pushcfunction(L, l_aws_sign);
+  lua_setfield(L, -2, "aws_sign");
 }

@@ -1,4 +1,4 @@
-/* Huawei AK/SK signing: see pl_sign.h. */
+/* Huawei AK/SK and AWS Signature Version 4 signing: see pl_sign.h. */
 #include "pl_sign.h"
 
 #include <ctype.h>
@@ -10,6 +10,7 @@
 
 typedef struct pair {
   char *name, *value;
+  size_t seq; /* a header's place in the request, to keep repeated names in order */
 } pair;
 
 static int is_unreserved(unsigned char c) {
@@ -40,11 +41,11 @@ static char *decode(const char *s, size_t n) {
   return out;
 }
 
-/* Append s escaped (unreserved characters kept, others %XX). */
-static int add_escaped(pl_buf *b, const char *s) {
+/* Append s[0..n) escaped (unreserved characters kept, others %XX). */
+static int add_escaped_n(pl_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789ABCDEF";
   int bad = 0;
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+  for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)s + n; p++) {
     if (is_unreserved(*p)) {
       bad |= pl_buf_add(b, p, 1);
     } else {
@@ -53,6 +54,21 @@ static int add_escaped(pl_buf *b, const char *s) {
     }
   }
   return bad;
+}
+
+static int add_escaped(pl_buf *b, const char *s) {
+  return add_escaped_n(b, s, strlen(s));
+}
+
+/* s escaped, as a new string; NULL when out of memory. */
+static char *escaped(const char *s) {
+  pl_buf b;
+  pl_buf_init(&b);
+  if (add_escaped(&b, s) || pl_buf_add(&b, "", 0) || !b.data) {
+    pl_buf_free(&b);
+    return NULL;
+  }
+  return b.data;
 }
 
 static int add_hex(pl_buf *b, const unsigned char *d, size_t n) {
@@ -72,10 +88,22 @@ static void sha256_hex(const void *data, size_t n, char out[65]) {
   for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+static int hmac_sha256(const void *key, size_t klen, const void *data, size_t n, unsigned char out[32]) {
+  unsigned int len = 0;
+  return HMAC(EVP_sha256(), key, (int)klen, data, n, out, &len) && len == 32 ? 0 : -1;
+}
+
 static int cmp_pair(const void *a, const void *b) {
   const pair *x = a, *y = b;
   int c = strcmp(x->name, y->name);
   return c ? c : strcmp(x->value, y->value);
+}
+
+/* by name, then by place in the request */
+static int cmp_header(const void *a, const void *b) {
+  const pair *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static void free_pairs(pair *p, size_t n) {
@@ -110,8 +138,51 @@ static int add_canonical_uri(pl_buf *b, const char *path, size_t n) {
   return bad;
 }
 
-/* The canonical query of q[0..n): pairs decoded, sorted, escaped, '&'-joined. */
-static int add_canonical_query(pl_buf *b, const char *q, size_t n) {
+/* Append path[0..n) escaped, its '/' kept. */
+static int add_escaped_path(pl_buf *b, const char *path, size_t n) {
+  int bad = 0;
+  for (size_t i = 0, j; i <= n; i = j + 1) {
+    j = i;
+    while (j < n && path[j] != '/') j++;
+    bad |= add_escaped_n(b, path + i, j - i);
+    if (j < n) bad |= pl_buf_add(b, "/", 1);
+  }
+  return bad;
+}
+
+/* The AWS canonical URI of path[0..n): each segment escaped as it stands.
+ * Unless raw, empty and "." segments are dropped and ".." drops the one
+ * before it (RFC 3986 5.2.4, duplicate slashes collapsed); a trailing '/'
+ * stays, as it does after a final "." or "..". */
+static int add_aws_uri(pl_buf *b, const char *path, size_t n, int raw) {
+  if (n == 0) return pl_buf_add(b, "/", 1);
+  if (raw) return (path[0] != '/' && pl_buf_add(b, "/", 1)) || add_escaped_path(b, path, n) ? -1 : 0;
+  struct span {
+    size_t at, len;
+  } *seg = malloc((n + 1) * sizeof *seg);
+  if (!seg) return -1;
+  size_t nseg = 0, i = 0, j = 0;
+  for (; i <= n; i = j + 1) {
+    j = i;
+    while (j < n && path[j] != '/') j++;
+    int dot = j - i == 1 && path[i] == '.', dotdot = j - i == 2 && path[i] == '.' && path[i + 1] == '.';
+    if (dotdot && nseg) nseg--;
+    if (j > i && !dot && !dotdot) seg[nseg++] = (struct span){i, j - i};
+    if (j == n) break;
+  }
+  /* i is where the last segment starts */
+  int trailing =
+      path[n - 1] == '/' || (n - i == 1 && path[i] == '.') || (n - i == 2 && path[i] == '.' && path[i + 1] == '.');
+  int bad = 0;
+  for (size_t k = 0; k < nseg; k++) bad |= pl_buf_add(b, "/", 1) | add_escaped_n(b, path + seg[k].at, seg[k].len);
+  if (!nseg || trailing) bad |= pl_buf_add(b, "/", 1);
+  free(seg);
+  return bad ? -1 : 0;
+}
+
+/* The canonical query of q[0..n): pairs decoded, sorted, escaped, '&'-joined;
+ * sorted after escaping when escaped_order (AWS), before it otherwise. */
+static int add_canonical_query(pl_buf *b, const char *q, size_t n, int escaped_order) {
   size_t count = 0, cap = 8;
   pair *ps = malloc(cap * sizeof *ps);
   int bad = ps == NULL;
@@ -136,18 +207,30 @@ static int add_canonical_query(pl_buf *b, const char *q, size_t n) {
     }
     i = j + 1;
   }
+  for (size_t i = 0; !bad && escaped_order && i < count; i++) {
+    char *name = escaped(ps[i].name), *value = escaped(ps[i].value);
+    free(ps[i].name);
+    free(ps[i].value);
+    ps[i].name = name;
+    ps[i].value = value;
+    bad = !name || !value;
+  }
   if (!bad) qsort(ps, count, sizeof *ps, cmp_pair);
   for (size_t i = 0; !bad && i < count; i++) {
     if (i) bad |= pl_buf_add(b, "&", 1);
-    bad |= add_escaped(b, ps[i].name) | pl_buf_add(b, "=", 1) | add_escaped(b, ps[i].value);
+    if (escaped_order)
+      bad |= pl_buf_addstr(b, ps[i].name) | pl_buf_add(b, "=", 1) | pl_buf_addstr(b, ps[i].value);
+    else
+      bad |= add_escaped(b, ps[i].name) | pl_buf_add(b, "=", 1) | add_escaped(b, ps[i].value);
   }
   if (ps) free_pairs(ps, count);
   return bad ? -1 : 0;
 }
 
 /* name lower-cased, value trimmed of surrounding white space (spaces, tabs,
- * line breaks: the Go signer's strings.TrimSpace) */
-static int make_header(pair *h, const char *name, const char *value) {
+ * line breaks: the Go signer's strings.TrimSpace); with collapse, each run
+ * of white space inside the value made one space (AWS) */
+static int make_header(pair *h, const char *name, const char *value, int collapse) {
   size_t n = strlen(name);
   while (isspace((unsigned char)*value)) value++;
   size_t v = strlen(value);
@@ -156,8 +239,45 @@ static int make_header(pair *h, const char *name, const char *value) {
   h->value = malloc(v + 1);
   if (!h->name || !h->value) return -1;
   for (size_t i = 0; i <= n; i++) h->name[i] = (char)tolower((unsigned char)name[i]);
-  memcpy(h->value, value, v);
-  h->value[v] = '\0';
+  size_t o = 0;
+  for (size_t i = 0; i < v; i++) {
+    int space = isspace((unsigned char)value[i]);
+    if (!collapse || !space) {
+      h->value[o++] = value[i];
+    } else if (!isspace((unsigned char)value[i - 1])) {
+      h->value[o++] = ' '; /* value[0] is not white space: trimmed */
+    }
+  }
+  h->value[o] = '\0';
+  return 0;
+}
+
+/* A header name fit to sign: visible ASCII without ':'. */
+static int name_ok(const char *s) {
+  if (!*s) return 0;
+  for (; *s; s++)
+    if (*s <= ' ' || *s > '~' || *s == ':') return 0;
+  return 1;
+}
+
+/* Split an absolute http(s) URL into host, path and query (no '?'), each a
+ * span of url. -1 if it is not one. */
+typedef struct url_parts {
+  const char *host, *path, *query;
+  size_t hlen, plen, qlen;
+} url_parts;
+
+static int split_url(const char *u, url_parts *p) {
+  const char *sep = u ? strstr(u, "://") : NULL;
+  int scheme_ok =
+      sep && ((sep - u == 4 && strncasecmp(u, "http", 4) == 0) || (sep - u == 5 && strncasecmp(u, "https", 5) == 0));
+  if (!scheme_ok || !sep[3] || strchr("/?#", sep[3])) return -1;
+  p->host = sep + 3;
+  p->hlen = strcspn(p->host, "/?#");
+  p->path = p->host + p->hlen;
+  p->plen = strcspn(p->path, "?#");
+  p->query = p->path[p->plen] == '?' ? p->path + p->plen + 1 : "";
+  p->qlen = strcspn(p->query, "#");
   return 0;
 }
 
@@ -170,9 +290,20 @@ int pl_sign_date_ok(const char *s) {
 
 void pl_sign_out_free(pl_sign_out *out) {
   pl_buf_free(&out->canonical);
+  pl_buf_free(&out->string_to_sign);
   pl_buf_free(&out->signed_headers);
   pl_buf_free(&out->host);
   pl_buf_free(&out->authorization);
+}
+
+/* out->signature = hex(mac) */
+static int hex_signature(pl_sign_out *out, const unsigned char mac[32]) {
+  pl_buf sig;
+  pl_buf_init(&sig);
+  int bad = add_hex(&sig, mac, 32);
+  if (!bad) memcpy(out->signature, sig.data, 65);
+  pl_buf_free(&sig);
+  return bad;
 }
 
 static int fail(char *err, size_t errlen, const char *msg) {
@@ -188,17 +319,10 @@ int pl_sign_huawei(const pl_sign_req *r, pl_sign_out *out, char *err, size_t err
   if (!r->ak || !*r->ak) return fail(err, errlen, "ak: is required");
   if (!r->sk || !*r->sk) return fail(err, errlen, "sk: is required");
   if (!pl_sign_date_ok(r->date)) return fail(err, errlen, "date: must look like 20191115T033655Z");
-  const char *url = r->url ? strstr(r->url, "://") : NULL;
-  int scheme_ok = url &&
-      ((url - r->url == 4 && strncasecmp(r->url, "http", 4) == 0) ||
-       (url - r->url == 5 && strncasecmp(r->url, "https", 5) == 0));
-  if (!scheme_ok || !url[3] || strchr("/?#", url[3])) return fail(err, errlen, "url: must be an absolute http(s) URL");
-  const char *host = url + 3;
-  size_t hlen = strcspn(host, "/?#");
-  const char *path = host + hlen;
-  size_t plen = strcspn(path, "?#");
-  const char *query = path[plen] == '?' ? path + plen + 1 : "";
-  size_t qlen = strcspn(query, "#");
+  url_parts u;
+  if (split_url(r->url, &u) != 0) return fail(err, errlen, "url: must be an absolute http(s) URL");
+  const char *host = u.host, *path = u.path, *query = u.query;
+  size_t hlen = u.hlen, plen = u.plen, qlen = u.qlen;
 
   /* headers: the given ones (minus host and x-sdk-date), then those two */
   size_t nh = 0;
@@ -211,11 +335,11 @@ int pl_sign_huawei(const pl_sign_req *r, pl_sign_out *out, char *err, size_t err
       return fail(err, errlen, "headers: names and values must be strings");
     }
     if (strcasecmp(name, "host") == 0 || strcasecmp(name, "x-sdk-date") == 0) continue;
-    bad = make_header(&hs[nh++], name, value);
+    bad = make_header(&hs[nh++], name, value, 0);
   }
   char hostbuf[256];
   snprintf(hostbuf, sizeof hostbuf, "%.*s", (int)(hlen < 255 ? hlen : 255), host);
-  bad = bad || make_header(&hs[nh++], "host", hostbuf) || make_header(&hs[nh++], "x-sdk-date", r->date);
+  bad = bad || make_header(&hs[nh++], "host", hostbuf, 0) || make_header(&hs[nh++], "x-sdk-date", r->date, 0);
   if (!bad) qsort(hs, nh, sizeof *hs, cmp_pair);
 
   const char *payload_hash = NULL;
@@ -230,7 +354,7 @@ int pl_sign_huawei(const pl_sign_req *r, pl_sign_out *out, char *err, size_t err
 
   pl_buf *c = &out->canonical;
   bad = bad || pl_buf_addstr(c, r->method) || pl_buf_add(c, "\n", 1) || add_canonical_uri(c, path, plen) ||
-      pl_buf_add(c, "\n", 1) || add_canonical_query(c, query, qlen) || pl_buf_add(c, "\n", 1);
+      pl_buf_add(c, "\n", 1) || add_canonical_query(c, query, qlen, 0) || pl_buf_add(c, "\n", 1);
   for (size_t i = 0; !bad && i < nh; i++) {
     bad = pl_buf_addstr(c, hs[i].name) || pl_buf_add(c, ":", 1) || pl_buf_addstr(c, hs[i].value) ||
         pl_buf_add(c, "\n", 1);
@@ -247,24 +371,149 @@ int pl_sign_huawei(const pl_sign_req *r, pl_sign_out *out, char *err, size_t err
 
   char creq_hash[65];
   sha256_hex(c->data, c->len, creq_hash);
-  pl_buf sts;
-  pl_buf_init(&sts);
-  bad = pl_buf_addstr(&sts, "SDK-HMAC-SHA256\n") || pl_buf_addstr(&sts, r->date) || pl_buf_add(&sts, "\n", 1) ||
-      pl_buf_addstr(&sts, creq_hash);
+  pl_buf *sts = &out->string_to_sign;
+  bad = pl_buf_addstr(sts, "SDK-HMAC-SHA256\n") || pl_buf_addstr(sts, r->date) || pl_buf_add(sts, "\n", 1) ||
+      pl_buf_addstr(sts, creq_hash);
   unsigned char mac[32];
-  unsigned int maclen = 0;
-  if (!bad && !HMAC(EVP_sha256(), r->sk, (int)strlen(r->sk), (const unsigned char *)sts.data, sts.len, mac, &maclen))
-    bad = 1;
-  pl_buf_free(&sts);
-  pl_buf sig;
-  pl_buf_init(&sig);
-  bad = bad || add_hex(&sig, mac, 32);
-  if (!bad) memcpy(out->signature, sig.data, 65);
-  pl_buf_free(&sig);
+  bad = bad || hmac_sha256(r->sk, strlen(r->sk), sts->data, sts->len, mac) || hex_signature(out, mac);
   pl_buf *a = &out->authorization;
   bad = bad || pl_buf_addstr(a, "SDK-HMAC-SHA256 Access=") || pl_buf_addstr(a, r->ak) ||
       pl_buf_addstr(a, ", SignedHeaders=") || pl_buf_addstr(a, out->signed_headers.data) ||
       pl_buf_addstr(a, ", Signature=") || pl_buf_addstr(a, out->signature);
+  if (bad) {
+    pl_sign_out_free(out);
+    return fail(err, errlen, "out of memory or no HMAC");
+  }
+  return 0;
+}
+
+/* A region or service name: one DNS label of lower-case letters, digits and '-'. */
+static int label_ok(const char *s) {
+  size_t n = 0;
+  for (; s[n]; n++)
+    if (!islower((unsigned char)s[n]) && !isdigit((unsigned char)s[n]) && s[n] != '-') return 0;
+  return n <= 63;
+}
+
+static int alnum_ok(const char *s) {
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s)) return 0;
+  return 1;
+}
+
+/* visible ASCII, no spaces: a token fit for a header value */
+static int visible_ok(const char *s) {
+  for (; *s; s++)
+    if (*s <= ' ' || *s > '~') return 0;
+  return 1;
+}
+
+/* The SigV4 signing key: HMAC chain over the scope's parts, from "AWS4" + secret. */
+static int aws_signing_key(const pl_sigv4_req *r, unsigned char key[32]) {
+  size_t slen = strlen(r->secret_key);
+  char *k0 = malloc(slen + 5);
+  if (!k0) return -1;
+  memcpy(k0, "AWS4", 4);
+  memcpy(k0 + 4, r->secret_key, slen + 1);
+  const char *parts[] = {r->region, r->service, "aws4_request"};
+  unsigned char prev[32];
+  int bad = hmac_sha256(k0, slen + 4, r->date, 8, key);
+  for (int i = 0; !bad && i < 3; i++) {
+    memcpy(prev, key, 32);
+    bad = hmac_sha256(prev, 32, parts[i], strlen(parts[i]), key);
+  }
+  explicit_bzero(prev, sizeof prev);
+  explicit_bzero(k0, slen + 4);
+  free(k0);
+  return bad;
+}
+
+int pl_sign_aws(const pl_sigv4_req *r, pl_sign_out *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  const char *why = pl_lazy_crypto();
+  if (why) return fail(err, errlen, why);
+  if (!r->method || !*r->method) return fail(err, errlen, "method: is required");
+  if (!r->access_key || !*r->access_key) return fail(err, errlen, "access_key: is required");
+  if (!alnum_ok(r->access_key)) return fail(err, errlen, "access_key: must be letters and digits");
+  if (!r->secret_key || !*r->secret_key) return fail(err, errlen, "secret_key: is required");
+  if (r->session_token && (!*r->session_token || !visible_ok(r->session_token)))
+    return fail(err, errlen, "session_token: must be visible ASCII characters without spaces");
+  if (!r->region || !*r->region) return fail(err, errlen, "region: is required");
+  if (!label_ok(r->region)) return fail(err, errlen, "region: must be lower-case letters, digits and '-' (at most 63)");
+  if (!r->service || !*r->service) return fail(err, errlen, "service: is required");
+  if (!label_ok(r->service))
+    return fail(err, errlen, "service: must be lower-case letters, digits and '-' (at most 63)");
+  if (!pl_sign_date_ok(r->date)) return fail(err, errlen, "date: must look like 20150830T123600Z");
+  url_parts u;
+  if (split_url(r->url, &u) != 0) return fail(err, errlen, "url: must be an absolute http(s) URL");
+
+  /* headers: the given ones (their x-amz-date, Authorization and, with a
+   * session token, x-amz-security-token replaced by ours), host if none */
+  size_t nh = 0;
+  int has_host = 0;
+  pair *hs = calloc(r->nheaders + 3, sizeof *hs);
+  int bad = hs == NULL;
+  for (size_t i = 0; !bad && i < r->nheaders; i++) {
+    const char *name = r->headers[i].name, *value = r->headers[i].value;
+    if (!name || !value || !name_ok(name)) {
+      free_pairs(hs, nh);
+      return fail(err, errlen, "headers: names must be visible ASCII without ':' and values strings");
+    }
+    if (strcasecmp(name, "x-amz-date") == 0 || strcasecmp(name, "authorization") == 0 ||
+        (r->session_token && strcasecmp(name, "x-amz-security-token") == 0))
+      continue;
+    has_host |= strcasecmp(name, "host") == 0;
+    hs[nh].seq = i;
+    bad = make_header(&hs[nh++], name, value, 1);
+  }
+  if (!bad && !has_host) {
+    bad = pl_buf_add(&out->host, u.host, u.hlen) || make_header(&hs[nh++], "host", out->host.data, 1);
+  }
+  bad = bad || make_header(&hs[nh++], "x-amz-date", r->date, 1);
+  if (!bad && r->session_token) bad = make_header(&hs[nh++], "x-amz-security-token", r->session_token, 1);
+  if (!bad) qsort(hs, nh, sizeof *hs, cmp_header);
+
+  char body_hash[65];
+  sha256_hex(r->body ? r->body : "", r->body ? r->body_len : 0, body_hash);
+  pl_buf *c = &out->canonical, *sh = &out->signed_headers;
+  bad = bad || pl_buf_addstr(c, r->method) || pl_buf_add(c, "\n", 1) || add_aws_uri(c, u.path, u.plen, r->raw_path) ||
+      pl_buf_add(c, "\n", 1) || add_canonical_query(c, u.query, u.qlen, 1) || pl_buf_add(c, "\n", 1);
+  for (size_t i = 0; !bad && i < nh; i++) {
+    int repeat = i && strcmp(hs[i].name, hs[i - 1].name) == 0, last = i + 1 == nh || strcmp(hs[i].name, hs[i + 1].name);
+    if (repeat) {
+      bad = pl_buf_add(c, ",", 1);
+    } else {
+      bad = pl_buf_addstr(c, hs[i].name) || pl_buf_add(c, ":", 1) || (sh->len && pl_buf_add(sh, ";", 1)) ||
+          pl_buf_addstr(sh, hs[i].name);
+    }
+    bad = bad || pl_buf_addstr(c, hs[i].value) || (last && pl_buf_add(c, "\n", 1));
+  }
+  bad = bad || pl_buf_add(c, "\n", 1) || pl_buf_add(c, sh->data, sh->len) || pl_buf_add(c, "\n", 1) ||
+      pl_buf_addstr(c, body_hash);
+  if (!bad && has_host) { /* the Host given, as signed */
+    size_t i = 0;
+    while (strcmp(hs[i].name, "host") != 0) i++;
+    bad = pl_buf_addstr(&out->host, hs[i].value);
+  }
+  if (hs) free_pairs(hs, nh);
+  if (bad) {
+    pl_sign_out_free(out);
+    return fail(err, errlen, "out of memory");
+  }
+
+  char creq_hash[65], scope[160];
+  sha256_hex(c->data, c->len, creq_hash);
+  snprintf(scope, sizeof scope, "%.8s/%s/%s/aws4_request", r->date, r->region, r->service);
+  pl_buf *sts = &out->string_to_sign;
+  bad = pl_buf_addstr(sts, "AWS4-HMAC-SHA256\n") || pl_buf_addstr(sts, r->date) || pl_buf_add(sts, "\n", 1) ||
+      pl_buf_addstr(sts, scope) || pl_buf_add(sts, "\n", 1) || pl_buf_addstr(sts, creq_hash);
+  unsigned char key[32], mac[32];
+  bad = bad || aws_signing_key(r, key) || hmac_sha256(key, 32, sts->data, sts->len, mac) || hex_signature(out, mac);
+  explicit_bzero(key, sizeof key);
+  pl_buf *a = &out->authorization;
+  bad = bad || pl_buf_addstr(a, "AWS4-HMAC-SHA256 Credential=") || pl_buf_addstr(a, r->access_key) ||
+      pl_buf_add(a, "/", 1) || pl_buf_addstr(a, scope) || pl_buf_addstr(a, ", SignedHeaders=") ||
+      pl_buf_add(a, sh->data, sh->len) || pl_buf_addstr(a, ", Signature=") || pl_buf_addstr(a, out->signature);
   if (bad) {
     pl_sign_out_free(out);
     return fail(err, errlen, "out of memory or no HMAC");

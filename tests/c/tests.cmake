@@ -5,5 +5,7 @@ foreach(src ${PEERLUA_C_TESTS})
   string(REGEX REPLACE "^test_" "" name ${name})
   add_executable(test_${name} ${CMAKE_SOURCE_DIR}/tests/c/test_${name}.c)
   target_link_libraries(test_${name} PRIVATE peerlua_core)
+  # where the repository is: test_sigv4 reads ../shared/fixtures beside it
+  target_compile_definitions(test_${name} PRIVATE PL_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   add_test(NAME c.${name} COMMAND test_${name})
 endforeach()
