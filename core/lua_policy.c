@@ -116,26 +116,87 @@ static int l_redis_new(lua_State *L) {
   return 1;
 }
 
-/* nil, "redis at host:port: why"  [-0, +2] */
-static int redis_fail(lua_State *L, pl_redis *r) {
+/* ---- Redis calls, off the loop's thread --------------------------------
+ * Each call is handed to the handle's own thread (pl_redis_submit) and the
+ * calling task waits for it, so a slow or silent Redis stalls only the
+ * tasks that need it. */
+
+/* The loop's thread, when a call is back: wake its task; or, if nobody
+ * waits for it any more (or the loop is closing), free it. */
+static void redis_back(pl_post *p, int closing) {
+  pl_redis_call *c = (pl_redis_call *)p;
+  if (closing || !p->owner) {
+    free(c);
+    return;
+  }
+  p->done = 1;
+  pl_wake(p->owner, PL_WAKE_POST);
+}
+
+/* [-0, +0] Submit c and suspend the caller until it is back, then k. */
+static int redis_wait(lua_State *L, pl_redis *r, pl_redis_call *c, lua_KFunction k) {
+  pl_ctx *ctx = pl_ctx_up(L);
+  pl_task standin, *w = pl_waiter(L, ctx, &standin);
+  c->post.cb = redis_back;
+  c->post.owner = w;
+  if (pl_redis_submit(r, ctx->loop, c) != 0) {
+    c->post.done = 1; /* never submitted: k reads the failure at once */
+    w->post = &c->post;
+    return k(L, LUA_OK, (lua_KContext)w);
+  }
+  w->post = &c->post;
+  return pl_suspend(L, w, k);
+}
+
+/* The call w waited for, now w's to free. */
+static pl_redis_call *redis_result(pl_task *w) {
+  pl_redis_call *c = (pl_redis_call *)w->post;
+  w->post = NULL;
+  return c;
+}
+
+/* [-0, +2] nil, "redis at host:port: why"; frees c */
+static int redis_fail(lua_State *L, pl_redis *r, pl_redis_call *c) {
   luaL_pushfail(L);
-  lua_pushfstring(L, "redis at %s: %s", pl_redis_where(r), pl_redis_error(r));
+  lua_pushfstring(L, "redis at %s: %s", pl_redis_where(r), c->error);
+  free(c);
   return 2;
 }
 
+/* A new call; for one the caller waits for, raises first if the caller is
+ * a task that cannot wait here (so nothing is allocated then). */
+static pl_redis_call *new_call(lua_State *L, int op, const char *key) {
+  pl_task probe;
+  if (op != PL_REDIS_UNLOCK) (void)pl_waiter(L, pl_ctx_up(L), &probe);
+  if (strlen(key) >= sizeof((pl_redis_call *)0)->key) luaL_error(L, "redis key too long");
+  pl_redis_call *c = calloc(1, sizeof *c);
+  if (!c) luaL_error(L, "out of memory");
+  c->op = op;
+  snprintf(c->key, sizeof c->key, "%s", key);
+  return c;
+}
+
+static int throttle_done(lua_State *L, int status, lua_KContext kc) {
+  (void)status;
+  pl_redis_call *c = redis_result((pl_task *)kc);
+  if (c->rc != 0) return redis_fail(L, *check_redis(L, 1), c);
+  lua_pushnumber(L, c->wait);
+  free(c);
+  return 1;
+}
+
 /* core.redis_throttle(handle, key, rate, burst, pause) -> seconds to wait
- * (pause > 0: 0 after pausing key) | nil, message  [-5, +1|2] */
+ * (pause > 0: 0 after pausing key) | nil, message  [-5, +1|2]; waits */
 static int l_redis_throttle(lua_State *L) {
-  pl_ctx *ctx = pl_ctx_up(L);
   pl_redis *r = *check_redis(L, 1);
   pl_gcra g;
   pl_gcra_init(&g, luaL_checknumber(L, 3), luaL_checknumber(L, 4));
-  double wait;
-  if (pl_redis_throttle(r, luaL_checkstring(L, 2), g.interval, g.tolerance, luaL_checknumber(L, 5),
-                        pl_loop_now(ctx->loop), &wait) != 0)
-    return redis_fail(L, r);
-  lua_pushnumber(L, wait);
-  return 1;
+  lua_Number pause = luaL_checknumber(L, 5);
+  pl_redis_call *c = new_call(L, PL_REDIS_THROTTLE, luaL_checkstring(L, 2));
+  c->interval = g.interval;
+  c->tolerance = g.tolerance;
+  c->pause = pause;
+  return redis_wait(L, r, c, throttle_done);
 }
 
 /* ---- ensure locks (pl_lock.h, pl_redis.h) ------------------------------ */
@@ -193,35 +254,63 @@ static void make_token(char *out, size_t cap) {
   snprintf(out, cap, "%s:%ld:%lu:%lld.%09ld", host, (long)getpid(), ++counter, (long long)ts.tv_sec, ts.tv_nsec);
 }
 
+static int lock_done(lua_State *L, int status, lua_KContext kc) {
+  (void)status;
+  pl_redis_call *c = redis_result((pl_task *)kc);
+  if (c->rc < 0) return redis_fail(L, *check_redis(L, 1), c);
+  if (!c->rc)
+    lua_pushboolean(L, 0);
+  else if (c->renew)
+    lua_pushboolean(L, 1);
+  else
+    lua_pushstring(L, c->token);
+  free(c);
+  return 1;
+}
+
 /* core.redis_lock(handle, key, ttl) -> token | false (held) | nil, message
  * core.redis_lock(handle, key, ttl, token) -> true | false (lost) | nil, message
- * Take (or, with the token, extend) key's lock for ttl seconds.  [-(3|4), +(1|2)] */
+ * Take (or, with the token, extend) key's lock for ttl seconds.  [-(3|4), +(1|2)]; waits */
 static int l_redis_lock(lua_State *L) {
-  pl_ctx *ctx = pl_ctx_up(L);
   pl_redis *r = *check_redis(L, 1);
-  char name[17], mine[256];
+  char name[17];
   redis_lock_key(L, 2, name);
   lua_Number ttl = luaL_checknumber(L, 3);
   luaL_argcheck(L, ttl >= 0.001 && ttl <= 86400, 3, "must be 0.001 to 86400 seconds");
   const char *token = luaL_optstring(L, 4, NULL);
-  if (!token) make_token(mine, sizeof mine);
-  int got = pl_redis_lock(r, name, token ? token : mine, (long)(ttl * 1000), token != NULL, pl_loop_now(ctx->loop));
-  if (got < 0) return redis_fail(L, r);
-  if (!got) return lua_pushboolean(L, 0), 1;
-  if (token) return lua_pushboolean(L, 1), 1;
-  lua_pushstring(L, mine);
-  return 1;
+  luaL_argcheck(L, !token || strlen(token) < 256, 4, "too long");
+  pl_redis_call *c = new_call(L, PL_REDIS_LOCK, name);
+  if (token)
+    snprintf(c->token, sizeof c->token, "%s", token);
+  else
+    make_token(c->token, sizeof c->token);
+  c->ttl_ms = (long)(ttl * 1000);
+  c->renew = token != NULL;
+  return redis_wait(L, r, c, lock_done);
 }
 
-/* core.redis_unlock(handle, key, token) -> true | false (not ours) | nil, message  [-3, +(1|2)] */
+/* The loop's thread, when an unlock is back: nobody waits for it. */
+static void unlock_back(pl_post *p, int closing) {
+  (void)closing;
+  free(p);
+}
+
+/* core.redis_unlock(handle, key, token) -> true (sent) | nil, message
+ * [-3, +(1|2)]. Does not wait: it runs from <close> handlers, which may
+ * not yield; a lock whose unlock fails expires. The process waits for it
+ * at exit. */
 static int l_redis_unlock(lua_State *L) {
   pl_ctx *ctx = pl_ctx_up(L);
   pl_redis *r = *check_redis(L, 1);
   char name[17];
   redis_lock_key(L, 2, name);
-  int done = pl_redis_unlock(r, name, luaL_checkstring(L, 3), pl_loop_now(ctx->loop));
-  if (done < 0) return redis_fail(L, r);
-  lua_pushboolean(L, done);
+  const char *token = luaL_checkstring(L, 3);
+  luaL_argcheck(L, strlen(token) < 256, 3, "too long");
+  pl_redis_call *c = new_call(L, PL_REDIS_UNLOCK, name);
+  snprintf(c->token, sizeof c->token, "%s", token);
+  c->post.cb = unlock_back;
+  if (pl_redis_submit(r, ctx->loop, c) != 0) return redis_fail(L, r, c);
+  lua_pushboolean(L, 1);
   return 1;
 }
 

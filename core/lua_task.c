@@ -74,6 +74,11 @@ static void detach(pl_task *w) {
     pl_http_free(w->http);
     w->http = NULL;
   }
+  if (w->post) { /* work on another thread: nobody waits for it now */
+    w->post->owner = NULL;
+    if (w->post->done) w->post->cb(w->post, 1); /* it came back already: only free it */
+    w->post = NULL;
+  }
   unlink_waiter(w);
   dequeue(ctx, w);
 }

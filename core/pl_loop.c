@@ -1,10 +1,13 @@
 #include "pl_loop.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pl_http.h"
 #include "pl_lazy.h"
@@ -21,6 +24,11 @@ struct pl_loop {
   pl_stats stats;
   FILE *trace;
   int trace_headers; /* also each request's headers */
+  /* work held on other threads (pl_loop_hold, pl_loop_post) */
+  size_t holds;
+  pthread_mutex_t mu; /* guards posted */
+  pl_post *posted;    /* newest first */
+  int wake[2];        /* self-pipe a post writes to; -1 until the first hold */
 };
 
 double pl_loop_now(const pl_loop *l) {
@@ -34,7 +42,57 @@ pl_loop *pl_loop_new(void) {
   pl_loop *l = calloc(1, sizeof *l);
   if (!l) return NULL;
   pl_heap_init(&l->timers);
+  l->wake[0] = l->wake[1] = -1;
+  if (pthread_mutex_init(&l->mu, NULL) != 0) {
+    free(l);
+    return NULL;
+  }
   return l;
+}
+
+int pl_loop_hold(pl_loop *l) {
+  if (l->wake[0] < 0) {
+    if (pipe(l->wake) != 0) return l->wake[0] = l->wake[1] = -1, -1;
+    for (int i = 0; i < 2; i++) {
+      fcntl(l->wake[i], F_SETFD, FD_CLOEXEC);
+      fcntl(l->wake[i], F_SETFL, O_NONBLOCK);
+    }
+  }
+  l->holds++;
+  return 0;
+}
+
+void pl_loop_post(pl_loop *l, pl_post *p) {
+  pthread_mutex_lock(&l->mu);
+  p->next = l->posted;
+  l->posted = p;
+  pthread_mutex_unlock(&l->mu);
+  ssize_t w;
+  do w = write(l->wake[1], "x", 1);
+  while (w < 0 && errno == EINTR); /* EAGAIN: the pipe is full, so a wake-up is pending anyway */
+}
+
+/* Run the posts that arrived, oldest first; each ends a hold. */
+static void run_posts(pl_loop *l, int closing) {
+  char buf[64];
+  while (read(l->wake[0], buf, sizeof buf) > 0) {
+  }
+  pthread_mutex_lock(&l->mu);
+  pl_post *p = l->posted, *fifo = NULL;
+  l->posted = NULL;
+  pthread_mutex_unlock(&l->mu);
+  while (p) { /* reverse: newest first -> oldest first */
+    pl_post *next = p->next;
+    p->next = fifo;
+    fifo = p;
+    p = next;
+  }
+  while (fifo) {
+    pl_post *next = fifo->next;
+    l->holds--;
+    fifo->cb(fifo, closing);
+    fifo = next;
+  }
 }
 
 /* The multi handle is made with the first transfer, so that a script that
@@ -55,6 +113,13 @@ static int open_multi(pl_loop *l, pl_http *h) {
 
 void pl_loop_free(pl_loop *l) {
   if (!l) return;
+  while (l->holds) { /* work on other threads ends in bounded time (their own timeouts) */
+    struct pollfd in = {l->wake[0], POLLIN, 0};
+    poll(&in, 1, 1000);
+    run_posts(l, 1);
+  }
+  if (l->wake[0] >= 0) close(l->wake[0]), close(l->wake[1]);
+  pthread_mutex_destroy(&l->mu);
   pl_heap_free(&l->timers);
   for (size_t i = 0; i < l->npool; i++) curl_easy_cleanup(l->pool[i]);
   if (l->multi) curl_multi_cleanup(l->multi); /* running transfers belong to their owners */
@@ -74,7 +139,7 @@ void pl_loop_timer_stop(pl_loop *l, pl_timer *t) {
 }
 
 size_t pl_loop_pending(const pl_loop *l) {
-  return l->timers.n + l->running;
+  return l->timers.n + l->running + l->holds;
 }
 
 pl_stats *pl_loop_stats(pl_loop *l) {
@@ -172,20 +237,24 @@ int pl_loop_step(pl_loop *l, double max_wait) {
     if (until < 0) until = 0;
     if (wait < 0 || until < wait) wait = until;
   }
-  if (wait < 0 && !l->running) wait = 0; /* nothing could ever wake us */
+  if (wait < 0 && !l->running && !l->holds) wait = 0; /* nothing could ever wake us */
   int ms = wait < 0 ? 60000 : (int)(wait * 1000 + 0.999);
+  struct curl_waitfd posts = {l->wake[0], CURL_WAIT_POLLIN, 0};
+  int watch = l->wake[0] >= 0;
   if (l->running) {
     int still, nfds;
     curl_multi_perform(l->multi, &still);
     if (finish_transfers(l) == 0 && l->running && ms > 0) {
       /* a signal ends the poll early (curl treats EINTR as a wake-up) */
-      curl_multi_poll(l->multi, NULL, 0, ms, &nfds);
+      curl_multi_poll(l->multi, watch ? &posts : NULL, watch ? 1 : 0, ms, &nfds);
       curl_multi_perform(l->multi, &still);
       finish_transfers(l);
     }
   } else if (ms > 0) {
-    if (poll(NULL, 0, ms) < 0 && errno == EINTR) rc = -1;
+    struct pollfd in = {l->wake[0], POLLIN, 0};
+    if (poll(watch ? &in : NULL, watch ? 1 : 0, ms) < 0 && errno == EINTR) rc = -1;
   }
+  if (watch) run_posts(l, 0);
   fire_timers(l);
   return rc;
 }

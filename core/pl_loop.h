@@ -43,6 +43,23 @@ size_t pl_loop_pending(const pl_loop *l);
  * done callbacks. Returns 0, or -1 when poll was interrupted by a signal. */
 int pl_loop_step(pl_loop *l, double max_wait);
 
+/* Work done on another thread and finished on the loop's. pl_loop_hold,
+ * on the loop's thread when the work is handed over, keeps the loop
+ * waiting for it (counted by pl_loop_pending). The other thread then
+ * fills in its result and calls pl_loop_post(l, p): p->cb(p, 0) runs from
+ * a later pl_loop_step on the loop's thread, and the hold ends. A loop
+ * freed while work is held waits for it and calls p->cb(p, 1): p is
+ * only to be freed then. */
+typedef struct pl_post pl_post;
+struct pl_post {
+  void (*cb)(pl_post *p, int closing);
+  pl_post *next;
+  void *owner; /* for the caller: who waits for it (NULL: nobody any more) */
+  int done;    /* for the caller: cb has run */
+};
+int pl_loop_hold(pl_loop *l);              /* 0, or -1 when out of resources */
+void pl_loop_post(pl_loop *l, pl_post *p); /* any thread */
+
 pl_stats *pl_loop_stats(pl_loop *l);
 /* Write one line per finished exchange to f (NULL turns tracing off). */
 void pl_loop_set_trace(pl_loop *l, FILE *f, int headers);

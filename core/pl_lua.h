@@ -26,7 +26,7 @@ struct pl_ctx {
 };
 
 enum pl_task_state { PL_READY, PL_RUNNING, PL_WAITING, PL_DONE, PL_FAILED, PL_CANCELLED };
-enum pl_wake { PL_WAKE_NONE, PL_WAKE_TIMER, PL_WAKE_HTTP, PL_WAKE_TASK };
+enum pl_wake { PL_WAKE_NONE, PL_WAKE_TIMER, PL_WAKE_HTTP, PL_WAKE_TASK, PL_WAKE_POST };
 
 /* A task, or (co == NULL) a stand-in for code that waits outside any task
  * (stock lua5.4's main thread): the loop is then run until it wakes. */
@@ -40,6 +40,7 @@ struct pl_task {
   pl_task *prev, *next; /* ready queue */
   pl_timer timer;       /* sleep, wait timeout */
   pl_http *http;        /* the request it waits for */
+  pl_post *post;        /* the work on another thread it waits for (post->owner == this) */
   pl_task *target;      /* the task it waits for */
   pl_task *waiters;     /* tasks waiting for it, linked by wnext */
   pl_task *wnext;
@@ -69,7 +70,7 @@ void pl_open_provider(lua_State *L, int ctxidx);
 /* [-0, +0] Add the throttle, retry and budget functions to the table at the top. */
 void pl_open_policy(lua_State *L, int ctxidx);
 void pl_policy_free(pl_ctx *ctx);
-/* [-0, +0] Add huawei_sign to the table at the top (no context needed). */
+/* [-0, +0] Add huawei_sign and aws_sign to the table at the top (no context needed). */
 void pl_open_sign(lua_State *L);
 /* [-0, +0] Add sim_start and sim_stop (the emulator in this process) to the table at the top. */
 void pl_open_sim(lua_State *L);

@@ -1,10 +1,13 @@
 /* Shared GCRA throttle on Redis: see pl_redis.h. */
 #include "pl_redis.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "pl_lazy.h"
 
@@ -38,6 +41,12 @@ struct pl_redis {
   double retry_at; /* no connection attempt before this */
   char error[256];
   char where[300];
+  /* the thread that runs submitted calls (pl_redis_submit) */
+  pthread_t thread;
+  int started, stopping;
+  pthread_mutex_t mu; /* guards the queue and stopping */
+  pthread_cond_t more;
+  pl_redis_call *head, *tail;
 };
 
 /* Copy n bytes of s into dst (size cap) as a string; -1 if too long. */
@@ -119,6 +128,15 @@ static void disconnect(pl_redis *r) {
 
 void pl_redis_free(pl_redis *r) {
   if (!r) return;
+  if (r->started) { /* the calls queued still run: an unlock must not be lost */
+    pthread_mutex_lock(&r->mu);
+    r->stopping = 1;
+    pthread_cond_signal(&r->more);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->more);
+  }
   disconnect(r);
   explicit_bzero(r->password, sizeof r->password);
   free(r);
@@ -281,4 +299,78 @@ int pl_redis_unlock(pl_redis *r, const char *key, const char *token, double now)
   if (ready(r, now) != 0 || lock_name(r, now, key, name, sizeof name) != 0) return -1;
   const char *argv[] = {"EVAL", UNLOCK, "1", name, token};
   return integer(r, now, command(r, now, 5, argv), "EVAL");
+}
+
+/* ---- calls on the handle's own thread ---------------------------------- */
+
+static double monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void run_call(pl_redis *r, pl_redis_call *c) {
+  double now = monotonic();
+  switch (c->op) {
+    case PL_REDIS_THROTTLE:
+      c->rc = pl_redis_throttle(r, c->key, c->interval, c->tolerance, c->pause, now, &c->wait);
+      break;
+    case PL_REDIS_LOCK: c->rc = pl_redis_lock(r, c->key, c->token, c->ttl_ms, c->renew, now); break;
+    default: c->rc = pl_redis_unlock(r, c->key, c->token, now);
+  }
+  snprintf(c->error, sizeof c->error, "%s", c->rc < 0 ? r->error : "");
+}
+
+static void *worker(void *ud) {
+  pl_redis *r = ud;
+  pthread_mutex_lock(&r->mu);
+  for (;;) {
+    while (!r->head && !r->stopping) pthread_cond_wait(&r->more, &r->mu);
+    pl_redis_call *c = r->head;
+    if (!c) break; /* stopping, and nothing left to run */
+    r->head = c->next;
+    if (!r->head) r->tail = NULL;
+    pthread_mutex_unlock(&r->mu);
+    run_call(r, c);
+    pl_loop_post(c->loop, &c->post); /* c belongs to the loop's thread from here */
+    pthread_mutex_lock(&r->mu);
+  }
+  pthread_mutex_unlock(&r->mu);
+  return NULL;
+}
+
+int pl_redis_submit(pl_redis *r, pl_loop *l, pl_redis_call *c) {
+  c->rc = -1;
+  c->error[0] = '\0';
+  if (!r->started) {
+    if (pthread_mutex_init(&r->mu, NULL) != 0) return snprintf(c->error, sizeof c->error, "out of resources"), -1;
+    if (pthread_cond_init(&r->more, NULL) != 0) {
+      pthread_mutex_destroy(&r->mu);
+      return snprintf(c->error, sizeof c->error, "out of resources"), -1;
+    }
+    /* the thread takes no signals: they belong to the loop's thread */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int failed = pthread_create(&r->thread, NULL, worker, r);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (failed) {
+      pthread_mutex_destroy(&r->mu);
+      pthread_cond_destroy(&r->more);
+      return snprintf(c->error, sizeof c->error, "cannot start a thread"), -1;
+    }
+    r->started = 1;
+  }
+  if (pl_loop_hold(l) != 0) return snprintf(c->error, sizeof c->error, "out of resources"), -1;
+  c->loop = l;
+  c->next = NULL;
+  pthread_mutex_lock(&r->mu);
+  if (r->tail)
+    r->tail->next = c;
+  else
+    r->head = c;
+  r->tail = c;
+  pthread_cond_signal(&r->more);
+  pthread_mutex_unlock(&r->mu);
+  return 0;
 }

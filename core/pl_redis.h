@@ -6,10 +6,13 @@
  * Calls are synchronous with short timeouts (a loopback or LAN round trip
  * per request, well under a millisecond). When Redis cannot be used the
  * call fails fast and the caller throttles locally; no new connection is
- * tried for PL_REDIS_BACKOFF seconds. */
+ * tried for PL_REDIS_BACKOFF seconds. An event loop's code hands them to
+ * the handle's own thread with pl_redis_submit instead, so a slow or
+ * silent Redis stalls only the calls waiting for it. */
 #ifndef PL_REDIS_H
 #define PL_REDIS_H
 #include <stddef.h>
+#include "pl_loop.h"
 
 #define PL_REDIS_BACKOFF    2.0 /* seconds between reconnection attempts */
 #define PL_REDIS_TIMEOUT_MS 250
@@ -38,6 +41,27 @@ int pl_redis_lock(pl_redis *r, const char *key, const char *token, long ttl_ms, 
 /* Drop key's lock if token holds it: 1 dropped, 0 not ours, -1 Redis
  * cannot be used. */
 int pl_redis_unlock(pl_redis *r, const char *key, const char *token, double now);
+
+/* One of the calls above run on the handle's own thread (started on first
+ * use; calls run one at a time, in order) and posted back to a loop. */
+enum { PL_REDIS_THROTTLE, PL_REDIS_LOCK, PL_REDIS_UNLOCK };
+typedef struct pl_redis_call {
+  pl_post post; /* first member: the loop runs post.cb when it is done */
+  int op;
+  char key[256], token[256];
+  double interval, tolerance, pause; /* THROTTLE */
+  long ttl_ms;                       /* LOCK */
+  int renew;                         /* LOCK */
+  int rc;                            /* results: what the call returned, */
+  double wait;                       /* THROTTLE's wait, */
+  char error[256];                   /* and why it failed */
+  pl_loop *loop;
+  struct pl_redis_call *next;
+} pl_redis_call;
+/* Hand c (op and arguments filled in, post.cb set) over, holding loop l
+ * (pl_loop_hold) until it is posted back. 0, or -1 when it cannot be
+ * handed over (c->rc = -1 and c->error say why; nothing is posted). */
+int pl_redis_submit(pl_redis *r, pl_loop *l, pl_redis_call *c);
 
 /* Why the last call failed ("" if it did not); "host:port" of the server. */
 const char *pl_redis_error(const pl_redis *r);

@@ -23,7 +23,7 @@ function Held:release()
   if self.file then M.core.lock_release(self.file) end
   if self.token then
     if self.renewer then self.renewer:cancel() end
-    M.core.redis_unlock(self.redis.handle, self.key, self.token) -- failing: it expires
+    M.core.redis_unlock(self.redis.handle, self.key, self.token) -- sent, not waited for; failing, it expires
   end
 end
 Held.__close = Held.release
@@ -36,6 +36,7 @@ local function renew(held)
       M.core.sleep(RENEW)
       if held.done then return end
       local ok, err = M.core.redis_lock(held.redis.handle, held.key, TTL, held.token)
+      if ok ~= nil then held.redis:working() end
       if ok == false then
         held.redis:say("peerlua: warning: the lock for " .. held.what .. " expired while held; "
           .. "another process may be creating the same peering")
@@ -60,6 +61,7 @@ function M.hold(key, opts)
   while true do
     if redis then
       local token, err = core.redis_lock(redis.handle, key, TTL)
+      if token ~= nil then redis:working() end
       if token then
         local held = setmetatable({ key = key, token = token, redis = redis, what = opts.what }, Held)
         renew(held)

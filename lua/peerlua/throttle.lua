@@ -7,7 +7,10 @@
 -- schedule per (provider, credential): one atomic script per request on the
 -- server's clock (core/pl_redis.c), and a provider's Retry-After pauses
 -- them all. If Redis cannot be used, each process throttles on its own and
--- says so once on stderr; it tries Redis again every few seconds.
+-- says so on stderr; it tries Redis again every few seconds, says so when
+-- Redis is back, and again if it is lost again. A Redis call runs on the
+-- handle's own thread (core/pl_redis.c), so a slow or silent Redis holds
+-- up only the requests that wait for it, at most its 250 ms timeout.
 local M = {}
 
 M.core = nil -- set by peerlua.init
@@ -31,8 +34,8 @@ local allowed = { url = true, prefix = true, warn = true }
 -- redis{url=, prefix=, warn=} -> throttle | nil, err
 --   url     redis://[[user]:password@]host[:port][/db] (required)
 --   prefix  of every key (default "peerlua:throttle:")
---   warn    function(message) for its warnings: Redis cannot be used (once), an
---           ensure_peering lock lost while held
+--   warn    function(message) for its warnings: Redis cannot be used, Redis
+--           is back, an ensure_peering lock lost while held
 --           (default: a line on stderr)
 function M.redis(opts)
   if type(opts) ~= "table" then
@@ -47,7 +50,7 @@ function M.redis(opts)
   if opts.warn ~= nil and type(opts.warn) ~= "function" then return invalid("warn", "must be a function") end
   local handle, err = M.core.redis_new(opts.url, prefix)
   if not handle then return invalid("url", err) end
-  return setmetatable({ handle = handle, prefix = prefix, warn = opts.warn, warned = false }, Redis)
+  return setmetatable({ handle = handle, prefix = prefix, warn = opts.warn, down = false }, Redis)
 end
 
 function M.is_redis(v)
@@ -59,26 +62,34 @@ function Redis:say(text)
   if self.warn then self.warn(text) else io.stderr:write(text, "\n") end
 end
 
--- Redis failed: say so, once.
+-- Redis failed: say so, once until it is back.
 function Redis:fallback(message)
-  if self.warned then return end
-  self.warned = true
+  if self.down then return end
+  self.down = true
   self:say("peerlua: shared throttle unavailable (" .. message .. "); throttling in this process only, "
     .. "ensure_peering taking turns on this machine only")
+end
+
+-- A Redis call worked: if Redis had been lost, say it is back.
+function Redis:working()
+  if not self.down then return end
+  self.down = false
+  self:say("peerlua: shared throttle at " .. M.core.redis_where(self.handle) .. " is back; throttling "
+    .. "and ensure_peering shared again")
 end
 
 -- reserve(key, rate, burst) -> seconds to wait before sending, or nil when
 -- the caller must throttle locally.
 function Redis:reserve(key, rate, burst)
   local wait, err = M.core.redis_throttle(self.handle, key, rate, burst, 0)
-  if not wait then self:fallback(err) end
+  if wait then self:working() else self:fallback(err) end
   return wait
 end
 
 -- pause(key, seconds, rate, burst): nobody using key sends for seconds.
 function Redis:pause(key, seconds, rate, burst)
   local ok, err = M.core.redis_throttle(self.handle, key, rate, burst, seconds)
-  if not ok then self:fallback(err) end
+  if ok then self:working() else self:fallback(err) end
 end
 
 return M

@@ -112,4 +112,49 @@ describe("shared throttle", function()
     assert.matches("throttling in this process only", said[1], 1, true)
     assert.is_nil(said[1]:find("hunter2", 1, true))
   end)
+
+  -- A silent Redis (SIGSTOP: the kernel still accepts, nothing answers)
+  -- holds up only the request waiting for it: a ticking task keeps running
+  -- through the call's 250 ms timeout. Then: said once while it is gone,
+  -- said when it is back, said again when it is lost a second time.
+  it("keeps other tasks running while Redis is silent, and says when it is lost, back and lost again", function()
+    local said = {}
+    local shared = assert(peerlua.throttle.redis({ url = redis.url, prefix = "silent:",
+                                                   warn = function(m) said[#said + 1] = m end }))
+    assert.is_number(shared:reserve("k", 100, 10)) -- connected
+    local ticks, ticking = 0, true
+    local ticker = peerlua.spawn(function()
+      while ticking do
+        peerlua.sleep(0.01)
+        ticks = ticks + 1
+      end
+    end)
+    peerlua.sleep(0.05)
+    redis:pause()
+    local ok, got = pcall(function()
+      local before = ticks
+      local wait = shared:reserve("k", 100, 10)
+      return { wait = wait, ticked = ticks - before }
+    end)
+    redis:resume()
+    ticking = false
+    ticker:wait()
+    assert(ok, got)
+    assert.is_nil(got.wait) -- timed out: throttle locally
+    assert.is_true(got.ticked >= 5, "the loop stalled: " .. got.ticked .. " ticks during the Redis call")
+    assert.equal(1, #said)
+    assert.matches("shared throttle unavailable", said[1], 1, true)
+    assert.is_nil(shared:reserve("k", 100, 10)) -- within the 2 s back-off: no new attempt, no new warning
+    assert.equal(1, #said)
+    peerlua.sleep(2.1)
+    assert.is_number(shared:reserve("k", 100, 10))
+    assert.equal(2, #said)
+    assert.matches("is back", said[2], 1, true)
+    redis:pause()
+    local again = shared:reserve("k", 100, 10)
+    redis:resume()
+    assert.is_nil(again)
+    assert.equal(3, #said)
+    assert.matches("shared throttle unavailable", said[3], 1, true)
+  end)
 end)

@@ -2,6 +2,7 @@
 --   local redis = require("testredis").start()
 --   redis.url            -- "redis://127.0.0.1:PORT"
 --   redis:cli("EXISTS", "key")  -- redis-cli's answer, a string
+--   redis:pause(), redis:resume()  -- silent, then answering again
 --   redis:stop()
 local M = {}
 
@@ -34,6 +35,11 @@ function Redis:cli(...)
   f:close()
   return (out:gsub("%s+$", ""))
 end
+
+-- pause(): the server stops answering (SIGSTOP: connections are still
+-- accepted by the kernel, nothing is read); resume() lets it go on.
+function Redis:pause() os.execute("kill -STOP " .. self.pid) end
+function Redis:resume() os.execute("kill -CONT " .. self.pid) end
 
 function Redis:stop()
   if self.pid then
