@@ -598,7 +598,7 @@ case_terminal() {
   see() { if wait_for "$2"; then ok "$1"; else fail "$1: screen does not match /$2/"; screen | sed 's/^/# screen: /'; fi; }
   keys() { "${T[@]}" send-keys -t repl "$@"; }
   "${T[@]}" new-session -d -s repl -x 150 -y 50 \
-    "PEERLUA_HISTFILE='$WORK/hist' '$P' --sim -i; echo \"exited \$?\"; sleep 30"
+    "PEERLUA_HISTFILE='$WORK/hist' '$P' --sim --sim-time-scale 600 -i; echo \"exited \$?\"; sleep 30"
   "${T[@]}" set-option -t repl history-limit 0 >/dev/null
   see "the REPL starts in a terminal" '^> $'
 
@@ -621,6 +621,22 @@ case_terminal() {
   keys '="after" .. "wait"' Enter
   see "the session goes on after Ctrl-C during a wait" '^afterwait$'
 
+  # two waits in a row: the first's finished progress line is not drawn
+  # again over the prompt and the lines typed since
+  keys 'ic = peerlua.instaclustr{}' Enter
+  local args='cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364", peer_account_id = "123456789012", peer_subnets = {"10.1.0.0/16"}, peer_region = "US_WEST_2"'
+  keys "p = assert(ic:ensure_peering{$args, peer_vpc_id = \"vpc-0a1b2c3d\"})" Enter
+  keys 'peerlua.sim.accept(p); return p:wait("active").state' Enter
+  see "a wait in the REPL ends" '^active$'
+  keys "q = assert(ic:ensure_peering{$args, peer_vpc_id = \"vpc-0a1b2c3e\"})" Enter
+  keys 'peerlua.sim.accept(q); return q:wait("active").state .. "-second"' Enter
+  see "a second wait in the REPL ends" '^active-second$'
+  if [ "$(screen | grep -c "$(screen | grep -Eo '^instaclustr +[0-9a-f-]+' | head -1)")" -le 2 ] &&
+     screen | grep -q '^> peerlua.sim.accept(p); return p:wait("active").state$' &&
+     screen | grep -q '^> q = assert'; then
+    ok "the second wait does not draw the first one's line over the prompt"
+  else fail "the second wait redrew the first one's line"; screen | sed 's/^/# screen: /'; fi
+
   keys 'up = peerlua.upcloud{}' Enter
   keys 'up:' Tab Tab
   see "completion on a client offers its documented methods" 'up:ensure_peering'
@@ -638,7 +654,7 @@ case_terminal() {
   if grep -Fqx '=6\040*\0407' "$WORK/hist"; then
     ok "history keeps =expr as typed"
   else fail "history keeps =expr as typed: $(tr '\n' ' ' <"$WORK/hist")"; fi
-  refute "history has no rewritten return line" "$WORK/hist" 'return'
+  refute "history has no rewritten =expr line" "$WORK/hist" 'return\0406'
   "${T[@]}" kill-server 2>/dev/null
 }
 
