@@ -46,6 +46,9 @@ add_test(NAME example.spec.instaclustr
          COMMAND ${CMAKE_SOURCE_DIR}/tests/spec/run.sh lua54 ${CMAKE_BINARY_DIR}
                  ${CMAKE_SOURCE_DIR}/examples/spec/instaclustr_spec.lua)
 set_tests_properties(example.spec.instaclustr PROPERTIES TIMEOUT 120)
+if(PEERLUA_LUA54_ENV) # the sanitizer runtime preloaded, as for the lua54 specs
+  set_tests_properties(example.spec.instaclustr PROPERTIES ENVIRONMENT "${PEERLUA_LUA54_ENV}")
+endif()
 # The bulk run again on a flaky provider: rate limits, 5xx before and after
 # the request took effect, connection resets. Every peering still ends
 # active, none twice.
