@@ -123,27 +123,37 @@ static int l_redis_new(lua_State *L) {
 
 /* The loop's thread, when a call is back: wake its task; or, if nobody
  * waits for it any more (or the loop is closing), free it. */
+static void unlock_back(pl_post *p, int closing);
+static int redis_fail(lua_State *L, pl_redis *r, pl_redis_call *c);
+
 static void redis_back(pl_post *p, int closing) {
   pl_redis_call *c = (pl_redis_call *)p;
-  if (closing || !p->owner) {
-    free(c);
+  if (p->owner && !closing) {
+    p->done = 1;
+    pl_wake(p->owner, PL_WAKE_POST);
     return;
   }
-  p->done = 1;
-  pl_wake(p->owner, PL_WAKE_POST);
+  /* Nobody waits for it (the task was cancelled or interrupted, or the
+   * state is closing). A lock it took would stay taken until it expires,
+   * so the same call goes back as its unlock, unless the loop is gone. */
+  if (closing != 2 && c->op == PL_REDIS_LOCK && !c->renew && c->rc == 1) {
+    c->op = PL_REDIS_UNLOCK;
+    c->post.cb = unlock_back;
+    c->post.owner = NULL;
+    c->post.done = 0;
+    if (pl_redis_submit(c->redis, c->loop, c) == 0) return;
+  }
+  pl_redis_call_free(c);
 }
 
-/* [-0, +0] Submit c and suspend the caller until it is back, then k. */
+/* Submit c and suspend the caller until it is back, then k; or nil and
+ * the reason at once if it cannot be handed over. */
 static int redis_wait(lua_State *L, pl_redis *r, pl_redis_call *c, lua_KFunction k) {
   pl_ctx *ctx = pl_ctx_up(L);
   pl_task standin, *w = pl_waiter(L, ctx, &standin);
   c->post.cb = redis_back;
   c->post.owner = w;
-  if (pl_redis_submit(r, ctx->loop, c) != 0) {
-    c->post.done = 1; /* never submitted: k reads the failure at once */
-    w->post = &c->post;
-    return k(L, LUA_OK, (lua_KContext)w);
-  }
+  if (pl_redis_submit(r, ctx->loop, c) != 0) return redis_fail(L, r, c); /* never handed over */
   w->post = &c->post;
   return pl_suspend(L, w, k);
 }
@@ -159,7 +169,7 @@ static pl_redis_call *redis_result(pl_task *w) {
 static int redis_fail(lua_State *L, pl_redis *r, pl_redis_call *c) {
   luaL_pushfail(L);
   lua_pushfstring(L, "redis at %s: %s", pl_redis_where(r), c->error);
-  free(c);
+  pl_redis_call_free(c);
   return 2;
 }
 
@@ -179,9 +189,9 @@ static pl_redis_call *new_call(lua_State *L, int op, const char *key) {
 static int throttle_done(lua_State *L, int status, lua_KContext kc) {
   (void)status;
   pl_redis_call *c = redis_result((pl_task *)kc);
-  if (c->rc != 0) return redis_fail(L, *check_redis(L, 1), c);
+  if (c->rc != 0) return redis_fail(L, c->redis, c); /* the handle may be closed by now: c keeps it */
   lua_pushnumber(L, c->wait);
-  free(c);
+  pl_redis_call_free(c);
   return 1;
 }
 
@@ -257,14 +267,14 @@ static void make_token(char *out, size_t cap) {
 static int lock_done(lua_State *L, int status, lua_KContext kc) {
   (void)status;
   pl_redis_call *c = redis_result((pl_task *)kc);
-  if (c->rc < 0) return redis_fail(L, *check_redis(L, 1), c);
+  if (c->rc < 0) return redis_fail(L, c->redis, c); /* the handle may be closed by now: c keeps it */
   if (!c->rc)
     lua_pushboolean(L, 0);
   else if (c->renew)
     lua_pushboolean(L, 1);
   else
     lua_pushstring(L, c->token);
-  free(c);
+  pl_redis_call_free(c);
   return 1;
 }
 
@@ -292,7 +302,7 @@ static int l_redis_lock(lua_State *L) {
 /* The loop's thread, when an unlock is back: nobody waits for it. */
 static void unlock_back(pl_post *p, int closing) {
   (void)closing;
-  free(p);
+  pl_redis_call_free((pl_redis_call *)p);
 }
 
 /* core.redis_unlock(handle, key, token) -> true (sent) | nil, message

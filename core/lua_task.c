@@ -76,7 +76,8 @@ static void detach(pl_task *w) {
   }
   if (w->post) { /* work on another thread: nobody waits for it now */
     w->post->owner = NULL;
-    if (w->post->done) w->post->cb(w->post, 1); /* it came back already: only free it */
+    /* back already: its callback finishes it (2: the loop may be gone) */
+    if (w->post->done) w->post->cb(w->post, ctx->closed ? 2 : 0);
     w->post = NULL;
   }
   unlink_waiter(w);

@@ -63,13 +63,14 @@ int pl_loop_hold(pl_loop *l) {
 }
 
 void pl_loop_post(pl_loop *l, pl_post *p) {
+  /* the write too under the lock: once p is taken the loop may be freed */
   pthread_mutex_lock(&l->mu);
   p->next = l->posted;
   l->posted = p;
-  pthread_mutex_unlock(&l->mu);
   ssize_t w;
   do w = write(l->wake[1], "x", 1);
   while (w < 0 && errno == EINTR); /* EAGAIN: the pipe is full, so a wake-up is pending anyway */
+  pthread_mutex_unlock(&l->mu);
 }
 
 /* Run the posts that arrived, oldest first; each ends a hold. */
@@ -118,6 +119,8 @@ void pl_loop_free(pl_loop *l) {
     poll(&in, 1, 1000);
     run_posts(l, 1);
   }
+  pthread_mutex_lock(&l->mu); /* the last poster has let go */
+  pthread_mutex_unlock(&l->mu);
   if (l->wake[0] >= 0) close(l->wake[0]), close(l->wake[1]);
   pthread_mutex_destroy(&l->mu);
   pl_heap_free(&l->timers);

@@ -48,8 +48,9 @@ int pl_loop_step(pl_loop *l, double max_wait);
  * waiting for it (counted by pl_loop_pending). The other thread then
  * fills in its result and calls pl_loop_post(l, p): p->cb(p, 0) runs from
  * a later pl_loop_step on the loop's thread, and the hold ends. A loop
- * freed while work is held waits for it and calls p->cb(p, 1): p is
- * only to be freed then. */
+ * freed while work is held waits for it and calls p->cb(p, 1) (more work
+ * may still be held and posted then). The caller may call p->cb(p, 2)
+ * itself when the loop is gone: p is only to be freed then. */
 typedef struct pl_post pl_post;
 struct pl_post {
   void (*cb)(pl_post *p, int closing);

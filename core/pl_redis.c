@@ -43,11 +43,43 @@ struct pl_redis {
   char where[300];
   /* the thread that runs submitted calls (pl_redis_submit) */
   pthread_t thread;
-  int started, stopping;
-  pthread_mutex_t mu; /* guards the queue and stopping */
-  pthread_cond_t more;
+  int started, stopping, busy;
+  pthread_mutex_t mu; /* guards the queue, stopping and busy */
+  pthread_cond_t more, idle;
   pl_redis_call *head, *tail;
+  int refs;           /* the owner's, and one per call submitted and not yet freed (loop's thread) */
+  pl_redis *next_run; /* the handles whose thread runs (drained at exit) */
 };
+
+/* Handles with a running thread, so that calls still queued when the
+ * process exits (an unlock sent just before os.exit) run first. */
+static pthread_mutex_t all_mu = PTHREAD_MUTEX_INITIALIZER;
+static pl_redis *all_running;
+
+static void unlist(pl_redis *r) {
+  pthread_mutex_lock(&all_mu);
+  for (pl_redis **p = &all_running; *p; p = &(*p)->next_run)
+    if (*p == r) {
+      *p = r->next_run;
+      break;
+    }
+  pthread_mutex_unlock(&all_mu);
+}
+
+/* atexit: let each handle's thread finish what is queued, 2 s at most in all. */
+static void drain_at_exit(void) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 2;
+  pthread_mutex_lock(&all_mu);
+  for (pl_redis *r = all_running; r; r = r->next_run) {
+    pthread_mutex_lock(&r->mu);
+    while ((r->head || r->busy) && pthread_cond_timedwait(&r->idle, &r->mu, &until) == 0) {
+    }
+    pthread_mutex_unlock(&r->mu);
+  }
+  pthread_mutex_unlock(&all_mu);
+}
 
 /* Copy n bytes of s into dst (size cap) as a string; -1 if too long. */
 static int copy(char *dst, size_t cap, const char *s, size_t n) {
@@ -109,6 +141,7 @@ pl_redis *pl_redis_new(const char *url, const char *prefix, char *err, size_t er
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
+  r->refs = 1;
   if (parse_url(r, url, err, errlen) != 0) {
     pl_redis_free(r);
     return NULL;
@@ -127,8 +160,9 @@ static void disconnect(pl_redis *r) {
 }
 
 void pl_redis_free(pl_redis *r) {
-  if (!r) return;
-  if (r->started) { /* the calls queued still run: an unlock must not be lost */
+  if (!r || --r->refs > 0) return; /* calls still out: the last one back frees it */
+  if (r->started) {
+    unlist(r);
     pthread_mutex_lock(&r->mu);
     r->stopping = 1;
     pthread_cond_signal(&r->more);
@@ -136,6 +170,7 @@ void pl_redis_free(pl_redis *r) {
     pthread_join(r->thread, NULL);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->more);
+    pthread_cond_destroy(&r->idle);
   }
   disconnect(r);
   explicit_bzero(r->password, sizeof r->password);
@@ -330,13 +365,26 @@ static void *worker(void *ud) {
     if (!c) break; /* stopping, and nothing left to run */
     r->head = c->next;
     if (!r->head) r->tail = NULL;
+    r->busy = 1;
     pthread_mutex_unlock(&r->mu);
     run_call(r, c);
     pl_loop_post(c->loop, &c->post); /* c belongs to the loop's thread from here */
     pthread_mutex_lock(&r->mu);
+    r->busy = 0;
+    if (!r->head) pthread_cond_broadcast(&r->idle);
   }
   pthread_mutex_unlock(&r->mu);
   return NULL;
+}
+
+void pl_redis_call_free(pl_redis_call *c) {
+  pl_redis *r = c->redis;
+  free(c);
+  pl_redis_free(r); /* the call's reference */
+}
+
+static void register_drain(void) {
+  atexit(drain_at_exit);
 }
 
 int pl_redis_submit(pl_redis *r, pl_loop *l, pl_redis_call *c) {
@@ -344,7 +392,7 @@ int pl_redis_submit(pl_redis *r, pl_loop *l, pl_redis_call *c) {
   c->error[0] = '\0';
   if (!r->started) {
     if (pthread_mutex_init(&r->mu, NULL) != 0) return snprintf(c->error, sizeof c->error, "out of resources"), -1;
-    if (pthread_cond_init(&r->more, NULL) != 0) {
+    if (pthread_cond_init(&r->more, NULL) != 0 || pthread_cond_init(&r->idle, NULL) != 0) {
       pthread_mutex_destroy(&r->mu);
       return snprintf(c->error, sizeof c->error, "out of resources"), -1;
     }
@@ -357,11 +405,22 @@ int pl_redis_submit(pl_redis *r, pl_loop *l, pl_redis_call *c) {
     if (failed) {
       pthread_mutex_destroy(&r->mu);
       pthread_cond_destroy(&r->more);
+      pthread_cond_destroy(&r->idle);
       return snprintf(c->error, sizeof c->error, "cannot start a thread"), -1;
     }
     r->started = 1;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_drain);
+    pthread_mutex_lock(&all_mu);
+    r->next_run = all_running;
+    all_running = r;
+    pthread_mutex_unlock(&all_mu);
   }
   if (pl_loop_hold(l) != 0) return snprintf(c->error, sizeof c->error, "out of resources"), -1;
+  if (c->redis != r) { /* a call handed over again (an abandoned lock's unlock) keeps its reference */
+    c->redis = r;
+    r->refs++;
+  }
   c->loop = l;
   c->next = NULL;
   pthread_mutex_lock(&r->mu);

@@ -23,7 +23,7 @@ typedef struct pl_redis pl_redis;
  * err for a bad URL or out of memory; nothing is sent yet. The message
  * never contains the password. */
 pl_redis *pl_redis_new(const char *url, const char *prefix, char *err, size_t errlen);
-void pl_redis_free(pl_redis *r);
+void pl_redis_free(pl_redis *r); /* the owner's reference: freed once no call is out */
 
 /* On key (prefix + key), take the next slot (pause <= 0): 0 and the
  * seconds to wait before sending in *wait; or, pause > 0, let nobody send
@@ -56,12 +56,19 @@ typedef struct pl_redis_call {
   double wait;                       /* THROTTLE's wait, */
   char error[256];                   /* and why it failed */
   pl_loop *loop;
+  pl_redis *redis; /* set by pl_redis_submit: a reference that keeps r alive */
   struct pl_redis_call *next;
 } pl_redis_call;
-/* Hand c (op and arguments filled in, post.cb set) over, holding loop l
- * (pl_loop_hold) until it is posted back. 0, or -1 when it cannot be
- * handed over (c->rc = -1 and c->error say why; nothing is posted). */
+/* Hand c (calloc'd; op and arguments filled in, post.cb set) over,
+ * holding loop l (pl_loop_hold) until it is posted back; c keeps r alive
+ * (pl_redis_free from its owner frees r only when no call is out). 0, or
+ * -1 when it cannot be handed over (c->rc = -1 and c->error say why;
+ * nothing is posted). Calls queued when the process exits still run
+ * first, 2 s at most (an unlock sent just before os.exit). */
 int pl_redis_submit(pl_redis *r, pl_loop *l, pl_redis_call *c);
+/* Free a call that came back (or was never handed over), dropping its
+ * reference to its handle. On the loop's thread. */
+void pl_redis_call_free(pl_redis_call *c);
 
 /* Why the last call failed ("" if it did not); "host:port" of the server. */
 const char *pl_redis_error(const pl_redis *r);

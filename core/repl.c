@@ -77,10 +77,12 @@ static int tty_readline(const char *p, char **out) {
   while (!typed_done && !prompt_sigint) {
     struct pollfd in = {STDIN_FILENO, POLLIN, 0};
     int n = poll(&in, 1, -1);
+    if (n > 0 && (in.revents & (POLLHUP | POLLERR | POLLNVAL)))
+      break; /* the terminal went away (hung up, SIGHUP ignored): end of input */
     if (n > 0 && !prompt_sigint)
       rl_callback_read_char();
     else if (n < 0 && errno != EINTR)
-      break; /* the terminal went away: end of input */
+      break;
   }
   int how = typed_done ? (typed_line ? LINE_OK : LINE_EOF) : prompt_sigint ? LINE_INTERRUPTED : LINE_EOF;
   if (!typed_done) {

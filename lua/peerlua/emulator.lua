@@ -20,8 +20,20 @@ local Emulator = {}
 Emulator.__index = Emulator
 Emulator.__name = "peerlua.emulator"
 
-local running = {} -- started and not stopped, oldest first
-local before       -- peerlua.sim when the first of them started
+-- started and not stopped, oldest first; weak, so that one nobody holds
+-- is collected (and stopped by its __gc)
+local running = setmetatable({}, { __mode = "v" })
+local before -- peerlua.sim when the first of them started
+
+local function live()
+  local out = {}
+  for i = 1, #running do
+    if running[i] and running[i].handle then out[#out + 1] = running[i] end
+  end
+  for i = #running, 1, -1 do running[i] = nil end
+  for i, e in ipairs(out) do running[i] = e end
+  return running
+end
 
 local function invalid(field, rule)
   return nil, M.peerlua.error({ code = "invalid", op = "sim.start", retryable = false,
@@ -59,9 +71,11 @@ function M.start(opts)
   end
   local fixture, tmp = opts.fixture, nil
   if type(fixture) == "table" then -- the server reads a file: write one it can read
+    local text, jerr = M.peerlua.json.encode(fixture)
+    if not text then return invalid("fixture", "cannot be written as JSON: " .. tostring(jerr)) end
     tmp = os.tmpname()
     local f = assert(io.open(tmp, "w"))
-    f:write(assert(M.peerlua.json.encode(fixture)))
+    f:write(text)
     f:close()
     fixture = tmp
   end
@@ -79,7 +93,7 @@ function M.start(opts)
     M.core.sim_stop(handle)
     return nil, err or M.peerlua.error({ code = "network", op = "sim.start", message = "sim.start: no fixture" })
   end
-  if #running == 0 then before = M.peerlua.sim end
+  if #live() == 0 then before = M.peerlua.sim end
   running[#running + 1] = self
   M.peerlua.set_sim({ url = url, fixture = self.fixture })
   self.sim = M.peerlua.sim
@@ -130,9 +144,7 @@ function Emulator:stop()
   if not self.handle then return end
   M.core.sim_stop(self.handle)
   self.handle = nil
-  for i, e in ipairs(running) do
-    if e == self then table.remove(running, i) end
-  end
+  live() -- drops this one (stopped) and any collected
   local sim = M.peerlua.sim
   if sim and sim.url == self.url then
     local last = running[#running]

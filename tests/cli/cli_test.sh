@@ -655,6 +655,19 @@ case_terminal() {
     ok "history keeps =expr as typed"
   else fail "history keeps =expr as typed: $(tr '\n' ' ' <"$WORK/hist")"; fi
   refute "history has no rewritten =expr line" "$WORK/hist" 'return\0406'
+
+  # the terminal goes away while SIGHUP is ignored (nohup, some supervisors):
+  # end of input, not a loop reading nothing
+  "${T[@]}" new-session -d -s hup "bash -c 'trap \"\" HUP; exec \"$P\" -i'"
+  sleep 0.5
+  local pid
+  pid=$("${T[@]}" list-panes -t hup -F '#{pane_pid}')
+  "${T[@]}" kill-session -t hup
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$pid" 2>/dev/null; then
+    fail "the REPL kept running after its terminal went away"
+    kill -KILL "$pid" 2>/dev/null
+  else ok "the REPL ends when its terminal goes away"; fi
   "${T[@]}" kill-server 2>/dev/null
 }
 

@@ -325,6 +325,11 @@ describe("emulated Huawei", function()
     assert.equal(401, unauth.status)
     assert.is_string(unauth.headers["X-Request-Id"])
     assert.are_not.equal(ok.headers["X-Request-Id"], unauth.headers["X-Request-Id"])
+    -- answers that do not pass the router: an injected fault
+    assert(app:set_faults("500:1"))
+    local fault, fb = as(A, "GET", VPC)
+    assert.equal(500, fault.status)
+    assert.equal(fb.request_id, fault.headers["X-Request-Id"])
   end)
 
   it("VPC peerings across tenants: the peer lists it, filters by status, accepts; create is validated", function()

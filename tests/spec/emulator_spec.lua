@@ -71,6 +71,21 @@ describe("an emulator started from Lua", function()
     assert.has_error(function() first:requests() end, "emulator: stopped (" .. url .. ")")
   end)
 
+  it("is stopped when nobody holds it any more, handing back as stop does", function()
+    local url
+    do
+      local dropped = assert(sim_module.start({}))
+      url = dropped.url
+      assert.equal(url, peerlua.sim.url)
+    end
+    collectgarbage()
+    collectgarbage()
+    local resp, err = http.request({ url = url .. "/_sim/health", timeout = 2 })
+    assert.is_nil(resp)
+    assert.equal("network", err.code)
+    assert.equal(saved and saved.url, peerlua.sim and peerlua.sim.url)
+  end)
+
   it("takes a fixture as a table", function()
     local fx = { instaclustr = { accounts = { { username = "own-user", api_key = "own-key-0001" } } } }
     local sim <close> = assert(sim_module.start({ fixture = fx }))

@@ -895,6 +895,17 @@ describe("the providers' recorded exchanges (shared/fixtures)", function()
         end)
       end
 
+      -- the whole-body rule has one exception: a body that names a credential (a proxy
+      -- echoing the request) is not shown
+      it("a plain-text error body that names a credential is not shown", function()
+        serve({ { status = 403, headers = { ["Content-Type"] = "text/plain" },
+                  body = "denied: Authorization: aivenv1 do-not-show-0123" } })
+        local _, err = canned_client():list_peerings({ project_vpc_id = PROJECT_VPC })
+        assert.equal("forbidden", err.code)
+        assert.is_nil(tostring(err):find("do-not-show", 1, true))
+        assert.matches("names a credential, not shown", err.message, 1, true)
+      end)
+
       -- refresh: POST .../peering-connections/refresh answers the project VPC (VpcGetOut, whose
       -- pending_build_only_peering_connections is a *string: null is a value it may take)
       it("the emulator's refresh answer has the recorded refresh's structure", function()

@@ -113,6 +113,40 @@ describe("shared throttle", function()
     assert.is_nil(said[1]:find("hunter2", 1, true))
   end)
 
+  -- A lock call in flight when its task is cancelled: the lock it took is
+  -- given back at once, not left for its 30 s expiry. (Internals: the lock
+  -- primitives behind ensure_peering.)
+  it("gives back a lock whose taker was cancelled while Redis answered", function()
+    local shared = throttle("cancel:")
+    local core = require("peerlua.throttle").core
+    redis:pause() -- the call stays on the Redis thread until resumed
+    local t = peerlua.spawn(function() return core.redis_lock(shared.handle, "k", 30) end)
+    peerlua.sleep(0.05)
+    assert.is_true(t:cancel())
+    redis:resume()
+    peerlua.sleep(0.5) -- the take times out or lands, then its unlock
+    local got
+    for _ = 1, 20 do
+      got = core.redis_lock(shared.handle, "k", 30)
+      if got then break end
+      peerlua.sleep(0.1)
+    end
+    assert.is_string(got, "the cancelled taker's lock was not given back")
+    core.redis_unlock(shared.handle, "k", got)
+  end)
+
+  -- An unlock is sent without waiting; a script that ends with os.exit
+  -- (no state close) still gets it out.
+  it("sends an unlock made just before os.exit", function()
+    local bin = assert(os.getenv("PEERLUA_BIN"))
+    local script = ("local core = (peerlua.throttle and require('peerlua.throttle')).core "
+      .. "local h = assert(core.redis_new(%q, 'exit:')) "
+      .. "for i = 1, 5 do core.redis_unlock(h, 'k' .. i, assert(core.redis_lock(h, 'k' .. i, 30))) end "
+      .. "os.exit(0)"):format(redis.url)
+    for _ = 1, 4 do assert(os.execute(("%q -e %q"):format(bin, script))) end
+    assert.equal("", redis:cli("--scan", "--pattern", "exit:*"))
+  end)
+
   -- A silent Redis (SIGSTOP: the kernel still accepts, nothing answers)
   -- holds up only the request waiting for it: a ticking task keeps running
   -- through the call's 250 ms timeout. Then: said once while it is gone,

@@ -39,11 +39,19 @@ M.reauthorize = common.no_reauthorize
 -- the message is the body's "message", else the body's whole text (what
 -- aiven-client shows: tests/test_client.py test_error_str, with a plain-text
 -- body and with {"errors":[]}), cut to 500 bytes.
+-- A body that names a credential (a proxy echoing the request's headers)
+-- is not shown.
 function M.parse_error(_, resp)
   local b = common.body(resp)
   if b and type(b.message) == "string" then return { message = b.message } end
   local text = type(resp.body) == "string" and resp.body:gsub("^%s+", ""):gsub("%s+$", "") or ""
   if text == "" then return nil end
+  local lower = text:lower()
+  for _, word in ipairs({ "authorization", "aivenv1", "token", "password", "secret" }) do
+    if lower:find(word, 1, true) then
+      return { message = "HTTP " .. resp.status .. " (its body names a credential, not shown)" }
+    end
+  end
   return { message = #text > 500 and text:sub(1, 500) .. "..." or text }
 end
 

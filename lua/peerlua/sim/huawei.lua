@@ -59,9 +59,10 @@ for _, w in ipairs(STATE_LIST) do STATES[w] = true end
 
 local function fail(status, code, message, app)
   local id = app and app:uuid() or nil
-  local resp = response.json(status, { error_code = code, error_msg = message, request_id = id })
-  resp.request_id = id -- the X-Request-Id header too (r.dispatch)
-  return resp
+  -- the same id in the X-Request-Id header, also on answers that do not
+  -- pass the router (rate limits, injected faults)
+  return response.json(status, { error_code = code, error_msg = message, request_id = id },
+                       id and { ["X-Request-Id"] = id } or nil)
 end
 
 local CODES = {
@@ -232,9 +233,7 @@ function M.new(app)
   function r.dispatch(self, req, path)
     local resp = response.normalize(dispatch(self, req, path))
     resp.headers = resp.headers or {}
-    local id = resp.request_id or app:uuid()
-    resp.request_id = nil
-    resp.headers["X-Request-Id"] = id
+    resp.headers["X-Request-Id"] = resp.headers["X-Request-Id"] or app:uuid()
     return resp
   end
 
