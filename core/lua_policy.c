@@ -121,11 +121,11 @@ static int l_redis_new(lua_State *L) {
  * calling task waits for it, so a slow or silent Redis stalls only the
  * tasks that need it. */
 
-/* The loop's thread, when a call is back: wake its task; or, if nobody
- * waits for it any more (or the loop is closing), free it. */
 static void unlock_back(pl_post *p, int closing);
 static int redis_fail(lua_State *L, pl_redis *r, pl_redis_call *c);
 
+/* The loop's thread, when a call is back: wake its task; or, if nobody
+ * waits for it any more (or the loop is closing), finish it. */
 static void redis_back(pl_post *p, int closing) {
   pl_redis_call *c = (pl_redis_call *)p;
   if (p->owner && !closing) {
@@ -133,6 +133,7 @@ static void redis_back(pl_post *p, int closing) {
     pl_wake(p->owner, PL_WAKE_POST);
     return;
   }
+  if (p->owner) ((pl_task *)p->owner)->post = NULL; /* closing: its task will not resume */
   /* Nobody waits for it (the task was cancelled or interrupted, or the
    * state is closing). A lock it took would stay taken until it expires,
    * so the same call goes back as its unlock, unless the loop is gone. */

@@ -8,6 +8,13 @@ if(PEERLUA_SANITIZE)
   set(PEERLUA_LUA54_ENV "LD_PRELOAD=${PEERLUA_LIBASAN}")
 endif()
 include(${CMAKE_SOURCE_DIR}/tests/c/tests.cmake OPTIONAL)
+if(NOT PEERLUA_EMULATOR)
+  # Without the emulator: the C unit tests, and every way to start the
+  # emulator saying the build has none (the rest of the suite needs it).
+  add_test(NAME noemu.refused
+           COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/noemu_test.sh $<TARGET_FILE:peerlua> ${CMAKE_BINARY_DIR})
+  return()
+endif()
 include(${CMAKE_SOURCE_DIR}/tests/spec/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/cli/tests.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/tests/server/tests.cmake OPTIONAL)
