@@ -65,6 +65,8 @@ struct pl_server {
   struct MHD_Daemon *mhd;
   lua_State *L;
   int handler; /* registry ref of the Lua handler */
+  int app;     /* registry ref of the emulator app (for --state), or LUA_NOREF */
+  char *state; /* --state FILE, or NULL */
   pthread_t thread;
   int running; /* thread created */
   int wake[2]; /* pipe: a byte means stop */
@@ -278,8 +280,9 @@ static int pl_server_l_boot(lua_State *L) {
   lua_call(L, 1, 1);              /* opts sim */
   lua_getfield(L, -1, "handler"); /* opts sim handler */
   lua_pushvalue(L, 1);
-  lua_call(L, 1, 1); /* opts sim fn */
-  if (!lua_isfunction(L, -1)) return luaL_error(L, "peerlua.sim.handler did not return a function");
+  lua_call(L, 1, 2); /* opts sim fn app */
+  if (!lua_isfunction(L, -2)) return luaL_error(L, "peerlua.sim.handler did not return a function");
+  s->app = luaL_ref(L, LUA_REGISTRYINDEX);
   s->handler = luaL_ref(L, LUA_REGISTRYINDEX);
   return 0;
 }
@@ -705,6 +708,21 @@ static void *pl_server_thread(void *ud) {
 
 /* ---- public API ------------------------------------------------------ */
 
+/* Write the --state file through app:save_state (the thread is joined:
+ * L is this thread's now). */
+static void pl_server_save_state(pl_server *s) {
+  if (!s->state || !s->L || s->app == LUA_NOREF) return;
+  lua_State *L = s->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, s->app);
+  lua_getfield(L, -1, "save_state");
+  lua_insert(L, -2);
+  lua_pushstring(L, s->state);
+  if (lua_pcall(L, 2, 2, 0) != LUA_OK || !lua_toboolean(L, -2))
+    fprintf(stderr, "peerlua emulator: --state %s: not written: %s\n", s->state,
+            lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+  lua_settop(L, 0);
+}
+
 static void pl_server_free(pl_server *s) {
   if (s->mhd) MHD_stop_daemon(s->mhd);
   if (s->too_large) MHD_destroy_response(s->too_large);
@@ -713,6 +731,7 @@ static void pl_server_free(pl_server *s) {
   if (s->wake[0] >= 0) close(s->wake[0]);
   if (s->wake[1] >= 0) close(s->wake[1]);
   pl_heap_free(&s->timers);
+  free(s->state);
   free(s);
 }
 
@@ -735,6 +754,10 @@ static void pl_server_push_opts(lua_State *L, const pl_server *s, const pl_serve
   }
   lua_pushinteger(L, (lua_Integer)o->seed);
   lua_setfield(L, -2, "seed");
+  if (o->state) {
+    lua_pushstring(L, o->state);
+    lua_setfield(L, -2, "state");
+  }
   if (o->fixture) {
     lua_pushstring(L, o->fixture);
     lua_setfield(L, -2, "fixture");
@@ -748,7 +771,7 @@ static void pl_server_push_opts(lua_State *L, const pl_server *s, const pl_serve
 }
 
 pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
-  static const pl_server_opts defaults = {NULL, 1, NULL, 0, NULL};
+  static const pl_server_opts defaults = {NULL, 1, NULL, 0, NULL, NULL};
   if (!o) o = &defaults;
   const char *why = pl_lazy_mhd();
   if (why) {
@@ -766,7 +789,12 @@ pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
     return NULL;
   }
   s->wake[0] = s->wake[1] = -1;
-  s->handler = LUA_NOREF;
+  s->handler = s->app = LUA_NOREF;
+  if (o->state && !(s->state = strdup(o->state))) {
+    snprintf(err, errlen, "out of memory");
+    free(s);
+    return NULL;
+  }
   pl_heap_init(&s->timers);
   int family = AF_INET;
   int fd =
@@ -857,6 +885,7 @@ void pl_server_stop(pl_server *s) {
     while (w < 0 && errno == EINTR);
     pthread_join(s->thread, NULL);
   }
+  pl_server_save_state(s);
   pl_server_free(s);
 }
 
@@ -865,18 +894,21 @@ void pl_server_stop(pl_server *s) {
 static void pl_server_usage(FILE *f, const char *prog) {
   fprintf(f,
           "usage: %s --emulator [--listen HOST:PORT] [--time-scale X] [--faults SPEC]\n"
-          "       %*s [--seed N] [--fixture FILE]\n"
+          "       %*s [--seed N] [--fixture FILE] [--state FILE]\n"
           "Serve the provider emulator until SIGINT or SIGTERM.\n"
           "  --listen HOST:PORT  address to bind (default " PL_SERVER_DEFAULT_LISTEN "; port 0 picks one)\n"
           "  --time-scale X      emulated seconds per real second (> 0, default 1)\n"
           "  --faults SPEC       fault injection, e.g. 429:0.05,500after:0.02,reset:0.01,slow=2s:0.01\n"
           "                      or per route: /instaclustr/*=429:0.2;*=500:0.05 (\"none\": off)\n"
           "  --seed N            random seed, a non-negative integer (default 0)\n"
-          "  --fixture FILE      JSON fixture of accounts and resources\n",
+          "  --fixture FILE      JSON fixture of accounts and resources\n"
+          "  --state FILE        read the emulator's state (peerings, rules, tokens, clock) from FILE\n"
+          "                      if it exists, and write it there when stopped\n",
           prog, (int)strlen(prog), "");
 }
 
-static const char *const pl_server_option_names[] = {"listen", "time-scale", "faults", "seed", "fixture", NULL};
+static const char *const pl_server_option_names[] = {"listen",  "time-scale", "faults", "seed",
+                                                     "fixture", "state",      NULL};
 
 int pl_server_option(pl_server_opts *o, const char *name, const char *val, char *err, size_t errlen) {
   int k = 0;
@@ -902,9 +934,14 @@ int pl_server_option(pl_server_opts *o, const char *name, const char *val, char 
       if (*val == '\0') break;
       o->fixture = val;
       return 0;
+    case 5:
+      if (*val == '\0') break;
+      o->state = val;
+      return 0;
     default: snprintf(err, errlen, "unknown emulator option '%s'", name); return -1;
   }
-  static const char *const rules[] = {"", "is not a number > 0", "", "is not a non-negative integer", "is empty"};
+  static const char *const rules[] = {"",        "is not a number > 0", "", "is not a non-negative integer", "is empty",
+                                      "is empty"};
   snprintf(err, errlen, "'%s' %s", val, rules[k]);
   return -1;
 }
@@ -917,7 +954,7 @@ int pl_server_is_usage_error(const char *err) {
 
 int pl_emulator_main(int argc, char **argv) {
   const char *prog = argc > 0 && argv[0] ? argv[0] : "peerlua";
-  pl_server_opts o = {PL_SERVER_DEFAULT_LISTEN, 1, NULL, 0, NULL};
+  pl_server_opts o = {PL_SERVER_DEFAULT_LISTEN, 1, NULL, 0, NULL, NULL};
   char err[512];
   int i = 1;
   for (int j = 1; j < argc; j++)

@@ -13,6 +13,7 @@ typedef struct pl_server_opts {
   const char *faults;  /* fault spec string or NULL (parsed by the emulator) */
   unsigned long seed;  /* default 0 */
   const char *fixture; /* JSON file path or NULL */
+  const char *state;   /* file: read at start if it exists, written when stopped (NULL: none) */
 } pl_server_opts;
 
 /* Start serving; NULL and a message in err on failure. */
@@ -23,10 +24,11 @@ int pl_server_is_usage_error(const char *err);
 /* "http://127.0.0.1:PORT" with the real bound port. */
 const char *pl_server_url(const pl_server *s);
 
-/* Stop: joins the thread, closes its lua_State, frees. NULL is a no-op. */
+/* Stop: joins the thread, writes the state file if one was given (a
+** failure is said on stderr), closes its lua_State, frees. NULL is a no-op. */
 void pl_server_stop(pl_server *s);
 
-/* Set option name ("listen", "time-scale", "faults", "seed", "fixture")
+/* Set option name ("listen", "time-scale", "faults", "seed", "fixture", "state")
 ** from its command-line text. Returns 0, or -1 with the rule broken in err. */
 int pl_server_option(pl_server_opts *o, const char *name, const char *val, char *err, size_t errlen);
 

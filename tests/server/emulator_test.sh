@@ -3,7 +3,7 @@
 #   emulator_test.sh CASE BINARY [ARGS...]
 # BINARY ARGS --emulator ... is started on 127.0.0.1:0; the first line of its
 # stdout gives the URL. Cases: routes errors malformed delay admin signal
-# options actions. Needs curl, lua5.4 and lua-cjson (JSON checks).
+# options actions state. Needs curl, lua5.4 and lua-cjson (JSON checks).
 set -uo pipefail
 case_name=$1
 shift
@@ -355,6 +355,34 @@ case_options() {
   eq "exit 0" 0 "$st"
 }
 
+# --state FILE: what was made is there after a restart, as it was, and
+# new ids do not repeat old ones; a bad file is a usage error.
+case_state() {
+  local f="$WORK/state.json" cdc=aabc665c-8916-40ae-978c-96d39a3a1364 auth=sim-user:sim-instaclustr-api-key-0001
+  local body='{"peerVpcId":"vpc-0a1b2c3d","peerAccountId":"123456789012","peerSubnets":["10.1.0.0/16"],"peerRegion":"US_WEST_2"}'
+  start --time-scale 600 --state "$f"
+  local first st1
+  first=$(get "/instaclustr/provisioning/v1/vpc-peering/$cdc" -u "$auth" -H 'Content-Type: application/json' \
+    --data-binary "$body" | tr -d '"')
+  eq "a peering is made" 202 "$(code)"
+  st1=$(get "/instaclustr/provisioning/v1/vpc-peering/$cdc/$first" -u "$auth" | jq_lua v.statusCode)
+  check "stopped by SIGTERM" stop_server TERM
+  check "the state file is written" test -s "$f"
+  start --time-scale 600 --state "$f"
+  local st2
+  st2=$(get "/instaclustr/provisioning/v1/vpc-peering/$cdc/$first" -u "$auth" | jq_lua v.statusCode)
+  eq "after a restart the peering is there, in the state it had" "202 $st1" "$(code) $st2"
+  local second
+  second=$(get "/instaclustr/provisioning/v1/vpc-peering/$cdc" -u "$auth" -H 'Content-Type: application/json' \
+    --data-binary "${body/vpc-0a1b2c3d/vpc-0a1b2c3e}" | tr -d '"')
+  if [ -n "$second" ] && [ "$second" != "$first" ]; then ok "a new peering gets a new id"; else fail "new id '$second' repeats '$first'"; fi
+  check "stopped again" stop_server TERM
+  echo 'not json' >"$WORK/bad.json"
+  timeout 10 "${BIN[@]}" --emulator --listen 127.0.0.1:0 --state "$WORK/bad.json" >"$WORK/out" 2>"$WORK/err"
+  eq "a state file that is not one: exit 2" 2 $?
+  check "the message names --state and the file" grep -q -- "--state $WORK/bad.json" "$WORK/err"
+}
+
 case_actions() {
   start
   local st=0
@@ -369,7 +397,7 @@ case_actions() {
 }
 
 case "$case_name" in
-  routes|errors|malformed|delay|admin|signal|options|actions) "case_$case_name" ;;
+  routes|errors|malformed|delay|admin|signal|options|actions|state) "case_$case_name" ;;
   *) echo "unknown case $case_name" >&2; exit 2 ;;
 esac
 if [ -n "$PID" ]; then

@@ -9,7 +9,7 @@ add_executable(peerlua_emulator
 set_target_properties(peerlua_emulator PROPERTIES ENABLE_EXPORTS ON)
 target_link_libraries(peerlua_emulator PRIVATE peerlua_core PkgConfig::LUA)
 
-set(PEERLUA_SERVER_CASES routes errors malformed delay admin signal options actions)
+set(PEERLUA_SERVER_CASES routes errors malformed delay admin signal options actions state)
 foreach(case ${PEERLUA_SERVER_CASES})
   add_test(NAME server.${case}
            COMMAND ${CMAKE_SOURCE_DIR}/tests/server/emulator_test.sh ${case} $<TARGET_FILE:peerlua_emulator>)

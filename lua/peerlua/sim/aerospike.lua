@@ -73,6 +73,7 @@ end
 function M.new(app)
   local fx = app.fixture.aerospike or {}
   local state = { peerings = {}, order = {}, tokens = {} }
+  app:register_state("aerospike", state) -- saved by --state
   app:on_reset(function() state.peerings, state.order, state.tokens = {}, {}, {} end)
 
   local function duration(name, default) return app:duration("aerospike", name, default) end

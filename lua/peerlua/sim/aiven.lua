@@ -62,6 +62,7 @@ end
 function M.new(app)
   local fx = app.fixture.aiven or {}
   local state = { order = {} }
+  app:register_state("aiven", state) -- saved by --state
   app:on_reset(function() state.order = {} end)
 
   local function duration(name, default) return app:duration("aiven", name, default) end

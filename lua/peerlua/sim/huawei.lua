@@ -102,6 +102,7 @@ end
 function M.new(app)
   local fx = app.fixture.huawei or {}
   local state = { peerings = {}, order = {}, tokens = {} }
+  app:register_state("huawei", state) -- saved by --state
   app:on_reset(function() state.peerings, state.order, state.tokens = {}, {}, {} end)
 
   local function duration(name, default) return app:duration("huawei", name, default) end

@@ -198,10 +198,43 @@ function M.new(opts)
   }
   app.router:mount("/_sim", require("peerlua.sim.admin").new(app))
   app.router:mount("/_test", require("peerlua.sim.test").new(app))
+  app.states = {}
   for _, p in ipairs(M.PROVIDERS) do
     app:mount(p[1], require(p[2]).new(app), p[3])
   end
+  if opts.state then
+    local snapshot, serr = require("peerlua.sim.state").load(opts.state, app.fixture)
+    if serr then error("--state " .. opts.state .. ": " .. serr, 0) end
+    if snapshot then app:restore(snapshot) end
+  end
   return app
+end
+
+-- app:register_state(provider, t): t (the provider's store) is saved by
+-- app:save_state and filled back in place by a restore.
+function App:register_state(provider, t)
+  self.states[provider] = t
+end
+
+-- app:save_state(path) -> true | nil, message: every provider's store, the
+-- emulated clock and the id generator, so a restart goes on from there.
+function App:save_state(path)
+  return require("peerlua.sim.state").save(path, {
+    version = require("peerlua.sim.state").VERSION, clock = self:clock(), rng = self.rng_state,
+    providers = self.states,
+  }, self.fixture)
+end
+
+function App:restore(snapshot)
+  for provider, t in pairs(self.states) do
+    local saved = snapshot.providers[provider]
+    if type(saved) == "table" then
+      for k in pairs(t) do t[k] = nil end
+      for k, v in pairs(saved) do t[k] = v end
+    end
+  end
+  if type(snapshot.clock) == "number" then self.clock_offset = snapshot.clock - self:clock() end
+  if math.type(snapshot.rng) == "integer" then self.rng_state = snapshot.rng end
 end
 
 -- app:mount(prefix, router, provider): serve a provider on prefix.

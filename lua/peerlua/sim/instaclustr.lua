@@ -105,6 +105,7 @@ end
 function M.new(app)
   local fx = app.fixture.instaclustr or {}
   local state = { peerings = {}, order = {}, rules = {}, rules_v2 = {} }
+  app:register_state("instaclustr", state) -- saved by --state
   app:on_reset(function()
     state.peerings, state.order, state.rules, state.rules_v2 = {}, {}, {}, {}
   end)

@@ -43,6 +43,7 @@ local STATUS_CODES = {
 function M.new(app)
   local fx = app.fixture.upcloud or {}
   local state = { peerings = {}, order = {} }
+  app:register_state("upcloud", state) -- saved by --state
   app:on_reset(function() state.peerings, state.order = {}, {} end)
 
   local function duration(name, default) return app:duration("upcloud", name, default) end
