@@ -47,13 +47,13 @@ M.throttle = nil -- peerlua.throttle
 local common_options = {
   base_url = "string", rate = "number", burst = "number", timeout = "number",
   retries = "table", profile = "string", api = "string", insecure = "boolean", throttle = "table",
-  tls_verify = "boolean", ca_file = "string", max_body = "number",
+  tls_verify = "boolean", ca_file = "string", max_body = "number", poll_scale = "number",
 }
 -- Bounds of the numeric options: a value outside them would defeat the
 -- policy (rate 1e-300: the next call never leaves; attempts 0/0 or 1e9).
 local NUMBER_BOUNDS = {
   rate = { 0.001, 10000, "requests a second" }, burst = { 1, 10000, "requests", integer = true },
-  timeout = { 0.001, 3600, "seconds" },
+  timeout = { 0.001, 3600, "seconds" }, poll_scale = { 0.001, 100, "times the intervals" },
 }
 local RETRY_BOUNDS = {
   attempts = { 1, 100, "attempts", integer = true }, base = { 0, 600, "seconds" },
@@ -161,6 +161,9 @@ function M.new(spec, class, opts)
     sim = sim and not opts.base_url and sim or nil,
   }, class)
   self.base_url = opts.base_url or (self.sim and self.sim.url .. spec.sim_prefix) or spec.default_base_url
+  -- what waits and workflow steps multiply their poll intervals by; an
+  -- emulator (its hook, peerlua.set_sim) may give a default
+  self.poll_scale = opts.poll_scale or (self.sim and self.sim.poll_scale) or 1
   self.base_url = self.base_url:gsub("/+$", "")
   local retries = opts.retries or {}
   self.policy = {

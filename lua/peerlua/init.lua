@@ -148,9 +148,12 @@ for _, name in ipairs({ "instaclustr", "huawei", "aerospike", "upcloud", "aiven"
   end
 end
 
--- set_sim{url=, fixture=table | fixture_file=path}: clients created without
--- base_url or credentials use this emulator (`peerlua --sim` calls it).
--- The fixture defaults to the emulator's own (peerlua.sim.fixture).
+-- set_sim{url=, fixture=table | fixture_file=path[, poll_scale=]}: clients
+-- created without base_url or credentials use this emulator (`peerlua
+-- --sim` calls it): the one hook through which the product learns of an
+-- emulator. The fixture defaults to the emulator's own
+-- (peerlua.sim.fixture); poll_scale (default 0.1: the emulator runs its
+-- lifecycles faster) is those clients' default poll_scale option.
 -- set_sim(nil) turns it off.
 function M.set_sim(sim)
   if sim then
@@ -167,7 +170,11 @@ function M.set_sim(sim)
       fixture = decoded
     end
     local url = sim.url
-    sim = { url = url, fixture = fixture or require("peerlua.sim.fixture") }
+    local scale = sim.poll_scale
+    if scale ~= nil and (type(scale) ~= "number" or scale ~= scale or scale <= 0 or scale > 100) then
+      error("set_sim: poll_scale must be a number above 0 and at most 100", 2)
+    end
+    sim = { url = url, fixture = fixture or require("peerlua.sim.fixture"), poll_scale = sim.poll_scale or 0.1 }
     -- sim.accept(peering[, accept]) -> true | nil, err: what the peer side
     -- does (the AWS account accepting a pcx-, the peer VPC's owner), done
     -- through the emulator's /_sim/peer-accept.

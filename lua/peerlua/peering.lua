@@ -122,7 +122,7 @@ local FOREVER = 1e9
 local function sleeper(seconds) return base.core.spawn(function() base.core.sleep(seconds) end) end
 
 local function scaled(client, opts)
-  local scale = client.sim and 0.1 or 1 -- under --sim, ten times faster
+  local scale = client.poll_scale -- the client's option (0.1 by default against an emulator)
   return (opts.interval or 5) * scale, (opts.max_interval or 30) * scale
 end
 

@@ -55,3 +55,48 @@ describe("p:wait arguments", function()
     assert.equal("active", p.state)
   end)
 end)
+
+-- How often a wait polls is the client's poll_scale option (an emulator's
+-- clients default to 0.1 through its hook), not a branch on emulation.
+describe("poll_scale", function()
+  local server
+
+  local function lists()
+    local resp = assert(http.request({ url = server.url .. "/_sim/requests?provider=instaclustr" }))
+    local n = 0
+    for _, e in ipairs(resp:json()) do
+      if e.method == "GET" then n = n + 1 end
+    end
+    return n
+  end
+
+  setup(function() server = testserver.attach(peerlua, "--time-scale 1", { quiet = true }) end)
+  teardown(function() server:stop() end)
+
+  -- a peering that stays pending_acceptance for the whole wait
+  local function waited(opts)
+    local ic = assert(peerlua.instaclustr(opts))
+    local p = assert(ic:ensure_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+                                         peer_vpc_id = "vpc-0a1b2c3d", peer_subnets = { "10.1.0.0/16" } }))
+    local before = lists()
+    local _, err = p:wait("active", { timeout = 0.6, interval = 1, max_interval = 1 })
+    assert.equal("timeout", err.code)
+    return lists() - before
+  end
+
+  it("scales the poll interval: 0.01 polls many times in 0.6 s where 1 polls once at most", function()
+    local fast = waited({ poll_scale = 0.01 })
+    local slow = waited({ poll_scale = 1 })
+    assert.is_true(fast >= 10, "poll_scale 0.01: " .. fast .. " lists")
+    assert.is_true(slow <= 2, "poll_scale 1: " .. slow .. " lists")
+  end)
+
+  it("is refused out of 0.001 to 100, naming the field", function()
+    for _, v in ipairs({ 0, -1, 1000, 0 / 0 }) do
+      local c, err = peerlua.instaclustr({ poll_scale = v })
+      assert.is_nil(c)
+      assert.equal("poll_scale", err.details[1].field)
+    end
+    assert.has_error(function() peerlua.set_sim({ url = server.url, poll_scale = 0 }) end)
+  end)
+end)

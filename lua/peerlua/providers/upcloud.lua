@@ -67,7 +67,7 @@ function M.before_delete(client, p)
     if how == "planned" then return true end -- a dry run: it would not become disabled
   end
   local deadline = base.core.now() + 600
-  local interval = client.sim and 0.2 or 2
+  local interval = 2 * client.poll_scale
   while true do
     local ok, err = p:refresh()
     if not ok then return nil, err end
