@@ -256,16 +256,19 @@ void pl_http_finish(pl_http *h, int code) {
   }
 }
 
-int pl_http_header_is_secret(const char *name, size_t len) {
+int pl_http_mentions_secret(const char *s, size_t len) {
   static const char *const words[] = {"authorization", "token",  "secret",    "password",  "cookie",
                                       "api-key",       "apikey", "x-api-key", "signature", NULL};
-  char low[128];
-  if (len >= sizeof low) len = sizeof low - 1;
-  for (size_t i = 0; i < len; i++) low[i] = (char)tolower((unsigned char)name[i]);
-  low[len] = '\0';
-  for (int i = 0; words[i]; i++)
-    if (strstr(low, words[i])) return 1;
+  for (int i = 0; words[i]; i++) {
+    size_t n = strlen(words[i]);
+    for (size_t at = 0; at + n <= len; at++)
+      if (strncasecmp(s + at, words[i], n) == 0) return 1;
+  }
   return 0;
+}
+
+int pl_http_header_is_secret(const char *name, size_t len) {
+  return pl_http_mentions_secret(name, len);
 }
 
 /* Write url with the values of secret-looking query parameters replaced. */

@@ -65,6 +65,10 @@ int pl_http_is_loopback(const char *host);
 
 /* Names of headers whose values never appear in traces or errors. */
 int pl_http_header_is_secret(const char *name, size_t len);
+/* Whether text holds one of the words that name a credential
+ * (authorization, token, secret, password, cookie, api key, signature),
+ * in any case: text that is then not shown. */
+int pl_http_mentions_secret(const char *s, size_t len);
 
 /* Used by the loop only. */
 int pl_http_prepare(pl_http *h);                /* configure h->easy; -1 sets h->err */

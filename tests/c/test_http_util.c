@@ -48,6 +48,12 @@ int main(void) {
   CHECK(pl_http_add_header(h, "", "v") == -1);
   pl_http_free(h);
 
+  /* in any case, anywhere in a text, and only within its length */
+  CHECK(pl_http_mentions_secret("denied: AUTHORIZATION: x", 24));
+  CHECK(pl_http_mentions_secret("a Password here", 15));
+  CHECK(!pl_http_mentions_secret("plain text error", 16));
+  CHECK(!pl_http_mentions_secret("tok", 3));
+  CHECK(!pl_http_mentions_secret("the token", 6)); /* "the to": the word lies past len */
   CHECK(pl_http_header_is_secret("Authorization", 13));
   CHECK(pl_http_header_is_secret("X-Auth-Token", 12));
   CHECK(pl_http_header_is_secret("x-subject-token", 15));
