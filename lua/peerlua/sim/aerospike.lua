@@ -27,8 +27,12 @@
 -- durations.acceptance_expiry; provisioning for durations.provisioning; active.
 -- DELETE: deleting for durations.deleting, then deleted (no longer listed).
 -- A cidrBlock overlapping the cluster's CIDR or 10.129.0.0/24 is refused.
+-- The pcx- of each peering is listed by the emulated AWS (hooks.pcx,
+-- peerlua.sim.aws), whose AcceptVpcPeeringConnection calls hooks.accept.
 -- Fixture: aerospike.accounts {client_id, client_secret, organization,
--- scopes} (API keys), clusters {id, organization, cidr, region, hosted_zone}, token_ttl, durations, rate_limit.
+-- scopes} (API keys), clusters {id, organization, cidr, region, hosted_zone,
+-- aws_account_id, vpc_id (the cluster's own AWS side)}, token_ttl,
+-- durations, rate_limit.
 local router = require("peerlua.sim.router")
 local response = require("peerlua.sim.response")
 local check = require("peerlua.sim.check")
@@ -306,6 +310,21 @@ function M.new(app)
     expire_tokens = function()
       for _, t in pairs(state.tokens) do t.expires = app:clock() end
       return true
+    end,
+    -- the pcx- of each peering as the emulated AWS shows it (app:aws_peerings):
+    -- the requester is the cluster's own AWS account, VPC and CIDR
+    pcx = function()
+      local out, now = {}, app:clock()
+      for _, p in ipairs(state.order) do
+        out[#out + 1] = {
+          id = p.id, pcx = p.pcx, status = status_of(p, now), created = p.created,
+          expires = p.created + duration("acceptance_expiry", 7 * 24 * 3600), hosted_zone = p.cluster.hosted_zone,
+          requester = { account = p.cluster.aws_account_id, vpc = p.cluster.vpc_id, cidr = p.cluster.cidr,
+                        region = p.cluster.region },
+          accepter = { account = p.account, vpc = p.vpc, region = p.region },
+        }
+      end
+      return out
     end,
     peerings = function()
       local out, now = {}, app:clock()

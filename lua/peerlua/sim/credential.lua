@@ -4,6 +4,7 @@
 --   Authorization: Basic u:p            -> u
 --   Authorization: Bearer t             -> "bearer:" .. first 12 chars of t
 --   Authorization: SDK-HMAC-SHA256 Access=AK, ...  -> AK (Huawei AK/SK)
+--   Authorization: AWS4-HMAC-SHA256 Credential=AKID/..., ...  -> AKID (SigV4)
 --   X-Auth-Token: t                     -> "token:" .. first 12 chars of t
 local M = {}
 
@@ -46,7 +47,7 @@ function M.of(headers)
     elseif scheme == "bearer" then
       return "bearer:" .. rest:sub(1, 12)
     elseif scheme and rest then
-      local ak = rest:match("Access=([^,%s]+)")
+      local ak = rest:match("Access=([^,%s]+)") or rest:match("Credential=([^/,%s]+)/")
       if ak then return ak end
     end
     return "authorization:" .. auth:sub(1, 12)

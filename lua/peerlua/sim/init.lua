@@ -24,7 +24,16 @@
 --   app:register(provider, hooks)  hooks.accept(id, accept) and
 --       hooks.set_state(id, state) for /_sim/peer-accept and /_sim/state;
 --       hooks.error(req, status, code, message) builds the provider's own
---       error response (used for rate limits and injected faults)
+--       error response (used for rate limits and injected faults);
+--       hooks.credential(req) names the rate limit's key when the headers
+--       alone do not say it (AWS: the access key's account);
+--       hooks.pcx() -> list of the AWS VPC peering connections the provider
+--       asked for: {id (the provider's peering), pcx, status (AWS's word),
+--       created, expires (emulated seconds), requester = {account, vpc,
+--       cidr, region}, accepter = {account, vpc, region}}
+--   app:aws_peerings()          every provider's hooks.pcx() together, each
+--       with provider and accept(bool) (its hooks.accept): what the emulated
+--       AWS (peerlua.sim.aws) lists, accepts and rejects
 --
 -- Around every provider route, App:handle applies the per-credential rate
 -- limit (fixture[provider].rate_limit, peerlua.sim.ratelimit) and the
@@ -294,6 +303,22 @@ function App:register(provider, hooks)
   self.providers[provider] = hooks
 end
 
+-- app:aws_peerings() -> list: see the header comment.
+function App:aws_peerings()
+  local out = {}
+  for _, m in ipairs(self.mounted) do
+    local hooks = self.providers[m.provider]
+    if hooks and hooks.pcx then
+      for _, x in ipairs(hooks.pcx()) do
+        x.provider = m.provider
+        x.accept = function(accept) return hooks.accept(x.id, accept) end
+        out[#out + 1] = x
+      end
+    end
+  end
+  return out
+end
+
 -- app:on_reset(fn): fn() is called by app:reset().
 function App:on_reset(fn)
   self.reset_hooks[#self.reset_hooks + 1] = fn
@@ -356,11 +381,11 @@ local function serve(app, req)
   local provider = provider_of(app, req.path)
   if not provider then return dispatch(app.router, req) end
   local p = app.fixture[provider]
-  local cred = credential.of(req.headers) or "anonymous"
+  local hooks = app.providers[provider]
+  local cred = (hooks and hooks.credential and hooks.credential(req)) or credential.of(req.headers) or "anonymous"
   local ok, wait = app.limiter:allow(provider .. " " .. cred, p and p.rate_limit, p and p.rate_window)
   if not ok then
     req.provider = provider
-    local hooks = app.providers[provider]
     local resp
     if hooks and hooks.rate_limited then -- the provider's own words, and headers
       resp = hooks.rate_limited(req, p.rate_limit, wait)

@@ -32,9 +32,11 @@
 -- durations.deleting, then deleted (still readable, no longer listed).
 -- addNetworkToFirewallRules adds a rule per peer subnet for the cluster's
 -- firewall_types. Rules are PROVISIONING for durations.firewall, then
--- PROVISIONED. Fixture: instaclustr.accounts {username, api_key},
+-- PROVISIONED. The pcx- of each peering is listed by the emulated AWS
+-- (hooks.pcx, peerlua.sim.aws), whose AcceptVpcPeeringConnection calls
+-- hooks.accept. Fixture: instaclustr.accounts {username, api_key},
 -- clusters {id, owner, firewall_types, data_centres {id, network, vpc_id,
--- region ...}}, durations, rate_limit.
+-- region, aws_account_id ...}}, durations, rate_limit.
 local router = require("peerlua.sim.router")
 local response = require("peerlua.sim.response")
 local check = require("peerlua.sim.check")
@@ -56,6 +58,11 @@ for t in ([[APACHE_ZOOKEEPER CADENCE CADENCE_GRPC CADENCE_HTTP_API CADENCE_WEB C
   MONGODB OPENSEARCH OPENSEARCH_DASHBOARDS PGBOUNCER POSTGRESQL REDIS SEARCH_DASHBOARDS SECURE_APACHE_ZOOKEEPER
   SHOTOVER_PROXY SPARK SPARK_JOBSERVER]]):gmatch("%S+") do
   RULE_TYPES[t] = true
+end
+
+-- Instaclustr's region name as AWS writes it: US_WEST_2 -> us-west-2
+local function aws_region(r)
+  return type(r) == "string" and (r:lower():gsub("_", "-")) or r
 end
 
 local V1 = "/provisioning/v1"
@@ -599,6 +606,21 @@ function M.new(app)
       local resp = fail(req, status, message)
       if status == 429 then resp.headers["Retry-After"] = "1" end
       return resp
+    end,
+    -- the pcx- of each peering as the emulated AWS shows it (app:aws_peerings):
+    -- the requester is the data centre's AWS account, VPC and network
+    pcx = function()
+      local out, now = {}, app:clock()
+      for _, p in ipairs(state.order) do
+        out[#out + 1] = {
+          id = p.id, pcx = p.pcx, status = status_of(p, now), created = p.created,
+          expires = p.created + duration("acceptance_expiry", 7 * 24 * 3600),
+          requester = { account = p.dc.aws_account_id, vpc = p.dc.vpc_id, cidr = p.dc.network,
+                        region = aws_region(p.dc.region) },
+          accepter = { account = p.peer_account, vpc = p.peer_vpc, region = aws_region(p.peer_region) },
+        }
+      end
+      return out
     end,
     -- what tests and tools may read: the peerings as stored
     peerings = function()
