@@ -77,7 +77,8 @@ return {
     },
     clusters = {
       { id = "e2e81cba-446e-4ff9-9b92-9a9992af44c6", name = "sim-aerospike", organization = "sim-org",
-        cidr = "10.128.0.0/19", region = "us-east-1", hosted_zone = "Z04089311NGVVH0FO3QGG" },
+        cidr = "10.128.0.0/19", region = "us-east-1", hosted_zone = "Z04089311NGVVH0FO3QGG",
+        aws_account_id = "456789012345", vpc_id = "vpc-0a5e6f7081920a3b4" },
     },
     token_ttl = 3600,
     durations = { initiating = 10, provisioning = 60, acceptance_expiry = 7 * 24 * 3600, deleting = 10 },
@@ -101,6 +102,56 @@ return {
     durations = { approving = 10, deleting = 10 },
     -- "Rate limit 120 exceeded - try again in 28s" (aiven/terraform-provider-aiven#575)
     rate_limit = 120, rate_window = 60,
+  },
+
+  -- aws: accounts (the customer's first: a client made under --sim without
+  -- credentials uses accounts[1]; access_key_id, secret_access_key,
+  -- account_id, user_name; allowed_actions limits a principal, as an IAM
+  -- policy would; roles another account may assume), VPCs (region, CIDR,
+  -- route tables: a main one and one more, security groups), private
+  -- hosted zones (one per Aerospike cluster, its hosted_zone; associable by
+  -- authorized_accounts), durations.change_insync (a Route 53 change is
+  -- PENDING that long). rate_limit: EC2's token bucket for non-mutating
+  -- actions holds 100 and refills 20 a second ("Request throttling for the
+  -- Amazon EC2 API", docs.aws.amazon.com/ec2/latest/devguide/
+  -- ec2-api-throttling.html): 100 per 5 s here, one limit per account for
+  -- EC2, STS and Route 53 together (MODEL).
+  aws = {
+    accounts = {
+      { account_id = "123456789012", access_key_id = "AKIASIMCUSTOMER00001",
+        secret_access_key = "sim/aws/secret/access/key/0000000000000001", user_name = "peerlua-sim",
+        user_id = "AIDASIMCUSTOMER000001" },
+      { account_id = "210987654321", access_key_id = "AKIASIMACCEPTER00002",
+        secret_access_key = "sim/aws/secret/access/key/0000000000000002", user_name = "peerlua-sim-peer",
+        user_id = "AIDASIMACCEPTER000002",
+        roles = { { name = "peerlua-accepter", trusted_accounts = { "123456789012" }, max_session_duration = 3600 } } },
+      { account_id = "123456789012", access_key_id = "AKIASIMREADONLY00003",
+        secret_access_key = "sim/aws/secret/access/key/0000000000000003", user_name = "peerlua-sim-readonly",
+        user_id = "AIDASIMREADONLY000003", allowed_actions = { "ec2:Describe*", "sts:GetCallerIdentity" } },
+    },
+    vpcs = {
+      -- examples/instaclustr.lua's VPC
+      { vpc_id = "vpc-0a1b2c3d", account_id = "123456789012", region = "us-west-2", cidr = "10.1.0.0/16",
+        route_tables = { { id = "rtb-0a1b2c3d00000001", main = true }, { id = "rtb-0a1b2c3d00000002" } },
+        security_groups = { { id = "sg-0a1b2c3d00000001", name = "default", description = "default VPC security group" },
+                            { id = "sg-0a1b2c3d00000002", name = "app", description = "peerlua sim application" } } },
+      -- examples/aerospike.lua's VPC
+      { vpc_id = "vpc-0123456789abcdef0", account_id = "123456789012", region = "us-east-1", cidr = "192.168.0.0/16",
+        route_tables = { { id = "rtb-0123456789abcdef0", main = true }, { id = "rtb-0123456789abcdef1" } },
+        security_groups = { { id = "sg-0123456789abcdef0", name = "default", description = "default VPC security group" } } },
+      -- the second account's
+      { vpc_id = "vpc-0fedcba987654321f", account_id = "210987654321", region = "us-east-1", cidr = "172.31.0.0/16",
+        route_tables = { { id = "rtb-0fedcba987654321f", main = true }, { id = "rtb-0fedcba987654321e" } },
+        security_groups = { { id = "sg-0fedcba987654321f", name = "default", description = "default VPC security group" } } },
+    },
+    hosted_zones = {
+      -- the Aerospike cluster's private zone, on the cluster's own VPC (MODEL name)
+      { id = "Z04089311NGVVH0FO3QGG", name = "e2e81cba-446e-4ff9-9b92-9a9992af44c6.aerospike.internal.",
+        owner_account_id = "456789012345", authorized_accounts = { "123456789012" },
+        vpcs = { { vpc_id = "vpc-0a5e6f7081920a3b4", region = "us-east-1" } } },
+    },
+    durations = { change_insync = 30 },
+    rate_limit = 100, rate_window = 5,
   },
 
   -- huawei: accounts (IAM user/password/domain, AK/SK, the project and the

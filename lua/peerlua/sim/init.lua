@@ -55,6 +55,7 @@ M.PROVIDERS = {
   { "/aerospike", "peerlua.sim.aerospike", "aerospike" },
   { "/huawei", "peerlua.sim.huawei", "huawei" },
   { "/aiven", "peerlua.sim.aiven", "aiven" },
+  { "/aws", "peerlua.sim.aws", "aws" },
 }
 
 -- Each API also answers at its real paths on the root, so that a tool given
@@ -64,7 +65,9 @@ M.PROVIDERS = {
 -- 127.0.0.1:PORT); otherwise the path does. Hosts are the documented base
 -- URLs (the client defaults: api.instaclustr.com, api.upcloud.com/1.3,
 -- api.aerospike.com/v1 with auth.control.aerospike.cloud/oauth/token,
--- api.aiven.io, {iam,cs,vpc}.REGION.myhuaweicloud.com). The emulator's own
+-- api.aiven.io, {iam,cs,vpc}.REGION.myhuaweicloud.com; AWS's
+-- ec2.REGION.amazonaws.com, sts[.REGION].amazonaws.com and
+-- route53.amazonaws.com, botocore's endpoint rules). The emulator's own
 -- prefix is put before the path; handlers see req.path as under that
 -- prefix and req.sent_path as it came (Huawei checks signatures over it).
 M.ROOT_HOSTS = {
@@ -76,6 +79,11 @@ M.ROOT_HOSTS = {
   { "^iam%.[%w-]+%.myhuaweicloud%.com$", "/huawei/iam" },
   { "^cs%.[%w-]+%.myhuaweicloud%.com$", "/huawei/cs" },
   { "^vpc%.[%w-]+%.myhuaweicloud%.com$", "/huawei/vpc" },
+  { "^ec2%.[%w-]+%.amazonaws%.com$", "/aws/ec2" },
+  { "^ec2%.amazonaws%.com$", "/aws/ec2" },
+  { "^sts%.amazonaws%.com$", "/aws/sts" },
+  { "^sts%.[%w-]+%.amazonaws%.com$", "/aws/sts" },
+  { "^route53%.amazonaws%.com$", "/aws/route53" },
 }
 M.ROOT_PATHS = { -- no API host named: the first path prefix that matches
   { "^/provisioning/", "/instaclustr" },
@@ -87,6 +95,7 @@ M.ROOT_PATHS = { -- no API host named: the first path prefix that matches
   { "^/v3/auth/", "/huawei/iam" },
   { "^/v1%.0/", "/huawei/cs" },
   { "^/v2%.0/vpc/", "/huawei/vpc" },
+  { "^/2013%-04%-01/", "/aws/route53" },
 }
 
 -- the emulator prefix for a request at a real API path, or nil
