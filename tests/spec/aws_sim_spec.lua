@@ -483,9 +483,17 @@ describe("emulated AWS", function()
       assert.equal("ConflictingDomainExists", tag(again.body, "Code"))
       assert.matches("^<%?xml[^\n]*%?>\n<ErrorResponse xmlns=\"https://route53%.amazonaws%.com/doc/2013%-04%-01/\">"
                      .. "<Error><Type>Sender</Type><Code>", again.body)
+      -- listed for the VPC
+      local l = r53("GET", "/hostedzonesbyvpc", nil, { query = { vpcid = "vpc-0123456789abcdef0", vpcregion = "us-east-1" } })
+      assert.equal(200, l.status)
+      assert.matches("<ListHostedZonesByVPCResponse xmlns=\"https://route53%.amazonaws%.com/doc/2013%-04%-01/\">"
+                     .. "<HostedZoneSummaries><HostedZoneSummary><HostedZoneId>" .. ZONE, l.body)
+      assert.equal("456789012345", tag(l.body, "OwningAccount"))
       -- disassociate, then it is not there
       assert.equal(200, assoc("vpc-0123456789abcdef0", "us-east-1", "disassociatevpc").status)
       assert.equal("VPCAssociationNotFound", tag(assoc("vpc-0123456789abcdef0", "us-east-1", "disassociatevpc").body, "Code"))
+      l = r53("GET", "/hostedzonesbyvpc", nil, { query = { vpcid = "vpc-0123456789abcdef0", vpcregion = "us-east-1" } })
+      assert.is_nil(tag(l.body, "HostedZoneId"))
     end)
 
     it("refuses an unknown zone, another account's VPC, a bad region and bad XML", function()

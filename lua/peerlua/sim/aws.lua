@@ -11,6 +11,7 @@
 --   POST /aws/route53/2013-04-01/hostedzone/{Id}/associatevpc
 --   POST /aws/route53/2013-04-01/hostedzone/{Id}/disassociatevpc
 --   GET  /aws/route53/2013-04-01/change/{Id}
+--   GET  /aws/route53/2013-04-01/hostedzonesbyvpc?vpcid=&vpcregion=
 -- and at the real hosts (peerlua.sim ROOT_HOSTS): ec2[.REGION].amazonaws.com,
 -- sts[.REGION].amazonaws.com, route53.amazonaws.com.
 --
@@ -1320,6 +1321,34 @@ function M.new(app)
     end
     table.remove(state.zones[z.id], i)
     return r53_ok("DisassociateVPCFromHostedZoneResponse", new_change(v.comment))
+  end)
+
+  -- [r53] ListHostedZonesByVPC: GET /2013-04-01/hostedzonesbyvpc?vpcid=&vpcregion=
+  -- -> HostedZoneSummaries/HostedZoneSummary {HostedZoneId, Name, Owner
+  -- {OwningAccount}}, MaxItems: the zones a VPC of the caller is associated with
+  r:add("GET", R53 .. "/hostedzonesbyvpc", function(req)
+    local p, err = r53_auth(req)
+    if not p then return err end
+    local q = req.query or {}
+    local vid, region = q.vpcid, q.vpcregion
+    if type(vid) ~= "string" or not is_region(region) then
+      return r53_error(400, "InvalidInput", "vpcid and vpcregion are required")
+    end
+    local vpc = find_vpc(vid)
+    if not vpc or vpc.account_id ~= p.account or vpc.region ~= region then
+      return r53_error(400, "InvalidInput", "The VPC " .. vid .. " in " .. region .. " is not a VPC of account "
+                       .. p.account .. ".")
+    end
+    local out = {}
+    for _, z in ipairs(fx.hosted_zones or {}) do
+      if vpc_index(z, vid, region) then
+        out[#out + 1] = el("HostedZoneSummary", { el("HostedZoneId", z.id), el("Name", z.name),
+                                                 el("Owner", { el("OwningAccount", z.owner_account_id) }) })
+      end
+    end
+    local body = '<?xml version="1.0" encoding="UTF-8"?>\n<ListHostedZonesByVPCResponse xmlns="' .. R53_NS .. '">'
+      .. el("HostedZoneSummaries", out) .. el("MaxItems", "100") .. "</ListHostedZonesByVPCResponse>"
+    return response.raw(200, body, "text/xml", { ["x-amzn-RequestId"] = request_id() })
   end)
 
   -- [r53] GetChange: GET /2013-04-01/change/{Id}; PENDING, then INSYNC
