@@ -175,6 +175,27 @@ describe("emulated AWS", function()
       assert.equal("rejected", read2().statusCode)
     end)
 
+    it("follows the vendor's peering: expired after the acceptance window, deleting then deleted", function()
+      local pcx = instaclustr_peering()
+      local function code()
+        local d = ec2({ Action = "DescribeVpcPeeringConnections", ["VpcPeeringConnectionId.1"] = pcx })
+        return tag(tag(d.body, "status"), "code")
+      end
+      clock = clock + FX.instaclustr.durations.acceptance_expiry
+      assert.equal("expired", code())
+      local refused = ec2({ Action = "AcceptVpcPeeringConnection", VpcPeeringConnectionId = pcx })
+      assert.equal("InvalidStateTransition", ec2_code(refused))
+      local pcx2, read2 = instaclustr_peering()
+      local auth = "Basic " .. require("peerlua.sim.credential").base64_encode(IC.username .. ":" .. IC.api_key)
+      local del = app:handle({ method = "DELETE", path = "/instaclustr/provisioning/v1/vpc-peering/" .. CDC .. "/"
+                               .. read2().id, query = {}, body = "", headers = { authorization = auth } })
+      assert.equal(202, del.status)
+      pcx = pcx2
+      assert.equal("deleting", code())
+      clock = clock + FX.instaclustr.durations.deleting
+      assert.equal("deleted", code())
+    end)
+
     it("refuses an accept by another account, unknown and malformed ids", function()
       local pcx = instaclustr_peering()
       local peer_key = { access_key_id = PEER.access_key_id, secret_access_key = PEER.secret_access_key }
