@@ -76,10 +76,10 @@ local wire = require("peerlua.sim.aws_wire")
 local M = {}
 
 local amz_date, raw_query = wire.amz_date, wire.raw_query
--- AWS Signature Version 4: "the request must reach AWS within five minutes
--- of the time stamp in the request" (AWS General Reference, "Elements of an
--- AWS API request signature", docs.aws.amazon.com/IAM/latest/UserGuide/
--- reference_sigv-signing-elements.html)
+-- AWS Signature Version 4: "In most cases, a request must reach AWS within
+-- five minutes of the time stamp in the request" (IAM User Guide, "AWS
+-- Signature Version 4 for API requests", docs.aws.amazon.com/IAM/latest/
+-- UserGuide/reference_aws-signing.html)
 local MAX_SKEW = 5 * 60
 
 -- ---- the emulator ----------------------------------------------------------
@@ -211,8 +211,9 @@ function M.new(app)
     end
     if math.abs(t - app:now()) > MAX_SKEW then
       -- EC2: RequestExpired ([ec2err], [common] 400); STS and Route 53:
-      -- SignatureDoesNotMatch "Signature expired: ..." (MODEL: the message
-      -- AWS's global endpoints write)
+      -- "Signature expired: 20131008T001036Z is now earlier than
+      -- 20131008T001112Z (20131008T001612Z - 5 min.)" as quoted in
+      -- boto/botocore#149 (code SignatureDoesNotMatch 403: MODEL)
       local now = os.date("!%Y%m%dT%H%M%SZ", math.floor(app:now()))
       if service == "ec2" then return nil, fail(400, "RequestExpired", "Request has expired.") end
       return nil, fail(403, "SignatureDoesNotMatch", "Signature expired: " .. date .. " is now earlier than "
