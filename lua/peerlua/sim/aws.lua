@@ -216,6 +216,10 @@ function M.new(app)
       -- boto/botocore#149 (code SignatureDoesNotMatch 403: MODEL)
       local now = os.date("!%Y%m%dT%H%M%SZ", math.floor(app:now()))
       if service == "ec2" then return nil, fail(400, "RequestExpired", "Request has expired.") end
+      if t > app:now() then -- the same words the other way (MODEL)
+        return nil, fail(403, "SignatureDoesNotMatch", "Signature not yet current: " .. date .. " is still later than "
+                         .. os.date("!%Y%m%dT%H%M%SZ", math.floor(app:now()) + MAX_SKEW) .. " (" .. now .. " + 5 min.)")
+      end
       return nil, fail(403, "SignatureDoesNotMatch", "Signature expired: " .. date .. " is now earlier than "
                        .. os.date("!%Y%m%dT%H%M%SZ", math.floor(app:now()) - MAX_SKEW) .. " (" .. now .. " - 5 min.)")
     end
