@@ -107,12 +107,22 @@ function M.new(app)
 
   -- the mutable state from the fixture: route tables, security groups, zone
   -- associations; sessions and Route 53 changes start empty
+  -- the entries of a fixture list that are objects with a string id (a
+  -- hand-written fixture's mistakes are skipped, not fatal)
+  local function valid(list, key)
+    local out = {}
+    for _, x in ipairs(type(list) == "table" and list or {}) do
+      if type(x) == "table" and type(x[key or "id"]) == "string" then out[#out + 1] = x end
+    end
+    return out
+  end
+
   local function fill()
     for k in pairs(state) do state[k] = nil end
     state.tables, state.table_order, state.groups, state.group_order = {}, {}, {}, {}
     state.sessions, state.changes, state.zones = {}, {}, {}
-    for _, v in ipairs(fx.vpcs or {}) do
-      for _, t in ipairs(v.route_tables or {}) do
+    for _, v in ipairs(valid(fx.vpcs, "vpc_id")) do
+      for _, t in ipairs(valid(v.route_tables)) do
         local rt = { id = t.id, vpc = v.vpc_id, account = v.account_id, region = v.region, main = t.main == true,
                      assoc = "rtbassoc-" .. t.id:gsub("^rtb%-", ""),
                      -- the local route every table has ([ec2] RouteOrigin CreateRouteTable, GatewayId "local")
@@ -120,16 +130,16 @@ function M.new(app)
         state.tables[rt.id] = rt
         state.table_order[#state.table_order + 1] = rt.id
       end
-      for _, g in ipairs(v.security_groups or {}) do
+      for _, g in ipairs(valid(v.security_groups)) do
         local sg = { id = g.id, name = g.name, description = g.description or g.name, vpc = v.vpc_id,
                      account = v.account_id, region = v.region, ingress = {} }
         state.groups[sg.id] = sg
         state.group_order[#state.group_order + 1] = sg.id
       end
     end
-    for _, z in ipairs(fx.hosted_zones or {}) do
+    for _, z in ipairs(valid(fx.hosted_zones)) do
       local list = {}
-      for _, a in ipairs(z.vpcs or {}) do list[#list + 1] = { vpc = a.vpc_id, region = a.region } end
+      for _, a in ipairs(valid(z.vpcs, "vpc_id")) do list[#list + 1] = { vpc = a.vpc_id, region = a.region } end
       state.zones[z.id] = list
     end
   end
