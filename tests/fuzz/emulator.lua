@@ -11,7 +11,8 @@
 --
 -- Credentials: none, ic-basic, uc-basic, uc-bearer, as-bearer (an OAuth2
 -- token fetched first), hw-token (an IAM token fetched first), hw-aksk (the
--- request signed with SDK-HMAC-SHA256), av-token. Each input gets a fresh emulator on
+-- request signed with SDK-HMAC-SHA256), av-token, aws-sigv4 (signed with
+-- AWS Signature Version 4 for the service the /aws/ path names). Each input gets a fresh emulator on
 -- a fixed clock. Whatever the request, the emulator must answer with a
 -- well-formed response and never fail inside (its "emulator handler failed"
 -- 500); anything else is a bug (fuzz_lua.c aborts on a Lua error).
@@ -67,6 +68,18 @@ local auth = {
     local signed = peerlua.auth.huawei_sign({
       method = req.method, url = "http://" .. HOST .. req.path .. (raw_query ~= "" and "?" .. raw_query or ""),
       headers = headers, body = req.body, ak = a.ak, sk = a.sk, date = os.date("!%Y%m%dT%H%M%SZ", NOW),
+    })
+    for k, v in pairs(signed or {}) do req.headers[k:lower()] = v end -- nil: a request it cannot sign
+  end,
+  ["aws-sigv4"] = function(_, req, raw_query)
+    local a = fixture.aws.accounts[1]
+    local headers = {}
+    for k, v in pairs(req.headers) do headers[k] = v end
+    local service = req.path:match("^/aws/(%w+)") or "ec2"
+    local signed = peerlua.auth.aws_sign({
+      method = req.method, url = "http://" .. HOST .. req.path .. (raw_query ~= "" and "?" .. raw_query or ""),
+      headers = headers, body = req.body, access_key = a.access_key_id, secret_key = a.secret_access_key,
+      region = "us-east-1", service = service, date = os.date("!%Y%m%dT%H%M%SZ", NOW),
     })
     for k, v in pairs(signed or {}) do req.headers[k:lower()] = v end -- nil: a request it cannot sign
   end,
