@@ -344,6 +344,26 @@ describe("emulated AWS", function()
       assert.equal(2, count(vf.body, "groupId"))
     end)
 
+    it("pages a Describe by MaxResults and NextToken", function()
+      local seen = {}
+      for _ = 1, 6 do instaclustr_peering() end
+      local q = { Action = "DescribeVpcPeeringConnections", MaxResults = "5" }
+      local first = ec2(q)
+      assert.equal(200, first.status)
+      local tok = tag(first.body, "nextToken")
+      assert.is_string(tok)
+      for id in first.body:gmatch("<vpcPeeringConnectionId>(.-)</vpcPeeringConnectionId>") do seen[#seen + 1] = id end
+      assert.equal(5, #seen)
+      q.NextToken = tok
+      local second = ec2(q)
+      for id in second.body:gmatch("<vpcPeeringConnectionId>(.-)</vpcPeeringConnectionId>") do seen[#seen + 1] = id end
+      assert.equal(6, #seen)
+      assert.is_nil(tag(second.body, "nextToken"))
+      assert.are_not.equal(seen[1], seen[6])
+      assert.equal("InvalidParameterValue", ec2_code(ec2({ Action = "DescribeRouteTables", MaxResults = "101" })))
+      assert.equal("InvalidPaginationToken", ec2_code(ec2({ Action = "DescribeSecurityGroups", NextToken = "nope" })))
+    end)
+
     it("takes the parameters from the query of a GET, and refuses unknown actions and unpermitted ones", function()
       local resp = request("GET", "/aws/ec2/", "", { query = { Action = "DescribeSecurityGroups", Version = "2016-11-15" } })
       assert.equal(200, resp.status)

@@ -164,6 +164,32 @@ function M.mount(rt, ctx)
     return ec2_error(400, "InvalidParameterValue", "The filter '" .. tostring(name) .. "' is invalid")
   end
 
+  -- page(params, list, max) -> the page, the next token | nil, error:
+  -- MaxResults 5..max ([ec2] Describe*MaxResults: min 5, max 1000, 100
+  -- for route tables; "If this parameter is not specified, then all items
+  -- are returned"), NextToken from the answer before. The token is
+  -- opaque to clients; here it holds the offset (MODEL).
+  local function page(params, list, max)
+    local first, size = 1, #list
+    if params.MaxResults then
+      size = math.tointeger(tonumber(params.MaxResults))
+      if not size or size < 5 or size > max then
+        return nil, ec2_error(400, "InvalidParameterValue", "Value ( " .. params.MaxResults .. " ) for parameter "
+                              .. "maxResults is invalid. Parameter must be between 5 and " .. max)
+      end
+    end
+    if params.NextToken then
+      first = math.tointeger(tonumber(params.NextToken:match("^sim%-page%-(%d+)$") or ""))
+      if not first or first < 1 or first > #list + 1 then
+        -- [ec2err] InvalidPaginationToken; message MODEL
+        return nil, ec2_error(400, "InvalidPaginationToken", "Invalid pagination token: " .. params.NextToken)
+      end
+    end
+    local out = table.move(list, first, math.min(#list, first + size - 1), 1, {})
+    local next_at = first + size
+    return out, next_at <= #list and ("sim-page-" .. next_at) or nil
+  end
+
   local ec2 = {} -- action -> fn(params, principal, region) -> response
 
   -- ids checked for form, then found: malformed / not found errors
@@ -213,7 +239,10 @@ function M.mount(rt, ctx)
         if ok then out[#out + 1] = x end
       end
     end
-    return ec2_ok("DescribeVpcPeeringConnections", { items("vpcPeeringConnectionSet", out, pcx_view) })
+    local pg, tok = page(params, out, 1000)
+    if not pg then return tok end
+    -- [ec2] DescribeVpcPeeringConnectionsResult: vpcPeeringConnectionSet, nextToken
+    return ec2_ok("DescribeVpcPeeringConnections", { items("vpcPeeringConnectionSet", pg, pcx_view), el("nextToken", tok) })
   end
 
   -- the pcx named by VpcPeeringConnectionId that the caller may answer
@@ -331,7 +360,11 @@ function M.mount(rt, ctx)
         if ok then out[#out + 1] = t end
       end
     end
-    return ec2_ok("DescribeRouteTables", { items("routeTableSet", out, function(t) return table_view(t, by) end) })
+    local pg, tok = page(params, out, 100)
+    if not pg then return tok end
+    -- [ec2] DescribeRouteTablesResult: routeTableSet, nextToken
+    return ec2_ok("DescribeRouteTables", { items("routeTableSet", pg, function(t) return table_view(t, by) end),
+                                           el("nextToken", tok) })
   end
 
   local function destination(params)
@@ -476,7 +509,10 @@ function M.mount(rt, ctx)
         if ok then out[#out + 1] = g end
       end
     end
-    return ec2_ok("DescribeSecurityGroups", { items("securityGroupInfo", out, group_view) })
+    local pg, tok = page(params, out, 1000)
+    if not pg then return tok end
+    -- [ec2] DescribeSecurityGroupsResult: nextToken, securityGroupInfo
+    return ec2_ok("DescribeSecurityGroups", { el("nextToken", tok), items("securityGroupInfo", pg, group_view) })
   end
 
   local PROTOCOLS = { ["6"] = "tcp", ["17"] = "udp", ["1"] = "icmp", tcp = "tcp", udp = "udp", icmp = "icmp", ["-1"] = "-1" }
