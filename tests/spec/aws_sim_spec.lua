@@ -143,6 +143,12 @@ describe("emulated AWS", function()
       f = ec2({ Action = "DescribeVpcPeeringConnections", ["Filter.1.Name"] = "vpc-peering-connection-id",
                 ["Filter.1.Value.1"] = pcx })
       assert.equal(pcx, tag(f.body, "vpcPeeringConnectionId"))
+      f = ec2({ Action = "DescribeVpcPeeringConnections", ["Filter.1.Name"] = "status-code",
+                ["Filter.1.Value.1"] = "pending-*" }) -- a wildcard
+      assert.equal(pcx, tag(f.body, "vpcPeeringConnectionId"))
+      f = ec2({ Action = "DescribeVpcPeeringConnections", ["Filter.1.Name"] = "status-code",
+                ["Filter.1.Value.1"] = "p?nding" })
+      assert.is_nil(tag(f.body, "vpcPeeringConnectionId"))
       f = ec2({ Action = "DescribeVpcPeeringConnections" }, { region = "eu-west-1" })
       assert.equal(200, f.status)
       assert.is_nil(tag(f.body, "vpcPeeringConnectionId"))

@@ -147,13 +147,39 @@ function M.mount(rt, ctx)
     return out
   end
 
+  -- a filter value matches: "*" any run of characters, "?" one, "\\*" a
+  -- star ("You can use wildcards with the filter values", Amazon EC2
+  -- User Guide, "List and filter your resources")
+  local function value_matches(want, have)
+    if not want:find("[*?]") then return want == have end
+    local pat, i = {}, 1
+    while i <= #want do
+      local c = want:sub(i, i)
+      if c == "\\" and i < #want then
+        i = i + 1
+        local e = want:sub(i, i)
+        pat[#pat + 1] = e:match("%p") and "%" .. e or e
+      elseif c == "*" then
+        pat[#pat + 1] = ".*"
+      elseif c == "?" then
+        pat[#pat + 1] = "."
+      else
+        pat[#pat + 1] = c:match("%p") and "%" .. c or c
+      end
+      i = i + 1
+    end
+    return have:match("^" .. table.concat(pat) .. "$") ~= nil
+  end
+
   -- filters_match(fs, known, fields) -> true | false | nil, bad filter name:
   -- fields(name) gives the values the resource has for that filter
   local function filters_match(fs, known, fields)
     for _, f in ipairs(fs) do
       if not f.name or not known[f.name] then return nil, f.name or "(no name)" end
       local hit = false
-      for _, have in ipairs(fields(f.name)) do hit = hit or f.values[tostring(have)] == true end
+      for _, have in ipairs(fields(f.name)) do
+        for want in pairs(f.values) do hit = hit or value_matches(want, tostring(have)) end
+      end
       if not hit then return false end
     end
     return true
