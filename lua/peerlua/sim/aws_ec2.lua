@@ -147,9 +147,10 @@ function M.mount(rt, ctx)
     return out
   end
 
-  -- a filter value matches: "*" any run of characters, "?" one, "\\*" a
-  -- star ("You can use wildcards with the filter values", Amazon EC2
-  -- User Guide, "List and filter your resources")
+  -- a filter value matches: "*" zero or more characters, "?" exactly one, a
+  -- backslash escapes ("Wildcards can be included in filter values", the
+  -- AWS SDK for .NET's Amazon.EC2.Model.Filter reference,
+  -- docs.aws.amazon.com/sdkfornet1/latest/apidocs/html/T_Amazon_EC2_Model_Filter.htm)
   local function value_matches(want, have)
     if not want:find("[*?]") then return want == have end
     local pat, i = {}, 1
