@@ -286,7 +286,7 @@ describe("emulated AWS", function()
       assert.equal(2, count(d.body, "vpcId")) -- its two tables
       assert.equal("true", tag(d.body, "main"))
       assert.matches("<destinationCidrBlock>10%.1%.0%.0/16</destinationCidrBlock><gatewayId>local</gatewayId>", d.body)
-      local rtb = "rtb-0a1b2c3d00000002"
+      local rtb = "rtb-0a1b2c3d000000002"
       local c = ec2({ Action = "CreateRoute", RouteTableId = rtb, DestinationCidrBlock = "10.224.0.0/16",
                       VpcPeeringConnectionId = pcx })
       assert.equal(200, c.status)
@@ -317,7 +317,7 @@ describe("emulated AWS", function()
     end)
 
     it("describes security groups; AuthorizeSecurityGroupIngress, InvalidPermission.Duplicate, Revoke", function()
-      local sg = "sg-0a1b2c3d00000002"
+      local sg = "sg-0a1b2c3d000000002"
       local d = ec2({ Action = "DescribeSecurityGroups", ["GroupId.1"] = sg })
       assert.equal(200, d.status)
       assert.truthy(d.body:find("<securityGroupInfo><item><ownerId>123456789012</ownerId><groupId>" .. sg, 1, true))
@@ -379,7 +379,7 @@ describe("emulated AWS", function()
       assert.equal("InvalidAction", ec2_code(bad))
       local ro = { access_key_id = READONLY.access_key_id, secret_access_key = READONLY.secret_access_key }
       assert.equal(200, ec2({ Action = "DescribeRouteTables" }, { key = ro }).status)
-      local no = ec2({ Action = "CreateRoute", RouteTableId = "rtb-0a1b2c3d00000002", DestinationCidrBlock = "10.9.0.0/16",
+      local no = ec2({ Action = "CreateRoute", RouteTableId = "rtb-0a1b2c3d000000002", DestinationCidrBlock = "10.9.0.0/16",
                        GatewayId = "igw-1" }, { key = ro })
       assert.equal(403, no.status)
       assert.equal("UnauthorizedOperation", ec2_code(no))
@@ -600,7 +600,7 @@ describe("emulated AWS", function()
 
   it("forgets routes and rules on /_sim/reset; /_sim/peer-accept takes a pcx- id", function()
     local pcx = instaclustr_peering()
-    local route = { Action = "CreateRoute", RouteTableId = "rtb-0a1b2c3d00000002", DestinationCidrBlock = "10.224.0.0/16",
+    local route = { Action = "CreateRoute", RouteTableId = "rtb-0a1b2c3d000000002", DestinationCidrBlock = "10.224.0.0/16",
                     VpcPeeringConnectionId = pcx }
     assert.equal(200, ec2(route).status)
     local ok = app:handle({ method = "POST", path = "/_sim/peer-accept", query = {}, headers = {},
@@ -608,21 +608,21 @@ describe("emulated AWS", function()
     assert.equal(200, ok.status)
     assert.equal("provisioning", app.providers.instaclustr.peerings()[1].status)
     app:reset()
-    local d = ec2({ Action = "DescribeRouteTables", ["RouteTableId.1"] = "rtb-0a1b2c3d00000002" })
+    local d = ec2({ Action = "DescribeRouteTables", ["RouteTableId.1"] = "rtb-0a1b2c3d000000002" })
     assert.is_nil(d.body:find("10.224.0.0/16", 1, true))
     assert.is_nil(tag(ec2({ Action = "DescribeVpcPeeringConnections" }).body, "vpcPeeringConnectionId"))
   end)
 
   it("saves and restores its state with --state", function()
     local pcx = instaclustr_peering()
-    assert.equal(200, ec2({ Action = "CreateRoute", RouteTableId = "rtb-0a1b2c3d00000002",
+    assert.equal(200, ec2({ Action = "CreateRoute", RouteTableId = "rtb-0a1b2c3d000000002",
                             DestinationCidrBlock = "10.224.0.0/16", VpcPeeringConnectionId = pcx }).status)
     local path = os.tmpname()
     assert(app:save_state(path))
     local again = sim.new({ state = path, clock = function() return clock end, now = function() return wall end })
     os.remove(path)
     app = again
-    local d = ec2({ Action = "DescribeRouteTables", ["RouteTableId.1"] = "rtb-0a1b2c3d00000002" })
+    local d = ec2({ Action = "DescribeRouteTables", ["RouteTableId.1"] = "rtb-0a1b2c3d000000002" })
     assert.truthy(d.body:find("<vpcPeeringConnectionId>" .. pcx, 1, true))
     local p = ec2({ Action = "DescribeVpcPeeringConnections", ["VpcPeeringConnectionId.1"] = pcx })
     assert.equal("pending-acceptance", tag(tag(p.body, "status"), "code"))
@@ -644,6 +644,6 @@ describe("emulated AWS over HTTP", function()
       ["X-Amz-Date"] = h["X-Amz-Date"] } }))
     assert.equal(200, resp.status)
     assert.matches("<DescribeSecurityGroupsResponse", resp.body)
-    assert.matches("sg%-0a1b2c3d00000001", resp.body)
+    assert.matches("sg%-0a1b2c3d000000001", resp.body)
   end)
 end)

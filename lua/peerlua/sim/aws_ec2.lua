@@ -711,6 +711,7 @@ function M.mount(rt, ctx)
     end, EC2_AUTH)
     if not p then return region end
     local action = params.Action
+    req.op = action -- for the request log
     local fn = action and ec2[action]
     if not fn then
       -- [common] InvalidAction 400; message MODEL

@@ -126,6 +126,7 @@ function M.mount(rt, ctx)
       return is_region(r) and (not host_region or host_region == r)
     end, STS_AUTH)
     if not p then return region end
+    req.op = params.Action -- for the request log
     local fn = params.Action and sts[params.Action]
     if not fn then
       return sts_error(400, "InvalidAction", "Could not find operation " .. tostring(params.Action) .. " for version "

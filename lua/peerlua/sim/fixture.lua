@@ -132,9 +132,9 @@ return {
     vpcs = {
       -- examples/instaclustr.lua's VPC
       { vpc_id = "vpc-0a1b2c3d", account_id = "123456789012", region = "us-west-2", cidr = "10.1.0.0/16",
-        route_tables = { { id = "rtb-0a1b2c3d00000001", main = true }, { id = "rtb-0a1b2c3d00000002" } },
-        security_groups = { { id = "sg-0a1b2c3d00000001", name = "default", description = "default VPC security group" },
-                            { id = "sg-0a1b2c3d00000002", name = "app", description = "peerlua sim application" } } },
+        route_tables = { { id = "rtb-0a1b2c3d000000001", main = true }, { id = "rtb-0a1b2c3d000000002" } },
+        security_groups = { { id = "sg-0a1b2c3d000000001", name = "default", description = "default VPC security group" },
+                            { id = "sg-0a1b2c3d000000002", name = "app", description = "peerlua sim application" } } },
       -- examples/aerospike.lua's VPC
       { vpc_id = "vpc-0123456789abcdef0", account_id = "123456789012", region = "us-east-1", cidr = "192.168.0.0/16",
         route_tables = { { id = "rtb-0123456789abcdef0", main = true }, { id = "rtb-0123456789abcdef1" } },

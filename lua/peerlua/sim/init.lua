@@ -450,6 +450,7 @@ function App:handle(req)
       provider = req.provider,
       route = req.route,
       action = resp.action,
+      op = req.op, -- the API's name of the operation, where the path does not say it (AWS's Action=)
       fault = resp.fault,
     }
   end

@@ -1,7 +1,7 @@
 -- peerlua.sim.log: the emulator's request log and counters.
 --   local log = require("peerlua.sim.log").new([capacity])
 --   log:add{time =, method =, path =, status =, credential =, provider =,
---           route =, action =, fault =}
+--           route =, action =, op =, fault =}  (op: AWS's Action, which the path does not say)
 --   log:entries([filter]) -> list, oldest first
 --   log:stats() -> {by_provider, by_route, by_status, max_per_second, total}
 --   log:reset()
@@ -76,7 +76,7 @@ function Log:entries(filter)
     if not provider or e.provider == provider then
       out[#out + 1] = {
         time = e.time, method = e.method, path = e.path, status = e.status,
-        credential = e.credential, provider = e.provider, action = e.action, fault = e.fault,
+        credential = e.credential, provider = e.provider, action = e.action, fault = e.fault, op = e.op,
       }
     end
   end
