@@ -371,6 +371,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
   pl_open_provider(L, ctxidx);
   pl_open_policy(L, ctxidx);
   pl_open_sign(L);
+  pl_open_xml(L);
   pl_open_sim(L);
   pl_open_http(L, ctxidx);
   lua_pushliteral(L, PEERLUA_VERSION);

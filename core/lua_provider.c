@@ -125,6 +125,12 @@ static void convert(lua_State *L, int list, const pl_param *p) {
       }
       return;
     }
+    case PL_T_TABLE:
+      if (t != LUA_TTABLE) {
+        problem(L, list, p->name, "must be a table");
+        lua_pop(L, 1), lua_pushnil(L);
+      }
+      return;
     default: break;
   }
   /* lists */

@@ -1,4 +1,4 @@
-/* Opening libcurl, libmicrohttpd, libcrypto and libhiredis on first use: see pl_lazy.h. */
+/* Opening libcurl, libmicrohttpd, libcrypto, libhiredis and libexpat on first use: see pl_lazy.h. */
 #define PL_LAZY_IMPL
 #include "pl_lazy.h"
 
@@ -20,6 +20,8 @@ static pl_crypto_api crypto_api;
 static lazy_lib crypto_lib = {PTHREAD_ONCE_INIT, "libcrypto is not loaded", ""};
 static pl_redis_api redis_api;
 static lazy_lib redis_lib = {PTHREAD_ONCE_INIT, "libhiredis is not loaded", ""};
+static pl_expat_api expat_api;
+static lazy_lib expat_lib = {PTHREAD_ONCE_INIT, "libexpat is not loaded", ""};
 
 /* dlopen soname; NULL on failure with the reason in lib->msg. */
 static void *open_lib(lazy_lib *lib, const char *soname) {
@@ -70,6 +72,13 @@ static int resolve_redis(void *h) {
   return 0;
 }
 
+static int resolve_expat(void *h) {
+#define X(f) RESOLVE(&expat_lib, "libexpat.so.1", &expat_api, f)
+  PL_EXPAT_FUNCTIONS(X)
+#undef X
+  return 0;
+}
+
 static void load_curl(void) {
   void *h = open_lib(&curl_lib, "libcurl.so.4");
   if (!h || resolve_curl(h) != 0) return;
@@ -95,6 +104,16 @@ static void load_crypto(void) {
 static void load_redis(void) {
   void *h = open_lib(&redis_lib, "libhiredis.so.0.14");
   if (h && resolve_redis(h) == 0) redis_lib.error = NULL;
+}
+
+static void load_expat(void) {
+  void *h = open_lib(&expat_lib, "libexpat.so.1");
+  if (h && resolve_expat(h) == 0) expat_lib.error = NULL;
+}
+
+const char *pl_lazy_expat(void) {
+  pthread_once(&expat_lib.once, load_expat);
+  return expat_lib.error;
 }
 
 const char *pl_lazy_redis(void) {
@@ -128,4 +147,7 @@ const pl_crypto_api *pl_crypto_fns(void) {
 }
 const pl_redis_api *pl_redis_fns(void) {
   return &redis_api;
+}
+const pl_expat_api *pl_expat_fns(void) {
+  return &expat_api;
 }

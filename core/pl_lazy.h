@@ -1,4 +1,4 @@
-/* libcurl, libmicrohttpd, libcrypto and libhiredis, opened on first use
+/* libcurl, libmicrohttpd, libcrypto, libhiredis and libexpat, opened on first use
  * instead of at start-up.
  *
  * Linking them costs about 4 ms of dynamic loading on every run (their own
@@ -17,6 +17,7 @@
 
 #define CURL_DISABLE_TYPECHECK /* the checking macros would hide our names */
 #include <curl/curl.h>
+#include <expat.h>
 #include <hiredis/hiredis.h>
 #include <microhttpd.h>
 #include <openssl/evp.h>
@@ -40,6 +41,12 @@
   X(MHD_create_response_from_callback) X(MHD_add_response_header)                 \
   X(MHD_destroy_response)
 
+#define PL_EXPAT_FUNCTIONS(X)                                                     \
+  X(XML_ParserCreate) X(XML_ParserFree) X(XML_SetUserData)                        \
+  X(XML_SetElementHandler) X(XML_SetCharacterDataHandler)                         \
+  X(XML_SetStartDoctypeDeclHandler) X(XML_StopParser) X(XML_Parse)                \
+  X(XML_GetErrorCode) X(XML_ErrorString) X(XML_GetCurrentLineNumber)
+
 /* clang-format on */
 #define PL_CRYPTO_FUNCTIONS(X) X(EVP_sha256) X(EVP_Digest) X(HMAC)
 #define PL_REDIS_FUNCTIONS(X)                                                                                          \
@@ -58,6 +65,9 @@ typedef struct pl_crypto_api {
 typedef struct pl_redis_api {
   PL_REDIS_FUNCTIONS(PL_LAZY_FIELD)
 } pl_redis_api;
+typedef struct pl_expat_api {
+  PL_EXPAT_FUNCTIONS(PL_LAZY_FIELD)
+} pl_expat_api;
 #undef PL_LAZY_FIELD
 
 /* Open the library once per process. NULL when it is usable, or a message
@@ -66,6 +76,7 @@ const char *pl_lazy_curl(void);
 const char *pl_lazy_mhd(void);
 const char *pl_lazy_crypto(void);
 const char *pl_lazy_redis(void);
+const char *pl_lazy_expat(void);
 
 /* The tables; only valid after a successful pl_lazy_curl() / pl_lazy_mhd()
  * / pl_lazy_crypto() / pl_lazy_redis(). */
@@ -73,6 +84,7 @@ const pl_curl_api *pl_curl_fns(void);
 const pl_mhd_api *pl_mhd_fns(void);
 const pl_crypto_api *pl_crypto_fns(void);
 const pl_redis_api *pl_redis_fns(void);
+const pl_expat_api *pl_expat_fns(void);
 
 #ifndef PL_LAZY_IMPL
 /* curl.h wraps these three to count their arguments; ours replace them */
@@ -130,6 +142,18 @@ const pl_redis_api *pl_redis_fns(void);
 #define redisCommandArgv        (pl_redis_fns()->redisCommandArgv)
 #define freeReplyObject         (pl_redis_fns()->freeReplyObject)
 #define redisFree               (pl_redis_fns()->redisFree)
+
+#define XML_ParserCreate               (pl_expat_fns()->XML_ParserCreate)
+#define XML_ParserFree                 (pl_expat_fns()->XML_ParserFree)
+#define XML_SetUserData                (pl_expat_fns()->XML_SetUserData)
+#define XML_SetElementHandler          (pl_expat_fns()->XML_SetElementHandler)
+#define XML_SetCharacterDataHandler    (pl_expat_fns()->XML_SetCharacterDataHandler)
+#define XML_SetStartDoctypeDeclHandler (pl_expat_fns()->XML_SetStartDoctypeDeclHandler)
+#define XML_StopParser                 (pl_expat_fns()->XML_StopParser)
+#define XML_Parse                      (pl_expat_fns()->XML_Parse)
+#define XML_GetErrorCode               (pl_expat_fns()->XML_GetErrorCode)
+#define XML_ErrorString                (pl_expat_fns()->XML_ErrorString)
+#define XML_GetCurrentLineNumber       (pl_expat_fns()->XML_GetCurrentLineNumber)
 #endif
 
 #endif

@@ -271,6 +271,88 @@ static const pl_state_map aiven_states[] = {
   /* ERROR: in VpcPeeringConnectionStateTypeChoices, aiven/go-client-codegen handler/vpc/vpc.go */
   {"ERROR", "failed"}, {NULL, NULL}};
 
+/* ---- AWS: EC2, STS, Route 53 (the customer's side of a peering) ----------
+ * EC2 Query API version 2016-11-15 and STS 2011-06-15: POST "/" with the
+ * action and its parameters form-encoded (providers/aws.lua encodes them;
+ * `field` is the wire name, lists go out as FIELD.N); Route 53 2013-04-01 is
+ * REST with XML bodies. Names and shapes: botocore's service-2.json of each
+ * (ec2/2016-11-15, sts/2011-06-15, route53/2013-04-01); list parameters use
+ * their locationName (VpcPeeringConnectionIds -> VpcPeeringConnectionId.N,
+ * Filters -> Filter.N.Name / Filter.N.Value.M). Results are where the XML
+ * answer holds them (lua_xml.c: <item> lists become arrays). */
+
+#define AWS_PCX(req) {"vpc_peering_connection_id", "VpcPeeringConnectionId", PL_IN_QUERY, PL_T_STRING, req, "aws_pcx", 0, 0, NULL}
+#define AWS_FILTERS {"filters", "Filter", PL_IN_QUERY, PL_T_TABLE, 0, NULL, 0, 0, NULL}
+
+static const pl_param aws_describe_pcx[] = {
+  {"vpc_peering_connection_ids", "VpcPeeringConnectionId", PL_IN_QUERY, PL_T_STRINGS, 0, "aws_pcx", 0, 0, NULL},
+  AWS_FILTERS, END};
+static const pl_param aws_one_pcx[] = {AWS_PCX(1), END};
+static const pl_param aws_describe_rtb[] = {
+  {"route_table_ids", "RouteTableId", PL_IN_QUERY, PL_T_STRINGS, 0, "aws_rtb", 0, 0, NULL}, AWS_FILTERS, END};
+static const pl_param aws_create_route[] = {
+  {"route_table_id", "RouteTableId", PL_IN_QUERY, PL_T_STRING, 1, "aws_rtb", 0, 0, NULL},
+  {"destination_cidr_block", "DestinationCidrBlock", PL_IN_QUERY, PL_T_STRING, 1, "cidr4", 0, 0, NULL},
+  AWS_PCX(1), END};
+static const pl_param aws_delete_route[] = {
+  {"route_table_id", "RouteTableId", PL_IN_QUERY, PL_T_STRING, 1, "aws_rtb", 0, 0, NULL},
+  {"destination_cidr_block", "DestinationCidrBlock", PL_IN_QUERY, PL_T_STRING, 1, "cidr4", 0, 0, NULL}, END};
+static const pl_param aws_describe_sg[] = {
+  {"group_ids", "GroupId", PL_IN_QUERY, PL_T_STRINGS, 0, "aws_sg", 0, 0, NULL}, AWS_FILTERS, END};
+static const pl_param aws_ingress[] = {
+  {"group_id", "GroupId", PL_IN_QUERY, PL_T_STRING, 1, "aws_sg", 0, 0, NULL},
+  {"ip_permissions", "IpPermissions", PL_IN_QUERY, PL_T_TABLE, 1, NULL, 0, 0, NULL}, END};
+static const pl_param aws_none[] = {END};
+/* RoleSessionName: 2 to 64 characters (sts AssumeRoleRequest, roleSessionNameType) */
+static const pl_param aws_assume_role[] = {
+  {"role_arn", "RoleArn", PL_IN_QUERY, PL_T_STRING, 1, "aws_role_arn", 0, 0, NULL},
+  {"role_session_name", "RoleSessionName", PL_IN_QUERY, PL_T_STRING, 1, "nonempty", 2, 64, NULL}, END};
+static const pl_param aws_zone_vpc[] = {
+  PATH("hosted_zone_id", "Id", "nonempty"),
+  {"vpc_id", "VPC.VPCId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL},
+  {"vpc_region", "VPC.VPCRegion", PL_IN_BODY, PL_T_STRING, 1, "aws_region", 0, 0, NULL},
+  {"comment", "Comment", PL_IN_BODY, PL_T_STRING, 0, NULL, 0, 256, NULL}, END};
+static const pl_param aws_change[] = {PATH("id", "Id", "nonempty"), END};
+
+#define R53 "/2013-04-01"
+/* A retried accept, route or rule that landed the first time is answered
+ * with an error code that providers/aws.lua takes as done (RouteAlreadyExists,
+ * InvalidPermission.Duplicate): these are safe to resend. */
+static const pl_op aws_ops[] = {
+  {"describe_vpc_peering_connections", "ec2", "POST", "/", aws_describe_pcx, {200, 0}, NULL,
+   "vpcPeeringConnectionSet", {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"accept_vpc_peering_connection", "ec2", "POST", "/", aws_one_pcx, {200, 0}, NULL, "vpcPeeringConnection",
+   {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"reject_vpc_peering_connection", "ec2", "POST", "/", aws_one_pcx, {200, 0}, NULL, NULL, {NULL, NULL}, {NULL}, 1,
+   0, 0},
+  {"describe_route_tables", "ec2", "POST", "/", aws_describe_rtb, {200, 0}, NULL, "routeTableSet", {NULL, NULL},
+   {NULL}, 1, 0, 0},
+  {"create_route", "ec2", "POST", "/", aws_create_route, {200, 0}, NULL, NULL, {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"delete_route", "ec2", "POST", "/", aws_delete_route, {200, 0}, NULL, NULL, {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"describe_security_groups", "ec2", "POST", "/", aws_describe_sg, {200, 0}, NULL, "securityGroupInfo",
+   {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"authorize_security_group_ingress", "ec2", "POST", "/", aws_ingress, {200, 0}, NULL, NULL, {NULL, NULL}, {NULL},
+   1, 0, 0},
+  {"revoke_security_group_ingress", "ec2", "POST", "/", aws_ingress, {200, 0}, NULL, NULL, {NULL, NULL}, {NULL}, 1,
+   0, 0},
+  {"get_caller_identity", "sts", "POST", "/", aws_none, {200, 0}, NULL, "GetCallerIdentityResult", {NULL, NULL},
+   {NULL}, 1, 0, 0},
+  {"assume_role", "sts", "POST", "/", aws_assume_role, {200, 0}, NULL, "AssumeRoleResult", {NULL, NULL}, {NULL}, 1,
+   0, 0},
+  {"associate_vpc_with_hosted_zone", "route53", "POST", R53 "/hostedzone/{hosted_zone_id}/associatevpc",
+   aws_zone_vpc, {200, 0}, NULL, "ChangeInfo", {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"disassociate_vpc_from_hosted_zone", "route53", "POST", R53 "/hostedzone/{hosted_zone_id}/disassociatevpc",
+   aws_zone_vpc, {200, 0}, NULL, "ChangeInfo", {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"get_change", "route53", "GET", R53 "/change/{id}", aws_change, {200, 0}, NULL, "ChangeInfo", {NULL, NULL},
+   {NULL}, 1, 0, 0},
+  {NULL, NULL, NULL, NULL, NULL, {0}, NULL, NULL, {NULL, NULL}, {NULL}, 0, 0, 0}};
+
+/* VpcPeeringConnectionStateReasonCode (ec2 service-2.json) */
+static const pl_state_map aws_pcx_states[] = {
+  {"initiating-request", "pending"}, {"pending-acceptance", "pending_acceptance"}, {"provisioning", "provisioning"},
+  {"active", "active"}, {"rejected", "rejected"}, {"expired", "expired"}, {"failed", "failed"},
+  {"deleting", "deleting"}, {"deleted", "deleted"}, {NULL, NULL}};
+
 /* clang-format on */
 
 /* ---- the table ---------------------------------------------------------- */
@@ -283,6 +365,12 @@ const pl_provider pl_providers[] = {{"instaclustr", "v1", instaclustr_v1_ops, aw
                                     /* Aiven: "Rate limit 120 exceeded" per minute (providers.md 5.4,
                                      * aiven/terraform-provider-aiven#575) */
                                     {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1},
+                                    /* EC2's request token buckets: mutating actions refill at 5 a
+                                     * second (bucket 200), non-mutating at 20 (bucket 100); per
+                                     * account and Region ("Request throttling for the Amazon EC2
+                                     * API", docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
+                                     * One key for every action: the lower rate. */
+                                    {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 1},
                                     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}};
 
 const pl_provider *pl_provider_find(const char *name, const char *api) {

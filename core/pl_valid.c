@@ -81,10 +81,41 @@ const char *pl_valid_cidr4(const char *s, size_t len) {
   return cidr(s, len, AF_INET);
 }
 
+/* An EC2 resource id: prefix, then 8 (older) or 17 lower-case hexadecimal
+ * digits (EC2 User Guide, "Resource IDs": the longer form since 2018). */
+static int ec2_id(const char *s, size_t len, const char *prefix) {
+  size_t n = strlen(prefix);
+  return len > n && memcmp(s, prefix, n) == 0 && (len - n == 8 || len - n == 17) && all(s + n, len - n, is_lower_hex);
+}
+
 const char *pl_valid_aws_vpc(const char *s, size_t len) {
-  if (len > 4 && memcmp(s, "vpc-", 4) == 0 && (len - 4 == 8 || len - 4 == 17) && all(s + 4, len - 4, is_lower_hex))
-    return NULL;
-  return "must be an AWS VPC id: vpc- and 8 or 17 lower-case hexadecimal digits";
+  return ec2_id(s, len, "vpc-") ? NULL : "must be an AWS VPC id: vpc- and 8 or 17 lower-case hexadecimal digits";
+}
+const char *pl_valid_aws_pcx(const char *s, size_t len) {
+  return ec2_id(s, len, "pcx-") ? NULL
+                                : "must be a VPC peering connection id: pcx- and 8 or 17 lower-case hexadecimal digits";
+}
+const char *pl_valid_aws_rtb(const char *s, size_t len) {
+  return ec2_id(s, len, "rtb-") ? NULL : "must be a route table id: rtb- and 8 or 17 lower-case hexadecimal digits";
+}
+const char *pl_valid_aws_sg(const char *s, size_t len) {
+  return ec2_id(s, len, "sg-") ? NULL : "must be a security group id: sg- and 8 or 17 lower-case hexadecimal digits";
+}
+
+/* arn:aws:iam::123456789012:role/NAME (IAM User Guide, "IAM identifiers":
+ * a role name of up to 64 of [A-Za-z0-9+=,.@_-], after an optional path). */
+const char *pl_valid_aws_role_arn(const char *s, size_t len) {
+  static const char *const rule = "must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME";
+  static const char prefix[] = "arn:aws:iam::";
+  size_t n = sizeof prefix - 1;
+  if (len < n + 12 + 6 || memcmp(s, prefix, n) != 0 || !all(s + n, 12, isdigit)) return rule;
+  if (memcmp(s + n + 12, ":role/", 6) != 0) return rule;
+  const char *name = s + n + 18;
+  size_t nlen = len - n - 18;
+  if (nlen == 0 || nlen > 512 || name[nlen - 1] == '/') return rule;
+  for (size_t i = 0; i < nlen; i++)
+    if (!isalnum((unsigned char)name[i]) && !strchr("+=,.@_-/", name[i])) return rule;
+  return NULL;
 }
 
 const char *pl_valid_aws_account(const char *s, size_t len) {
@@ -149,6 +180,10 @@ pl_validator pl_valid_by_name(const char *name) {
       {"aws_vpc", pl_valid_aws_vpc},
       {"aws_account", pl_valid_aws_account},
       {"aws_region", pl_valid_aws_region},
+      {"aws_pcx", pl_valid_aws_pcx},
+      {"aws_rtb", pl_valid_aws_rtb},
+      {"aws_sg", pl_valid_aws_sg},
+      {"aws_role_arn", pl_valid_aws_role_arn},
       {"ic_region", pl_valid_ic_region},
       {"hex32", pl_valid_hex32},
       {"nonempty", pl_valid_nonempty},

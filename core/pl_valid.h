@@ -14,8 +14,12 @@ const char *pl_valid_cidr4(const char *s, size_t len);       /* IPv4 only */
 const char *pl_valid_aws_vpc(const char *s, size_t len);     /* vpc- + 8 or 17 hex */
 const char *pl_valid_aws_account(const char *s, size_t len); /* 12 digits */
 const char *pl_valid_aws_region(const char *s, size_t len);  /* us-east-1 */
-const char *pl_valid_ic_region(const char *s, size_t len);   /* US_EAST_1 */
-const char *pl_valid_hex32(const char *s, size_t len);       /* Huawei project / tenant id */
+const char *pl_valid_aws_pcx(const char *s, size_t len);     /* pcx- + 8 or 17 hex */
+const char *pl_valid_aws_rtb(const char *s, size_t len);     /* rtb- + 8 or 17 hex */
+const char *pl_valid_aws_sg(const char *s, size_t len);      /* sg- + 8 or 17 hex */
+const char *pl_valid_aws_role_arn(const char *s, size_t len);
+const char *pl_valid_ic_region(const char *s, size_t len); /* US_EAST_1 */
+const char *pl_valid_hex32(const char *s, size_t len);     /* Huawei project / tenant id */
 const char *pl_valid_nonempty(const char *s, size_t len);
 const char *pl_valid_hw_region(const char *s, size_t len); /* cn-north-4: one DNS label */
 const char *pl_valid_hw_limit(const char *s, size_t len);  /* "0".."2000" */

@@ -16,6 +16,11 @@
 --   busy(client, op, resp) -> true if the provider says "busy, retry"
 --   conflict(client, args, found) -> what differs between the peering asked
 --       for and the one found for the same networks, or nil
+--   encode(client, req) -> true | nil, err  sets req.url, req.body_text and
+--       req.content_type for an API that is not JSON (AWS's Query API)
+--   decode(client, resp) -> body | nil, why  a success answer that is not JSON
+--   outcome(client, op, resp, info) -> value, how  for an error answer that
+--       means done (AWS's RouteAlreadyExists: true, "exists"), or nil
 local json = require("peerlua.json")
 local http = require("peerlua.http")
 local plan = require("peerlua.plan")
@@ -255,7 +260,7 @@ local function text(v) return type(v) == "string" and v or nil end
 function Client:response_error(op, resp, retryable)
   local info = self.spec.parse_error(self, resp) or {}
   return M.error({
-    code = status_codes[resp.status] or "provider",
+    code = text(info.code) or status_codes[resp.status] or "provider",
     provider = self.name, op = op, http_status = resp.status,
     message = text(info.message) or ("HTTP " .. resp.status),
     provider_code = text(info.code_word),
@@ -284,8 +289,8 @@ function Client:exchange(req)
     M.core.trace_wait(self.throttle_key, wait)
     M.core.sleep(wait)
   end
-  req.headers = { Accept = "application/json" }
-  if req.body_text then req.headers["Content-Type"] = "application/json" end
+  req.headers = { Accept = req.accept or "application/json" }
+  if req.body_text then req.headers["Content-Type"] = req.content_type or "application/json" end
   local ok, err = self.spec.authorize(self, req)
   if not ok then return nil, err end
   if req.on_send then req.on_send() end
@@ -312,9 +317,14 @@ end
 -- send(opname, req) -> decoded body (or true when there is none) | nil, err
 function Client:send(opname, req)
   local op = self.ops[opname]
-  local query = http.encode_query(req.query or {})
-  req.url = self:service_url(req.service) .. req.path .. (query ~= "" and "?" .. query or "")
-  if req.body ~= nil then req.body_text = assert(json.encode(req.body)) end
+  if self.spec.encode then
+    local ok, eerr = self.spec.encode(self, opname, req)
+    if not ok then return nil, eerr end
+  else
+    local query = http.encode_query(req.query or {})
+    req.url = self:service_url(req.service) .. req.path .. (query ~= "" and "?" .. query or "")
+    if req.body ~= nil then req.body_text = assert(json.encode(req.body)) end
+  end
   local started = M.core.now()
   local attempt, reauthed = 0, false
   local ambiguous = false -- an attempt ended without saying whether it landed
@@ -324,12 +334,18 @@ function Client:send(opname, req)
     if resp and op.ok[status] then
       M.core.budget_refund(self.throttle_key)
       if resp.body == "" then return true end
-      local body, jerr = resp:json()
+      local body, jerr
+      if self.spec.decode then body, jerr = self.spec.decode(self, resp) else body, jerr = resp:json() end
       if body == nil then
         return nil, M.error({ code = "provider", provider = self.name, op = opname, http_status = status,
-                              message = "response is not JSON: " .. tostring(jerr), retryable = false })
+                              message = (self.spec.decode and "" or "response is not JSON: ") .. tostring(jerr),
+                              retryable = false })
       end
       return body
+    end
+    if resp and self.spec.outcome then
+      local value, how = self.spec.outcome(self, opname, resp)
+      if value ~= nil then return value, how end
     end
     if resp and status == 404 and op.missing_ok then return true, "missing" end
     if resp and status == 409 and op.conflict_ok then return true, "exists" end

@@ -29,6 +29,9 @@ local M = {
   -- session_token=, region=, service=[, date=]} -> the headers to add
   -- (X-Amz-Date, Authorization[, X-Amz-Security-Token][, Host]) | nil, err
   auth = { huawei_sign = core.huawei_sign, aws_sign = core.aws_sign },
+  -- xml.decode(text) -> value, root element name | nil, err: XML as AWS
+  -- writes it, in tables (core/lua_xml.c says the shape)
+  xml = { decode = core.xml_decode },
 }
 
 -- Modules load on first use, so that start-up stays close to lua5.4's: a
@@ -131,8 +134,9 @@ function M.connect_sim_env()
 end
 
 -- Provider clients: peerlua.instaclustr{...}, peerlua.huawei{...},
--- peerlua.aerospike{...}, peerlua.upcloud{...}, peerlua.aiven{...} -> client | nil, err
-for _, name in ipairs({ "instaclustr", "huawei", "aerospike", "upcloud", "aiven" }) do
+-- peerlua.aerospike{...}, peerlua.upcloud{...}, peerlua.aiven{...}, and the
+-- customer's side, peerlua.aws{...} -> client | nil, err
+for _, name in ipairs({ "instaclustr", "huawei", "aerospike", "upcloud", "aiven", "aws" }) do
   local spec, class
   M[name] = function(opts)
     local c = provider_layer()

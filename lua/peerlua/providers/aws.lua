@@ -1,0 +1,449 @@
+-- peerlua.providers.aws: the customer's AWS side of a peering. EC2 (Query
+-- API 2016-11-15), STS (2011-06-15) and Route 53 (2013-04-01), signed with
+-- Signature Version 4 (core/pl_sign.c), answers read with expat
+-- (core/lua_xml.c). The operations are in core/pl_provider.c; the steps that
+-- finish a vendor's peering (accept_peering, ensure_routes, ensure_ingress,
+-- associate_hosted_zone) are in peerlua.providers.aws_steps.
+--
+-- Credentials, in the order AWS's own tools look (AWS SDKs and Tools
+-- Reference Guide, "Standardized credential providers"; botocore
+-- credentials.py): the options; $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY
+-- and $AWS_SESSION_TOKEN; the profile ($AWS_PROFILE or "default") of
+-- ~/.aws/credentials ($AWS_SHARED_CREDENTIALS_FILE) and ~/.aws/config
+-- ($AWS_CONFIG_FILE, sections "[profile NAME]"). A profile with role_arn
+-- and source_profile assumes the role through STS AssumeRole, and so does
+-- the role_arn option; the temporary credentials are kept until five
+-- minutes before they expire. Region: the option, $AWS_REGION,
+-- $AWS_DEFAULT_REGION, the profile's region.
+local base = require("peerlua.client")
+local credentials = require("peerlua.credentials")
+local http = require("peerlua.http")
+
+local M = {
+  name = "aws",
+  default_base_url = "https://ec2.us-east-1.amazonaws.com", -- replaced by the region's (credentials below)
+  sim_prefix = "/aws",
+  options = {
+    access_key_id = "string", secret_access_key = "string", session_token = "string", region = "string",
+    role_arn = "string", role_session_name = "string",
+  },
+}
+
+local VERSIONS = { ec2 = "2016-11-15", sts = "2011-06-15" }
+
+M.ops = {}
+for name in pairs(base.core.providers.aws.ops) do M.ops[name] = "raw" end
+
+-- ---- XML answers ----------------------------------------------------------
+
+local list = require("peerlua.providers.common").xml_list
+
+function M.decode(_, resp)
+  local v, root = base.core.xml_decode(resp.body)
+  if v == nil then return nil, "response is not XML: " .. tostring(root and root.message or root) end
+  return v
+end
+
+-- Error codes (EC2 API Reference, "Error codes"; STS and Route 53 API
+-- references) -> peerlua's codes. Anything else keeps its HTTP status's.
+local CODES = {
+  AuthFailure = "auth", SignatureDoesNotMatch = "auth", InvalidClientTokenId = "auth", ExpiredToken = "auth",
+  RequestExpired = "auth", IncompleteSignature = "auth", MissingAuthenticationToken = "auth",
+  UnauthorizedOperation = "forbidden", AccessDenied = "forbidden", OperationNotPermitted = "forbidden",
+  NotAuthorizedException = "forbidden",
+  RequestLimitExceeded = "rate_limited", Throttling = "rate_limited", ThrottlingException = "rate_limited",
+  PriorRequestNotComplete = "rate_limited",
+  RouteAlreadyExists = "conflict", ["InvalidPermission.Duplicate"] = "conflict", ConflictingDomainExists = "conflict",
+}
+
+-- EC2: <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/>;
+-- STS and Route 53: <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>.
+function M.parse_error(_, resp)
+  local v = base.core.xml_decode(resp.body or "")
+  if type(v) ~= "table" then return nil end
+  local e = v.Error or (type(v.Errors) == "table" and list(v.Errors.Error)[1])
+  if type(e) ~= "table" then return nil end
+  local code = type(e.Code) == "string" and e.Code or nil
+  return {
+    code_word = code, message = e.Message, request_id = v.RequestID or v.RequestId,
+    code = code and (CODES[code] or (code:match("%.NotFound$") and "not_found")
+      or (code:match("^Invalid") and "invalid") or (code:match("^Missing") and "invalid")) or nil,
+  }
+end
+
+-- Throttled answers were not carried out: safe to send again, create or not.
+local BUSY = { RequestLimitExceeded = true, Throttling = true, ThrottlingException = true,
+               PriorRequestNotComplete = true }
+function M.busy(client, _, resp)
+  local info = M.parse_error(client, resp)
+  return info and BUSY[info.code_word] or false
+end
+
+-- An answer that says the change is there already (a resent request whose
+-- first copy landed, or a step run again): done. EC2 API Reference, error
+-- codes: RouteAlreadyExists, InvalidPermission.Duplicate; the .NotFound
+-- of a delete or a revoke: gone already.
+local DONE = {
+  create_route = { RouteAlreadyExists = "exists" },
+  authorize_security_group_ingress = { ["InvalidPermission.Duplicate"] = "exists" },
+  delete_route = { ["InvalidRoute.NotFound"] = "missing" },
+  revoke_security_group_ingress = { ["InvalidPermission.NotFound"] = "missing" },
+}
+function M.outcome(client, opname, resp)
+  local done = DONE[opname]
+  local info = done and M.parse_error(client, resp)
+  local how = info and done[info.code_word]
+  if how then return true, how end
+  return nil
+end
+
+-- ---- requests --------------------------------------------------------------
+
+-- "describe_route_tables" -> "DescribeRouteTables"; "cidr_ip" -> "CidrIp"
+local function camel(s)
+  return (s:gsub("^%l", string.upper):gsub("_(%w)", string.upper))
+end
+
+-- The Query API's flat form of a value (botocore serialize.py, EC2 and
+-- Query serializers): lists as NAME.1, NAME.2, structures as NAME.Member;
+-- filters {["vpc-id"] = {"vpc-1"}} as Filter.N.Name and Filter.N.Value.M.
+local function flatten(out, prefix, v)
+  if type(v) ~= "table" then
+    out[#out + 1] = { prefix, v == true and "true" or v == false and "false" or tostring(v) }
+  elseif v[1] ~= nil then
+    for i, x in ipairs(v) do flatten(out, prefix .. "." .. i, x) end
+  else
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    table.sort(keys)
+    for _, k in ipairs(keys) do flatten(out, prefix .. "." .. camel(k), v[k]) end
+  end
+end
+
+local function filters(out, given)
+  local names = {}
+  for name in pairs(given) do names[#names + 1] = name end
+  table.sort(names)
+  for i, name in ipairs(names) do
+    local values = given[name]
+    if type(values) ~= "table" then values = { values } end
+    out[#out + 1] = { "Filter." .. i .. ".Name", name }
+    for j, value in ipairs(values) do out[#out + 1] = { "Filter." .. i .. ".Value." .. j, value } end
+  end
+end
+
+-- Route 53's request bodies (AssociateVPCWithHostedZoneRequest): the body
+-- fields prepare made, in the element order of the API reference.
+local function escape(s)
+  return (tostring(s):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;",
+                                         ["'"] = "&apos;" }))
+end
+local function route53_body(opname, body)
+  local root = opname == "associate_vpc_with_hosted_zone" and "AssociateVPCWithHostedZoneRequest"
+    or "DisassociateVPCFromHostedZoneRequest"
+  local parts = { '<?xml version="1.0" encoding="UTF-8"?>\n<', root,
+                  ' xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><VPC><VPCRegion>',
+                  escape(body.VPC.VPCRegion), "</VPCRegion><VPCId>", escape(body.VPC.VPCId), "</VPCId></VPC>" }
+  if body.Comment then parts[#parts + 1] = "<Comment>" .. escape(body.Comment) .. "</Comment>" end
+  parts[#parts + 1] = "</" .. root .. ">"
+  return table.concat(parts)
+end
+
+-- Endpoints: base_url (one for every service: a proxy, a local stack), or
+-- $AWS_ENDPOINT_URL_<SERVICE> and $AWS_ENDPOINT_URL as AWS's tools read
+-- them (AWS SDKs and Tools Reference Guide, "Service-specific endpoints"),
+-- else the emulator's, else AWS's own.
+function M.service_url(client, service)
+  if client.opts.base_url then return client.base_url end
+  if client.sim then return client.base_url .. "/" .. service end
+  local given = os.getenv("AWS_ENDPOINT_URL_" .. service:upper()) or os.getenv("AWS_ENDPOINT_URL")
+  if given and given ~= "" then return (given:gsub("/+$", "")) end
+  if service == "route53" then return "https://route53.amazonaws.com" end -- global (Route 53 endpoints)
+  return "https://" .. service .. "." .. client.region .. ".amazonaws.com"
+end
+
+function M.encode(client, opname, req)
+  local url = client:service_url(req.service)
+  req.accept = "application/xml"
+  if req.service == "route53" then
+    req.url = url .. req.path
+    if req.body then
+      req.body_text = route53_body(opname, req.body)
+      req.content_type = "application/xml"
+    end
+    return true
+  end
+  local form = { { "Action", camel(opname) }, { "Version", VERSIONS[req.service] } }
+  local names = {}
+  for name in pairs(req.query) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    if name == "Filter" then filters(form, req.query.Filter) else flatten(form, name, req.query[name]) end
+  end
+  for i, kv in ipairs(form) do form[i] = http.urlencode(kv[1]) .. "=" .. http.urlencode(kv[2]) end
+  req.url = url .. req.path
+  req.body_text = table.concat(form, "&")
+  req.content_type = "application/x-www-form-urlencoded; charset=utf-8"
+  return true
+end
+
+-- ---- argument rules the C tables cannot say ----------------------------------
+
+local PROTOCOLS = { tcp = true, udp = true, icmp = true, ["-1"] = true }
+local PERMISSION_KEYS = { ip_protocol = true, from_port = true, to_port = true, ip_ranges = true }
+
+local function check_permissions(perms, bad)
+  if #perms == 0 then return bad("ip_permissions", "must be a list of {ip_protocol=, from_port=, to_port=, ip_ranges=}") end
+  for i, perm in ipairs(perms) do
+    local f = "ip_permissions[" .. i .. "]"
+    if type(perm) ~= "table" then
+      bad(f, "must be a table")
+    else
+      for k in pairs(perm) do
+        if not PERMISSION_KEYS[k] then bad(f .. "." .. tostring(k), "is not a field of an IP permission") end
+      end
+      if not PROTOCOLS[perm.ip_protocol] then bad(f .. ".ip_protocol", 'must be "tcp", "udp", "icmp" or "-1"') end
+      for _, k in ipairs({ "from_port", "to_port" }) do
+        local v = perm[k]
+        if perm.ip_protocol ~= "-1" and (math.type(v) ~= "integer" or v < -1 or v > 65535) then
+          bad(f .. "." .. k, "must be a port number, a whole number from 0 to 65535")
+        end
+      end
+      if type(perm.ip_ranges) ~= "table" or #perm.ip_ranges == 0 then
+        bad(f .. ".ip_ranges", "must be a list of {cidr_ip = ..., description = ...}")
+      else
+        for j, r in ipairs(perm.ip_ranges) do
+          local rule = type(r) ~= "table" and "must be a table" or base.core.check("cidr4", r.cidr_ip)
+          if rule then bad(f .. ".ip_ranges[" .. j .. "].cidr_ip", rule) end
+          if type(r) == "table" and r.description ~= nil and (type(r.description) ~= "string" or #r.description > 255) then
+            bad(f .. ".ip_ranges[" .. j .. "].description", "must be a string of at most 255 characters")
+          end
+        end
+      end
+    end
+  end
+end
+
+local function check_filters(given, bad)
+  for name, values in pairs(given) do
+    if type(name) ~= "string" or name == "" then
+      bad("filters", "must map filter names to a value or a list of values")
+    elseif type(values) ~= "string" and type(values) ~= "table" then
+      bad("filters." .. name, "must be a string or a list of strings")
+    elseif type(values) == "table" then
+      for j, v in ipairs(values) do
+        if type(v) ~= "string" then bad("filters." .. name .. "[" .. j .. "]", "must be a string") end
+      end
+    end
+  end
+end
+
+function M.check(_, _, args)
+  local out = {}
+  local function bad(field, rule) out[#out + 1] = { field = field, rule = rule } end
+  if type(args.ip_permissions) == "table" then check_permissions(args.ip_permissions, bad) end
+  if type(args.filters) == "table" then check_filters(args.filters, bad) end
+  return out
+end
+
+-- ---- credentials -------------------------------------------------------------
+
+local function home_file(var, rel)
+  local p = os.getenv(var)
+  if p and p ~= "" then return p end
+  return (os.getenv("HOME") or "") .. "/.aws/" .. rel
+end
+
+-- The AWS profile `name`: keys of [name] in the credentials file, and of
+-- [profile name] ([default]) in the config file; the credentials file wins.
+local function aws_profile(client, name)
+  local merged, read = {}, {}
+  local cpath = home_file("AWS_CONFIG_FILE", "config")
+  local f = io.open(cpath, "r")
+  if f then
+    local text = f:read("a")
+    f:close()
+    local sections, err = credentials.parse_ini(text)
+    if not sections then return nil, "AWS config file " .. cpath .. ": " .. err end
+    local s = sections[name == "default" and "default" or "profile " .. name] or sections["profile " .. name]
+    if s then
+      for k, v in pairs(s) do merged[k] = v end
+      read[#read + 1] = cpath
+    end
+  end
+  local kpath = home_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")
+  local text, rerr = client.read_private(kpath)
+  if rerr then return nil, "AWS credentials file " .. rerr end
+  if text then
+    local sections, err = credentials.parse_ini(text)
+    if not sections then return nil, "AWS credentials file " .. kpath .. ": " .. err end
+    if sections[name] then
+      for k, v in pairs(sections[name]) do merged[k] = v end
+      read[#read + 1] = kpath
+    end
+  end
+  return merged, #read > 0 and table.concat(read, " and ") or ("no profile [" .. name .. "] in " .. cpath
+    .. " or " .. kpath)
+end
+
+local function env(name)
+  local v = os.getenv(name)
+  return v ~= "" and v or nil
+end
+
+local function keys_of(t)
+  if t.aws_access_key_id and t.aws_secret_access_key then
+    return { access_key_id = t.aws_access_key_id, secret_access_key = t.aws_secret_access_key,
+             session_token = t.aws_session_token }
+  end
+end
+
+-- creds, region from the profile (following source_profile once for a role)
+local function from_profile(client, name)
+  local prof, read = aws_profile(client, name)
+  if not prof then return nil, read end
+  local creds = keys_of(prof)
+  if not creds and prof.role_arn and prof.source_profile then
+    local src, sread = aws_profile(client, prof.source_profile)
+    if not src then return nil, sread end
+    creds = keys_of(src)
+    if not creds then
+      return nil, "AWS profile " .. prof.source_profile .. " (source_profile of " .. name .. ") has no "
+        .. "aws_access_key_id and aws_secret_access_key (" .. sread .. ")"
+    end
+  end
+  if creds then creds.role_arn, creds.role_session_name = prof.role_arn, prof.role_session_name end
+  return creds, prof.region, read
+end
+
+function M.credentials(client, opts)
+  local creds, region, where
+  if opts.access_key_id or opts.secret_access_key then
+    if not (opts.access_key_id and opts.secret_access_key) then
+      return nil, "give both access_key_id and secret_access_key"
+    end
+    creds = { access_key_id = opts.access_key_id, secret_access_key = opts.secret_access_key,
+              session_token = opts.session_token }
+  elseif client.sim then -- never the environment's real keys to the emulator
+    local acct = client.sim.fixture and client.sim.fixture.aws and client.sim.fixture.aws.accounts
+      and client.sim.fixture.aws.accounts[1]
+    if not acct then return nil, "the emulator has no AWS account" end
+    creds = { access_key_id = acct.access_key_id, secret_access_key = acct.secret_access_key }
+    region = acct.region
+  elseif env("AWS_ACCESS_KEY_ID") and env("AWS_SECRET_ACCESS_KEY") then
+    creds = { access_key_id = env("AWS_ACCESS_KEY_ID"), secret_access_key = env("AWS_SECRET_ACCESS_KEY"),
+              session_token = env("AWS_SESSION_TOKEN") }
+  else
+    local name = opts.profile or env("AWS_PROFILE") or "default"
+    creds, region, where = from_profile(client, name)
+    if not creds and region then return nil, region end -- an unreadable file
+    if not creds then
+      return nil, "no AWS credentials: pass access_key_id and secret_access_key, or set AWS_ACCESS_KEY_ID and "
+        .. "AWS_SECRET_ACCESS_KEY, or give AWS_PROFILE a profile with keys (" .. tostring(where) .. ")"
+    end
+  end
+  if not region and not client.sim then
+    local _, pregion = from_profile(client, opts.profile or env("AWS_PROFILE") or "default")
+    region = pregion
+  end
+  region = opts.region or env("AWS_REGION") or env("AWS_DEFAULT_REGION") or region or (client.sim and "us-east-1")
+  if not region then
+    return base.invalid_option("aws", "region", "is required: pass region, or set AWS_REGION or AWS_DEFAULT_REGION, "
+      .. "or add region to the profile")
+  end
+  local rule = base.core.check("aws_region", region)
+  if rule then return base.invalid_option("aws", "region", rule) end
+  client.region = region
+  if not opts.base_url and not client.sim then client.base_url = "https://ec2." .. region .. ".amazonaws.com" end
+  client.role_arn = opts.role_arn or creds.role_arn
+  if client.role_arn then
+    local arule = base.core.check("aws_role_arn", client.role_arn)
+    if arule then return base.invalid_option("aws", "role_arn", arule) end
+    client.role_session_name = opts.role_session_name or creds.role_session_name or "peerlua"
+  end
+  creds.role_arn, creds.role_session_name = nil, nil
+  -- EC2 throttles per account and Region; the access key stands for the account
+  client.credential_id = creds.access_key_id .. "@" .. region
+  return creds
+end
+
+-- ---- signing -------------------------------------------------------------------
+
+-- "2026-12-03T17:00:00Z" -> seconds since the epoch (UTC)
+local function iso_time(s)
+  local y, mo, d, h, mi, sec = tostring(s):match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
+  if not y then return nil end
+  y, mo = tonumber(y), tonumber(mo)
+  if mo <= 2 then y, mo = y - 1, mo + 12 end -- days from the civil date (March-based year)
+  local days = 365 * y + y // 4 - y // 100 + y // 400 + (153 * (mo - 3) + 2) // 5 + tonumber(d) - 719469
+  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
+end
+M.iso_time = iso_time
+
+-- The role's temporary keys: one AssumeRole at a time, kept until five
+-- minutes before they expire, or a quarter of their life for shorter ones
+-- (botocore's refresh windows are 15 and 10 minutes: credentials.py; five
+-- is enough for one peering's calls).
+local function role_keys(client)
+  local t = client.assumed
+  if t and t.refresh > os.time() then return t.creds end
+  if not client.assuming then
+    client.assuming = base.core.spawn(function()
+      local r, err = client:call("assume_role", { role_arn = client.role_arn,
+                                                  role_session_name = client.role_session_name })
+      if not r then return nil, err end
+      local c = r.AssumeRoleResult and r.AssumeRoleResult.Credentials
+      if type(c) ~= "table" or not c.AccessKeyId or not c.SecretAccessKey then
+        return nil, base.error({ code = "provider", provider = "aws", op = "assume_role", retryable = false,
+                                 message = "AssumeRole answered without credentials" })
+      end
+      return { creds = { access_key_id = c.AccessKeyId, secret_access_key = c.SecretAccessKey,
+                         session_token = c.SessionToken },
+               expires = iso_time(c.Expiration) or os.time() + 900, got = os.time() }
+    end)
+  end
+  local assuming = client.assuming
+  local new, err = assuming:wait()
+  if client.assuming == assuming then client.assuming = nil end
+  if not new then return nil, err end
+  new.refresh = new.expires - math.min(300, (new.expires - new.got) / 4)
+  client.assumed = new
+  return new.creds
+end
+
+function M.authorize(client, req)
+  local c = client.creds
+  if client.role_arn and req.op ~= "assume_role" then -- AssumeRole itself goes with the source keys
+    local err
+    c, err = role_keys(client)
+    if not c then return nil, err end
+  end
+  -- Route 53 is global and signs for us-east-1 (Route 53 API Reference, "Signing requests")
+  local signing_region = req.service == "route53" and "us-east-1" or client.region
+  local h, err = base.core.aws_sign({ method = req.method, url = req.url, headers = req.headers,
+                                      body = req.body_text or "", access_key = c.access_key_id,
+                                      secret_key = c.secret_access_key, session_token = c.session_token,
+                                      region = signing_region, service = req.service })
+  if not h then return nil, err end
+  for k, v in pairs(h) do req.headers[k] = v end
+  return true
+end
+
+-- an expired role session: assume again, once
+function M.reauthorize(client, resp)
+  local info = M.parse_error(client, resp)
+  if client.role_arn and info and (info.code_word == "ExpiredToken" or info.code_word == "RequestExpired") then
+    client.assumed = nil
+    return true
+  end
+  return false
+end
+
+M.methods = require("peerlua.providers.aws_steps")
+
+-- No peering is created on this side: nothing to reconcile.
+M.match = {
+  list = function() return {} end, key = function() return "" end, test = function() return false end,
+}
+
+return M

@@ -1,0 +1,384 @@
+-- peerlua.providers.aws_steps: the AWS client's steps that finish a
+-- vendor's peering on the customer's side. Each reads before it changes
+-- and changes only what is missing, so a step run twice, or run again after
+-- it was killed half-way, sends no second change:
+--   aws:accept_peering(p[, opts])      accept the vendor's pcx-
+--   aws:ensure_routes(p[, opts])       a route to the vendor's CIDR in the VPC's route tables
+--   aws:ensure_ingress(p[, opts])      the security group open to the vendor's CIDR
+--   aws:associate_hosted_zone(p[, opts])  the vendor's private hosted zone (Aerospike)
+-- p is a peering value of Instaclustr (v1: aws_vpc_connection_id), Aerospike
+-- (peeringId) or Aiven (state_info.aws_vpc_peering_connection_id): where
+-- each puts the pcx- and the accepter's account and VPC is in SIDES.
+local base = require("peerlua.client")
+
+local M = {}
+local list = require("peerlua.providers.common").xml_list
+
+local function fail(code, op, message, extra)
+  local e = { code = code, provider = "aws", op = op, retryable = false, message = message }
+  for k, v in pairs(extra or {}) do e[k] = v end
+  return nil, base.error(e)
+end
+
+local function invalid(op, field, rule)
+  return fail("invalid", op, op .. ": " .. field .. ": " .. rule, { details = { { field = field, rule = rule } } })
+end
+
+-- "US_WEST_2" (Instaclustr) -> "us-west-2"
+local function aws_region(r)
+  return type(r) == "string" and r:lower():gsub("_", "-") or nil
+end
+
+-- What each vendor's peering says about the AWS side (providers.md 1.3,
+-- 3.3, 5.3): the pcx- to accept, and the account, VPC and region that must
+-- accept it.
+local SIDES = {
+  instaclustr = function(r)
+    return { pcx = r.aws_vpc_connection_id, account = r.peerAccountId or r.peerAwsAccountId, vpc = r.peerVpcId,
+             region = aws_region(r.peerRegion) }
+  end,
+  aerospike = function(r)
+    return { pcx = r.peeringId, account = r.accountId, vpc = r.vpcId, region = r.region, zone = r.privateHostedZoneId,
+             ports = { 4000 } } -- the client port (aerospike-examples/aerospike-cloud go/sample.go; providers.md 3.4)
+  end,
+  aiven = function(r)
+    local info = type(r.state_info) == "table" and r.state_info or {}
+    return { pcx = info.aws_vpc_peering_connection_id, account = r.peer_cloud_account, vpc = r.peer_vpc,
+             region = r.peer_region }
+  end,
+}
+
+local function check_peering(op, p)
+  if getmetatable(p) ~= base.Peering then
+    error(string.format("bad argument #1 to '%s' (a peering value expected, got %s)", op, type(p)), 3)
+  end
+  if not SIDES[p.provider] then
+    error(string.format("%s: %s peerings are not peered with an AWS VPC (Instaclustr, Aerospike and Aiven are)",
+      op, p.provider), 3)
+  end
+  if p.planned then return nil end
+  return true
+end
+
+local function check_opts(op, opts, known)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(string.format("bad argument #2 to '%s' (table expected, got %s)", op,
+    type(opts)), 3) end
+  for k in pairs(opts) do
+    if not known[k] then return nil, select(2, invalid(op, tostring(k), "is not an option of this step")) end
+  end
+  return opts
+end
+
+-- The vendor's view of the AWS side; waits (refreshing p) until the vendor
+-- names its pcx-, which some do only once their side has asked AWS.
+local function side_of(self, op, p, timeout)
+  local deadline = base.core.now() + (timeout or 600)
+  while true do
+    local s = SIDES[p.provider](type(p.raw) == "table" and p.raw or {})
+    if s.pcx then
+      local rule = base.core.check("aws_pcx", s.pcx)
+      if rule then return fail("provider", op, p.provider .. " peering " .. tostring(p.id)
+        .. " names AWS peering connection " .. tostring(s.pcx) .. ", which " .. rule) end
+      return s
+    end
+    if p.state == "failed" or p.state == "rejected" or p.state == "expired" or p.state == "deleted" then
+      return fail("state", op, p.provider .. " peering " .. tostring(p.id) .. " is " .. tostring(p.status)
+        .. " and has no AWS peering connection to accept", { state = p.state })
+    end
+    if base.core.now() > deadline then
+      return fail("timeout", op, p.provider .. " peering " .. tostring(p.id) .. " does not name its AWS peering "
+        .. "connection (pcx-) yet", { retryable = true })
+    end
+    base.core.sleep(5 * self.poll_scale)
+    local ok, err = p:refresh()
+    if not ok then return nil, err end
+  end
+end
+
+-- The client's own account (STS GetCallerIdentity), asked once.
+function M.account(self)
+  if self.account_id then return self.account_id end
+  local r, err = self:get_caller_identity({})
+  if not r then return nil, err end
+  local id = r.GetCallerIdentityResult and r.GetCallerIdentityResult.Account
+  if type(id) ~= "string" then return fail("provider", "get_caller_identity", "GetCallerIdentity named no account") end
+  self.account_id = id
+  return id
+end
+
+-- The pcx-, read; an id the vendor just made may take a moment to show on
+-- the AWS side (InvalidVpcPeeringConnectionID.NotFound): asked again for
+-- up to `wait` seconds.
+local function describe_pcx(self, op, id, wait)
+  local deadline = base.core.now() + (wait or 120)
+  while true do
+    local r, err = self:describe_vpc_peering_connections({ vpc_peering_connection_ids = { id } })
+    local found = r and list(r.vpcPeeringConnectionSet)[1]
+    if found then return found end
+    local missing = (r and not found) or (err and err.provider_code == "InvalidVpcPeeringConnectionID.NotFound")
+    if not missing then return nil, err end
+    if base.core.now() > deadline then
+      return fail("not_found", op, "AWS peering connection " .. id .. " does not exist in account "
+        .. tostring(self.account_id) .. " (" .. self.region .. ")")
+    end
+    base.core.sleep(3 * self.poll_scale)
+  end
+end
+
+local function status_of(pcx)
+  return type(pcx.status) == "table" and pcx.status.code or nil
+end
+
+-- The vendor's CIDR blocks: the requester side of the pcx- (cidrBlockSet
+-- when the VPC has several, cidrBlock otherwise).
+local function requester_cidrs(pcx)
+  local info = type(pcx.requesterVpcInfo) == "table" and pcx.requesterVpcInfo or {}
+  local out, seen = {}, {}
+  for _, b in ipairs(list(info.cidrBlockSet)) do
+    if type(b) == "table" and b.cidrBlock and not seen[b.cidrBlock] then
+      out[#out + 1], seen[b.cidrBlock] = b.cidrBlock, true
+    end
+  end
+  if #out == 0 and type(info.cidrBlock) == "string" then out[1] = info.cidrBlock end
+  return out
+end
+
+-- side + the pcx- as AWS has it, checked against what the vendor asked for
+-- and against this client's account and region
+local function checked(self, op, p, opts)
+  local side, err = side_of(self, op, p, opts.timeout)
+  if not side then return nil, err end
+  local me, merr = M.account(self)
+  if not me then return nil, merr end
+  if side.account and side.account ~= me then
+    return fail("forbidden", op, p.provider .. " peering " .. tostring(p.id) .. " is to be accepted by AWS account "
+      .. side.account .. ", not this client's account " .. me)
+  end
+  if side.region and side.region ~= self.region then
+    return invalid(op, "region", "the peering is with a VPC in " .. side.region .. "; this client is for "
+      .. self.region .. " (pass region = \"" .. side.region .. "\")")
+  end
+  local pcx, perr = describe_pcx(self, op, side.pcx, opts.timeout)
+  if not pcx then return nil, perr end
+  local acc = type(pcx.accepterVpcInfo) == "table" and pcx.accepterVpcInfo or {}
+  if acc.ownerId ~= me or (side.vpc and acc.vpcId ~= side.vpc) then
+    return fail("forbidden", op, "AWS peering connection " .. side.pcx .. " is to VPC " .. tostring(acc.vpcId)
+      .. " of account " .. tostring(acc.ownerId) .. ", not to " .. tostring(side.vpc) .. " of " .. me
+      .. " as the " .. p.provider .. " peering asks; refused")
+  end
+  side.aws = pcx
+  side.vpc = acc.vpcId
+  side.cidrs = requester_cidrs(pcx)
+  return side
+end
+
+-- accept_peering(p[, {timeout=}]) -> {pcx=, status=, vpc=, cidrs=}, "accepted" | "existing" | nil, err
+function M.accept_peering(self, p, opts)
+  local op = "accept_peering"
+  if not check_peering(op, p) then return true, "planned" end
+  local o, oerr = check_opts(op, opts, { timeout = true })
+  if not o then return nil, oerr end
+  local side, err = checked(self, op, p, o)
+  if not side then return nil, err end
+  local status = status_of(side.aws)
+  local result = { pcx = side.pcx, status = status, vpc = side.vpc, cidrs = side.cidrs }
+  if status == "active" or status == "provisioning" then return result, "existing" end
+  if status ~= "pending-acceptance" then
+    return fail("state", op, "AWS peering connection " .. side.pcx .. " is " .. tostring(status)
+      .. ", not pending-acceptance", { state = status })
+  end
+  local r, aerr = self:accept_vpc_peering_connection({ vpc_peering_connection_id = side.pcx })
+  if not r then
+    -- accepted meanwhile (another copy of the script, a person): read it again
+    local again = describe_pcx(self, op, side.pcx, 0)
+    local now = again and status_of(again)
+    if now == "active" or now == "provisioning" then
+      result.status = now
+      return result, "existing"
+    end
+    return nil, aerr
+  end
+  local got = type(r.vpcPeeringConnection) == "table" and r.vpcPeeringConnection
+  result.status = got and status_of(got) or "provisioning"
+  return result, "accepted"
+end
+
+local function accepted(op, side)
+  local status = status_of(side.aws)
+  if status == "active" or status == "provisioning" then return true end
+  return fail("state", op, "AWS peering connection " .. side.pcx .. " is " .. tostring(status)
+    .. "; accept it first (aws:accept_peering)", { state = status })
+end
+
+-- ensure_routes(p[, {route_tables = {"rtb-..."}, timeout=}]) ->
+--   {added = {{route_table=, destination=}}, existing = {...}}, "added" | "existing" | nil, err
+-- Default: every route table of the VPC. A route to the vendor's CIDR that
+-- goes elsewhere is a conflict, not replaced.
+function M.ensure_routes(self, p, opts)
+  local op = "ensure_routes"
+  if not check_peering(op, p) then return true, "planned" end
+  local o, oerr = check_opts(op, opts, { route_tables = true, timeout = true })
+  if not o then return nil, oerr end
+  if o.route_tables ~= nil then
+    if type(o.route_tables) ~= "table" or #o.route_tables == 0 then
+      return invalid(op, "route_tables", "must be a list of route table ids")
+    end
+    for i, id in ipairs(o.route_tables) do
+      local rule = base.core.check("aws_rtb", id)
+      if rule then return invalid(op, "route_tables[" .. i .. "]", rule) end
+    end
+  end
+  local side, err = checked(self, op, p, o)
+  if not side then return nil, err end
+  local ok, serr = accepted(op, side)
+  if not ok then return nil, serr end
+  local r, rerr
+  if o.route_tables then
+    r, rerr = self:describe_route_tables({ route_table_ids = o.route_tables })
+  else
+    r, rerr = self:describe_route_tables({ filters = { ["vpc-id"] = side.vpc } })
+  end
+  if not r then return nil, rerr end
+  local tables = list(r.routeTableSet)
+  for i, t in ipairs(tables) do
+    if t.vpcId ~= side.vpc then
+      return invalid(op, "route_tables[" .. i .. "]", "route table " .. tostring(t.routeTableId) .. " is in "
+        .. tostring(t.vpcId) .. ", not in the peered VPC " .. side.vpc)
+    end
+  end
+  if #tables == 0 then return fail("not_found", op, "VPC " .. side.vpc .. " has no route tables") end
+  -- look at everything before changing anything
+  local todo, result = {}, { added = {}, existing = {} }
+  for _, t in ipairs(tables) do
+    for _, cidr in ipairs(side.cidrs) do
+      local have
+      for _, route in ipairs(list(t.routeSet)) do
+        if route.destinationCidrBlock == cidr then have = route end
+      end
+      local entry = { route_table = t.routeTableId, destination = cidr }
+      if not have then
+        todo[#todo + 1] = entry
+      elseif have.vpcPeeringConnectionId == side.pcx then
+        result.existing[#result.existing + 1] = entry
+      else
+        return fail("conflict", op, "route table " .. t.routeTableId .. " already sends " .. cidr .. " to "
+          .. tostring(have.vpcPeeringConnectionId or have.gatewayId or have.natGatewayId or "another target")
+          .. ", not to " .. side.pcx .. "; change or remove that route first")
+      end
+    end
+  end
+  for _, entry in ipairs(todo) do
+    local done, cerr = self:create_route({ route_table_id = entry.route_table, destination_cidr_block = entry.destination,
+                                           vpc_peering_connection_id = side.pcx })
+    if not done then return nil, cerr end
+    table.insert(result.added, entry)
+  end
+  return result, #result.added > 0 and "added" or "existing"
+end
+
+local function has_permission(group, port, cidr)
+  for _, perm in ipairs(list(group.ipPermissions)) do
+    local proto = perm.ipProtocol
+    local from, to = tonumber(perm.fromPort), tonumber(perm.toPort)
+    if proto == "-1" or (proto == "tcp" and from and to and from <= port and port <= to) then
+      for _, r in ipairs(list(perm.ipRanges)) do
+        if r.cidrIp == cidr then return true end
+      end
+    end
+  end
+  return false
+end
+
+-- ensure_ingress(p[, {security_group = "sg-...", ports = {...}, timeout=}])
+--   -> {added = {{port=, cidr=}}, existing = {...}, security_group=}, "added" | "existing" | nil, err
+-- Default group: the VPC's "default"; default ports: the vendor's (Aerospike
+-- 4000); TCP from each of the vendor's CIDR blocks.
+function M.ensure_ingress(self, p, opts)
+  local op = "ensure_ingress"
+  if not check_peering(op, p) then return true, "planned" end
+  local o, oerr = check_opts(op, opts, { security_group = true, ports = true, timeout = true, description = true })
+  if not o then return nil, oerr end
+  if o.security_group ~= nil then
+    local rule = base.core.check("aws_sg", o.security_group)
+    if rule then return invalid(op, "security_group", rule) end
+  end
+  local ports = o.ports or SIDES[p.provider](type(p.raw) == "table" and p.raw or {}).ports
+  if ports == nil then
+    return invalid(op, "ports", "is required for " .. p.provider .. " peerings: the ports of the cluster's "
+      .. "application (e.g. {9042} for Cassandra CQL, {9092} for Kafka)")
+  end
+  if type(ports) ~= "table" or #ports == 0 then return invalid(op, "ports", "must be a list of port numbers") end
+  for i, port in ipairs(ports) do
+    if math.type(port) ~= "integer" or port < 1 or port > 65535 then
+      return invalid(op, "ports[" .. i .. "]", "must be a whole number from 1 to 65535")
+    end
+  end
+  local side, err = checked(self, op, p, o)
+  if not side then return nil, err end
+  local r, rerr
+  if o.security_group then
+    r, rerr = self:describe_security_groups({ group_ids = { o.security_group } })
+  else
+    r, rerr = self:describe_security_groups({ filters = { ["vpc-id"] = side.vpc, ["group-name"] = "default" } })
+  end
+  if not r then return nil, rerr end
+  local group
+  for _, g in ipairs(list(r.securityGroupInfo)) do
+    if o.security_group or g.groupName == "default" then group = g end
+  end
+  if not group then
+    return invalid(op, "security_group", "VPC " .. side.vpc .. " has no default security group: give one")
+  end
+  if group.vpcId ~= side.vpc then
+    return invalid(op, "security_group", "security group " .. tostring(group.groupId) .. " is in "
+      .. tostring(group.vpcId) .. ", not in the peered VPC " .. side.vpc)
+  end
+  local perms, result = {}, { added = {}, existing = {}, security_group = group.groupId }
+  for _, port in ipairs(ports) do
+    for _, cidr in ipairs(side.cidrs) do
+      local entry = { port = port, cidr = cidr }
+      if has_permission(group, port, cidr) then
+        table.insert(result.existing, entry)
+      else
+        table.insert(result.added, entry)
+        perms[#perms + 1] = { ip_protocol = "tcp", from_port = port, to_port = port,
+                              ip_ranges = { { cidr_ip = cidr, description = o.description
+                                or (p.provider .. " peering " .. side.pcx) } } }
+      end
+    end
+  end
+  if #perms == 0 then return result, "existing" end
+  local done, aerr = self:authorize_security_group_ingress({ group_id = group.groupId, ip_permissions = perms })
+  if not done then return nil, aerr end
+  return result, "added"
+end
+
+-- associate_hosted_zone(p[, {timeout=}]) -> {zone=, vpc=, change=}, "associated" | "existing" | nil, err
+-- The vendor's account owns the zone and has authorised the association
+-- (providers.md 3.4, step 3); the customer's account associates its VPC.
+function M.associate_hosted_zone(self, p, opts)
+  local op = "associate_hosted_zone"
+  if not check_peering(op, p) then return true, "planned" end
+  local o, oerr = check_opts(op, opts, { timeout = true })
+  if not o then return nil, oerr end
+  local side, err = checked(self, op, p, o)
+  if not side then return nil, err end
+  if not side.zone then
+    return fail("invalid", op, p.provider .. " peering " .. tostring(p.id) .. " has no private hosted zone")
+  end
+  local r, aerr = self:associate_vpc_with_hosted_zone({ hosted_zone_id = side.zone, vpc_id = side.vpc,
+                                                        vpc_region = self.region })
+  if not r then
+    -- the VPC is associated already: Route 53 refuses a second association
+    -- (ConflictingDomainExists; a model where the reference is not explicit)
+    if type(aerr) == "table" and aerr.provider_code == "ConflictingDomainExists" then
+      return { zone = side.zone, vpc = side.vpc }, "existing"
+    end
+    return nil, aerr
+  end
+  local change = type(r.ChangeInfo) == "table" and r.ChangeInfo or {}
+  return { zone = side.zone, vpc = side.vpc, change = change.Id, status = change.Status }, "associated"
+end
+
+return M

@@ -1,0 +1,230 @@
+-- The AWS client (peerlua.aws) and its steps against the emulator: both
+-- sides of an Instaclustr and an Aerospike peering from one script, every
+-- step idempotent, refusals before any change, credentials from where
+-- AWS's tools look, and the XML decoder it reads answers with.
+local peerlua = require("peerlua")
+local testserver = require("testserver")
+local http = peerlua.http
+
+local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
+local AS_CLUSTER = "e2e81cba-446e-4ff9-9b92-9a9992af44c6"
+local MUTATING = { AcceptVpcPeeringConnection = true, CreateRoute = true, AuthorizeSecurityGroupIngress = true,
+                   RejectVpcPeeringConnection = true, DeleteRoute = true, RevokeSecurityGroupIngress = true }
+
+describe("peerlua.xml.decode", function()
+  local decode = peerlua.xml.decode
+
+  it("reads AWS's shapes: item lists, repeated names, empty sets, entities", function()
+    local v, root = decode([[<?xml version="1.0" encoding="UTF-8"?>
+<R xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId>
+  <set><item><id>a</id><s><code>x &amp; y</code></s><tagSet/></item><item><id>b</id></item></set>
+  <VPCs><VPC>v1</VPC><VPC>v2</VPC><VPC>v3</VPC></VPCs><one><VPC>only</VPC></one></R>]])
+    assert.equal("R", root)
+    assert.equal("r-1", v.requestId)
+    assert.equal(2, #v.set)
+    assert.equal("x & y", v.set[1].s.code)
+    assert.equal("", v.set[1].tagSet)
+    assert.equal("b", v.set[2].id)
+    assert.same({ "v1", "v2", "v3" }, v.VPCs.VPC)
+    assert.equal("only", v.one.VPC)
+  end)
+
+  it("refuses malformed XML, a DOCTYPE and deep nesting, as invalid", function()
+    for _, bad in ipairs({ "<a><b></a>", "", '<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>',
+                           string.rep("<a>", 65) .. string.rep("</a>", 65) }) do
+      local v, err = decode(bad)
+      assert.is_nil(v)
+      assert.equal("invalid", err.code)
+      assert.matches("^XML: ", err.message)
+    end
+    assert.truthy(decode(string.rep("<a>", 64) .. string.rep("</a>", 64)))
+  end)
+end)
+
+describe("peerlua.aws", function()
+  local server
+
+  local function admin(method, path, body)
+    local resp = assert(http.request({ method = method, url = server.url .. "/_sim/" .. path, json = body }))
+    return resp:json()
+  end
+
+  -- the AWS actions the emulator received, in order
+  local function actions()
+    local out = {}
+    for _, e in ipairs(admin("GET", "requests")) do
+      if e.path:match("^/aws/") then
+        out[#out + 1] = e.op or (e.method .. " " .. e.path)
+      end
+    end
+    return out
+  end
+
+  local function mutations()
+    local n = 0
+    for _, a in ipairs(actions()) do
+      if MUTATING[a] or a:match("associatevpc") then n = n + 1 end
+    end
+    return n
+  end
+
+  local function ic_peering(ic)
+    return assert(ic:ensure_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+                                      peer_vpc_id = "vpc-0a1b2c3d", peer_subnets = { "10.1.0.0/16" },
+                                      peer_region = "US_WEST_2" }))
+  end
+
+  setup(function() server = testserver.attach(peerlua, "--time-scale 600", { quiet = true }) end)
+  teardown(function() server:stop() end)
+  before_each(function()
+    admin("POST", "faults", { spec = "none" })
+    admin("POST", "reset")
+  end)
+
+  it("does the AWS side of an Instaclustr peering, and a second run changes nothing", function()
+    local ic = assert(peerlua.instaclustr({ api = "v1" }))
+    local aws = assert(peerlua.aws({ region = "us-west-2" }))
+    local p = ic_peering(ic)
+    assert.equal("pending_acceptance", p.state)
+    local a, how = assert(aws:accept_peering(p))
+    assert.equal("accepted", how)
+    assert.equal(p.raw.aws_vpc_connection_id, a.pcx)
+    assert.same({ "10.224.0.0/16" }, a.cidrs) -- the data centre's network, from the requester side
+    local routes, rhow = assert(aws:ensure_routes(p))
+    assert.equal("added", rhow)
+    assert.equal(2, #routes.added) -- both route tables of the VPC
+    local ingress, ihow = assert(aws:ensure_ingress(p, { ports = { 9042 } }))
+    assert.equal("added", ihow)
+    assert.equal("sg-0a1b2c3d000000001", ingress.security_group) -- the VPC's default group
+    assert(p:wait("active", { timeout = 600 }))
+    local before = mutations()
+    assert.equal(4, before) -- accept, two routes, one rule
+    assert.equal("existing", select(2, aws:accept_peering(p)))
+    assert.equal("existing", select(2, aws:ensure_routes(p)))
+    assert.equal("existing", select(2, aws:ensure_ingress(p, { ports = { 9042 } })))
+    assert.equal(before, mutations())
+  end)
+
+  it("does the AWS side of an Aerospike peering, hosted zone included", function()
+    local as = assert(peerlua.aerospike({}))
+    local aws = assert(peerlua.aws({ region = "us-east-1" }))
+    local p = assert(as:ensure_peering({ cluster_id = AS_CLUSTER, vpc_id = "vpc-0123456789abcdef0",
+                                         cidr_block = "192.168.0.0/16", account_id = "123456789012",
+                                         region = "us-east-1", is_secure_connection = false }))
+    local _, how = assert(aws:accept_peering(p))
+    assert.equal("accepted", how)
+    assert(aws:ensure_routes(p))
+    local ingress = assert(aws:ensure_ingress(p)) -- Aerospike's port by default
+    assert.equal(4000, ingress.added[1].port)
+    local z, zhow = assert(aws:associate_hosted_zone(p))
+    assert.equal("associated", zhow)
+    assert.equal(p.raw.privateHostedZoneId, z.zone)
+    assert(p:wait("active", { timeout = 600 }))
+    local before = mutations()
+    assert.equal("existing", select(2, aws:associate_hosted_zone(p)))
+    assert.equal("existing", select(2, aws:ensure_ingress(p)))
+    assert.equal(before + 1, mutations()) -- the association is asked again, and answered "already"
+  end)
+
+  it("refuses a peering that another account must accept, before any change", function()
+    local ic = assert(peerlua.instaclustr({ api = "v1" }))
+    local p = ic_peering(ic)
+    local fx = admin("GET", "fixture")
+    local other = fx and fx.aws and fx.aws.accounts and fx.aws.accounts[2]
+      or require("peerlua.sim.fixture").aws.accounts[2]
+    local aws = assert(peerlua.aws({ region = "us-west-2", access_key_id = other.access_key_id,
+                                     secret_access_key = other.secret_access_key }))
+    local ok, err = aws:accept_peering(p)
+    assert.is_nil(ok)
+    assert.equal("forbidden", err.code)
+    assert.matches("123456789012", err.message)
+    assert.equal(0, mutations())
+  end)
+
+  it("checks arguments before sending anything", function()
+    local aws = assert(peerlua.aws({ region = "us-west-2" }))
+    local cases = {
+      { "create_route", { route_table_id = "rtb-123", destination_cidr_block = "10.0.0.0/16",
+                          vpc_peering_connection_id = "pcx-0123456789abcdef0" }, "route_table_id" },
+      { "accept_vpc_peering_connection", { vpc_peering_connection_id = "pcx-xyz" }, "vpc_peering_connection_id" },
+      { "authorize_security_group_ingress", { group_id = "sg-0123456789abcdef0",
+          ip_permissions = { { ip_protocol = "tcp", from_port = 1, to_port = 99999,
+                               ip_ranges = { { cidr_ip = "10.0.0.0/8" } } } } }, "ip_permissions[1].to_port" },
+      { "authorize_security_group_ingress", { group_id = "sg-0123456789abcdef0",
+          ip_permissions = { { ip_protocol = "tcp", from_port = 1, to_port = 2,
+                               ip_ranges = { { cidr_ip = "10.0.0.1/8" } } } } }, "ip_permissions[1].ip_ranges[1].cidr_ip" },
+      { "assume_role", { role_arn = "arn:aws:iam::12:role/x", role_session_name = "s" }, "role_arn" },
+    }
+    for _, c in ipairs(cases) do
+      local ok, err = aws[c[1]](aws, c[2])
+      assert.is_nil(ok)
+      assert.equal("invalid", err.code)
+      assert.equal(c[3], err.details[1].field)
+    end
+    local ok, err = aws:ensure_ingress(setmetatable({ provider = "instaclustr", raw = {} },
+      require("peerlua.client").Peering))
+    assert.is_nil(ok)
+    assert.equal("ports", err.details[1].field)
+    assert.is_nil(peerlua.aws({ region = "EU_WEST_1" }))
+    assert.same({}, actions())
+  end)
+
+  it("maps AWS error codes: a wrong secret is auth, and the secret shows nowhere", function()
+    local secret = "not-the-right-secret-value-0123456789"
+    local aws = assert(peerlua.aws({ region = "us-west-2", access_key_id = "AKIASIMCUSTOMER00001",
+                                     secret_access_key = secret }))
+    local ok, err = aws:describe_route_tables({})
+    assert.is_nil(ok)
+    assert.equal("auth", err.code)
+    assert.equal("SignatureDoesNotMatch", err.provider_code)
+    assert.is_nil(tostring(err):find(secret, 1, true))
+    assert.is_nil(tostring(aws):find(secret, 1, true))
+  end)
+
+  it("answers a describe with the list, and a pcx- that is not there as not_found", function()
+    local aws = assert(peerlua.aws({ region = "us-west-2" }))
+    local r = assert(aws:describe_route_tables({ filters = { ["vpc-id"] = "vpc-0a1b2c3d" } }))
+    assert.equal(2, #r.routeTableSet)
+    local _, err = aws:accept_vpc_peering_connection({ vpc_peering_connection_id = "pcx-0123456789abcdef0" })
+    assert.equal("not_found", err.code)
+    assert.equal("InvalidVpcPeeringConnectionID.NotFound", err.provider_code)
+  end)
+
+  it("reads a profile's role from ~/.aws/config and assumes it through STS", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -m 700 " .. dir))
+    local fx = require("peerlua.sim.fixture").aws.accounts[1]
+    local function write(name, text)
+      local f = assert(io.open(dir .. "/" .. name, "w"))
+      f:write(text)
+      f:close()
+    end
+    write("credentials", "[base]\naws_access_key_id = " .. fx.access_key_id .. "\naws_secret_access_key = "
+      .. fx.secret_access_key .. "\n")
+    os.execute("chmod 600 " .. dir .. "/credentials")
+    write("config", "[profile peer]\nrole_arn = arn:aws:iam::210987654321:role/peerlua-accepter\n"
+      .. "source_profile = base\nregion = us-east-1\n")
+    write("who.lua", [[
+      local aws = assert(require("peerlua").aws({}))
+      local a = assert(aws:account())
+      local b = assert(aws:get_caller_identity({}))
+      print(a, b.GetCallerIdentityResult.Arn)
+    ]])
+    local cmd = table.concat({
+      "env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_REGION -u AWS_DEFAULT_REGION",
+      "AWS_CONFIG_FILE=" .. dir .. "/config", "AWS_SHARED_CREDENTIALS_FILE=" .. dir .. "/credentials",
+      "AWS_PROFILE=peer", "AWS_ENDPOINT_URL_STS=" .. server.url .. "/aws/sts",
+      "AWS_ENDPOINT_URL_EC2=" .. server.url .. "/aws/ec2",
+      os.getenv("PEERLUA_BIN"), dir .. "/who.lua", "2>&1" }, " ")
+    local out = io.popen(cmd):read("a")
+    for _, name in ipairs({ "credentials", "config", "who.lua" }) do os.remove(dir .. "/" .. name) end
+    os.remove(dir)
+    assert.matches("^210987654321\tarn:aws:sts::210987654321:assumed%-role/peerlua%-accepter/", out)
+    assert.is_nil(out:find(fx.secret_access_key, 1, true))
+    local calls = actions()
+    local assumed = 0
+    for _, a in ipairs(calls) do if a == "AssumeRole" then assumed = assumed + 1 end end
+    assert.equal(1, assumed) -- two calls, one AssumeRole: the keys are kept
+  end)
+end)
