@@ -1,12 +1,14 @@
 -- Aerospike Cloud: peer a database cluster with your AWS VPC. Aerospike
--- sends the peering request; your AWS account accepts it. The script prints
--- exactly what to run on the AWS side, then waits until the peering is
--- active (under --sim, the emulator plays the AWS side).
+-- sends the peering request; your AWS account accepts it, routes to the
+-- cluster, opens its port and joins its private DNS zone (peerlua.aws),
+-- then the script waits until the peering is active. Without AWS
+-- credentials it prints what to run on the AWS side instead.
 --
 --   peerlua --sim examples/aerospike.lua
 --
 -- Credentials: an API key in PEERLUA_AEROSPIKE_CLIENT_ID and
--- PEERLUA_AEROSPIKE_CLIENT_SECRET, or the [default] profile.
+-- PEERLUA_AEROSPIKE_CLIENT_SECRET, or the [default] profile, and AWS's own;
+-- under --sim, the emulator's accounts.
 local peerlua = require("peerlua")
 
 local CLUSTER = os.getenv("AEROSPIKE_CLUSTER_ID") or "e2e81cba-446e-4ff9-9b92-9a9992af44c6"
@@ -24,9 +26,22 @@ print(("peering %s: %s"):format(p.id, p.status))
 -- the pcx- id appears once Aerospike has sent the request
 if p.state == "pending" then p = assert(p:wait("pending_acceptance", { timeout = 600 })) end
 
-if p.state == "pending_acceptance" then
+-- The AWS side: accept, route the cluster's CIDR, open TCP 4000, associate
+-- the cluster's private DNS zone. With AWS credentials (AWS_PROFILE,
+-- AWS_ACCESS_KEY_ID..., ~/.aws; under --sim the emulator's account)
+-- peerlua does it; each step changes only what is missing.
+local aws, why = peerlua.aws { region = MY_VPC.region }
+if aws then
+  local a, how = assert(aws:accept_peering(p))
+  print(("AWS peering connection %s: %s"):format(tostring(a.pcx), how))
+  local routes = assert(aws:ensure_routes(p))
+  local ingress = assert(aws:ensure_ingress(p))
+  local _, zone = assert(aws:associate_hosted_zone(p))
+  print(("routes: %d added; security group %s: %d rules added; hosted zone: %s"):format(
+    #routes.added, tostring(ingress.security_group), #ingress.added, zone))
+elseif p.state == "pending_acceptance" then
   local pcx, zone = p.raw.peeringId, p.raw.privateHostedZoneId
-  print("On the AWS side (account " .. MY_VPC.account .. "), run:")
+  print("No AWS client (" .. why.message .. "). On the AWS side (account " .. MY_VPC.account .. "), run:")
   print(("  aws ec2 accept-vpc-peering-connection --region %s --vpc-peering-connection-id %s"):format(
     MY_VPC.region, pcx))
   print(("  aws ec2 create-route --route-table-id <your route table> --destination-cidr-block 10.128.0.0/19 "
@@ -36,7 +51,6 @@ if p.state == "pending_acceptance" then
       zone, MY_VPC.region, MY_VPC.id))
   end
   print("  and allow TCP 4000 from 10.128.0.0/19 in the security group of your clients")
-  if peerlua.sim then assert(peerlua.sim.accept(p)) end
 end
 
 assert(p:wait("active", { timeout = 3600 }))

@@ -438,7 +438,7 @@ function Client:call(opname, args, on_send)
     return nil, err
   end
   if not req then return nil, err end
-  if plan.on and plan.mutating(req.method) then -- a dry run: shown, not sent
+  if plan.on and plan.mutating(req.method, opname) then -- a dry run: shown, not sent
     plan.record(self, opname, req)
     return PLANNED, "planned"
   end

@@ -35,7 +35,10 @@ local function redact(v, depth)
 end
 
 -- mutating(method) -> is a request with this method a change?
-function M.mutating(method)
+-- mutating(method[, op]): a request that changes something. AWS's Query
+-- API reads with POST too: its Describe and Get actions change nothing.
+function M.mutating(method, op)
+  if op and (op:match("^describe_") or op:match("^get_")) then return false end
   return KIND[method] ~= nil
 end
 

@@ -56,8 +56,12 @@ local function check_peering(op, p)
     error(string.format("%s: %s peerings are not peered with an AWS VPC (Instaclustr, Aerospike and Aiven are)",
       op, p.provider), 3)
   end
-  if p.planned then return nil end
-  return true
+  return not p.planned
+end
+
+-- What a step answers for a peering a dry run plans: nothing to look at yet.
+local function planned()
+  return { planned = true, added = {}, existing = {}, cidrs = {} }, "planned"
 end
 
 local function check_opts(op, opts, known)
@@ -176,7 +180,7 @@ end
 -- accept_peering(p[, {timeout=}]) -> {pcx=, status=, vpc=, cidrs=}, "accepted" | "existing" | nil, err
 function M.accept_peering(self, p, opts)
   local op = "accept_peering"
-  if not check_peering(op, p) then return true, "planned" end
+  if not check_peering(op, p) then return planned() end
   local o, oerr = check_opts(op, opts, { timeout = true })
   if not o then return nil, oerr end
   local side, err = checked(self, op, p, o)
@@ -217,7 +221,7 @@ end
 -- goes elsewhere is a conflict, not replaced.
 function M.ensure_routes(self, p, opts)
   local op = "ensure_routes"
-  if not check_peering(op, p) then return true, "planned" end
+  if not check_peering(op, p) then return planned() end
   local o, oerr = check_opts(op, opts, { route_tables = true, timeout = true })
   if not o then return nil, oerr end
   if o.route_tables ~= nil then
@@ -296,7 +300,7 @@ end
 -- 4000); TCP from each of the vendor's CIDR blocks.
 function M.ensure_ingress(self, p, opts)
   local op = "ensure_ingress"
-  if not check_peering(op, p) then return true, "planned" end
+  if not check_peering(op, p) then return planned() end
   local o, oerr = check_opts(op, opts, { security_group = true, ports = true, timeout = true, description = true })
   if not o then return nil, oerr end
   if o.security_group ~= nil then
@@ -359,7 +363,7 @@ end
 -- (providers.md 3.4, step 3); the customer's account associates its VPC.
 function M.associate_hosted_zone(self, p, opts)
   local op = "associate_hosted_zone"
-  if not check_peering(op, p) then return true, "planned" end
+  if not check_peering(op, p) then return planned() end
   local o, oerr = check_opts(op, opts, { timeout = true })
   if not o then return nil, oerr end
   local side, err = checked(self, op, p, o)
