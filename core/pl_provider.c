@@ -357,21 +357,22 @@ static const pl_state_map aws_pcx_states[] = {
 
 /* ---- the table ---------------------------------------------------------- */
 
-const pl_provider pl_providers[] = {{"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1},
-                                    {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1},
-                                    {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1},
-                                    {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1},
-                                    {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1},
-                                    /* Aiven: "Rate limit 120 exceeded" per minute (providers.md 5.4,
-                                     * aiven/terraform-provider-aiven#575) */
-                                    {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1},
-                                    /* EC2's request token buckets: mutating actions refill at 5 a
-                                     * second (bucket 200), non-mutating at 20 (bucket 100); per
-                                     * account and Region ("Request throttling for the Amazon EC2
-                                     * API", docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
-                                     * One key for every action: the lower rate. */
-                                    {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 1},
-                                    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}};
+const pl_provider pl_providers[] = {
+    {"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1},
+    {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1},
+    {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1},
+    {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1},
+    {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1},
+    /* Aiven: "Rate limit 120 exceeded" per minute (providers.md 5.4,
+     * aiven/terraform-provider-aiven#575) */
+    {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1},
+    /* EC2's request token buckets: mutating actions refill at 5 a second
+     * (bucket 200), non-mutating at 20 (bucket 100); per account and Region
+     * ("Request throttling for the Amazon EC2 API",
+     * docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
+     * One key for every action: the lower rate and the smaller bucket. */
+    {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 100},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0}};
 
 const pl_provider *pl_provider_find(const char *name, const char *api) {
   for (const pl_provider *p = pl_providers; p->name; p++)

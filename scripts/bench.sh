@@ -68,6 +68,17 @@ row "$np peerings in parallel: requests per peering" "minimum: 2" "peerlua: $per
 row "$np peerings in parallel: wall time, s" "provisioning: $prov" "peerlua: $wall" "$(ratio "$wall" "$prov")x" "target <= 1.1x"
 echo "peerings: $out"
 
+# --- 4b. the same, both sides: the vendor's create, then on AWS the accept,
+# a route and a security-group rule (peerlua.aws, each VPC its own), then
+# the wait. Minimum requests per peering: create, accept, route, rule and
+# one read that sees it active (5).
+out=$("$B/peerlua" --quiet tests/bench/both_sides.lua $np $scale)
+req=$(field requests); wall=$(field wall); prov=$(field provisioning)
+per=$(echo "scale=3; $req / $np" | bc -l)
+row "$np peerings, both sides: requests per peering" "minimum: 5" "peerlua: $per" "$(ratio "$per" 5)x" "target <= 1.3x"
+row "$np peerings, both sides: wall time, s" "provisioning: $prov" "peerlua: $wall" "$(ratio "$wall" "$prov")x" "target <= 1.1x"
+echo "both sides: $out"
+
 # --- 5. 8 jobs x 50 tasks on one Instaclustr credential, shared on Redis --
 # Each job throttles at 34.5/s (98.6% of the documented 35/s: the rest is
 # room for the few ms between a request leaving and arriving); sharing one

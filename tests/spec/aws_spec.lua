@@ -126,6 +126,43 @@ describe("peerlua.aws", function()
     assert.equal(before + 1, mutations()) -- the association is asked again, and answered "already"
   end)
 
+  it("reads once for steps running at the same time", function()
+    -- an emulator of its own, with a VPC for each peering
+    local fixture = peerlua.json.decode(peerlua.json.encode(require("peerlua.sim.fixture")))
+    for i = 1, 5 do
+      table.insert(fixture.aws.vpcs, { vpc_id = ("vpc-%08x"):format(i), account_id = "123456789012",
+                                       region = "us-west-2", cidr = ("10.9.%d.0/24"):format(i),
+                                       route_tables = { { id = ("rtb-%08x"):format(i), main = true } } })
+    end
+    local mine <close> = assert(require("peerlua.sim").start({ time_scale = 600, fixture = fixture }))
+    local function my_actions()
+      local out = {}
+      for _, e in ipairs(mine:requests("aws")) do out[#out + 1] = e.op end
+      return out
+    end
+    local ic = assert(peerlua.instaclustr({ api = "v1" }))
+    local aws = assert(peerlua.aws({ region = "us-west-2" }))
+    local tasks = {}
+    for i = 1, 5 do
+      tasks[i] = peerlua.spawn(function()
+        local p = assert(ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+                                             peer_vpc_id = ("vpc-%08x"):format(i), peer_region = "US_WEST_2",
+                                             peer_subnets = { ("10.9.%d.0/24"):format(i) } }))
+        return assert(aws:accept_peering(p))
+      end)
+    end
+    for _, r in ipairs(peerlua.wait_all(tasks)) do assert.equal("provisioning", r[1] and r[1].status, tostring(r[2])) end
+    local describes, accepts, identities = 0, 0, 0
+    for _, a in ipairs(my_actions()) do
+      if a == "DescribeVpcPeeringConnections" then describes = describes + 1 end
+      if a == "AcceptVpcPeeringConnection" then accepts = accepts + 1 end
+      if a == "GetCallerIdentity" then identities = identities + 1 end
+    end
+    assert.equal(5, accepts)
+    assert.equal(1, identities)
+    assert.is_true(describes <= 2, describes .. " describes for 5 accepts")
+  end)
+
   it("refuses a peering that another account must accept, before any change", function()
     local ic = assert(peerlua.instaclustr({ api = "v1" }))
     local p = ic_peering(ic)

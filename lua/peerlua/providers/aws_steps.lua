@@ -100,28 +100,77 @@ local function side_of(self, op, p, timeout)
   end
 end
 
--- The client's own account (STS GetCallerIdentity), asked once.
+-- The client's own account (STS GetCallerIdentity), asked once: tasks
+-- asking at the same time share the one request.
 function M.account(self)
   if self.account_id then return self.account_id end
-  local r, err = self:get_caller_identity({})
-  if not r then return nil, err end
-  local id = r.GetCallerIdentityResult and r.GetCallerIdentityResult.Account
+  if not self.asking_account then
+    self.asking_account = base.core.spawn(function()
+      local r, err = self:get_caller_identity({})
+      if not r then return nil, err end
+      return r.GetCallerIdentityResult and r.GetCallerIdentityResult.Account
+    end)
+  end
+  local asking = self.asking_account
+  local id, err = asking:wait()
+  if self.asking_account == asking then self.asking_account = nil end
+  if id == nil and err then return nil, err end
   if type(id) ~= "string" then return fail("provider", "get_caller_identity", "GetCallerIdentity named no account") end
   self.account_id = id
   return id
 end
 
+-- Reads of one kind by id, made by steps running at the same time (a
+-- hundred peerings at once), go out as one Describe filtered on all their
+-- ids: a filter, not the id list, so that an id not there yet is only
+-- absent from the answer instead of failing the others' call. At most 100
+-- ids a call (EC2 takes up to 200 values in a filter: a model, the limit is
+-- not in the API reference).
+local BATCH_WINDOW, BATCH_MAX = 0.2, 100
+local KINDS = {
+  pcx = { op = "describe_vpc_peering_connections", filter = "vpc-peering-connection-id",
+          set = "vpcPeeringConnectionSet", key = "vpcPeeringConnectionId" },
+  rtb = { op = "describe_route_tables", filter = "route-table-id", set = "routeTableSet", key = "routeTableId" },
+  sg = { op = "describe_security_groups", filter = "group-id", set = "securityGroupInfo", key = "groupId" },
+}
+
+-- read(self, kind, id) -> the object | false (not there) | nil, err
+local function read(self, kind, id)
+  self.batches = self.batches or {}
+  local b = self.batches[kind]
+  if not b or b.n >= BATCH_MAX then
+    local k = KINDS[kind]
+    b = { ids = {}, n = 0 }
+    self.batches[kind] = b
+    b.task = base.core.spawn(function()
+      base.core.sleep(BATCH_WINDOW) -- gather the others who ask now
+      if self.batches[kind] == b then self.batches[kind] = nil end
+      local ids = {}
+      for i in pairs(b.ids) do ids[#ids + 1] = i end
+      table.sort(ids)
+      local r, err = self[k.op](self, { filters = { [k.filter] = ids } })
+      if not r then return nil, err end
+      local by = {}
+      for _, x in ipairs(list(r[k.set])) do
+        if type(x) == "table" and x[k.key] then by[x[k.key]] = x end
+      end
+      return by
+    end)
+  end
+  if not b.ids[id] then b.ids[id], b.n = true, b.n + 1 end
+  local by, err = b.task:wait()
+  if not by then return nil, err end
+  return by[id] or false
+end
+
 -- The pcx-, read; an id the vendor just made may take a moment to show on
--- the AWS side (InvalidVpcPeeringConnectionID.NotFound): asked again for
--- up to `wait` seconds.
+-- the AWS side: asked again for up to `wait` seconds.
 local function describe_pcx(self, op, id, wait)
   local deadline = base.core.now() + (wait or 120)
   while true do
-    local r, err = self:describe_vpc_peering_connections({ vpc_peering_connection_ids = { id } })
-    local found = r and list(r.vpcPeeringConnectionSet)[1]
+    local found, err = read(self, "pcx", id)
     if found then return found end
-    local missing = (r and not found) or (err and err.provider_code == "InvalidVpcPeeringConnectionID.NotFound")
-    if not missing then return nil, err end
+    if found == nil then return nil, err end
     if base.core.now() > deadline then
       return fail("not_found", op, "AWS peering connection " .. id .. " does not exist in account "
         .. tostring(self.account_id) .. " (" .. self.region .. ")")
@@ -149,8 +198,13 @@ local function requester_cidrs(pcx)
 end
 
 -- side + the pcx- as AWS has it, checked against what the vendor asked for
--- and against this client's account and region
+-- and against this client's account and region. What accept_peering
+-- checked and did is kept on p for the steps that follow it (a minute at
+-- most), so they do not read the pcx- again.
+local REUSE = 60
 local function checked(self, op, p, opts)
+  local kept = rawget(p, "aws_side")
+  if kept and kept.client == self and base.core.now() - kept.at < REUSE then return kept.side end
   local side, err = side_of(self, op, p, opts.timeout)
   if not side then return nil, err end
   local me, merr = M.account(self)
@@ -205,6 +259,8 @@ function M.accept_peering(self, p, opts)
   end
   local got = type(r.vpcPeeringConnection) == "table" and r.vpcPeeringConnection
   result.status = got and status_of(got) or "provisioning"
+  side.aws.status = { code = result.status }
+  p.aws_side = { client = self, at = base.core.now(), side = side }
   return result, "accepted"
 end
 
@@ -237,14 +293,20 @@ function M.ensure_routes(self, p, opts)
   if not side then return nil, err end
   local ok, serr = accepted(op, side)
   if not ok then return nil, serr end
-  local r, rerr
+  local tables = {}
   if o.route_tables then
-    r, rerr = self:describe_route_tables({ route_table_ids = o.route_tables })
+    for i, id in ipairs(o.route_tables) do
+      local t, terr = read(self, "rtb", id)
+      if t == nil then return nil, terr end
+      if not t then return invalid(op, "route_tables[" .. i .. "]", "route table " .. id .. " does not exist in "
+        .. "account " .. tostring(self.account_id) .. " (" .. self.region .. ")") end
+      tables[i] = t
+    end
   else
-    r, rerr = self:describe_route_tables({ filters = { ["vpc-id"] = side.vpc } })
+    local r, rerr = self:describe_route_tables({ filters = { ["vpc-id"] = side.vpc } })
+    if not r then return nil, rerr end
+    tables = list(r.routeTableSet)
   end
-  if not r then return nil, rerr end
-  local tables = list(r.routeTableSet)
   for i, t in ipairs(tables) do
     if t.vpcId ~= side.vpc then
       return invalid(op, "route_tables[" .. i .. "]", "route table " .. tostring(t.routeTableId) .. " is in "
@@ -320,19 +382,22 @@ function M.ensure_ingress(self, p, opts)
   end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
-  local r, rerr
-  if o.security_group then
-    r, rerr = self:describe_security_groups({ group_ids = { o.security_group } })
-  else
-    r, rerr = self:describe_security_groups({ filters = { ["vpc-id"] = side.vpc, ["group-name"] = "default" } })
-  end
-  if not r then return nil, rerr end
   local group
-  for _, g in ipairs(list(r.securityGroupInfo)) do
-    if o.security_group or g.groupName == "default" then group = g end
-  end
-  if not group then
-    return invalid(op, "security_group", "VPC " .. side.vpc .. " has no default security group: give one")
+  if o.security_group then
+    local g, gerr = read(self, "sg", o.security_group)
+    if g == nil then return nil, gerr end
+    if not g then return invalid(op, "security_group", "security group " .. o.security_group .. " does not exist "
+      .. "in account " .. tostring(self.account_id) .. " (" .. self.region .. ")") end
+    group = g
+  else
+    local r, rerr = self:describe_security_groups({ filters = { ["vpc-id"] = side.vpc, ["group-name"] = "default" } })
+    if not r then return nil, rerr end
+    for _, g in ipairs(list(r.securityGroupInfo)) do
+      if g.groupName == "default" then group = g end
+    end
+    if not group then
+      return invalid(op, "security_group", "VPC " .. side.vpc .. " has no default security group: give one")
+    end
   end
   if group.vpcId ~= side.vpc then
     return invalid(op, "security_group", "security group " .. tostring(group.groupId) .. " is in "
