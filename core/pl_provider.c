@@ -313,6 +313,10 @@ static const pl_param aws_zone_vpc[] = {
   {"vpc_region", "VPC.VPCRegion", PL_IN_BODY, PL_T_STRING, 1, "aws_region", 0, 0, NULL},
   {"comment", "Comment", PL_IN_BODY, PL_T_STRING, 0, NULL, 0, 256, NULL}, END};
 static const pl_param aws_change[] = {PATH("id", "Id", "nonempty"), END};
+/* ListHostedZonesByVPC: the query's vpcid and vpcregion */
+static const pl_param aws_zones_by_vpc[] = {
+  {"vpc_id", "vpcid", PL_IN_QUERY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL},
+  {"vpc_region", "vpcregion", PL_IN_QUERY, PL_T_STRING, 1, "aws_region", 0, 0, NULL}, END};
 
 #define R53 "/2013-04-01"
 /* A retried accept, route or rule that landed the first time is answered
@@ -345,6 +349,8 @@ static const pl_op aws_ops[] = {
    aws_zone_vpc, {200, 0}, NULL, "ChangeInfo", {NULL, NULL}, {NULL}, 1, 0, 0},
   {"get_change", "route53", "GET", R53 "/change/{id}", aws_change, {200, 0}, NULL, "ChangeInfo", {NULL, NULL},
    {NULL}, 1, 0, 0},
+  {"list_hosted_zones_by_vpc", "route53", "GET", R53 "/hostedzonesbyvpc", aws_zones_by_vpc, {200, 0}, NULL,
+   "HostedZoneSummaries", {NULL, NULL}, {NULL}, 1, 0, 0},
   {NULL, NULL, NULL, NULL, NULL, {0}, NULL, NULL, {NULL, NULL}, {NULL}, 0, 0, 0}};
 
 /* VpcPeeringConnectionStateReasonCode (ec2 service-2.json) */

@@ -21,6 +21,8 @@
 --   decode(client, resp) -> body | nil, why  a success answer that is not JSON
 --   outcome(client, op, resp, info) -> value, how  for an error answer that
 --       means done (AWS's RouteAlreadyExists: true, "exists"), or nil
+--   throttle_classes = {name = {rate=, burst=}}  limits of their own for
+--       classes of requests; encode sets req.throttle = client.throttles[name]
 local json = require("peerlua.json")
 local http = require("peerlua.http")
 local plan = require("peerlua.plan")
@@ -190,6 +192,15 @@ function M.new(spec, class, opts)
   self.rate = opts.rate or desc.rate * 0.9
   self.burst = math.tointeger(opts.burst) or desc.burst
   M.core.throttle_config(self.throttle_key, self.rate, self.burst)
+  -- classes with limits of their own (EC2's buckets), unless a rate is given
+  if spec.throttle_classes and not opts.rate and not opts.burst then
+    self.throttles = {}
+    for class, c in pairs(spec.throttle_classes) do
+      local t = { throttle_key = self.throttle_key .. ":" .. class, rate = c.rate * 0.9, burst = c.burst }
+      M.core.throttle_config(t.throttle_key, t.rate, t.burst)
+      self.throttles[class] = t
+    end
+  end
   M.core.budget_config(self.throttle_key)
   M.core.http_load() -- a failure shows on the first request
   return self
@@ -282,11 +293,13 @@ end
 
 -- exchange(req) -> resp | nil, err: one attempt, after the throttle.
 function Client:exchange(req)
-  local wait = self.shared and self.shared:reserve(self.throttle_key, self.rate, self.burst)
-    or M.core.throttle_reserve(self.throttle_key)
+  -- a provider may throttle classes of requests apart (spec.throttle_class)
+  local t = req.throttle or self
+  local wait = self.shared and self.shared:reserve(t.throttle_key, t.rate, t.burst)
+    or M.core.throttle_reserve(t.throttle_key)
   if wait > 0 then
     M.core.count("throttle_waits")
-    M.core.trace_wait(self.throttle_key, wait)
+    M.core.trace_wait(t.throttle_key, wait)
     M.core.sleep(wait)
   end
   req.headers = { Accept = req.accept or "application/json" }
@@ -377,8 +390,9 @@ function Client:send(opname, req)
       if resp and (status == 429 or status == 503) then
         -- never pause longer than this operation may go on retrying
         local pause = math.min(after or 1, self.policy.deadline)
-        M.core.throttle_pause(self.throttle_key, pause)
-        if self.shared then self.shared:pause(self.throttle_key, pause, self.rate, self.burst) end
+        local t = req.throttle or self
+        M.core.throttle_pause(t.throttle_key, pause)
+        if self.shared then self.shared:pause(t.throttle_key, pause, t.rate, t.burst) end
       end
       -- transport errors are worth another try; a refused token is not
       local transient = terr and terr.code ~= "invalid" and terr.retryable ~= false

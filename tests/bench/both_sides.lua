@@ -31,22 +31,34 @@ local ic = assert(peerlua.instaclustr { api = "v1" })
 local aws = assert(peerlua.aws { region = "us-west-2" })
 local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
 
+-- Two rounds, as a script for many peerings would do them: first every
+-- create and accept (acceptance starts the vendor's provisioning), then the
+-- routes, the rules and the waits, while they provision. One round per
+-- peering would queue later accepts behind earlier routes: EC2 allows 5
+-- mutating requests a second.
 local t0 = peerlua.now()
-local tasks = {}
-for i = 1, n do
-  local hex = ("%017x"):format(i)
-  tasks[i] = peerlua.spawn(function()
-    local p = assert(ic:create_peering { cluster_data_centre_id = CDC, peer_account_id = "123456789012",
-      peer_vpc_id = "vpc-" .. hex, peer_subnets = { ("10.%d.%d.0/24"):format(i // 256, i % 256) },
-      peer_region = "US_WEST_2" })
-    assert(aws:accept_peering(p))
-    assert(aws:ensure_routes(p, { route_tables = { "rtb-" .. hex } }))
-    assert(aws:ensure_ingress(p, { security_group = "sg-" .. hex, ports = { 9042 } }))
-    return assert(p:wait("active"))
-  end)
+local function round(fn)
+  local tasks = {}
+  for i = 1, n do tasks[i] = peerlua.spawn(fn, i) end
+  return peerlua.wait_all(tasks)
 end
+local peerings = {}
+round(function(i)
+  local hex = ("%017x"):format(i)
+  local p = assert(ic:create_peering { cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+    peer_vpc_id = "vpc-" .. hex, peer_subnets = { ("10.%d.%d.0/24"):format(i // 256, i % 256) },
+    peer_region = "US_WEST_2" })
+  assert(aws:accept_peering(p))
+  peerings[i] = p
+end)
 local active = 0
-for _, r in ipairs(peerlua.wait_all(tasks)) do
+for _, r in ipairs(round(function(i)
+  local hex, p = ("%017x"):format(i), peerings[i]
+  if not p then error("peering " .. i .. " was not created") end
+  assert(aws:ensure_routes(p, { route_tables = { "rtb-" .. hex } }))
+  assert(aws:ensure_ingress(p, { security_group = "sg-" .. hex, ports = { 9042 } }))
+  return assert(p:wait("active"))
+end)) do
   if r[1] and r[1].state == "active" then active = active + 1 else io.stderr:write(tostring(r[2]), "\n") end
 end
 local wall = peerlua.now() - t0

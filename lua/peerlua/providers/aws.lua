@@ -31,6 +31,15 @@ local M = {
 
 local VERSIONS = { ec2 = "2016-11-15", sts = "2011-06-15" }
 
+-- EC2 throttles each API on its own bucket, per account and Region;
+-- mutating actions: 200 tokens refilled at 5 a second, non-mutating
+-- (Describe*): 100 refilled at 20 ("Request throttling for the Amazon EC2
+-- API", docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
+-- peerlua keeps one bucket a class (reads, changes), each at 90% of its
+-- rate with half its size, as every action of a class shares it. STS and
+-- Route 53 go with the client's default (core/pl_provider.c).
+M.throttle_classes = { read = { rate = 20, burst = 50 }, change = { rate = 5, burst = 100 } }
+
 M.ops = {}
 for name in pairs(base.core.providers.aws.ops) do M.ops[name] = "raw" end
 
@@ -164,9 +173,13 @@ end
 
 function M.encode(client, opname, req)
   local url = client:service_url(req.service)
+  if req.service == "ec2" and client.throttles then
+    req.throttle = client.throttles[opname:match("^describe_") and "read" or "change"]
+  end
   req.accept = "application/xml"
   if req.service == "route53" then
-    req.url = url .. req.path
+    local query = http.encode_query(req.query or {})
+    req.url = url .. req.path .. (query ~= "" and "?" .. query or "")
     if req.body then
       req.body_text = route53_body(opname, req.body)
       req.content_type = "application/xml"

@@ -436,6 +436,16 @@ function M.associate_hosted_zone(self, p, opts)
   if not side.zone then
     return fail("invalid", op, p.provider .. " peering " .. tostring(p.id) .. " has no private hosted zone")
   end
+  -- the zones the VPC is in already (a zone of another account's is listed too)
+  local have, lerr = self:list_hosted_zones_by_vpc({ vpc_id = side.vpc, vpc_region = self.region })
+  if not have then return nil, lerr end
+  local summaries = type(have.HostedZoneSummaries) == "table" and have.HostedZoneSummaries or {}
+  for _, z in ipairs(list(summaries.HostedZoneSummary)) do
+    -- Route 53 answers ids with or without the /hostedzone/ prefix
+    if type(z) == "table" and tostring(z.HostedZoneId):gsub("^/hostedzone/", "") == side.zone then
+      return { zone = side.zone, vpc = side.vpc }, "existing"
+    end
+  end
   local r, aerr = self:associate_vpc_with_hosted_zone({ hosted_zone_id = side.zone, vpc_id = side.vpc,
                                                         vpc_region = self.region })
   if not r then
