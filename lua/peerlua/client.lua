@@ -195,10 +195,10 @@ function M.new(spec, class, opts)
   -- classes with limits of their own (EC2's buckets), unless a rate is given
   if spec.throttle_classes and not opts.rate and not opts.burst then
     self.throttles = {}
-    for class, c in pairs(spec.throttle_classes) do
-      local t = { throttle_key = self.throttle_key .. ":" .. class, rate = c.rate * 0.9, burst = c.burst }
+    for name, c in pairs(spec.throttle_classes) do
+      local t = { throttle_key = self.throttle_key .. ":" .. name, rate = c.rate * 0.9, burst = c.burst }
       M.core.throttle_config(t.throttle_key, t.rate, t.burst)
-      self.throttles[class] = t
+      self.throttles[name] = t
     end
   end
   M.core.budget_config(self.throttle_key)
