@@ -21,8 +21,10 @@ Emulator.__index = Emulator
 Emulator.__name = "peerlua.emulator"
 
 -- started and not stopped, oldest first; weak, so that one nobody holds
--- is collected (and stopped by its __gc)
+-- is collected (and stopped by its __gc), except the active one: clients
+-- made later use it, so it lives until its stop() even if dropped
 local running = setmetatable({}, { __mode = "v" })
+local active -- the newest running one: a strong reference
 local before -- peerlua.sim when the first of them started
 
 local function live()
@@ -95,6 +97,7 @@ function M.start(opts)
   end
   if #live() == 0 then before = M.peerlua.sim end
   running[#running + 1] = self
+  active = self
   M.peerlua.set_sim({ url = url, fixture = self.fixture })
   self.sim = M.peerlua.sim
   return self
@@ -145,6 +148,7 @@ function Emulator:stop()
   M.core.sim_stop(self.handle)
   self.handle = nil
   live() -- drops this one (stopped) and any collected
+  if active == self then active = running[#running] end
   local sim = M.peerlua.sim
   if sim and sim.url == self.url then
     local last = running[#running]

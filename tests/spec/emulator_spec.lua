@@ -71,19 +71,40 @@ describe("an emulator started from Lua", function()
     assert.has_error(function() first:requests() end, "emulator: stopped (" .. url .. ")")
   end)
 
-  it("is stopped when nobody holds it any more, handing back as stop does", function()
+  it("stays up while it is the active one even if nobody holds it, until its stop()", function()
+    local weak = setmetatable({}, { __mode = "v" })
+    weak[1] = assert(sim_module.start({}))
+    local url = weak[1].url
+    collectgarbage()
+    collectgarbage()
+    assert.is_table(weak[1]) -- not collected
+    assert.equal(url, peerlua.sim.url)
+    local ic = assert(peerlua.instaclustr({})) -- made after: still uses it
+    assert.is_table(assert(ic:list_peerings({ cluster_data_centre_id = CDC })))
+    assert.equal(1, #assert(weak[1]:requests("instaclustr")))
+    weak[1]:stop()
+    assert.equal(saved and saved.url, peerlua.sim and peerlua.sim.url)
+    collectgarbage()
+    collectgarbage()
+    assert.is_nil(weak[1]) -- stopped, it may go
+    local resp, err = http.request({ url = url .. "/_sim/health", timeout = 2 })
+    assert.is_nil(resp)
+    assert.equal("network", err.code)
+  end)
+
+  it("one dropped that a newer one replaced is collected and stopped", function()
     local url
     do
       local dropped = assert(sim_module.start({}))
       url = dropped.url
-      assert.equal(url, peerlua.sim.url)
     end
+    local newer <close> = assert(sim_module.start({}))
     collectgarbage()
     collectgarbage()
     local resp, err = http.request({ url = url .. "/_sim/health", timeout = 2 })
     assert.is_nil(resp)
     assert.equal("network", err.code)
-    assert.equal(saved and saved.url, peerlua.sim and peerlua.sim.url)
+    assert.equal(newer.url, peerlua.sim.url)
   end)
 
   it("takes a fixture as a table", function()
