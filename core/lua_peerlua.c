@@ -380,3 +380,21 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
   lua_remove(L, ctxidx);
   return 1;
 }
+
+/* [-0, +1] require "peerlua.sim" from stock lua5.4 before require
+ * "peerlua": its C loader finds this in peerlua.so. Opens peerlua (which
+ * installs the searcher), then loads the embedded module as require would. */
+PL_EXPORT int luaopen_peerlua_sim(lua_State *L) {
+  const char *name = luaL_optstring(L, 1, "peerlua.sim");
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "peerlua");
+  lua_call(L, 1, 0);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, name) != LUA_TNIL) return 1; /* loaded while peerlua opened */
+  lua_pop(L, 2);
+  if (!load_lua(L, name)) return lua_error(L);
+  lua_pushstring(L, name);
+  lua_pushliteral(L, ":embedded:");
+  lua_call(L, 2, 1);
+  return 1;
+}

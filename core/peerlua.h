@@ -1,5 +1,5 @@
 /* The Lua binding's C interface, used by the host binary (host.c, repl.c).
- * The module itself exports only luaopen_peerlua. */
+ * The module itself exports only luaopen_peerlua and luaopen_peerlua_sim. */
 #ifndef PEERLUA_H
 #define PEERLUA_H
 #include <signal.h>
@@ -15,6 +15,8 @@
 
 /* [-0, +1] Opens the module: the peerlua table (creates this state's loop). */
 PL_EXPORT int luaopen_peerlua(lua_State *L);
+/* [-0, +1] Opens peerlua.sim (the emulator's module), opening peerlua first. */
+PL_EXPORT int luaopen_peerlua_sim(lua_State *L);
 
 typedef struct pl_ctx pl_ctx;
 

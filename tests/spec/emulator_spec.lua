@@ -107,6 +107,17 @@ describe("an emulator started from Lua", function()
     assert.equal(newer.url, peerlua.sim.url)
   end)
 
+  it("can be required first from stock lua5.4, before require \"peerlua\"", function()
+    -- a fresh lua5.4 (LUA_CPATH finds build/peerlua.so, as run.sh sets it)
+    local script = 'local s = require("peerlua.sim") local e = assert(s.start({})) '
+      .. 'io.write(tostring(require("peerlua").sim.url == e.url)) e:stop()'
+    local f = assert(io.popen("lua5.4 -e '" .. script .. "' 2>&1"))
+    local out = f:read("a")
+    local ok = f:close()
+    assert.equal("true", out)
+    assert.is_true(ok)
+  end)
+
   it("takes a fixture as a table", function()
     local fx = { instaclustr = { accounts = { { username = "own-user", api_key = "own-key-0001" } } } }
     local sim <close> = assert(sim_module.start({ fixture = fx }))
