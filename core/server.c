@@ -709,18 +709,44 @@ static void *pl_server_thread(void *ud) {
 /* ---- public API ------------------------------------------------------ */
 
 /* Write the --state file through app:save_state (the thread is joined:
- * L is this thread's now). */
-static void pl_server_save_state(pl_server *s) {
-  if (!s->state || !s->L || s->app == LUA_NOREF) return;
+ * L is this thread's now). 0 if written or none, -1 (said on stderr) if not. */
+static int pl_server_save_state(pl_server *s) {
+  if (!s->state || !s->L || s->app == LUA_NOREF) return 0;
   lua_State *L = s->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, s->app);
   lua_getfield(L, -1, "save_state");
   lua_insert(L, -2);
   lua_pushstring(L, s->state);
-  if (lua_pcall(L, 2, 2, 0) != LUA_OK || !lua_toboolean(L, -2))
+  int ok = lua_pcall(L, 2, 2, 0) == LUA_OK && lua_toboolean(L, -2);
+  if (!ok)
     fprintf(stderr, "peerlua emulator: --state %s: not written: %s\n", s->state,
             lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
   lua_settop(L, 0);
+  return ok ? 0 : -1;
+}
+
+/* Whether the --state file can be written when stopped, checked at start:
+ * app:save_state writes PATH.tmp and renames it. 0, or -1 with err set. */
+static int pl_server_probe_state(const char *path, char *err, size_t errlen) {
+  size_t n = strlen(path);
+  char *tmp = malloc(n + 5);
+  if (!tmp) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  memcpy(tmp, path, n);
+  memcpy(tmp + n, ".tmp", 5);
+  int existed = access(tmp, F_OK) == 0;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    snprintf(err, errlen, "emulator: --state %s: cannot be written: %s", path, strerror(errno));
+    free(tmp);
+    return -1;
+  }
+  close(fd);
+  if (!existed) unlink(tmp);
+  free(tmp);
+  return 0;
 }
 
 static void pl_server_free(pl_server *s) {
@@ -796,6 +822,10 @@ pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
     return NULL;
   }
   pl_heap_init(&s->timers);
+  if (o->state && pl_server_probe_state(o->state, err, errlen) != 0) {
+    pl_server_free(s);
+    return NULL;
+  }
   int family = AF_INET;
   int fd =
       pl_server_bind(o->listen ? o->listen : PL_SERVER_DEFAULT_LISTEN, s->url, sizeof s->url, &family, err, errlen);
@@ -877,16 +907,17 @@ const char *pl_server_url(const pl_server *s) {
   return s->url;
 }
 
-void pl_server_stop(pl_server *s) {
-  if (!s) return;
+int pl_server_stop(pl_server *s) {
+  if (!s) return 0;
   if (s->running) {
     ssize_t w;
     do w = write(s->wake[1], "q", 1);
     while (w < 0 && errno == EINTR);
     pthread_join(s->thread, NULL);
   }
-  pl_server_save_state(s);
+  int rc = pl_server_save_state(s);
   pl_server_free(s);
+  return rc;
 }
 
 /* ---- peerlua --emulator ---------------------------------------------- */
@@ -903,7 +934,9 @@ static void pl_server_usage(FILE *f, const char *prog) {
           "  --seed N            random seed, a non-negative integer (default 0)\n"
           "  --fixture FILE      JSON fixture of accounts and resources\n"
           "  --state FILE        read the emulator's state (peerings, rules, tokens, clock) from FILE\n"
-          "                      if it exists, and write it there when stopped\n",
+          "                      if it exists, and write it there when stopped (exit 1 if it cannot be)\n"
+          "  --quiet             say nothing on stderr when the state is loaded or saved\n"
+          "A background job (cmd &) ignores SIGINT: stop it with SIGTERM (kill PID).\n",
           prog, (int)strlen(prog), "");
 }
 
@@ -956,17 +989,23 @@ int pl_emulator_main(int argc, char **argv) {
   const char *prog = argc > 0 && argv[0] ? argv[0] : "peerlua";
   pl_server_opts o = {PL_SERVER_DEFAULT_LISTEN, 1, NULL, 0, NULL, NULL};
   char err[512];
-  int i = 1;
-  for (int j = 1; j < argc; j++)
+  int i = 1, quiet = 0;
+  for (int j = 1; j < argc; j++) {
+    if (strcmp(argv[j], "--quiet") == 0) quiet = 1; /* peerlua --quiet --emulator */
     if (strcmp(argv[j], "--emulator") == 0) {
       i = j + 1;
       break;
     }
+  }
   for (; i < argc; i++) {
     const char *a = argv[i], *val = NULL;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       pl_server_usage(stdout, prog);
       return 0;
+    }
+    if (strcmp(a, "--quiet") == 0) {
+      quiet = 1;
+      continue;
     }
     int k = 0;
     for (; a[0] == '-' && a[1] == '-' && pl_server_option_names[k]; k++) {
@@ -1012,17 +1051,22 @@ int pl_emulator_main(int argc, char **argv) {
   sigaction(SIGINT, &dfl, &oldint);
   sigaction(SIGTERM, &dfl, &oldterm);
   int status = 0;
+  int had_state = o.state && access(o.state, F_OK) == 0;
   pl_server *s = pl_server_start(&o, err, sizeof err);
   if (!s) {
     fprintf(stderr, "%s: %s\n", prog, err);
     status = pl_server_is_usage_error(err) ? 2 : 1;
   } else {
+    if (had_state && !quiet) fprintf(stderr, "%s: --state %s: loaded\n", prog, o.state);
     printf("listening on %s\n", pl_server_url(s));
     fflush(stdout);
     int sig;
     while (sigwait(&set, &sig) != 0) {
     }
-    pl_server_stop(s);
+    if (pl_server_stop(s) != 0)
+      status = 1;
+    else if (o.state && !quiet)
+      fprintf(stderr, "%s: --state %s: saved\n", prog, o.state);
   }
   sigaction(SIGINT, &oldint, NULL);
   sigaction(SIGTERM, &oldterm, NULL);

@@ -25,8 +25,9 @@ int pl_server_is_usage_error(const char *err);
 const char *pl_server_url(const pl_server *s);
 
 /* Stop: joins the thread, writes the state file if one was given (a
-** failure is said on stderr), closes its lua_State, frees. NULL is a no-op. */
-void pl_server_stop(pl_server *s);
+** failure is said on stderr), closes its lua_State, frees. NULL is a no-op.
+** Returns 0, or -1 if the state file was not written. */
+int pl_server_stop(pl_server *s);
 
 /* Set option name ("listen", "time-scale", "faults", "seed", "fixture", "state")
 ** from its command-line text. Returns 0, or -1 with the rule broken in err. */

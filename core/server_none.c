@@ -22,8 +22,9 @@ const char *pl_server_url(const pl_server *s) {
   return "";
 }
 
-void pl_server_stop(pl_server *s) {
+int pl_server_stop(pl_server *s) {
   (void)s;
+  return 0;
 }
 
 int pl_server_option(pl_server_opts *o, const char *name, const char *val, char *err, size_t errlen) {

@@ -368,7 +368,9 @@ case_state() {
   st1=$(get "/instaclustr/provisioning/v1/vpc-peering/$cdc/$first" -u "$auth" | jq_lua v.statusCode)
   check "stopped by SIGTERM" stop_server TERM
   check "the state file is written" test -s "$f"
+  check "stderr says it was saved" grep -q -- "--state $f: saved" "$WORK/err"
   start --time-scale 600 --state "$f"
+  check "stderr says it was loaded" grep -q -- "--state $f: loaded" "$WORK/err"
   local st2
   st2=$(get "/instaclustr/provisioning/v1/vpc-peering/$cdc/$first" -u "$auth" | jq_lua v.statusCode)
   eq "after a restart the peering is there, in the state it had" "202 $st1" "$(code) $st2"
@@ -381,6 +383,21 @@ case_state() {
   timeout 10 "${BIN[@]}" --emulator --listen 127.0.0.1:0 --state "$WORK/bad.json" >"$WORK/out" 2>"$WORK/err"
   eq "a state file that is not one: exit 2" 2 $?
   check "the message names --state and the file" grep -q -- "--state $WORK/bad.json" "$WORK/err"
+  local st=0
+  timeout 10 "${BIN[@]}" --emulator --listen 127.0.0.1:0 --state "$WORK/no/such/dir/s.json" >"$WORK/out" \
+    2>"$WORK/err" || st=$?
+  eq "a state file that cannot be written: exit 2 at start" 2 "$st"
+  check "the message names the file and why" \
+    grep -q -- "--state $WORK/no/such/dir/s.json: cannot be written: No such file or directory" "$WORK/err"
+  mkdir "$WORK/gone"
+  start --state "$WORK/gone/s.json"
+  rm -rf "$WORK/gone"
+  st=0; stop_server TERM || st=$?
+  eq "the final save fails: exit 1" 1 "$st"
+  check "the message says it was not written" grep -q -- "--state $WORK/gone/s.json: not written" "$WORK/err"
+  start --quiet --state "$f"
+  check "quiet: stopped" stop_server TERM
+  if [ -s "$WORK/err" ]; then fail "quiet: stderr has $(cat "$WORK/err")"; else ok "quiet: nothing on stderr"; fi
 }
 
 case_actions() {
