@@ -197,6 +197,57 @@ describe("peerlua.aws", function()
     assert.equal("existing", select(2, aws:ensure_routes(p, { route_tables = { "rtb-0a1b2c3d000000002" } })))
   end)
 
+  it("killed after the accept and run again, converges; no key, token or secret in a trace", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -m 700 " .. dir))
+    local script = dir .. "/both.lua"
+    local f = assert(io.open(script, "w"))
+    f:write([[
+      local peerlua = require("peerlua")
+      local ic = assert(peerlua.instaclustr({ api = "v1" }))
+      local aws = assert(peerlua.aws({ region = "us-west-2", session_token = arg[1] == "token" and os.getenv("TOKEN") or nil,
+                                       access_key_id = os.getenv("AKID"), secret_access_key = os.getenv("SECRET") }))
+      local p = assert(ic:ensure_peering({ cluster_data_centre_id = "]] .. CDC .. [[",
+        peer_account_id = "123456789012", peer_vpc_id = "vpc-0a1b2c3d", peer_subnets = { "10.1.0.0/16" },
+        peer_region = "US_WEST_2" }))
+      print("accept", select(2, aws:accept_peering(p)))
+      if arg[1] == "crash" then os.exit(9) end
+      print("routes", select(2, aws:ensure_routes(p)))
+    ]])
+    f:close()
+    local fx = require("peerlua.sim.fixture").aws.accounts[1]
+    local token = "sim-session-token-never-printed-0123456789"
+    local function run(mode)
+      local cmd = table.concat({ "PEERLUA_SIM_URL=" .. server.url, "AKID=" .. fx.access_key_id,
+        "SECRET=" .. fx.secret_access_key, "TOKEN=" .. token, os.getenv("PEERLUA_BIN"), "--quiet --trace-headers",
+        script, mode, "2>&1" }, " ")
+      local h = io.popen(cmd)
+      local out = h:read("a")
+      h:close()
+      return out
+    end
+    local first = run("crash")
+    local second = run("")
+    local third = run("token") -- a session token the emulator does not know: refused, and not shown
+    os.remove(script)
+    os.remove(dir)
+    assert.matches("accept\taccepted", first)
+    assert.is_nil(first:find("routes", 1, true))
+    assert.matches("accept\texisting", second)
+    assert.matches("routes\tadded", second)
+    assert.matches("The security token included in the request is invalid", third)
+    assert.matches("X%-Amz%-Security%-Token: %[REDACTED%]", third) -- the header is traced, its value is not
+    for _, out in ipairs({ first, second, third }) do
+      assert.matches("Authorization: %[REDACTED%]", out)
+      assert.is_nil(out:find(fx.secret_access_key, 1, true))
+      assert.is_nil(out:find(token, 1, true))
+    end
+    local accepts = 0
+    for _, a in ipairs(actions()) do if a == "AcceptVpcPeeringConnection" then accepts = accepts + 1 end end
+    assert.equal(1, accepts)
+  end)
+
   it("refuses a peering that another account must accept, before any change", function()
     local ic = assert(peerlua.instaclustr({ api = "v1" }))
     local p = ic_peering(ic)
