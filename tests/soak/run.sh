@@ -17,4 +17,7 @@ spec=$(awk -v r="$rate" -v skip=" ${SOAK_SKIP:-} " 'BEGIN {
   for (i = 1; i <= m; i++) out = out (i > 1 ? "," : "") name[i] ":" sprintf("%.4f", r * w[i] / sum)
   print out }')
 echo "soak: faults $spec, seed $seed" >&2
-exec "$build/peerlua" --sim --sim-seed "$seed" --quiet --sim-faults "$spec" "$here/soak.lua"
+fixture=$(mktemp)
+trap 'rm -f "$fixture"' EXIT
+"$build/peerlua" "$here/fixture.lua" >"$fixture"
+"$build/peerlua" --sim --sim-seed "$seed" --quiet --sim-fixture "$fixture" --sim-faults "$spec" "$here/soak.lua"

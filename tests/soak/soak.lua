@@ -1,12 +1,16 @@
 -- Fault soak: 102 workflows (ensure, accept on the peer side, wait until
 -- active, firewall where the provider has one) across the five providers,
+-- Instaclustr's and Aerospike's with their AWS side done by peerlua.aws
+-- (accept, route, security-group rule; Aerospike's hosted zone too),
 -- while the emulator fails a share of all requests (429, 500, 504 before
 -- the handler; 500, 504 and resets after it, which make creates
 -- reconcile; resets, slow and truncated answers). Every workflow must end
 -- active, with no duplicate peering and no 429 from the emulator's own rate
--- limiter (only injected ones). Prints one line of figures; exits 1 on any
--- failure.
--- usage: peerlua --sim --sim-faults SPEC --quiet soak.lua
+-- limiter (only injected ones), and on AWS exactly one route per table and
+-- one rule per port for each peering. Prints one line of figures; exits 1
+-- on any failure.
+-- usage: peerlua --sim --sim-fixture F --sim-faults SPEC --quiet soak.lua
+--        (F: tests/soak/fixture.lua's output, a VPC for each workflow)
 --        (tests/soak/run.sh RATE SEED builds SPEC for a total fault rate)
 local peerlua = require("peerlua")
 assert(peerlua.sim, "run under --sim")
@@ -23,12 +27,15 @@ local function client(provider, account)
     opts.username, opts.password = a.username, a.password
   elseif provider == "aiven" then
     opts.token, opts.project = a.token, a.projects[1]
+  elseif provider == "aws" then
+    opts.region = account
   end
   return assert(peerlua[provider](opts))
 end
 local ic, as, hw, hw_peer = client("instaclustr"), client("aerospike"), client("huawei"), client("huawei", 2)
 local uc_a, uc_b = client("upcloud", 1), client("upcloud", 2)
 local av = client("aiven")
+local aws = { [ic] = client("aws", "us-west-2"), [as] = client("aws", "us-east-1") }
 
 local IC_CDC, IC_CLUSTER = "aabc665c-8916-40ae-978c-96d39a3a1364", "5f1b8d2e-3c4a-4e6b-9a7d-1e2f3a4b5c6d"
 local AS_CLUSTER = "e2e81cba-446e-4ff9-9b92-9a9992af44c6"
@@ -71,8 +78,12 @@ local results, failures = peerlua.bulk(jobs, function(job)
     assert(ours:wait("active", { timeout = 3600 }))
   elseif p.state == "pending_acceptance" and job.c == hw then
     assert(hw_peer:accept_peering { peering_id = p.id })
-  elseif p.state == "pending_acceptance" and job.c ~= uc_a and job.c ~= uc_b then
-    assert(peerlua.sim.accept(p))
+  elseif aws[job.c] then -- the AWS side, each step checked and done once
+    local side = aws[job.c]
+    assert(side:accept_peering(p, { timeout = 3600 }))
+    assert(side:ensure_routes(p))
+    assert(side:ensure_ingress(p, { ports = job.c == ic and { 9042 } or nil }))
+    if job.c == as then assert(side:associate_hosted_zone(p)) end
   end
   assert(p:wait("active", { timeout = 3600 }))
   if job.rule then assert(job.c:add_firewall_rule(job.rule)) end
@@ -115,12 +126,41 @@ for _, check in ipairs({
 end
 local rules = assert(ic:list_firewall_rules { cluster_id = IC_CLUSTER })
 
+-- the AWS side: in each workflow's VPC, one route to the vendor's network
+-- through a pcx-, and one rule for its port from that network
+local list = require("peerlua.providers.common").xml_list
+local aws_bad, aws_routes, aws_rules = 0, 0, 0
+for c, side in pairs(aws) do
+  for _, job in ipairs(jobs) do
+    if job.c == c then
+      local vpc = job.args.peer_vpc_id or job.args.vpc_id
+      local t = assert(side:describe_route_tables { filters = { ["vpc-id"] = vpc } })
+      local g = assert(side:describe_security_groups { filters = { ["vpc-id"] = vpc } })
+      local routes, rules = 0, 0
+      for _, tbl in ipairs(list(t.routeTableSet)) do
+        for _, r in ipairs(list(tbl.routeSet)) do
+          if r.vpcPeeringConnectionId then routes = routes + 1 end
+        end
+      end
+      for _, grp in ipairs(list(g.securityGroupInfo)) do
+        for _, perm in ipairs(list(grp.ipPermissions)) do rules = rules + #list(perm.ipRanges) end
+      end
+      aws_routes, aws_rules = aws_routes + routes, aws_rules + rules
+      if routes ~= 1 or rules ~= 1 then
+        aws_bad = aws_bad + 1
+        io.stderr:write(("AWS side of %s: %d routes, %d rules (want 1 and 1)\n"):format(vpc, routes, rules))
+      end
+    end
+  end
+end
+
 local active = 0
 for _, r in ipairs(results) do
   if r.ok and r.value.state == "active" then active = active + 1 end
 end
 local s = peerlua.stats()
-print(("workflows=%d active=%d failed=%d duplicates=%d rules=%d requests=%d faults_injected=%d limiter_429s=%d "
-  .. "client_requests=%d retries=%d throttle_waits=%d wall=%.1f"):format(#jobs, active, failures, duplicates, #rules,
-  #log, injected, limited, s.requests, s.retries, s.throttle_waits, wall))
-os.exit(failures == 0 and duplicates == 0 and limited == 0 and #rules == 40 and 0 or 1)
+print(("workflows=%d active=%d failed=%d duplicates=%d rules=%d aws_routes=%d aws_rules=%d aws_wrong=%d requests=%d "
+  .. "faults_injected=%d limiter_429s=%d client_requests=%d retries=%d throttle_waits=%d wall=%.1f"):format(#jobs,
+  active, failures, duplicates, #rules, aws_routes, aws_rules, aws_bad, #log, injected, limited, s.requests,
+  s.retries, s.throttle_waits, wall))
+os.exit(failures == 0 and duplicates == 0 and limited == 0 and #rules == 40 and aws_bad == 0 and 0 or 1)
