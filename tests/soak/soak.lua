@@ -136,19 +136,19 @@ for c, side in pairs(aws) do
       local vpc = job.args.peer_vpc_id or job.args.vpc_id
       local t = assert(side:describe_route_tables { filters = { ["vpc-id"] = vpc } })
       local g = assert(side:describe_security_groups { filters = { ["vpc-id"] = vpc } })
-      local routes, rules = 0, 0
+      local routes, nrules = 0, 0
       for _, tbl in ipairs(list(t.routeTableSet)) do
         for _, r in ipairs(list(tbl.routeSet)) do
           if r.vpcPeeringConnectionId then routes = routes + 1 end
         end
       end
       for _, grp in ipairs(list(g.securityGroupInfo)) do
-        for _, perm in ipairs(list(grp.ipPermissions)) do rules = rules + #list(perm.ipRanges) end
+        for _, perm in ipairs(list(grp.ipPermissions)) do nrules = nrules + #list(perm.ipRanges) end
       end
-      aws_routes, aws_rules = aws_routes + routes, aws_rules + rules
-      if routes ~= 1 or rules ~= 1 then
+      aws_routes, aws_rules = aws_routes + routes, aws_rules + nrules
+      if routes ~= 1 or nrules ~= 1 then
         aws_bad = aws_bad + 1
-        io.stderr:write(("AWS side of %s: %d routes, %d rules (want 1 and 1)\n"):format(vpc, routes, rules))
+        io.stderr:write(("AWS side of %s: %d routes, %d rules (want 1 and 1)\n"):format(vpc, routes, nrules))
       end
     end
   end
