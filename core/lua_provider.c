@@ -420,11 +420,15 @@ static void push_op(lua_State *L, const pl_op *op) {
   lua_pushboolean(L, op->conflict_ok);
   lua_setfield(L, -2, "conflict_ok");
   lua_newtable(L);
+  int optional = !op->one_of[0]; /* every argument may be left out */
   for (const pl_param *p = op->params; p->name; p++) {
     lua_pushstring(L, p->where == PL_IN_PATH ? "path" : p->where == PL_IN_QUERY ? "query" : "body");
     lua_setfield(L, -2, p->name);
+    if (p->required || p->where == PL_IN_PATH) optional = 0;
   }
   lua_setfield(L, -2, "params");
+  lua_pushboolean(L, optional);
+  lua_setfield(L, -2, "args_optional");
 }
 
 /* [-0, +1] core.providers: ["instaclustr/v1"] = {name, api, ops, states, id_field, status_field, rate, burst} */

@@ -166,7 +166,7 @@ function M.new(spec, class, opts)
     transport = { insecure = opts.insecure, tls_verify = opts.tls_verify, ca_file = opts.ca_file,
                   max_body = opts.max_body },
     sim = sim and not opts.base_url and sim or nil,
-  }, class)
+  }, M.class_for(class, spec, desc.ops))
   self.base_url = opts.base_url or (self.sim and self.sim.url .. spec.sim_prefix) or spec.default_base_url
   -- what waits and workflow steps multiply their poll intervals by; an
   -- emulator (its hook, peerlua.set_sim) may give a default
@@ -660,8 +660,14 @@ function M.class(spec)
     local call = kind == "peering" and Client.call_peering or Client.call
     local post = after[opname]
     class[opname] = function(self, args)
-      if getmetatable(self) ~= class then -- called with a dot: c.op{...}
+      local mt = getmetatable(self)
+      if mt ~= class and not (type(mt) == "table" and rawget(mt, "__base") == class) then -- c.op{...}
         error(string.format("%s: call it as a method, client:%s{...} (with a colon, not a dot)", opname, opname), 2)
+      end
+      if args == nil and self.ops[opname].args_optional then args = {} end
+      if type(args) ~= "table" then -- raised here, so that it points at the caller's line
+        error(string.format("bad argument #1 to '%s' (table expected, got %s): call it as client:%s{...}",
+          opname, type(args), opname), 2)
       end
       local r, how = call(self, opname, args)
       if r == PLANNED then return true, how end
@@ -678,6 +684,33 @@ function M.class(spec)
   end
   table.sort(class.__complete)
   return class
+end
+
+-- class_for(class, spec, ops) -> the class for a client whose API
+-- generation has the operations ops (its C table): class without the
+-- methods of spec.ops that generation has not, made once per generation.
+local narrowed = setmetatable({}, { __mode = "k" }) -- class -> missing ops -> class
+function M.class_for(class, spec, ops)
+  local missing = {}
+  for opname in pairs(spec.ops) do
+    if not ops[opname] then missing[#missing + 1] = opname end
+  end
+  if #missing == 0 then return class end
+  table.sort(missing)
+  local key = table.concat(missing, " ")
+  narrowed[class] = narrowed[class] or {}
+  local c = narrowed[class][key]
+  if c then return c end
+  c = {}
+  for k, v in pairs(class) do c[k] = v end
+  for _, opname in ipairs(missing) do c[opname] = nil end
+  c.__index, c.__base = c, class
+  c.__complete = {}
+  for _, k in ipairs(class.__complete) do
+    if c[k] ~= nil or Client[k] ~= nil then c.__complete[#c.__complete + 1] = k end
+  end
+  narrowed[class][key] = setmetatable(c, getmetatable(class))
+  return c
 end
 
 return M

@@ -63,3 +63,40 @@ describe("an error value", function()
     assert.equal("elsewhere:1", peerlua.error({ code = "invalid", message = "m", where = "elsewhere:1" }).where)
   end)
 end)
+
+describe("a client's methods", function()
+  it("are its API generation's operations: a v1 Instaclustr client has no get_firewall_rule", function()
+    local v1 = assert(peerlua.instaclustr({ api = "v1", username = "u", api_key = "k", base_url = "http://127.0.0.1:9" }))
+    local v2 = assert(peerlua.instaclustr({ api = "v2", username = "u", api_key = "k", base_url = "http://127.0.0.1:9" }))
+    assert.is_nil(v1.get_firewall_rule)
+    assert.is_function(v2.get_firewall_rule)
+    assert.is_function(v1.list_firewall_rules)
+    for _, name in ipairs(getmetatable(v1).__complete) do
+      assert.is_not.equal("get_firewall_rule", name)
+      assert.is_function(v1[name], name)
+    end
+    local found = false
+    for _, name in ipairs(getmetatable(v2).__complete) do found = found or name == "get_firewall_rule" end
+    assert.is_true(found)
+    local ok, msg = pcall(function() return v1:get_firewall_rule({}) end)
+    assert.is_false(ok)
+    assert.matches("misuse_spec%.lua:%d+: attempt to call a nil value %(method 'get_firewall_rule'%)", msg)
+    assert.is_true(peerlua.is_error(select(2, v1:list_peerings({ cluster_data_centre_id = "x" }))))
+  end)
+
+  it("take no table when every argument is optional, and otherwise say how to call them at the caller's line",
+    function()
+      local up = assert(peerlua.upcloud({ username = "u", password = "p", base_url = "http://127.0.0.1:9",
+        retries = { attempts = 1 } }))
+      local _, err = up:list_peerings() -- sent (and failed to connect), not refused
+      assert.equal("network", err.code)
+      local ic = assert(peerlua.instaclustr({ username = "u", api_key = "k", base_url = "http://127.0.0.1:9" }))
+      local ok, msg = pcall(function() local r = ic:list_peerings() return r end)
+      assert.is_false(ok)
+      assert.matches("^[^:]*misuse_spec%.lua:%d+: bad argument #1 to 'list_peerings' %(table expected, got nil%): "
+        .. "call it as client:list_peerings{...}", msg)
+      ok, msg = pcall(function() local r = ic:get_peering("x") return r end)
+      assert.is_false(ok)
+      assert.matches("misuse_spec%.lua:%d+: bad argument #1 to 'get_peering' %(table expected, got string%)", msg)
+    end)
+end)
