@@ -47,6 +47,9 @@ local clients = {
   end,
   upcloud = function() return peerlua.upcloud({ base_url = BASE, username = "u", password = "p" }) end,
   aiven = function() return peerlua.aiven({ base_url = BASE, token = "t", project = "p" }) end,
+  aws = function()
+    return peerlua.aws({ base_url = BASE, access_key_id = "AKIDEXAMPLE", secret_access_key = "s", region = "us-east-1" })
+  end,
 }
 
 local ic1 = { cluster_data_centre_id = UUID, peer_account_id = "123456789012", peer_vpc_id = "vpc-0a1b2c3d",
@@ -94,6 +97,20 @@ calls.aiven = {
   delete_peering = { project_vpc_id = UUID, peer_cloud_account = "upcloud", peer_vpc = UUID },
 }
 calls.huawei_iam = calls.huawei
+local PCX, RTB, SG = "pcx-0123456789abcdef0", "rtb-0123456789abcdef0", "sg-0123456789abcdef0"
+calls.aws = {
+  describe_vpc_peering_connections = { vpc_peering_connection_ids = { PCX }, filters = { ["vpc-id"] = "vpc-0a1b2c3d" } },
+  accept_vpc_peering_connection = { vpc_peering_connection_id = PCX },
+  describe_route_tables = { route_table_ids = { RTB } },
+  create_route = { route_table_id = RTB, destination_cidr_block = "10.0.0.0/16", vpc_peering_connection_id = PCX },
+  delete_route = { route_table_id = RTB, destination_cidr_block = "10.0.0.0/16" },
+  describe_security_groups = { group_ids = { SG } },
+  authorize_security_group_ingress = { group_id = SG, ip_permissions = { { ip_protocol = "tcp", from_port = 1,
+    to_port = 2, ip_ranges = { { cidr_ip = "10.0.0.0/8" } } } } },
+  get_caller_identity = {},
+  associate_vpc_with_hosted_zone = { hosted_zone_id = "Z1", vpc_id = "vpc-0a1b2c3d", vpc_region = "us-east-1" },
+  list_hosted_zones_by_vpc = { vpc_id = "vpc-0a1b2c3d", vpc_region = "us-east-1" },
+}
 
 -- Split the input into the call line and the responses; a response line
 -- is "--- STATUS [CONTENT-TYPE] [header=value ...]" ("-": no Content-Type).
