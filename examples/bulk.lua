@@ -41,7 +41,8 @@ local results, failures = peerlua.bulk(jobs, function(job)
     if client == hw then
       assert(hw_peer:accept_peering { peering_id = p.id })
     elseif peerlua.sim then
-      assert(peerlua.sim.accept(p)) -- on AWS: accept the pcx- in the peer account
+      assert(peerlua.sim.accept(p)) -- on AWS: aws:accept_peering(p) (the emulated AWS account has no VPCs for
+      -- these fifty: the emulator plays that side here)
     end
   end
   return assert(p:wait("active", { timeout = 1800 }))
