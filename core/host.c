@@ -42,13 +42,15 @@ static void usage(FILE *f) {
           "  --help                 show this help and exit\n"
           "  --trace[=FILE]         log every HTTP exchange, retry and throttle wait to FILE\n"
           "                         (default stderr), one line each; credentials are redacted\n"
-          "  --trace-headers        --trace, and each request's headers after its line\n"
+          "  --trace-headers[=FILE] --trace[=FILE], and each request's headers after its line\n"
           "  --stats                print request, retry, throttle-wait and byte counts at exit\n"
           "  --quiet                no progress output\n"
           "  --dry-run              reads are real; every change (create, update, delete,\n"
           "                         accept) is shown instead of sent, then a summary\n"
-          "  --json[=FILE]          progress as one JSON object per line, on stdout or to FILE\n"
-          "  --sim                  start the provider emulator on a free loopback port; clients\n"
+          "  --json[=FILE]          progress as one JSON object per line, on stdout or to FILE\n",
+          host_progname);
+  if (pl_server_available())
+    fputs("  --sim                  start the provider emulator on a free loopback port; clients\n"
           "                         without base_url or credentials use it (peerlua.sim.url)\n"
           "  --sim-time-scale X     emulated seconds per real second (default 60: a minute\n"
           "                         of provisioning takes a second)\n"
@@ -56,12 +58,13 @@ static void usage(FILE *f) {
           "  --sim-seed N           random seed of the emulator (default 0)\n"
           "  --sim-fixture FILE     JSON fixture instead of the default accounts\n"
           "  --emulator [OPTIONS]   serve the emulator until SIGINT or SIGTERM\n"
-          "                         (peerlua --emulator --help lists its options)\n"
-          "\n"
-          "Environment: PEERLUA_INIT (like LUA_INIT), PEERLUA_HISTFILE (REPL history),\n"
-          "provider credentials (see the README). Exit status: 0 success, 1 script error,\n"
-          "2 usage error.\n",
-          host_progname);
+          "                         (peerlua --emulator --help lists its options)\n",
+          f);
+  fputs("\n"
+        "Environment: PEERLUA_INIT (like LUA_INIT), PEERLUA_HISTFILE (REPL history),\n"
+        "provider credentials (see the README). Exit status: 0 success, 1 script error,\n"
+        "2 usage error.\n",
+        f);
 }
 
 static int usage_error(const char *fmt, const char *what) {
@@ -102,7 +105,11 @@ static int long_option(int argc, char **argv, int *i, options *o) {
   if (strcmp(a, "--quiet") == 0) return o->quiet = 1, 0;
   if (strcmp(a, "--dry-run") == 0) return o->dry_run = 1, 0;
   if (strcmp(a, "--sim") == 0) return o->sim = 1, 0;
-  if (strcmp(a, "--trace-headers") == 0) return o->trace_headers = 1, 0;
+  if ((v = long_value(argc, argv, i, "trace-headers", 0))) { /* --trace-headers[=FILE] */
+    o->trace_headers = 1;
+    if (*v) o->trace = v;
+    return 0;
+  }
   if ((v = long_value(argc, argv, i, "trace", 0))) {
     o->trace = v;
     return 0;

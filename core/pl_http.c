@@ -298,6 +298,13 @@ static void trace_url(const char *url, FILE *f) {
   }
 }
 
+/* qsort order of header lines: by name, case-insensitively, then as given. */
+static int trace_header_cmp(const void *a, const void *b) {
+  const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+  int c = strcasecmp(x, y);
+  return c ? c : strcmp(x, y);
+}
+
 void pl_http_trace(const pl_http *h, FILE *f, int headers) {
   fprintf(f, "peerlua: http %s ", h->method);
   trace_url(h->url, f);
@@ -306,14 +313,23 @@ void pl_http_trace(const pl_http *h, FILE *f, int headers) {
   else
     fprintf(f, " -> error (%s)", h->errmsg);
   fprintf(f, " %.3fs sent %zu B received %zu B\n", h->elapsed, h->body.len, h->resp_body.len);
-  for (const struct curl_slist *s = headers ? h->headers : NULL; s; s = s->next) {
-    const char *colon = strchr(s->data, ':');
-    if (!colon || strcmp(s->data, "Expect:") == 0) continue;
-    size_t nlen = (size_t)(colon - s->data);
-    if (pl_http_header_is_secret(s->data, nlen))
-      fprintf(f, "  > %.*s: [REDACTED]\n", (int)nlen, s->data);
+  /* the headers sorted by name, so that two traces of one call compare */
+  size_t n = 0;
+  for (const struct curl_slist *s = headers ? h->headers : NULL; s; s = s->next) n++;
+  const char **lines = n ? malloc(n * sizeof *lines) : NULL;
+  if (n && !lines) n = 0; /* out of memory: no header lines */
+  n = 0;
+  for (const struct curl_slist *s = lines ? h->headers : NULL; s; s = s->next) lines[n++] = s->data;
+  if (n) qsort(lines, n, sizeof *lines, trace_header_cmp);
+  for (size_t i = 0; i < n; i++) {
+    const char *line = lines[i], *colon = strchr(line, ':');
+    if (!colon || strcmp(line, "Expect:") == 0) continue;
+    size_t nlen = (size_t)(colon - line);
+    if (pl_http_header_is_secret(line, nlen))
+      fprintf(f, "  > %.*s: [REDACTED]\n", (int)nlen, line);
     else
-      fprintf(f, "  > %s\n", s->data);
+      fprintf(f, "  > %s\n", line);
   }
+  free(lines);
   fflush(f);
 }

@@ -907,6 +907,10 @@ const char *pl_server_url(const pl_server *s) {
   return s->url;
 }
 
+int pl_server_available(void) {
+  return 1;
+}
+
 int pl_server_stop(pl_server *s) {
   if (!s) return 0;
   if (s->running) {

@@ -28,6 +28,8 @@ const char *pl_server_url(const pl_server *s);
 ** failure is said on stderr), closes its lua_State, frees. NULL is a no-op.
 ** Returns 0, or -1 if the state file was not written. */
 int pl_server_stop(pl_server *s);
+/* 1 if this build has the emulator, 0 if not (-DPEERLUA_EMULATOR=OFF). */
+int pl_server_available(void);
 
 /* Set option name ("listen", "time-scale", "faults", "seed", "fixture", "state")
 ** from its command-line text. Returns 0, or -1 with the rule broken in err. */

@@ -22,6 +22,10 @@ const char *pl_server_url(const pl_server *s) {
   return "";
 }
 
+int pl_server_available(void) {
+  return 0;
+}
+
 int pl_server_stop(pl_server *s) {
   (void)s;
   return 0;

@@ -327,7 +327,8 @@ case_trace() {
   cat >req.lua <<EOF
 local http = require("peerlua").http
 local r = assert(http.request{url = "$URL/_test/echo?password=hunter2-secret&name=visible",
-  headers = {Authorization = "Bearer tok-abcdef-secret", ["X-Auth-Token"] = "xauth-secret-value"}})
+  headers = {Authorization = "Bearer tok-abcdef-secret", ["X-Auth-Token"] = "xauth-secret-value",
+             ["X-Two"] = "2", ["X-One"] = "1", ["X-Three"] = "3"}})
 assert(r.status == 200)
 r = assert(http.request{url = "$URL/_test/delay/30"})
 print("done", r.status)
@@ -351,6 +352,15 @@ EOF
   for s in tok-abcdef-secret xauth-secret-value; do
     refute "secret '$s' is not in the header trace" err "$s"
   done
+  run --trace-headers=theaders.log req.lua
+  expect "--trace-headers=FILE writes the trace and headers to FILE" 0 out "^done	200$" \
+    theaders.log "GET http://127.0.0.1:[0-9]+/_test/echo" theaders.log "^  > Authorization: \[REDACTED\]"
+  refute "--trace-headers=FILE: nothing on stderr" err "_test/echo"
+  # the header lines of each request come sorted by name
+  awk '/^peerlua: http/ { n++ } /^  > / { print n "\t" tolower(substr($0, 5)) }' theaders.log >hdr.got
+  LC_ALL=C sort -s -t "$(printf '\t')" -k1,1n -k2,2 hdr.got >hdr.sorted
+  if [ -s hdr.got ] && cmp -s hdr.got hdr.sorted; then ok "header lines sorted by name"
+  else fail "header lines not sorted: $(tr '\n' ' ' <hdr.got)"; fi
   run --trace=/nonexistent-dir/t.log -e ''
   expect "--trace to an unwritable file: exit 2" 2 err "cannot open"
 }

@@ -29,4 +29,8 @@ check "peerlua.sim.start returns nil, invalid" 0 '^nil	invalid	sim.start: this b
   "$P" -e "$script"
 check "the same from stock lua5.4 with the module" 0 '^nil	invalid	sim.start: this build' \
   env LUA_CPATH="$build/?.so;;" lua5.4 -e "$script"
+timeout 20 "$P" --help >"$out" 2>&1
+if grep -Eq -- '--sim|--emulator' "$out"; then fail "--help lists what the build has not: $(grep -E -- '--sim|--emulator' "$out" | head -1)"
+elif grep -q -- '--trace' "$out"; then ok "--help leaves out --sim and --emulator"
+else fail "--help: $(head -3 "$out")"; fi
 [ "$failures" -eq 0 ]
