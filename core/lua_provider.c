@@ -102,6 +102,20 @@ static void convert(lua_State *L, int list, const pl_param *p) {
         lua_pop(L, 1), lua_pushnil(L);
       }
       return;
+    case PL_T_WHOLE:
+      if (t == LUA_TNUMBER) { /* 100 as "100", the query string Huawei documents */
+        int whole;
+        lua_Integer n = lua_tointegerx(L, -1, &whole);
+        if (!whole) {
+          problem(L, list, p->name, "must be a whole number");
+          lua_pop(L, 1), lua_pushnil(L);
+          return;
+        }
+        lua_pop(L, 1);
+        lua_pushfstring(L, "%I", (LUAI_UACINT)n);
+        t = LUA_TSTRING;
+      }
+      /* FALLTHROUGH */
     case PL_T_STRING: {
       if (t == LUA_TTABLE && strchr(p->field, '.')) { /* {uuid = "..."} for network.uuid */
         lua_getfield(L, -1, strchr(p->field, '.') + 1);
@@ -109,7 +123,7 @@ static void convert(lua_State *L, int list, const pl_param *p) {
         t = lua_type(L, -1);
       }
       if (t != LUA_TSTRING) {
-        problem(L, list, p->name, "must be a string");
+        problem(L, list, p->name, p->type == PL_T_WHOLE ? "must be a whole number or a string" : "must be a string");
         lua_pop(L, 1), lua_pushnil(L);
         return;
       }

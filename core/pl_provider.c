@@ -153,7 +153,7 @@ static const pl_param hw_vpc_list[] = {
   {"status", "status", PL_IN_QUERY, PL_T_STRING, 0, NULL, 0, 0, hw_vpc_statuses},
   {"tenant_id", "tenant_id", PL_IN_QUERY, PL_T_STRING, 0, "hex32", 0, 0, NULL},
   {"vpc_id", "vpc_id", PL_IN_QUERY, PL_T_STRING, 0, "uuid", 0, 0, NULL},
-  {"limit", "limit", PL_IN_QUERY, PL_T_STRING, 0, "hw_limit", 0, 0, NULL},
+  {"limit", "limit", PL_IN_QUERY, PL_T_WHOLE, 0, "hw_limit", 0, 0, NULL},
   {"marker", "marker", PL_IN_QUERY, PL_T_STRING, 0, "uuid", 0, 0, NULL}, END};
 
 static const pl_op huawei_ops[] = {

@@ -12,7 +12,8 @@ enum pl_type {
   PL_T_STRINGS, /* list of strings (each validated) */
   PL_T_LABELS,  /* list of {key=, value=} */
   PL_T_RULES,   /* Instaclustr firewall rules: list of {type=} */
-  PL_T_TABLE    /* a table, checked by the provider's own rules (spec.check) */
+  PL_T_TABLE,   /* a table, checked by the provider's own rules (spec.check) */
+  PL_T_WHOLE    /* a whole number or a string: sent as the decimal string, checked as one */
 };
 
 typedef struct pl_param {

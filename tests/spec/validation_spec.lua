@@ -149,3 +149,22 @@ describe("provider argument validation", function()
     assert.matches("retries.tries", err.message)
   end)
 end)
+
+describe("Huawei's limit", function()
+  it("takes a whole number as well as a string, and sends it as the query string Huawei documents", function()
+    local sim <close> = assert(require("peerlua.sim").start({ time_scale = 600 }))
+    local client = assert(peerlua.huawei({}))
+    assert.is_table(assert(client:list_vpc_peerings({ limit = 5 })))
+    assert.is_table(assert(client:list_vpc_peerings({ limit = "7" })))
+    -- the emulator answers a bad limit in the query with 400 VPC.0101
+    local log = assert(sim:requests("huawei"))
+    assert.equal(2, #log)
+    for _, e in ipairs(log) do assert.equal(200, e.status) end
+    for _, bad in ipairs({ 1.5, 2001, -1, true }) do
+      local v, err = client:list_vpc_peerings({ limit = bad })
+      assert.is_nil(v)
+      assert.equal("invalid", err.code)
+      assert.equal("limit", err.details[1].field)
+    end
+  end)
+end)
