@@ -74,12 +74,16 @@ setmetatable(M, {
     rawset(t, k, v)
     return v
   end,
-  -- the REPL's completion of "peerlua.": the loaded fields and those not yet
+  -- the REPL's completion of "peerlua.": the loaded fields and those not yet,
+  -- but not the internals the README does not document
   __complete = function(t)
+    local hidden = { set_sim = true, connect_sim_env = true, start_emulator = true, plan = true, progress = true }
     local names = {}
-    for k in pairs(t) do names[#names + 1] = k end
+    for k in pairs(t) do
+      if not hidden[k] then names[#names + 1] = k end
+    end
     for k in pairs(lazy) do
-      if rawget(t, k) == nil then names[#names + 1] = k end
+      if rawget(t, k) == nil and not hidden[k] then names[#names + 1] = k end
     end
     return names
   end,

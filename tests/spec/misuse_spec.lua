@@ -100,3 +100,16 @@ describe("a client's methods", function()
       assert.matches("misuse_spec%.lua:%d+: bad argument #1 to 'get_peering' %(table expected, got string%)", msg)
     end)
 end)
+
+describe("the REPL's completion of peerlua.", function()
+  it("lists what the README documents, not the internals", function()
+    local names = {}
+    for _, k in ipairs(getmetatable(peerlua).__complete(peerlua)) do names[k] = true end
+    for _, k in ipairs({ "instaclustr", "huawei", "http", "json", "spawn", "run", "error", "dry_run" }) do
+      assert.is_true(names[k], k)
+    end
+    for _, k in ipairs({ "set_sim", "connect_sim_env", "start_emulator", "plan", "progress" }) do
+      assert.is_nil(names[k], k)
+    end
+  end)
+end)
