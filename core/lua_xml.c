@@ -49,8 +49,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
   xml_parse *x = ud;
   if (x->error) return;
   if (x->depth >= MAX_DEPTH) return stop(x, "nested more than 64 levels deep");
-  if (!lua_checkstack(x->L, 4)) return stop(x, "out of stack space");
-  x->children[x->depth] = 1; /* the parent has a child element */
+  if (!lua_checkstack(x->L, 8)) return stop(x, "out of stack space"); /* 2 here, 5 more in attach */
+  x->children[x->depth] = 1;                                          /* the parent has a child element */
   x->depth++;
   x->children[x->depth] = 0;
   x->text.len = 0; /* text beside child elements is dropped */

@@ -114,7 +114,7 @@ const char *pl_valid_aws_role_arn(const char *s, size_t len) {
   size_t nlen = len - n - 18;
   if (nlen == 0 || nlen > 512 || name[nlen - 1] == '/') return rule;
   for (size_t i = 0; i < nlen; i++)
-    if (!isalnum((unsigned char)name[i]) && !strchr("+=,.@_-/", name[i])) return rule;
+    if (!isalnum((unsigned char)name[i]) && (name[i] == '\0' || !strchr("+=,.@_-/", name[i]))) return rule;
   return NULL;
 }
 

@@ -9,6 +9,9 @@
 --   credentials(client, opts) -> creds | nil, err
 --   authorize(client, req) -> true | nil, err   (sets req.headers)
 --   reauthorize(client, resp) -> true if a retry with fresh auth may help
+--       (asked on a 401, and on the statuses in spec.reauth_statuses)
+--   reads = {op = true}  operations a dry run sends although they are not
+--       GETs (AWS's AssumeRole: it changes nothing)
 --   parse_error(client, resp) -> {code_word=, message=, request_id=}
 --   match = {list=, key=, test=, gone=, complete=}  how to find the peering
 --       args ask for (ensure_peering, and the reconcile after an ambiguous
@@ -19,7 +22,7 @@
 --   encode(client, req) -> true | nil, err  sets req.url, req.body_text and
 --       req.content_type for an API that is not JSON (AWS's Query API)
 --   decode(client, resp) -> body | nil, why  a success answer that is not JSON
---   outcome(client, op, resp, info) -> value, how  for an error answer that
+--   outcome(client, op, resp, args) -> value, how  for an error answer that
 --       means done (AWS's RouteAlreadyExists: true, "exists"), or nil
 --   throttle_classes = {name = {rate=, burst=}}  limits of their own for
 --       classes of requests; encode sets req.throttle = client.throttles[name]
@@ -357,7 +360,7 @@ function Client:send(opname, req)
       return body
     end
     if resp and self.spec.outcome then
-      local value, how = self.spec.outcome(self, opname, resp)
+      local value, how = self.spec.outcome(self, opname, resp, req.args)
       if value ~= nil then return value, how end
     end
     if resp and status == 404 and op.missing_ok then return true, "missing" end
@@ -382,7 +385,8 @@ function Client:send(opname, req)
       local body = self.spec.settled(self, opname, req.args)
       if body then return body, "settled" end
     end
-    if resp and status == 401 and not reauthed and self.spec.reauthorize(self, resp) then
+    local stale = resp and (status == 401 or (self.spec.reauth_statuses and self.spec.reauth_statuses[status]))
+    if stale and not reauthed and self.spec.reauthorize(self, resp) then
       reauthed = true -- a stale token: once, at once, not counted as a retry
     else
       -- decide whether to try again
@@ -452,7 +456,8 @@ function Client:call(opname, args, on_send)
     return nil, err
   end
   if not req then return nil, err end
-  if plan.on and plan.mutating(req.method, opname) then -- a dry run: shown, not sent
+  if plan.on and plan.mutating(req.method, opname) and not (self.spec.reads and self.spec.reads[opname]) then
+    -- a dry run: shown, not sent
     plan.record(self, opname, req)
     return PLANNED, "planned"
   end

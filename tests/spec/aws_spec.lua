@@ -248,6 +248,49 @@ describe("peerlua.aws", function()
     assert.equal(1, accepts)
   end)
 
+  it("plans the AWS side in a dry run: accept, routes and rule shown, nothing sent", function()
+    local ic = assert(peerlua.instaclustr({ api = "v1" }))
+    local aws = assert(peerlua.aws({ region = "us-west-2", role_arn = "arn:aws:iam::210987654321:role/peerlua-accepter" }))
+    local p = ic_peering(ic)
+    local mine = assert(peerlua.aws({ region = "us-west-2" }))
+    local hows = {}
+    local _, err = peerlua.dry_run(function()
+      hows[1] = select(2, assert(mine:accept_peering(p)))
+      hows[2] = select(2, assert(mine:ensure_routes(p)))
+      hows[3] = select(2, assert(mine:ensure_ingress(p, { ports = { 9042 } })))
+      hows[4] = assert(aws:account()) -- AssumeRole changes nothing: a dry run sends it
+    end)
+    assert.is_nil(err)
+    assert.same({ "planned", "added", "added", "210987654321" }, hows)
+    assert.equal(0, mutations())
+  end)
+
+  it("assumes the role again when AWS says its keys expired", function()
+    local aws = assert(peerlua.aws({ region = "us-west-2", role_arn = "arn:aws:iam::210987654321:role/peerlua-accepter" }))
+    assert(aws:describe_route_tables({}))
+    admin("POST", "clock", { advance = 7200 }) -- past the session's hour
+    assert(aws:describe_route_tables({}))
+    assert(aws:get_caller_identity({}))
+    local assumed = 0
+    for _, a in ipairs(actions()) do if a == "AssumeRole" then assumed = assumed + 1 end end
+    assert.equal(2, assumed)
+  end)
+
+  it("adds each missing rule, even when some are there or asked twice", function()
+    local ic = assert(peerlua.instaclustr({ api = "v1" }))
+    local aws = assert(peerlua.aws({ region = "us-west-2" }))
+    local p = ic_peering(ic)
+    assert(aws:accept_peering(p))
+    local a = assert(aws:ensure_ingress(p, { ports = { 9042, 9042 } }))
+    assert.equal(1, #a.added)
+    local b, how = assert(aws:ensure_ingress(p, { ports = { 9042, 9043 } }))
+    assert.equal("added", how)
+    assert.equal(1, #b.added)
+    assert.equal(1, #b.existing)
+    local g = assert(aws:describe_security_groups({ group_ids = { b.security_group } }))
+    assert.equal(2, #require("peerlua.providers.common").xml_list(g.securityGroupInfo[1].ipPermissions))
+  end)
+
   it("refuses a peering that another account must accept, before any change", function()
     local ic = assert(peerlua.instaclustr({ api = "v1" }))
     local p = ic_peering(ic)
@@ -276,6 +319,18 @@ describe("peerlua.aws", function()
           ip_permissions = { { ip_protocol = "tcp", from_port = 1, to_port = 2,
                                ip_ranges = { { cidr_ip = "10.0.0.1/8" } } } } }, "ip_permissions[1].ip_ranges[1].cidr_ip" },
       { "assume_role", { role_arn = "arn:aws:iam::12:role/x", role_session_name = "s" }, "role_arn" },
+      { "assume_role", { role_arn = "arn:aws:iam::123456789012:role/a\0b", role_session_name = "s" }, "role_arn" },
+      { "assume_role", { role_arn = "arn:aws:iam::123456789012:role/a", role_session_name = "a b" },
+        "role_session_name" },
+      { "authorize_security_group_ingress", { group_id = "sg-0123456789abcdef0",
+          ip_permissions = { { ip_protocol = "tcp", from_port = 9, to_port = 2,
+                               ip_ranges = { { cidr_ip = "10.0.0.0/8" } } } } }, "ip_permissions[1].to_port" },
+      { "authorize_security_group_ingress", { group_id = "sg-0123456789abcdef0",
+          ip_permissions = { { ip_protocol = "tcp", from_port = 1, to_port = 2,
+                               ip_ranges = { { cidr_ip = "10.0.0.0/8", foo = "bar" } } } } },
+        "ip_permissions[1].ip_ranges[1].foo" },
+      { "describe_route_tables", { filters = { ["vpc-id"] = {} } }, "filters.vpc-id" },
+      { "get_change", { id = "/change/c-1" }, "id" },
     }
     for _, c in ipairs(cases) do
       local ok, err = aws[c[1]](aws, c[2])
@@ -322,21 +377,23 @@ describe("peerlua.aws", function()
       f:write(text)
       f:close()
     end
+    -- [peer] has keys of its own too: with role_arn and source_profile, the
+    -- source's keys assume the role (botocore's order)
     write("credentials", "[base]\naws_access_key_id = " .. fx.access_key_id .. "\naws_secret_access_key = "
-      .. fx.secret_access_key .. "\n")
+      .. fx.secret_access_key .. "\n[peer]\naws_access_key_id = AKIANOTTHEONE0000001\naws_secret_access_key = x\n")
     os.execute("chmod 600 " .. dir .. "/credentials")
     write("config", "[profile peer]\nrole_arn = arn:aws:iam::210987654321:role/peerlua-accepter\n"
       .. "source_profile = base\nregion = us-east-1\n")
     write("who.lua", [[
-      local aws = assert(require("peerlua").aws({}))
+      local aws = assert(require("peerlua").aws({ profile = "peer" })) -- wins over the environment's keys
       local a = assert(aws:account())
       local b = assert(aws:get_caller_identity({}))
       print(a, b.GetCallerIdentityResult.Arn)
     ]])
     local cmd = table.concat({
-      "env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_REGION -u AWS_DEFAULT_REGION",
+      "env -u AWS_REGION -u AWS_DEFAULT_REGION AWS_ACCESS_KEY_ID=AKIAENVIRONMENT00001 AWS_SECRET_ACCESS_KEY=x",
       "AWS_CONFIG_FILE=" .. dir .. "/config", "AWS_SHARED_CREDENTIALS_FILE=" .. dir .. "/credentials",
-      "AWS_PROFILE=peer", "AWS_ENDPOINT_URL_STS=" .. server.url .. "/aws/sts",
+      "AWS_PROFILE=base", "AWS_ENDPOINT_URL_STS=" .. server.url .. "/aws/sts",
       "AWS_ENDPOINT_URL_EC2=" .. server.url .. "/aws/ec2",
       os.getenv("PEERLUA_BIN"), dir .. "/who.lua", "2>&1" }, " ")
     local out = io.popen(cmd):read("a")

@@ -42,6 +42,12 @@ M.throttle_classes = { read = { rate = 20, burst = 50 }, change = { rate = 5, bu
 
 M.ops = {}
 for name in pairs(base.core.providers.aws.ops) do M.ops[name] = "raw" end
+-- POSTs that change nothing: a dry run sends them (Describe*, Get* and
+-- List* are reads by name already, plan.lua)
+M.reads = { assume_role = true }
+-- expired keys: EC2 answers 400 RequestExpired, STS and Route 53 403
+-- ExpiredToken (aws-sdk-go credsExpiredCodes)
+M.reauth_statuses = { [400] = true, [403] = true }
 
 -- ---- XML answers ----------------------------------------------------------
 
@@ -98,12 +104,28 @@ local DONE = {
   delete_route = { ["InvalidRoute.NotFound"] = "missing" },
   revoke_security_group_ingress = { ["InvalidPermission.NotFound"] = "missing" },
 }
-function M.outcome(client, opname, resp)
+function M.outcome(client, opname, resp, args)
   local done = DONE[opname]
   local info = done and M.parse_error(client, resp)
   local how = info and done[info.code_word]
-  if how then return true, how end
-  return nil
+  if not how then return nil end
+  if opname == "create_route" and args then
+    -- EC2 says RouteAlreadyExists for any route to that destination: done
+    -- only if it goes through the same peering connection
+    local r = client:describe_route_tables({ route_table_ids = { args.route_table_id } })
+    local t = r and list(r.routeTableSet)[1]
+    for _, route in ipairs(t and list(t.routeSet) or {}) do
+      if route.destinationCidrBlock == args.destination_cidr_block then
+        if route.vpcPeeringConnectionId == args.vpc_peering_connection_id then return true, how end
+        return nil
+      end
+    end
+    return nil
+  end
+  if opname == "authorize_security_group_ingress" and args and #args.ip_permissions > 1 then
+    return nil -- EC2 refuses the whole call for one duplicate: the others were not added
+  end
+  return true, how
 end
 
 -- ---- requests --------------------------------------------------------------
@@ -204,6 +226,7 @@ end
 
 local PROTOCOLS = { tcp = true, udp = true, icmp = true, ["-1"] = true }
 local PERMISSION_KEYS = { ip_protocol = true, from_port = true, to_port = true, ip_ranges = true }
+local RANGE_KEYS = { cidr_ip = true, description = true }
 
 local function check_permissions(perms, bad)
   if #perms == 0 then return bad("ip_permissions", "must be a list of {ip_protocol=, from_port=, to_port=, ip_ranges=}") end
@@ -216,11 +239,21 @@ local function check_permissions(perms, bad)
         if not PERMISSION_KEYS[k] then bad(f .. "." .. tostring(k), "is not a field of an IP permission") end
       end
       if not PROTOCOLS[perm.ip_protocol] then bad(f .. ".ip_protocol", 'must be "tcp", "udp", "icmp" or "-1"') end
+      -- ports (IpPermission in ec2 service-2.json): tcp and udp 0 to 65535,
+      -- from <= to; icmp a type and code (-1: all); "-1" (all traffic) none
+      local tcp = perm.ip_protocol == "tcp" or perm.ip_protocol == "udp"
       for _, k in ipairs({ "from_port", "to_port" }) do
         local v = perm[k]
-        if perm.ip_protocol ~= "-1" and (math.type(v) ~= "integer" or v < -1 or v > 65535) then
-          bad(f .. "." .. k, "must be a port number, a whole number from 0 to 65535")
+        if perm.ip_protocol == "-1" then
+          if v ~= nil then bad(f .. "." .. k, 'must not be given with ip_protocol "-1" (all traffic)') end
+        elseif math.type(v) ~= "integer" or v < (tcp and 0 or -1) or v > (tcp and 65535 or 255) then
+          bad(f .. "." .. k, tcp and "must be a port number, a whole number from 0 to 65535"
+            or "must be an ICMP type or code, a whole number from -1 to 255")
         end
+      end
+      if tcp and math.type(perm.from_port) == "integer" and math.type(perm.to_port) == "integer"
+        and perm.from_port > perm.to_port then
+        bad(f .. ".to_port", "must not be less than from_port")
       end
       if type(perm.ip_ranges) ~= "table" or #perm.ip_ranges == 0 then
         bad(f .. ".ip_ranges", "must be a list of {cidr_ip = ..., description = ...}")
@@ -228,6 +261,11 @@ local function check_permissions(perms, bad)
         for j, r in ipairs(perm.ip_ranges) do
           local rule = type(r) ~= "table" and "must be a table" or base.core.check("cidr4", r.cidr_ip)
           if rule then bad(f .. ".ip_ranges[" .. j .. "].cidr_ip", rule) end
+          for k in pairs(type(r) == "table" and r or {}) do
+            if not RANGE_KEYS[k] then
+              bad(f .. ".ip_ranges[" .. j .. "]." .. tostring(k), "is not a field of an IP range (cidr_ip, description)")
+            end
+          end
           if type(r) == "table" and r.description ~= nil and (type(r.description) ~= "string" or #r.description > 255) then
             bad(f .. ".ip_ranges[" .. j .. "].description", "must be a string of at most 255 characters")
           end
@@ -244,11 +282,33 @@ local function check_filters(given, bad)
     elseif type(values) ~= "string" and type(values) ~= "table" then
       bad("filters." .. name, "must be a string or a list of strings")
     elseif type(values) == "table" then
-      for j, v in ipairs(values) do
-        if type(v) ~= "string" then bad("filters." .. name .. "[" .. j .. "]", "must be a string") end
+      if #values == 0 then bad("filters." .. name, "must have at least one value") end
+      for k, v in pairs(values) do
+        if math.type(k) ~= "integer" or type(v) ~= "string" then
+          bad("filters." .. name .. "[" .. tostring(k) .. "]", "must be a list of strings")
+        end
       end
     end
   end
+end
+
+-- RoleSessionName: [\w+=,.@-]* (sts AssumeRoleRequest, roleSessionNameType)
+local function check_session_name(v, bad)
+  if type(v) == "string" and v:find("[^%w_+=,.@%-]") then
+    bad("role_session_name", "must be letters, digits and _+=,.@- only")
+  end
+end
+
+-- Route 53 ids: AWS answers them as /hostedzone/ID and /change/ID; either
+-- form is taken (botocore strips the prefix too) and sent bare
+local ZONE_ID = "^[A-Z0-9]+$"
+function M.defaults(_, opname, args)
+  local prefix = (opname == "get_change" and "id") or (args.hosted_zone_id and "hosted_zone_id")
+  if not prefix or type(args[prefix]) ~= "string" then return args end
+  local copy = {}
+  for k, v in pairs(args) do copy[k] = v end
+  copy[prefix] = copy[prefix]:gsub("^/?hostedzone/", ""):gsub("^/?change/", "")
+  return copy
 end
 
 function M.check(_, _, args)
@@ -256,6 +316,12 @@ function M.check(_, _, args)
   local function bad(field, rule) out[#out + 1] = { field = field, rule = rule } end
   if type(args.ip_permissions) == "table" then check_permissions(args.ip_permissions, bad) end
   if type(args.filters) == "table" then check_filters(args.filters, bad) end
+  check_session_name(args.role_session_name, bad)
+  for _, k in ipairs({ "hosted_zone_id", "id" }) do
+    if type(args[k]) == "string" and not args[k]:find(ZONE_ID) then
+      bad(k, "must be a Route 53 id: upper-case letters and digits (Z04089311NGVVH0FO3QGG), or /hostedzone/ID")
+    end
+  end
   return out
 end
 
@@ -299,6 +365,17 @@ local function aws_profile(client, name)
     .. " or " .. kpath)
 end
 
+-- The profile's region from the config file alone (which, holding no
+-- secret, need not be private)
+local function config_region(name)
+  local f = io.open(home_file("AWS_CONFIG_FILE", "config"), "r")
+  if not f then return nil end
+  local sections = credentials.parse_ini(f:read("a"))
+  f:close()
+  local s = sections and (sections[name == "default" and "default" or "profile " .. name] or sections["profile " .. name])
+  return s and s.region or nil
+end
+
 local function env(name)
   local v = os.getenv(name)
   return v ~= "" and v or nil
@@ -311,12 +388,14 @@ local function keys_of(t)
   end
 end
 
--- creds, region from the profile (following source_profile once for a role)
+-- creds, region from the profile (following source_profile once for a
+-- role: its keys assume the role, before the profile's own, as botocore's
+-- assume-role provider comes before the shared files)
 local function from_profile(client, name)
   local prof, read = aws_profile(client, name)
   if not prof then return nil, read end
-  local creds = keys_of(prof)
-  if not creds and prof.role_arn and prof.source_profile then
+  local creds = not (prof.role_arn and prof.source_profile) and keys_of(prof)
+  if prof.role_arn and prof.source_profile then
     local src, sread = aws_profile(client, prof.source_profile)
     if not src then return nil, sread end
     creds = keys_of(src)
@@ -343,7 +422,8 @@ function M.credentials(client, opts)
     if not acct then return nil, "the emulator has no AWS account" end
     creds = { access_key_id = acct.access_key_id, secret_access_key = acct.secret_access_key }
     region = acct.region
-  elseif env("AWS_ACCESS_KEY_ID") and env("AWS_SECRET_ACCESS_KEY") then
+  elseif not opts.profile and env("AWS_ACCESS_KEY_ID") and env("AWS_SECRET_ACCESS_KEY") then
+    -- a profile given in the options wins over the environment's keys (botocore)
     creds = { access_key_id = env("AWS_ACCESS_KEY_ID"), secret_access_key = env("AWS_SECRET_ACCESS_KEY"),
               session_token = env("AWS_SESSION_TOKEN") }
   else
@@ -355,10 +435,7 @@ function M.credentials(client, opts)
         .. "AWS_SECRET_ACCESS_KEY, or give AWS_PROFILE a profile with keys (" .. tostring(where) .. ")"
     end
   end
-  if not region and not client.sim then
-    local _, pregion = from_profile(client, opts.profile or env("AWS_PROFILE") or "default")
-    region = pregion
-  end
+  if not region and not client.sim then region = config_region(opts.profile or env("AWS_PROFILE") or "default") end
   region = opts.region or env("AWS_REGION") or env("AWS_DEFAULT_REGION") or region or (client.sim and "us-east-1")
   if not region then
     return base.invalid_option("aws", "region", "is required: pass region, or set AWS_REGION or AWS_DEFAULT_REGION, "
@@ -366,6 +443,11 @@ function M.credentials(client, opts)
   end
   local rule = base.core.check("aws_region", region)
   if rule then return base.invalid_option("aws", "region", rule) end
+  if not opts.base_url and (region:match("^cn%-") or region:match("^us%-gov%-") or region:match("%-iso")) then
+    -- other partitions: other endpoints (amazonaws.com.cn, ...) and ARNs
+    return base.invalid_option("aws", "region", "is in another AWS partition (China, GovCloud or ISO), which peerlua "
+      .. "does not know the endpoints of; use base_url or AWS_ENDPOINT_URL_EC2 for its endpoint")
+  end
   client.region = region
   if not opts.base_url and not client.sim then client.base_url = "https://ec2." .. region .. ".amazonaws.com" end
   client.role_arn = opts.role_arn or creds.role_arn

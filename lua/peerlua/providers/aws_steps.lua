@@ -21,7 +21,7 @@ local function fail(code, op, message, extra)
 end
 
 local function invalid(op, field, rule)
-  return fail("invalid", op, op .. ": " .. field .. ": " .. rule, { details = { { field = field, rule = rule } } })
+  return fail("invalid", op, field .. ": " .. rule, { details = { { field = field, rule = rule } } })
 end
 
 -- "US_WEST_2" (Instaclustr) -> "us-west-2"
@@ -70,6 +70,14 @@ local function check_opts(op, opts, known)
     type(opts)), 3) end
   for k in pairs(opts) do
     if not known[k] then return nil, select(2, invalid(op, tostring(k), "is not an option of this step")) end
+  end
+  local t = opts.timeout
+  if t ~= nil and (type(t) ~= "number" or t ~= t or t < 0 or t > 86400) then
+    return nil, select(2, invalid(op, "timeout", "must be a number of seconds from 0 to 86400"))
+  end
+  local d = opts.description
+  if d ~= nil and (type(d) ~= "string" or #d > 255) then
+    return nil, select(2, invalid(op, "description", "must be a string of at most 255 characters"))
   end
   return opts
 end
@@ -247,6 +255,12 @@ function M.accept_peering(self, p, opts)
       .. ", not pending-acceptance", { state = status })
   end
   local r, aerr = self:accept_vpc_peering_connection({ vpc_peering_connection_id = side.pcx })
+  if r == true and aerr == "planned" then -- a dry run: the steps after it plan as if accepted
+    side.planned_accept = true
+    p.aws_side = { client = self, at = base.core.now(), side = side }
+    result.status = "planned"
+    return result, "planned"
+  end
   if not r then
     -- accepted meanwhile (another copy of the script, a person): read it again
     local again = describe_pcx(self, op, side.pcx, 0)
@@ -266,7 +280,7 @@ end
 
 local function accepted(op, side)
   local status = status_of(side.aws)
-  if status == "active" or status == "provisioning" then return true end
+  if status == "active" or status == "provisioning" or side.planned_accept then return true end
   return fail("state", op, "AWS peering connection " .. side.pcx .. " is " .. tostring(status)
     .. "; accept it first (aws:accept_peering)", { state = status })
 end
@@ -375,11 +389,14 @@ function M.ensure_ingress(self, p, opts)
       .. "application (e.g. {9042} for Cassandra CQL, {9092} for Kafka)")
   end
   if type(ports) ~= "table" or #ports == 0 then return invalid(op, "ports", "must be a list of port numbers") end
+  local unique, seen = {}, {}
   for i, port in ipairs(ports) do
     if math.type(port) ~= "integer" or port < 1 or port > 65535 then
       return invalid(op, "ports[" .. i .. "]", "must be a whole number from 1 to 65535")
     end
+    if not seen[port] then unique[#unique + 1], seen[port] = port, true end
   end
+  ports = unique
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   local group
@@ -418,8 +435,13 @@ function M.ensure_ingress(self, p, opts)
     end
   end
   if #perms == 0 then return result, "existing" end
-  local done, aerr = self:authorize_security_group_ingress({ group_id = group.groupId, ip_permissions = perms })
-  if not done then return nil, aerr end
+  -- one call a rule: EC2 refuses a whole call for one duplicate (another
+  -- copy of the script adding the same rule meanwhile), so a call of one is
+  -- what lets "already there" mean exactly that rule
+  for _, perm in ipairs(perms) do
+    local done, aerr = self:authorize_security_group_ingress({ group_id = group.groupId, ip_permissions = { perm } })
+    if not done then return nil, aerr end
+  end
   return result, "added"
 end
 
@@ -448,6 +470,7 @@ function M.associate_hosted_zone(self, p, opts)
   end
   local r, aerr = self:associate_vpc_with_hosted_zone({ hosted_zone_id = side.zone, vpc_id = side.vpc,
                                                         vpc_region = self.region })
+  if r == true and aerr == "planned" then return { zone = side.zone, vpc = side.vpc }, "planned" end
   if not r then
     -- the VPC is associated already: Route 53 refuses a second association
     -- (ConflictingDomainExists; a model where the reference is not explicit)
