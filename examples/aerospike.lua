@@ -33,12 +33,12 @@ if p.state == "pending" then p = assert(p:wait("pending_acceptance", { timeout =
 local aws, why = peerlua.aws { region = MY_VPC.region }
 if aws then
   local a, how = assert(aws:accept_peering(p))
-  print(("AWS peering connection %s: %s"):format(tostring(a.pcx), how))
+  print(("AWS peering connection %s: %s"):format(a.pcx or "(once the peering exists)", how))
   local routes = assert(aws:ensure_routes(p))
   local ingress = assert(aws:ensure_ingress(p))
   local _, zone = assert(aws:associate_hosted_zone(p))
-  print(("routes: %d added; security group %s: %d rules added; hosted zone: %s"):format(
-    #routes.added, tostring(ingress.security_group), #ingress.added, zone))
+  print(("routes added: %d; security group %s, rules added: %d; hosted zone: %s"):format(
+    #routes.added, ingress.security_group or "(the VPC's default)", #ingress.added, zone))
 elseif p.state == "pending_acceptance" then
   local pcx, zone = p.raw.peeringId, p.raw.privateHostedZoneId
   print("No AWS client (" .. why.message .. "). On the AWS side (account " .. MY_VPC.account .. "), run:")
@@ -54,4 +54,4 @@ elseif p.state == "pending_acceptance" then
 end
 
 assert(p:wait("active", { timeout = 3600 }))
-print(("peering %s is active (%s)"):format(p.id, p.raw.peeringId))
+print(("peering %s is %s (%s)"):format(p.id, p.state, p.raw.peeringId or "no pcx- yet"))

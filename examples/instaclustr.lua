@@ -34,7 +34,7 @@ print(("peering %s: %s"):format(p.id, p.status))
 local aws, why = peerlua.aws { region = "us-west-2" }
 if aws then
   local a, how = assert(aws:accept_peering(p))
-  print(("AWS peering connection %s: %s"):format(tostring(a.pcx), how))
+  print(("AWS peering connection %s: %s"):format(a.pcx or "(once the peering exists)", how))
   local routes = assert(aws:ensure_routes(p))
   print(("routes to the cluster: %d added, %d already there"):format(#routes.added, #routes.existing))
 elseif p.state == "pending_acceptance" then

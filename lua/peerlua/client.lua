@@ -210,7 +210,9 @@ function M.new(spec, class, opts)
 end
 
 function Client:__tostring()
-  return string.format("%s client (%s)", self.name, self.base_url)
+  -- the endpoint requests go to (AWS: EC2's, which the environment may name)
+  local url = self.spec.main_service and self:service_url(self.spec.main_service) or self.base_url
+  return string.format("%s client (%s)", self.name, url)
 end
 
 -- ---- responses -----------------------------------------------------------

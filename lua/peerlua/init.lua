@@ -31,7 +31,16 @@ local M = {
   auth = { huawei_sign = core.huawei_sign, aws_sign = core.aws_sign },
   -- xml.decode(text) -> value, root element name | nil, err: XML as AWS
   -- writes it, in tables (core/lua_xml.c says the shape)
-  xml = { decode = core.xml_decode },
+  -- xml.list(v) -> v as a list: an empty set (decoded "") is {}, one
+  -- element seen once is {it}
+  xml = {
+    decode = core.xml_decode,
+    list = function(v)
+      if type(v) ~= "table" then return {} end
+      if v[1] == nil and next(v) ~= nil then return { v } end
+      return v
+    end,
+  },
 }
 
 -- Modules load on first use, so that start-up stays close to lua5.4's: a

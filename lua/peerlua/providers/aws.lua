@@ -23,6 +23,7 @@ local M = {
   name = "aws",
   default_base_url = "https://ec2.us-east-1.amazonaws.com", -- replaced by the region's (credentials below)
   sim_prefix = "/aws",
+  main_service = "ec2", -- what tostring(client) shows the endpoint of
   options = {
     access_key_id = "string", secret_access_key = "string", session_token = "string", region = "string",
     role_arn = "string", role_session_name = "string",

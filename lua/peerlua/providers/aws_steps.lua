@@ -388,7 +388,8 @@ function M.ensure_ingress(self, p, opts)
     return invalid(op, "ports", "is required for " .. p.provider .. " peerings: the ports of the cluster's "
       .. "application (e.g. {9042} for Cassandra CQL, {9092} for Kafka)")
   end
-  if type(ports) ~= "table" or #ports == 0 then return invalid(op, "ports", "must be a list of port numbers") end
+  if type(ports) ~= "table" then return invalid(op, "ports", "must be a list of port numbers") end
+  if #ports == 0 then return invalid(op, "ports", "must list at least one port") end
   local unique, seen = {}, {}
   for i, port in ipairs(ports) do
     if math.type(port) ~= "integer" or port < 1 or port > 65535 then

@@ -81,12 +81,7 @@ function M.fingerprint(s)
   return string.format("%08x", h)
 end
 
--- A list in XML decoded by core.xml_decode: an <item> set is an array, an
--- empty one is "", an element repeated once is the value itself.
-function M.xml_list(v)
-  if type(v) ~= "table" then return {} end
-  if v[1] == nil and next(v) ~= nil then return { v } end
-  return v
-end
+-- A list in XML decoded by core.xml_decode: peerlua.xml.list
+M.xml_list = require("peerlua").xml.list
 
 return M
