@@ -81,7 +81,8 @@ function M.fingerprint(s)
   return string.format("%08x", h)
 end
 
--- A list in XML decoded by core.xml_decode: peerlua.xml.list
-M.xml_list = require("peerlua").xml.list
+-- A list in XML decoded by core.xml_decode: peerlua.xml.list (looked up
+-- when called: the emulator loads this file without the C module)
+function M.xml_list(v) return require("peerlua").xml.list(v) end
 
 return M
