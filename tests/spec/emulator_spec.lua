@@ -111,7 +111,8 @@ describe("an emulator started from Lua", function()
     -- a fresh lua5.4 (LUA_CPATH finds build/peerlua.so, as run.sh sets it)
     local script = 'local s = require("peerlua.sim") local e = assert(s.start({})) '
       .. 'io.write(tostring(require("peerlua").sim.url == e.url)) e:stop()'
-    local f = assert(io.popen("lua5.4 -e '" .. script .. "' 2>&1"))
+    -- (a sanitized build: the ASan runtime preloaded, PEERLUA_LUA54_ENV)
+    local f = assert(io.popen((os.getenv("PEERLUA_LUA54_ENV") or "") .. " lua5.4 -e '" .. script .. "' 2>&1"))
     local out = f:read("a")
     local ok = f:close()
     assert.equal("true", out)

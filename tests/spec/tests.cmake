@@ -12,6 +12,8 @@ foreach(spec ${PEERLUA_SPECS})
     set_tests_properties(spec.${mode}.${name} PROPERTIES TIMEOUT 120)
     if(mode STREQUAL "lua54" AND PEERLUA_LUA54_ENV)
       set_tests_properties(spec.${mode}.${name} PROPERTIES ENVIRONMENT "${PEERLUA_LUA54_ENV}")
+    elseif(PEERLUA_LUA54_ENV) # for a stock lua5.4 a host-mode spec starts itself
+      set_tests_properties(spec.${mode}.${name} PROPERTIES ENVIRONMENT "PEERLUA_LUA54_ENV=${PEERLUA_LUA54_ENV}")
     endif()
   endforeach()
 endforeach()
