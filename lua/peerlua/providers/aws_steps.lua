@@ -12,7 +12,8 @@
 local base = require("peerlua.client")
 
 local M = {}
-local list = require("peerlua.providers.common").xml_list
+local common = require("peerlua.providers.common")
+local list = common.xml_list
 
 local function fail(code, op, message, extra)
   local e = { code = code, provider = "aws", op = op, retryable = false, message = message }
@@ -112,16 +113,11 @@ end
 -- asking at the same time share the one request.
 function M.account(self)
   if self.account_id then return self.account_id end
-  if not self.asking_account then
-    self.asking_account = base.core.spawn(function()
-      local r, err = self:get_caller_identity({})
-      if not r then return nil, err end
-      return r.GetCallerIdentityResult and r.GetCallerIdentityResult.Account
-    end)
-  end
-  local asking = self.asking_account
-  local id, err = asking:wait()
-  if self.asking_account == asking then self.asking_account = nil end
+  local id, err = common.shared(self, "asking_account", function()
+    local r, rerr = self:get_caller_identity({})
+    if not r then return nil, rerr end
+    return r.GetCallerIdentityResult and r.GetCallerIdentityResult.Account
+  end)
   if id == nil and err then return nil, err end
   if type(id) ~= "string" then return fail("provider", "get_caller_identity", "GetCallerIdentity named no account") end
   self.account_id = id

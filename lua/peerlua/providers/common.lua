@@ -81,6 +81,18 @@ function M.fingerprint(s)
   return string.format("%08x", h)
 end
 
+-- shared(holder, key, fn, ...) -> what fn(...) returns, run as a task
+-- kept in holder[key] while it runs: tasks asking meanwhile wait for that
+-- one run and share its answer (one token refresh, one AssumeRole for
+-- every concurrent call), and the next ask after it starts a new one.
+function M.shared(holder, key, fn, ...)
+  if not holder[key] then holder[key] = require("peerlua.client").core.spawn(fn, ...) end
+  local task = holder[key]
+  local a, b = task:wait()
+  if holder[key] == task then holder[key] = nil end
+  return a, b
+end
+
 -- A list in XML decoded by core.xml_decode: peerlua.xml.list (looked up
 -- when called: the emulator loads this file without the C module)
 function M.xml_list(v) return require("peerlua").xml.list(v) end

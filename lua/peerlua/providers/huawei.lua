@@ -130,10 +130,7 @@ end
 local function token(client)
   local t = client.token
   if t and t.expires > base.core.now() then return t.value end
-  if not client.refreshing then client.refreshing = base.core.spawn(fetch_token, client) end
-  local refreshing = client.refreshing
-  local new, err = refreshing:wait()
-  if client.refreshing == refreshing then client.refreshing = nil end
+  local new, err = common.shared(client, "refreshing", fetch_token, client)
   if not new then return nil, err end
   client.token = new
   return new.value
