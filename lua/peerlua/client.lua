@@ -11,7 +11,7 @@
 --   reauthorize(client, resp) -> true if a retry with fresh auth may help
 --       (asked on a 401, and on the statuses in spec.reauth_statuses)
 --   reads = {op = true}  operations a dry run sends although they are not
---       GETs (AWS's AssumeRole: it changes nothing)
+--       GETs (AWS's Query API: Describe*, AssumeRole ... change nothing)
 --   parse_error(client, resp) -> {code_word=, message=, request_id=}
 --   match = {list=, key=, test=, gone=, complete=}  how to find the peering
 --       args ask for (ensure_peering, and the reconcile after an ambiguous
@@ -458,7 +458,7 @@ function Client:call(opname, args, on_send)
     return nil, err
   end
   if not req then return nil, err end
-  if plan.on and plan.mutating(req.method, opname) and not (self.spec.reads and self.spec.reads[opname]) then
+  if plan.on and plan.mutating(req.method) and not (self.spec.reads and self.spec.reads[opname]) then
     -- a dry run: shown, not sent
     plan.record(self, opname, req)
     return PLANNED, "planned"

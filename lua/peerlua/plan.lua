@@ -34,11 +34,9 @@ local function redact(v, depth)
   return setmetatable(out, getmetatable(v))
 end
 
--- mutating(method) -> is a request with this method a change?
--- mutating(method[, op]): a request that changes something. AWS's Query
--- API reads with POST too: its Describe and Get actions change nothing.
-function M.mutating(method, op)
-  if op and (op:match("^describe_") or op:match("^get_")) then return false end
+-- mutating(method) -> is a request with this method a change? (A
+-- provider names its POSTs that are not: spec.reads, client.lua.)
+function M.mutating(method)
   return KIND[method] ~= nil
 end
 

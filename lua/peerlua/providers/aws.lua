@@ -43,16 +43,20 @@ M.throttle_classes = { read = { rate = 20, burst = 50 }, change = { rate = 5, bu
 
 M.ops = {}
 for name in pairs(base.core.providers.aws.ops) do M.ops[name] = "raw" end
--- POSTs that change nothing: a dry run sends them (Describe*, Get* and
--- List* are reads by name already, plan.lua)
+-- POSTs that change nothing, which a dry run sends: every Describe, Get
+-- and List action, and AssumeRole
 M.reads = { assume_role = true }
+for name in pairs(M.ops) do
+  if name:match("^describe_") or name:match("^get_") or name:match("^list_") then M.reads[name] = true end
+end
 -- expired keys: EC2 answers 400 RequestExpired, STS and Route 53 403
 -- ExpiredToken (aws-sdk-go credsExpiredCodes)
 M.reauth_statuses = { [400] = true, [403] = true }
 
 -- ---- XML answers ----------------------------------------------------------
 
-local list = require("peerlua.providers.common").xml_list
+local common = require("peerlua.providers.common")
+local list = common.xml_list
 
 function M.decode(_, resp)
   local v, root = base.core.xml_decode(resp.body)
@@ -74,7 +78,7 @@ local CODES = {
 
 -- EC2: <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/>;
 -- STS and Route 53: <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>.
-function M.parse_error(_, resp)
+local function parse(resp)
   local v = base.core.xml_decode(resp.body or "")
   if type(v) ~= "table" then return nil end
   local e = v.Error or (type(v.Errors) == "table" and list(v.Errors.Error)[1])
@@ -85,6 +89,18 @@ function M.parse_error(_, resp)
     code = code and (CODES[code] or (code:match("%.NotFound$") and "not_found")
       or (code:match("^Invalid") and "invalid") or (code:match("^Missing") and "invalid")) or nil,
   }
+end
+
+-- One failed answer is asked about by busy, outcome, reauthorize and the
+-- error itself: its XML is decoded once.
+local parsed = setmetatable({}, { __mode = "k" })
+function M.parse_error(_, resp)
+  local info = parsed[resp]
+  if info == nil then
+    info = parse(resp) or false
+    parsed[resp] = info
+  end
+  return info or nil
 end
 
 -- Throttled answers were not carried out: safe to send again, create or not.
@@ -336,20 +352,27 @@ end
 
 -- The AWS profile `name`: keys of [name] in the credentials file, and of
 -- [profile name] ([default]) in the config file; the credentials file wins.
-local function aws_profile(client, name)
-  local merged, read = {}, {}
+-- config_section(name) -> the keys of [profile name] ([default]) of the
+-- config file or nil, its path | nil, err. The file holds no secret: it
+-- need not be private.
+local function config_section(name)
   local cpath = home_file("AWS_CONFIG_FILE", "config")
   local f = io.open(cpath, "r")
-  if f then
-    local text = f:read("a")
-    f:close()
-    local sections, err = credentials.parse_ini(text)
-    if not sections then return nil, "AWS config file " .. cpath .. ": " .. err end
-    local s = sections[name == "default" and "default" or "profile " .. name] or sections["profile " .. name]
-    if s then
-      for k, v in pairs(s) do merged[k] = v end
-      read[#read + 1] = cpath
-    end
+  if not f then return nil, cpath end
+  local text = f:read("a")
+  f:close()
+  local sections, err = credentials.parse_ini(text)
+  if not sections then return nil, nil, "AWS config file " .. cpath .. ": " .. err end
+  return sections[name == "default" and "default" or "profile " .. name] or sections["profile " .. name], cpath
+end
+
+local function aws_profile(client, name)
+  local merged, read = {}, {}
+  local s, cpath, cerr = config_section(name)
+  if cerr then return nil, cerr end
+  if s then
+    for k, v in pairs(s) do merged[k] = v end
+    read[#read + 1] = cpath
   end
   local kpath = home_file("AWS_SHARED_CREDENTIALS_FILE", "credentials")
   local text, rerr = client.read_private(kpath)
@@ -369,11 +392,7 @@ end
 -- The profile's region from the config file alone (which, holding no
 -- secret, need not be private)
 local function config_region(name)
-  local f = io.open(home_file("AWS_CONFIG_FILE", "config"), "r")
-  if not f then return nil end
-  local sections = credentials.parse_ini(f:read("a"))
-  f:close()
-  local s = sections and (sections[name == "default" and "default" or "profile " .. name] or sections["profile " .. name])
+  local s = config_section(name)
   return s and s.region or nil
 end
 
@@ -480,27 +499,23 @@ M.iso_time = iso_time
 -- minutes before they expire, or a quarter of their life for shorter ones
 -- (botocore's refresh windows are 15 and 10 minutes: credentials.py; five
 -- is enough for one peering's calls).
+local function assume(client)
+  local r, err = client:call("assume_role", { role_arn = client.role_arn, role_session_name = client.role_session_name })
+  if not r then return nil, err end
+  local c = r.AssumeRoleResult and r.AssumeRoleResult.Credentials
+  if type(c) ~= "table" or not c.AccessKeyId or not c.SecretAccessKey then
+    return nil, base.error({ code = "provider", provider = "aws", op = "assume_role", retryable = false,
+                             message = "AssumeRole answered without credentials" })
+  end
+  return { creds = { access_key_id = c.AccessKeyId, secret_access_key = c.SecretAccessKey,
+                     session_token = c.SessionToken },
+           expires = iso_time(c.Expiration) or os.time() + 900, got = os.time() }
+end
+
 local function role_keys(client)
   local t = client.assumed
   if t and t.refresh > os.time() then return t.creds end
-  if not client.assuming then
-    client.assuming = base.core.spawn(function()
-      local r, err = client:call("assume_role", { role_arn = client.role_arn,
-                                                  role_session_name = client.role_session_name })
-      if not r then return nil, err end
-      local c = r.AssumeRoleResult and r.AssumeRoleResult.Credentials
-      if type(c) ~= "table" or not c.AccessKeyId or not c.SecretAccessKey then
-        return nil, base.error({ code = "provider", provider = "aws", op = "assume_role", retryable = false,
-                                 message = "AssumeRole answered without credentials" })
-      end
-      return { creds = { access_key_id = c.AccessKeyId, secret_access_key = c.SecretAccessKey,
-                         session_token = c.SessionToken },
-               expires = iso_time(c.Expiration) or os.time() + 900, got = os.time() }
-    end)
-  end
-  local assuming = client.assuming
-  local new, err = assuming:wait()
-  if client.assuming == assuming then client.assuming = nil end
+  local new, err = common.shared(client, "assuming", assume, client)
   if not new then return nil, err end
   new.refresh = new.expires - math.min(300, (new.expires - new.got) / 4)
   client.assumed = new
