@@ -4,7 +4,6 @@
 -- AWS's tools look, and the XML decoder it reads answers with.
 local peerlua = require("peerlua")
 local testserver = require("testserver")
-local http = peerlua.http
 
 local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
 local AS_CLUSTER = "e2e81cba-446e-4ff9-9b92-9a9992af44c6"
@@ -44,15 +43,10 @@ end)
 describe("peerlua.aws", function()
   local server
 
-  local function admin(method, path, body)
-    local resp = assert(http.request({ method = method, url = server.url .. "/_sim/" .. path, json = body }))
-    return resp:json()
-  end
-
   -- the AWS actions the emulator received, in order
   local function actions()
     local out = {}
-    for _, e in ipairs(admin("GET", "requests")) do
+    for _, e in ipairs(server:admin("GET", "requests")) do
       if e.path:match("^/aws/") then
         out[#out + 1] = e.op or (e.method .. " " .. e.path)
       end
@@ -77,8 +71,8 @@ describe("peerlua.aws", function()
   setup(function() server = testserver.attach(peerlua, "--time-scale 600", { quiet = true }) end)
   teardown(function() server:stop() end)
   before_each(function()
-    admin("POST", "faults", { spec = "none" })
-    admin("POST", "reset")
+    server:admin("POST", "faults", { spec = "none" })
+    server:admin("POST", "reset")
   end)
 
   it("does the AWS side of an Instaclustr peering, and a second run changes nothing", function()
@@ -164,7 +158,7 @@ describe("peerlua.aws", function()
   end)
 
   it("converges under faults on AWS: the retried accept, route and rule land once", function()
-    admin("POST", "faults", { spec = "POST /aws/*=500after:0.3,504after:0.2,resetafter:0.2,503:0.1" })
+    server:admin("POST", "faults", { spec = "POST /aws/*=500after:0.3,504after:0.2,resetafter:0.2,503:0.1" })
     local ic = assert(peerlua.instaclustr({ api = "v1" }))
     local aws = assert(peerlua.aws({ region = "us-west-2", retries = { attempts = 20, base = 0.01, cap = 0.05 } }))
     local p = ic_peering(ic)
@@ -172,9 +166,9 @@ describe("peerlua.aws", function()
     assert.truthy(ok, tostring(err))
     assert.truthy(aws:ensure_routes(p, { route_tables = { "rtb-0a1b2c3d000000002" } }))
     assert.truthy(aws:ensure_ingress(p, { security_group = "sg-0a1b2c3d000000002", ports = { 9042, 7000 } }))
-    admin("POST", "faults", { spec = "none" })
+    server:admin("POST", "faults", { spec = "none" })
     local faulted = 0
-    for _, e in ipairs(admin("GET", "requests")) do
+    for _, e in ipairs(server:admin("GET", "requests")) do
       if e.path:match("^/aws/") and e.fault then faulted = faulted + 1 end
     end
     assert.is_true(faulted > 0, "no fault was injected")
@@ -268,7 +262,7 @@ describe("peerlua.aws", function()
   it("assumes the role again when AWS says its keys expired", function()
     local aws = assert(peerlua.aws({ region = "us-west-2", role_arn = "arn:aws:iam::210987654321:role/peerlua-accepter" }))
     assert(aws:describe_route_tables({}))
-    admin("POST", "clock", { advance = 7200 }) -- past the session's hour
+    server:admin("POST", "clock", { advance = 7200 }) -- past the session's hour
     assert(aws:describe_route_tables({}))
     assert(aws:get_caller_identity({}))
     local assumed = 0
@@ -294,7 +288,7 @@ describe("peerlua.aws", function()
   it("refuses a peering that another account must accept, before any change", function()
     local ic = assert(peerlua.instaclustr({ api = "v1" }))
     local p = ic_peering(ic)
-    local fx = admin("GET", "fixture")
+    local fx = server:admin("GET", "fixture")
     local other = fx and fx.aws and fx.aws.accounts and fx.aws.accounts[2]
       or require("peerlua.sim.fixture").aws.accounts[2]
     local aws = assert(peerlua.aws({ region = "us-west-2", access_key_id = other.access_key_id,

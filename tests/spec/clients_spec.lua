@@ -13,16 +13,11 @@ local FAST = { attempts = 4, base = 0.01, cap = 0.05, deadline = 20 }
 describe("provider clients", function()
   local server
 
-  local function admin(method, path, body)
-    local resp = assert(http.request({ method = method, url = server.url .. "/_sim/" .. path, json = body }))
-    return resp:json()
-  end
-
   local function requests(provider)
-    return admin("GET", "requests?provider=" .. provider)
+    return server:admin("GET", "requests?provider=" .. provider)
   end
 
-  local function faults(spec) admin("POST", "faults", { spec = spec }) end
+  local function faults(spec) server:admin("POST", "faults", { spec = spec }) end
 
   setup(function()
     server = testserver.start("--time-scale 600")
@@ -34,7 +29,7 @@ describe("provider clients", function()
   end)
   before_each(function()
     faults("none")
-    admin("POST", "reset")
+    server:admin("POST", "reset")
   end)
 
   it("check every argument before sending anything, naming each problem", function()
@@ -133,7 +128,7 @@ describe("provider clients", function()
       return n
     end
     assert.equal(1, token_requests())
-    admin("POST", "clock", { advance = 3600 }) -- the emulator's tokens expire
+    server:admin("POST", "clock", { advance = 3600 }) -- the emulator's tokens expire
     assert(as:list_peerings({ cluster_id = AS_CLUSTER }))
     assert.equal(2, token_requests())
   end)
@@ -353,7 +348,7 @@ describe("provider clients", function()
       tasks[i] = peerlua.spawn(function() return assert(ic:list_peerings({ cluster_data_centre_id = CDC })) end)
     end
     peerlua.wait_all(tasks)
-    local stats = admin("GET", "stats")
+    local stats = server:admin("GET", "stats")
     assert.is_nil(stats.by_status["429"])
     assert.is_true(stats.max_per_second["sim-user"] <= 35, "busiest second: " .. stats.max_per_second["sim-user"])
   end)

@@ -2,7 +2,6 @@
 -- (peerlua --emulator at 600x time).
 local peerlua = require("peerlua")
 local testserver = require("testserver")
-local http = peerlua.http
 
 local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
 local CLUSTER = "5f1b8d2e-3c4a-4e6b-9a7d-1e2f3a4b5c6d"
@@ -13,11 +12,6 @@ local QUICK = { timeout = 60, interval = 0.2, max_interval = 1 }
 describe("workflows", function()
   local server
 
-  local function admin(method, path, body)
-    local resp = assert(http.request({ method = method, url = server.url .. "/_sim/" .. path, json = body }))
-    return resp:json()
-  end
-
   local function ic_args(vpc, subnets)
     return { cluster_data_centre_id = CDC, peer_account_id = "123456789012", peer_vpc_id = vpc or "vpc-0a1b2c3d",
              peer_subnets = subnets or { "10.1.0.0/16" }, peer_region = "US_WEST_2" }
@@ -25,7 +19,7 @@ describe("workflows", function()
 
   local function count(method, pattern)
     local n = 0
-    for _, e in ipairs(admin("GET", "requests")) do
+    for _, e in ipairs(server:admin("GET", "requests")) do
       if e.method == method and e.path:match(pattern) then n = n + 1 end
     end
     return n
@@ -34,8 +28,8 @@ describe("workflows", function()
   setup(function() server = testserver.attach(peerlua, "--time-scale 600", { quiet = true }) end)
   teardown(function() server:stop() end)
   before_each(function()
-    admin("POST", "faults", { spec = "none" })
-    admin("POST", "reset")
+    server:admin("POST", "faults", { spec = "none" })
+    server:admin("POST", "reset")
   end)
 
   describe("ensure_peering", function()
@@ -73,7 +67,7 @@ describe("workflows", function()
       local q, err = ic:ensure_peering(ic_args("vpc-bad"))
       assert.is_nil(q)
       assert.equal("invalid", err.code)
-      assert.equal(0, #admin("GET", "requests"))
+      assert.equal(0, #server:admin("GET", "requests"))
     end)
   end)
 
@@ -94,8 +88,8 @@ describe("workflows", function()
 
     for _, case in ipairs({
       { "rejected", function(p) assert(peerlua.sim.accept(p, false)) end },
-      { "failed", function(p) admin("POST", "state", { provider = "aerospike", id = p.id, state = "failed" }) end },
-      { "expired", function() admin("POST", "clock", { advance = 8 * 24 * 3600 }) end },
+      { "failed", function(p) server:admin("POST", "state", { provider = "aerospike", id = p.id, state = "failed" }) end },
+      { "expired", function() server:admin("POST", "clock", { advance = 8 * 24 * 3600 }) end },
     }) do
       it("fails fast with code '" .. case[1] .. "'", function()
         local p = pending()
@@ -143,13 +137,13 @@ describe("workflows", function()
       local first = assert(ic:create_peering(ic_args("vpc-0000aaaa")))
       -- lists answer slowly: the poller's list is still in flight when the
       -- second peering is made and joins it
-      admin("POST", "faults", { spec = "GET /instaclustr/provisioning/v1/vpc-peering/" .. CDC .. "=slow=0.3s:1" })
+      server:admin("POST", "faults", { spec = "GET /instaclustr/provisioning/v1/vpc-peering/" .. CDC .. "=slow=0.3s:1" })
       local waiting = peerlua.spawn(function() return first:wait("active", QUICK) end) -- never accepted
       peerlua.sleep(0.1)
       local second = assert(ic:create_peering(ic_args("vpc-0000bbbb")))
       assert(peerlua.sim.accept(second))
       local p, err = second:wait("active", QUICK)
-      admin("POST", "faults", { spec = "none" })
+      server:admin("POST", "faults", { spec = "none" })
       assert.is_nil(err)
       assert.equal("active", p.state)
       assert.is_true(waiting:cancel())
@@ -180,7 +174,7 @@ describe("workflows", function()
   end)
 
   it("runs a bulk job where failures stay with their item", function()
-    admin("POST", "faults", { spec = "POST /instaclustr/*=500after:0.2,503:0.1;*=500:0.1" })
+    server:admin("POST", "faults", { spec = "POST /instaclustr/*=500after:0.2,503:0.1;*=500:0.1" })
     local ic = assert(peerlua.instaclustr({ retries = { attempts = 6, base = 0.01, cap = 0.05 } }))
     local items = {}
     for i = 1, 20 do items[i] = i end
@@ -196,7 +190,7 @@ describe("workflows", function()
     for i, r in ipairs(results) do
       if i ~= 7 then assert.equal("active", r.value.state) end
     end
-    admin("POST", "faults", { spec = "none" })
+    server:admin("POST", "faults", { spec = "none" })
     -- nothing was created twice, faults or not
     assert.equal(19, #assert(ic:list_peerings({ cluster_data_centre_id = CDC })))
   end)

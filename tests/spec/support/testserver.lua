@@ -38,6 +38,14 @@ function M.attach(peerlua, extra, opts)
   return server
 end
 
+-- server:admin(method, path[, body]) -> the decoded answer of the
+-- emulator's /_sim/PATH (faults, reset, requests, clock ...)
+function Server:admin(method, path, body)
+  local http = require("peerlua").http
+  local resp = assert(http.request({ method = method, url = self.url .. "/_sim/" .. path, json = body }))
+  return resp:json()
+end
+
 function Server:stop()
   if self.attached then
     self.attached.options.quiet = nil
