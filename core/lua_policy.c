@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pl_engine.h"
 #include "pl_gcra.h"
 #include "pl_lock.h"
 #include "pl_lua.h"
@@ -45,39 +46,6 @@ static double jitter(pl_policy *p) {
   x ^= x >> 27;
   p->rng = x;
   return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
-}
-
-static pl_gcra *key_gcra(lua_State *L, pl_ctx *ctx, const char *key) {
-  pl_policy *p = policy(ctx);
-  pl_gcra *g = p ? pl_throttle_find(&p->throttle, key) : NULL;
-  if (!g) luaL_error(L, "throttle key '%s' is not configured", key);
-  return g;
-}
-
-/* core.throttle_config(key, rate, burst)  [-3, +0] */
-static int l_throttle_config(lua_State *L) {
-  pl_ctx *ctx = pl_ctx_up(L);
-  const char *key = luaL_checkstring(L, 1);
-  double rate = luaL_checknumber(L, 2), burst = luaL_checknumber(L, 3);
-  pl_policy *p = policy(ctx);
-  if (!p || !pl_throttle_get(&p->throttle, key, rate, burst)) return luaL_error(L, "out of memory");
-  return 0;
-}
-
-/* core.throttle_reserve(key) -> seconds to wait before sending  [-1, +1] */
-static int l_throttle_reserve(lua_State *L) {
-  pl_ctx *ctx = pl_ctx_up(L);
-  pl_gcra *g = key_gcra(L, ctx, luaL_checkstring(L, 1));
-  lua_pushnumber(L, pl_gcra_reserve(g, pl_loop_now(ctx->loop)));
-  return 1;
-}
-
-/* core.throttle_pause(key, seconds): nobody on key sends before then  [-2, +0] */
-static int l_throttle_pause(lua_State *L) {
-  pl_ctx *ctx = pl_ctx_up(L);
-  pl_gcra *g = key_gcra(L, ctx, luaL_checkstring(L, 1));
-  pl_gcra_pause_until(g, pl_loop_now(ctx->loop) + luaL_checknumber(L, 2));
-  return 0;
 }
 
 /* ---- the shared throttle on Redis (pl_redis.h) ------------------------- */
@@ -339,51 +307,210 @@ static int l_retry_after(lua_State *L) {
   return 1;
 }
 
-/* core.retry_delay({attempts=, base=, cap=, deadline=}, attempt, retry_after, elapsed)
- * -> seconds before the next attempt, or -1 to give up  [-4, +1] */
-static int l_retry_delay(lua_State *L) {
+/* ---- the operation engine (pl_engine.h) -------------------------------
+ * core.engine{provider=, api=, key=, rate=, burst=, attempts=, base=, cap=,
+ * deadline=[, classes={name={rate=, burst=}}]} -> engine: one client's
+ * policy, fixed when it is made. Its throttle and retry budget are the
+ * key's ("provider:credential"), shared by every client of that account in
+ * this state; a class has a throttle of its own (key:name). Nothing of it
+ * can be changed from Lua afterwards. */
+
+#define PL_ENGINE_MT "peerlua.engine"
+#define PL_RUN_MT    "peerlua.run"
+#define PL_CLASSES   4
+
+typedef struct engine_ud {
+  pl_engine e;
+  double rate, burst;
+  pl_gcra *throttle; /* the key's */
+  struct {
+    char name[16];
+    pl_gcra *g;
+  } classes[PL_CLASSES];
+  int nclasses;
+  pl_retry_budget own; /* the fuzz build's: each input stands alone */
+} engine_ud;
+
+typedef struct run_ud {
+  pl_call r;
+  pl_gcra *throttle; /* the one this operation's requests take */
+} run_ud;
+
+/* The policy state, or an error if peerlua was closed under a client. */
+static pl_policy *live_policy(lua_State *L) {
+  pl_ctx *ctx = pl_ctx_up(L);
+  if (ctx->closed || !ctx->policy) luaL_error(L, "peerlua is closed: this client can no longer be used");
+  return ctx->policy;
+}
+
+/* t[name], a number within [lo, hi] (or def when absent)  [-0, +0] */
+static double field_num(lua_State *L, int t, const char *name, double lo, double hi, double def) {
+  int ty = lua_getfield(L, t, name);
+  double v = ty == LUA_TNIL ? def : lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if ((ty != LUA_TNIL && ty != LUA_TNUMBER) || !(v >= lo && v <= hi))
+    luaL_error(L, "engine: %s must be a number from %f to %f", name, lo, hi);
+  return v;
+}
+
+static int l_engine(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   pl_policy *pol = policy(pl_ctx_up(L));
   if (!pol) return luaL_error(L, "out of memory");
-  pl_retry_policy p;
-  lua_getfield(L, 1, "attempts");
-  lua_getfield(L, 1, "base");
-  lua_getfield(L, 1, "cap");
-  lua_getfield(L, 1, "deadline");
-  p.max_attempts = (int)luaL_optinteger(L, -4, 5);
-  p.base = luaL_optnumber(L, -3, 0.5);
-  p.cap = luaL_optnumber(L, -2, 30);
-  p.deadline = luaL_optnumber(L, -1, 120);
-  lua_pushnumber(L,
-                 pl_retry_next_delay(&p, (int)luaL_checkinteger(L, 2), luaL_checknumber(L, 3), luaL_checknumber(L, 4),
-                                     jitter(pol)));
+  lua_getfield(L, 1, "provider");
+  lua_getfield(L, 1, "api");
+  lua_getfield(L, 1, "key");
+  const char *name = luaL_checkstring(L, -3), *api = luaL_optstring(L, -2, ""), *key = luaL_checkstring(L, -1);
+  const pl_provider *prov = pl_provider_find(name, api);
+  if (!prov) return luaL_error(L, "engine: no provider %s %s", name, api);
+  engine_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
+  memset(u, 0, sizeof *u);
+  u->e.provider = prov;
+  u->rate = field_num(L, 1, "rate", 0.001, 10000, prov->rate);
+  u->burst = field_num(L, 1, "burst", 1, 10000, prov->burst);
+  u->e.retry.max_attempts = (int)field_num(L, 1, "attempts", 1, 100, 5);
+  u->e.retry.base = field_num(L, 1, "base", 0, 600, 0.5);
+  u->e.retry.cap = field_num(L, 1, "cap", 0, 3600, 30);
+  u->e.retry.deadline = field_num(L, 1, "deadline", 0, 86400, 120);
+  u->throttle = pl_throttle_get(&pol->throttle, key, u->rate, u->burst);
+#ifdef PEERLUA_FUZZ_BUILD
+  pl_retry_budget_init(&u->own);
+  u->e.budget = &u->own;
+#else
+  u->e.budget = pl_throttle_budget(&pol->throttle, key);
+#endif
+  if (!u->throttle || !u->e.budget) return luaL_error(L, "out of memory");
+  if (lua_getfield(L, 1, "classes") == LUA_TTABLE) {
+    int t = lua_gettop(L);
+    for (lua_pushnil(L); lua_next(L, t); lua_pop(L, 1)) {
+      size_t n;
+      const char *cname = lua_tolstring(L, -2, &n);
+      if (!cname || lua_type(L, -2) != LUA_TSTRING || n >= sizeof u->classes[0].name || u->nclasses == PL_CLASSES ||
+          !lua_istable(L, -1))
+        return luaL_error(L, "engine: classes: at most %d, names of at most 15 bytes", PL_CLASSES);
+      memcpy(u->classes[u->nclasses].name, cname, n + 1);
+      double rate = field_num(L, -1, "rate", 0.001, 10000, 1), burst = field_num(L, -1, "burst", 1, 10000, 1);
+      const char *ckey = lua_pushfstring(L, "%s:%s", key, cname);
+      u->classes[u->nclasses].g = pl_throttle_get(&pol->throttle, ckey, rate, burst);
+      lua_pop(L, 1);
+      if (!u->classes[u->nclasses++].g) return luaL_error(L, "out of memory");
+    }
+  }
+  lua_pop(L, 1);
+  luaL_setmetatable(L, PL_ENGINE_MT);
   return 1;
 }
 
-static pl_retry_budget *key_budget(lua_State *L, pl_ctx *ctx, const char *key) {
-  pl_policy *p = policy(ctx);
-  pl_retry_budget *b = p ? pl_throttle_budget(&p->throttle, key) : NULL;
-  if (!b) luaL_error(L, "retry budget '%s' is not configured", key);
-  return b;
+/* The throttle of class (a string) or the key's (nil). */
+static pl_gcra *class_gcra(lua_State *L, engine_ud *u, int idx) {
+  if (lua_isnoneornil(L, idx)) return u->throttle;
+  const char *name = luaL_checkstring(L, idx);
+  for (int i = 0; i < u->nclasses; i++)
+    if (strcmp(u->classes[i].name, name) == 0) return u->classes[i].g;
+  luaL_error(L, "engine: no throttle class '%s'", name);
+  return NULL;
 }
 
-/* core.budget_config(key)  [-1, +0] */
-static int l_budget_config(lua_State *L) {
-  key_budget(L, pl_ctx_up(L), luaL_checkstring(L, 1));
-  return 0;
-}
-
-/* core.budget_take(key, is_timeout) -> false when the budget is spent  [-2, +1] */
-static int l_budget_take(lua_State *L) {
-  pl_retry_budget *b = key_budget(L, pl_ctx_up(L), luaL_checkstring(L, 1));
-  lua_pushboolean(L, pl_retry_budget_take(b, lua_toboolean(L, 2)));
+/* engine:reserve([class]) -> seconds to wait before sending  [-2, +1] */
+static int l_engine_reserve(lua_State *L) {
+  engine_ud *u = luaL_checkudata(L, 1, PL_ENGINE_MT);
+  live_policy(L);
+  lua_pushnumber(L, pl_gcra_reserve(class_gcra(L, u, 2), pl_loop_now(pl_ctx_up(L)->loop)));
   return 1;
 }
 
-/* core.budget_refund(key)  [-1, +0] */
-static int l_budget_refund(lua_State *L) {
-  pl_retry_budget_refund(key_budget(L, pl_ctx_up(L), luaL_checkstring(L, 1)));
-  return 0;
+/* engine:settings() -> {rate=, burst=, attempts=, base=, cap=, deadline=}  [-1, +1] */
+static int l_engine_settings(lua_State *L) {
+  engine_ud *u = luaL_checkudata(L, 1, PL_ENGINE_MT);
+  lua_createtable(L, 0, 6);
+  lua_pushnumber(L, u->rate);
+  lua_setfield(L, -2, "rate");
+  lua_pushinteger(L, (lua_Integer)u->burst);
+  lua_setfield(L, -2, "burst");
+  lua_pushinteger(L, u->e.retry.max_attempts);
+  lua_setfield(L, -2, "attempts");
+  lua_pushnumber(L, u->e.retry.base);
+  lua_setfield(L, -2, "base");
+  lua_pushnumber(L, u->e.retry.cap);
+  lua_setfield(L, -2, "cap");
+  lua_pushnumber(L, u->e.retry.deadline);
+  lua_setfield(L, -2, "deadline");
+  return 1;
+}
+
+/* engine:start(opname[, class]) -> run  [-3, +1]: keeps the engine alive */
+static int l_engine_start(lua_State *L) {
+  engine_ud *u = luaL_checkudata(L, 1, PL_ENGINE_MT);
+  const char *opname = luaL_checkstring(L, 2);
+  const pl_op *op = pl_op_find(u->e.provider, opname);
+  if (!op) return luaL_error(L, "engine: %s has no operation %s", u->e.provider->name, opname);
+  pl_gcra *g = class_gcra(L, u, 3);
+  run_ud *r = lua_newuserdatauv(L, sizeof *r, 1);
+  r->throttle = g;
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  pl_call_start(&r->r, &u->e, op, pl_loop_now(pl_ctx_up(L)->loop));
+  luaL_setmetatable(L, PL_RUN_MT);
+  return 1;
+}
+
+/* [-0, +4] step, then for "send" the wait and the retry number, for "fail"
+ * why and the attempts made; and the pause the provider asked of the whole
+ * key (already applied to the local throttle; the shared one is the
+ * caller's). */
+static int push_next(lua_State *L, run_ud *r, pl_next n) {
+  static const char *const whys[] = {"answer", "attempts", "budget", "list"};
+  if (n.pause > 0) pl_gcra_pause_until(r->throttle, pl_loop_now(pl_ctx_up(L)->loop) + n.pause);
+  lua_pushstring(L, pl_step_name(n.step));
+  if (n.step == PL_STEP_SEND) {
+    lua_pushnumber(L, n.wait);
+    lua_pushinteger(L, n.retry);
+  } else if (n.step == PL_STEP_FAIL) {
+    lua_pushstring(L, whys[n.why]);
+    lua_pushinteger(L, n.attempts);
+  } else {
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
+  lua_pushnumber(L, n.pause);
+  return 4;
+}
+
+/* run:answer(status, retry_after, busy, stale, transport_retryable, timed_out)
+ * -> step, ...  (push_next); status 0: a transport error  [-7, +4] */
+static int l_run_answer(lua_State *L) {
+  run_ud *r = luaL_checkudata(L, 1, PL_RUN_MT);
+  live_policy(L);
+  pl_answer a = {(int)luaL_checkinteger(L, 2), lua_toboolean(L, 6), lua_toboolean(L, 7),
+                 luaL_optnumber(L, 3, -1),     lua_toboolean(L, 4), lua_toboolean(L, 5)};
+  return push_next(L, r, pl_call_answer(&r->r, &a, pl_loop_now(pl_ctx_up(L)->loop), jitter(live_policy(L))));
+}
+
+/* run:told("yes" | "no" | "failed") -> step, ...: the answer to an ask_* step  [-2, +4] */
+static int l_run_told(lua_State *L) {
+  static const char *const told[] = {"no", "yes", "failed", NULL};
+  run_ud *r = luaL_checkudata(L, 1, PL_RUN_MT);
+  enum pl_told t = (enum pl_told)luaL_checkoption(L, 2, NULL, told);
+  return push_next(L, r, pl_call_told(&r->r, t, pl_loop_now(pl_ctx_up(L)->loop), jitter(live_policy(L))));
+}
+
+/* run:ok(status) -> whether status is one of the operation's successes  [-2, +1] */
+static int l_run_ok(lua_State *L) {
+  run_ud *r = luaL_checkudata(L, 1, PL_RUN_MT);
+  lua_pushboolean(L, pl_op_ok(r->r.op, (int)luaL_checkinteger(L, 2)));
+  return 1;
+}
+
+/* [-0, +0] The metatable of name with methods funcs (ctx as upvalue). */
+static void methods(lua_State *L, int ctxidx, const char *name, const luaL_Reg *funcs) {
+  luaL_newmetatable(L, name);
+  lua_newtable(L);
+  lua_pushvalue(L, ctxidx);
+  luaL_setfuncs(L, funcs, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushliteral(L, "peerlua.engine");
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
 }
 
 void pl_policy_free(pl_ctx *ctx) {
@@ -394,22 +521,16 @@ void pl_policy_free(pl_ctx *ctx) {
 }
 
 void pl_open_policy(lua_State *L, int ctxidx) {
-  static const luaL_Reg funcs[] = {{"throttle_config", l_throttle_config},
-                                   {"throttle_reserve", l_throttle_reserve},
-                                   {"throttle_pause", l_throttle_pause},
-                                   {"retry_after", l_retry_after},
-                                   {"retry_delay", l_retry_delay},
-                                   {"budget_config", l_budget_config},
-                                   {"budget_take", l_budget_take},
-                                   {"budget_refund", l_budget_refund},
-                                   {"redis_new", l_redis_new},
-                                   {"redis_throttle", l_redis_throttle},
-                                   {"redis_where", l_redis_where},
-                                   {"redis_lock", l_redis_lock},
-                                   {"redis_unlock", l_redis_unlock},
-                                   {"lock_file", l_lock_file},
-                                   {"lock_release", l_lock_release},
-                                   {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"retry_after", l_retry_after},   {"engine", l_engine},
+                                   {"redis_new", l_redis_new},       {"redis_throttle", l_redis_throttle},
+                                   {"redis_where", l_redis_where},   {"redis_lock", l_redis_lock},
+                                   {"redis_unlock", l_redis_unlock}, {"lock_file", l_lock_file},
+                                   {"lock_release", l_lock_release}, {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
+  static const luaL_Reg engine_funcs[] = {
+      {"reserve", l_engine_reserve}, {"start", l_engine_start}, {"settings", l_engine_settings}, {NULL, NULL}};
+  static const luaL_Reg run_funcs[] = {{"answer", l_run_answer}, {"told", l_run_told}, {"ok", l_run_ok}, {NULL, NULL}};
+  methods(L, ctxidx, PL_ENGINE_MT, engine_funcs);
+  methods(L, ctxidx, PL_RUN_MT, run_funcs);
 }

@@ -23,23 +23,21 @@ static pl_next step(enum pl_step s) {
   return n;
 }
 
-static pl_next ask(pl_run *r, enum pl_step s, double pause) {
+static pl_next ask(pl_call *r, enum pl_step s) {
   pl_next n = step(s);
-  n.pause = pause;
   r->asked = (int)s;
   return n;
 }
 
-static pl_next fail(const pl_run *r, enum pl_why why, int retryable, double pause) {
+static pl_next fail(const pl_call *r, enum pl_why why, int retryable) {
   pl_next n = step(PL_STEP_FAIL);
   n.why = why;
   n.retryable = retryable;
   n.attempts = r->retries + 1;
-  n.pause = pause;
   return n;
 }
 
-pl_next pl_run_start(pl_run *r, const pl_engine *e, const pl_op *op, double now) {
+pl_next pl_call_start(pl_call *r, const pl_engine *e, const pl_op *op, double now) {
   memset(r, 0, sizeof *r);
   r->engine = e;
   r->op = op;
@@ -52,7 +50,7 @@ pl_next pl_run_start(pl_run *r, const pl_engine *e, const pl_op *op, double now)
 /* The provider asked the whole key to wait: 429 and 503, for as long as
  * Retry-After says (1 s without one), never longer than this operation may
  * go on retrying. */
-static double pause_of(const pl_run *r) {
+static double pause_of(const pl_call *r) {
   const pl_answer *a = &r->last;
   if (a->status != 429 && a->status != 503) return 0;
   double p = a->retry_after >= 0 ? a->retry_after : 1;
@@ -61,44 +59,41 @@ static double pause_of(const pl_run *r) {
 
 /* Another attempt after the backoff, if the cap, the deadline and the
  * budget allow. */
-static pl_next backoff(pl_run *r, double now, double u) {
+static pl_next backoff(pl_call *r, double now, double u) {
   const pl_answer *a = &r->last;
-  double pause = pause_of(r);
   double delay = pl_retry_next_delay(&r->engine->retry, r->retries, a->retry_after, now - r->started, u);
-  if (delay < 0) return fail(r, PL_WHY_ATTEMPTS, 1, pause);
-  if (!pl_retry_budget_take(r->engine->budget, a->status == 0 && a->timed_out)) return fail(r, PL_WHY_BUDGET, 1, pause);
+  if (delay < 0) return fail(r, PL_WHY_ATTEMPTS, 1);
+  if (!pl_retry_budget_take(r->engine->budget, a->status == 0 && a->timed_out)) return fail(r, PL_WHY_BUDGET, 1);
   r->retries++;
   pl_next n = step(PL_STEP_SEND);
   n.wait = delay;
   n.retry = r->retries;
-  n.pause = pause;
   return n;
 }
 
 /* Whether to try again: transient failures of operations safe to resend;
  * a create that may have landed is first looked for. */
-static pl_next decide(pl_run *r, double now, double u) {
+static pl_next decide(pl_call *r, double now, double u) {
   const pl_answer *a = &r->last;
-  double pause = pause_of(r);
   int transient = a->status == 0 ? a->transport_retryable : transient_status(a->status);
-  if (!transient && !a->busy) return fail(r, PL_WHY_ANSWER, 0, pause);
+  if (!transient && !a->busy) return fail(r, PL_WHY_ANSWER, 0);
   /* a 429 and a busy answer were refused before anything was done */
   int safe = r->op->idempotent || a->status == 429 || a->busy;
   if (!safe && r->is_create) {
     r->ambiguous = 1;
-    return ask(r, PL_STEP_ASK_RECONCILE, pause);
+    return ask(r, PL_STEP_ASK_RECONCILE);
   }
   return backoff(r, now, u);
 }
 
 /* After the settled question: stale credentials, else decide. */
-static pl_next after_settled(pl_run *r, double now, double u) {
+static pl_next after_settled(pl_call *r, double now, double u) {
   const pl_answer *a = &r->last;
-  if ((a->status == 401 || (a->status != 0 && a->stale)) && !r->reauthed) return ask(r, PL_STEP_ASK_REAUTH, 0);
+  if ((a->status == 401 || (a->status != 0 && a->stale)) && !r->reauthed) return ask(r, PL_STEP_ASK_REAUTH);
   return decide(r, now, u);
 }
 
-pl_next pl_run_answer(pl_run *r, const pl_answer *a, double now, double u) {
+static pl_next answer(pl_call *r, const pl_answer *a, double now, double u) {
   r->last = *a;
   r->asked = -1;
   int s = a->status;
@@ -110,23 +105,29 @@ pl_next pl_run_answer(pl_run *r, const pl_answer *a, double now, double u) {
   if (s == 409 && r->op->conflict_ok) return step(PL_STEP_EXISTS);
   /* "already exists" after an attempt that may have landed (a reset, a 5xx
    * or 504 after the handler ran): that attempt's peering is it */
-  if (s == 409 && r->ambiguous && r->is_create) return ask(r, PL_STEP_ASK_RECONCILE, 0);
+  if (s == 409 && r->ambiguous && r->is_create) return ask(r, PL_STEP_ASK_RECONCILE);
   /* refused because the change is already made: by an earlier attempt of
    * ours (retried by us, or re-sent by the transport after a dropped
    * connection, so even a first attempt), or by anyone */
-  if (s == 409) return ask(r, PL_STEP_ASK_SETTLED, 0);
+  if (s == 409) return ask(r, PL_STEP_ASK_SETTLED);
   return after_settled(r, now, u);
 }
 
-pl_next pl_run_told(pl_run *r, enum pl_told told, double now, double u) {
+pl_next pl_call_answer(pl_call *r, const pl_answer *a, double now, double u) {
+  pl_next n = answer(r, a, now, u);
+  n.pause = pause_of(r);
+  return n;
+}
+
+pl_next pl_call_told(pl_call *r, enum pl_told told, double now, double u) {
   int asked = r->asked;
   r->asked = -1;
   switch (asked) {
     case PL_STEP_ASK_RECONCILE:
       if (told == PL_TOLD_YES) return step(PL_STEP_RECONCILED);
       /* cannot tell whether it was created: do not risk a second one */
-      if (told == PL_TOLD_FAILED) return fail(r, PL_WHY_LIST, 1, 0);
-      if (r->last.status == 409) return fail(r, PL_WHY_ANSWER, 0, 0);
+      if (told == PL_TOLD_FAILED) return fail(r, PL_WHY_LIST, 1);
+      if (r->last.status == 409) return fail(r, PL_WHY_ANSWER, 0);
       return backoff(r, now, u);
     case PL_STEP_ASK_SETTLED:
       if (told == PL_TOLD_YES) return step(PL_STEP_SETTLED);
@@ -137,7 +138,7 @@ pl_next pl_run_told(pl_run *r, enum pl_told told, double now, double u) {
         return step(PL_STEP_SEND);
       }
       return decide(r, now, u);
-    default: /* told without a question: a caller's mistake */ return fail(r, PL_WHY_ANSWER, 0, 0);
+    default: /* told without a question: a caller's mistake */ return fail(r, PL_WHY_ANSWER, 0);
   }
 }
 

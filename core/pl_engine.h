@@ -42,9 +42,9 @@ enum pl_step {
   PL_STEP_RECONCILED,    /* the create was found by listing: that is the result */
   PL_STEP_SETTLED,       /* the change was already made: the provider's answer to that is the result */
   PL_STEP_FAIL,          /* fail with the answer's error (next.why, next.retryable) */
-  PL_STEP_ASK_RECONCILE, /* list and match the create; then pl_run_told(PL_TOLD_*) */
-  PL_STEP_ASK_SETTLED,   /* a 409: is the change already made? then pl_run_told */
-  PL_STEP_ASK_REAUTH     /* refresh the credentials; then pl_run_told (YES = refreshed) */
+  PL_STEP_ASK_RECONCILE, /* list and match the create; then pl_call_told(PL_TOLD_*) */
+  PL_STEP_ASK_SETTLED,   /* a 409: is the change already made? then pl_call_told */
+  PL_STEP_ASK_REAUTH     /* refresh the credentials; then pl_call_told (YES = refreshed) */
 };
 
 enum pl_why {
@@ -64,11 +64,11 @@ typedef struct pl_next {
   int attempts;    /* PL_STEP_FAIL: attempts made */
   int retry;       /* PL_STEP_SEND: 0 for the first attempt and a re-sent refresh, else which retry */
   double wait;     /* PL_STEP_SEND: seconds to wait first */
-  double pause;    /* > 0: the provider asked the whole key to wait this long (429, 503) */
+  double pause;    /* after an answer: > 0 when it asks the whole key to wait this long (429, 503) */
 } pl_next;
 
 /* One operation under way. */
-typedef struct pl_run {
+typedef struct pl_call {
   const pl_engine *engine;
   const pl_op *op;
   int is_create;  /* op is create_peering: never re-sent blindly */
@@ -78,16 +78,16 @@ typedef struct pl_run {
   int ambiguous;  /* an attempt ended without saying whether it landed */
   int asked;      /* the step last asked, or -1 */
   pl_answer last; /* the answer being decided on */
-} pl_run;
+} pl_call;
 
 /* Start op; the first step is to send at once. */
-pl_next pl_run_start(pl_run *r, const pl_engine *e, const pl_op *op, double now);
+pl_next pl_call_start(pl_call *r, const pl_engine *e, const pl_op *op, double now);
 /* Whether status is one of op's success statuses. */
 int pl_op_ok(const pl_op *op, int status);
 /* The next step after an attempt's answer. u in [0, 1): the jitter. */
-pl_next pl_run_answer(pl_run *r, const pl_answer *a, double now, double u);
+pl_next pl_call_answer(pl_call *r, const pl_answer *a, double now, double u);
 /* The next step after an ASK step's answer. */
-pl_next pl_run_told(pl_run *r, enum pl_told told, double now, double u);
+pl_next pl_call_told(pl_call *r, enum pl_told told, double now, double u);
 
 const char *pl_step_name(enum pl_step s);
 

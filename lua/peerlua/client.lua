@@ -175,11 +175,6 @@ function M.new(spec, class, opts)
   -- emulator (its hook, peerlua.set_sim) may give a default
   self.poll_scale = opts.poll_scale or (self.sim and self.sim.poll_scale) or 1
   self.base_url = self.base_url:gsub("/+$", "")
-  local retries = opts.retries or {}
-  self.policy = {
-    attempts = math.tointeger(retries.attempts or 5), base = retries.base or 0.5, cap = retries.cap or 30,
-    deadline = retries.deadline or 120,
-  }
   local creds, cerr = spec.credentials(self, opts)
   if not creds and type(cerr) == "table" then return nil, cerr end
   if not creds then
@@ -194,19 +189,35 @@ function M.new(spec, class, opts)
   -- with network jitter, and the provider counts arrivals
   self.rate = opts.rate or desc.rate * 0.9
   self.burst = math.tointeger(opts.burst) or desc.burst
-  M.core.throttle_config(self.throttle_key, self.rate, self.burst)
   -- classes with limits of their own (EC2's buckets), unless a rate is given
+  local classes
   if spec.throttle_classes and not opts.rate and not opts.burst then
-    self.throttles = {}
+    self.throttles, classes = {}, {}
     for name, c in pairs(spec.throttle_classes) do
-      local t = { throttle_key = self.throttle_key .. ":" .. name, rate = c.rate * 0.9, burst = c.burst }
-      M.core.throttle_config(t.throttle_key, t.rate, t.burst)
-      self.throttles[name] = t
+      classes[name] = { rate = c.rate * 0.9, burst = c.burst }
+      self.throttles[name] = { class = name, throttle_key = self.throttle_key .. ":" .. name,
+                               rate = classes[name].rate, burst = c.burst }
     end
   end
-  M.core.budget_config(self.throttle_key)
+  -- the policy, fixed here and held in C (core/pl_engine.c)
+  local retries = opts.retries or {}
+  self.engine = M.core.engine({
+    provider = spec.name, api = api, key = self.throttle_key, rate = self.rate, burst = self.burst,
+    attempts = retries.attempts, base = retries.base, cap = retries.cap, deadline = retries.deadline,
+    classes = classes,
+  })
+  self.deadline = self.engine:settings().deadline
   M.core.http_load() -- a failure shows on the first request
   return self
+end
+
+-- settings() -> {rate=, burst=, timeout=, retries={attempts=, base=, cap=,
+-- deadline=}}: what this client was made with (defaults filled in); a copy,
+-- the policy itself is held in C and does not change.
+function Client:settings()
+  local e = self.engine:settings()
+  return { rate = e.rate, burst = e.burst, timeout = self.timeout,
+           retries = { attempts = e.attempts, base = e.base, cap = e.cap, deadline = e.deadline } }
 end
 
 function Client:__tostring()
@@ -273,7 +284,7 @@ local function text(v) return type(v) == "string" and v or nil end
 -- read from the body is used only where it has the right type: a body of
 -- another shape than the provider's (a proxy's, another API's) must not
 -- put a table where a message belongs.
-function Client:response_error(op, resp, retryable)
+local function response_error(self, op, resp, retryable)
   local info = self.spec.parse_error(self, resp) or {}
   return M.error({
     code = text(info.code) or status_codes[resp.status] or "provider",
@@ -288,20 +299,18 @@ end
 
 -- ---- sending -------------------------------------------------------------
 
-local retry_statuses = { [408] = true, [429] = true, [500] = true, [502] = true, [503] = true, [504] = true }
-
 -- service_url(service) -> base URL of a sub-API ("" = the client's base)
 function Client:service_url(service)
   if service == "" or not self.spec.service_url then return self.base_url end
   return self.spec.service_url(self, service)
 end
 
--- exchange(req) -> resp | nil, err: one attempt, after the throttle.
-function Client:exchange(req)
-  -- a provider may throttle classes of requests apart (spec.throttle_class)
+-- exchange(self, req) -> resp | nil, err: one attempt, after the throttle
+-- (the account's, or the class req.throttle names: EC2's buckets).
+local function exchange(self, req)
   local t = req.throttle or self
   local wait = self.shared and self.shared:reserve(t.throttle_key, t.rate, t.burst)
-    or M.core.throttle_reserve(t.throttle_key)
+    or self.engine:reserve(req.throttle and req.throttle.class)
   if wait > 0 then
     M.core.count("throttle_waits")
     M.core.trace_wait(t.throttle_key, wait)
@@ -327,113 +336,106 @@ end
 -- Seconds to wait from a Retry-After header, or what the provider's answer
 -- says when the header is absent (spec.retry_after), or nil.
 local function retry_after(self, resp)
-  local v = resp and resp.headers["retry-after"]
+  local v = resp.headers["retry-after"]
   if v then return M.core.retry_after(v) end
-  return resp and self.spec.retry_after and self.spec.retry_after(self, resp) or nil
+  return self.spec.retry_after and self.spec.retry_after(self, resp) or nil
 end
 
--- send(opname, req) -> decoded body (or true when there is none) | nil, err
-function Client:send(opname, req)
-  local op = self.ops[opname]
-  if self.spec.encode then
-    local ok, eerr = self.spec.encode(self, opname, req)
+local find_created -- (self, args[, all]), below
+
+-- The error an attempt ended with: the transport's, or the answer's.
+local function failure_of(self, opname, resp, terr, retryable)
+  return terr or response_error(self, opname, resp, retryable)
+end
+
+-- The suffixes of a failure, by why the engine gave up.
+local GAVE_UP = {
+  attempts = function(n) return string.format(" (gave up after %d attempts)", n) end,
+  budget = function() return " (no retry: too many retries on this account lately)" end,
+}
+
+-- send(self, opname, req) -> decoded body (or true when there is none) | nil, err
+-- The engine (core/pl_engine.c) decides each step; this carries them out:
+-- it sends, waits, and answers the engine's questions with the provider's
+-- rules (busy, stale, settled) and the list that reconciles a create.
+local function send(self, opname, req)
+  local spec = self.spec
+  if spec.encode then
+    local ok, eerr = spec.encode(self, opname, req)
     if not ok then return nil, eerr end
   else
     local query = http.encode_query(req.query or {})
     req.url = self:service_url(req.service) .. req.path .. (query ~= "" and "?" .. query or "")
     if req.body ~= nil then req.body_text = assert(json.encode(req.body)) end
   end
-  local started = M.core.now()
-  local attempt, reauthed = 0, false
-  local ambiguous = false -- an attempt ended without saying whether it landed
+  local t = req.throttle
+  local run = self.engine:start(opname, t and t.class)
+  local step, a, b = "send", 0, 0
+  local resp, terr, list_err
   while true do
-    local resp, terr = self:exchange(req)
-    local status = resp and resp.status
-    if resp and op.ok[status] then
-      M.core.budget_refund(self.throttle_key)
+    if step == "send" then
+      if b > 0 then -- a retry, after the backoff
+        M.core.count("retries")
+        M.core.trace_retry(self.name, opname, b, a, failure_of(self, opname, resp, terr, true).message)
+        M.core.sleep(a)
+      end
+      resp, terr = exchange(self, req)
+      if resp then
+        local status = resp.status
+        local ok = run:ok(status)
+        if not ok and spec.outcome then -- an error answer that means done
+          local value, how = spec.outcome(self, opname, resp, req.args)
+          if value ~= nil then return value, how end
+        end
+        local busy = not ok and spec.busy and spec.busy(self, opname, resp) or false
+        local stale = spec.reauth_statuses and spec.reauth_statuses[status] or false
+        local pause
+        step, a, b, pause = run:answer(status, not ok and retry_after(self, resp) or nil, busy, stale)
+        -- the engine paused the local throttle; a shared one is paused here
+        local k = t or self
+        if pause > 0 and self.shared then self.shared:pause(k.throttle_key, pause, k.rate, k.burst) end
+      else
+        step, a, b = run:answer(0, nil, false, false, terr.code ~= "invalid" and terr.retryable ~= false,
+          terr.code == "timeout")
+      end
+    elseif step == "done" then
       if resp.body == "" then return true end
       local body, jerr
-      if self.spec.decode then body, jerr = self.spec.decode(self, resp) else body, jerr = resp:json() end
+      if spec.decode then body, jerr = spec.decode(self, resp) else body, jerr = resp:json() end
       if body == nil then
-        return nil, M.error({ code = "provider", provider = self.name, op = opname, http_status = status,
-                              message = (self.spec.decode and "" or "response is not JSON: ") .. tostring(jerr),
+        return nil, M.error({ code = "provider", provider = self.name, op = opname, http_status = resp.status,
+                              message = (spec.decode and "" or "response is not JSON: ") .. tostring(jerr),
                               retryable = false })
       end
       return body
-    end
-    if resp and self.spec.outcome then
-      local value, how = self.spec.outcome(self, opname, resp, req.args)
-      if value ~= nil then return value, how end
-    end
-    if resp and status == 404 and op.missing_ok then return true, "missing" end
-    if resp and status == 409 and op.conflict_ok then return true, "exists" end
-    if resp and status == 409 and ambiguous and opname == "create_peering" then
-      -- "already exists" after an attempt that may have landed (a reset, a
-      -- 5xx or 504 after the handler ran): that attempt's peering is it
-      local found, ferr = self:find_created(req.args)
-      if found then return found, "reconciled" end
-      local failure = self:response_error(opname, resp, false)
-      if ferr then
-        failure.message = failure.message .. "; and listing to check whether an earlier attempt created it failed: "
-          .. tostring(ferr.message or ferr)
+    elseif step == "missing" or step == "exists" then
+      return true, step
+    elseif step == "ask_reconcile" then -- an ambiguous create: it may have happened; look before sending again
+      local found, ferr = find_created(self, req.args)
+      list_err = ferr
+      step, a, b = run:told(found and "yes" or ferr and "failed" or "no")
+      if step == "reconciled" then return found, "reconciled" end
+    elseif step == "ask_settled" then
+      local body = spec.settled and spec.settled(self, opname, req.args)
+      step, a, b = run:told(body and "yes" or "no")
+      if step == "settled" then return body, "settled" end
+    elseif step == "ask_reauth" then
+      step, a, b = run:told(spec.reauthorize(self, resp) and "yes" or "no")
+    elseif step == "fail" then
+      local failure = failure_of(self, opname, resp, terr, false)
+      if a == "list" then -- cannot tell whether it was created: no second one
+        failure.message = failure.message .. (resp and resp.status == 409
+          and "; and listing to check whether an earlier attempt created it failed: "
+          or "; and listing to check whether it was created failed: ") .. tostring(list_err.message or list_err)
         failure.retryable = true
+      elseif GAVE_UP[a] then
+        failure.retryable = true
+        failure.attempts = b
+        failure.message = failure.message .. GAVE_UP[a](b)
       end
       return nil, failure
-    end
-    if resp and status == 409 and self.spec.settled then
-      -- refused because the change is already made: by an earlier attempt
-      -- of ours (retried by us, or re-sent by the transport after a
-      -- dropped connection, so even a first attempt), or by anyone
-      local body = self.spec.settled(self, opname, req.args)
-      if body then return body, "settled" end
-    end
-    local stale = resp and (status == 401 or (self.spec.reauth_statuses and self.spec.reauth_statuses[status]))
-    if stale and not reauthed and self.spec.reauthorize(self, resp) then
-      reauthed = true -- a stale token: once, at once, not counted as a retry
     else
-      -- decide whether to try again
-      local after = retry_after(self, resp)
-      if resp and (status == 429 or status == 503) then
-        -- never pause longer than this operation may go on retrying
-        local pause = math.min(after or 1, self.policy.deadline)
-        local t = req.throttle or self
-        M.core.throttle_pause(t.throttle_key, pause)
-        if self.shared then self.shared:pause(t.throttle_key, pause, t.rate, t.burst) end
-      end
-      -- transport errors are worth another try; a refused token is not
-      local transient = terr and terr.code ~= "invalid" and terr.retryable ~= false
-        or (resp and retry_statuses[status])
-      local busy = resp and self.spec.busy and self.spec.busy(self, opname, resp)
-      local failure = terr or self:response_error(opname, resp, transient or busy)
-      if terr and not transient then return nil, failure end
-      if not (transient or busy) then return nil, failure end
-      local safe = op.idempotent or status == 429 or busy
-      if not safe and opname == "create_peering" then
-        ambiguous = true
-        -- an ambiguous create: it may have happened; look before sending again
-        local found, ferr = self:find_created(req.args)
-        if found then return found, "reconciled" end
-        if ferr then -- cannot tell whether it was created: do not risk a second one
-          failure.message = failure.message .. "; and listing to check whether it was created failed: "
-            .. tostring(ferr.message or ferr)
-          failure.retryable = true
-          return nil, failure
-        end
-      end
-      local elapsed = M.core.now() - started
-      local delay = M.core.retry_delay(self.policy, attempt, after or -1, elapsed)
-      local budget = delay >= 0 and M.core.budget_take(self.throttle_key, terr and terr.code == "timeout")
-      if not budget then
-        failure.retryable = true
-        failure.attempts = attempt + 1
-        failure.message = failure.message .. (delay < 0 and string.format(" (gave up after %d attempts)", attempt + 1)
-          or " (no retry: too many retries on this account lately)")
-        return nil, failure
-      end
-      attempt = attempt + 1
-      M.core.count("retries")
-      M.core.trace_retry(self.name, opname, attempt, delay, failure.message)
-      M.core.sleep(delay)
+      error("peerlua: the engine answered " .. tostring(step))
     end
   end
 end
@@ -464,7 +466,7 @@ function Client:call(opname, args, on_send)
     return PLANNED, "planned"
   end
   req.args, req.on_send = args, on_send
-  return self:send(opname, req)
+  return send(self, opname, req)
 end
 
 -- The path arguments of a call (cluster, data centre, project ...): kept
@@ -574,7 +576,7 @@ end
 -- for, gone the states that do not count (default deleted and deleting),
 -- complete(client, p) -> p with what the list left out | nil (gone).
 local DEFAULT_GONE = { deleted = true, deleting = true }
-function Client:find_created(args, all)
+function find_created(self, args, all)
   local m = self.spec.match
   local gone = m.gone or DEFAULT_GONE
   local list, err = m.list(self, args)
@@ -602,7 +604,7 @@ function Client:ensure_lock(args)
   local parts = { self.name, self.base_url, self.credential_id or "" }
   for i = 1, key.n do parts[#parts + 1] = tostring(key[i] or "") end
   return lock.hold(table.concat(parts, "\0"), {
-    redis = self.shared, wait = 2 * self.policy.deadline + 30, provider = self.name, op = "ensure_peering",
+    redis = self.shared, wait = 2 * self.deadline + 30, provider = self.name, op = "ensure_peering",
     what = self.name .. " peering " .. table.concat(parts, " ", 4),
   })
 end
@@ -622,7 +624,7 @@ function Client:ensure_peering(args)
     if not held then return nil, lerr end
   end
   local _ <close> = held
-  local found, err = self:find_created(args)
+  local found, err = find_created(self, args)
   if found then
     local why = self.spec.conflict and self.spec.conflict(self, args, found)
     if why then
@@ -645,7 +647,7 @@ end
 -- (made by something that does not take peerlua's lock, or let through by
 -- the provider) is reported loudly, and listed in p.duplicates.
 function Client:check_duplicates(args, p)
-  local all = self:find_created(args, true)
+  local all = find_created(self, args, true)
   if not all or #all < 2 then return end
   local ids = {}
   for _, q in ipairs(all) do ids[#ids + 1] = tostring(q.id) end
@@ -685,7 +687,7 @@ function M.class(spec)
   end
   for k, v in pairs(spec.methods or {}) do class[k] = v end
   -- what the REPL completes on a client: its documented methods only
-  class.__complete = { "ensure_peering" }
+  class.__complete = { "ensure_peering", "settings" }
   for _, names in ipairs({ spec.ops, spec.methods or {} }) do
     for k in pairs(names) do table.insert(class.__complete, k) end
   end

@@ -37,8 +37,8 @@ static outcome drive(const pl_engine *e, const pl_op *op, const fake *script, in
   outcome o;
   memset(&o, 0, sizeof o);
   double now = 1000;
-  pl_run r;
-  pl_next next = pl_run_start(&r, e, op, now);
+  pl_call r;
+  pl_next next = pl_call_start(&r, e, op, now);
   int i = 0;
   for (int guard = 0; guard < 1000; guard++) {
     if (next.pause > o.paused) o.paused = next.pause;
@@ -54,14 +54,14 @@ static outcome drive(const pl_engine *e, const pl_op *op, const fake *script, in
         now += 1;
         const fake *f = &script[i++];
         pl_answer a = {f->status, f->retryable, f->timed_out, f->retry_after, f->busy, f->stale};
-        next = pl_run_answer(&r, &a, now, 0.5);
+        next = pl_call_answer(&r, &a, now, 0.5);
         break;
       }
       case PL_STEP_ASK_RECONCILE:
       case PL_STEP_ASK_SETTLED:
       case PL_STEP_ASK_REAUTH:
         o.asked[next.step - PL_STEP_ASK_RECONCILE]++;
-        next = pl_run_told(&r, script[i - 1].told, now, 0.5);
+        next = pl_call_told(&r, script[i - 1].told, now, 0.5);
         break;
       default:
         o.last = next.step;
@@ -250,9 +250,9 @@ static void test_limits(void) {
 
 static void test_told_without_question(void) {
   pl_engine e = engine(5);
-  pl_run r;
-  pl_run_start(&r, &e, op_of("instaclustr", "v2", "get_peering"), 0);
-  CHECK(pl_run_told(&r, PL_TOLD_YES, 0, 0.5).step == PL_STEP_FAIL);
+  pl_call r;
+  pl_call_start(&r, &e, op_of("instaclustr", "v2", "get_peering"), 0);
+  CHECK(pl_call_told(&r, PL_TOLD_YES, 0, 0.5).step == PL_STEP_FAIL);
   CHECK(strcmp(pl_step_name(PL_STEP_ASK_REAUTH), "ask_reauth") == 0);
 }
 

@@ -238,11 +238,16 @@ describe("the providers' recorded exchanges (shared/fixtures)", function()
   end)
   after_each(function() http.request = real_request end)
 
-  -- one request through a client's own transport (throttle and auth: Basic,
+  -- one request through a client's own transport and auth (Basic,
   -- bearer, IAM token or AK/SK signature), with a body given as JSON text
   local function send(client, method, path, body, service)
-    return client:exchange({ method = method, url = client:service_url(service or "") .. path,
-                             body_text = body and (type(body) == "string" and body or assert(json.encode(body))) })
+    local req = { method = method, url = client:service_url(service or "") .. path,
+                  headers = { Accept = "application/json" },
+                  body_text = body and (type(body) == "string" and body or assert(json.encode(body))) }
+    if req.body_text then req.headers["Content-Type"] = "application/json" end
+    local ok, err = client.spec.authorize(client, req)
+    if not ok then return nil, err end
+    return client:request({ method = method, url = req.url, headers = req.headers, body = req.body_text })
   end
 
   -- ===========================================================================

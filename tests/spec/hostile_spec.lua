@@ -131,8 +131,8 @@ describe("numeric options", function()
 
   it("within bounds are taken (attempts 2.0 counts as 2)", function()
     local c = assert(peerlua.upcloud({ token = "t", retries = { attempts = 2.0 }, rate = 0.001, timeout = 3600 }))
-    assert.equal(2, c.policy.attempts)
-    assert.equal("integer", math.type(c.policy.attempts))
+    assert.equal(2, c:settings().retries.attempts)
+    assert.equal("integer", math.type(c:settings().retries.attempts))
   end)
 end)
 
