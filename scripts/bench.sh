@@ -37,7 +37,12 @@ for _ in $(seq $runs); do
   l_times+=("$(timeit "$B/peerlua" tests/bench/seq_get.lua "$get" $n)")
 done
 c=$(printf '%s\n' "${c_times[@]}" | median); l=$(printf '%s\n' "${l_times[@]}" | median)
-row "$n sequential GETs (median of $runs), s" "C: $(printf %.3f "$c")" "peerlua: $(printf %.3f "$l")" "$(ratio "$l" "$c")x" "target <= 1.15x"
+row "$n sequential GETs (median of $runs), s" "C: $(printf %.3f "$c")" "peerlua: $(printf %.3f "$l")" "$(ratio "$l" "$c")x" "target <= 1.10x"
+
+# --- 1b. client:get_peering vs the same GET sent bare through peerlua.http --
+gp=$("$B/peerlua" tests/bench/get_peering.lua $n $runs)
+gb=$(sed -E 's/.*bare=([0-9.]+).*/\1/' <<<"$gp"); gc=$(sed -E 's/.*client=([0-9.]+).*/\1/' <<<"$gp")
+row "$n client:get_peering (median of $runs), s" "bare: $gb" "client: $gc" "$(ratio "$gc" "$gb")x" "target <= 1.05x"
 
 # --- 2. start-up: peerlua -e '' vs lua5.4 -e '' ---------------------------
 k=200; [ "$quick" = quick ] && k=50
