@@ -307,6 +307,22 @@ static int load_lua(lua_State *L, const char *name) {
   return 0;
 }
 
+/* Where luaopen_peerlua keeps its table of primitives: the registry, under
+ * this name. Lua code reaches it only as its modules' third chunk argument
+ * (and through the debug library, which reaches everything). */
+#define CORE_KEY "peerlua.core"
+
+/* A module's loader: [-2, +1] runs chunk (upvalue 1) as chunk(name, origin,
+ * core), so peerlua's modules get the primitives and nothing else does. */
+static int run_module(lua_State *L) {
+  lua_settop(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, CORE_KEY);
+  lua_call(L, 3, 1);
+  return 1;
+}
+
 /* package.searchers entry for peerlua.*: [-1, +2] loader, origin | message */
 static int searcher(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
@@ -318,6 +334,7 @@ static int searcher(lua_State *L) {
     if (strncmp(lua_tostring(L, -1), "no embedded", 11) == 0) return 1;
     return lua_error(L); /* a syntax error in our own files */
   }
+  lua_pushcclosure(L, run_module, 1);
   lua_pushliteral(L, ":embedded:");
   return 2;
 }
@@ -372,10 +389,13 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
   pl_open_policy(L, ctxidx);
   pl_open_sign(L);
   pl_open_xml(L);
+  pl_open_client(L);
   pl_open_sim(L);
   pl_open_http(L, ctxidx);
   lua_pushliteral(L, PEERLUA_VERSION);
   lua_setfield(L, -2, "version");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, CORE_KEY);
   lua_call(L, 1, 1); /* ctx module */
   lua_remove(L, ctxidx);
   return 1;
@@ -393,6 +413,7 @@ PL_EXPORT int luaopen_peerlua_sim(lua_State *L) {
   if (lua_getfield(L, -1, name) != LUA_TNIL) return 1; /* loaded while peerlua opened */
   lua_pop(L, 2);
   if (!load_lua(L, name)) return lua_error(L);
+  lua_pushcclosure(L, run_module, 1);
   lua_pushstring(L, name);
   lua_pushliteral(L, ":embedded:");
   lua_call(L, 2, 1);

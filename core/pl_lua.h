@@ -73,6 +73,8 @@ void pl_policy_free(pl_ctx *ctx);
 /* [-0, +0] Add huawei_sign and aws_sign to the table at the top (no context needed). */
 void pl_open_sign(lua_State *L);
 void pl_open_xml(lua_State *L);
+/* [-0, +0] Add client_wrap, client_state and client_close (clients as userdata) to the table at the top. */
+void pl_open_client(lua_State *L);
 /* [-0, +0] Add sim_start and sim_stop (the emulator in this process) to the table at the top. */
 void pl_open_sim(lua_State *L);
 /* Cancel everything that belongs to ctx (called from its __gc). */

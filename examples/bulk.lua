@@ -50,7 +50,7 @@ end, { concurrency = 20 })
 
 local by = {}
 for i, r in ipairs(results) do
-  local name = jobs[i][1].name
+  local name = jobs[i][1]:settings().provider
   by[name] = by[name] or { ok = 0, failed = 0 }
   if r.ok then by[name].ok = by[name].ok + 1 else
     by[name].failed = by[name].failed + 1
@@ -75,7 +75,7 @@ for _, check in ipairs({
     local key = check[3](p.raw)
     if p.state ~= "deleted" and seen[key] then
       duplicates = duplicates + 1
-      io.stderr:write(("%s: two peerings for %s: %s and %s\n"):format(check[1].name, key, seen[key], p.id))
+      io.stderr:write(("%s: two peerings for %s: %s and %s\n"):format(check[1]:settings().provider, key, seen[key], p.id))
     end
     seen[key] = seen[key] or p.id
   end

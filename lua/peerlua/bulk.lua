@@ -3,7 +3,7 @@
 -- (default 10). One failure never stops the others: results[i] is
 -- {ok = true, value = first result} or {ok = false, err = error}; the
 -- second return value counts the failures.
-local base = require("peerlua.client")
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 
 return function(items, fn, opts)
   if type(items) ~= "table" then error("bad argument #1 to 'bulk' (table expected)", 2) end
@@ -28,7 +28,7 @@ return function(items, fn, opts)
     end
   end
   local workers = {}
-  for w = 1, math.min(concurrency, #items) do workers[w] = base.core.spawn(worker) end
+  for w = 1, math.min(concurrency, #items) do workers[w] = core.spawn(worker) end
   for _, t in ipairs(workers) do
     local _, err = t:wait()
     if err then error(err, 0) end

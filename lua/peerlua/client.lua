@@ -26,10 +26,12 @@
 --       means done (AWS's RouteAlreadyExists: true, "exists"), or nil
 --   throttle_classes = {name = {rate=, burst=}}  limits of their own for
 --       classes of requests; encode sets req.throttle = client.throttles[name]
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local json = require("peerlua.json")
 local http = require("peerlua.http")
 local plan = require("peerlua.plan")
 local lock = require("peerlua.lock")
+local throttle = require("peerlua.throttle") -- sets core.throttle_state
 
 local M = {}
 
@@ -46,13 +48,11 @@ Peering.__name = "peerlua.peering"
 M.Peering = Peering
 
 -- Filled by peerlua (init.lua): core primitives and the error constructor.
-M.core = nil
 M.error = nil
 
 -- What a change answers in a dry run (peerlua.plan): a create is a peering
 -- in state "planned", anything else true, "planned".
 local PLANNED = setmetatable({}, { __name = "peerlua.planned" })
-M.throttle = nil -- peerlua.throttle
 
 local common_options = {
   base_url = "string", rate = "number", burst = "number", timeout = "number",
@@ -136,19 +136,18 @@ end
 local env_throttle
 local function shared_throttle(spec, opts)
   if opts.throttle ~= nil then
-    if not M.throttle.is_redis(opts.throttle) then
-      return invalid(spec.name, "throttle", "must be a peerlua.throttle.redis{} value")
-    end
-    return opts.throttle
+    local shared = core.throttle_state(opts.throttle)
+    if not shared then return invalid(spec.name, "throttle", "must be a peerlua.throttle.redis{} value") end
+    return shared
   end
   local url = os.getenv("PEERLUA_REDIS_URL")
   if not url or url == "" then return nil end
   if not env_throttle then
     local err
-    env_throttle, err = M.throttle.redis({ url = url })
+    env_throttle, err = throttle.redis({ url = url })
     if not env_throttle then return nil, err end
   end
-  return env_throttle
+  return core.throttle_state(env_throttle)
 end
 
 -- new(spec, opts) -> client | nil, err
@@ -160,12 +159,12 @@ function M.new(spec, class, opts)
   local ok, err = check_options(spec, opts)
   if not ok then return nil, err end
   local api = opts.api or spec.api or ""
-  local desc = M.core.providers[api ~= "" and spec.name .. "/" .. api or spec.name]
+  local desc = core.providers[api ~= "" and spec.name .. "/" .. api or spec.name]
   if not desc then return invalid(spec.name, "api", "is not a known API generation") end
   local sim = M.sim
   local self = setmetatable({
     spec = spec, name = spec.name, api = api, desc = desc, ops = desc.ops, opts = opts,
-    timeout = opts.timeout or 30, read_private = M.core.read_private,
+    timeout = opts.timeout or 30, read_private = core.read_private,
     transport = { insecure = opts.insecure, tls_verify = opts.tls_verify, ca_file = opts.ca_file,
                   max_body = opts.max_body },
     sim = sim and not opts.base_url and sim or nil,
@@ -201,14 +200,24 @@ function M.new(spec, class, opts)
   end
   -- the policy, fixed here and held in C (core/pl_engine.c)
   local retries = opts.retries or {}
-  self.engine = M.core.engine({
+  self.engine = core.engine({
     provider = spec.name, api = api, key = self.throttle_key, rate = self.rate, burst = self.burst,
     attempts = retries.attempts, base = retries.base, cap = retries.cap, deadline = retries.deadline,
     classes = classes,
   })
   self.deadline = self.engine:settings().deadline
-  M.core.http_load() -- a failure shows on the first request
-  return self
+  core.http_load() -- a failure shows on the first request
+  -- what the script gets: a handle with the documented methods and no
+  -- fields (core/lua_client.c); this table stays with peerlua's modules
+  self.public = core.client_wrap(self, M.methods_of(getmetatable(self)))
+  return self.public
+end
+
+-- The secrets a client holds, dropped when it is closed (core/lua_client.c
+-- then drops the whole state): credentials, auth headers, tokens.
+local SECRETS = { "creds", "auth_header", "token", "assumed" }
+function Client:wipe()
+  for _, k in ipairs(SECRETS) do self[k] = nil end
 end
 
 -- settings() -> {rate=, burst=, timeout=, retries={attempts=, base=, cap=,
@@ -216,7 +225,13 @@ end
 -- the policy itself is held in C and does not change.
 function Client:settings()
   local e = self.engine:settings()
-  return { rate = e.rate, burst = e.burst, timeout = self.timeout,
+  local endpoints
+  for _, service in ipairs(self.spec.services or {}) do
+    endpoints = endpoints or {}
+    endpoints[service] = self:service_url(service)
+  end
+  return { provider = self.name, api = self.api ~= "" and self.api or nil, base_url = self.base_url,
+           region = self.region, endpoints = endpoints, rate = e.rate, burst = e.burst, timeout = self.timeout,
            retries = { attempts = e.attempts, base = e.base, cap = e.cap, deadline = e.deadline } }
 end
 
@@ -263,8 +278,8 @@ function Client:peering(obj)
     state = status and (self.desc.states[status] or "unknown") or "unknown",
     raw = obj,
     provider = self.name,
-    client = self,
-    seen = M.core.now(),
+    client = self.public,
+    seen = core.now(),
   }, Peering)
 end
 
@@ -312,9 +327,9 @@ local function exchange(self, req)
   local wait = self.shared and self.shared:reserve(t.throttle_key, t.rate, t.burst)
     or self.engine:reserve(req.throttle and req.throttle.class)
   if wait > 0 then
-    M.core.count("throttle_waits")
-    M.core.trace_wait(t.throttle_key, wait)
-    M.core.sleep(wait)
+    core.count("throttle_waits")
+    core.trace_wait(t.throttle_key, wait)
+    core.sleep(wait)
   end
   req.headers = { Accept = req.accept or "application/json" }
   if req.body_text then req.headers["Content-Type"] = req.content_type or "application/json" end
@@ -326,18 +341,22 @@ end
 
 -- request(opts) -> resp | nil, err: peerlua.http.request with the client's
 -- timeout and transport options (insecure, tls_verify, ca_file, max_body),
--- for every request a client makes, token requests included.
+-- for every request a client makes, token requests included. The function
+-- is taken when this module loads: a script replacing peerlua.http.request
+-- changes its own requests, not a client's. (Tests put a fake transport in
+-- core.transport, which only the debug library reaches.)
+local http_request = http.request
 function Client:request(opts)
   opts.timeout = opts.timeout or self.timeout
   for k, v in pairs(self.transport) do opts[k] = v end
-  return http.request(opts)
+  return (core.transport or http_request)(opts)
 end
 
 -- Seconds to wait from a Retry-After header, or what the provider's answer
 -- says when the header is absent (spec.retry_after), or nil.
 local function retry_after(self, resp)
   local v = resp.headers["retry-after"]
-  if v then return M.core.retry_after(v) end
+  if v then return core.retry_after(v) end
   return self.spec.retry_after and self.spec.retry_after(self, resp) or nil
 end
 
@@ -375,9 +394,9 @@ local function send(self, opname, req)
   while true do
     if step == "send" then
       if b > 0 then -- a retry, after the backoff
-        M.core.count("retries")
-        M.core.trace_retry(self.name, opname, b, a, failure_of(self, opname, resp, terr, true).message)
-        M.core.sleep(a)
+        core.count("retries")
+        core.trace_retry(self.name, opname, b, a, failure_of(self, opname, resp, terr, true).message)
+        core.sleep(a)
       end
       resp, terr = exchange(self, req)
       if resp then
@@ -447,7 +466,7 @@ function Client:call(opname, args, on_send)
     error("bad argument #1 to '" .. opname .. "' (table expected, got " .. type(args) .. ")", 3)
   end
   if self.spec.defaults then args = self.spec.defaults(self, opname, args) end
-  local req, err = M.core.prepare(self.name, self.api, opname, args)
+  local req, err = core.prepare(self.name, self.api, opname, args)
   -- rules across fields that the provider's published types state
   local more = self.spec.check and self.spec.check(self, opname, args)
   if more and #more > 0 then
@@ -537,8 +556,8 @@ function Client:call_peering(opname, args, on_send)
     local raw = {}
     for k, v in pairs(args) do raw[k] = v end
     return setmetatable({ id = "planned-" .. plan.count, state = "planned", status = "planned", raw = raw,
-                          provider = self.name, client = self, scope = scope_of(self.ops[opname], args),
-                          seen = M.core.now(), planned = true }, Peering), "planned"
+                          provider = self.name, client = self.public, scope = scope_of(self.ops[opname], args),
+                          seen = core.now(), planned = true }, Peering), "planned"
   end
   if body == true then
     -- no body: fine for a delete or an update, or a peering already gone
@@ -561,8 +580,8 @@ function Client:call_peering(opname, args, on_send)
     return out
   end
   if type(result) == "string" then -- a bare id (Instaclustr v1 create)
-    return setmetatable({ id = result, state = "unknown", raw = result, provider = self.name, client = self,
-                          scope = scope, seen = M.core.now() }, Peering), err
+    return setmetatable({ id = result, state = "unknown", raw = result, provider = self.name, client = self.public,
+                          scope = scope, seen = core.now() }, Peering), err
   end
   if type(result) ~= "table" then return nil, shape_error(self, opname, "no peering object") end
   local p = self:peering(result)
@@ -616,7 +635,7 @@ end
 -- copies at once take turns (peerlua.lock).
 function Client:ensure_peering(args)
   local full = self.spec.defaults and self.spec.defaults(self, "create_peering", args) or args
-  local prepared, perr = M.core.prepare(self.name, self.api, "create_peering", full)
+  local prepared, perr = core.prepare(self.name, self.api, "create_peering", full)
   if not prepared then return nil, perr end
   local held, lerr
   if not plan.on then -- a dry run creates nothing: nothing to take turns for
@@ -669,10 +688,6 @@ function M.class(spec)
     local call = kind == "peering" and Client.call_peering or Client.call
     local post = after[opname]
     class[opname] = function(self, args)
-      local mt = getmetatable(self)
-      if mt ~= class and not (type(mt) == "table" and rawget(mt, "__base") == class) then -- c.op{...}
-        error(string.format("%s: call it as a method, client:%s{...} (with a colon, not a dot)", opname, opname), 2)
-      end
       if args == nil and self.ops[opname].args_optional then args = {} end
       if type(args) ~= "table" then -- raised here, so that it points at the caller's line
         error(string.format("bad argument #1 to '%s' (table expected, got %s): call it as client:%s{...}",
@@ -681,18 +696,37 @@ function M.class(spec)
       local r, how = call(self, opname, args)
       if r == PLANNED then return true, how end
       if r and post then return post(self, args, r, how) end
-      if r == nil and type(how) == "table" then M.core.blame(how) end -- made in a library task
+      if r == nil and type(how) == "table" then core.blame(how) end -- made in a library task
       return r, how
     end
   end
   for k, v in pairs(spec.methods or {}) do class[k] = v end
+  class.__ops = spec.ops -- which methods are operations (called with a table)
   -- what the REPL completes on a client: its documented methods only
-  class.__complete = { "ensure_peering", "settings" }
+  class.__complete = { "close", "ensure_peering", "settings" }
   for _, names in ipairs({ spec.ops, spec.methods or {} }) do
     for k in pairs(names) do table.insert(class.__complete, k) end
   end
   table.sort(class.__complete)
   return class
+end
+
+-- methods_of(class) -> name -> function: the methods of a client's handle,
+-- each the class's method called with the handle's state (core.client_state
+-- refuses a dot call and a closed client); made once per class.
+local public = setmetatable({}, { __mode = "k" })
+function M.methods_of(class)
+  if public[class] then return public[class] end
+  local m = {}
+  for _, name in ipairs(class.__complete) do
+    local impl = class[name]
+    if name == "close" then impl = nil end
+    local form = class.__ops[name] and "{...}" or "(...)" -- how the README shows the call
+    m[name] = impl and function(c, ...) return impl(core.client_state(c, name, form), ...) end or nil
+  end
+  m.close = core.client_close
+  public[class] = m
+  return m
 end
 
 -- class_for(class, spec, ops) -> the class for a client whose API

@@ -11,9 +11,9 @@
 -- several can run at once. Clients made while one runs use the newest
 -- unless given a base_url; when it stops, the one started before it (or
 -- whatever peerlua.sim was before the first, e.g. --sim's) takes over.
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local M = {}
 
-M.core = nil    -- sim_start, sim_stop (core/lua_sim.c), set by init.lua
 M.peerlua = nil -- the module: set_sim, sim, http, json, error
 
 local Emulator = {}
@@ -81,7 +81,7 @@ function M.start(opts)
     f:close()
     fixture = tmp
   end
-  local handle, url, usage = M.core.sim_start({ listen = opts.listen or "127.0.0.1:0",
+  local handle, url, usage = core.sim_start({ listen = opts.listen or "127.0.0.1:0",
     time_scale = opts.time_scale or 60, faults = opts.faults, seed = opts.seed or 0, fixture = fixture })
   if tmp then os.remove(tmp) end
   if not handle then
@@ -92,7 +92,7 @@ function M.start(opts)
   local resp, err = M.peerlua.http.request({ url = url .. "/_sim/fixture", timeout = 10 })
   self.fixture = resp and resp.status == 200 and resp:json()
   if type(self.fixture) ~= "table" then
-    M.core.sim_stop(handle)
+    core.sim_stop(handle)
     return nil, err or M.peerlua.error({ code = "network", op = "sim.start", message = "sim.start: no fixture" })
   end
   if #live() == 0 then before = M.peerlua.sim end
@@ -145,7 +145,7 @@ end
 -- before it, or what peerlua.sim was before. Stopping twice does nothing.
 function Emulator:stop()
   if not self.handle then return end
-  M.core.sim_stop(self.handle)
+  core.sim_stop(self.handle)
   self.handle = nil
   live() -- drops this one (stopped) and any collected
   if active == self then active = running[#running] end

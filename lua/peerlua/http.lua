@@ -1,6 +1,7 @@
 -- peerlua.http: HTTP requests that suspend the calling task instead of
 -- blocking the process (see core/lua_http.c for the transfer itself).
 local json = require("peerlua.json")
+local core = select(3, ...) -- the C primitives (core/lua_peerlua.c)
 
 local M = {}
 
@@ -134,7 +135,7 @@ function M.request(opts)
     if q ~= "" then url = url .. (url:find("?", 1, true) and "&" or "?") .. q end
   end
   if opts.tls_verify == false then warn_no_verify() end
-  local resp, err = M.core_request({
+  local resp, err = core.http_request({
     method = method:upper(), url = url, headers = headers, body = body,
     timeout = opts.timeout, connect_timeout = opts.connect_timeout,
     insecure = opts.insecure and true or false, ca_file = opts.ca_file,

@@ -53,7 +53,6 @@ end
 
 function lazy.http()
   local http = require("peerlua.http")
-  http.core_request = core.http_request
   http.error = core.error
   return http
 end
@@ -61,7 +60,6 @@ end
 function lazy.progress()
   local progress = require("peerlua.progress")
   progress.isatty = core.isatty
-  progress.core = { now = core.now, spawn = core.spawn, sleep = core.sleep }
   return progress
 end
 
@@ -71,7 +69,6 @@ end
 
 function lazy.throttle()
   local throttle = require("peerlua.throttle")
-  throttle.core = core
   return throttle
 end
 
@@ -106,12 +103,9 @@ local function provider_layer()
   local _ = M.http -- wired before any provider module requires it
   core.set_array_mt(getmetatable(M.json.array()))
   client = require("peerlua.client")
-  client.core = core
   client.error = core.error
   client.sim = M.sim
-  client.throttle = M.throttle
   local lock = require("peerlua.lock")
-  lock.core = core
   lock.error = core.error
   local peering = require("peerlua.peering")
   peering.emit = function(p, elapsed) M.progress.event(p, elapsed, M.options) end
@@ -219,7 +213,7 @@ end
 -- (peerlua.emulator; also require("peerlua.sim").start{...}).
 function M.start_emulator(opts)
   local emulator = require("peerlua.emulator")
-  emulator.core, emulator.peerlua = core, M
+  emulator.peerlua = M
   return emulator.start(opts)
 end
 

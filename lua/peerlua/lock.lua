@@ -6,8 +6,8 @@
 -- process exclude each other too. A holder that dies loses its lock: the
 -- kernel drops the file lock, the Redis one expires TTL seconds after its
 -- last renewal.
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local M = {}
-M.core = nil  -- filled by peerlua (init.lua)
 M.error = nil
 
 local TTL = 30 -- seconds a Redis lock lives past its last renewal
@@ -20,10 +20,10 @@ Held.__name = "peerlua.lock"
 function Held:release()
   if self.done then return end
   self.done = true
-  if self.file then M.core.lock_release(self.file) end
+  if self.file then core.lock_release(self.file) end
   if self.token then
     if self.renewer then self.renewer:cancel() end
-    M.core.redis_unlock(self.redis.handle, self.key, self.token) -- sent, not waited for; failing, it expires
+    core.redis_unlock(self.redis.handle, self.key, self.token) -- sent, not waited for; failing, it expires
   end
 end
 Held.__close = Held.release
@@ -31,11 +31,11 @@ Held.__close = Held.release
 -- Keep a Redis lock alive while it is held; say so loudly if it was lost
 -- (Redis restarted, or this process stalled past TTL).
 local function renew(held)
-  held.renewer = M.core.spawn(function()
+  held.renewer = core.spawn(function()
     while not held.done do
-      M.core.sleep(RENEW)
+      core.sleep(RENEW)
       if held.done then return end
-      local ok, err = M.core.redis_lock(held.redis.handle, held.key, TTL, held.token)
+      local ok, err = core.redis_lock(held.redis.handle, held.key, TTL, held.token)
       if ok ~= nil then held.redis:working() end
       if ok == false then
         held.redis:say("peerlua: warning: the lock for " .. held.what .. " expired while held; "
@@ -54,7 +54,6 @@ end
 --   opts.what   what the lock is for, for messages ("instaclustr peering ...")
 --   opts.provider, opts.op  for the error
 function M.hold(key, opts)
-  local core = M.core
   local redis = opts.redis
   local give_up = core.now() + opts.wait
   local pause, holder = 0.01, nil

@@ -2,6 +2,7 @@
 -- p:refresh(), p:wait(state[, opts]), p:delete(), p:wait_deleted([opts]).
 -- Waiting on many peerings of one account polls with one list call per
 -- interval (shared by every waiter), not one get per peering.
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local base = require("peerlua.client")
 local plan = require("peerlua.plan")
 
@@ -11,12 +12,15 @@ local M = {}
 -- Terminal states: a wait for anything else ends when one is reached.
 local TERMINAL = { rejected = true, expired = true, failed = true, deleted = true }
 
-local function now() return base.core.now() end
+local function now() return core.now() end
+
+-- The state of the client a peering came from (its handle is p.client).
+local function owner(p) return core.client_state(p.client) end
 
 -- The list arguments that cover peering p, and a key for them.
 local function list_scope(p)
   local args = {}
-  for name, where in pairs(p.client.ops.list_peerings.params) do
+  for name, where in pairs(owner(p).ops.list_peerings.params) do
     if where == "path" then args[name] = p.scope and p.scope[name] end
   end
   local keys = {}
@@ -34,7 +38,7 @@ end
 
 local function gone_error(p, op)
   p.state = "deleted"
-  return base.error({ code = "not_found", provider = p.client.name, op = op,
+  return base.error({ code = "not_found", provider = owner(p).name, op = op,
                       message = "peering " .. tostring(p.id) .. " no longer exists", retryable = false })
 end
 
@@ -44,7 +48,7 @@ end
 local function find_in(p, list, started)
   for _, q in ipairs(list) do
     if q.id == p.id then
-      if q.status == nil and p.client.ops.get_peering then return nil end -- the list leaves status out
+      if q.status == nil and owner(p).ops.get_peering then return nil end -- the list leaves status out
       update(p, q)
       return true
     end
@@ -62,7 +66,7 @@ local function shared_list(client, args, key, since)
   local entry = client.lists[key]
   if not (entry and (entry.sent == nil or entry.sent >= since)) then
     entry = {}
-    entry.task = base.core.spawn(function()
+    entry.task = core.spawn(function()
       return client:call_peering("list_peerings", args, function() entry.sent = now() end)
     end)
     client.lists[key] = entry
@@ -79,7 +83,7 @@ end
 -- cannot read one.
 function Peering:refresh()
   if self.planned then return self end
-  local client = self.client
+  local client = owner(self)
   if client.ops.get_peering then
     local fresh, err = client:get_peering(client:id_args("get_peering", self))
     if not fresh then return nil, err end
@@ -98,7 +102,7 @@ end
 -- (Instaclustr v1 answers a create with the id only). Concurrent creates
 -- share one list of the account; a read of this one if the list cannot say.
 function M.read_new(p)
-  local client = p.client
+  local client = owner(p)
   if client.ops.list_peerings then
     local args, key = list_scope(p)
     local list, _, sent = shared_list(client, args, key, p.seen or 0)
@@ -119,7 +123,7 @@ end
 -- is how waiters sleep until the next list.
 
 local FOREVER = 1e9
-local function sleeper(seconds) return base.core.spawn(function() base.core.sleep(seconds) end) end
+local function sleeper(seconds) return core.spawn(function() core.sleep(seconds) end) end
 
 local function scaled(client, opts)
   local scale = client.poll_scale -- the client's option (0.1 by default against an emulator)
@@ -170,7 +174,7 @@ local function run_poller(poller)
 end
 
 local function join(p, opts)
-  local client = p.client
+  local client = owner(p)
   local args, key = list_scope(p)
   client.pollers = client.pollers or {}
   local poller = client.pollers[key]
@@ -180,7 +184,7 @@ local function join(p, opts)
                round = sleeper(FOREVER) }
     client.pollers[key] = poller
     poller.waiters[p] = true
-    poller.task = base.core.spawn(run_poller, poller)
+    poller.task = core.spawn(run_poller, poller)
   else
     poller.waiters[p] = true
     poller.first, poller.cap = math.min(poller.first, first), math.min(poller.cap, cap)
@@ -234,7 +238,7 @@ end
 function Peering:wait(want, opts)
   local field, rule = wait_problem(want, opts)
   if field then
-    return nil, base.error({ code = "invalid", provider = self.client.name, op = "wait", retryable = false,
+    return nil, base.error({ code = "invalid", provider = owner(self).name, op = "wait", retryable = false,
                              message = "invalid arguments: " .. field .. ": " .. rule,
                              details = { { field = field, rule = rule } } })
   end
@@ -247,11 +251,11 @@ function Peering:wait(want, opts)
   local started = now()
   local deadline = started + (opts.timeout or 1800)
   local function fail(code, message)
-    return nil, base.error({ code = code, provider = self.client.name, op = "wait", state = self.state,
+    return nil, base.error({ code = code, provider = owner(self).name, op = "wait", state = self.state,
                              message = message, retryable = code == "timeout" })
   end
   -- just made or read, and already there
-  if self.state == want and now() - (self.seen or -math.huge) < scaled(self.client, opts) then return self end
+  if self.state == want and now() - (self.seen or -math.huge) < scaled(owner(self), opts) then return self end
   self.gone = nil
   local poller = join(self, opts)
   local _ <close> = setmetatable({}, { __close = function() -- even if cancelled
@@ -285,7 +289,7 @@ end
 -- p:delete() -> true | nil, err: whatever the provider requires first
 -- (UpCloud: disable, wait until disabled).
 function Peering:delete()
-  local client = self.client
+  local client = owner(self)
   if client.spec.before_delete then
     local ok, err = client.spec.before_delete(client, self)
     if not ok then return nil, err end

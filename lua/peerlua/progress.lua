@@ -6,6 +6,7 @@
 --                   redrawn in place on stderr, its time ticking each second
 --   otherwise       one log line per state change on stderr, and one every
 --                   options.progress_interval seconds (30) while none comes
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local json = require("peerlua.json")
 
 local M = {}
@@ -13,7 +14,6 @@ local M = {}
 M.mode = nil      -- "json" | "quiet" | "tty" | "log"; decided on first use
 M.out = io.stderr
 M.isatty = nil    -- set by peerlua: isatty(fd) -> boolean
-M.core = nil      -- set by peerlua: now, spawn, sleep
 
 local lines = {}  -- tty mode: key -> index, in order of first appearance
 local shown = {}  -- index -> text
@@ -105,7 +105,7 @@ end
 -- One tick: on a terminal, every waiting line with its time now; in a log,
 -- a line for each wait that has said nothing for the interval.
 local function tick(interval)
-  local now = M.core.now()
+  local now = core.now()
   for key, w in pairs(waiting) do
     if M.mode == "tty" and lines[key] then
       shown[lines[key]] = line_of(w.p, now - w.started)
@@ -119,7 +119,7 @@ end
 
 -- watch(key, p, elapsed, options): p is being waited on; keep its line alive.
 function M.watch(key, p, elapsed, options)
-  local now = M.core.now()
+  local now = core.now()
   local w = waiting[key]
   if not w then
     w = { started = now - elapsed }
@@ -128,9 +128,9 @@ function M.watch(key, p, elapsed, options)
   w.p, w.said = p, now
   if ticker then return end
   local interval = M.mode == "tty" and 1 or (options.progress_interval or 30)
-  ticker = M.core.spawn(function()
+  ticker = core.spawn(function()
     while next(waiting) do
-      M.core.sleep(math.min(interval, 1))
+      core.sleep(math.min(interval, 1))
       tick(interval)
     end
   end)

@@ -11,20 +11,34 @@
 -- Redis is back, and again if it is lost again. A Redis call runs on the
 -- handle's own thread (core/pl_redis.c), so a slow or silent Redis holds
 -- up only the requests that wait for it, at most its 250 ms timeout.
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local M = {}
 
-M.core = nil -- set by peerlua.init
 
+-- A script holds an empty value with a locked metatable; what it stands
+-- for (the Redis handle, the warn function, whether Redis is down) is kept
+-- here, out of the script's reach, and handed to peerlua's own modules by
+-- core.throttle_state(value).
 local Redis = {}
 Redis.__index = Redis
-Redis.__name = "peerlua.throttle.redis"
 
-function Redis:__tostring()
-  return "redis throttle (" .. M.core.redis_where(self.handle) .. ", prefix " .. self.prefix .. ")"
-end
+local private = setmetatable({}, { __mode = "k" }) -- value -> Redis state
+local Value = {
+  __name = "peerlua.throttle.redis",
+  __metatable = "peerlua.throttle.redis",
+  __index = function() return nil end,
+  __newindex = function(_, k)
+    error("a peerlua.throttle.redis value has no fields to set ('" .. tostring(k) .. "')", 2)
+  end,
+  __tostring = function(v)
+    local self = private[v]
+    return "redis throttle (" .. core.redis_where(self.handle) .. ", prefix " .. self.prefix .. ")"
+  end,
+}
+function core.throttle_state(v) return private[v] end
 
 local function invalid(field, rule)
-  return nil, M.core.error({ code = "invalid", op = "throttle.redis", retryable = false,
+  return nil, core.error({ code = "invalid", op = "throttle.redis", retryable = false,
                              message = "peerlua.throttle.redis: " .. field .. ": " .. rule,
                              details = { { field = field, rule = rule } } })
 end
@@ -48,13 +62,11 @@ function M.redis(opts)
   local prefix = opts.prefix == nil and "peerlua:throttle:" or opts.prefix
   if type(prefix) ~= "string" or #prefix > 100 then return invalid("prefix", "must be a string of at most 100 bytes") end
   if opts.warn ~= nil and type(opts.warn) ~= "function" then return invalid("warn", "must be a function") end
-  local handle, err = M.core.redis_new(opts.url, prefix)
+  local handle, err = core.redis_new(opts.url, prefix)
   if not handle then return invalid("url", err) end
-  return setmetatable({ handle = handle, prefix = prefix, warn = opts.warn, down = false }, Redis)
-end
-
-function M.is_redis(v)
-  return getmetatable(v) == Redis
+  local value = setmetatable({}, Value)
+  private[value] = setmetatable({ handle = handle, prefix = prefix, warn = opts.warn, down = false }, Redis)
+  return value
 end
 
 -- A warning about this throttle: to opts.warn, else stderr.
@@ -74,21 +86,21 @@ end
 function Redis:working()
   if not self.down then return end
   self.down = false
-  self:say("peerlua: shared throttle at " .. M.core.redis_where(self.handle) .. " is back; throttling "
+  self:say("peerlua: shared throttle at " .. core.redis_where(self.handle) .. " is back; throttling "
     .. "and ensure_peering shared again")
 end
 
 -- reserve(key, rate, burst) -> seconds to wait before sending, or nil when
 -- the caller must throttle locally.
 function Redis:reserve(key, rate, burst)
-  local wait, err = M.core.redis_throttle(self.handle, key, rate, burst, 0)
+  local wait, err = core.redis_throttle(self.handle, key, rate, burst, 0)
   if wait then self:working() else self:fallback(err) end
   return wait
 end
 
 -- pause(key, seconds, rate, burst): nobody using key sends for seconds.
 function Redis:pause(key, seconds, rate, burst)
-  local ok, err = M.core.redis_throttle(self.handle, key, rate, burst, seconds)
+  local ok, err = core.redis_throttle(self.handle, key, rate, burst, seconds)
   if ok then self:working() else self:fallback(err) end
 end
 

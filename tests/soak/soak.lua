@@ -91,7 +91,7 @@ local results, failures = peerlua.bulk(jobs, function(job)
 end, { concurrency = 25 })
 local wall = peerlua.now() - t0
 for i, r in ipairs(results) do
-  if not r.ok then io.stderr:write(("job %d (%s): %s\n"):format(i, jobs[i].c.name, tostring(r.err))) end
+  if not r.ok then io.stderr:write(("job %d (%s): %s\n"):format(i, tostring(jobs[i].c), tostring(r.err))) end
 end
 
 -- what the emulator saw, read with its faults off

@@ -3,6 +3,7 @@
 -- and reconciliation.
 local peerlua = require("peerlua")
 local testserver = require("testserver")
+local internals = require("internals")
 local http = peerlua.http
 
 local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
@@ -265,34 +266,32 @@ describe("provider clients", function()
       { "list_peerings", '{"network_peerings":{"network_peering":"x"}}', "not a list" },
       { "list_peerings", '{"network_peerings":{"network_peering":[1]}}', "a list item is not an object" },
     }
-    local real = http.request
     local ok, failure = pcall(function()
       for _, c in ipairs(cases) do
         local op, body, why = c[1], c[2], c[3]
-        http.request = function()
+        internals.transport(function()
           return { status = 200, headers = { ["content-type"] = "application/json" }, body = body,
                    json = function(self) return peerlua.json.decode(self.body) end }
-        end
+        end)
         local r, err = up[op](up, op == "get_peering" and { uuid = CDC } or {})
         assert.is_nil(r, op .. " " .. body)
         assert.equal("provider", err.code)
         assert.equal("unexpected response shape: " .. why, err.message)
       end
     end)
-    http.request = real
+    internals.transport(nil)
     assert(ok, failure)
   end)
 
   it("report an error body of a foreign shape with the HTTP status, not its fields", function()
     local ic = assert(peerlua.instaclustr({ base_url = "http://127.0.0.1:9", username = "u", api_key = "k" }))
-    local real = http.request
-    http.request = function()
+    internals.transport(function()
       return { status = 404, headers = { ["content-type"] = "application/json", ["x-request-id"] = { "a" } },
                body = '{"error":{"error_code":"X"},"message":{"m":1},"name":[1]}',
                json = function(self) return peerlua.json.decode(self.body) end }
-    end
+    end)
     local ok, r, err = pcall(ic.list_peerings, ic, { cluster_data_centre_id = CDC })
-    http.request = real
+    internals.transport(nil)
     assert(ok, r)
     assert.is_nil(r)
     assert.equal("not_found", err.code)

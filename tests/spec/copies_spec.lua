@@ -7,6 +7,7 @@
 -- only the Redis lock can keep them apart.
 local peerlua = require("peerlua")
 local testserver = require("testserver")
+local internals = require("internals")
 local testredis = require("testredis")
 local http = peerlua.http
 
@@ -162,7 +163,7 @@ describe("two copies of a script at once", function()
       local args = ARGS.huawei
       local c = assert(peerlua.huawei({}))
       local first = assert(c:create_peering(args)) -- made by something that does not take the lock
-      local m = c.spec.match -- the provider's list rule: one that lags the first create
+      local m = internals.state(c).spec.match -- the provider's list rule: one that lags the first create
       local list, looked = m.list, 0
       m.list = function(self, a)
         looked = looked + 1

@@ -26,6 +26,7 @@
 local peerlua = require("peerlua")
 local json = require("peerlua.json")
 local testserver = require("testserver")
+local internals = require("internals")
 local lyaml = require("lyaml")
 local http = peerlua.http
 
@@ -193,7 +194,7 @@ local real_request = http.request
 -- {method, url, headers, body (the decoded JSON sent, or nil)}.
 local function serve(list)
   local sent = {}
-  http.request = function(opts)
+  internals.transport(function(opts)
     local body = opts.body
     if opts.json ~= nil then body = assert(json.encode(opts.json)) end
     sent[#sent + 1] = { method = opts.method or "GET", url = opts.url, headers = opts.headers or {},
@@ -203,7 +204,7 @@ local function serve(list)
     local headers = {}
     for k, v in pairs(r.headers or {}) do headers[k:lower()] = v end
     return setmetatable({ status = r.status, headers = headers, body = r.body or "" }, Canned)
-  end
+  end)
   return sent
 end
 
@@ -230,17 +231,18 @@ describe("the providers' recorded exchanges (shared/fixtures)", function()
     fixture = assert(real_request({ url = server.url .. "/_sim/fixture" })):json()
   end)
   teardown(function()
-    http.request = real_request
+    internals.transport(nil)
     server:stop()
   end)
   before_each(function()
     assert.equal(200, assert(real_request({ method = "POST", url = server.url .. "/_sim/reset" })).status)
   end)
-  after_each(function() http.request = real_request end)
+  after_each(function() internals.transport(nil) end)
 
   -- one request through a client's own transport and auth (Basic,
   -- bearer, IAM token or AK/SK signature), with a body given as JSON text
-  local function send(client, method, path, body, service)
+  local function send(handle, method, path, body, service)
+    local client = internals.state(handle)
     local req = { method = method, url = client:service_url(service or "") .. path,
                   headers = { Accept = "application/json" },
                   body_text = body and (type(body) == "string" and body or assert(json.encode(body))) }

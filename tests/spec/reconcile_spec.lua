@@ -6,6 +6,7 @@
 -- injection.
 local peerlua = require("peerlua")
 local testserver = require("testserver")
+local internals = require("internals")
 local http = peerlua.http
 
 local AS_CLUSTER = "e2e81cba-446e-4ff9-9b92-9a9992af44c6"
@@ -52,7 +53,7 @@ describe("reconcile", function()
   -- (The provider's list rule is patched for the test: the client's own
   -- reconcile step is not reachable from a script.)
   local function lagging(client)
-    local m = client.spec.match
+    local m = internals.state(client).spec.match
     local list = m.list
     local looked = 0
     m.list = function(c, args)

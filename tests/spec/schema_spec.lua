@@ -10,6 +10,7 @@ local peerlua = require("peerlua")
 local json = require("peerlua.json")
 local openapi = require("openapi")
 local testserver = require("testserver")
+local internals = require("internals")
 local http = peerlua.http
 
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
@@ -28,15 +29,15 @@ describe("the emulator and the clients against the published OpenAPI specs", fun
     peerlua.set_sim({ url = server.url })
     real_request = http.request
     -- every exchange of a client, as it went: method, URL, the body sent, the answer
-    http.request = function(opts)
+    internals.transport(function(opts)
       local resp, err = real_request(opts)
       exchanges[#exchanges + 1] = { method = opts.method or "GET", url = opts.url, sent = opts.body,
                                     status = resp and resp.status, body = resp and resp.body }
       return resp, err
-    end
+    end)
   end)
   teardown(function()
-    http.request = real_request
+    internals.transport(nil)
     peerlua.set_sim(nil)
     server:stop()
   end)

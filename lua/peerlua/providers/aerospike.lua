@@ -2,6 +2,7 @@
 -- credentials (API key id and secret) give a bearer token, cached per
 -- client and refreshed before it expires, or once after a 401
 -- token-expired; concurrent tasks share one refresh.
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local common = require("peerlua.providers.common")
 local credentials = require("peerlua.credentials")
 local base = require("peerlua.client")
@@ -50,13 +51,13 @@ local function fetch_token(client)
                                     message = "cannot get an access token: " .. tostring(msg) })
   end
   local ttl = tonumber(body.expires_in) or 3600
-  return { value = body.access_token, expires = base.core.now() + ttl * 0.9 }
+  return { value = body.access_token, expires = core.now() + ttl * 0.9 }
 end
 
 -- token(client) -> access token | nil, err; one refresh at a time.
 local function token(client)
   local t = client.token
-  if t and t.expires > base.core.now() then return t.value end
+  if t and t.expires > core.now() then return t.value end
   local new, err = common.shared(client, "refreshing", fetch_token, client)
   if not new then return nil, err end
   client.token = new

@@ -5,7 +5,7 @@
 -- cloud account and VPC, so a peering value's id is "account/vpc". There is
 -- no single read either: a peering is read by reading its project VPC
 -- (list_peerings) and matching, as the avn CLI does.
-local base = require("peerlua.client")
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local common = require("peerlua.providers.common")
 local credentials = require("peerlua.credentials")
 
@@ -47,7 +47,7 @@ function M.parse_error(_, resp)
   if b and type(b.message) == "string" then return { message = b.message } end
   local text = type(resp.body) == "string" and resp.body:gsub("^%s+", ""):gsub("%s+$", "") or ""
   if text == "" then return nil end
-  if base.core.mentions_secret(text) or text:lower():find("aivenv1", 1, true) then -- aivenv1: its auth scheme
+  if core.mentions_secret(text) or text:lower():find("aivenv1", 1, true) then -- aivenv1: its auth scheme
     return { message = "HTTP " .. resp.status .. " (its body names a credential, not shown)" }
   end
   return { message = #text > 500 and text:sub(1, 500) .. "..." or text }

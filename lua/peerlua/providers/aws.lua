@@ -15,6 +15,7 @@
 -- the role_arn option; the temporary credentials are kept until five
 -- minutes before they expire. Region: the option, $AWS_REGION,
 -- $AWS_DEFAULT_REGION, the profile's region.
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local base = require("peerlua.client")
 local credentials = require("peerlua.credentials")
 local http = require("peerlua.http")
@@ -24,6 +25,7 @@ local M = {
   default_base_url = "https://ec2.us-east-1.amazonaws.com", -- replaced by the region's (credentials below)
   sim_prefix = "/aws",
   main_service = "ec2", -- what tostring(client) shows the endpoint of
+  services = { "ec2", "route53", "sts" }, -- what client:settings().endpoints lists
   options = {
     access_key_id = "string", secret_access_key = "string", session_token = "string", region = "string",
     role_arn = "string", role_session_name = "string",
@@ -42,7 +44,7 @@ local VERSIONS = { ec2 = "2016-11-15", sts = "2011-06-15" }
 M.throttle_classes = { read = { rate = 20, burst = 50 }, change = { rate = 5, burst = 100 } }
 
 M.ops = {}
-for name in pairs(base.core.providers.aws.ops) do M.ops[name] = "raw" end
+for name in pairs(core.providers.aws.ops) do M.ops[name] = "raw" end
 -- POSTs that change nothing, which a dry run sends: every Describe, Get
 -- and List action, and AssumeRole
 M.reads = { assume_role = true }
@@ -59,7 +61,7 @@ local common = require("peerlua.providers.common")
 local list = common.xml_list
 
 function M.decode(_, resp)
-  local v, root = base.core.xml_decode(resp.body)
+  local v, root = core.xml_decode(resp.body)
   if v == nil then return nil, "response is not XML: " .. tostring(root and root.message or root) end
   return v
 end
@@ -79,7 +81,7 @@ local CODES = {
 -- EC2: <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/>;
 -- STS and Route 53: <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>.
 local function parse(resp)
-  local v = base.core.xml_decode(resp.body or "")
+  local v = core.xml_decode(resp.body or "")
   if type(v) ~= "table" then return nil end
   local e = v.Error or (type(v.Errors) == "table" and list(v.Errors.Error)[1])
   if type(e) ~= "table" then return nil end
@@ -276,7 +278,7 @@ local function check_permissions(perms, bad)
         bad(f .. ".ip_ranges", "must be a list of {cidr_ip = ..., description = ...}")
       else
         for j, r in ipairs(perm.ip_ranges) do
-          local rule = type(r) ~= "table" and "must be a table" or base.core.check("cidr4", r.cidr_ip)
+          local rule = type(r) ~= "table" and "must be a table" or core.check("cidr4", r.cidr_ip)
           if rule then bad(f .. ".ip_ranges[" .. j .. "].cidr_ip", rule) end
           for k in pairs(type(r) == "table" and r or {}) do
             if not RANGE_KEYS[k] then
@@ -461,7 +463,7 @@ function M.credentials(client, opts)
     return base.invalid_option("aws", "region", "is required: pass region, or set AWS_REGION or AWS_DEFAULT_REGION, "
       .. "or add region to the profile")
   end
-  local rule = base.core.check("aws_region", region)
+  local rule = core.check("aws_region", region)
   if rule then return base.invalid_option("aws", "region", rule) end
   if not opts.base_url and (region:match("^cn%-") or region:match("^us%-gov%-") or region:match("%-iso")) then
     -- other partitions: other endpoints (amazonaws.com.cn, ...) and ARNs
@@ -472,7 +474,7 @@ function M.credentials(client, opts)
   if not opts.base_url and not client.sim then client.base_url = "https://ec2." .. region .. ".amazonaws.com" end
   client.role_arn = opts.role_arn or creds.role_arn
   if client.role_arn then
-    local arule = base.core.check("aws_role_arn", client.role_arn)
+    local arule = core.check("aws_role_arn", client.role_arn)
     if arule then return base.invalid_option("aws", "role_arn", arule) end
     client.role_session_name = opts.role_session_name or creds.role_session_name or "peerlua"
   end
@@ -531,7 +533,7 @@ function M.authorize(client, req)
   end
   -- Route 53 is global and signs for us-east-1 (Route 53 API Reference, "Signing requests")
   local signing_region = req.service == "route53" and "us-east-1" or client.region
-  local h, err = base.core.aws_sign({ method = req.method, url = req.url, headers = req.headers,
+  local h, err = core.aws_sign({ method = req.method, url = req.url, headers = req.headers,
                                       body = req.body_text or "", access_key = c.access_key_id,
                                       secret_key = c.secret_access_key, session_token = c.session_token,
                                       region = signing_region, service = req.service })

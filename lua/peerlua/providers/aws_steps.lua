@@ -9,6 +9,7 @@
 -- p is a peering value of Instaclustr (v1: aws_vpc_connection_id), Aerospike
 -- (peeringId) or Aiven (state_info.aws_vpc_peering_connection_id): where
 -- each puts the pcx- and the accepter's account and VPC is in SIDES.
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local base = require("peerlua.client")
 
 local M = {}
@@ -86,11 +87,11 @@ end
 -- The vendor's view of the AWS side; waits (refreshing p) until the vendor
 -- names its pcx-, which some do only once their side has asked AWS.
 local function side_of(self, op, p, timeout)
-  local deadline = base.core.now() + (timeout or 600)
+  local deadline = core.now() + (timeout or 600)
   while true do
     local s = SIDES[p.provider](type(p.raw) == "table" and p.raw or {})
     if s.pcx then
-      local rule = base.core.check("aws_pcx", s.pcx)
+      local rule = core.check("aws_pcx", s.pcx)
       if rule then return fail("provider", op, p.provider .. " peering " .. tostring(p.id)
         .. " names AWS peering connection " .. tostring(s.pcx) .. ", which " .. rule) end
       return s
@@ -99,11 +100,11 @@ local function side_of(self, op, p, timeout)
       return fail("state", op, p.provider .. " peering " .. tostring(p.id) .. " is " .. tostring(p.status)
         .. " and has no AWS peering connection to accept", { state = p.state })
     end
-    if base.core.now() > deadline then
+    if core.now() > deadline then
       return fail("timeout", op, p.provider .. " peering " .. tostring(p.id) .. " does not name its AWS peering "
         .. "connection (pcx-) yet", { retryable = true })
     end
-    base.core.sleep(5 * self.poll_scale)
+    core.sleep(5 * self.poll_scale)
     local ok, err = p:refresh()
     if not ok then return nil, err end
   end
@@ -146,8 +147,8 @@ local function read(self, kind, id)
     local k = KINDS[kind]
     b = { ids = {}, n = 0 }
     self.batches[kind] = b
-    b.task = base.core.spawn(function()
-      base.core.sleep(BATCH_WINDOW) -- gather the others who ask now
+    b.task = core.spawn(function()
+      core.sleep(BATCH_WINDOW) -- gather the others who ask now
       if self.batches[kind] == b then self.batches[kind] = nil end
       local ids = {}
       for i in pairs(b.ids) do ids[#ids + 1] = i end
@@ -170,16 +171,16 @@ end
 -- The pcx-, read; an id the vendor just made may take a moment to show on
 -- the AWS side: asked again for up to `wait` seconds.
 local function describe_pcx(self, op, id, wait)
-  local deadline = base.core.now() + (wait or 120)
+  local deadline = core.now() + (wait or 120)
   while true do
     local found, err = read(self, "pcx", id)
     if found then return found end
     if found == nil then return nil, err end
-    if base.core.now() > deadline then
+    if core.now() > deadline then
       return fail("not_found", op, "AWS peering connection " .. id .. " does not exist in account "
         .. tostring(self.account_id) .. " (" .. self.region .. ")")
     end
-    base.core.sleep(3 * self.poll_scale)
+    core.sleep(3 * self.poll_scale)
   end
 end
 
@@ -206,9 +207,10 @@ end
 -- checked and did is kept on p for the steps that follow it (a minute at
 -- most), so they do not read the pcx- again.
 local REUSE = 60
+local kept_sides = setmetatable({}, { __mode = "k" }) -- peering -> {client=, at=, side=}, out of the script's reach
 local function checked(self, op, p, opts)
-  local kept = rawget(p, "aws_side")
-  if kept and kept.client == self and base.core.now() - kept.at < REUSE then return kept.side end
+  local kept = kept_sides[p]
+  if kept and kept.client == self and core.now() - kept.at < REUSE then return kept.side end
   local side, err = side_of(self, op, p, opts.timeout)
   if not side then return nil, err end
   local me, merr = M.account(self)
@@ -253,7 +255,7 @@ function M.accept_peering(self, p, opts)
   local r, aerr = self:accept_vpc_peering_connection({ vpc_peering_connection_id = side.pcx })
   if r == true and aerr == "planned" then -- a dry run: the steps after it plan as if accepted
     side.planned_accept = true
-    p.aws_side = { client = self, at = base.core.now(), side = side }
+    kept_sides[p] = { client = self, at = core.now(), side = side }
     result.status = "planned"
     return result, "planned"
   end
@@ -270,7 +272,7 @@ function M.accept_peering(self, p, opts)
   local got = type(r.vpcPeeringConnection) == "table" and r.vpcPeeringConnection
   result.status = got and status_of(got) or "provisioning"
   side.aws.status = { code = result.status }
-  p.aws_side = { client = self, at = base.core.now(), side = side }
+  kept_sides[p] = { client = self, at = core.now(), side = side }
   return result, "accepted"
 end
 
@@ -295,7 +297,7 @@ function M.ensure_routes(self, p, opts)
       return invalid(op, "route_tables", "must be a list of route table ids")
     end
     for i, id in ipairs(o.route_tables) do
-      local rule = base.core.check("aws_rtb", id)
+      local rule = core.check("aws_rtb", id)
       if rule then return invalid(op, "route_tables[" .. i .. "]", rule) end
     end
   end
@@ -376,7 +378,7 @@ function M.ensure_ingress(self, p, opts)
   local o, oerr = check_opts(op, opts, { security_group = true, ports = true, timeout = true, description = true })
   if not o then return nil, oerr end
   if o.security_group ~= nil then
-    local rule = base.core.check("aws_sg", o.security_group)
+    local rule = core.check("aws_sg", o.security_group)
     if rule then return invalid(op, "security_group", rule) end
   end
   local ports = o.ports or SIDES[p.provider](type(p.raw) == "table" and p.raw or {}).ports

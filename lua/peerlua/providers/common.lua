@@ -1,4 +1,5 @@
 -- peerlua.providers.common: helpers the provider modules share.
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local M = {}
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -86,7 +87,7 @@ end
 -- one run and share its answer (one token refresh, one AssumeRole for
 -- every concurrent call), and the next ask after it starts a new one.
 function M.shared(holder, key, fn, ...)
-  if not holder[key] then holder[key] = require("peerlua.client").core.spawn(fn, ...) end
+  if not holder[key] then holder[key] = core.spawn(fn, ...) end
   local task = holder[key]
   local a, b = task:wait()
   if holder[key] == task then holder[key] = nil end

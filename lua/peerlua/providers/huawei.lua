@@ -2,6 +2,7 @@
 -- the VPC service for the accepting side. Auth is AK/SK request signing
 -- (SDK-HMAC-SHA256) when ak and sk are given, else an IAM user token
 -- (password auth, cached until shortly before it expires).
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local base = require("peerlua.client")
 local common = require("peerlua.providers.common")
 local credentials = require("peerlua.credentials")
@@ -10,6 +11,7 @@ local M = {
   name = "huawei",
   default_base_url = "https://cs.{region}.myhuaweicloud.com",
   sim_prefix = "/huawei",
+  services = { "cs", "vpc", "iam" }, -- what client:settings().endpoints lists
   options = {
     ak = "string", sk = "string", security_token = "string", user = "string", password = "string",
     domain = "string", project_id = "string", project_name = "string", region = "string", endpoints = "table",
@@ -57,7 +59,7 @@ function M.credentials(client, opts)
   -- MODEL (no source checked here): a project name is its region id, a
   -- sub-project's is region_name, so the part before "_" is taken
   local region = creds.region or (creds.project_name and creds.project_name:match("^[^_]+")) or "eu-de"
-  local rule = base.core.check("hw_region", region)
+  local rule = core.check("hw_region", region)
   if rule then return base.invalid_option("huawei", "region", rule) end
   client.region = region
   client.endpoints = {}
@@ -124,12 +126,12 @@ local function fetch_token(client)
                              message = "cannot get an IAM token: " .. tostring(msg) })
   end
   -- valid 24 h; refresh well before
-  return { value = token, expires = base.core.now() + 23 * 3600 }
+  return { value = token, expires = core.now() + 23 * 3600 }
 end
 
 local function token(client)
   local t = client.token
-  if t and t.expires > base.core.now() then return t.value end
+  if t and t.expires > core.now() then return t.value end
   local new, err = common.shared(client, "refreshing", fetch_token, client)
   if not new then return nil, err end
   client.token = new
@@ -140,7 +142,7 @@ function M.authorize(client, req)
   local c = client.creds
   if c.ak and c.sk then
     if c.security_token then req.headers["X-Security-Token"] = c.security_token end
-    local signed, err = base.core.huawei_sign({
+    local signed, err = core.huawei_sign({
       method = req.method, url = req.url, headers = req.headers, body = req.body_text or "",
       ak = c.ak, sk = c.sk,
     })

@@ -1,5 +1,6 @@
 -- peerlua.providers.upcloud: UpCloud API 1.3 network peerings. Auth is a
 -- bearer API token (preferred) or HTTP Basic with a (sub-)account.
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
 local base = require("peerlua.client")
 local common = require("peerlua.providers.common")
 local credentials = require("peerlua.credentials")
@@ -66,18 +67,18 @@ function M.before_delete(client, p)
     if not ok then return nil, how end
     if how == "planned" then return true end -- a dry run: it would not become disabled
   end
-  local deadline = base.core.now() + 600
+  local deadline = core.now() + 600
   local interval = 2 * client.poll_scale
   while true do
     local ok, err = p:refresh()
     if not ok then return nil, err end
     if p.status == "disabled" then return true end
-    if base.core.now() + interval > deadline then
+    if core.now() + interval > deadline then
       return nil, base.error({ code = "timeout", provider = "upcloud", op = "delete", state = p.state,
                                message = "peering " .. p.id .. " is still " .. tostring(p.status) .. ", not disabled",
                                retryable = true })
     end
-    base.core.sleep(interval)
+    core.sleep(interval)
   end
 end
 
