@@ -1,0 +1,148 @@
+-- A script cannot change the policy the C core holds for its clients: each
+-- one-line change below once defeated the throttle, the never-resend-a-create
+-- rule, the retry cap or the secrecy of the credentials. Each is tried as a
+-- script author would (no debug library) and what reaches the emulator is
+-- counted in /_sim/requests.
+local peerlua = require("peerlua")
+local testserver = require("testserver")
+
+local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
+local FAST = { attempts = 5, base = 0.01, cap = 0.02, deadline = 60 }
+
+-- Every table a script reaches from what `require` hands out: the modules
+-- loaded, their fields, and the fields of those (two levels, as a one-line
+-- change would go).
+local function reachable()
+  local out = {}
+  for name, mod in pairs(package.loaded) do
+    if type(name) == "string" and name:match("^peerlua") and type(mod) == "table" then
+      out[#out + 1] = { name, mod }
+      for k, v in pairs(mod) do
+        if type(v) == "table" then out[#out + 1] = { name .. "." .. tostring(k), v } end
+      end
+    end
+  end
+  return out
+end
+
+describe("a script trying to change the policy", function()
+  local server
+
+  local function requests(filter)
+    local n = 0
+    for _, e in ipairs(server:admin("GET", "requests?provider=instaclustr&limit=100000")) do
+      if not filter or filter(e) then n = n + 1 end
+    end
+    return n
+  end
+  local function faults(spec) server:admin("POST", "faults", { spec = spec }) end
+
+  setup(function()
+    server = testserver.start("--time-scale 600")
+    peerlua.set_sim({ url = server.url })
+  end)
+  teardown(function()
+    peerlua.set_sim(nil)
+    server:stop()
+  end)
+  before_each(function()
+    faults("none")
+    server:admin("POST", "reset")
+  end)
+
+  it("finds no core table on any module, so the throttle cannot be replaced, and it holds", function()
+    for _, t in ipairs(reachable()) do
+      assert.is_nil(rawget(t[2], "core"), t[1] .. ".core")
+      assert.is_nil(rawget(t[2], "throttle_reserve"), t[1] .. ".throttle_reserve")
+    end
+    assert.is_false(pcall(function() peerlua.throttle.core.throttle_reserve = function() return 0 end end))
+    -- a shared throttle's value has nothing to replace either (Redis is not
+    -- there: the client falls back to its local throttle)
+    local shared = assert(peerlua.throttle.redis({ url = "redis://127.0.0.1:1", warn = function() end }))
+    assert.equal("peerlua.throttle.redis", getmetatable(shared))
+    assert.is_nil(shared.reserve)
+    assert.has_error(function() shared.reserve = function() return 0 end end)
+    -- 10 requests at 20 a second with a burst of 1 take at least 9/20 s
+    local ic = assert(peerlua.instaclustr({ rate = 20, burst = 1, throttle = shared }))
+    for _ = 1, 10 do assert(ic:list_peerings({ cluster_data_centre_id = CDC })) end
+    local log = server:admin("GET", "requests?provider=instaclustr")
+    assert.equal(10, #log)
+    assert.is_true(log[10].time - log[1].time >= 0.9 * 9 / 20, "10 requests in " .. (log[10].time - log[1].time) .. " s")
+  end)
+
+  it("cannot replace the exchange or send of the client class", function()
+    local Client = require("peerlua.client").Client
+    assert.is_nil(rawget(Client, "exchange"))
+    assert.is_nil(rawget(Client, "send"))
+    local fake = function() return { status = 200, body = "[]", headers = {} } end
+    Client.exchange, Client.send = fake, fake
+    local ic = assert(peerlua.instaclustr({ retries = FAST }))
+    faults("GET /instaclustr/*=500:1")
+    local list, err = ic:list_peerings({ cluster_data_centre_id = CDC })
+    Client.exchange, Client.send = nil, nil
+    assert.is_nil(list)
+    assert.equal("unavailable", err.code)
+    assert.equal(5, requests())
+  end)
+
+  it("cannot make a create idempotent: under 500after:0.5 no create is made twice", function()
+    local ic = assert(peerlua.instaclustr({ retries = FAST }))
+    assert.is_nil(ic.ops)
+    assert.is_false(pcall(function() ic.ops.create_peering.idempotent = true end))
+    -- any create_peering description a script can reach: marking it changes nothing the core holds
+    for _, t in ipairs(reachable()) do
+      local op = rawget(t[2], "create_peering")
+      if type(op) == "table" then op.idempotent = true end
+    end
+    faults("POST /instaclustr/*=500after:0.5")
+    local made = 0
+    for i = 1, 6 do
+      local p = ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+        peer_vpc_id = ("vpc-%08x"):format(i), peer_subnets = { ("10.%d.0.0/16"):format(i) } })
+      if p then made = made + 1 end
+    end
+    faults("none")
+    local per_vpc, total = {}, 0
+    for _, p in ipairs(assert(ic:list_peerings({ cluster_data_centre_id = CDC }))) do
+      per_vpc[p.raw.peerVpcId] = (per_vpc[p.raw.peerVpcId] or 0) + 1
+      total = total + 1
+    end
+    for vpc, n in pairs(per_vpc) do assert.equal(1, n, vpc) end
+    assert.equal(made, total)
+    assert.is_true(made >= 1)
+  end)
+
+  it("cannot reach the retry delay or the budget: 5 attempts against a permanent 500", function()
+    for _, t in ipairs(reachable()) do
+      for _, name in ipairs({ "retry_delay", "budget_take", "budget_new", "engine" }) do
+        assert.is_nil(rawget(t[2], name), t[1] .. "." .. name)
+      end
+    end
+    local ic = assert(peerlua.instaclustr({ retries = FAST }))
+    faults("GET /instaclustr/*=500:1")
+    local list, err = ic:list_peerings({ cluster_data_centre_id = CDC })
+    assert.is_nil(list)
+    assert.equal("unavailable", err.code)
+    assert.equal(5, requests())
+  end)
+
+  it("finds no policy, credential or header fields on a client, and sees no secret", function()
+    local secret = peerlua.sim.fixture.instaclustr.accounts[1].api_key
+    local ic = assert(peerlua.instaclustr({ retries = FAST }))
+    for _, field in ipairs({ "policy", "creds", "auth_header", "token", "engine", "spec", "ops", "opts" }) do
+      assert.is_nil(ic[field], field)
+    end
+    assert.has_error(function() ic.policy = { attempts = 1000 } end)
+    assert.has_error(function() ic.creds = {} end)
+    assert.equal("peerlua.client", getmetatable(ic))
+    faults("GET /instaclustr/*=500:1")
+    assert.is_nil(ic:list_peerings({ cluster_data_centre_id = CDC }))
+    assert.equal(5, requests())
+    local shown = tostring(ic) .. " " .. require("cjson").encode(ic:settings())
+    assert.matches("instaclustr", shown)
+    assert.is_nil(shown:find(secret, 1, true))
+    ic:close()
+    assert.matches("closed", tostring(ic))
+    assert.has_error(function() ic:list_peerings({ cluster_data_centre_id = CDC }) end)
+  end)
+end)
