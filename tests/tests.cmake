@@ -36,7 +36,7 @@ add_test(NAME lint.cppcheck
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 
 find_program(CLANG_FORMAT_PROGRAM clang-format REQUIRED)
-file(GLOB PEERLUA_C_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/*.[ch] ${CMAKE_SOURCE_DIR}/tests/c/*.[ch]
+file(GLOB PEERLUA_C_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/*/*.[ch] ${CMAKE_SOURCE_DIR}/tests/c/*.[ch]
      ${CMAKE_SOURCE_DIR}/tests/fuzz/*.c ${CMAKE_SOURCE_DIR}/tests/bench/*.c)
 add_test(NAME lint.format COMMAND ${CLANG_FORMAT_PROGRAM} --dry-run --Werror ${PEERLUA_C_SOURCES})
 

@@ -3,7 +3,7 @@
 -- (default 10). One failure never stops the others: results[i] is
 -- {ok = true, value = first result} or {ok = false, err = error}; the
 -- second return value counts the failures.
-local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 
 return function(items, fn, opts)
   if type(items) ~= "table" then error("bad argument #1 to 'bulk' (table expected)", 2) end

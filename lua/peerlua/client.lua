@@ -26,7 +26,7 @@
 --       means done (AWS's RouteAlreadyExists: true, "exists"), or nil
 --   throttle_classes = {name = {rate=, burst=}}  limits of their own for
 --       classes of requests; encode sets req.throttle = client.throttles[name]
-local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local json = require("peerlua.json")
 local http = require("peerlua.http")
 local plan = require("peerlua.plan")
@@ -198,7 +198,7 @@ function M.new(spec, class, opts)
                                rate = classes[name].rate, burst = c.burst }
     end
   end
-  -- the policy, fixed here and held in C (core/pl_engine.c)
+  -- the policy, fixed here and held in C (core/engine/pl_engine.c)
   local retries = opts.retries or {}
   self.engine = core.engine({
     provider = spec.name, api = api, key = self.throttle_key, rate = self.rate, burst = self.burst,
@@ -208,12 +208,12 @@ function M.new(spec, class, opts)
   self.deadline = self.engine:settings().deadline
   core.http_load() -- a failure shows on the first request
   -- what the script gets: a handle with the documented methods and no
-  -- fields (core/lua_client.c); this table stays with peerlua's modules
+  -- fields (core/binding/lua_client.c); this table stays with peerlua's modules
   self.public = core.client_wrap(self, M.methods_of(getmetatable(self)))
   return self.public
 end
 
--- The secrets a client holds, dropped when it is closed (core/lua_client.c
+-- The secrets a client holds, dropped when it is closed (core/binding/lua_client.c
 -- then drops the whole state): credentials, auth headers, tokens.
 local SECRETS = { "creds", "auth_header", "token", "assumed" }
 function Client:wipe()
@@ -374,7 +374,7 @@ local GAVE_UP = {
 }
 
 -- send(self, opname, req) -> decoded body (or true when there is none) | nil, err
--- The engine (core/pl_engine.c) decides each step; this carries them out:
+-- The engine (core/engine/pl_engine.c) decides each step; this carries them out:
 -- it sends, waits, and answers the engine's questions with the provider's
 -- rules (busy, stale, settled) and the list that reconciles a create.
 local function send(self, opname, req)

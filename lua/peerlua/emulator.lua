@@ -11,7 +11,7 @@
 -- several can run at once. Clients made while one runs use the newest
 -- unless given a base_url; when it stops, the one started before it (or
 -- whatever peerlua.sim was before the first, e.g. --sim's) takes over.
-local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local M = {}
 
 M.peerlua = nil -- the module: set_sim, sim, http, json, error

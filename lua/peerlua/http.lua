@@ -1,7 +1,7 @@
 -- peerlua.http: HTTP requests that suspend the calling task instead of
--- blocking the process (see core/lua_http.c for the transfer itself).
+-- blocking the process (see core/binding/lua_http.c for the transfer itself).
 local json = require("peerlua.json")
-local core = select(3, ...) -- the C primitives (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives (core/binding/lua_peerlua.c)
 
 local M = {}
 

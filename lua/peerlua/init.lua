@@ -1,5 +1,5 @@
 -- peerlua: the Lua layer on top of the C core (core/lua_*.c).
--- core/lua_peerlua.c calls this chunk with its table of primitives.
+-- core/binding/lua_peerlua.c calls this chunk with its table of primitives.
 local core = ...
 
 if type(core) ~= "table" then
@@ -30,7 +30,7 @@ local M = {
   -- (X-Amz-Date, Authorization[, X-Amz-Security-Token][, Host]) | nil, err
   auth = { huawei_sign = core.huawei_sign, aws_sign = core.aws_sign },
   -- xml.decode(text) -> value, root element name | nil, err: XML as AWS
-  -- writes it, in tables (core/lua_xml.c says the shape)
+  -- writes it, in tables (core/binding/lua_xml.c says the shape)
   -- xml.list(v) -> v as a list: an empty set (decoded "") is {}, one
   -- element seen once is {it}
   xml = {

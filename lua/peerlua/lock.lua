@@ -2,11 +2,11 @@
 -- two copies of a script (two CI jobs, a retried pipeline) both list, both
 -- find nothing and both create. The lock is in Redis when the client has a
 -- shared throttle (every machine that uses that Redis agrees), else a file
--- lock of this machine's user (core/pl_lock.h); either way tasks of one
+-- lock of this machine's user (core/engine/pl_lock.h); either way tasks of one
 -- process exclude each other too. A holder that dies loses its lock: the
 -- kernel drops the file lock, the Redis one expires TTL seconds after its
 -- last renewal.
-local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local M = {}
 M.error = nil
 

@@ -2,7 +2,7 @@
 -- p:refresh(), p:wait(state[, opts]), p:delete(), p:wait_deleted([opts]).
 -- Waiting on many peerings of one account polls with one list call per
 -- interval (shared by every waiter), not one get per peering.
-local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local base = require("peerlua.client")
 local plan = require("peerlua.plan")
 

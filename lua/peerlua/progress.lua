@@ -6,7 +6,7 @@
 --                   redrawn in place on stderr, its time ticking each second
 --   otherwise       one log line per state change on stderr, and one every
 --                   options.progress_interval seconds (30) while none comes
-local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local json = require("peerlua.json")
 
 local M = {}

@@ -5,13 +5,13 @@
 --
 -- Every peerlua process whose clients use the same Redis shares one GCRA
 -- schedule per (provider, credential): one atomic script per request on the
--- server's clock (core/pl_redis.c), and a provider's Retry-After pauses
+-- server's clock (core/engine/pl_redis.c), and a provider's Retry-After pauses
 -- them all. If Redis cannot be used, each process throttles on its own and
 -- says so on stderr; it tries Redis again every few seconds, says so when
 -- Redis is back, and again if it is lost again. A Redis call runs on the
--- handle's own thread (core/pl_redis.c), so a slow or silent Redis holds
+-- handle's own thread (core/engine/pl_redis.c), so a slow or silent Redis holds
 -- up only the requests that wait for it, at most its 250 ms timeout.
-local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local M = {}
 
 

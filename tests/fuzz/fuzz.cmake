@@ -8,7 +8,7 @@ foreach(name valid retry_after sign)
 endforeach()
 
 foreach(name response emulator)
-  add_executable(fuzz_${name} tests/fuzz/fuzz_lua.c $<TARGET_OBJECTS:peerlua_lua>)
+  add_executable(fuzz_${name} tests/fuzz/fuzz_lua.c ${PEERLUA_LUA_OBJECTS})
   target_compile_definitions(fuzz_${name} PRIVATE PEERLUA_FUZZ_DRIVER="${CMAKE_SOURCE_DIR}/tests/fuzz/${name}.lua")
   target_include_directories(fuzz_${name} PRIVATE ${LUA_INCLUDE_DIRS})
   target_link_libraries(fuzz_${name} PRIVATE peerlua_core PkgConfig::LUA)

@@ -22,7 +22,7 @@ local json = require("peerlua.json")
 local core = debug.getregistry()["peerlua.core"] -- the primitives, reached as only the debug library can
 
 -- No real waiting; and in the fuzz build no budget is shared between
--- inputs (core/lua_policy.c): each input stands alone.
+-- inputs (core/binding/lua_policy.c): each input stands alone.
 core.sleep = function() end
 
 local UUID = "aabc665c-8916-40ae-978c-96d39a3a1364"

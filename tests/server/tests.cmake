@@ -1,12 +1,13 @@
-# The emulator's HTTP server (core/server.c, part of peerlua_lua; lua/peerlua/sim).
+# The emulator's HTTP server (core/emulator/server.c, part of peerlua_emu; lua/peerlua/sim).
 # peerlua_emulator is a small driver calling pl_emulator_main directly, so
 # the server is tested on its own; the same script also runs against
 # `peerlua --emulator`.
 add_executable(peerlua_emulator
   ${CMAKE_SOURCE_DIR}/tests/server/emu_main.c
-  $<TARGET_OBJECTS:peerlua_lua>
+  ${PEERLUA_LUA_OBJECTS}
 )
 set_target_properties(peerlua_emulator PROPERTIES ENABLE_EXPORTS ON)
+target_include_directories(peerlua_emulator PRIVATE ${CMAKE_SOURCE_DIR}/core/emulator ${CMAKE_SOURCE_DIR}/core/binding)
 target_link_libraries(peerlua_emulator PRIVATE peerlua_core PkgConfig::LUA)
 
 set(PEERLUA_SERVER_CASES routes errors malformed delay admin signal options actions state)
@@ -45,11 +46,11 @@ if(PEERLUA_BUSTED)
   endforeach()
 endif()
 
-# The same cases against the real CLI, `peerlua --emulator`, once core/host.c
+# The same cases against the real CLI, `peerlua --emulator`, once core/host/host.c
 # dispatches to pl_emulator_main (checked at configure time; cmake re-runs
 # when host.c changes).
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/host.c)
-file(STRINGS ${CMAKE_SOURCE_DIR}/core/host.c PEERLUA_HOST_EMULATOR REGEX "pl_emulator_main")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/core/host/host.c)
+file(STRINGS ${CMAKE_SOURCE_DIR}/core/host/host.c PEERLUA_HOST_EMULATOR REGEX "pl_emulator_main")
 if(PEERLUA_HOST_EMULATOR)
   foreach(case routes signal options)
     add_test(NAME server.host.${case}

@@ -2,7 +2,7 @@
 -- credentials (API key id and secret) give a bearer token, cached per
 -- client and refreshed before it expires, or once after a 401
 -- token-expired; concurrent tasks share one refresh.
-local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local common = require("peerlua.providers.common")
 local credentials = require("peerlua.credentials")
 local base = require("peerlua.client")

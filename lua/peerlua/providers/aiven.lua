@@ -5,7 +5,7 @@
 -- cloud account and VPC, so a peering value's id is "account/vpc". There is
 -- no single read either: a peering is read by reading its project VPC
 -- (list_peerings) and matching, as the avn CLI does.
-local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local common = require("peerlua.providers.common")
 local credentials = require("peerlua.credentials")
 

@@ -1,7 +1,7 @@
 -- peerlua.providers.aws: the customer's AWS side of a peering. EC2 (Query
 -- API 2016-11-15), STS (2011-06-15) and Route 53 (2013-04-01), signed with
--- Signature Version 4 (core/pl_sign.c), answers read with expat
--- (core/lua_xml.c). The operations are in core/pl_provider.c; the steps that
+-- Signature Version 4 (core/engine/pl_sign.c), answers read with expat
+-- (core/binding/lua_xml.c). The operations are in core/engine/pl_provider.c; the steps that
 -- finish a vendor's peering (accept_peering, ensure_routes, ensure_ingress,
 -- associate_hosted_zone) are in peerlua.providers.aws_steps.
 --
@@ -15,7 +15,7 @@
 -- the role_arn option; the temporary credentials are kept until five
 -- minutes before they expire. Region: the option, $AWS_REGION,
 -- $AWS_DEFAULT_REGION, the profile's region.
-local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local base = require("peerlua.client")
 local credentials = require("peerlua.credentials")
 local http = require("peerlua.http")
@@ -40,7 +40,7 @@ local VERSIONS = { ec2 = "2016-11-15", sts = "2011-06-15" }
 -- API", docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
 -- peerlua keeps one bucket a class (reads, changes), each at 90% of its
 -- rate with half its size, as every action of a class shares it. STS and
--- Route 53 go with the client's default (core/pl_provider.c).
+-- Route 53 go with the client's default (core/engine/pl_provider.c).
 M.throttle_classes = { read = { rate = 20, burst = 50 }, change = { rate = 5, burst = 100 } }
 
 M.ops = {}

@@ -9,7 +9,7 @@
 -- p is a peering value of Instaclustr (v1: aws_vpc_connection_id), Aerospike
 -- (peeringId) or Aiven (state_info.aws_vpc_peering_connection_id): where
 -- each puts the pcx- and the accepter's account and VPC is in SIDES.
-local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local base = require("peerlua.client")
 
 local M = {}

@@ -2,7 +2,7 @@
 -- the VPC service for the accepting side. Auth is AK/SK request signing
 -- (SDK-HMAC-SHA256) when ak and sk are given, else an IAM user token
 -- (password auth, cached until shortly before it expires).
-local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/lua_peerlua.c)
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local base = require("peerlua.client")
 local common = require("peerlua.providers.common")
 local credentials = require("peerlua.credentials")

@@ -10,7 +10,7 @@ local M = { core = core }
 -- answers as peerlua.http.request does; nil puts the real one back.
 function M.transport(fn) core.transport = fn end
 
--- state(client) -> the table behind a client's handle (core/lua_client.c).
+-- state(client) -> the table behind a client's handle (core/binding/lua_client.c).
 function M.state(client) return core.client_state(client) end
 
 return M

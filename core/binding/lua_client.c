@@ -94,7 +94,7 @@ static int client_tostring(lua_State *L) {
   return 1;
 }
 
-/* The REPL's completion (core/repl.c reads __complete): the methods. */
+/* The REPL's completion (core/host/repl.c reads __complete): the methods. */
 static int client_complete(lua_State *L) {
   lua_newtable(L);
   lua_getiuservalue(L, 1, UV_METHODS);
