@@ -9,6 +9,7 @@
  * shutdown. Nothing here is global: signals are handled with sigwait. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <math.h>
 #include <netdb.h>
@@ -713,6 +714,20 @@ static void *pl_server_thread(void *ud) {
 static int pl_server_save_state(pl_server *s) {
   if (!s->state || !s->L || s->app == LUA_NOREF) return 0;
   lua_State *L = s->L;
+  /* The state may hold tokens the emulated APIs issued: PATH.tmp (renamed to PATH)
+   * is made owner-only here, and Lua's io.open then truncates it in place. */
+  size_t n = strlen(s->state);
+  char *tmp = malloc(n + 5);
+  if (tmp) {
+    memcpy(tmp, s->state, n);
+    memcpy(tmp + n, ".tmp", 5);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      (void)fchmod(fd, 0600); /* one left by an earlier run, of another mode */
+      close(fd);
+    }
+    free(tmp);
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, s->app);
   lua_getfield(L, -1, "save_state");
   lua_insert(L, -2);

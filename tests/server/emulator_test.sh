@@ -368,6 +368,7 @@ case_state() {
   st1=$(get "/instaclustr/provisioning/v1/vpc-peering/$cdc/$first" -u "$auth" | jq_lua v.statusCode)
   check "stopped by SIGTERM" stop_server TERM
   check "the state file is written" test -s "$f"
+  eq "the state file is the owner's only" 600 "$(stat -c %a "$f")"
   check "stderr says it was saved" grep -q -- "--state $f: saved" "$WORK/err"
   start --time-scale 600 --state "$f"
   check "stderr says it was loaded" grep -q -- "--state $f: loaded" "$WORK/err"
