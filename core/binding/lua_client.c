@@ -6,9 +6,11 @@
  * the state after wiping its secrets, so a closed client cannot send.
  *
  *   core.client_wrap(state, methods) -> client   methods: name -> function
- *   core.client_state(v[, method])   -> state, or raises a message saying
- *                                       how to call method (not a client: a
- *                                       dot call; a closed client)
+ *   core.client_state(v[, method[, form]]) -> state, or raises a message
+ *                                       saying how to call method (not a
+ *                                       client: a dot call, shown as
+ *                                       client:method followed by form,
+ *                                       default "(...)"; a closed client)
  *   core.client_close(client)        -> nothing; also __close; again: no-op
  */
 #include <string.h>
