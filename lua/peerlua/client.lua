@@ -418,7 +418,9 @@ local function send(self, opname, req)
           terr.code == "timeout")
       end
     elseif step == "done" then
-      if resp.body == "" then return true end
+      -- an empty answer is a bare "done" from a JSON API (204, or a 200
+      -- without a body); an API with a decoder always answers a document
+      if resp.body == "" and not spec.decode then return true end
       local body, jerr
       if spec.decode then body, jerr = spec.decode(self, resp) else body, jerr = resp:json() end
       if body == nil then

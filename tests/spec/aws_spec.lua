@@ -361,6 +361,37 @@ describe("peerlua.aws", function()
     assert.equal("InvalidVpcPeeringConnectionID.NotFound", err.provider_code)
   end)
 
+  it("takes an empty 2xx answer as broken, not done, even while checking a RouteAlreadyExists", function()
+    -- a real API never answers so (a proxy might): a fake transport, set
+    -- where only the debug library reaches, as tests/fuzz/response.lua does
+    local core = debug.getregistry()["peerlua.core"]
+    local answers = {
+      { status = 400, headers = { ["content-type"] = "text/xml" },
+        body = "<Response><Errors><Error><Code>RouteAlreadyExists</Code><Message>m</Message></Error></Errors>"
+          .. "<RequestID>r</RequestID></Response>" },
+      { status = 200, headers = { ["content-type"] = "text/xml" }, body = "" },
+    }
+    local sent = 0
+    core.transport = function()
+      sent = sent + 1
+      return answers[sent] or { status = 200, headers = {}, body = "" }
+    end
+    local aws = assert(peerlua.aws({ base_url = "http://127.0.0.1:9", region = "us-east-1",
+                                     access_key_id = "AKIDEXAMPLE", secret_access_key = "s" }))
+    local ok2, r2, err2 = pcall(aws.create_route, aws, { route_table_id = "rtb-0123456789abcdef0",
+      destination_cidr_block = "10.0.0.0/16", vpc_peering_connection_id = "pcx-0123456789abcdef0" })
+    local ok, r, err = pcall(aws.describe_route_tables, aws, {})
+    core.transport = nil
+    assert.equal(3, sent)
+    assert.is_true(ok, tostring(r))
+    assert.is_nil(r)
+    assert.equal("provider", err.code)
+    assert.matches("empty", err.message)
+    assert.is_true(ok2, tostring(r2)) -- the check's describe answered empty: no Lua error
+    assert.is_nil(r2)
+    assert.equal("conflict", err2.code)
+  end)
+
   it("reads a profile's role from ~/.aws/config and assumes it through STS", function()
     local dir = os.tmpname()
     os.remove(dir)

@@ -60,7 +60,11 @@ M.reauth_statuses = { [400] = true, [403] = true }
 local common = require("peerlua.providers.common")
 local list = common.xml_list
 
+-- Every answer of the Query and REST-XML APIs is a document, CreateRoute's
+-- <return>true</return> too (EC2 API Reference, each action's "Response
+-- elements"): an empty 2xx answer is a broken one, not a bare "done".
 function M.decode(_, resp)
+  if (resp.body or "") == "" then return nil, "the answer is empty where XML was expected" end
   local v, root = core.xml_decode(resp.body)
   if v == nil then return nil, "response is not XML: " .. tostring(root and root.message or root) end
   return v
