@@ -242,6 +242,25 @@ describe("peerlua.aws", function()
     assert.equal(1, accepts)
   end)
 
+  it("names the access key in a trace's throttle lines by a fingerprint, not by its id", function()
+    local fx = require("peerlua.sim.fixture").aws.accounts[1]
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write([[
+      local aws = assert(require("peerlua").aws({ region = "us-west-2", rate = 50, burst = 1,
+        access_key_id = os.getenv("AKID"), secret_access_key = os.getenv("SECRET") }))
+      for _ = 1, 3 do assert(aws:describe_route_tables({})) end
+    ]])
+    f:close()
+    local h = io.popen(table.concat({ "PEERLUA_SIM_URL=" .. server.url, "AKID=" .. fx.access_key_id,
+      "SECRET=" .. fx.secret_access_key, os.getenv("PEERLUA_BIN"), "--quiet --trace", script, "2>&1" }, " "))
+    local out = h:read("a")
+    h:close()
+    os.remove(script)
+    assert.matches("throttle aws:key:%x+@us%-west%-2 wait", out)
+    assert.is_nil(out:find(fx.access_key_id, 1, true))
+  end)
+
   it("plans the AWS side in a dry run: accept, routes and rule shown, nothing sent", function()
     local ic = assert(peerlua.instaclustr({ api = "v1" }))
     local aws = assert(peerlua.aws({ region = "us-west-2", role_arn = "arn:aws:iam::210987654321:role/peerlua-accepter" }))

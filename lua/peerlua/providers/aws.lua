@@ -483,8 +483,10 @@ function M.credentials(client, opts)
     client.role_session_name = opts.role_session_name or creds.role_session_name or "peerlua"
   end
   creds.role_arn, creds.role_session_name = nil, nil
-  -- EC2 throttles per account and Region; the access key stands for the account
-  client.credential_id = creds.access_key_id .. "@" .. region
+  -- EC2 throttles per account and Region; the access key stands for the
+  -- account. A fingerprint of it, not the key id: the throttle key shows in
+  -- traces and Redis.
+  client.credential_id = "key:" .. common.fingerprint(creds.access_key_id) .. "@" .. region
   return creds
 end
 

@@ -53,7 +53,9 @@ function M.credentials(client, opts)
     complete = complete,
   })
   if not creds then return nil, err end
-  client.credential_id = creds.ak or creds.user
+  -- an access key is named by its fingerprint (the throttle key shows in
+  -- traces and Redis); an IAM user by name, as Instaclustr's
+  client.credential_id = creds.ak and "key:" .. common.fingerprint(creds.ak) or creds.user
   -- the region goes into host names: refused unless it is one DNS label,
   -- wherever it came from (option, HW_REGION_NAME, profile)
   -- MODEL (no source checked here): a project name is its region id, a
