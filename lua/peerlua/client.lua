@@ -483,7 +483,7 @@ function Client:call(opname, args, on_send)
   if not req then return nil, err end
   if plan.on and plan.mutating(req.method) and not (self.spec.reads and self.spec.reads[opname]) then
     -- a dry run: shown, not sent
-    plan.record(self, opname, req)
+    plan.record(self, opname, req, self.spec.encode and args or nil)
     return PLANNED, "planned"
   end
   req.args, req.on_send = args, on_send

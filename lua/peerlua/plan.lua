@@ -18,7 +18,9 @@ local items, existing = {}, 0
 
 local KIND = { POST = "create", PUT = "change", PATCH = "change", DELETE = "delete" }
 -- operations that POST without creating anything
-local CHANGE_OPS = { accept_peering = true, reject_peering = true, update_peering = true }
+local CHANGE_OPS = { accept_peering = true, reject_peering = true, update_peering = true,
+                     accept_vpc_peering_connection = true, reject_vpc_peering_connection = true,
+                     associate_vpc_with_hosted_zone = true, disassociate_vpc_from_hosted_zone = true }
 
 -- Values under these keys never appear in a plan line.
 local function secret_key(k)
@@ -53,16 +55,20 @@ local function emit(t, line)
   end
 end
 
--- record(client, opname, req) -> the planned item {kind, provider, op, method, path, body}
-function M.record(client, opname, req)
+-- record(client, opname, req[, args]) -> the planned item {kind, provider, op, method, path, body}
+-- args: what is shown as the body of an API whose body is not JSON (AWS's
+-- Query API: every action is a POST to /, its parameters form-encoded).
+function M.record(client, opname, req, args)
   local kind = CHANGE_OPS[opname] and "change" or KIND[req.method]
+  local body = req.body
+  if body == nil then body = args end
   local item = { kind = kind, provider = client.name, op = opname, method = req.method,
-                 path = req.path, body = redact(req.body) }
+                 path = req.path, body = redact(body) }
   items[#items + 1] = item
-  local body = item.body ~= nil and assert(json.encode(item.body)) or nil
+  local text = item.body ~= nil and assert(json.encode(item.body)) or nil
   emit({ event = "plan", action = kind, provider = item.provider, op = opname, method = req.method,
          path = req.path, body = item.body },
-       ("%-6s %s %s: %s %s%s"):format(kind, item.provider, opname, req.method, req.path, body and " " .. body or ""))
+       ("%-6s %s %s: %s %s%s"):format(kind, item.provider, opname, req.method, req.path, text and " " .. text or ""))
   return item
 end
 
@@ -84,6 +90,15 @@ function M.peer(provider, what, id)
   items[#items + 1] = { kind = "change", provider = provider, op = what, id = id }
   emit({ event = "plan", action = "change", provider = provider, op = what, id = id },
        ("change %s %s: peering %s (the peer's side)"):format(provider, what, tostring(id)))
+end
+
+-- step(provider, op, kind, p, what): a step of a workflow on a peering the
+-- plan only creates (aws:accept_peering on a planned peering): nothing to
+-- read yet, so what it would do is said, not each request.
+function M.step(provider, op, kind, p, what)
+  items[#items + 1] = { kind = kind, provider = provider, op = op, id = p.id }
+  emit({ event = "plan", action = kind, provider = provider, op = op, id = p.id, what = what },
+       ("%-6s %s %s: %s, for %s peering %s"):format(kind, provider, op, what, p.provider, tostring(p.id)))
 end
 
 -- summary() -> {create =, change =, delete =, existing =, items = {...}}

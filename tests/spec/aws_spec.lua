@@ -267,7 +267,7 @@ describe("peerlua.aws", function()
     local p = ic_peering(ic)
     local mine = assert(peerlua.aws({ region = "us-west-2" }))
     local hows = {}
-    local _, err = peerlua.dry_run(function()
+    local summary, err = peerlua.dry_run(function()
       hows[1] = select(2, assert(mine:accept_peering(p)))
       hows[2] = select(2, assert(mine:ensure_routes(p)))
       hows[3] = select(2, assert(mine:ensure_ingress(p, { ports = { 9042 } })))
@@ -275,6 +275,33 @@ describe("peerlua.aws", function()
     end)
     assert.is_nil(err)
     assert.same({ "planned", "added", "added", "210987654321" }, hows)
+    assert.same({ 1, 3 }, { summary.change, summary.create }) -- the accept changes, the routes and rule create
+    assert.equal("pcx-", summary.items[1].body.vpc_peering_connection_id:sub(1, 4)) -- what is sent is shown
+    assert.equal(0, mutations())
+  end)
+
+  it("plans the AWS steps of a peering the dry run only plans, and checks their options", function()
+    local ic = assert(peerlua.instaclustr({ api = "v1" }))
+    local aws = assert(peerlua.aws({ region = "us-west-2" }))
+    local hows, bad = {}, {}
+    local summary, err = peerlua.dry_run(function()
+      local p = ic_peering(ic)
+      assert.equal("planned", p.state)
+      hows[1] = select(2, assert(aws:accept_peering(p)))
+      hows[2] = select(2, assert(aws:ensure_routes(p, { route_tables = { "rtb-0a1b2c3d" } })))
+      hows[3] = select(2, assert(aws:ensure_ingress(p, { ports = { 9042 } })))
+      bad[1] = select(2, aws:ensure_ingress(p)) -- Instaclustr: ports required
+      bad[2] = select(2, aws:ensure_routes(p, { route_tables = { "rt-1" } }))
+      bad[3] = select(2, aws:accept_peering(p, { timeout = -1 }))
+    end)
+    assert.is_nil(err)
+    assert.same({ "planned", "planned", "planned" }, hows)
+    assert.same({ "ports", "route_tables[1]", "timeout" },
+      { bad[1].details[1].field, bad[2].details[1].field, bad[3].details[1].field })
+    local ops = {}
+    for _, item in ipairs(summary.items) do ops[#ops + 1] = item.provider .. " " .. item.kind .. " " .. item.op end
+    assert.same({ "instaclustr create create_peering", "aws change accept_peering", "aws create ensure_routes",
+                  "aws create ensure_ingress" }, ops)
     assert.equal(0, mutations())
   end)
 

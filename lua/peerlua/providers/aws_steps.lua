@@ -11,6 +11,7 @@
 -- each puts the pcx- and the accepter's account and VPC is in SIDES.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local base = require("peerlua.client")
+local plan = require("peerlua.plan")
 
 local M = {}
 local common = require("peerlua.providers.common")
@@ -61,8 +62,20 @@ local function check_peering(op, p)
   return not p.planned
 end
 
--- What a step answers for a peering a dry run plans: nothing to look at yet.
-local function planned()
+-- What a step answers for a peering a dry run plans: nothing to look at
+-- yet; the plan says what the step would do once the peering exists.
+local PLANNED_STEP = {
+  accept_peering = { "change", "accept the AWS peering connection the vendor will name" },
+  ensure_routes = { "create", "a route to the vendor's CIDR in each route table" },
+  ensure_ingress = { "create", "an ingress rule from the vendor's CIDR" },
+  associate_hosted_zone = { "change", "associate the VPC with the vendor's private hosted zone" },
+}
+local function planned(op, p, o)
+  local kind, what = table.unpack(PLANNED_STEP[op])
+  if o.route_tables then what = what:gsub("each route table", table.concat(o.route_tables, ", ")) end
+  if o.security_group then what = what .. " in " .. o.security_group end
+  if o.ports then what = what .. ", ports " .. table.concat(o.ports, ", ") end
+  plan.step("aws", op, kind, p, what)
   return { planned = true, added = {}, existing = {}, cidrs = {} }, "planned"
 end
 
@@ -240,9 +253,10 @@ end
 -- accept_peering(p[, {timeout=}]) -> {pcx=, status=, vpc=, cidrs=}, "accepted" | "existing" | nil, err
 function M.accept_peering(self, p, opts)
   local op = "accept_peering"
-  if not check_peering(op, p) then return planned() end
+  local live = check_peering(op, p)
   local o, oerr = check_opts(op, opts, { timeout = true })
   if not o then return nil, oerr end
+  if not live then return planned(op, p, o) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   local status = status_of(side.aws)
@@ -289,7 +303,7 @@ end
 -- goes elsewhere is a conflict, not replaced.
 function M.ensure_routes(self, p, opts)
   local op = "ensure_routes"
-  if not check_peering(op, p) then return planned() end
+  local live = check_peering(op, p)
   local o, oerr = check_opts(op, opts, { route_tables = true, timeout = true })
   if not o then return nil, oerr end
   if o.route_tables ~= nil then
@@ -301,6 +315,7 @@ function M.ensure_routes(self, p, opts)
       if rule then return invalid(op, "route_tables[" .. i .. "]", rule) end
     end
   end
+  if not live then return planned(op, p, o) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   local ok, serr = accepted(op, side)
@@ -374,7 +389,7 @@ end
 -- 4000); TCP from each of the vendor's CIDR blocks.
 function M.ensure_ingress(self, p, opts)
   local op = "ensure_ingress"
-  if not check_peering(op, p) then return planned() end
+  local live = check_peering(op, p)
   local o, oerr = check_opts(op, opts, { security_group = true, ports = true, timeout = true, description = true })
   if not o then return nil, oerr end
   if o.security_group ~= nil then
@@ -396,6 +411,7 @@ function M.ensure_ingress(self, p, opts)
     if not seen[port] then unique[#unique + 1], seen[port] = port, true end
   end
   ports = unique
+  if not live then return planned(op, p, { security_group = o.security_group, ports = ports }) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   local group
@@ -449,9 +465,10 @@ end
 -- (providers.md 3.4, step 3); the customer's account associates its VPC.
 function M.associate_hosted_zone(self, p, opts)
   local op = "associate_hosted_zone"
-  if not check_peering(op, p) then return planned() end
+  local live = check_peering(op, p)
   local o, oerr = check_opts(op, opts, { timeout = true })
   if not o then return nil, oerr end
+  if not live then return planned(op, p, o) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   if not side.zone then
