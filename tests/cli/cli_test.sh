@@ -591,7 +591,11 @@ case_dryrun() {
   # one JSON object a line; its keys come in no fixed order
   grep '"event":"plan"[,}]' out | grep '"action":"create"' >plan.json || true
   grep '"event":"plan_summary"' out >summary.json || true
-  expect "--json: plan events and the summary as JSON" 0 plan.json '^\{.*"op":"create_peering"' summary.json '^\{.*"create":2[,}]'
+  expect "--json: plan events and the summary as JSON" 0 plan.json '^\{.*"op":"create_peering"' summary.json '^\{.*"create":3[,}]'
+  # the example's AWS steps on the planned peering: the accept a change, the routes a create
+  grep '"provider":"aws"' out >aws.json || true
+  expect "--json: the AWS steps of a planned peering as plan events" 0 aws.json '"op":"accept_peering"' \
+    aws.json '"op":"ensure_routes"' summary.json '"change":1[,}]'
 }
 
 # The REPL in a real terminal (tmux): Ctrl-C at the prompt, on a ">>" line
