@@ -80,7 +80,46 @@ int pl_http_is_loopback(const char *host) {
   return 0;
 }
 
+/* The length of url's origin ("scheme://authority", up to the first '/',
+ * '?' or '#' after "://"), or 0 when it has none or one too long to keep. */
+static size_t origin_len(const char *url) {
+  const char *sep = strstr(url, "://");
+  if (!sep) return 0;
+  size_t n = (size_t)(sep - url) + 3 + strcspn(sep + 3, "/?#");
+  return n < PL_ORIGIN_MAX ? n : 0;
+}
+
+/* Did a URL of url's origin pass the checks below, with the same insecure,
+ * and is the rest of url only printable ASCII without spaces (which
+ * curl_url_set takes as it is)? Then url passes them too. */
+static int origin_known(const pl_origins *o, const char *url, size_t n, int insecure) {
+  if (!o || n == 0) return 0;
+  for (const unsigned char *p = (const unsigned char *)url + n; *p; p++)
+    if (*p <= 0x20 || *p >= 0x7f) return 0;
+  for (int i = 0; i < PL_ORIGINS; i++)
+    if (o->slot[i].len == n && o->slot[i].insecure == insecure && memcmp(o->slot[i].text, url, n) == 0) return 1;
+  return 0;
+}
+
+static void origin_remember(pl_origins *o, const char *url, size_t n, int insecure) {
+  if (!o || n == 0) return;
+  unsigned i = o->next++ % PL_ORIGINS;
+  memcpy(o->slot[i].text, url, n);
+  o->slot[i].len = n;
+  o->slot[i].insecure = insecure;
+}
+
 int pl_http_set_url(pl_http *h, const char *url, int insecure) {
+  pl_origins *origins = h->loop ? pl_loop_origins(h->loop) : NULL;
+  size_t olen = origin_len(url);
+  if (origin_known(origins, url, olen, insecure)) {
+    if (!(h->url = strdup(url))) {
+      invalid(h, "out of memory");
+      return -1;
+    }
+    h->insecure = insecure;
+    return 0;
+  }
   const char *why = pl_lazy_curl();
   if (why) {
     h->err = PL_HTTP_NETWORK;
@@ -109,6 +148,7 @@ int pl_http_set_url(pl_http *h, const char *url, int insecure) {
     invalid(h, "out of memory");
   } else {
     h->insecure = insecure;
+    origin_remember(origins, url, olen, insecure);
     rc = 0;
   }
   curl_free(scheme);

@@ -22,6 +22,7 @@ struct pl_loop {
   unsigned char configured[EASY_POOL_MAX];
   size_t npool;
   pl_stats stats;
+  pl_origins origins;
   FILE *trace;
   int trace_headers; /* also each request's headers */
   /* work held on other threads (pl_loop_hold, pl_loop_post) */
@@ -147,6 +148,9 @@ size_t pl_loop_pending(const pl_loop *l) {
 
 pl_stats *pl_loop_stats(pl_loop *l) {
   return &l->stats;
+}
+pl_origins *pl_loop_origins(pl_loop *l) {
+  return &l->origins;
 }
 void pl_loop_set_trace(pl_loop *l, FILE *f, int headers) {
   l->trace = f;

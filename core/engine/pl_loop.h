@@ -62,6 +62,21 @@ int pl_loop_hold(pl_loop *l);              /* 0, or -1 when out of resources */
 void pl_loop_post(pl_loop *l, pl_post *p); /* any thread */
 
 pl_stats *pl_loop_stats(pl_loop *l);
+
+/* The origins (scheme://authority) whose URLs passed pl_http_set_url's
+ * checks, so that the next URL of one is not parsed again: a few, the
+ * oldest replaced. insecure: what the check was made with. */
+#define PL_ORIGIN_MAX 160
+#define PL_ORIGINS    4
+typedef struct pl_origins {
+  struct {
+    char text[PL_ORIGIN_MAX];
+    size_t len; /* 0: empty slot */
+    int insecure;
+  } slot[PL_ORIGINS];
+  unsigned next; /* the slot to fill next */
+} pl_origins;
+pl_origins *pl_loop_origins(pl_loop *l);
 /* Write one line per finished exchange to f (NULL turns tracing off). */
 void pl_loop_set_trace(pl_loop *l, FILE *f, int headers);
 FILE *pl_loop_trace(const pl_loop *l);

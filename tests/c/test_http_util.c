@@ -37,6 +37,14 @@ int main(void) {
   CHECK(url_ok(l, "not a url", 0) == 0);
   CHECK(url_ok(l, "", 0) == 0);
   CHECK(url_ok(l, "http://", 0) == 0);
+  /* the origins above passed: a URL of one is taken without a second parse,
+   * but only with the same insecure and a rest curl takes as it is */
+  CHECK(url_ok(l, "http://127.0.0.1:8080/other/path?q=%20#f", 0) == 1);
+  CHECK(url_ok(l, "http://127.0.0.1:8080/a b", 0) == 0);
+  CHECK(url_ok(l, "http://127.0.0.1:8080/a\x01", 0) == 0);
+  CHECK(url_ok(l, "http://api.instaclustr.com/other", 0) == 0);           /* remembered with insecure = 1 */
+  CHECK(url_ok(l, "http://127.0.0.1:8080@api.instaclustr.com/", 0) == 0); /* another origin */
+  CHECK(url_ok(l, "http://127.0.0.1:80800/", 0) == 0);
 
   pl_http *h = pl_http_new(l);
   CHECK(pl_http_set_method(h, "PATCH") == 0 && strcmp(h->method, "PATCH") == 0);
