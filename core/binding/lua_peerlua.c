@@ -364,12 +364,53 @@ static void install_searcher(lua_State *L) {
   lua_pop(L, 2);
 }
 
+/* [-0, +0] Turn the floats of the table at idx (and of the tables in it)
+ * that are whole numbers a double holds exactly into integers. */
+static void integers(lua_State *L, int idx, int depth) {
+  luaL_checkstack(L, 3, "JSON nesting");
+  if (depth > 1000) {
+    luaL_error(L, "JSON nesting deeper than 1000");
+    return;
+  }
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      integers(L, -1, depth + 1);
+    } else if (lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1)) {
+      lua_Number x = lua_tonumber(L, -1);
+      lua_Integer i;
+      if (x > -9007199254740992.0 && x < 9007199254740992.0 && lua_numbertointeger(x, &i) && (lua_Number)i == x) {
+        lua_pushvalue(L, -2);
+        lua_pushinteger(L, i);
+        lua_rawset(L, idx); /* an existing key: lua_next goes on */
+      }
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* core.json_integers(v) -> v: the whole-number floats in v (a table lua-cjson
+ * decoded, which reads every number as a float) become integers. */
+int pl_json_integers(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  integers(L, 1, 0);
+  return 1;
+}
+
 PL_EXPORT int luaopen_peerlua(lua_State *L) {
-  static const luaL_Reg funcs[] = {{"stats", l_stats},           {"error", l_error},
-                                   {"is_error", l_is_error},     {"blame", l_blame},
-                                   {"count", l_count},           {"trace_retry", l_trace_retry},
-                                   {"trace_wait", l_trace_wait}, {"read_private", l_read_private},
-                                   {"isatty", l_isatty},         {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"stats", l_stats},
+                                   {"error", l_error},
+                                   {"is_error", l_is_error},
+                                   {"blame", l_blame},
+                                   {"count", l_count},
+                                   {"trace_retry", l_trace_retry},
+                                   {"trace_wait", l_trace_wait},
+                                   {"read_private", l_read_private},
+                                   {"isatty", l_isatty},
+                                   {"json_integers", pl_json_integers},
+                                   {NULL, NULL}};
   if (luaL_newmetatable(L, PL_ERROR_MT)) {
     lua_pushcfunction(L, error_tostring);
     lua_setfield(L, -2, "__tostring");

@@ -31,6 +31,7 @@
 #include "pl_embed.h"
 #include "pl_heap.h"
 #include "pl_lazy.h"
+#include "pl_lua.h"
 #include "server.h"
 
 #define PL_SERVER_DEFAULT_LISTEN "127.0.0.1:8080"
@@ -224,6 +225,18 @@ static int pl_server_load_module(lua_State *L, const char *name) {
   return -1;
 }
 
+/* A module's loader: [-2, +1] runs chunk (upvalue 1) as chunk(name, origin,
+ * core), core (upvalue 2) holding only what the emulator's modules use of
+ * the runtime's primitives: peerlua.json's json_integers. */
+static int pl_server_run_module(lua_State *L) {
+  lua_settop(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_call(L, 3, 1);
+  return 1;
+}
+
 /* package.searchers entry: [-1, +2] name -> loader, origin | [-1, +1] message */
 static int pl_server_searcher(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
@@ -234,6 +247,15 @@ static int pl_server_searcher(lua_State *L) {
   int st = pl_server_load_module(L, name);
   if (st < 0) return 1;
   if (st == 0) return lua_error(L); /* a syntax error in our own files */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "peerlua.server.core") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, pl_json_integers);
+    lua_setfield(L, -2, "json_integers");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "peerlua.server.core");
+  }
+  lua_pushcclosure(L, pl_server_run_module, 2);
   lua_pushliteral(L, ":embedded:");
   return 2;
 }

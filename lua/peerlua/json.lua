@@ -1,5 +1,6 @@
 -- peerlua.json: JSON on lua-cjson, through a private cjson.new() instance so
 -- the user's own cjson settings are never touched.
+local core = select(3, ...) -- the C primitives (core/binding/lua_peerlua.c)
 local cjson = require("cjson").new()
 
 cjson.encode_sparse_array(true)      -- {[1]=1,[3]=3} encodes as an array with nulls
@@ -63,19 +64,7 @@ end
 local tointeger, mtype = math.tointeger, math.type
 local EXACT = 2 ^ 53
 
-local function integers(v)
-  for k, x in pairs(v) do
-    local t = type(x)
-    if t == "number" then
-      if mtype(x) == "float" and x > -EXACT and x < EXACT then
-        local i = tointeger(x)
-        if i then v[k] = i end
-      end
-    elseif t == "table" then
-      integers(x)
-    end
-  end
-end
+local integers = core.json_integers -- the walk, in C (core/binding/lua_peerlua.c)
 
 -- decode(s) -> value | nil, err
 function M.decode(s)
