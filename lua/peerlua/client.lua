@@ -243,10 +243,25 @@ end
 
 -- ---- responses -----------------------------------------------------------
 
+-- A dotted path's keys, split once: the paths are the providers' own
+-- (result and field paths of their tables), a few dozen in all.
+local path_keys = {}
+local function keys_of(path)
+  local keys = path_keys[path]
+  if not keys then
+    keys = {}
+    for key in path:gmatch("[^.]+") do keys[#keys + 1] = key end
+    path_keys[path] = keys
+  end
+  return keys
+end
+
 -- Follow a dotted result path ("a.b"; "*" flattens a list of objects).
 local function dig(v, path)
   if not path then return v end
-  for key in path:gmatch("[^.]+") do
+  local keys = keys_of(path)
+  for i = 1, #keys do
+    local key = keys[i]
     if type(v) ~= "table" then return nil end
     if key == "*" then
       local out = {}
@@ -492,11 +507,18 @@ end
 
 -- The path arguments of a call (cluster, data centre, project ...): kept
 -- with each peering value so it can be read again or deleted.
+local path_params = setmetatable({}, { __mode = "k" }) -- op -> its path parameters' names
 local function scope_of(op, args)
-  local scope = {}
-  for name, where in pairs(op.params) do
-    if where == "path" then scope[name] = args[name] end
+  local names = path_params[op]
+  if not names then
+    names = {}
+    for name, where in pairs(op.params) do
+      if where == "path" then names[#names + 1] = name end
+    end
+    path_params[op] = names
   end
+  local scope = {}
+  for i = 1, #names do scope[names[i]] = args[names[i]] end
   return scope
 end
 
