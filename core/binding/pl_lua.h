@@ -70,10 +70,10 @@ void pl_open_provider(lua_State *L, int ctxidx);
 /* [-0, +0] Add the throttle, retry and budget functions to the table at the top. */
 void pl_open_policy(lua_State *L, int ctxidx);
 void pl_policy_free(pl_ctx *ctx);
-/* [-0, +0] Add huawei_sign and aws_sign to the table at the top (no context needed). */
 /* core.json_integers(t) -> t: lua-cjson's whole-number floats made integers
  * (peerlua.json); the emulator's modules get it too (core/emulator/server.c). */
 int pl_json_integers(lua_State *L);
+/* [-0, +0] Add huawei_sign and aws_sign to the table at the top (no context needed). */
 void pl_open_sign(lua_State *L);
 void pl_open_xml(lua_State *L);
 /* [-0, +0] Add client_wrap, client_state and client_close (clients as userdata) to the table at the top. */
