@@ -280,89 +280,7 @@ static int l_is_error(lua_State *L) {
   return 1;
 }
 
-/* ---- the embedded Lua layer -------------------------------------------- */
-
-/* [-0, +1] Load module name: from $PEERLUA_LUA_DIR in development, else embedded.
- * Pushes the chunk, or an error message and returns 0. */
-static int load_lua(lua_State *L, const char *name) {
-  const char *dir = getenv("PEERLUA_LUA_DIR");
-  if (dir && *dir) {
-    const char *rel = luaL_gsub(L, name, ".", "/");
-    const char *p = lua_pushfstring(L, "%s/%s.lua", dir, rel);
-    int st = luaL_loadfile(L, p);
-    if (st == LUA_ERRFILE) { /* maybe a package directory */
-      lua_pop(L, 1);
-      p = lua_pushfstring(L, "%s/%s/init.lua", dir, rel);
-      st = luaL_loadfile(L, p);
-      lua_remove(L, -2);
-    }
-    lua_remove(L, -2);
-    lua_remove(L, -2);
-    if (st != LUA_ERRFILE) return st == LUA_OK;
-    lua_pop(L, 1);
-  }
-  for (const pl_embed_file *e = pl_embed_files; e->module; e++)
-    if (strcmp(e->module, name) == 0) return luaL_loadbuffer(L, e->source, e->len, e->chunkname) == LUA_OK;
-  lua_pushfstring(L, "no embedded module '%s'", name);
-  return 0;
-}
-
-/* Where luaopen_peerlua keeps its table of primitives: the registry, under
- * this name. Lua code reaches it only as its modules' third chunk argument
- * (and through the debug library, which reaches everything). */
-#define CORE_KEY "peerlua.core"
-
-/* A module's loader: [-2, +1] runs chunk (upvalue 1) as chunk(name, origin,
- * core), so peerlua's modules get the primitives and nothing else does. */
-static int run_module(lua_State *L) {
-  lua_settop(L, 2);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, CORE_KEY);
-  lua_call(L, 3, 1);
-  return 1;
-}
-
-/* package.searchers entry for peerlua.*: [-1, +2] loader, origin | message */
-static int searcher(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  if (strncmp(name, "peerlua.", 8) != 0) {
-    lua_pushfstring(L, "no embedded module '%s'", name);
-    return 1;
-  }
-  if (!load_lua(L, name)) {
-    if (strncmp(lua_tostring(L, -1), "no embedded", 11) == 0) return 1;
-    return lua_error(L); /* a syntax error in our own files */
-  }
-  lua_pushcclosure(L, run_module, 1);
-  lua_pushliteral(L, ":embedded:");
-  return 2;
-}
-
-/* Put searcher at package.searchers[2], once. */
-static void install_searcher(lua_State *L) {
-  if (lua_getglobal(L, "package") != LUA_TTABLE || lua_getfield(L, -1, "searchers") != LUA_TTABLE) {
-    lua_settop(L, lua_gettop(L) - 2);
-    return;
-  }
-  lua_Integer n = luaL_len(L, -1);
-  for (lua_Integer i = 1; i <= n; i++) {
-    lua_rawgeti(L, -1, i);
-    int mine = lua_tocfunction(L, -1) == searcher;
-    lua_pop(L, 1);
-    if (mine) {
-      lua_pop(L, 2);
-      return;
-    }
-  }
-  for (lua_Integer i = n; i >= 2; i--) {
-    lua_rawgeti(L, -1, i);
-    lua_rawseti(L, -2, i + 1);
-  }
-  lua_pushcfunction(L, searcher);
-  lua_rawseti(L, -2, 2);
-  lua_pop(L, 2);
-}
+/* ---- JSON ---------------------------------------------------------------- */
 
 /* [-0, +0] Turn the floats of the table at idx (and of the tables in it)
  * that are whole numbers a double holds exactly into integers. */
@@ -420,9 +338,9 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
   lua_pop(L, 1);
   push_ctx(L); /* ctx */
   int ctxidx = lua_gettop(L);
-  install_searcher(L);
-  if (!load_lua(L, "peerlua")) return lua_error(L); /* ctx init */
-  lua_newtable(L);                                  /* ctx init core */
+  pl_install_searcher(L);
+  if (pl_load_module(L, "peerlua") != 1) return lua_error(L); /* ctx init */
+  lua_newtable(L);                                            /* ctx init core */
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
   pl_open_task(L, ctxidx);
@@ -436,7 +354,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
   lua_pushliteral(L, PEERLUA_VERSION);
   lua_setfield(L, -2, "version");
   lua_pushvalue(L, -1);
-  lua_setfield(L, LUA_REGISTRYINDEX, CORE_KEY);
+  lua_setfield(L, LUA_REGISTRYINDEX, PL_CORE_KEY);
   lua_call(L, 1, 1); /* ctx module */
   lua_remove(L, ctxidx);
   return 1;
@@ -453,8 +371,8 @@ PL_EXPORT int luaopen_peerlua_sim(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   if (lua_getfield(L, -1, name) != LUA_TNIL) return 1; /* loaded while peerlua opened */
   lua_pop(L, 2);
-  if (!load_lua(L, name)) return lua_error(L);
-  lua_pushcclosure(L, run_module, 1);
+  if (pl_load_module(L, name) != 1) return lua_error(L);
+  lua_pushcclosure(L, pl_run_module, 1);
   lua_pushstring(L, name);
   lua_pushliteral(L, ":embedded:");
   lua_call(L, 2, 1);

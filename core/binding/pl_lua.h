@@ -70,6 +70,18 @@ void pl_open_provider(lua_State *L, int ctxidx);
 /* [-0, +0] Add the throttle, retry and budget functions to the table at the top. */
 void pl_open_policy(lua_State *L, int ctxidx);
 void pl_policy_free(pl_ctx *ctx);
+/* The module loader (lua_loader.c), shared by the binding's state and the
+ * emulator's: where a module's core table sits in the registry, */
+#define PL_CORE_KEY "peerlua.core"
+/* [-0, +1] load module name (PEERLUA_LUA_DIR, else embedded): pushes the
+ * chunk and returns 1, or pushes a message and returns 0 (a syntax error)
+ * or -1 (no such module); */
+int pl_load_module(lua_State *L, const char *name);
+/* a module's loader, a closure over its chunk: [-2, +1] runs it as
+ * chunk(name, origin, registry[PL_CORE_KEY]); */
+int pl_run_module(lua_State *L);
+/* [-0, +0] and the package.searchers entry for peerlua.*, put at [2] once. */
+void pl_install_searcher(lua_State *L);
 /* core.json_integers(t) -> t: lua-cjson's whole-number floats made integers
  * (peerlua.json); the emulator's modules get it too (core/emulator/server.c). */
 int pl_json_integers(lua_State *L);

@@ -28,7 +28,6 @@
 #include "lauxlib.h"
 #include "lualib.h"
 #include "peerlua.h"
-#include "pl_embed.h"
 #include "pl_heap.h"
 #include "pl_lazy.h"
 #include "pl_lua.h"
@@ -199,78 +198,16 @@ static int pl_server_bind(const char *spec, char *url, size_t urllen, int *famil
 
 /* ---- the Lua side ---------------------------------------------------- */
 
-/* [-0, +1] Load peerlua.* module name: from $PEERLUA_LUA_DIR/peerlua/... if
- * set and the file exists, else embedded. Pushes the chunk and returns 1,
- * or pushes a message and returns 0 (-1 if the module is not found). */
-static int pl_server_load_module(lua_State *L, const char *name) {
-  const char *dir = getenv("PEERLUA_LUA_DIR");
-  if (dir && *dir) {
-    const char *rel = luaL_gsub(L, name, ".", "/"); /* rel */
-    static const char *const forms[] = {"%s/%s.lua", "%s/%s/init.lua"};
-    for (int i = 0; i < 2; i++) {
-      const char *path = lua_pushfstring(L, forms[i], dir, rel); /* rel path */
-      int st = luaL_loadfile(L, path);                           /* rel path chunk|msg */
-      lua_remove(L, -2);                                         /* rel chunk|msg */
-      if (st != LUA_ERRFILE) {
-        lua_remove(L, -2); /* chunk|msg */
-        return st == LUA_OK;
-      }
-      lua_pop(L, 1); /* rel */
-    }
-    lua_pop(L, 1);
-  }
-  for (const pl_embed_file *e = pl_embed_files; e->module; e++)
-    if (strcmp(e->module, name) == 0) return luaL_loadbuffer(L, e->source, e->len, e->chunkname) == LUA_OK;
-  lua_pushfstring(L, "no embedded module '%s'", name);
-  return -1;
-}
-
-/* A module's loader: [-2, +1] runs chunk (upvalue 1) as chunk(name, origin,
- * core), core (upvalue 2) holding only what the emulator's modules use of
- * the runtime's primitives: peerlua.json's json_integers. */
-static int pl_server_run_module(lua_State *L) {
-  lua_settop(L, 2);
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_pushvalue(L, lua_upvalueindex(2));
-  lua_call(L, 3, 1);
-  return 1;
-}
-
-/* package.searchers entry: [-1, +2] name -> loader, origin | [-1, +1] message */
-static int pl_server_searcher(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  if (strcmp(name, "peerlua") != 0 && strncmp(name, "peerlua.", 8) != 0) {
-    lua_pushfstring(L, "no embedded module '%s'", name);
-    return 1;
-  }
-  int st = pl_server_load_module(L, name);
-  if (st < 0) return 1;
-  if (st == 0) return lua_error(L); /* a syntax error in our own files */
-  if (lua_getfield(L, LUA_REGISTRYINDEX, "peerlua.server.core") != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, pl_json_integers);
-    lua_setfield(L, -2, "json_integers");
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, "peerlua.server.core");
-  }
-  lua_pushcclosure(L, pl_server_run_module, 2);
-  lua_pushliteral(L, ":embedded:");
-  return 2;
-}
-
-/* [-0, +0] Insert the searcher as package.searchers[2] (after preload). */
-static void pl_server_install_searcher(lua_State *L) {
-  lua_getglobal(L, "package");
-  lua_getfield(L, -1, "searchers");
-  for (lua_Integer i = luaL_len(L, -1); i >= 2; i--) {
-    lua_rawgeti(L, -1, i);
-    lua_rawseti(L, -2, i + 1);
-  }
-  lua_pushcfunction(L, pl_server_searcher);
-  lua_rawseti(L, -2, 2);
-  lua_pop(L, 2);
+/* [-0, +0] The emulator's modules load through the binding's loader
+ * (core/binding/lua_loader.c) with a core of their own: of the runtime's
+ * primitives they use only peerlua.json's json_integers. A `require
+ * "peerlua"` in this state (the signers) replaces it with the runtime's. */
+static void pl_server_install_loader(lua_State *L) {
+  pl_install_searcher(L);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, pl_json_integers);
+  lua_setfield(L, -2, "json_integers");
+  lua_setfield(L, LUA_REGISTRYINDEX, PL_CORE_KEY);
 }
 
 /* [-0, +1] () -> wall-clock epoch seconds, fractional */
@@ -877,7 +814,7 @@ pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
     goto fail;
   }
   luaL_openlibs(s->L);
-  pl_server_install_searcher(s->L);
+  pl_server_install_loader(s->L);
   /* `require "peerlua"` gives the emulator the same primitives as scripts
    * (JSON, the Huawei signer used to verify AK/SK requests). */
   luaL_getsubtable(s->L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
