@@ -36,6 +36,7 @@
 local router = require("peerlua.sim.router")
 local response = require("peerlua.sim.response")
 local check = require("peerlua.sim.check")
+local lifecycle = require("peerlua.sim.lifecycle")
 local json = require("peerlua.json")
 
 local M = {}
@@ -80,25 +81,20 @@ function M.new(app)
   app:register_state("aerospike", state) -- saved by --state
   app:on_reset(function() state.peerings, state.order, state.tokens = {}, {}, {} end)
 
-  local function duration(name, default) return app:duration("aerospike", name, default) end
-
   local function cluster(id)
     for _, c in ipairs(fx.clusters or {}) do
       if c.id == id then return c end
     end
   end
 
-  local function status_of(p, now)
-    if p.forced then return p.forced end
-    if p.deleted_at then return now >= p.deleted_at + duration("deleting", 10) and "deleted" or "deleting" end
-    if p.rejected_at then return "rejected" end
-    if p.accepted_at then
-      return now >= p.accepted_at + duration("provisioning", 60) and "active" or "provisioning"
-    end
-    if now < p.created + duration("initiating", 10) then return "initiating-request" end
-    if now >= p.created + duration("acceptance_expiry", 7 * 24 * 3600) then return "expired" end
-    return "pending-acceptance"
-  end
+  local life = lifecycle.new(app, "aerospike", {
+    { from = "deleted_at", "deleting", "deleted", lasts = { "deleting", 10 } },
+    { from = "rejected_at", "rejected" },
+    { from = "accepted_at", "provisioning", "active", lasts = { "provisioning", 60 } },
+    { from = "created", "initiating-request", lasts = { "initiating", 10 } },
+    { from = "created", "pending-acceptance", "expired", lasts = { "acceptance_expiry", 7 * 24 * 3600 } },
+  })
+  local status_of = life.status
 
   local function view(p, now)
     return { id = p.id, accountId = p.account, vpcId = p.vpc, region = p.region, status = status_of(p, now),
@@ -284,23 +280,10 @@ function M.new(app)
                      { resource = "vpc-peering", id = params.peeringId })
     end)
 
-  app:register("aerospike", {
-    accept = function(id, accept)
-      local p = state.peerings[id]
-      if not p then return nil, "no Aerospike peering " .. tostring(id) end
-      local st = status_of(p, app:clock())
-      if st ~= "pending-acceptance" and st ~= "initiating-request" then
-        return nil, "peering " .. id .. " is " .. st .. ", not pending-acceptance"
-      end
-      if accept then p.accepted_at = app:clock() else p.rejected_at = app:clock() end
-      return true
-    end,
-    set_state = function(id, word)
-      local p = state.peerings[id]
-      if not p then return nil, "no Aerospike peering " .. tostring(id) end
-      p.forced = word
-      return true
-    end,
+  life.register({
+    label = "Aerospike", store = state, accept_in = { "pending-acceptance", "initiating-request" },
+    view = function(p, status) return { id = p.id, vpc = p.vpc, account = p.account, status = status } end,
+  }, {
     error = function(_, status, _, message)
       local resp = problem(status, KIND_OF_STATUS[status] or "system:internal", message or "Error")
       resp.headers["X-Request-Id"] = app:uuid()
@@ -318,18 +301,11 @@ function M.new(app)
       for _, p in ipairs(state.order) do
         out[#out + 1] = {
           id = p.id, pcx = p.pcx, status = status_of(p, now), created = p.created,
-          expires = p.created + duration("acceptance_expiry", 7 * 24 * 3600), hosted_zone = p.cluster.hosted_zone,
+          expires = life.deadline(p, "acceptance_expiry"), hosted_zone = p.cluster.hosted_zone,
           requester = { account = p.cluster.aws_account_id, vpc = p.cluster.vpc_id, cidr = p.cluster.cidr,
                         region = p.cluster.region },
           accepter = { account = p.account, vpc = p.vpc, region = p.region },
         }
-      end
-      return out
-    end,
-    peerings = function()
-      local out, now = {}, app:clock()
-      for _, p in ipairs(state.order) do
-        out[#out + 1] = { id = p.id, vpc = p.vpc, account = p.account, status = status_of(p, now) }
       end
       return out
     end,

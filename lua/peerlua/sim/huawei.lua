@@ -35,6 +35,7 @@
 local router = require("peerlua.sim.router")
 local response = require("peerlua.sim.response")
 local check = require("peerlua.sim.check")
+local lifecycle = require("peerlua.sim.lifecycle")
 local json = require("peerlua.json")
 
 local M = {}
@@ -54,8 +55,6 @@ end
 
 -- the documented peering statuses (seed 001, providers.md 2.4)
 local STATE_LIST = { "PENDING_ACCEPTANCE", "ACTIVE", "REJECTED", "EXPIRED", "DELETED" }
-local STATES = {}
-for _, w in ipairs(STATE_LIST) do STATES[w] = true end
 
 local function fail(status, code, message, app)
   local id = app and app:uuid() or nil
@@ -105,7 +104,6 @@ function M.new(app)
   app:register_state("huawei", state) -- saved by --state
   app:on_reset(function() state.peerings, state.order, state.tokens = {}, {}, {} end)
 
-  local function duration(name, default) return app:duration("huawei", name, default) end
   local function err(status, code, message) return fail(status, code, message, app) end
 
   local function vpc(id)
@@ -175,14 +173,13 @@ function M.new(app)
 
   -- ---- peerings ----
 
-  local function status_of(p, now)
-    if p.forced then return p.forced end
-    if p.deleted_at then return now >= p.deleted_at + duration("deleting", 5) and "GONE" or "DELETING" end
-    if p.rejected_at then return "REJECTED" end
-    if p.accepted_at then return "ACTIVE" end
-    if now >= p.created + duration("acceptance_expiry", 7 * 24 * 3600) then return "EXPIRED" end
-    return "PENDING_ACCEPTANCE"
-  end
+  local life = lifecycle.new(app, "huawei", {
+    { from = "deleted_at", "DELETING", "GONE", lasts = { "deleting", 5 } },
+    { from = "rejected_at", "REJECTED" },
+    { from = "accepted_at", "ACTIVE" },
+    { from = "created", "PENDING_ACCEPTANCE", "EXPIRED", lasts = { "acceptance_expiry", 7 * 24 * 3600 } },
+  })
+  local status_of = life.status
 
   local function view(p, now, cs)
     local st = status_of(p, now)
@@ -526,22 +523,11 @@ function M.new(app)
     return response.raw(204, "")
   end)
 
-  app:register("huawei", {
-    accept = function(id, accept)
-      local p = state.peerings[id]
-      if not p then return nil, "no Huawei peering " .. tostring(id) end
-      local st = status_of(p, app:clock())
-      if st ~= "PENDING_ACCEPTANCE" then return nil, "peering " .. id .. " is " .. st .. ", not PENDING_ACCEPTANCE" end
-      answer_peering(p, accept, app:clock())
-      return true
-    end,
-    set_state = function(id, word)
-      local p = state.peerings[id]
-      if not p then return nil, "no Huawei peering " .. tostring(id) end
-      if not STATES[word] then return nil, "state: must be one of " .. table.concat(STATE_LIST, ", ") end
-      p.forced, p.updated_wall = word, app:now()
-      return true
-    end,
+  life.register({
+    label = "Huawei", store = state, accept_in = { "PENDING_ACCEPTANCE" }, answer = answer_peering,
+    states = STATE_LIST, on_force = function(p) p.updated_wall = app:now() end,
+    view = function(p, status) return { id = p.id, name = p.name, accept_vpc = p.accept_vpc, status = status } end,
+  }, {
     error = function(_, status, code, message)
       if status == 429 and not code then
         -- API Gateway's own throttling answer (providers.md 2.6)
@@ -549,13 +535,6 @@ function M.new(app)
           .. tostring(fx.rate_limit or 0) .. ",time:1 second"
       end
       return fail(status, code or CODES[status] or "APIGW.0103", message or "Error", app)
-    end,
-    peerings = function()
-      local out, now = {}, app:clock()
-      for _, p in ipairs(state.order) do
-        out[#out + 1] = { id = p.id, name = p.name, accept_vpc = p.accept_vpc, status = status_of(p, now) }
-      end
-      return out
     end,
   })
   return r

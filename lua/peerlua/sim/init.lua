@@ -31,6 +31,8 @@
 --       asked for: {id (the provider's peering), pcx, status (AWS's word),
 --       created, expires (emulated seconds), requester = {account, vpc,
 --       cidr, region}, accepter = {account, vpc, region}}
+--       (peerlua.sim.lifecycle makes accept, set_state and peerings from a
+--       peering lifecycle declared as rules: Instaclustr, Aerospike, Huawei)
 --   app:aws_peerings()          every provider's hooks.pcx() together, each
 --       with provider and accept(bool) (its hooks.accept): what the emulated
 --       AWS (peerlua.sim.aws) lists, accepts and rejects

@@ -40,6 +40,7 @@
 local router = require("peerlua.sim.router")
 local response = require("peerlua.sim.response")
 local check = require("peerlua.sim.check")
+local lifecycle = require("peerlua.sim.lifecycle")
 
 local M = {}
 
@@ -147,18 +148,13 @@ function M.new(app)
 
   -- ---- peerings ----
 
-  local function status_of(p, now)
-    if p.forced then return p.forced end
-    if p.deleted_at then
-      return now >= p.deleted_at + duration("deleting", 10) and "deleted" or "deleting"
-    end
-    if p.rejected_at then return "rejected" end
-    if p.accepted_at then
-      return now >= p.accepted_at + duration("provisioning", 60) and "active" or "provisioning"
-    end
-    if now >= p.created + duration("acceptance_expiry", 7 * 24 * 3600) then return "expired" end
-    return "pending-acceptance"
-  end
+  local life = lifecycle.new(app, "instaclustr", {
+    { from = "deleted_at", "deleting", "deleted", lasts = { "deleting", 10 } },
+    { from = "rejected_at", "rejected" },
+    { from = "accepted_at", "provisioning", "active", lasts = { "provisioning", 60 } },
+    { from = "created", "pending-acceptance", "expired", lasts = { "acceptance_expiry", 7 * 24 * 3600 } },
+  })
+  local status_of = life.status
 
   local function v1_view(p, now)
     local v = {
@@ -587,21 +583,14 @@ function M.new(app)
 
   -- ---- hooks for /_sim/ and the fault injector ----
 
-  app:register("instaclustr", {
-    accept = function(id, accept)
-      local p = state.peerings[id]
-      if not p then return nil, "no Instaclustr peering " .. tostring(id) end
-      local st = status_of(p, app:clock())
-      if st ~= "pending-acceptance" then return nil, "peering " .. id .. " is " .. st .. ", not pending-acceptance" end
-      if accept then p.accepted_at = app:clock() else p.rejected_at = app:clock() end
-      return true
+  life.register({
+    label = "Instaclustr", store = state, accept_in = { "pending-acceptance" },
+    -- what tests and tools may read: the peerings as stored
+    view = function(p, status)
+      return { id = p.id, owner = p.owner, peer_vpc = p.peer_vpc, peer_account = p.peer_account, status = status,
+               pcx = p.pcx }
     end,
-    set_state = function(id, word)
-      local p = state.peerings[id]
-      if not p then return nil, "no Instaclustr peering " .. tostring(id) end
-      p.forced = word
-      return true
-    end,
+  }, {
     error = function(req, status, _, message)
       local resp = fail(req, status, message)
       if status == 429 then resp.headers["Retry-After"] = "1" end
@@ -614,19 +603,12 @@ function M.new(app)
       for _, p in ipairs(state.order) do
         out[#out + 1] = {
           id = p.id, pcx = p.pcx, status = status_of(p, now), created = p.created,
-          expires = p.created + duration("acceptance_expiry", 7 * 24 * 3600),
+          expires = life.deadline(p, "acceptance_expiry"),
           requester = { account = p.dc.aws_account_id, vpc = p.dc.vpc_id, cidr = p.dc.network,
                         region = aws_region(p.dc.region) },
           accepter = { account = p.peer_account, vpc = p.peer_vpc, region = aws_region(p.peer_region) },
         }
       end
-      return out
-    end,
-    -- what tests and tools may read: the peerings as stored
-    peerings = function()
-      local out = {}
-      for _, p in ipairs(state.order) do out[#out + 1] = { id = p.id, owner = p.owner, peer_vpc = p.peer_vpc,
-        peer_account = p.peer_account, status = status_of(p, app:clock()), pcx = p.pcx } end
       return out
     end,
   })
