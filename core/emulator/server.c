@@ -9,10 +9,8 @@
  * shutdown. Nothing here is global: signals are handled with sigwait. */
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <limits.h>
 #include <math.h>
-#include <netdb.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,14 +29,14 @@
 #include "pl_heap.h"
 #include "pl_lazy.h"
 #include "pl_lua.h"
+#include "listen.h"
 #include "server.h"
 
-#define PL_SERVER_DEFAULT_LISTEN "127.0.0.1:8080"
-#define PL_SERVER_MAX_BODY       ((size_t)1 << 20)  /* larger bodies get a 413 */
-#define PL_SERVER_MAX_DISCARD    ((size_t)64 << 20) /* past this, drop the connection */
-#define PL_SERVER_MAX_DELAY      3600.0             /* seconds */
-#define PL_SERVER_CONN_TIMEOUT   120u               /* idle seconds */
-#define PL_SERVER_CONN_LIMIT     4096u
+#define PL_SERVER_MAX_BODY     ((size_t)1 << 20)  /* larger bodies get a 413 */
+#define PL_SERVER_MAX_DISCARD  ((size_t)64 << 20) /* past this, drop the connection */
+#define PL_SERVER_MAX_DELAY    3600.0             /* seconds */
+#define PL_SERVER_CONN_TIMEOUT 120u               /* idle seconds */
+#define PL_SERVER_CONN_LIMIT   4096u
 
 enum { REQ_RECEIVING, REQ_SUSPENDED, REQ_DUE, REQ_DONE };
 enum { ACT_NONE, ACT_RESET, ACT_TRUNCATE, ACT_STREAM };
@@ -104,96 +102,6 @@ static double pl_server_wall(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* ---- HOST:PORT ------------------------------------------------------- */
-
-/* Split "HOST:PORT" or "[V6]:PORT"; 0 ok, -1 with a message in err. */
-static int pl_server_split_listen(const char *spec, char *host, size_t hostlen, char *port, size_t portlen, char *err,
-                                  size_t errlen) {
-  const char *colon, *h = spec;
-  size_t hl;
-  if (spec[0] == '[') {
-    const char *close = strchr(spec, ']');
-    if (!close || close[1] != ':') goto bad;
-    h = spec + 1;
-    hl = (size_t)(close - h);
-    colon = close + 1;
-  } else {
-    colon = strrchr(spec, ':');
-    if (!colon) goto bad;
-    hl = (size_t)(colon - spec);
-  }
-  const char *p = colon + 1;
-  size_t pl = strlen(p);
-  if (hl == 0 || pl == 0 || pl > 5 || strspn(p, "0123456789") != pl) goto bad;
-  if (atol(p) > 65535) {
-    snprintf(err, errlen, "port out of range in '%s' (0..65535)", spec);
-    return -1;
-  }
-  if (hl >= hostlen || pl >= portlen) goto bad;
-  memcpy(host, h, hl);
-  host[hl] = '\0';
-  memcpy(port, p, pl + 1);
-  return 0;
-bad:
-  snprintf(err, errlen, "bad listen address '%s' (expected HOST:PORT, port 0..65535)", spec);
-  return -1;
-}
-
-/* Bind and listen; returns the socket and sets url, or -1 with a message. */
-static int pl_server_bind(const char *spec, char *url, size_t urllen, int *family, char *err, size_t errlen) {
-  char host[256], port[8];
-  if (pl_server_split_listen(spec, host, sizeof host, port, sizeof port, err, errlen) != 0) return -1;
-  struct addrinfo hints, *res = NULL;
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  int rc = getaddrinfo(host, port, &hints, &res);
-  if (rc != 0) {
-    snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
-    return -1;
-  }
-  int fd = -1, saved = 0;
-  for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) {
-      saved = errno;
-      continue;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (ai->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) {
-      *family = ai->ai_family;
-      break;
-    }
-    saved = errno;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  if (fd < 0) {
-    snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(saved ? saved : EADDRNOTAVAIL));
-    return -1;
-  }
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof ss;
-  char nhost[INET6_ADDRSTRLEN + 1], nport[8];
-  if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
-      getnameinfo((struct sockaddr *)&ss, sl, nhost, sizeof nhost, nport, sizeof nport,
-                  NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-    snprintf(err, errlen, "cannot read the bound address of %s: %s", spec, strerror(errno));
-    close(fd);
-    return -1;
-  }
-  if (ss.ss_family == AF_INET6)
-    snprintf(url, urllen, "http://[%s]:%s", nhost, nport);
-  else
-    snprintf(url, urllen, "http://%s:%s", nhost, nport);
-  return fd;
 }
 
 /* ---- the Lua side ---------------------------------------------------- */
@@ -802,7 +710,7 @@ pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
   }
   int family = AF_INET;
   int fd =
-      pl_server_bind(o->listen ? o->listen : PL_SERVER_DEFAULT_LISTEN, s->url, sizeof s->url, &family, err, errlen);
+      pl_listen_bind(o->listen ? o->listen : PL_SERVER_DEFAULT_LISTEN, s->url, sizeof s->url, &family, err, errlen);
   if (fd < 0) {
     pl_server_free(s);
     return NULL;
@@ -898,155 +806,8 @@ int pl_server_stop(pl_server *s) {
   return rc;
 }
 
-/* ---- peerlua --emulator ---------------------------------------------- */
-
-static void pl_server_usage(FILE *f, const char *prog) {
-  fprintf(f,
-          "usage: %s --emulator [--listen HOST:PORT] [--time-scale X] [--faults SPEC]\n"
-          "       %*s [--seed N] [--fixture FILE] [--state FILE]\n"
-          "Serve the provider emulator until SIGINT or SIGTERM.\n"
-          "  --listen HOST:PORT  address to bind (default " PL_SERVER_DEFAULT_LISTEN "; port 0 picks one)\n"
-          "  --time-scale X      emulated seconds per real second (> 0, default 1)\n"
-          "  --faults SPEC       fault injection, e.g. 429:0.05,500after:0.02,reset:0.01,slow=2s:0.01\n"
-          "                      or per route: /instaclustr/*=429:0.2;*=500:0.05 (\"none\": off)\n"
-          "  --seed N            random seed, a non-negative integer (default 0)\n"
-          "  --fixture FILE      JSON fixture of accounts and resources\n"
-          "  --state FILE        read the emulator's state (peerings, rules, tokens, clock) from FILE\n"
-          "                      if it exists, and write it there when stopped (exit 1 if it cannot be)\n"
-          "  --quiet             say nothing on stderr when the state is loaded or saved\n"
-          "A background job (cmd &) ignores SIGINT: stop it with SIGTERM (kill PID).\n",
-          prog, (int)strlen(prog), "");
-}
-
-static const char *const pl_server_option_names[] = {"listen",  "time-scale", "faults", "seed",
-                                                     "fixture", "state",      NULL};
-
-int pl_server_option(pl_server_opts *o, const char *name, const char *val, char *err, size_t errlen) {
-  int k = 0;
-  while (pl_server_option_names[k] && strcmp(pl_server_option_names[k], name) != 0) k++;
-  char *end, host[256], port[8];
-  switch (k) {
-    case 0:
-      if (pl_server_split_listen(val, host, sizeof host, port, sizeof port, err, errlen) != 0) return -1;
-      o->listen = val;
-      return 0;
-    case 1:
-      errno = 0;
-      o->time_scale = strtod(val, &end);
-      if (*val == '\0' || *end != '\0' || errno != 0 || !(o->time_scale > 0) || isinf(o->time_scale)) break;
-      return 0;
-    case 2: o->faults = val; return 0;
-    case 3:
-      errno = 0;
-      o->seed = strtoul(val, &end, 10);
-      if (*val < '0' || *val > '9' || *end != '\0' || errno != 0) break;
-      return 0;
-    case 4:
-      if (*val == '\0') break;
-      o->fixture = val;
-      return 0;
-    case 5:
-      if (*val == '\0') break;
-      o->state = val;
-      return 0;
-    default: snprintf(err, errlen, "unknown emulator option '%s'", name); return -1;
-  }
-  static const char *const rules[] = {"",        "is not a number > 0", "", "is not a non-negative integer", "is empty",
-                                      "is empty"};
-  snprintf(err, errlen, "'%s' %s", val, rules[k]);
-  return -1;
-}
-
 /* Whether pl_server_start's error is the Lua side refusing an option or the
  * fixture (a usage error, exit 2) rather than a resource (a port in use). */
 int pl_server_is_usage_error(const char *err) {
   return strncmp(err, "emulator: ", 10) == 0;
-}
-
-int pl_emulator_main(int argc, char **argv) {
-  const char *prog = argc > 0 && argv[0] ? argv[0] : "peerlua";
-  pl_server_opts o = {PL_SERVER_DEFAULT_LISTEN, 1, NULL, 0, NULL, NULL};
-  char err[512];
-  int i = 1, quiet = 0;
-  for (int j = 1; j < argc; j++) {
-    if (strcmp(argv[j], "--quiet") == 0) quiet = 1; /* peerlua --quiet --emulator */
-    if (strcmp(argv[j], "--emulator") == 0) {
-      i = j + 1;
-      break;
-    }
-  }
-  for (; i < argc; i++) {
-    const char *a = argv[i], *val = NULL;
-    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      pl_server_usage(stdout, prog);
-      return 0;
-    }
-    if (strcmp(a, "--quiet") == 0) {
-      quiet = 1;
-      continue;
-    }
-    int k = 0;
-    for (; a[0] == '-' && a[1] == '-' && pl_server_option_names[k]; k++) {
-      size_t n = strlen(pl_server_option_names[k]);
-      if (strncmp(a + 2, pl_server_option_names[k], n) == 0 && (a[n + 2] == '\0' || a[n + 2] == '=')) {
-        if (a[n + 2] == '=')
-          val = a + n + 3;
-        else if (i + 1 < argc)
-          val = argv[++i];
-        else {
-          fprintf(stderr, "%s: option '%s' needs an argument\n", prog, a);
-          pl_server_usage(stderr, prog);
-          return 2;
-        }
-        break;
-      }
-    }
-    if (!val) {
-      fprintf(stderr, "%s: %s '%s'\n", prog, a[0] == '-' ? "unknown option" : "unexpected argument", a);
-      pl_server_usage(stderr, prog);
-      return 2;
-    }
-    if (pl_server_option(&o, pl_server_option_names[k], val, err, sizeof err) != 0) {
-      fprintf(stderr, "%s: --%s: %s\n", prog, pl_server_option_names[k], err);
-      return 2;
-    }
-  }
-
-  /* SIGINT and SIGTERM are taken with sigwait: blocked from here on (the
-   * server thread blocks everything), with default dispositions so that a
-   * shell's "ignore SIGINT" for background jobs does not get in the way.
-   * They stay blocked on return: a second signal (a supervisor often sends
-   * one to the whole process group) must not kill a process that is
-   * exiting cleanly. */
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
-  struct sigaction dfl, oldint, oldterm;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  sigaction(SIGINT, &dfl, &oldint);
-  sigaction(SIGTERM, &dfl, &oldterm);
-  int status = 0;
-  int had_state = o.state && access(o.state, F_OK) == 0;
-  pl_server *s = pl_server_start(&o, err, sizeof err);
-  if (!s) {
-    fprintf(stderr, "%s: %s\n", prog, err);
-    status = pl_server_is_usage_error(err) ? 2 : 1;
-  } else {
-    if (had_state && !quiet) fprintf(stderr, "%s: --state %s: loaded\n", prog, o.state);
-    printf("listening on %s\n", pl_server_url(s));
-    fflush(stdout);
-    int sig;
-    while (sigwait(&set, &sig) != 0) {
-    }
-    if (pl_server_stop(s) != 0)
-      status = 1;
-    else if (o.state && !quiet)
-      fprintf(stderr, "%s: --state %s: saved\n", prog, o.state);
-  }
-  sigaction(SIGINT, &oldint, NULL);
-  sigaction(SIGTERM, &oldterm, NULL);
-  return status;
 }

@@ -7,6 +7,8 @@
 
 typedef struct pl_server pl_server;
 
+#define PL_SERVER_DEFAULT_LISTEN "127.0.0.1:8080"
+
 typedef struct pl_server_opts {
   const char *listen;  /* "HOST:PORT", default "127.0.0.1:8080"; port 0 = pick a free one */
   double time_scale;   /* default 1 */
