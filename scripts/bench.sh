@@ -118,6 +118,35 @@ row "$jobs jobs x 50 tasks, ${rsecs}s: 429s" "alone: $(word rejected_429 "$alone
   "redis: $(word rejected_429 "$shared")" "-" "target 0"
 echo "shared throttle: alone: $alone; redis: $shared"
 
+# --- 6. the emulator's throughput (ab -k -c 50): /_test/status/200, and an
+# Instaclustr read (Basic auth, a list as JSON) on an emulator whose fixture
+# has the rate limits taken out. The baseline of the provider route is
+# /_test on the same emulator, in the same run.
+an=20000; [ "$quick" = quick ] && an=5000
+rps() { ab -k -c 50 -n $an "$@" 2>/dev/null | awk '/^Requests per second/ { print $4 } /^Non-2xx/ { print "non-2xx" }'; }
+fx=$(mktemp)
+# prints "user:key data-centre-id"; writes the fixture without rate limits to $fx
+acct=$(curl -s "$url/_sim/fixture" | "$B/peerlua" -e "
+  local json = require('peerlua.json')
+  local f = json.decode(io.read('a'))
+  for _, p in pairs(f) do if type(p) == 'table' then p.rate_limit = nil end end
+  local out = assert(io.open('$fx', 'w')); out:write(json.encode(f)); out:close()
+  local ic = f.instaclustr
+  print(ic.accounts[1].username .. ':' .. ic.accounts[1].api_key .. ' ' .. ic.clusters[1].data_centres[1].id)")
+fifo2=$(mktemp -u); mkfifo "$fifo2"
+"$B/peerlua" --emulator --listen 127.0.0.1:0 --fixture "$fx" >"$fifo2" 2>/dev/null &
+server2=$!
+trap 'kill $server $server2 2>/dev/null; rm -f "$fifo" "$fifo2" "$fx"' EXIT
+read -r line2 <"$fifo2"
+url2=${line2#listening on }
+exec 4<"$fifo2"
+t_rps=$(rps "$url2/_test/status/200")
+p_rps=$(rps -A "${acct% *}" "$url2/instaclustr/provisioning/v1/vpc-peering/${acct#* }")
+kill $server2
+row "emulator, ab -k -c 50 -n $an: /_test req/s" "-" "emulator: $t_rps" "-" "keep >= 45,000 (an earlier machine)"
+row "emulator, ab -k -c 50 -n $an: Instaclustr GET" "/_test: $t_rps" "route: $p_rps" "$(ratio "$p_rps" "$t_rps")x" \
+  "no target: the cost of a provider route"
+
 echo
 printf '%-44s %14s %14s %8s  %s\n' "benchmark" "baseline" "measured" "ratio" "goal"
 printf '%s\n' "${rows[@]}"

@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config bc curl openssl bsdutils redis-server redis-tools libhiredis-dev
   liblua5.4-dev lua5.4 lua-cjson lua-busted lua-check luarocks git cppcheck valgrind clang libclang-rt-14-dev clang-format
   libcurl4-openssl-dev libedit-dev libmicrohttpd-dev libssl-dev libexpat1-dev
-  lua-yaml gzip tmux
+  lua-yaml gzip tmux apache2-utils
 )
 
 missing=()

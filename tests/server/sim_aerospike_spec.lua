@@ -34,6 +34,25 @@ describe("emulated Aerospike Cloud", function()
     app = sim.new({ clock = function() return now end, now = function() return now end })
   end)
 
+  it("under a seed, gives a peering the same ids whatever requests came before it", function()
+    local function first_peering(extra_requests)
+      app = sim.new({ clock = function() return now end, now = function() return now end, seed = 42 })
+      for _ = 1, extra_requests do
+        call("GET", PEERINGS) -- a 401 with its own X-Request-Id
+        token()               -- a token of its own
+      end
+      local _, body = create(token())
+      return body.id .. " " .. body.peeringId
+    end
+    local quiet = first_peering(0)
+    assert.equal(quiet, first_peering(3))
+    -- and the seed still decides them
+    local other = sim.new({ clock = function() return now end, now = function() return now end, seed = 43 })
+    app = other
+    local _, body = create(token())
+    assert.not_equal(quiet, body.id .. " " .. body.peeringId)
+  end)
+
   it("issues tokens for client credentials (JSON or form) and refuses wrong ones", function()
     local tok, _, body = token()
     assert.is_string(tok)

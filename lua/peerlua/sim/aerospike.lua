@@ -110,7 +110,7 @@ function M.new(app)
   function r.dispatch(self, req, path)
     local resp = response.normalize(dispatch(self, req, path))
     resp.headers = resp.headers or {}
-    resp.headers["X-Request-Id"] = app:uuid()
+    resp.headers["X-Request-Id"] = app:request_id()
     return resp
   end
 
@@ -129,7 +129,7 @@ function M.new(app)
       if a.client_id == id and a.client_secret == secret then
         req.credential = a.client_id
         local ttl = fx.token_ttl or 3600
-        local tok = "simat_" .. app:uuid():gsub("-", "")
+        local tok = "simat_" .. app:request_id():gsub("-", "")
         state.tokens[tok] = { account = a, expires = app:clock() + ttl }
         return response.json(200, { access_token = tok, expires_in = ttl, token_type = "Bearer",
                                     scope = table.concat(a.scopes or {}, " ") })
@@ -286,7 +286,7 @@ function M.new(app)
   }, {
     error = function(_, status, _, message)
       local resp = problem(status, KIND_OF_STATUS[status] or "system:internal", message or "Error")
-      resp.headers["X-Request-Id"] = app:uuid()
+      resp.headers["X-Request-Id"] = app:request_id()
       return resp
     end,
     -- expire every token now (tests of the refresh)

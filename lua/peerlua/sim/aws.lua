@@ -90,14 +90,15 @@ function M.new(app)
   app:register_state("aws", state) -- saved by --state
 
   local function duration(name, default) return app:duration("aws", name, default) end
-  local function request_id() return app:uuid() end
+  local function request_id() return app:request_id() end
 
-  -- a random id of n characters from the alphabet
-  local function token(n, alphabet)
+  -- a random id of n characters from the alphabet, from the app's
+  -- generator stream (default ids: resources)
+  local function token(n, alphabet, stream)
     alphabet = alphabet or "0123456789abcdef"
     local out = {}
     for i = 1, n do
-      local k = math.floor(app:random() * #alphabet) + 1
+      local k = math.floor(app:random(stream) * #alphabet) + 1
       out[i] = alphabet:sub(k, k)
     end
     return table.concat(out)

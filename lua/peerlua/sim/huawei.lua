@@ -57,7 +57,7 @@ end
 local STATE_LIST = { "PENDING_ACCEPTANCE", "ACTIVE", "REJECTED", "EXPIRED", "DELETED" }
 
 local function fail(status, code, message, app)
-  local id = app and app:uuid() or nil
+  local id = app and app:request_id() or nil
   -- the same id in the X-Request-Id header, also on answers that do not
   -- pass the router (rate limits, injected faults)
   return response.json(status, { error_code = code, error_msg = message, request_id = id },
@@ -231,7 +231,7 @@ function M.new(app)
   function r.dispatch(self, req, path)
     local resp = response.normalize(dispatch(self, req, path))
     resp.headers = resp.headers or {}
-    resp.headers["X-Request-Id"] = resp.headers["X-Request-Id"] or app:uuid()
+    resp.headers["X-Request-Id"] = resp.headers["X-Request-Id"] or app:request_id()
     return resp
   end
 
@@ -275,7 +275,7 @@ function M.new(app)
                                                 message = "The user has no access to the project." } })
         end
         local ttl = fx.token_ttl or 24 * 3600
-        local tok = "MIIsim" .. app:uuid():gsub("-", "") .. app:uuid():gsub("-", "")
+        local tok = "MIIsim" .. app:request_id():gsub("-", "") .. app:request_id():gsub("-", "")
         state.tokens[tok] = { account = a, expires = app:clock() + ttl }
         -- the Keystone v3 token body (huaweicloud/golangsdk identity/v3/tokens
         -- testing/fixtures.go, TokenOutput): MODEL ids (domain_id and user_id
@@ -293,7 +293,7 @@ function M.new(app)
         return response.json(201, { token = {
           methods = check.list({ "password" }), expires_at = check.timestamp(app:now() + ttl / app.time_scale),
           issued_at = check.timestamp(app:now()), is_domain = false,
-          audit_ids = check.list({ app:uuid():gsub("-", ""):sub(1, 22) }),
+          audit_ids = check.list({ app:request_id():gsub("-", ""):sub(1, 22) }),
           roles = check.list({ { id = hex32("op_user"), name = "op_user" } }),
           catalog = check.list(catalog),
           project = { id = a.project_id, name = a.project_name, domain = dom },

@@ -19,7 +19,10 @@
 -- Services a provider module uses (see each method below):
 --   app.fixture[provider]       its accounts, clusters, networks, durations
 --   app:clock()                 emulated seconds (time scale, /_sim/clock)
---   app:uuid()                  a fresh id, deterministic under --seed
+--   app:uuid()                  a fresh resource id, deterministic under --seed
+--   app:request_id()            a fresh id of what an answer says about itself
+--       (request ids, tokens), from a generator of its own: under --seed, the
+--       ids of resources do not move with how many requests came between
 --   app:duration(provider, name, default)  a lifecycle step's length
 --   app:register(provider, hooks)  hooks.accept(id, accept) and
 --       hooks.set_state(id, state) for /_sim/peer-accept and /_sim/state;
@@ -203,7 +206,7 @@ function M.new(opts)
   app.started_wall = app.wall()
   app.clock_offset = 0
   app.providers = {}
-  app.rng_state = app.seed
+  app:reseed()
   math.randomseed(app.seed)
   if opts.fixture then
     app.fixture = load_fixture(opts.fixture)
@@ -240,7 +243,7 @@ end
 -- emulated clock and the id generator, so a restart goes on from there.
 function App:save_state(path)
   return require("peerlua.sim.state").save(path, {
-    version = require("peerlua.sim.state").VERSION, clock = self:clock(), rng = self.rng_state,
+    version = require("peerlua.sim.state").VERSION, clock = self:clock(), rng = self.rng,
     providers = self.states,
   }, self.fixture)
 end
@@ -254,7 +257,11 @@ function App:restore(snapshot)
     end
   end
   if type(snapshot.clock) == "number" then self.clock_offset = snapshot.clock - self:clock() end
-  if math.type(snapshot.rng) == "integer" then self.rng_state = snapshot.rng end
+  local rng = snapshot.rng
+  if math.type(rng) == "integer" then rng = { ids = rng } end -- a file from before the three generators
+  for name in pairs(self.rng) do
+    if type(rng) == "table" and math.type(rng[name]) == "integer" then self.rng[name] = rng[name] end
+  end
 end
 
 -- app:mount(prefix, router, provider): serve a provider on prefix.
@@ -287,26 +294,42 @@ function App:duration(provider, name, default)
   return tonumber(d) or default
 end
 
--- app:random() -> [0, 1), from the app's own generator (deterministic
--- under --seed, independent of other users of math.random).
-function App:random()
-  -- xorshift64*, state kept in app.rng_state
-  local x = self.rng_state ~ 0x9E3779B97F4A7C15
+-- The app's own generators (xorshift64*), each deterministic under --seed
+-- and independent of the others and of math.random: what one kind of draw
+-- takes does not move the rest. ids: resources (the seed's ids of before);
+-- requests: request ids and tokens; faults: which request a fault hits.
+local STREAMS = { ids = 0, requests = 0x5851F42D4C957F2D, faults = 0x14057B7EF767814F }
+
+-- app:reseed(): every generator back to where the seed starts it.
+function App:reseed()
+  self.rng = {}
+  for name, salt in pairs(STREAMS) do self.rng[name] = self.seed ~ salt end
+end
+
+-- app:random([stream]) -> [0, 1), from stream (default ids).
+function App:random(stream)
+  stream = stream or "ids"
+  local x = assert(self.rng[stream], "no such generator") ~ 0x9E3779B97F4A7C15
   x = x ~ (x >> 12)
   x = x ~ (x << 25)
   x = x ~ (x >> 27)
-  self.rng_state = x
+  self.rng[stream] = x
   return ((x * 0x2545F4914F6CDD1D) >> 11) / 9007199254740992.0
 end
 
--- app:uuid() -> a random version-4 UUID (deterministic under --seed).
-function App:uuid()
+-- app:uuid([stream]) -> a random version-4 UUID (deterministic under --seed).
+function App:uuid(stream)
   local b = {}
-  for i = 1, 16 do b[i] = math.floor(self:random() * 256) end
+  for i = 1, 16 do b[i] = math.floor(self:random(stream) * 256) end
   b[7] = (b[7] & 0x0f) | 0x40
   b[9] = (b[9] & 0x3f) | 0x80
   return string.format("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
     table.unpack(b))
+end
+
+-- app:request_id() -> a UUID from the requests generator (see the header).
+function App:request_id()
+  return self:uuid("requests")
 end
 
 -- app:register(provider, hooks): see the header comment.
@@ -344,7 +367,7 @@ function App:set_faults(spec)
 end
 
 function App:reset()
-  self.rng_state = self.seed -- the same ids and faults again, request for request
+  self:reseed() -- the same ids and faults again, request for request
   self.log:reset()
   self.limiter:reset()
   for _, fn in ipairs(self.reset_hooks) do fn() end
@@ -410,7 +433,7 @@ local function serve(app, req)
     resp.fault = "rate-limit"
     return resp
   end
-  local f = faults.pick(app.fault_groups, req.method, req.path, function() return app:random() end)
+  local f = faults.pick(app.fault_groups, req.method, req.path, function() return app:random("faults") end)
   if f and not f.after then
     req.provider = provider
     local resp = f.reset and { status = 500, headers = {}, body = "", action = "reset" }
