@@ -467,7 +467,8 @@ describe("emulated AWS", function()
         local b = resp.body
         local key = { access_key_id = tag(b, "AccessKeyId"), secret_access_key = tag(b, "SecretAccessKey"),
                       token = tag(b, "SessionToken") }
-        assert.matches("^ASIA%u", key.access_key_id)
+        assert.matches("^ASIA[%u%d]+$", key.access_key_id) -- upper-case letters and digits
+        assert.equal(20, #key.access_key_id)
         assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$", tag(b, "Expiration"))
         assert.equal(os.date("!%Y-%m-%dT%H:%M:%S", wall + 900) .. ".000Z", tag(b, "Expiration"))
         assert.equal("arn:aws:sts::210987654321:assumed-role/peerlua-accepter/peerlua", tag(tag(b, "AssumedRoleUser"), "Arn"))
