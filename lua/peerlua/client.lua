@@ -658,6 +658,10 @@ end
 -- after it was killed half-way, never creates a second peering, and two
 -- copies at once take turns (peerlua.lock).
 function Client:ensure_peering(args)
+  if type(args) ~= "table" then -- raised here, so that it points at the caller's line
+    error(string.format("bad argument #1 to 'ensure_peering' (table expected, got %s): call it as "
+      .. "client:ensure_peering{...}", type(args)), 2)
+  end
   local full = self.spec.defaults and self.spec.defaults(self, "create_peering", args) or args
   local prepared, perr = core.prepare(self.name, self.api, "create_peering", full)
   if not prepared then return nil, perr end

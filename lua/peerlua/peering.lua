@@ -316,4 +316,16 @@ end
 function M.emit() end
 function M.emit_end() end
 
+-- A dot call (p.wait("active")) is refused at the caller's line, saying
+-- how to call the method, as a client's methods do.
+for name, form in pairs({ refresh = "()", wait = "(state[, opts])", delete = "()", wait_deleted = "([opts])" }) do
+  local impl = Peering[name]
+  Peering[name] = function(p, ...)
+    if getmetatable(p) ~= Peering then
+      error(string.format("%s: call it as a method, p:%s%s (with a colon, not a dot)", name, name, form), 2)
+    end
+    return impl(p, ...)
+  end
+end
+
 return M

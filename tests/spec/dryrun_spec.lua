@@ -37,6 +37,13 @@ describe("dry_run", function()
       seen.existing = { p.id, how }
       local q, qhow = assert(ic:ensure_peering(args("vpc-0e0e0e0e")))
       seen.planned = { q.state, qhow, q.planned }
+      -- a peering's methods called with a dot say how to call them, at this line
+      for name, form in pairs({ wait = "%(state%[, opts%]%)", refresh = "%(%)", delete = "%(%)" }) do
+        local ok, msg = pcall(function() local r = q[name]("active") return r end)
+        assert.is_false(ok)
+        assert.matches("dryrun_spec%.lua:%d+: " .. name .. ": call it as a method, p:" .. name .. form
+          .. " %(with a colon, not a dot%)", msg)
+      end
       local t0 = peerlua.now()
       assert(q:wait("active", { timeout = 30 })) -- at once: nothing would come
       seen.waited = peerlua.now() - t0

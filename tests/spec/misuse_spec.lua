@@ -100,6 +100,12 @@ describe("a client's methods", function()
       ok, msg = pcall(function() local r = ic:get_peering("x") return r end)
       assert.is_false(ok)
       assert.matches("misuse_spec%.lua:%d+: bad argument #1 to 'get_peering' %(table expected, got string%)", msg)
+      for _, bad in ipairs({ "x", false }) do
+        ok, msg = pcall(function() local r = ic:ensure_peering(bad or nil) return r end)
+        assert.is_false(ok)
+        assert.matches("^[^:]*misuse_spec%.lua:%d+: bad argument #1 to 'ensure_peering' %(table expected, got "
+          .. (bad and "string" or "nil") .. "%): call it as client:ensure_peering{...}", msg)
+      end
     end)
 end)
 
