@@ -32,14 +32,14 @@ static void usage(FILE *f) {
           "  -i              enter interactive mode after executing 'script'\n"
           "  -l mod          require library 'mod' into global 'mod'\n"
           "  -l g=mod        require library 'mod' into global 'g'\n"
-          "  -v              show version information\n"
+          "  -v, --version   show version information\n"
           "  -E              ignore environment variables (PEERLUA_INIT, LUA_PATH, LUA_CPATH)\n"
           "  -W              turn warnings on\n"
           "  --              stop handling options\n"
           "  -               stop handling options and execute stdin\n"
           "\n"
           "peerlua options:\n"
-          "  --help                 show this help and exit\n"
+          "  -h, --help             show this help and exit\n"
           "  --trace[=FILE]         log every HTTP exchange, retry and throttle wait to FILE\n"
           "                         (default stderr), one line each; credentials are redacted\n"
           "  --trace-headers[=FILE] --trace[=FILE], and each request's headers after its line\n"
@@ -77,6 +77,46 @@ static int usage_error(const char *fmt, const char *what) {
 
 /* ---- options ----------------------------------------------------------- */
 
+/* The long options, for "did you mean" (--emulator is taken before them). */
+static const char *const long_names[] = {"help",       "version",  "stats",         "quiet",    "dry-run",
+                                         "sim",        "trace",    "trace-headers", "json",     "sim-time-scale",
+                                         "sim-faults", "sim-seed", "sim-fixture",   "emulator", NULL};
+
+/* Edit distance of a and b (letters inserted, deleted or changed), at most 32 each. */
+static size_t distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b), row[33];
+  if (la > 32 || lb > 32) return 99;
+  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+/* An unknown long option: said with the nearest known one, if one is near. */
+static int unknown_long(const char *a) {
+  char name[64];
+  snprintf(name, sizeof name, "%.*s", (int)strcspn(a + 2, "="), a + 2);
+  const char *best = NULL;
+  size_t bd = 3; /* two edits at most */
+  for (int k = 0; long_names[k]; k++) {
+    size_t d = distance(name, long_names[k]);
+    if (d < bd) bd = d, best = long_names[k];
+  }
+  if (!best) return usage_error("unrecognized option '%s'", a);
+  char msg[160];
+  snprintf(msg, sizeof msg, "unrecognized option '%.64s' (did you mean '--%s'?)", a, best);
+  return usage_error("%s", msg);
+}
+
 typedef struct options {
   int interactive, version, noenv, warnings, execute; /* -i -v -E -W, any -e */
   int help, stats, quiet, sim, dry_run, trace_headers;
@@ -101,6 +141,7 @@ static int long_option(int argc, char **argv, int *i, options *o) {
   const char *a = argv[*i], *v;
   char err[256];
   if (strcmp(a, "--help") == 0) return o->help = 1, 0;
+  if (strcmp(a, "--version") == 0) return o->version = 1, 0;
   if (strcmp(a, "--stats") == 0) return o->stats = 1, 0;
   if (strcmp(a, "--quiet") == 0) return o->quiet = 1, 0;
   if (strcmp(a, "--dry-run") == 0) return o->dry_run = 1, 0;
@@ -132,7 +173,7 @@ static int long_option(int argc, char **argv, int *i, options *o) {
     o->sim = 1;
     return 0;
   }
-  return usage_error("unrecognized option '%s'", a);
+  return unknown_long(a);
 }
 
 /* Check the options before the script, as lua.c's collectargs. Returns the
@@ -154,6 +195,10 @@ static int collect(int argc, char **argv, options *o) {
       case 'v':
         if (a[2] != '\0') return usage_error("unrecognized option '%s'", a);
         o->version = 1;
+        break;
+      case 'h':
+        if (a[2] != '\0') return usage_error("unrecognized option '%s'", a);
+        o->help = 1;
         break;
       case 'E':
       case 'W':

@@ -193,6 +193,13 @@ case_redis() {
 case_errors() {
   run --bogus
   expect "unknown option: exit 2 and usage on stderr" 2 err "unrecognized option '--bogus'" err "usage:"
+  refute "an option near none: no suggestion" err "did you mean"
+  run --dryrun
+  expect "a misspelled option: the nearest one suggested" 2 err "unrecognized option '--dryrun' \(did you mean '--dry-run'\?\)"
+  run --version
+  expect "--version: as -v" 0 out "^peerlua [0-9]"
+  run -h
+  expect "-h: as --help" 0 out "^usage: " out "--dry-run"
   run -e
   expect "-e without its argument: exit 2" 2 err "'-e' needs argument"
   run -l
