@@ -1,7 +1,12 @@
 -- peerlua.json: JSON on lua-cjson, through a private cjson.new() instance so
 -- the user's own cjson settings are never touched.
 local core = select(3, ...) -- the C primitives (core/binding/lua_peerlua.c)
-local cjson = require("cjson").new()
+local found, lib = pcall(require, "cjson")
+if not found then -- most often a LUA_CPATH that leaves out the default path
+  error("peerlua needs lua-cjson (Debian: apt-get install lua-cjson), and require \"cjson\" did not find it; "
+    .. "if LUA_CPATH is set, end it with ';;' to keep the default search path:\n" .. tostring(lib), 0)
+end
+local cjson = lib.new()
 
 cjson.encode_sparse_array(true)      -- {[1]=1,[3]=3} encodes as an array with nulls
 cjson.decode_invalid_numbers(false)  -- NaN/Infinity are not JSON

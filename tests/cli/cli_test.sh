@@ -196,6 +196,8 @@ case_errors() {
   refute "an option near none: no suggestion" err "did you mean"
   run --dryrun
   expect "a misspelled option: the nearest one suggested" 2 err "unrecognized option '--dryrun' \(did you mean '--dry-run'\?\)"
+  LUA_CPATH='/nonexistent/?.so' run -e 'require("peerlua").json.encode({})'
+  expect "lua-cjson out of LUA_CPATH: said, with the ';;' fix" 1 err "peerlua needs lua-cjson" err "end it with ';;'"
   run --version
   expect "--version: as -v" 0 out "^peerlua [0-9]"
   run -h
