@@ -12,16 +12,16 @@
 -- Credentials: AIVEN_TOKEN and AIVEN_PROJECT_NAME; UPCLOUD_TOKEN (or
 -- UPCLOUD_USERNAME and UPCLOUD_PASSWORD). Which VPC and networks:
 -- AIVEN_PROJECT_VPC_ID, UPCLOUD_NETWORK (it needs a router), AIVEN_NETWORK.
--- Under --sim, the emulator's accounts, and Aiven's network from the
--- emulator's state_info.to_network_id (a model: no published Aiven type
--- names that field).
+-- Under --sim, the emulator's accounts (and the Aiven account's project),
+-- and Aiven's network from the emulator's state_info.to_network_id (a
+-- model: no published Aiven type names that field).
 local peerlua = require("peerlua")
 
 local PROJECT_VPC = os.getenv("AIVEN_PROJECT_VPC_ID") or "1c6a3d5e-7b9f-4e21-a8c4-5d6e7f809a1b"
 local NETWORK = os.getenv("UPCLOUD_NETWORK") or "03126dc1-a69f-4bc2-8b24-e31c22d64712"
 local AIVEN_NETWORK = os.getenv("AIVEN_NETWORK")
 
-local aiven = assert(peerlua.aiven { project = peerlua.sim and "sim-project" or nil })
+local aiven = assert(peerlua.aiven {})
 local upcloud = assert(peerlua.upcloud {})
 
 -- 1. Aiven's peering, found or created (a re-run creates nothing)

@@ -141,13 +141,19 @@ end
 -- resolve(spec) -> {field = value}, source | nil, err
 -- spec = {provider=, fields = {names}, settings = {names}|nil, given = opts,
 --         env = {field = {VAR, ...}}, profile = name, read_private = fn,
---         sim_account = table|nil, complete = fn(creds) -> true | nil, reason}
+--         sim_account = table|nil, secrets = {names}|nil,
+--         complete = fn(creds) -> true | nil, reason}
 function M.resolve(spec)
   spec.where = {}
   local creds = {}
   for _, f in ipairs(spec.fields) do creds[f] = spec.given[f] end
   if spec.complete(creds) then return settle(spec, creds, "options") end
-  if spec.sim_account then
+  -- the emulator's account fills what the options leave out, unless they
+  -- give part of a secret (spec.secrets, default every field): half a pair
+  -- is the same mistake under --sim as against the real API
+  local partial = false
+  for _, f in ipairs(spec.secrets or spec.fields) do partial = partial or creds[f] ~= nil end
+  if spec.sim_account and not partial then
     local sim = {}
     for _, f in ipairs(spec.fields) do sim[f] = creds[f] or spec.sim_account[f] end
     if spec.complete(sim) then return settle(spec, sim, "emulator") end

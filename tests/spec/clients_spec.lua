@@ -57,6 +57,18 @@ describe("provider clients", function()
     assert.equal("rate", err.details[1].field)
   end)
 
+  it("take the emulator's account only when no credential is given: half a pair is refused, as for real", function()
+    local c, err = peerlua.instaclustr({ username = "sim-user" }) -- the key left out
+    assert.is_nil(c)
+    assert.equal("auth", err.code)
+    assert.matches("found only username (options)", err.message, 1, true)
+    c, err = peerlua.upcloud({ password = "x" })
+    assert.is_nil(c)
+    assert.matches("found only password (options)", err.message, 1, true)
+    assert(peerlua.instaclustr({})) -- nothing given: the emulator's account
+    assert.equal(0, #requests("instaclustr"))
+  end)
+
   it("report wrong credentials as auth errors without echoing the secret", function()
     local ic = assert(peerlua.instaclustr({ username = "sim-user", api_key = "wrong-secret-123" }))
     local list, err = ic:list_peerings({ cluster_data_centre_id = CDC })

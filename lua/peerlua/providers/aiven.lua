@@ -18,12 +18,20 @@ local M = {
 
 M.ops = { create_peering = "peering", list_peerings = "peering", delete_peering = "peering" }
 
+-- Under the emulator: its first account, and that account's first project
+-- as the client's project.
+local function sim_account(client)
+  local a = common.sim_account(client, "aiven")
+  if not a then return nil end
+  return { token = a.token, project = type(a.projects) == "table" and a.projects[1] or nil }
+end
+
 function M.credentials(client, opts)
   local creds, err = credentials.resolve({
     provider = "aiven", fields = { "token", "project" }, given = opts,
     env = { token = { "AIVEN_TOKEN", "AIVEN_AUTH_TOKEN" }, project = { "AIVEN_PROJECT_NAME" } },
     profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    read_private = client.read_private, sim_account = common.sim_account(client, "aiven"),
+    read_private = client.read_private, sim_account = sim_account(client), secrets = { "token" },
     complete = common.need({ "token" },
       "no Aiven token: pass token, or set AIVEN_TOKEN (or AIVEN_AUTH_TOKEN), or add it to the profile file"),
   })

@@ -50,7 +50,7 @@ function M.credentials(client, opts)
     },
     profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
     read_private = client.read_private, sim_account = common.sim_account(client, "huawei"),
-    complete = complete,
+    secrets = { "ak", "sk", "security_token", "user", "password" }, complete = complete,
   })
   if not creds then return nil, err end
   -- an access key is named by its fingerprint (the throttle key shows in
