@@ -154,13 +154,23 @@ end
 function M.new(spec, class, opts)
   if opts == nil then opts = {} end
   if type(opts) ~= "table" then
-    error("bad argument #1 to '" .. spec.name .. "' (table expected, got " .. type(opts) .. ")", 3)
+    -- level 2: peerlua's constructor calls this in a tail call, so 2 is its caller
+    error("bad argument #1 to '" .. spec.name .. "' (table expected, got " .. type(opts) .. ")", 2)
   end
   local ok, err = check_options(spec, opts)
   if not ok then return nil, err end
   local api = opts.api or spec.api or ""
   local desc = core.providers[api ~= "" and spec.name .. "/" .. api or spec.name]
-  if not desc then return invalid(spec.name, "api", "is not a known API generation") end
+  if not desc then
+    local known = {}
+    for key in pairs(core.providers) do
+      local gen = key:match("^" .. spec.name .. "/(.+)$")
+      if gen then known[#known + 1] = gen end
+    end
+    table.sort(known)
+    return invalid(spec.name, "api", "is not a known API generation"
+      .. (#known > 0 and " (one of " .. table.concat(known, ", ") .. ")" or ""))
+  end
   local sim = M.sim
   local self = setmetatable({
     spec = spec, name = spec.name, api = api, desc = desc, ops = desc.ops, opts = opts,

@@ -13,6 +13,17 @@ describe("calling a client operation with a dot", function()
   end)
 end)
 
+describe("a client constructor", function()
+  it("says what it takes: a table, at the caller's line, and an API generation it knows", function()
+    local ok, msg = pcall(function() local c = peerlua.instaclustr("x") return c end)
+    assert.is_false(ok)
+    assert.matches("^[^:]*misuse_spec%.lua:%d+: bad argument #1 to 'instaclustr' %(table expected, got string%)", msg)
+    local c, err = peerlua.instaclustr({ username = "u", api_key = "k", api = "v3" })
+    assert.is_nil(c)
+    assert.matches("api: is not a known API generation (one of v1, v2)", err.message, 1, true)
+  end)
+end)
+
 -- Each error value names the line of the caller's code that made the failing
 -- call (err.where, and the start of tostring(err)), skipping peerlua's own
 -- frames, so a script with many assert(c:op{...}) says which one failed.
