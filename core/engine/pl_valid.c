@@ -231,3 +231,32 @@ int pl_path_expand(const char *tmpl, pl_path_lookup lookup, void *ud, pl_buf *ou
   if (!out->data) pl_buf_add(out, "", 0);
   return 0;
 }
+
+/* Edit distance of a[0..la) and b[0..lb), letters without case; 99 past 32 letters. */
+static size_t edits(const char *a, size_t la, const char *b, size_t lb) {
+  size_t row[33];
+  if (la > 32 || lb > 32) return 99;
+  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j], best = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+const char *pl_nearest(const char *s, size_t len, const char *const *words) {
+  const char *best = NULL;
+  size_t bd = 3;
+  for (const char *const *w = words; *w; w++) {
+    size_t d = edits(s, len, *w, strlen(*w));
+    if (d < bd) bd = d, best = *w;
+  }
+  return best && (bd > 0 || strlen(best) != len || memcmp(best, s, len) != 0) ? best : NULL;
+}

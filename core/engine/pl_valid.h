@@ -38,4 +38,10 @@ pl_validator pl_valid_by_name(const char *name);
 typedef const char *(*pl_path_lookup)(const char *name, size_t len, void *ud);
 int pl_path_expand(const char *tmpl, pl_path_lookup lookup, void *ud, pl_buf *out, const char **bad, size_t *badlen);
 
+/* The word of words (NULL-ended) nearest s[0..len), letters compared
+ * without case, if it is at most two edits away (a letter inserted,
+ * deleted or changed) and s is not itself one of them; else NULL. For
+ * "did you mean" in messages. */
+const char *pl_nearest(const char *s, size_t len, const char *const *words);
+
 #endif

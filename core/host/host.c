@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "pl_valid.h"
 #include "lualib.h"
 #include "peerlua.h"
 #include "server.h"
@@ -82,35 +83,11 @@ static const char *const long_names[] = {"help",       "version",  "stats",     
                                          "sim",        "trace",    "trace-headers", "json",     "sim-time-scale",
                                          "sim-faults", "sim-seed", "sim-fixture",   "emulator", NULL};
 
-/* Edit distance of a and b (letters inserted, deleted or changed), at most 32 each. */
-static size_t distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b), row[33];
-  if (la > 32 || lb > 32) return 99;
-  for (size_t j = 0; j <= lb; j++) row[j] = j;
-  for (size_t i = 1; i <= la; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= lb; j++) {
-      size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-      if (up + 1 < best) best = up + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[lb];
-}
-
 /* An unknown long option: said with the nearest known one, if one is near. */
 static int unknown_long(const char *a) {
   char name[64];
   snprintf(name, sizeof name, "%.*s", (int)strcspn(a + 2, "="), a + 2);
-  const char *best = NULL;
-  size_t bd = 3; /* two edits at most */
-  for (int k = 0; long_names[k]; k++) {
-    size_t d = distance(name, long_names[k]);
-    if (d < bd) bd = d, best = long_names[k];
-  }
+  const char *best = pl_nearest(name, strlen(name), long_names);
   if (!best) return usage_error("unrecognized option '%s'", a);
   char msg[160];
   snprintf(msg, sizeof msg, "unrecognized option '%.64s' (did you mean '--%s'?)", a, best);

@@ -87,5 +87,18 @@ int main(void) {
   CHECK(badlen == 7 && strncmp(bad, "missing", 7) == 0);
   CHECK(pl_path_expand("/plain", lookup, (void *)kv, &out, &bad, &badlen) == 0 && strcmp(out.data, "/plain") == 0);
   pl_buf_free(&out);
+
+  /* did you mean: two edits at most, letters without case, not the word itself */
+  static const char *const words[] = {"CASSANDRA", "KAFKA", "dry-run", "json", NULL};
+  const char *near = pl_nearest("CASANDRA", 8, words);
+  CHECK(near && strcmp(near, "CASSANDRA") == 0);
+  near = pl_nearest("kafak", 5, words); /* two changes */
+  CHECK(near && strcmp(near, "KAFKA") == 0);
+  near = pl_nearest("dryrun", 6, words);
+  CHECK(near && strcmp(near, "dry-run") == 0);
+  CHECK(pl_nearest("KAFKA", 5, words) == NULL);   /* a word of the list: nothing to suggest */
+  CHECK(pl_nearest("REDIS", 5, words) == NULL);   /* near none */
+  CHECK(pl_nearest("jsonxyz", 7, words) == NULL); /* three edits */
+  CHECK(pl_nearest("CASANDR", 4, words) == NULL); /* only len letters count: "CASA" */
   return check_report("valid");
 }

@@ -76,6 +76,8 @@ local cases = {
   { "upcloud", "create_peering", uc({ name = "" }), "name", "empty" },
   { "upcloud", "create_peering", uc({ name = string.rep("n", 256) }), "name", "too long" },
   { "upcloud", "create_peering", uc({ configured_status = "on" }), "configured_status", "is not one of: active, disabled" },
+  { "upcloud", "create_peering", uc({ configured_status = "activ" }), "configured_status",
+    "is not one of (did you mean active?): active, disabled" },
   { "upcloud", "create_peering", uc({ network = "nope" }), "network", "UUID" },
   { "upcloud", "create_peering", uc({ peer_network = { uuid = 5 } }), "peer_network", "string" },
   { "upcloud", "create_peering", uc({ labels = { { value = "x" } } }), "labels[1]", "key" },
