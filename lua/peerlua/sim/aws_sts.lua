@@ -97,10 +97,12 @@ function M.mount(rt, ctx)
       -- session duration fails (message MODEL)
       return validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
     end
-    -- temporary credentials come from the requests generator, like tokens
-    local akid = "ASIA" .. token(16, UPPER, "requests") -- temporary keys start ASIA (IAM user guide, "Unique identifiers")
+    -- temporary credentials come from the requests generator, like tokens;
+    -- temporary keys start ASIA (IAM user guide, "Unique identifiers")
+    local akid = "ASIA" .. token(16, UPPER, "requests")
     local role_id = "AROA" .. token(17, UPPER, "requests")
-    local s = { account = acct, secret = token(40, B64, "requests"), token = "FwoGZXIvYXdzE" .. token(300, B64, "requests"),
+    local s = { account = acct, secret = token(40, B64, "requests"),
+                token = "FwoGZXIvYXdzE" .. token(300, B64, "requests"),
                 expires = app:clock() + dur, role = arn, user_id = role_id .. ":" .. name,
                 arn = "arn:aws:sts::" .. acct .. ":assumed-role/" .. role_name .. "/" .. name }
     state.sessions[akid] = s
