@@ -76,13 +76,9 @@ static const char *check_string(const pl_param *p, const char *s, size_t len, ch
       if (strlen(*o) == len && memcmp(*o, s, len) == 0) return NULL;
     int open = open_list(p) && upper_word(s, len);
     const char *near = pl_nearest(s, len, p->oneof);
-    size_t used;
-    if (open)
-      used = (size_t)snprintf(msg, n, "is not a known type (%s%s%sknown:", near ? "did you mean " : "",
-                              near ? near : "", near ? "? " : "");
-    else
-      used = (size_t)snprintf(msg, n, "is not one of%s%s%s:", near ? " (did you mean " : "", near ? near : "",
-                              near ? "?)" : "");
+    char hint[96] = "";
+    if (near) snprintf(hint, sizeof hint, open ? "did you mean %s? " : " (did you mean %s?)", near);
+    size_t used = (size_t)snprintf(msg, n, open ? "is not a known type (%sknown:" : "is not one of%s:", hint);
     for (const char *const *o = p->oneof; *o && used < n; o++)
       used += (size_t)snprintf(msg + used, n - used, "%s %s", o == p->oneof ? "" : ",", *o);
     if (open && used < n) snprintf(msg + used, n - used, "); to send a newer one, write it raw:%.*s", (int)len, s);

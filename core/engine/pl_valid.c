@@ -258,5 +258,5 @@ const char *pl_nearest(const char *s, size_t len, const char *const *words) {
     size_t d = edits(s, len, *w, strlen(*w));
     if (d < bd) bd = d, best = *w;
   }
-  return best && (bd > 0 || strlen(best) != len || memcmp(best, s, len) != 0) ? best : NULL;
+  return best && (bd > 0 || memcmp(best, s, len) != 0) ? best : NULL; /* 0 edits: the same length */
 }

@@ -259,8 +259,10 @@ function App:restore(snapshot)
   if type(snapshot.clock) == "number" then self.clock_offset = snapshot.clock - self:clock() end
   local rng = snapshot.rng
   if math.type(rng) == "integer" then rng = { ids = rng } end -- a file from before the three generators
-  for name in pairs(self.rng) do
-    if type(rng) == "table" and math.type(rng[name]) == "integer" then self.rng[name] = rng[name] end
+  if type(rng) == "table" then
+    for name in pairs(self.rng) do
+      if math.type(rng[name]) == "integer" then self.rng[name] = rng[name] end
+    end
   end
 end
 
