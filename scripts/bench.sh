@@ -123,7 +123,12 @@ echo "shared throttle: alone: $alone; redis: $shared"
 # has the rate limits taken out. The baseline of the provider route is
 # /_test on the same emulator, in the same run.
 an=20000; [ "$quick" = quick ] && an=5000
-rps() { ab -k -c 50 -n $an "$@" 2>/dev/null | awk '/^Requests per second/ { print $4 } /^Non-2xx/ { print "non-2xx" }'; }
+# requests per second; a run with answers other than 2xx stops the benchmark, saying so
+rps() {
+  ab -k -c 50 -n $an "$@" 2>/dev/null | awk '/^Requests per second/ { r = $4 } /^Non-2xx/ { bad = $3 }
+    END { if (bad || r == "") { print "ab: " (bad ? bad " non-2xx answers" : "no result") > "/dev/stderr"; exit 1 }
+          print r }'
+}
 fx=$(mktemp)
 # prints "user:key data-centre-id"; writes the fixture without rate limits to $fx
 acct=$(curl -s "$url/_sim/fixture" | "$B/peerlua" -e "
