@@ -1,6 +1,6 @@
 /* The module loader of peerlua's own Lua modules, for every Lua state that
  * runs them: the binding's (scripts, the module) and the emulator's server
- * thread (core/emulator/server.c). A module comes from $PEERLUA_LUA_DIR in
+ * thread (core/emulator/handler.c). A module comes from $PEERLUA_LUA_DIR in
  * development when the file is there, else from the copy built in
  * (pl_embed.h), and runs as chunk(name, origin, core): core is the table
  * the registry holds under PL_CORE_KEY (luaopen_peerlua's primitives, or

@@ -83,7 +83,7 @@ int pl_run_module(lua_State *L);
 /* [-0, +0] and the package.searchers entry for peerlua.*, put at [2] once. */
 void pl_install_searcher(lua_State *L);
 /* core.json_integers(t) -> t: lua-cjson's whole-number floats made integers
- * (peerlua.json); the emulator's modules get it too (core/emulator/server.c). */
+ * (peerlua.json); the emulator's modules get it too (core/emulator/handler.c). */
 int pl_json_integers(lua_State *L);
 /* [-0, +0] Add huawei_sign and aws_sign to the table at the top (no context needed). */
 void pl_open_sign(lua_State *L);

@@ -89,7 +89,7 @@ local function unescape(s)
   return (s:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
--- query string -> table as core/emulator/server.c builds it (repeated keys: a list)
+-- query string -> table as core/emulator/handler.c builds it (repeated keys: a list)
 local function parse_query(q)
   local t = {}
   for part in q:gmatch("[^&]+") do

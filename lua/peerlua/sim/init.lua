@@ -1,5 +1,5 @@
 -- peerlua.sim: the provider emulator's request handling, run by the HTTP
--- server in core/emulator/server.c inside its own lua_State.
+-- server in core/emulator/server.c inside its own lua_State (core/emulator/handler.c).
 --
 --   local app = require("peerlua.sim").new(opts)
 --   local resp = app:handle(req)
@@ -484,7 +484,7 @@ function App:handle(req)
   return resp
 end
 
--- handler(opts) -> function(req) -> response: what core/emulator/server.c calls.
+-- handler(opts) -> function(req) -> response: what core/emulator/handler.c calls.
 function M.handler(opts)
   local app = M.new(opts)
   return function(req) return app:handle(req) end, app
