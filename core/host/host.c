@@ -78,16 +78,51 @@ static int usage_error(const char *fmt, const char *what) {
 
 /* ---- options ----------------------------------------------------------- */
 
-/* The long options, for "did you mean" (--emulator is taken before them). */
-static const char *const long_names[] = {"help",       "version",  "stats",         "quiet",    "dry-run",
-                                         "sim",        "trace",    "trace-headers", "json",     "sim-time-scale",
-                                         "sim-faults", "sim-seed", "sim-fixture",   "emulator", NULL};
+/* The long options: what each takes, and the names "did you mean" picks from. */
+enum { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED }; /* --name; --name[=VALUE]; --name VALUE or --name=VALUE */
+enum {
+  L_HELP,
+  L_VERSION,
+  L_STATS,
+  L_QUIET,
+  L_DRY_RUN,
+  L_SIM,
+  L_TRACE,
+  L_TRACE_HEADERS,
+  L_JSON,
+  L_SIM_TIME_SCALE, /* the --sim-* options: pl_server_option's, after "sim-" */
+  L_SIM_FAULTS,
+  L_SIM_SEED,
+  L_SIM_FIXTURE,
+  L_EMULATOR, /* taken before the others (main), so only named here */
+  L_COUNT
+};
+static const struct {
+  const char *name;
+  int arg;
+} long_opts[L_COUNT] = {
+    [L_HELP] = {"help", ARG_NONE},
+    [L_VERSION] = {"version", ARG_NONE},
+    [L_STATS] = {"stats", ARG_NONE},
+    [L_QUIET] = {"quiet", ARG_NONE},
+    [L_DRY_RUN] = {"dry-run", ARG_NONE},
+    [L_SIM] = {"sim", ARG_NONE},
+    [L_TRACE] = {"trace", ARG_OPTIONAL},
+    [L_TRACE_HEADERS] = {"trace-headers", ARG_OPTIONAL},
+    [L_JSON] = {"json", ARG_OPTIONAL},
+    [L_SIM_TIME_SCALE] = {"sim-time-scale", ARG_REQUIRED},
+    [L_SIM_FAULTS] = {"sim-faults", ARG_REQUIRED},
+    [L_SIM_SEED] = {"sim-seed", ARG_REQUIRED},
+    [L_SIM_FIXTURE] = {"sim-fixture", ARG_REQUIRED},
+    [L_EMULATOR] = {"emulator", ARG_NONE},
+};
 
 /* An unknown long option: said with the nearest known one, if one is near. */
-static int unknown_long(const char *a) {
-  char name[64];
-  snprintf(name, sizeof name, "%.*s", (int)strcspn(a + 2, "="), a + 2);
-  const char *best = pl_nearest(name, strlen(name), long_names);
+static int unknown_long(const char *a, size_t n) {
+  const char *names[L_COUNT + 1];
+  for (int k = 0; k < L_COUNT; k++) names[k] = long_opts[k].name;
+  names[L_COUNT] = NULL;
+  const char *best = pl_nearest(a + 2, n, names);
   if (!best) return usage_error("unrecognized option '%s'", a);
   char msg[160];
   snprintf(msg, sizeof msg, "unrecognized option '%.64s' (did you mean '--%s'?)", a, best);
@@ -102,55 +137,43 @@ typedef struct options {
   pl_server_opts emu; /* --sim-* */
 } options;
 
-/* Value of "--name=VALUE" or "--name VALUE" (advancing *i), "" for a bare
- * flag; NULL when a does not name this option. */
-static const char *long_value(int argc, char **argv, int *i, const char *name, int needs_value) {
-  const char *a = argv[*i] + 2;
-  size_t n = strlen(name);
-  if (strncmp(a, name, n) != 0 || (a[n] != '\0' && a[n] != '=')) return NULL;
-  if (a[n] == '=') return a + n + 1;
-  if (!needs_value) return "";
-  if (*i + 1 >= argc) return NULL;
-  return argv[++*i];
-}
-
+/* argv[*i] is "--name[=VALUE]": set what it says (a value in the next
+ * argument advances *i). 0, or -1 after a usage message. */
 static int long_option(int argc, char **argv, int *i, options *o) {
-  const char *a = argv[*i], *v;
+  const char *a = argv[*i], *eq = strchr(a, '=');
+  size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+  int k = 0;
+  while (k < L_COUNT && !(strncmp(a + 2, long_opts[k].name, n) == 0 && long_opts[k].name[n] == '\0')) k++;
+  if (k == L_COUNT) return unknown_long(a, n);
+  const char *v = eq ? eq + 1 : ""; /* "" for a bare flag */
+  if (eq && long_opts[k].arg == ARG_NONE) return usage_error("option '--%s' takes no argument", long_opts[k].name);
+  if (!eq && long_opts[k].arg == ARG_REQUIRED) {
+    if (*i + 1 >= argc) return usage_error("option '%s' needs an argument", a);
+    v = argv[++*i];
+  }
   char err[256];
-  if (strcmp(a, "--help") == 0) return o->help = 1, 0;
-  if (strcmp(a, "--version") == 0) return o->version = 1, 0;
-  if (strcmp(a, "--stats") == 0) return o->stats = 1, 0;
-  if (strcmp(a, "--quiet") == 0) return o->quiet = 1, 0;
-  if (strcmp(a, "--dry-run") == 0) return o->dry_run = 1, 0;
-  if (strcmp(a, "--sim") == 0) return o->sim = 1, 0;
-  if ((v = long_value(argc, argv, i, "trace-headers", 0))) { /* --trace-headers[=FILE] */
-    o->trace_headers = 1;
-    if (*v) o->trace = v;
-    return 0;
+  switch (k) {
+    case L_HELP: o->help = 1; break;
+    case L_VERSION: o->version = 1; break;
+    case L_STATS: o->stats = 1; break;
+    case L_QUIET: o->quiet = 1; break;
+    case L_DRY_RUN: o->dry_run = 1; break;
+    case L_SIM: o->sim = 1; break;
+    case L_TRACE: o->trace = v; break;
+    case L_TRACE_HEADERS: /* --trace-headers[=FILE] */
+      o->trace_headers = 1;
+      if (*v) o->trace = v;
+      break;
+    case L_JSON: o->json = v; break;
+    case L_EMULATOR: break;
+    default: /* --sim-* */
+      if (pl_server_option(&o->emu, long_opts[k].name + 4, v, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: --%s: %s\n", host_progname, long_opts[k].name, err);
+        return -1;
+      }
+      o->sim = 1;
   }
-  if ((v = long_value(argc, argv, i, "trace", 0))) {
-    o->trace = v;
-    return 0;
-  }
-  if ((v = long_value(argc, argv, i, "json", 0))) {
-    o->json = v;
-    return 0;
-  }
-  static const char *const sim_opts[] = {"time-scale", "faults", "seed", "fixture", NULL};
-  for (int k = 0; sim_opts[k]; k++) {
-    char name[32];
-    snprintf(name, sizeof name, "sim-%s", sim_opts[k]);
-    size_t n = strlen(name);
-    if (strncmp(a + 2, name, n) != 0 || (a[n + 2] != '\0' && a[n + 2] != '=')) continue;
-    if (!(v = long_value(argc, argv, i, name, 1))) return usage_error("option '%s' needs an argument", a);
-    if (pl_server_option(&o->emu, sim_opts[k], v, err, sizeof err) != 0) {
-      fprintf(stderr, "%s: --%s: %s\n", host_progname, name, err);
-      return -1;
-    }
-    o->sim = 1;
-    return 0;
-  }
-  return unknown_long(a);
+  return 0;
 }
 
 /* Check the options before the script, as lua.c's collectargs. Returns the

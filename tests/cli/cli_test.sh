@@ -196,6 +196,10 @@ case_errors() {
   refute "an option near none: no suggestion" err "did you mean"
   run --dryrun
   expect "a misspelled option: the nearest one suggested" 2 err "unrecognized option '--dryrun' \(did you mean '--dry-run'\?\)"
+  run --dry-run=yes -e 'print(1)'
+  expect "a flag given a value: refused, naming the flag" 2 err "option '--dry-run' takes no argument" err "usage:"
+  run --sim-seed=3x -e 'print(1)'
+  expect "a bad --sim-seed= value: the rule" 2 err "--sim-seed: '3x' is not a non-negative integer"
   LUA_CPATH='/nonexistent/?.so' run -e 'require("peerlua").json.encode({})'
   expect "lua-cjson out of LUA_CPATH: said, with the ';;' fix" 1 err "peerlua needs lua-cjson" err "end it with ';;'"
   run --version
