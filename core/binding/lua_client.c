@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "pl_lua.h"
+#include "pl_valid.h"
 
 #define PL_CLIENT_MT "peerlua.client"
 
@@ -73,10 +74,37 @@ static int client_close(lua_State *L) {
   return 0;
 }
 
+/* A name that is no method: nil (so a script can ask whether an API
+ * generation has an operation), unless it is a near miss of a method's name,
+ * which is raised with that name rather than left to fail as a call of nil. */
+static int client_miss(lua_State *L) {
+  if (lua_type(L, 2) != LUA_TSTRING) return lua_pushnil(L), 1;
+  size_t len = 0;
+  const char *name = lua_tolstring(L, 2, &len);
+  const char *words[128];
+  int n = 0;
+  lua_getiuservalue(L, 1, UV_METHODS);
+  lua_pushnil(L);
+  while (n < 127 && lua_next(L, -2)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) words[n++] = lua_tostring(L, -1); /* anchored by the methods table */
+  }
+  words[n] = NULL;
+  const char *near = pl_nearest(name, len, words);
+  if (!near) return lua_pushnil(L), 1;
+  const char *provider = "peerlua";
+  if (lua_getiuservalue(L, 1, UV_STATE) == LUA_TTABLE && lua_getfield(L, -1, "name") == LUA_TSTRING)
+    provider = lua_tostring(L, -1);
+  luaL_where(L, 1);
+  lua_pushfstring(L, "%s client has no method '%s' (did you mean '%s'?)", provider, name, near);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
 static int client_index(lua_State *L) {
   lua_getiuservalue(L, 1, UV_METHODS);
   lua_pushvalue(L, 2);
-  lua_rawget(L, -2);
+  if (lua_rawget(L, -2) == LUA_TNIL) return client_miss(L);
   return 1;
 }
 

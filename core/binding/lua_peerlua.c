@@ -10,6 +10,7 @@
 
 #include "pl_embed.h"
 #include "pl_lua.h"
+#include "pl_valid.h"
 
 /* ---- context ----------------------------------------------------------- */
 
@@ -117,6 +118,25 @@ static int l_trace_wait(lua_State *L) {
 /* core.isatty(fd) -> boolean  [-1, +1] */
 static int l_isatty(lua_State *L) {
   lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+/* core.nearest(word, words) -> the word of the list within two edits of
+ * word (pl_nearest), or nil  [-2, +1] */
+static int l_nearest(lua_State *L) {
+  size_t len;
+  const char *word = luaL_checklstring(L, 1, &len);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  const char *words[128];
+  luaL_checkstack(L, 128, "nearest");
+  lua_Integer n = 0;
+  for (; n < 127 && lua_rawgeti(L, 2, n + 1) == LUA_TSTRING; n++) words[n] = lua_tostring(L, -1);
+  words[n] = NULL;
+  const char *near = pl_nearest(word, len, words);
+  if (near)
+    lua_pushstring(L, near);
+  else
+    lua_pushnil(L);
   return 1;
 }
 
@@ -327,6 +347,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
                                    {"trace_wait", l_trace_wait},
                                    {"read_private", l_read_private},
                                    {"isatty", l_isatty},
+                                   {"nearest", l_nearest},
                                    {"json_integers", pl_json_integers},
                                    {NULL, NULL}};
   if (luaL_newmetatable(L, PL_ERROR_MT)) {

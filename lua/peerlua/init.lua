@@ -75,7 +75,18 @@ end
 setmetatable(M, {
   __index = function(t, k)
     local load = lazy[k]
-    if not load then return nil end
+    if not load then
+      -- a near miss of a field (peerlua.instaclusterr) is a mistake, said
+      -- here rather than as "attempt to call a nil value"; anything else
+      -- (peerlua.sim when no emulator runs) is nil
+      if type(k) ~= "string" then return nil end
+      local names = { "sim" }
+      for name in pairs(t) do names[#names + 1] = name end
+      for name in pairs(lazy) do names[#names + 1] = name end
+      local near = core.nearest(k, names)
+      if near then error(("peerlua has no field '%s' (did you mean peerlua.%s?)"):format(k, near), 2) end
+      return nil
+    end
     local v = load()
     rawset(t, k, v)
     return v

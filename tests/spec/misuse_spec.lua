@@ -13,6 +13,26 @@ describe("calling a client operation with a dot", function()
   end)
 end)
 
+describe("a misspelled name", function()
+  it("of a method: raised at the caller's line with the nearest method, not left to fail as a nil call", function()
+    local ic = assert(peerlua.instaclustr({ username = "u", api_key = "k", base_url = "http://127.0.0.1:9" }))
+    local ok, msg = pcall(function() return ic:list_peering({}) end)
+    assert.is_false(ok)
+    assert.matches("misuse_spec%.lua:%d+: instaclustr client has no method 'list_peering' %(did you mean "
+      .. "'list_peerings'%?%)", msg)
+    assert.is_nil(ic.no_such_operation) -- far from every method: nil, so a script can ask
+  end)
+
+  it("of a provider: raised with the nearest one; a field far from any (or peerlua.sim unset) is nil", function()
+    local ok, msg = pcall(function() return peerlua.instaclusterr({}) end)
+    assert.is_false(ok)
+    assert.matches("misuse_spec%.lua:%d+: peerlua has no field 'instaclusterr' %(did you mean "
+      .. "peerlua%.instaclustr%?%)", msg)
+    assert.is_nil(peerlua.no_such_thing_at_all)
+    if rawget(peerlua, "sim") == nil then assert.is_nil(peerlua.sim) end
+  end)
+end)
+
 describe("a client constructor", function()
   it("says what it takes: a table, at the caller's line, and an API generation it knows", function()
     local ok, msg = pcall(function() local c = peerlua.instaclustr("x") return c end)
