@@ -24,7 +24,7 @@ local function workflow()
   end
   assert(p:wait("active", { timeout = 1800 }))
   local _, rule_how = assert(ic:add_firewall_rule(rule))
-  return p, how or "created", rule_how or "added", accept_how, routes_how
+  return p, how, rule_how or "added", accept_how, routes_how
 end
 
 local first, how1, rule1, acc1, rt1 = workflow()

@@ -696,8 +696,9 @@ function Client:ensure_peering(args)
   end
   if err then return nil, err end
   local p, how = self:create_peering(args)
-  if p and not plan.on then self:check_duplicates(args, p) end
-  return p, how
+  if not p then return nil, how end
+  if not plan.on then self:check_duplicates(args, p) end
+  return p, how or "created" -- "reconciled" (found after an ambiguous create), "planned" (a dry run)
 end
 
 -- After ensure_peering created p: only one peering may match. A second one

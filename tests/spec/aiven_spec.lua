@@ -37,7 +37,8 @@ describe("aiven", function()
 
   it("peers a project VPC with an UpCloud network, both sides, once", function()
     local args = { project_vpc_id = VPC, peer_cloud_account = ACCOUNT, peer_vpc = NETWORK }
-    local p = assert(aiven:ensure_peering(args))
+    local p, made = assert(aiven:ensure_peering(args))
+    assert.equal("created", made)
     assert.equal(ACCOUNT .. "/" .. NETWORK, p.id)
     assert.equal("APPROVED", p.status)
     assert.equal("pending", p.state)

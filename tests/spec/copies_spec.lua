@@ -39,7 +39,7 @@ peerlua.options.quiet = true
 local name = arg[1]
 local c = assert(peerlua[name](name == "aiven" and { project = "sim-project" } or {}))
 local p, how = assert(c:ensure_peering(ARGS[name]))
-print(p.id, how or "created", p.duplicates and #p.duplicates or 0)
+print(p.id, how, p.duplicates and #p.duplicates or 0)
 ]]
 
 local CREATE = {
