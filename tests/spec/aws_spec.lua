@@ -438,6 +438,34 @@ describe("peerlua.aws", function()
     assert.equal("conflict", err2.code)
   end)
 
+  it("says what a profile lacks, and a key id without its secret, before any request", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -m 700 " .. dir))
+    local function write(name, text)
+      local f = assert(io.open(dir .. "/" .. name, "w"))
+      f:write(text)
+      f:close()
+    end
+    write("config", "[default]\nregion = us-west-2\n") -- a region, and no keys anywhere
+    write("credentials", "[default]\naws_access_key_id = AKIAONLYTHEID0000001\n")
+    os.execute("chmod 600 " .. dir .. "/credentials")
+    write("new.lua", "print(select(2, require('peerlua').aws({})).message)")
+    local function run(envs)
+      local cmd = table.concat({ "env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_PROFILE -u PEERLUA_SIM_URL",
+        envs, "AWS_CONFIG_FILE=" .. dir .. "/config", "AWS_SHARED_CREDENTIALS_FILE=" .. dir .. "/credentials",
+        os.getenv("PEERLUA_BIN"), dir .. "/new.lua", "2>&1" }, " ")
+      return io.popen(cmd):read("a")
+    end
+    local lacks, partial = run(""), run("AWS_ACCESS_KEY_ID=AKIAENVIRONMENT00001")
+    for _, name in ipairs({ "credentials", "config", "new.lua" }) do os.remove(dir .. "/" .. name) end
+    os.remove(dir)
+    assert.matches("no AWS credentials: .* %(profile %[default%] in .*/config and .*/credentials has "
+      .. "aws_access_key_id but no aws_secret_access_key%)", lacks) -- it said "us-west-2"
+    assert.matches("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not", partial)
+    assert.is_nil(partial:find("AKIAENVIRONMENT", 1, true))
+  end)
+
   it("reads a profile's role from ~/.aws/config and assumes it through STS", function()
     local dir = os.tmpname()
     os.remove(dir)

@@ -391,8 +391,8 @@ local function aws_profile(client, name)
       read[#read + 1] = kpath
     end
   end
-  return merged, #read > 0 and table.concat(read, " and ") or ("no profile [" .. name .. "] in " .. cpath
-    .. " or " .. kpath)
+  if #read == 0 then return merged, "no profile [" .. name .. "] in " .. cpath .. " or " .. kpath, false end
+  return merged, table.concat(read, " and "), true
 end
 
 -- The profile's region from the config file alone (which, holding no
@@ -414,28 +414,40 @@ local function keys_of(t)
   end
 end
 
+-- What a profile lacks of its keys, said with where it was read.
+local function lacking(name, t, read)
+  local what = t.aws_access_key_id and "aws_access_key_id but no aws_secret_access_key"
+    or t.aws_secret_access_key and "aws_secret_access_key but no aws_access_key_id"
+    or "no aws_access_key_id and aws_secret_access_key"
+  return "profile [" .. name .. "] in " .. read .. " has " .. what
+end
+
 -- creds, region from the profile (following source_profile once for a
 -- role: its keys assume the role, before the profile's own, as botocore's
--- assume-role provider comes before the shared files)
+-- assume-role provider comes before the shared files) | nil, why, fatal:
+-- fatal for a file that cannot be read, else why the profile gives no keys
 local function from_profile(client, name)
-  local prof, read = aws_profile(client, name)
-  if not prof then return nil, read end
-  local creds = not (prof.role_arn and prof.source_profile) and keys_of(prof)
+  local prof, read, found = aws_profile(client, name)
+  if not prof then return nil, read, true end
+  if not found then return nil, read end
   if prof.role_arn and prof.source_profile then
-    local src, sread = aws_profile(client, prof.source_profile)
-    if not src then return nil, sread end
-    creds = keys_of(src)
+    local src, sread, sfound = aws_profile(client, prof.source_profile)
+    if not src then return nil, sread, true end
+    local creds = keys_of(src)
     if not creds then
-      return nil, "AWS profile " .. prof.source_profile .. " (source_profile of " .. name .. ") has no "
-        .. "aws_access_key_id and aws_secret_access_key (" .. sread .. ")"
+      return nil, (sfound and lacking(prof.source_profile, src, sread) or sread) .. " (the source_profile of "
+        .. name .. ")"
     end
+    creds.role_arn, creds.role_session_name = prof.role_arn, prof.role_session_name
+    return creds, prof.region
   end
-  if creds then creds.role_arn, creds.role_session_name = prof.role_arn, prof.role_session_name end
-  return creds, prof.region, read
+  local creds = keys_of(prof)
+  if not creds then return nil, lacking(name, prof, read) end
+  return creds, prof.region
 end
 
 function M.credentials(client, opts)
-  local creds, region, where
+  local creds, region
   if opts.access_key_id or opts.secret_access_key then
     if not (opts.access_key_id and opts.secret_access_key) then
       return nil, "give both access_key_id and secret_access_key"
@@ -448,18 +460,26 @@ function M.credentials(client, opts)
     if not acct then return nil, "the emulator has no AWS account" end
     creds = { access_key_id = acct.access_key_id, secret_access_key = acct.secret_access_key }
     region = acct.region
-  elseif not opts.profile and env("AWS_ACCESS_KEY_ID") and env("AWS_SECRET_ACCESS_KEY") then
-    -- a profile given in the options wins over the environment's keys (botocore)
+  elseif not opts.profile and env("AWS_ACCESS_KEY_ID") then
+    -- a profile given in the options wins over the environment's keys; a
+    -- key id without its secret is an error, not a fall-through to the files
+    -- (botocore credentials.py, EnvProvider: PartialCredentialsError)
+    if not env("AWS_SECRET_ACCESS_KEY") then
+      return nil, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not: set both, or unset "
+        .. "AWS_ACCESS_KEY_ID to use a profile"
+    end
     creds = { access_key_id = env("AWS_ACCESS_KEY_ID"), secret_access_key = env("AWS_SECRET_ACCESS_KEY"),
               session_token = env("AWS_SESSION_TOKEN") }
   else
     local name = opts.profile or env("AWS_PROFILE") or "default"
-    creds, region, where = from_profile(client, name)
-    if not creds and region then return nil, region end -- an unreadable file
+    local second, fatal
+    creds, second, fatal = from_profile(client, name)
     if not creds then
+      if fatal then return nil, second end -- a file that cannot be read
       return nil, "no AWS credentials: pass access_key_id and secret_access_key, or set AWS_ACCESS_KEY_ID and "
-        .. "AWS_SECRET_ACCESS_KEY, or give AWS_PROFILE a profile with keys (" .. tostring(where) .. ")"
+        .. "AWS_SECRET_ACCESS_KEY, or give AWS_PROFILE a profile with keys (" .. second .. ")"
     end
+    region = second -- the profile's own, if it has one
   end
   if not region and not client.sim then region = config_region(opts.profile or env("AWS_PROFILE") or "default") end
   region = opts.region or env("AWS_REGION") or env("AWS_DEFAULT_REGION") or region or (client.sim and "us-east-1")
