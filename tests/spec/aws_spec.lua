@@ -99,6 +99,36 @@ describe("peerlua.aws", function()
     assert.equal(before, mutations())
   end)
 
+  it("finds on AWS the pcx- of a v2 Instaclustr peering, which names none", function()
+    local ic = assert(peerlua.instaclustr({ api = "v2" }))
+    local aws = assert(peerlua.aws({ region = "us-west-2" }))
+    local p = assert(ic:ensure_peering({ cdc_id = CDC, peer_aws_account_id = "123456789012",
+                                         peer_vpc_id = "vpc-0a1b2c3d", peer_subnets = { "10.1.0.0/16" },
+                                         peer_region = "US_WEST_2" }))
+    assert.is_nil(p.raw.aws_vpc_connection_id)
+    local t0 = os.time()
+    local a, how = assert(aws:accept_peering(p, { timeout = 30 }))
+    assert.equal("accepted", how)
+    assert.truthy(os.time() - t0 < 20) -- found, not waited out
+    assert.matches("^pcx%-%x+$", a.pcx)
+    assert(p:wait("active", { timeout = 600 }))
+    local r = assert(aws:describe_vpc_peering_connections({ vpc_peering_connection_ids = { a.pcx } }))
+    assert.equal(1, #r.vpcPeeringConnectionSet)
+    assert.equal("vpc-0a1b2c3d", r.vpcPeeringConnectionSet[1].accepterVpcInfo.vpcId)
+    assert.equal("active", r.vpcPeeringConnectionSet[1].status.code)
+    assert.equal("existing", select(2, aws:accept_peering(p)))
+    -- a second one between the same VPCs: which is which is not guessed
+    local q = assert(ic:create_peering({ cdc_id = CDC, peer_aws_account_id = "123456789012",
+                                         peer_vpc_id = "vpc-0a1b2c3d", peer_subnets = { "10.2.0.0/16" },
+                                         peer_region = "US_WEST_2" }))
+    local before = mutations()
+    local ok, err = aws:accept_peering(q, { timeout = 30 })
+    assert.is_nil(ok)
+    assert.equal("conflict", err.code)
+    assert.matches("2 live peering connections from vpc%-%w+ to vpc%-0a1b2c3d", err.message)
+    assert.equal(before, mutations())
+  end)
+
   it("does the AWS side of an Aerospike peering, hosted zone included", function()
     local as = assert(peerlua.aerospike({}))
     local aws = assert(peerlua.aws({ region = "us-east-1" }))

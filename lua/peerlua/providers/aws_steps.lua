@@ -6,9 +6,10 @@
 --   aws:ensure_routes(p[, opts])       a route to the vendor's CIDR in the VPC's route tables
 --   aws:ensure_ingress(p[, opts])      the security group open to the vendor's CIDR
 --   aws:associate_hosted_zone(p[, opts])  the vendor's private hosted zone (Aerospike)
--- p is a peering value of Instaclustr (v1: aws_vpc_connection_id), Aerospike
--- (peeringId) or Aiven (state_info.aws_vpc_peering_connection_id): where
--- each puts the pcx- and the accepter's account and VPC is in SIDES.
+-- p is a peering value of Instaclustr (v1: aws_vpc_connection_id; v2 names
+-- none, so it is found on AWS from dataCentreVpcId), Aerospike (peeringId)
+-- or Aiven (state_info.aws_vpc_peering_connection_id): where each puts the
+-- pcx- and the accepter's account and VPC is in SIDES.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local base = require("peerlua.client")
 local plan = require("peerlua.plan")
@@ -38,7 +39,7 @@ end
 local SIDES = {
   instaclustr = function(r)
     return { pcx = r.aws_vpc_connection_id, account = r.peerAccountId or r.peerAwsAccountId, vpc = r.peerVpcId,
-             region = aws_region(r.peerRegion) }
+             region = aws_region(r.peerRegion), requester_vpc = r.dataCentreVpcId }
   end,
   aerospike = function(r)
     return { pcx = r.peeringId, account = r.accountId, vpc = r.vpcId, region = r.region, zone = r.privateHostedZoneId,
@@ -97,12 +98,45 @@ local function check_opts(op, opts, known)
   return opts
 end
 
+-- A v2 Instaclustr peering names no pcx- (AwsVpcPeerV2 has none; providers.md
+-- 1.4): AWS has it as the connection requested from the data centre's VPC
+-- (dataCentreVpcId) to the peer VPC, not yet rejected, failed or gone.
+-- false while AWS shows none; two live ones are refused, not guessed between.
+local LIVE = { "initiating-request", "pending-acceptance", "provisioning", "active" }
+local function find_pcx(self, op, p, s)
+  local r, err = self:describe_vpc_peering_connections({ filters = {
+    ["requester-vpc-info.vpc-id"] = { s.requester_vpc }, ["accepter-vpc-info.vpc-id"] = { s.vpc },
+    ["status-code"] = LIVE } })
+  if not r then return nil, err end
+  local ids = {}
+  for _, x in ipairs(list(r.vpcPeeringConnectionSet)) do
+    if type(x) == "table" and x.vpcPeeringConnectionId then ids[#ids + 1] = x.vpcPeeringConnectionId end
+  end
+  if #ids > 1 then
+    table.sort(ids)
+    return fail("conflict", op, "AWS has " .. #ids .. " live peering connections from " .. s.requester_vpc .. " to "
+      .. s.vpc .. " (" .. table.concat(ids, ", ") .. "); which one is " .. p.provider .. " peering "
+      .. tostring(p.id) .. " is not known: accept it by hand or delete the others")
+  end
+  return ids[1] or false
+end
+
 -- The vendor's view of the AWS side; waits (refreshing p) until the vendor
--- names its pcx-, which some do only once their side has asked AWS.
+-- names its pcx-, or AWS shows it, which some do only once their side has
+-- asked AWS. timeout: 600 s unless the step's opts say otherwise.
 local function side_of(self, op, p, timeout)
   local deadline = core.now() + (timeout or 600)
   while true do
     local s = SIDES[p.provider](type(p.raw) == "table" and p.raw or {})
+    if s.region and s.region ~= self.region then
+      return invalid(op, "region", "the peering is with a VPC in " .. s.region .. "; this client is for "
+        .. self.region .. " (pass region = \"" .. s.region .. "\")")
+    end
+    if not s.pcx and s.requester_vpc and s.vpc then
+      local id, err = find_pcx(self, op, p, s)
+      if id == nil then return nil, err end
+      s.pcx = id or nil
+    end
     if s.pcx then
       local rule = core.check("aws_pcx", s.pcx)
       if rule then return fail("provider", op, p.provider .. " peering " .. tostring(p.id)
@@ -115,7 +149,8 @@ local function side_of(self, op, p, timeout)
     end
     if core.now() > deadline then
       return fail("timeout", op, p.provider .. " peering " .. tostring(p.id) .. " does not name its AWS peering "
-        .. "connection (pcx-) yet", { retryable = true })
+        .. "connection (pcx-) yet" .. (s.requester_vpc and ", and AWS shows none from " .. s.requester_vpc
+        .. " to " .. tostring(s.vpc) or ""), { retryable = true })
     end
     core.sleep(5 * self.poll_scale)
     local ok, err = p:refresh()
@@ -231,10 +266,6 @@ local function checked(self, op, p, opts)
   if side.account and side.account ~= me then
     return fail("forbidden", op, p.provider .. " peering " .. tostring(p.id) .. " is to be accepted by AWS account "
       .. side.account .. ", not this client's account " .. me)
-  end
-  if side.region and side.region ~= self.region then
-    return invalid(op, "region", "the peering is with a VPC in " .. side.region .. "; this client is for "
-      .. self.region .. " (pass region = \"" .. side.region .. "\")")
   end
   local pcx, perr = describe_pcx(self, op, side.pcx, opts.timeout)
   if not pcx then return nil, perr end
