@@ -236,6 +236,13 @@ local function status_of(pcx)
   return type(pcx.status) == "table" and pcx.status.code or nil
 end
 
+-- An AWS pcx- status code (VpcPeeringConnectionStateReasonCode, the EC2 API
+-- reference) as the canonical state err.state carries, as p.state does.
+local function canonical(status)
+  if status == "initiating-request" then return "pending" end
+  return type(status) == "string" and status:gsub("-", "_") or "unknown"
+end
+
 -- The vendor's CIDR blocks: the requester side of the pcx- (cidrBlockSet
 -- when the VPC has several, cidrBlock otherwise).
 local function requester_cidrs(pcx)
@@ -295,7 +302,7 @@ function M.accept_peering(self, p, opts)
   if status == "active" or status == "provisioning" then return result, "existing" end
   if status ~= "pending-acceptance" then
     return fail("state", op, "AWS peering connection " .. side.pcx .. " is " .. tostring(status)
-      .. ", not pending-acceptance", { state = status })
+      .. ", not pending-acceptance", { state = canonical(status) })
   end
   local r, aerr = self:accept_vpc_peering_connection({ vpc_peering_connection_id = side.pcx })
   if r == true and aerr == "planned" then -- a dry run: the steps after it plan as if accepted
@@ -325,7 +332,7 @@ local function accepted(op, side)
   local status = status_of(side.aws)
   if status == "active" or status == "provisioning" or side.planned_accept then return true end
   return fail("state", op, "AWS peering connection " .. side.pcx .. " is " .. tostring(status)
-    .. "; accept it first (aws:accept_peering)", { state = status })
+    .. "; accept it first (aws:accept_peering)", { state = canonical(status) })
 end
 
 -- ensure_routes(p[, {route_tables = {"rtb-..."}, timeout=}]) ->
