@@ -19,9 +19,13 @@ void pl_lock_name(const char *key, size_t len, char out[17]) {
 }
 
 int pl_lock_dir(char *dir, size_t cap, char *err, size_t errlen) {
+  /* XDG_RUNTIME_DIR only when the directory exists (it may be set and not
+   * made, or copied into a container): else the fallback, as the XDG Base
+   * Directory spec asks when the runtime directory cannot be used. */
   const char *run = getenv("XDG_RUNTIME_DIR");
-  int n = run && run[0] == '/' ? snprintf(dir, cap, "%s/peerlua", run)
-                               : snprintf(dir, cap, "/tmp/peerlua-%ld", (long)getuid());
+  struct stat rs;
+  int usable = run && run[0] == '/' && stat(run, &rs) == 0 && S_ISDIR(rs.st_mode);
+  int n = usable ? snprintf(dir, cap, "%s/peerlua", run) : snprintf(dir, cap, "/tmp/peerlua-%ld", (long)getuid());
   if (n < 0 || (size_t)n >= cap) return snprintf(err, errlen, "lock directory path too long"), -1;
   if (mkdir(dir, 0700) != 0 && errno != EEXIST)
     return snprintf(err, errlen, "cannot make lock directory %s: %s", dir, strerror(errno)), -1;

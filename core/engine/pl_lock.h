@@ -9,7 +9,8 @@
 /* The name of key's lock: 16 hex digits (FNV-1a 64 of key) and a NUL. */
 void pl_lock_name(const char *key, size_t len, char out[17]);
 
-/* The lock directory: $XDG_RUNTIME_DIR/peerlua, else /tmp/peerlua-UID,
+/* The lock directory: $XDG_RUNTIME_DIR/peerlua when that variable names an
+ * existing directory, else /tmp/peerlua-UID,
  * made 0700 when missing and refused unless it is a directory (not a
  * symlink) owned by this user that no one else can write. 0, or -1 with
  * why in err. */

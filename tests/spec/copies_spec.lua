@@ -196,6 +196,15 @@ describe("two copies of a script at once", function()
     assert.matches("rc=1\n$", out)
   end)
 
+  it("locks in /tmp/peerlua-UID when XDG_RUNTIME_DIR names no directory", function()
+    local f = assert(io.popen(string.format("cd %s && XDG_RUNTIME_DIR=%s/absent PEERLUA_SIM_URL=%s timeout 60 %q "
+                                            .. "ensure.lua aerospike 2>&1; echo rc=$?", dir, dir, server.url, BIN)))
+    local out = f:read("a")
+    f:close()
+    assert.matches("rc=0\n$", out)
+    assert.is_nil(io.open(dir .. "/absent"))
+  end)
+
   describe("with a shared throttle on Redis", function()
     local redis
     setup(function() redis = testredis.start() end)
