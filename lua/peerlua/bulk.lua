@@ -1,14 +1,24 @@
--- peerlua.bulk(items, fn[, {concurrency = n}]) -> results
+-- peerlua.bulk(items, fn[, {concurrency = n}]) -> results, failures
 -- Runs fn(item, i) for every item as tasks, at most `concurrency` at a time
 -- (default 10). One failure never stops the others: results[i] is
--- {ok = true, value = first result} or {ok = false, err = error}; the
+-- {ok = true, value = first result} or {ok = false, err = error}. An item
+-- fails when fn raises or returns nil (or false) and an error, as Lua
+-- functions say failure; one that returns nothing has done its work. The
 -- second return value counts the failures.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 
 return function(items, fn, opts)
   if type(items) ~= "table" then error("bad argument #1 to 'bulk' (table expected)", 2) end
   if type(fn) ~= "function" then error("bad argument #2 to 'bulk' (function expected)", 2) end
+  if opts ~= nil and type(opts) ~= "table" then error("bad argument #3 to 'bulk' (table expected)", 2) end
   opts = opts or {}
+  for k in pairs(opts) do
+    if k ~= "concurrency" then
+      local near = type(k) == "string" and core.nearest(k, { "concurrency" })
+      error(string.format("bad option '%s' to 'bulk' (%s)", tostring(k),
+        near and "did you mean '" .. near .. "'?" or "its only option is 'concurrency'"), 2)
+    end
+  end
   local concurrency = opts.concurrency or 10
   if math.type(concurrency) ~= "integer" or concurrency < 1 then
     error("bad option 'concurrency' to 'bulk' (integer >= 1 expected)", 2)
@@ -19,7 +29,7 @@ return function(items, fn, opts)
       local i = next_item
       next_item = next_item + 1
       local ok, value, err = pcall(fn, items[i], i)
-      if ok and value ~= nil then
+      if ok and (value or err == nil) then
         results[i] = { ok = true, value = value }
       else
         failures = failures + 1

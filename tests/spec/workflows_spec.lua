@@ -173,6 +173,23 @@ describe("workflows", function()
     assert(ab:wait_deleted(QUICK))
   end)
 
+  it("runs a bulk job: nothing returned is done, nil and an error is a failure, an unknown option is refused", function()
+    local seen = {}
+    local results, failures = peerlua.bulk({ "a", "b", "c", "d" }, function(x, i)
+      seen[i] = x
+      if x == "b" then return nil, "b failed" end
+      if x == "c" then return false end
+    end)
+    assert.same({ "a", "b", "c", "d" }, seen)
+    assert.equal(1, failures)
+    assert.same({ { ok = true }, { ok = false, err = "b failed" }, { ok = true, value = false }, { ok = true } },
+                results)
+    local ok, err = pcall(peerlua.bulk, { 1 }, function() end, { concurency = 2 })
+    assert.is_false(ok)
+    assert.matches("bad option 'concurency' to 'bulk' %(did you mean 'concurrency'%?%)", err)
+    assert.is_nil(next(seen, 4))
+  end)
+
   it("runs a bulk job where failures stay with their item", function()
     server:admin("POST", "faults", { spec = "POST /instaclustr/*=500after:0.2,503:0.1;*=500:0.1" })
     local ic = assert(peerlua.instaclustr({ retries = { attempts = 6, base = 0.01, cap = 0.05 } }))
