@@ -52,7 +52,8 @@ static void usage(FILE *f) {
           host_progname);
   if (pl_server_available())
     fputs("  --sim                  start the provider emulator on a free loopback port; clients\n"
-          "                         without base_url or credentials use it (peerlua.sim.url)\n"
+          "                         without base_url use it (peerlua.sim.url), with its\n"
+          "                         fixture's credentials unless they are given\n"
           "  --sim-time-scale X     emulated seconds per real second (default 60: a minute\n"
           "                         of provisioning takes a second)\n"
           "  --sim-faults SPEC      fault injection, e.g. 429:0.05,500:0.05,reset:0.02\n"
