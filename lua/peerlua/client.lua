@@ -507,7 +507,16 @@ function Client:call(opname, args, on_send)
   end
   if not req then return nil, err end
   if plan.on and plan.mutating(req.method) and not (self.spec.reads and self.spec.reads[opname]) then
-    -- a dry run: shown, not sent
+    -- a dry run: shown, not sent; unless a read shows it done already
+    local done = self.spec.plan_exists and self.spec.plan_exists[opname]
+    if done then
+      local yes, derr = done(self, args)
+      if derr then return nil, derr end
+      if yes then
+        plan.exists(self.name, opname, req.body)
+        return true, "exists"
+      end
+    end
     plan.record(self, opname, req, self.spec.encode and args or nil)
     return PLANNED, "planned"
   end

@@ -79,6 +79,15 @@ function M.found(p)
        ("exists %s peering %s (%s)"):format(p.provider, tostring(p.id), p.state))
 end
 
+-- exists(provider, op, body): a change a read showed already made (an
+-- Instaclustr firewall rule that is there).
+function M.exists(provider, op, body)
+  existing = existing + 1
+  body = redact(body)
+  emit({ event = "plan", action = "exists", provider = provider, op = op, body = body },
+       ("exists %s %s: %s"):format(provider, op, body ~= nil and assert(json.encode(body)) or ""))
+end
+
 -- note(p, state): a wait the dry run does not do (nothing would change).
 function M.note(p, state)
   emit({ event = "plan", action = "wait", provider = p.provider, id = p.id, state = p.state, want = state },

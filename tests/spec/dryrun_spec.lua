@@ -68,6 +68,27 @@ describe("dry_run", function()
     assert.equal(before + 1, #changes())
   end)
 
+  it("reads the firewall rules first: a rule that is there is already as wanted, not planned", function()
+    assert(http.request({ method = "POST", url = server.url .. "/_sim/reset" }))
+    local v1, v2 = assert(peerlua.instaclustr({})), assert(peerlua.instaclustr({ api = "v2" }))
+    local one = { cluster_id = CLUSTER, network = "10.1.0.0/16", rules = { "CASSANDRA" } }
+    local both = { cluster_id = CLUSTER, network = "10.1.0.0/16", rules = { { type = "CASSANDRA" }, { type = "KAFKA" } } }
+    local r2 = { cluster_id = CLUSTER, network = "10.1.0.0/16", type = "CASSANDRA" }
+    assert(v1:add_firewall_rule(one))
+    assert(v2:add_firewall_rule(r2))
+    local before, hows = #changes(), {}
+    local summary = assert(peerlua.dry_run(function()
+      for _, call in ipairs({ { v1, one }, { v1, both }, { v2, r2 },
+                              { v2, { cluster_id = CLUSTER, network = "10.2.0.0/16", type = "CASSANDRA" } } }) do
+        local ok, how = call[1]:add_firewall_rule(call[2])
+        hows[#hows + 1] = tostring(ok) .. " " .. tostring(how)
+      end
+    end))
+    assert.same({ "true exists", "true planned", "true exists", "true planned" }, hows)
+    assert.same({ 2, 2 }, { summary.create, summary.existing })
+    assert.equal(before, #changes())
+  end)
+
   it("returns the error of a function that fails, and refuses to nest", function()
     local s, err = peerlua.dry_run(function() error("stop here") end)
     assert.is_nil(s)

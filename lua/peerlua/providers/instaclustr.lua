@@ -85,6 +85,45 @@ M.after = {
   end,
 }
 
+-- A dry run reads before it plans a firewall rule: is every (address,
+-- type) asked for already there? Then the POST would be answered 409
+-- "already exists" (providers.md 1.3, 1.4), nothing would change.
+-- v1 lists {network | securityGroupId, rules = {{type, status}}}; v2
+-- {{clusterId, firewallRules = {{network, type, status}}}}. A rule being
+-- deleted does not count.
+local GONE = { DELETED = true, DELETING = true }
+local function present(client, args)
+  local body, err = client:call("list_firewall_rules", { cluster_id = args.cluster_id })
+  if body == nil then return nil, err end
+  local have = {}
+  local function add(addr, x)
+    if addr ~= nil and type(x) == "table" and not GONE[x.status] then have[tostring(addr) .. " " .. tostring(x.type)] = true end
+  end
+  for _, e in ipairs(type(body) == "table" and body or {}) do
+    if type(e) == "table" then
+      if client.api == "v1" then
+        for _, x in ipairs(type(e.rules) == "table" and e.rules or {}) do add(e.network or e.securityGroupId, x) end
+      else
+        for _, x in ipairs(type(e.firewallRules) == "table" and e.firewallRules or {}) do add(x.network, x) end
+      end
+    end
+  end
+  return have
+end
+
+M.plan_exists = {
+  add_firewall_rule = function(client, args)
+    local have, err = present(client, args)
+    if not have then return nil, err end
+    if client.api ~= "v1" then return have[args.network .. " " .. args.type] == true end
+    local addr = args.network or args.security_group_id
+    for _, x in ipairs(args.rules) do -- {type = T} or T
+      if not have[addr .. " " .. tostring(type(x) == "table" and x.type or x)] then return false end
+    end
+    return true
+  end,
+}
+
 -- The subnets as a sorted, comma-joined string (list or {cidrs = list}).
 local function subnets_key(v)
   if type(v) == "table" and v.cidrs then v = v.cidrs end
