@@ -88,6 +88,14 @@ function M.exists(provider, op, body)
        ("exists %s %s: %s"):format(provider, op, body ~= nil and assert(json.encode(body)) or ""))
 end
 
+-- step_exists(provider, op, p): a workflow step (the AWS side) found its
+-- work done for peering p.
+function M.step_exists(provider, op, p)
+  existing = existing + 1
+  emit({ event = "plan", action = "exists", provider = provider, op = op, id = p.id },
+       ("exists %s %s: done, for %s peering %s"):format(provider, op, p.provider, tostring(p.id)))
+end
+
 -- note(p, state): a wait the dry run does not do (nothing would change).
 function M.note(p, state)
   emit({ event = "plan", action = "wait", provider = p.provider, id = p.id, state = p.state, want = state },
