@@ -251,6 +251,20 @@ static const pl_param *param_named(const pl_op *op, const char *name) {
   return NULL;
 }
 
+/* [-0, +0] The rule for the unknown argument name at the top: with the
+ * parameter it is a slip of, if one is near. */
+static const char *unknown_rule(const pl_op *op, lua_State *L, char *msg, size_t n) {
+  const char *names[64];
+  size_t k = 0, len;
+  for (const pl_param *p = op->params; p->name && k < 63; p++) names[k++] = p->name;
+  names[k] = NULL;
+  const char *s = lua_tolstring(L, -1, &len);
+  const char *near = pl_nearest(s, len, names);
+  if (!near) return "is not an argument of this operation";
+  snprintf(msg, n, "is not an argument of this operation (did you mean %s?)", near);
+  return msg;
+}
+
 typedef struct {
   lua_State *L;
   int args;
@@ -324,6 +338,7 @@ static int l_prepare(lua_State *L) {
   lua_newtable(L); /* 6 body */
   lua_newtable(L); /* 7 query */
   lua_newtable(L); /* 8 path values (converted) */
+  char msg[160];
   /* unknown argument names, sorted for a stable message */
   lua_pushnil(L);
   while (lua_next(L, 4)) {
@@ -331,7 +346,7 @@ static int l_prepare(lua_State *L) {
     if (lua_type(L, -1) != LUA_TSTRING)
       problem(L, 5, "?", "argument names must be strings");
     else if (!param_named(op, lua_tostring(L, -1)))
-      problem(L, 5, lua_tostring(L, -1), "is not an argument of this operation");
+      problem(L, 5, lua_tostring(L, -1), unknown_rule(op, L, msg, sizeof msg));
   }
   int given = 0;
   for (const pl_param *p = op->params; p->name; p++) {

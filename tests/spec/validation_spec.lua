@@ -55,6 +55,8 @@ local cases = {
   { "instaclustr", "create_peering", ic({ add_network_to_firewall_rules = "yes" }), "add_network_to_firewall_rules",
     "true or false" },
   { "instaclustr", "create_peering", ic({ peerVpcId = "vpc-aabb1122" }), "peerVpcId", "not an argument" },
+  { "instaclustr", "create_peering", ic({ peer_acount_id = "123456789012" }), "peer_acount_id",
+    "not an argument of this operation (did you mean peer_account_id?)" },
   { "instaclustr", "add_firewall_rule", { cluster_id = CLUSTER, rules = { "CASSANDRA" } }, "network", "one of" },
   { "instaclustr", "add_firewall_rule", { cluster_id = CLUSTER, network = "10.0.0.0/8", rules = { "NOSQL" } },
     "rules[1]", "raw:NOSQL" },
