@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "pl_valid.h"
 #include "listen.h"
 #include "server.h"
 
@@ -108,7 +109,13 @@ int pl_emulator_main(int argc, char **argv) {
       }
     }
     if (!val) {
-      fprintf(stderr, "%s: %s '%s'\n", prog, a[0] == '-' ? "unknown option" : "unexpected argument", a);
+      const char *eq = strchr(a, '='), *near = NULL;
+      if (a[0] == '-' && a[1] == '-')
+        near = pl_nearest(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2), pl_server_option_names);
+      if (near)
+        fprintf(stderr, "%s: unknown option '%s' (did you mean '--%s'?)\n", prog, a, near);
+      else
+        fprintf(stderr, "%s: %s '%s'\n", prog, a[0] == '-' ? "unknown option" : "unexpected argument", a);
       pl_server_usage(stderr, prog);
       return 2;
     }
