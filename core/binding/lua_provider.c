@@ -93,6 +93,21 @@ static const char *item_name(char *buf, size_t n, const char *field, lua_Integer
   return buf;
 }
 
+/* [-0, +0] Is the table at the top a list, its keys 1..n and nothing
+ * else? A named key or a hole would be dropped without a word. */
+static const char *list_shape(lua_State *L) {
+  lua_Integer n = (lua_Integer)lua_rawlen(L, -1), keys = 0;
+  int named = 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pop(L, 1);
+    keys++;
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1) named = 1;
+  }
+  if (named) return "must be a list {a, b, ...}, not a table with other keys";
+  return keys == n ? NULL : "must be a list without holes (nil in the middle)";
+}
+
 /* [-1, +1] Convert and check the argument at the top for parameter p.
  * Leaves the value to send, or nil after recording problems. */
 static void convert(lua_State *L, int list, const pl_param *p) {
@@ -172,8 +187,10 @@ static void convert(lua_State *L, int list, const pl_param *p) {
     mark_array(L);
     return;
   }
-  if (t != LUA_TTABLE || (lua_rawlen(L, -1) == 0 && p->type != PL_T_LABELS)) {
-    problem(L, list, p->name, t == LUA_TTABLE ? "must not be empty" : "must be a list");
+  const char *shape = t != LUA_TTABLE ? "must be a list" : list_shape(L);
+  if (!shape && lua_rawlen(L, -1) == 0 && p->type != PL_T_LABELS) shape = "must not be empty";
+  if (shape) {
+    problem(L, list, p->name, shape);
     lua_pop(L, 1), lua_pushnil(L);
     return;
   }
