@@ -80,6 +80,7 @@ local cases = {
   { "aerospike", "create_peering", as({ is_secure_connection = 1 }), "is_secure_connection", "true or false" },
   { "aerospike", "create_peering", as({ cluster_id = "abc" }), "cluster_id", "UUID" },
   { "upcloud", "create_peering", uc({ name = "" }), "name", "empty" },
+  { "upcloud", "create_peering", uc({ peer_network = { uuid = NET } }), "peer_network", "cannot be peered with itself" },
   { "upcloud", "create_peering", uc({ name = string.rep("n", 256) }), "name", "too long" },
   { "upcloud", "create_peering", uc({ configured_status = "on" }), "configured_status", "is not one of: active, disabled" },
   { "upcloud", "create_peering", uc({ configured_status = "activ" }), "configured_status",

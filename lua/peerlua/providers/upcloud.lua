@@ -87,6 +87,18 @@ local function uuid_of(v)
   return type(v) == "table" and v.uuid or v
 end
 
+-- A network peered with itself: two networks whose CIDRs overlap cannot
+-- be peered (aiven/aiven-docs docs/platform/howto/vpc-peering-upcloud.md,
+-- "Limitations"), and a network overlaps itself. Refused before sending;
+-- UpCloud's own answer to it is not published.
+function M.check(_, opname, args)
+  if opname ~= "create_peering" then return nil end
+  local a, b = uuid_of(args.network), uuid_of(args.peer_network)
+  if type(a) == "string" and type(b) == "string" and a:lower() == b:lower() then
+    return { { field = "peer_network", rule = "must be another network than network (a network cannot be peered with itself)" } }
+  end
+end
+
 -- The peering args ask for: one between the same two networks, in any
 -- state (client.lua, Client:find_created).
 M.match = {
