@@ -56,8 +56,16 @@ static size_t raw_skip(const pl_param *p, const char *s, size_t len) {
 /* Check one string against the parameter's rules; NULL if fine. A message
  * naming the allowed values is written into msg. */
 static const char *check_string(const pl_param *p, const char *s, size_t len, char *msg, size_t n) {
-  if (p->minlen && len < p->minlen) return p->minlen == 1 ? "must not be empty" : "is too short";
-  if (p->maxlen && len > p->maxlen) return "is too long";
+  if (p->minlen || p->maxlen) { /* in characters, as JSON Schema's minLength and maxLength count */
+    size_t chars = 0;
+    for (size_t i = 0; i < len; i++) chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+    if (len == 0 && p->minlen) return "must not be empty";
+    if (chars < p->minlen || (p->maxlen && chars > p->maxlen)) {
+      snprintf(msg, n, "is too %s (%s %zu characters, not %zu)", chars < p->minlen ? "short" : "long",
+               chars < p->minlen ? "at least" : "at most", (size_t)(chars < p->minlen ? p->minlen : p->maxlen), chars);
+      return msg;
+    }
+  }
   if (p->where == PL_IN_PATH) {
     const char *rule = pl_valid_segment(s, len);
     if (rule) return rule;

@@ -85,6 +85,10 @@ describe("emulated UpCloud", function()
     assert.equal("PEERING_CONFLICT", body.error.error_code)
     assert.equal(400, create(NET_A, NET_B, nil, { configured_status = "up" }).status)
     assert.equal(400, create(NET_A, "nope").status)
+    -- the name's 1 to 255 are characters (seed 003), not bytes
+    assert.equal("NAME_INVALID", select(2, create(NET_A, NET_B, nil, { name = string.rep("\u{e9}", 256) })).error.error_code)
+    assert.equal("NAME_INVALID", select(2, create(NET_A, NET_B, nil, { name = "" })).error.error_code)
+    assert.equal(201, create(NET_B, NET_A, PEER, { name = string.rep("\u{e9}", 255) }).status)
   end)
 
   it("shows a peering only to its owner and filters the list by label", function()

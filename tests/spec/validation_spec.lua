@@ -82,6 +82,7 @@ local cases = {
   { "upcloud", "create_peering", uc({ name = "" }), "name", "empty" },
   { "upcloud", "create_peering", uc({ peer_network = { uuid = NET } }), "peer_network", "cannot be peered with itself" },
   { "upcloud", "create_peering", uc({ name = string.rep("n", 256) }), "name", "too long" },
+  { "upcloud", "create_peering", uc({ name = string.rep("\u{e9}", 256) }), "name", "at most 255 characters, not 256" },
   { "upcloud", "create_peering", uc({ configured_status = "on" }), "configured_status", "is not one of: active, disabled" },
   { "upcloud", "create_peering", uc({ configured_status = "activ" }), "configured_status",
     "is not one of (did you mean active?): active, disabled" },

@@ -206,12 +206,18 @@ function M.new(app)
     return p
   end
 
+  -- "String with length 1 to 255" (seed 003): characters, not bytes
+  local function good_name(name)
+    local n = type(name) == "string" and utf8.len(name)
+    return n and n >= 1 and n <= 255
+  end
+
   route("POST", "/network-peering", function(req, _, acct)
     local b, err = read_body(req)
     if not b then return err end
     local net_uuid = type(b.network) == "table" and b.network.uuid
     local peer_uuid = type(b.peer_network) == "table" and b.peer_network.uuid
-    if type(b.name) ~= "string" or #b.name < 1 or #b.name > 255 then
+    if not good_name(b.name) then
       return fail(400, "NAME_INVALID", "The name must be a string of 1 to 255 characters.")
     elseif check.uuid(net_uuid) then
       return fail(400, "NETWORK_INVALID", "network.uuid must be a valid network UUID.")
@@ -274,7 +280,7 @@ function M.new(app)
     if not p then return err end
     local b, berr = read_body(req)
     if not b then return berr end
-    if b.name ~= nil and (type(b.name) ~= "string" or #b.name < 1 or #b.name > 255) then
+    if b.name ~= nil and not good_name(b.name) then
       return fail(400, "NAME_INVALID", "The name must be a string of 1 to 255 characters.")
     end
     if bad_status(b.configured_status) then
