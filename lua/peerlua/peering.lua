@@ -266,8 +266,9 @@ function Peering:wait(want, opts)
   while true do
     local left = deadline - now()
     if left <= 0 then
-      return fail("timeout", string.format("peering %s still %s after %.0f s (waiting for %s)",
-        tostring(self.id), self.state, now() - started, want))
+      local waited = now() - started
+      return fail("timeout", string.format("peering %s still %s after %s s (waiting for %s)",
+        tostring(self.id), self.state, string.format(waited < 10 and "%.1f" or "%.0f", waited), want))
     end
     poller.round:wait(left)
     local err = poller.err

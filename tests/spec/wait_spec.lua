@@ -81,6 +81,7 @@ describe("poll_scale", function()
     local before = lists()
     local _, err = p:wait("active", { timeout = 0.6, interval = 1, max_interval = 1 })
     assert.equal("timeout", err.code)
+    assert.matches("still pending_acceptance after %d%.%d s %(waiting for active%)", err.message) -- 0.6, not "1 s"
     return lists() - before
   end
 
