@@ -52,13 +52,16 @@ local by = {}
 for i, r in ipairs(results) do
   local name = jobs[i][1]:settings().provider
   by[name] = by[name] or { ok = 0, failed = 0 }
-  if r.ok then by[name].ok = by[name].ok + 1 else
+  if r.ok then
+    by[name].ok = by[name].ok + 1
+    by[name].state = r.value.state -- "active"; "planned" in a dry run
+  else
     by[name].failed = by[name].failed + 1
     io.stderr:write(("job %d (%s): %s\n"):format(i, name, tostring(r.err)))
   end
 end
 for _, name in ipairs({ "instaclustr", "aerospike", "huawei" }) do
-  print(("%-12s %2d active, %d failed"):format(name, by[name].ok, by[name].failed))
+  print(("%-12s %2d %s, %d failed"):format(name, by[name].ok, by[name].state or "active", by[name].failed))
 end
 print(("%d peerings in %.1f s, %d failed"):format(#jobs, peerlua.now() - t0, failures))
 
