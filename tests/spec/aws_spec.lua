@@ -323,6 +323,21 @@ describe("peerlua.aws", function()
     assert.equal(0, mutations())
   end)
 
+  it("says the region may be why a pcx- is not found when the vendor's peering names none", function()
+    local ic = assert(peerlua.instaclustr({ api = "v1" }))
+    local p = ic_peering(ic)
+    p.raw.peerRegion = nil -- as a vendor answer without it
+    local east = assert(peerlua.aws({ region = "us-east-1" }))
+    local _, err = east:accept_peering(p, { timeout = 0.2 })
+    assert.equal("not_found", err.code)
+    assert.matches("names no region: if the VPC is in another, make the AWS client for it", err.message)
+    p.raw.peerRegion = "US_EAST_1" -- named, and this client's: no such hint
+    _, err = east:accept_peering(p, { timeout = 0.2 })
+    assert.equal("not_found", err.code)
+    assert.is_nil(err.message:find("names no region", 1, true))
+    assert.equal(0, mutations())
+  end)
+
   it("counts AWS steps already done as already as wanted in a dry run", function()
     local ic = assert(peerlua.instaclustr({ api = "v1" }))
     local aws = assert(peerlua.aws({ region = "us-west-2" }))

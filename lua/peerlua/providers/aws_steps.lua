@@ -218,7 +218,9 @@ end
 
 -- The pcx-, read; an id the vendor just made may take a moment to show on
 -- the AWS side: asked again for up to `wait` seconds.
-local function describe_pcx(self, op, id, wait)
+-- region_known: the vendor's peering names its region (checked against
+-- this client's); else the message says the region may be the cause.
+local function describe_pcx(self, op, id, wait, region_known)
   local deadline = core.now() + (wait or 120)
   while true do
     local found, err = read(self, "pcx", id)
@@ -226,7 +228,9 @@ local function describe_pcx(self, op, id, wait)
     if found == nil then return nil, err end
     if core.now() > deadline then
       return fail("not_found", op, "AWS peering connection " .. id .. " does not exist in account "
-        .. tostring(self.account_id) .. " (" .. self.region .. ")")
+        .. tostring(self.account_id) .. " (" .. self.region .. ")" .. (region_known and "" or
+          "; the vendor's peering names no region: if the VPC is in another, make the AWS client for it"
+          .. " (peerlua.aws{region = ...})"))
     end
     core.sleep(3 * self.poll_scale)
   end
@@ -274,7 +278,7 @@ local function checked(self, op, p, opts)
     return fail("forbidden", op, p.provider .. " peering " .. tostring(p.id) .. " is to be accepted by AWS account "
       .. side.account .. ", not this client's account " .. me)
   end
-  local pcx, perr = describe_pcx(self, op, side.pcx, opts.timeout)
+  local pcx, perr = describe_pcx(self, op, side.pcx, opts.timeout, side.region ~= nil)
   if not pcx then return nil, perr end
   local acc = type(pcx.accepterVpcInfo) == "table" and pcx.accepterVpcInfo or {}
   if acc.ownerId ~= me or (side.vpc and acc.vpcId ~= side.vpc) then
