@@ -155,12 +155,13 @@ case_redis() {
   start_emulator
   start_redis
   local line busiest rejected rate
-  # four jobs at 19.5/s each on one shared schedule: the account sees 19.5/s (a
-  # little under 20 leaves room for the jitter between leaving and arriving)
-  workers 4 "$REDIS_URL" 19.5 3
+  # four jobs at 19/s each on one shared schedule: the account sees 19/s (under
+  # 20 by one request a second: room for the jitter between leaving and
+  # arriving on a loaded machine, where 19.5 once saw 21 in a window)
+  workers 4 "$REDIS_URL" 19 3
   line=$(windows)
   read -r _ _ _ rejected _ busiest _ rate <<<"$line"
-  if [ "$busiest" -le 20 ] && [ "$rejected" = 0 ] && awk "BEGIN { exit !($rate >= 18.5) }" &&
+  if [ "$busiest" -le 20 ] && [ "$rejected" = 0 ] && awk "BEGIN { exit !($rate >= 18) }" &&
     [ "$(cat worker.*.out | grep -c 'failed 0')" = 4 ]; then
     ok "4 processes sharing Redis: $line"
   else
