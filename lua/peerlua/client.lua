@@ -389,12 +389,15 @@ local find_created -- (self, args[, all]), below
 
 -- The error an attempt ended with: the transport's, or the answer's.
 local function failure_of(self, opname, resp, terr, retryable)
+  if terr and type(terr) == "table" then -- a transport error: say whose call it was
+    terr.provider, terr.op = terr.provider or self.name, terr.op or opname
+  end
   return terr or response_error(self, opname, resp, retryable)
 end
 
 -- The suffixes of a failure, by why the engine gave up.
 local GAVE_UP = {
-  attempts = function(n) return string.format(" (gave up after %d attempts)", n) end,
+  attempts = function(n) return n == 1 and " (gave up after 1 attempt)" or string.format(" (gave up after %d attempts)", n) end,
   budget = function() return " (no retry: too many retries on this account lately)" end,
 }
 

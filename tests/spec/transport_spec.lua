@@ -52,6 +52,15 @@ describe("transport", function()
     os.execute("rm -rf " .. dir)
   end)
 
+  it("says whose call a transport error ended, and counts one attempt in the singular", function()
+    local ic = assert(peerlua.instaclustr({ username = "u", api_key = "k", base_url = "http://127.0.0.1:1",
+                                            retries = { attempts = 1 } }))
+    local _, err = ic:list_peerings({ cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364" })
+    assert.equal("network", err.code)
+    assert.same({ "instaclustr", "list_peerings" }, { err.provider, err.op })
+    assert.matches("instaclustr list_peerings: .*%(gave up after 1 attempt%)", tostring(err))
+  end)
+
   it("refuses a server whose certificate it cannot verify", function()
     local resp, err = http.request({ url = tls.url, timeout = 5 })
     assert.is_nil(resp)
