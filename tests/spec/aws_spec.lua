@@ -367,11 +367,12 @@ describe("peerlua.aws", function()
       bad[1] = select(2, aws:ensure_ingress(p)) -- Instaclustr: ports required
       bad[2] = select(2, aws:ensure_routes(p, { route_tables = { "rt-1" } }))
       bad[3] = select(2, aws:accept_peering(p, { timeout = -1 }))
+      bad[4] = select(2, assert(peerlua.aws({ region = "us-east-1" })):accept_peering(p)) -- the VPC is in us-west-2
     end)
     assert.is_nil(err)
     assert.same({ "planned", "planned", "planned" }, hows)
-    assert.same({ "ports", "route_tables[1]", "timeout" },
-      { bad[1].details[1].field, bad[2].details[1].field, bad[3].details[1].field })
+    assert.same({ "ports", "route_tables[1]", "timeout", "region" },
+      { bad[1].details[1].field, bad[2].details[1].field, bad[3].details[1].field, bad[4].details[1].field })
     local ops = {}
     for _, item in ipairs(summary.items) do ops[#ops + 1] = item.provider .. " " .. item.kind .. " " .. item.op end
     assert.same({ "instaclustr create create_peering", "aws change accept_peering", "aws create ensure_routes",

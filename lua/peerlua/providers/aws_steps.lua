@@ -71,7 +71,15 @@ local PLANNED_STEP = {
   ensure_ingress = { "create", "an ingress rule from the vendor's CIDR" },
   associate_hosted_zone = { "change", "associate the VPC with the vendor's private hosted zone" },
 }
-local function planned(op, p, o)
+local function planned(op, p, o, self)
+  -- the region the create asks for (its arguments) is known already: a
+  -- client for another region would be refused in the real run, so here too
+  local raw = type(p.raw) == "table" and p.raw or {}
+  local region = aws_region(raw.peer_region or raw.region)
+  if self and region and region ~= self.region then
+    return invalid(op, "region", "the peering is with a VPC in " .. region .. "; this client is for "
+      .. self.region .. " (pass region = \"" .. region .. "\")")
+  end
   local kind, what = table.unpack(PLANNED_STEP[op])
   if o.route_tables then what = what:gsub("each route table", table.concat(o.route_tables, ", ")) end
   if o.security_group then what = what .. " in " .. o.security_group end
@@ -298,7 +306,7 @@ function M.accept_peering(self, p, opts)
   local live = check_peering(op, p)
   local o, oerr = check_opts(op, opts, { timeout = true })
   if not o then return nil, oerr end
-  if not live then return planned(op, p, o) end
+  if not live then return planned(op, p, o, self) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   local status = status_of(side.aws)
@@ -357,7 +365,7 @@ function M.ensure_routes(self, p, opts)
       if rule then return invalid(op, "route_tables[" .. i .. "]", rule) end
     end
   end
-  if not live then return planned(op, p, o) end
+  if not live then return planned(op, p, o, self) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   local ok, serr = accepted(op, side)
@@ -453,7 +461,7 @@ function M.ensure_ingress(self, p, opts)
     if not seen[port] then unique[#unique + 1], seen[port] = port, true end
   end
   ports = unique
-  if not live then return planned(op, p, { security_group = o.security_group, ports = ports }) end
+  if not live then return planned(op, p, { security_group = o.security_group, ports = ports }, self) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   local group
@@ -510,7 +518,7 @@ function M.associate_hosted_zone(self, p, opts)
   local live = check_peering(op, p)
   local o, oerr = check_opts(op, opts, { timeout = true })
   if not o then return nil, oerr end
-  if not live then return planned(op, p, o) end
+  if not live then return planned(op, p, o, self) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   if not side.zone then
