@@ -126,9 +126,10 @@ end
 
 -- PEERLUA_SIM_URL=http://127.0.0.1:8080: a standalone emulator
 -- (`peerlua --emulator`) for every client made without base_url (and
--- the fixture's credentials for one made without credentials), with the fixture it serves at GET /_sim/fixture. Read when
--- the first client is made; an emulator that does not answer makes that
--- constructor return nil, err (never a silent fall-back to the real APIs).
+-- the fixture's credentials for one made without credentials), with the
+-- fixture it serves at GET /_sim/fixture. Read when the first client is
+-- made; an emulator that does not answer makes that constructor return
+-- nil, err (never a silent fall-back to the real APIs).
 -- connect_sim_env() -> true (connected) | nil (not set) | nil, err
 local sim_env_tried = false
 function M.connect_sim_env()
@@ -171,13 +172,12 @@ for _, name in ipairs({ "instaclustr", "huawei", "aerospike", "upcloud", "aiven"
 end
 
 -- set_sim{url=, fixture=table | fixture_file=path[, poll_scale=]}: clients
--- created without base_url use this emulator (and its fixture's credentials
--- unless given) (`peerlua
--- --sim` calls it): the one hook through which the product learns of an
--- emulator. The fixture defaults to the emulator's own
--- (peerlua.sim.fixture); poll_scale (default 0.1: the emulator runs its
--- lifecycles faster) is those clients' default poll_scale option.
--- set_sim(nil) turns it off.
+-- created without base_url use this emulator, with its fixture's
+-- credentials unless given (`peerlua --sim` calls it): the one hook
+-- through which the product learns of an emulator. The fixture defaults
+-- to the emulator's own (peerlua.sim.fixture); poll_scale (default 0.1:
+-- the emulator runs its lifecycles faster) is those clients' default
+-- poll_scale option. set_sim(nil) turns it off.
 function M.set_sim(sim)
   if sim then
     local fixture = sim.fixture
