@@ -71,15 +71,23 @@ local PLANNED_STEP = {
   ensure_ingress = { "create", "an ingress rule from the vendor's CIDR" },
   associate_hosted_zone = { "change", "associate the VPC with the vendor's private hosted zone" },
 }
-local function planned(op, p, o, self)
+
+-- region_refusal(self, op, region) -> the `invalid` error when the
+-- peering's VPC is in a region other than this client's, else nil (nil
+-- region: not known, nothing to refuse)
+local function region_refusal(self, op, region)
+  if region and region ~= self.region then
+    return select(2, invalid(op, "region", "the peering is with a VPC in " .. region .. "; this client is for "
+      .. self.region .. " (pass region = \"" .. region .. "\")"))
+  end
+end
+
+local function planned(self, op, p, o)
   -- the region the create asks for (its arguments) is known already: a
   -- client for another region would be refused in the real run, so here too
   local raw = type(p.raw) == "table" and p.raw or {}
-  local region = aws_region(raw.peer_region or raw.region)
-  if self and region and region ~= self.region then
-    return invalid(op, "region", "the peering is with a VPC in " .. region .. "; this client is for "
-      .. self.region .. " (pass region = \"" .. region .. "\")")
-  end
+  local rerr = region_refusal(self, op, aws_region(raw.peer_region or raw.region))
+  if rerr then return nil, rerr end
   local kind, what = table.unpack(PLANNED_STEP[op])
   if o.route_tables then what = what:gsub("each route table", table.concat(o.route_tables, ", ")) end
   if o.security_group then what = what .. " in " .. o.security_group end
@@ -136,10 +144,8 @@ local function side_of(self, op, p, timeout)
   local deadline = core.now() + (timeout or 600)
   while true do
     local s = SIDES[p.provider](type(p.raw) == "table" and p.raw or {})
-    if s.region and s.region ~= self.region then
-      return invalid(op, "region", "the peering is with a VPC in " .. s.region .. "; this client is for "
-        .. self.region .. " (pass region = \"" .. s.region .. "\")")
-    end
+    local rerr = region_refusal(self, op, s.region)
+    if rerr then return nil, rerr end
     if not s.pcx and s.requester_vpc and s.vpc then
       local id, err = find_pcx(self, op, p, s)
       if id == nil then return nil, err end
@@ -306,7 +312,7 @@ function M.accept_peering(self, p, opts)
   local live = check_peering(op, p)
   local o, oerr = check_opts(op, opts, { timeout = true })
   if not o then return nil, oerr end
-  if not live then return planned(op, p, o, self) end
+  if not live then return planned(self, op, p, o) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   local status = status_of(side.aws)
@@ -365,7 +371,7 @@ function M.ensure_routes(self, p, opts)
       if rule then return invalid(op, "route_tables[" .. i .. "]", rule) end
     end
   end
-  if not live then return planned(op, p, o, self) end
+  if not live then return planned(self, op, p, o) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   local ok, serr = accepted(op, side)
@@ -461,7 +467,7 @@ function M.ensure_ingress(self, p, opts)
     if not seen[port] then unique[#unique + 1], seen[port] = port, true end
   end
   ports = unique
-  if not live then return planned(op, p, { security_group = o.security_group, ports = ports }, self) end
+  if not live then return planned(self, op, p, { security_group = o.security_group, ports = ports }) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   local group
@@ -518,7 +524,7 @@ function M.associate_hosted_zone(self, p, opts)
   local live = check_peering(op, p)
   local o, oerr = check_opts(op, opts, { timeout = true })
   if not o then return nil, oerr end
-  if not live then return planned(op, p, o, self) end
+  if not live then return planned(self, op, p, o) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   if not side.zone then
