@@ -72,28 +72,32 @@ function M.record(client, opname, req, args)
   return item
 end
 
+-- already(event, line): one thing found as wanted, counted and shown.
+local function already(t, line)
+  existing = existing + 1
+  t.event, t.action = "plan", "exists"
+  emit(t, "exists " .. line)
+end
+
 -- found(p): ensure_peering found the peering it would create.
 function M.found(p)
-  existing = existing + 1
-  emit({ event = "plan", action = "exists", provider = p.provider, id = p.id, state = p.state },
-       ("exists %s peering %s (%s)"):format(p.provider, tostring(p.id), p.state))
+  already({ provider = p.provider, id = p.id, state = p.state },
+          ("%s peering %s (%s)"):format(p.provider, tostring(p.id), p.state))
 end
 
 -- exists(provider, op, body): a change a read showed already made (an
 -- Instaclustr firewall rule that is there).
 function M.exists(provider, op, body)
-  existing = existing + 1
   body = redact(body)
-  emit({ event = "plan", action = "exists", provider = provider, op = op, body = body },
-       ("exists %s %s: %s"):format(provider, op, body ~= nil and assert(json.encode(body)) or ""))
+  already({ provider = provider, op = op, body = body },
+          ("%s %s: %s"):format(provider, op, body ~= nil and assert(json.encode(body)) or ""))
 end
 
 -- step_exists(provider, op, p): a workflow step (the AWS side) found its
 -- work done for peering p.
 function M.step_exists(provider, op, p)
-  existing = existing + 1
-  emit({ event = "plan", action = "exists", provider = provider, op = op, id = p.id },
-       ("exists %s %s: done, for %s peering %s"):format(provider, op, p.provider, tostring(p.id)))
+  already({ provider = provider, op = op, id = p.id },
+          ("%s %s: done, for %s peering %s"):format(provider, op, p.provider, tostring(p.id)))
 end
 
 -- note(p, state): a wait the dry run does not do (nothing would change).
