@@ -60,9 +60,12 @@ static const char *check_string(const pl_param *p, const char *s, size_t len, ch
     size_t chars = 0;
     for (size_t i = 0; i < len; i++) chars += ((unsigned char)s[i] & 0xC0) != 0x80;
     if (len == 0 && p->minlen) return "must not be empty";
-    if (chars < p->minlen || (p->maxlen && chars > p->maxlen)) {
-      snprintf(msg, n, "is too %s (%s %zu characters, not %zu)", chars < p->minlen ? "short" : "long",
-               chars < p->minlen ? "at least" : "at most", (size_t)(chars < p->minlen ? p->minlen : p->maxlen), chars);
+    int shorter = chars < p->minlen;
+    if (shorter || (p->maxlen && chars > p->maxlen)) {
+      snprintf(msg, n,
+               shorter ? "is too short (at least %zu characters, not %zu)"
+                       : "is too long (at most %zu characters, not %zu)",
+               (size_t)(shorter ? p->minlen : p->maxlen), chars);
       return msg;
     }
   }
