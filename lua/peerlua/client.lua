@@ -674,6 +674,11 @@ function Client:ensure_lock(args)
   })
 end
 
+-- A match in one of these states is refused: returned as "existing" it
+-- would be waited on for nothing, and a second create beside it would
+-- leave two peerings for the same networks.
+local DEAD = { rejected = true, expired = true, failed = true }
+
 -- ensure_peering(args) -> peering, how ("existing" | nil) | nil, err
 -- Finds a peering that matches args (same networks/accounts/VPC, not
 -- deleted) and returns it, or creates one: running a script twice, or
@@ -695,11 +700,12 @@ function Client:ensure_peering(args)
   local _ <close> = held
   local found, err = find_created(self, args)
   if found then
-    local why = self.spec.conflict and self.spec.conflict(self, args, found)
+    local why, fix = self.spec.conflict and self.spec.conflict(self, args, found), "change or delete it first"
+    if DEAD[found.state] then why, fix = "is " .. found.state .. " (it will not become active)", "delete it first" end
     if why then
       return nil, M.error({ code = "conflict", provider = self.name, op = "ensure_peering", retryable = false,
                             message = "peering " .. tostring(found.id) .. " already exists for these networks but "
-                              .. why .. "; change or delete it first",
+                              .. why .. "; " .. fix,
                             -- a plain copy: an error holds no path to the client and its credentials
                             peering = { id = found.id, state = found.state } })
     end

@@ -62,6 +62,20 @@ describe("workflows", function()
       assert.equal(1, count("POST", "/vpc%-peering/"))
     end)
 
+    it("refuses, without creating, when the existing one failed", function()
+      local as = assert(peerlua.aerospike({}))
+      local args = { cluster_id = AS_CLUSTER, vpc_id = "vpc-0f0e0d0c", cidr_block = "192.168.0.0/16",
+                     account_id = "123456789012", region = "us-east-1" }
+      local p = assert(as:ensure_peering(args))
+      server:admin("POST", "state", { provider = "aerospike", id = p.id, state = "failed" })
+      local q, err = as:ensure_peering(args)
+      assert.is_nil(q)
+      assert.equal("conflict", err.code)
+      assert.equal("failed", err.peering.state)
+      assert.matches("is failed %(it will not become active%); delete it first", err.message)
+      assert.equal(1, count("POST", "/vpc%-peerings$"))
+    end)
+
     it("checks the arguments before listing anything", function()
       local ic = assert(peerlua.instaclustr({}))
       local q, err = ic:ensure_peering(ic_args("vpc-bad"))
