@@ -281,8 +281,10 @@ function Peering:wait(want, opts)
     if self.state == want then return self end
     if self.gone then return nil, gone_error(self, "wait") end
     if TERMINAL[self.state] then
-      return fail(self.state, string.format("peering %s is %s (%s), not %s", tostring(self.id),
-        self.state, tostring(self.status), want))
+      local reason = owner(self).spec.reason
+      local why = reason and reason(self.raw)
+      return fail(self.state, string.format("peering %s is %s (%s), not %s%s", tostring(self.id),
+        self.state, tostring(self.status), want, why and ": " .. why or ""))
     end
   end
 end

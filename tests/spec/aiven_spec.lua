@@ -74,6 +74,8 @@ describe("aiven", function()
     assert.is_nil(ok)
     assert.equal("failed", err.code)
     assert.equal("INVALID_SPECIFICATION", p.status)
+    -- Aiven's state_info.message says why (providers.md 5.3)
+    assert.matches("not active: " .. p.raw.state_info.message:gsub("%p", "%%%0"), err.message)
   end)
 
   it("refuses bad arguments before any request, naming each field", function()
