@@ -156,6 +156,13 @@ static const pl_param hw_vpc_list[] = {
   {"limit", "limit", PL_IN_QUERY, PL_T_WHOLE, 0, "hw_limit", 0, 0, NULL},
   {"marker", "marker", PL_IN_QUERY, PL_T_STRING, 0, "uuid", 0, 0, NULL}, END};
 
+/* KeystoneListProjects, GET /v3/projects?name= (huaweicloud-sdk-go-v3:
+ * core/auth/internal/iam_service.go looks a project id up by its name this
+ * way; services/iam/v3/model/model_keystone_list_projects_response.go, the
+ * answer {links, projects = [{id, name, domain_id, parent_id, ...}]}).
+ * The name's bound of 64 characters is a model: no source here states it. */
+static const pl_param hw_projects[] = {{"name", "name", PL_IN_QUERY, PL_T_STRING, 0, NULL, 1, 64, NULL}, END};
+
 static const pl_op huawei_ops[] = {
   {"create_peering", "cs", "POST", HW_CS, hw_create, {200, 201, 0}, NULL, "peering", {NULL, NULL}, {NULL}, 0, 0, 0},
   {"list_peerings", "cs", "GET", HW_CS, hw_list, {200, 0}, NULL, "peerings", {NULL, NULL}, {NULL}, 1, 0, 0},
@@ -169,6 +176,7 @@ static const pl_op huawei_ops[] = {
    {NULL, NULL}, {NULL}, 1, 0, 0},
   {"reject_peering", "vpc", "PUT", "/v2.0/vpc/peerings/{peering_id}/reject", hw_vpc_one, {200, 0}, NULL, NULL,
    {NULL, NULL}, {NULL}, 1, 0, 0},
+  {"list_projects", "iam", "GET", "/v3/projects", hw_projects, {200, 0}, NULL, "projects", {NULL, NULL}, {NULL}, 1, 0, 0},
   {NULL, NULL, NULL, NULL, NULL, {0}, NULL, NULL, {NULL, NULL}, {NULL}, 0, 0, 0}};
 
 static const pl_state_map huawei_states[] = {

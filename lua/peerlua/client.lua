@@ -495,7 +495,11 @@ function Client:call(opname, args, on_send)
   if type(args) ~= "table" then
     error("bad argument #1 to '" .. opname .. "' (table expected, got " .. type(args) .. ")", 3)
   end
-  if self.spec.defaults then args = self.spec.defaults(self, opname, args) end
+  if self.spec.defaults then
+    local derr
+    args, derr = self.spec.defaults(self, opname, args)
+    if not args then return nil, derr end
+  end
   local req, err = core.prepare(self.name, self.api, opname, args)
   -- rules across fields that the provider's published types state
   local more = self.spec.check and self.spec.check(self, opname, args)
@@ -689,7 +693,12 @@ function Client:ensure_peering(args)
     error(string.format("bad argument #1 to 'ensure_peering' (table expected, got %s): call it as "
       .. "client:ensure_peering{...}", type(args)), 2)
   end
-  local full = self.spec.defaults and self.spec.defaults(self, "create_peering", args) or args
+  local full = args
+  if self.spec.defaults then
+    local derr
+    full, derr = self.spec.defaults(self, "create_peering", args)
+    if not full then return nil, derr end
+  end
   local prepared, perr = core.prepare(self.name, self.api, "create_peering", full)
   if not prepared then return nil, perr end
   local held, lerr

@@ -169,6 +169,45 @@ describe("provider clients", function()
     assert.equal(1, count("huawei", "/auth/tokens$"))
   end)
 
+  it("find the Huawei project id of a project_name once, after the arguments pass", function()
+    local f = peerlua.sim.fixture.huawei
+    local a, cluster = f.accounts[1], f.clusters[1].id
+    local function paths()
+      local out = {}
+      for _, e in ipairs(requests("huawei")) do out[#out + 1] = e.method .. " " .. e.path end
+      return table.concat(out, "\n")
+    end
+    local function count(pattern) return select(2, paths():gsub(pattern, "")) end
+    -- a signing key asks IAM for the project of that name
+    local hw = assert(peerlua.huawei({ ak = a.ak, sk = a.sk, project_name = a.project_name }))
+    local ok, err = hw:list_peerings({ cluster_id = "" })
+    assert.is_nil(ok)
+    assert.equal("invalid", err.code)
+    assert.equal("cluster_id", err.details[1].field)
+    assert.equal("", paths())
+    assert.is_table(assert(hw:list_peerings({ cluster_id = cluster })))
+    assert.is_table(assert(hw:list_peerings({ cluster_id = cluster })))
+    assert.equal(1, count("GET /huawei/iam/v3/projects"))
+    assert.equal(2, count("GET /huawei/cs/v1%.0/" .. a.project_id .. "/reserved_cluster/"))
+    -- a token scoped by the name says the id: no lookup
+    server:admin("POST", "reset")
+    local pw = assert(peerlua.huawei({ user = a.user, password = a.password, domain = a.domain,
+                                       project_name = a.project_name }))
+    assert.is_table(assert(pw:list_peerings({ cluster_id = cluster })))
+    assert.equal(1, count("POST /huawei/iam/v3/auth/tokens"))
+    assert.equal(0, count("/iam/v3/projects"))
+    assert.equal(1, count("GET /huawei/cs/v1%.0/" .. a.project_id .. "/reserved_cluster/"))
+    -- no project of that name: refused, naming project_name, before any Cloud Stream call
+    server:admin("POST", "reset")
+    local none = assert(peerlua.huawei({ ak = a.ak, sk = a.sk, project_name = "ap-southeast-1" }))
+    ok, err = none:list_peerings({ cluster_id = cluster })
+    assert.is_nil(ok)
+    assert.equal("invalid", err.code)
+    assert.equal("project_name", err.details[1].field)
+    assert.matches("pass project_id instead", err.message)
+    assert.equal(0, count("/cs/"))
+  end)
+
   it("sign Huawei requests (AK/SK) and accept on the peer tenant's side", function()
     local f = peerlua.sim.fixture.huawei
     local cs = assert(peerlua.huawei({}))

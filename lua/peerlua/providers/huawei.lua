@@ -21,6 +21,7 @@ local M = {
 M.ops = {
   create_peering = "peering", list_peerings = "peering", delete_peering = "peering",
   get_vpc_peering = "peering", list_vpc_peerings = "peering", accept_peering = "peering", reject_peering = "peering",
+  list_projects = "raw",
 }
 
 local FIELDS = { "ak", "sk", "security_token", "user", "password", "domain", "project_id", "project_name", "region" }
@@ -85,12 +86,56 @@ function M.service_url(client, service)
   return "https://" .. service .. "." .. client.region .. ".myhuaweicloud.com"
 end
 
--- The project_id every CS call needs defaults to the client's.
+local token -- (client) -> the IAM token, below
+
+-- The id of the project named creds.project_name, found once. A token
+-- scoped by that name says its project's id (token.project.id, the
+-- Keystone v3 token body); a signing key asks IAM for the projects of that
+-- name (list_projects), as Huawei's SDK does when it is given no project id
+-- (huaweicloud-sdk-go-v3 core/auth/internal/iam_service.go: one project is
+-- the answer, none or several are errors).
+local function find_project(client)
+  local c = client.creds
+  if not (c.ak and c.sk) then
+    local t, err = token(client)
+    if not t then return nil, err end
+    if c.project_id then return c.project_id end
+    return nil, base.error({ code = "provider", provider = "huawei", op = "token", retryable = false,
+                             message = "the IAM token for project " .. c.project_name .. " names no project id" })
+  end
+  local body, err = client:call("list_projects", { name = c.project_name })
+  if not body then return nil, err end
+  local list = type(body) == "table" and body.projects
+  if type(list) ~= "table" then
+    return nil, base.error({ code = "provider", provider = "huawei", op = "list_projects", retryable = false,
+                             message = "unexpected response shape: no projects list" })
+  end
+  if #list == 1 and type(list[1].id) == "string" then
+    c.project_id = list[1].id
+    return c.project_id
+  end
+  local why = #list == 0 and "no project of this name is visible to these credentials (the key needs IAM read "
+    .. "permission to look it up)" or #list .. " projects have this name"
+  return nil, base.error({ code = "invalid", provider = "huawei", op = "list_projects", retryable = false,
+                           details = { { field = "project_name", rule = why } },
+                           message = "project_name " .. c.project_name .. ": " .. why .. "; pass project_id instead" })
+end
+
+-- The project_id every CS call needs defaults to the client's; given only
+-- a project_name, it is looked up (once) after the other arguments pass,
+-- so that a call refused for them sends nothing.
+local PROBE = ("0"):rep(32)
 function M.defaults(client, opname, args)
-  local op = client.ops[opname]
-  if args.project_id ~= nil or not client.creds.project_id or not (op and op.params.project_id) then return args end
-  local copy = { project_id = client.creds.project_id }
+  local op, c = client.ops[opname], client.creds
+  if args.project_id ~= nil or not (op and op.params.project_id) or not (c.project_id or c.project_name) then
+    return args
+  end
+  local copy = { project_id = c.project_id or PROBE }
   for k, v in pairs(args) do copy[k] = v end
+  if c.project_id or not core.prepare(client.name, client.api, opname, copy) then return copy end
+  local id, err = common.shared(client, "finding_project", find_project, client)
+  if not id then return nil, err end
+  copy.project_id = id
   return copy
 end
 
@@ -119,19 +164,23 @@ local function fetch_token(client)
       name = c.user, password = c.password, domain = { name = c.domain } } } }, scope = scope } },
   })
   if not resp then return nil, err end
-  local token = resp.headers["x-subject-token"]
-  if resp.status ~= 201 and resp.status ~= 200 or not token then
+  local value = resp.headers["x-subject-token"]
+  if resp.status ~= 201 and resp.status ~= 200 or not value then
     local b = common.body(resp)
     local msg = b and (b.error and b.error.message or b.error_msg) or ("HTTP " .. resp.status)
     return nil, base.error({ code = resp.status == 429 and "rate_limited" or "auth", provider = "huawei",
                              op = "token", http_status = resp.status, retryable = resp.status >= 500,
                              message = "cannot get an IAM token: " .. tostring(msg) })
   end
+  -- a token scoped by project name says the project's id (find_project)
+  local b = common.body(resp)
+  local project = type(b) == "table" and type(b.token) == "table" and b.token.project
+  if not c.project_id and type(project) == "table" and type(project.id) == "string" then c.project_id = project.id end
   -- valid 24 h; refresh well before
-  return { value = token, expires = core.now() + 23 * 3600 }
+  return { value = value, expires = core.now() + 23 * 3600 }
 end
 
-local function token(client)
+function token(client)
   local t = client.token
   if t and t.expires > core.now() then return t.value end
   local new, err = common.shared(client, "refreshing", fetch_token, client)

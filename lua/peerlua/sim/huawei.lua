@@ -6,6 +6,7 @@
 --        {"password"}, password = {user = {name, password, domain = {name}}}},
 --        scope = {project = {id | name}}}}: 201, the token in X-Subject-Token
 --        (valid token_ttl); wrong: 401 {error = {code, message, title}}
+--   GET /iam/v3/projects[?name=]  the caller's domain's projects {projects, links}
 --   CS:  GET|POST /cs/v1.0/{project_id}/reserved_cluster/{cluster_id}/peering
 --        (list {peerings}, create 201 {peering}), GET .../peering/{peering_id}
 --        {peering}, DELETE .../peering/{peering_id} 204
@@ -304,6 +305,28 @@ function M.new(app)
     end
     return response.json(401, { error = { code = 401, title = "Unauthorized",
                                           message = "The username or password is wrong." } })
+  end)
+
+  -- KeystoneListProjects (huaweicloud-sdk-go-v3 services/iam/v3/model:
+  -- {links, projects = [ProjectResult]}, ProjectResult {id, name,
+  -- domain_id, parent_id, enabled, is_domain, description, links}): the
+  -- projects of the caller's domain, filtered by name. An emulated account
+  -- is one project of its domain; a region's own project has the domain as
+  -- its parent (the model's note on parent_id).
+  route("GET", "/iam/v3/projects", function(req, _, acct)
+    local name = (req.query or {}).name
+    local host = "http://" .. (req.headers.host or "127.0.0.1") .. "/huawei/iam/v3/projects"
+    local out = {}
+    for _, a in ipairs(fx.accounts or {}) do
+      if a.domain == acct.domain and a.project_id and (name == nil or name == a.project_name) then
+        local domain_id = a.domain_id or a.tenant_id
+        out[#out + 1] = { id = a.project_id, name = a.project_name, domain_id = domain_id, parent_id = domain_id,
+                          enabled = true, is_domain = false, description = "",
+                          links = { self = host .. "/" .. a.project_id } }
+      end
+    end
+    return response.json(200, { projects = check.list(out),
+                                links = { self = host, previous = json.null, next = json.null } })
   end)
 
   -- ---- Cloud Stream Service ----
