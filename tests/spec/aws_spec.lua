@@ -163,6 +163,39 @@ describe("peerlua.aws", function()
     assert.equal(before, mutations())
   end)
 
+  it("does the AWS side of an Aiven peering of a project VPC in AWS", function()
+    local av = assert(peerlua.aiven({}))
+    local aws = assert(peerlua.aws({ region = "us-east-1" }))
+    local args = { project = "sim-project", project_vpc_id = "2d7b4e6f-8c0a-4f32-b9d5-6e7f8091a2b3",
+                   peer_cloud_account = "123456789012", peer_vpc = "vpc-0123456789abcdef0", peer_region = "us-east-1" }
+    local p = assert(av:ensure_peering(args))
+    assert(p:wait("pending_acceptance", { timeout = 600 }))
+    assert.matches("^pcx%-%x+$", p.raw.state_info.aws_vpc_peering_connection_id)
+    local a, how = assert(aws:accept_peering(p, { timeout = 30 }))
+    assert.equal("accepted", how)
+    assert.equal(p.raw.state_info.aws_vpc_peering_connection_id, a.pcx)
+    assert.same({ "10.20.0.0/24" }, a.cidrs) -- the project VPC's network, from the requester side
+    local routes = assert(aws:ensure_routes(p))
+    assert.equal(2, #routes.added)
+    assert(aws:ensure_ingress(p, { ports = { 5432 } }))
+    assert(p:wait("active", { timeout = 600 }))
+    local before = mutations()
+    assert.equal("existing", select(2, aws:accept_peering(p)))
+    assert.equal("existing", select(2, aws:ensure_routes(p)))
+    assert.equal(before, mutations())
+    -- rejected on the AWS side: Aiven says REJECTED_BY_PEER
+    local q = assert(av:create_peering({ project = "sim-project", project_vpc_id = args.project_vpc_id,
+                                         peer_cloud_account = "123456789012", peer_vpc = "vpc-0a1b2c3d",
+                                         peer_region = "us-west-2" }))
+    assert(q:wait("pending_acceptance", { timeout = 600 }))
+    local west = assert(peerlua.aws({ region = "us-west-2" }))
+    assert(west:reject_vpc_peering_connection({ vpc_peering_connection_id = q.raw.state_info.aws_vpc_peering_connection_id }))
+    local ok, err = q:wait("active", { timeout = 600 })
+    assert.is_nil(ok)
+    assert.equal("rejected", err.code)
+    assert.equal("REJECTED_BY_PEER", q.status)
+  end)
+
   it("reads once for steps running at the same time", function()
     -- an emulator of its own, with a VPC for each peering
     local fixture = peerlua.json.decode(peerlua.json.encode(require("peerlua.sim.fixture")))

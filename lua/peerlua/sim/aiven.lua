@@ -1,6 +1,6 @@
 -- peerlua.sim.aiven: the emulated Aiven API (project VPC peering
--- connections, shared/providers.md 5), mounted at /aiven, with UpCloud as
--- the peer cloud (shared/seeds 003).
+-- connections, shared/providers.md 5), mounted at /aiven, with UpCloud
+-- (shared/seeds 003) or AWS as the peer cloud.
 --
 -- Auth: "Authorization: aivenv1 <token>" (or Bearer) of a fixture account;
 -- otherwise 401. A project the account may not use: 403. Errors are
@@ -27,6 +27,19 @@
 -- that does not exist, or an account other than "upcloud" on an UpCloud
 -- VPC: INVALID_SPECIFICATION. Deleting removes Aiven's UpCloud peering;
 -- DELETING for durations.deleting, then gone.
+--
+-- A peering of a project VPC in AWS (cloud_name aws-REGION) names the
+-- customer's 12-digit account and vpc- id, and peer_region (default: the
+-- project VPC's region). After APPROVED, Aiven has requested an AWS VPC
+-- peering connection from its own account and VPC (the fixture's
+-- aws_account_id and aws_vpc_id) and the peering is PENDING_PEER with the
+-- pcx- in state_info.aws_vpc_peering_connection_id (providers.md 5.2, as
+-- terraform-provider-aiven reads it) until the customer's account accepts
+-- it (the emulated AWS shows the pcx- through hooks.pcx, and its accept
+-- calls hooks.accept; or POST /_sim/peer-accept): then ACTIVE, or
+-- REJECTED_BY_PEER when rejected. MODEL: the pcx- never expires here (what
+-- Aiven shows after AWS's 7 days is not published), and an account or VPC
+-- not of that form is INVALID_SPECIFICATION.
 --
 -- MODEL, no published source: where the API names Aiven's own network (the
 -- "Aiven network ID" the docs show in the console, which the user's UpCloud
@@ -98,9 +111,15 @@ function M.new(app)
     return nil, fail(404, "Project VPC does not exist")
   end
 
-  -- an UpCloud VPC peers with "upcloud" and an UpCloud network that exists
+  -- an UpCloud VPC peers with "upcloud" and an UpCloud network that
+  -- exists; an AWS VPC with an account id and a vpc- id
   local function upcloud_vpc(v) return (v.cloud_name or ""):match("^upcloud%-") ~= nil end
+  local function aws_region(v) return (v.cloud_name or ""):match("^aws%-(.+)$") end
   local function valid_peer(p)
+    if aws_region(p.vpc) then
+      return p.peer_cloud_account:match("^%d+$") ~= nil and #p.peer_cloud_account == 12
+        and p.peer_vpc:match("^vpc%-%x+$") ~= nil
+    end
     local uc = upcloud()
     return upcloud_vpc(p.vpc) and p.peer_cloud_account == "upcloud" and uc ~= nil and uc.network(p.peer_vpc) ~= nil
   end
@@ -110,6 +129,10 @@ function M.new(app)
     if p.forced then return p.forced end
     if now < p.created + duration("approving", 10) then return "APPROVED" end
     if not valid_peer(p) then return "INVALID_SPECIFICATION" end
+    if aws_region(p.vpc) then
+      if p.rejected_at then return "REJECTED_BY_PEER" end
+      return p.accepted_at and "ACTIVE" or "PENDING_PEER"
+    end
     if not p.upcloud_peering then -- Aiven's side of the UpCloud peering
       p.upcloud_peering = upcloud().create_peering("sim-aiven", "aiven-" .. p.project .. "-" .. p.peer_vpc,
                                                    p.vpc.upcloud_network, p.peer_vpc)
@@ -124,6 +147,7 @@ function M.new(app)
     ACTIVE = "Peering connection active",
     INVALID_SPECIFICATION = "Peer network not found: an UpCloud peering names account \"upcloud\" and "
       .. "an UpCloud network UUID",
+    REJECTED_BY_PEER = "The peer rejected the peering connection",
     DELETING = "Peering connection being deleted",
   }
 
@@ -131,11 +155,19 @@ function M.new(app)
   local function view(p, now)
     local st = state_of(p, now)
     local info = { message = MESSAGES[st] or st, type = st:lower():gsub("_", "-") }
-    if st == "PENDING_PEER" or st == "ACTIVE" then info.to_network_id = p.vpc.upcloud_network end -- MODEL
+    local aws = aws_region(p.vpc) ~= nil
+    if aws and st == "PENDING_PEER" then
+      info.message = "Waiting for the peer: accept the AWS VPC peering connection " .. p.pcx
+    elseif aws and st == "INVALID_SPECIFICATION" then
+      info.message = "Peer VPC: an AWS peering names a 12-digit account id and a vpc- id"
+    end
+    if aws and st ~= "APPROVED" and st ~= "INVALID_SPECIFICATION" then info.aws_vpc_peering_connection_id = p.pcx end
+    if not aws and (st == "PENDING_PEER" or st == "ACTIVE") then info.to_network_id = p.vpc.upcloud_network end -- MODEL
     return {
       create_time = check.timestamp(p.created_wall), update_time = check.timestamp(p.updated_wall),
       peer_azure_app_id = null, peer_azure_tenant_id = null, peer_resource_group = p.peer_resource_group or null,
-      peer_cloud_account = p.peer_cloud_account, peer_vpc = p.peer_vpc, peer_region = p.peer_region or null,
+      peer_cloud_account = p.peer_cloud_account, peer_vpc = p.peer_vpc,
+      peer_region = p.peer_region or (aws and aws_region(p.vpc)) or null,
       state = st, state_info = info, user_peer_network_cidrs = check.list(p.cidrs),
       vpc_peering_connection_type = upcloud_vpc(p.vpc) and "upcloud-vpc-peering" or "aws-vpc-peering-connection",
     }
@@ -232,6 +264,7 @@ function M.new(app)
     local p = { project = project.name, vpc = v, peer_cloud_account = b.peer_cloud_account, peer_vpc = b.peer_vpc,
                 peer_region = b.peer_region, cidrs = cidrs, created = now, created_wall = app:now(),
                 updated_wall = app:now() }
+    if aws_region(v) then p.pcx = "pcx-" .. app:uuid():gsub("-", ""):sub(1, 17) end
     state.order[#state.order + 1] = p
     return response.json(201, view(p, now))
   end)
@@ -307,15 +340,48 @@ function M.new(app)
   -- a peering's id, as the client makes it: the peer's account and VPC
   local function id_of(p) return p.peer_cloud_account .. "/" .. p.peer_vpc end
 
+  -- the latest peering of that id (the client's, or the pcx-)
   local function by_id(id)
-    for _, p in ipairs(state.order) do
-      if id_of(p) == id then return p end
+    for i = #state.order, 1, -1 do
+      local p = state.order[i]
+      if id_of(p) == id or p.pcx == id then return p end
     end
   end
 
+  -- an AWS VPC peering connection's status word for each Aiven state
+  local PCX_STATUS = { PENDING_PEER = "pending-acceptance", ACTIVE = "active", REJECTED_BY_PEER = "rejected",
+                       DELETING = "deleting", DELETED = "deleted" }
+
   app:register("aiven", {
-    accept = function()
-      return nil, "Aiven peerings are accepted by creating the UpCloud peering to state_info.to_network_id"
+    accept = function(id, accept)
+      local p = by_id(id)
+      if not p then return nil, "no Aiven peering " .. tostring(id) end
+      if not aws_region(p.vpc) then
+        return nil, "Aiven peerings to UpCloud are accepted by creating the UpCloud peering to state_info.to_network_id"
+      end
+      local st = state_of(p, app:clock())
+      if st ~= "PENDING_PEER" then return nil, "peering " .. id .. " is " .. st .. ", not PENDING_PEER" end
+      if accept then p.accepted_at = app:clock() else p.rejected_at = app:clock() end
+      p.updated_wall = app:now()
+      return true
+    end,
+    -- the pcx- of each peering of an AWS project VPC, as the emulated AWS
+    -- shows it (app:aws_peerings): requested by Aiven's account and VPC
+    pcx = function()
+      local out, now = {}, app:clock()
+      for _, p in ipairs(state.order) do
+        local region = aws_region(p.vpc)
+        local status = region and PCX_STATUS[state_of(p, now)]
+        if status then
+          out[#out + 1] = {
+            id = p.pcx, pcx = p.pcx, status = status, created = p.created,
+            requester = { account = p.vpc.aws_account_id, vpc = p.vpc.aws_vpc_id, cidr = p.vpc.network_cidr,
+                          region = region },
+            accepter = { account = p.peer_cloud_account, vpc = p.peer_vpc, region = p.peer_region or region },
+          }
+        end
+      end
+      return out
     end,
     set_state = function(id, word)
       local p = by_id(id)

@@ -48,7 +48,7 @@
 -- the one in the credential scope (or ec2.REGION.amazonaws.com).
 --
 -- VPC peering connections are not created here: the vendors' emulators
--- (instaclustr, aerospike) publish theirs through app:aws_peerings() (see
+-- (instaclustr, aerospike, aiven) publish theirs through app:aws_peerings() (see
 -- peerlua.sim), and their status is the vendor's own (AWS words:
 -- pending-acceptance, provisioning, active, rejected, expired, deleting,
 -- deleted; initiating-request for Aerospike's first seconds). Accept and

@@ -87,7 +87,8 @@ return {
 
   -- aiven: accounts (API token, the projects it may use), projects and
   -- their VPCs (an UpCloud-hosted VPC names its network in upcloud.networks,
-  -- owned by the sim-aiven account), durations.
+  -- owned by the sim-aiven account; an AWS-hosted one, Aiven's own AWS
+  -- account and VPC, which request the pcx-: MODEL ids), durations.
   aiven = {
     accounts = {
       { user = "sim-user@example.com", token = "sim-aiven-token-0000000000000001", projects = { "sim-project" } },
@@ -96,7 +97,9 @@ return {
     projects = {
       { name = "sim-project", vpcs = {
         { project_vpc_id = "1c6a3d5e-7b9f-4e21-a8c4-5d6e7f809a1b", cloud_name = "upcloud-fi-hel1",
-          network_cidr = "10.10.0.0/24", upcloud_network = "03b4c5d6-e7f8-4a09-8b1c-2d3e4f5a6b7c" } } },
+          network_cidr = "10.10.0.0/24", upcloud_network = "03b4c5d6-e7f8-4a09-8b1c-2d3e4f5a6b7c" },
+        { project_vpc_id = "2d7b4e6f-8c0a-4f32-b9d5-6e7f8091a2b3", cloud_name = "aws-us-east-1",
+          network_cidr = "10.20.0.0/24", aws_account_id = "444455556666", aws_vpc_id = "vpc-0a1e2b3c4d5e6f708" } } },
       { name = "sim-other", vpcs = {} },
     },
     durations = { approving = 10, deleting = 10 },
