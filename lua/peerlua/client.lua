@@ -109,7 +109,15 @@ M.url_rule = base_url_rule
 local function check_options(spec, opts)
   for k, v in pairs(opts) do
     local want = common_options[k] or spec.options[k]
-    if not want then return invalid(spec.name, tostring(k), "is not an option of this client") end
+    if not want then
+      local names = {}
+      for _, t in ipairs({ common_options, spec.options }) do
+        for name in pairs(t) do names[#names + 1] = name end
+      end
+      local near = type(k) == "string" and core.nearest(k, names)
+      return invalid(spec.name, tostring(k), "is not an option of this client"
+        .. (near and " (did you mean " .. near .. "?)" or ""))
+    end
     if type(v) ~= want then return invalid(spec.name, k, "must be a " .. want) end
   end
   for k, b in pairs(NUMBER_BOUNDS) do

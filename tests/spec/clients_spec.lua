@@ -55,6 +55,11 @@ describe("provider clients", function()
     c, err = peerlua.instaclustr({ rate = -1 })
     assert.is_nil(c)
     assert.equal("rate", err.details[1].field)
+    -- a near miss names the option meant
+    c, err = peerlua.instaclustr({ timout = 5 })
+    assert.is_nil(c)
+    assert.equal("timout", err.details[1].field)
+    assert.equal("is not an option of this client (did you mean timeout?)", err.details[1].rule)
   end)
 
   it("take the emulator's account only when no credential is given: half a pair is refused, as for real", function()
