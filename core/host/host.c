@@ -124,6 +124,13 @@ static int unknown_long(const char *a, size_t n) {
   for (int k = 0; k < L_COUNT; k++) names[k] = long_opts[k].name;
   names[L_COUNT] = NULL;
   const char *best = pl_nearest(a + 2, n, names);
+  char sim[80]; /* --fixture for --sim-fixture: the emulator's own name for it */
+  if (!best && n < sizeof sim - 4) {
+    int len = snprintf(sim, sizeof sim, "sim-%.*s", (int)n, a + 2);
+    for (int k = L_SIM_TIME_SCALE; k <= L_SIM_FIXTURE && !best; k++)
+      if (strcmp(sim, names[k]) == 0) best = names[k];
+    if (!best) best = pl_nearest(sim, (size_t)len, names);
+  }
   if (!best) return usage_error("unrecognized option '%s'", a);
   char msg[160];
   snprintf(msg, sizeof msg, "unrecognized option '%.64s' (did you mean '--%s'?)", a, best);

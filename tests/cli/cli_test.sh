@@ -197,6 +197,8 @@ case_errors() {
   refute "an option near none: no suggestion" err "did you mean"
   run --dryrun
   expect "a misspelled option: the nearest one suggested" 2 err "unrecognized option '--dryrun' \(did you mean '--dry-run'\?\)"
+  run --sim --fixture fx.lua -e 'print(1)'
+  expect "an emulator option without sim-: the --sim- name suggested" 2 err "unrecognized option '--fixture' \(did you mean '--sim-fixture'\?\)"
   run --dry-run=yes -e 'print(1)'
   expect "a flag given a value: refused, naming the flag" 2 err "option '--dry-run' takes no argument" err "usage:"
   run --sim-seed=3x -e 'print(1)'
