@@ -87,9 +87,13 @@ static const char *check_string(const pl_param *p, const char *s, size_t len, ch
       if (strlen(*o) == len && memcmp(*o, s, len) == 0) return NULL;
     int open = open_list(p) && upper_word(s, len);
     const char *near = pl_nearest(s, len, p->oneof);
+    if (near && open) { /* a near miss of a known type: not a newer one to send raw, nor worth the list */
+      snprintf(msg, n, "is not a known type (did you mean %s?)", near);
+      return msg;
+    }
     char hint[96] = "";
-    if (near) snprintf(hint, sizeof hint, open ? "did you mean %s? " : " (did you mean %s?)", near);
-    size_t used = (size_t)snprintf(msg, n, open ? "is not a known type (%sknown:" : "is not one of%s:", hint);
+    if (near) snprintf(hint, sizeof hint, " (did you mean %s?)", near);
+    size_t used = (size_t)snprintf(msg, n, open ? "is not a known type (known:" : "is not one of%s:", hint);
     for (const char *const *o = p->oneof; *o && used < n; o++)
       used += (size_t)snprintf(msg + used, n - used, "%s %s", o == p->oneof ? "" : ",", *o);
     if (open && used < n) snprintf(msg + used, n - used, "); to send a newer one, write it raw:%.*s", (int)len, s);

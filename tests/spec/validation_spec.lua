@@ -67,6 +67,9 @@ local cases = {
   -- in neither published list (the v2 spec's FirewallRuleTypesV2, the Terraform provider's docs)
   { "instaclustr", "add_firewall_rule", { cluster_id = CLUSTER, network = "10.0.0.0/8", rules = { "VALKEY" } },
     "rules[1]", "not a known type" },
+  -- a near miss: the type meant, not raw: (nor the whole list)
+  { "instaclustr", "add_firewall_rule", { cluster_id = CLUSTER, network = "10.0.0.0/8", rules = { "CASANDRA_CQL" } },
+    "rules[1]", "is not a known type (did you mean CASSANDRA_CQL?)" },
   { "instaclustr", "add_firewall_rule", { cluster_id = CLUSTER, network = "10.0.0.0/8", rules = { "kafka" } },
     "rules[1]", "is not one of" },
   { "instaclustr", "add_firewall_rule", { cluster_id = CLUSTER, network = "10.0.0.0/8", rules = { "raw:new type" } },
