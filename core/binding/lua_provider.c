@@ -283,17 +283,50 @@ static const pl_param *param_named(const pl_op *op, const char *name) {
   return NULL;
 }
 
+/* An argument of the same operation in another API generation of pv
+ * (Instaclustr v1's cluster_data_centre_id on a v2 client): that
+ * generation, and the one parameter of op checked by the same rule (v2's
+ * cdc_id), or NULL for none or several. NULL if no generation has it. */
+static const pl_provider *other_api(const pl_provider *pv, const pl_op *op, const char *name, const char **same) {
+  for (const pl_provider *q = pl_providers; q->name; q++) {
+    const pl_op *qop = q == pv || strcmp(q->name, pv->name) != 0 ? NULL : pl_op_find(q, op->name);
+    const pl_param *there = qop ? param_named(qop, name) : NULL;
+    if (!there) continue;
+    *same = NULL;
+    for (const pl_param *p = op->params; p->name && there->check; p++) {
+      if (!p->check || strcmp(p->check, there->check) != 0) continue;
+      if (*same) { /* two alike: no guess */
+        *same = NULL;
+        break;
+      }
+      *same = p->name;
+    }
+    return q;
+  }
+  return NULL;
+}
+
 /* [-0, +0] The rule for the unknown argument name at the top: with the
- * parameter it is a slip of, if one is near. */
-static const char *unknown_rule(const pl_op *op, lua_State *L, char *msg, size_t n) {
+ * parameter it is a slip of, if one is near, or its name in this API
+ * generation, if it is another generation's. */
+static const char *unknown_rule(const pl_provider *pv, const pl_op *op, lua_State *L, char *msg, size_t n) {
   const char *names[64];
   size_t k = 0, len;
   for (const pl_param *p = op->params; p->name && k < 63; p++) names[k++] = p->name;
   names[k] = NULL;
   const char *s = lua_tolstring(L, -1, &len);
-  const char *near = pl_nearest(s, len, names);
-  if (!near) return "is not an argument of this operation";
-  snprintf(msg, n, "is not an argument of this operation (did you mean %s?)", near);
+  const char *near = pl_nearest(s, len, names), *same = NULL;
+  const pl_provider *other = near ? NULL : other_api(pv, op, s, &same);
+  if (other && same)
+    snprintf(msg, n, "is not an argument of this operation (it is api %s's; on api %s, did you mean %s?)", other->api,
+             pv->api, same);
+  else if (other)
+    snprintf(msg, n, "is not an argument of this operation (it is api %s's; this client is api %s)", other->api,
+             pv->api);
+  else if (near)
+    snprintf(msg, n, "is not an argument of this operation (did you mean %s?)", near);
+  else
+    return "is not an argument of this operation";
   return msg;
 }
 
@@ -378,7 +411,7 @@ static int l_prepare(lua_State *L) {
     if (lua_type(L, -1) != LUA_TSTRING)
       problem(L, 5, "?", "argument names must be strings");
     else if (!param_named(op, lua_tostring(L, -1)))
-      problem(L, 5, lua_tostring(L, -1), unknown_rule(op, L, msg, sizeof msg));
+      problem(L, 5, lua_tostring(L, -1), unknown_rule(pv, op, L, msg, sizeof msg));
   }
   int given = 0;
   for (const pl_param *p = op->params; p->name; p++) {

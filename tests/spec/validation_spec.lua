@@ -144,6 +144,22 @@ describe("provider argument validation", function()
     assert.is_true(#err.details >= 4) -- uuid, vpc, account required, subnet required
   end)
 
+  it("names the other API generation's argument and this one's for it", function()
+    local v2 = assert(peerlua.instaclustr({ api = "v2", username = "u", api_key = "k",
+                                            base_url = server.url .. "/instaclustr" }))
+    local _, err = v2:create_peering({ cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364",
+                                       peer_vpc_id = "vpc-0a1b2c3d" })
+    local rules = {}
+    for _, d in ipairs(err.details) do rules[d.field] = d.rule end
+    assert.equal("is not an argument of this operation (it is api v1's; on api v2, did you mean cdc_id?)",
+                 rules.cluster_data_centre_id)
+    _, err = clients.instaclustr:create_peering({ cdc_id = "aabc665c-8916-40ae-978c-96d39a3a1364" })
+    rules = {}
+    for _, d in ipairs(err.details) do rules[d.field] = d.rule end
+    assert.equal("is not an argument of this operation (it is api v2's; on api v1, did you mean cluster_data_centre_id?)",
+                 rules.cdc_id)
+  end)
+
   it("sent nothing to the emulator", function()
     local log = assert(peerlua.http.request({ url = server.url .. "/_sim/requests" })):json()
     assert.equal(0, #log)
