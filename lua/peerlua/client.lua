@@ -195,6 +195,13 @@ function M.new(spec, class, opts)
   local creds, cerr = spec.credentials(self, opts)
   if not creds and type(cerr) == "table" then return nil, cerr end
   if not creds then
+    local fx = self.sim and self.sim.fixture
+    if fx and not (type(fx[spec.name]) == "table" and type(fx[spec.name].accounts) == "table"
+                   and fx[spec.name].accounts[1]) then
+      -- under --sim the emulator's account is what is missing
+      cerr = "the emulator's fixture has no " .. spec.name .. " account (add " .. spec.name
+        .. ".accounts to it, or pass credentials); " .. cerr
+    end
     return nil, M.error({ code = "auth", provider = spec.name, op = "new", retryable = false, message = cerr })
   end
   self.creds = creds

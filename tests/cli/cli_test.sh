@@ -388,6 +388,9 @@ case_sim() {
   expect "--sim's emulator answers" 0 out "^ok$"
   run --sim-time-scale 0 -e ''
   expect "a bad --sim-time-scale is a usage error" 2 err "time-scale"
+  echo '{}' >empty_fixture.json
+  run --sim --sim-fixture empty_fixture.json -e 'assert(peerlua.instaclustr{})'
+  expect "a fixture without the provider's account says so" 1 err "the emulator's fixture has no instaclustr account"
   # a standalone emulator, reached through PEERLUA_SIM_URL
   start_emulator --time-scale 600
   curl -s "$URL/_sim/fixture" >out
