@@ -64,6 +64,57 @@ function M.encode(v)
   return s
 end
 
+-- encode_sorted(v) -> string | nil, err: as encode, with each object's
+-- keys in sorted order and "/" left as it is (cjson writes "\/"), for text
+-- people read and compare (a dry run's plan, --json events). A table is an
+-- array when its keys are 1..n (or it is marked), else an object.
+local function write_sorted(v, out, seen)
+  if type(v) == "string" then
+    out[#out + 1] = (cjson.encode(v):gsub("\\/", "/"))
+    return
+  end
+  if type(v) ~= "table" then
+    out[#out + 1] = cjson.encode(v) -- numbers, booleans, null; anything else raises
+    return
+  end
+  if seen[v] then error("cannot encode a table that contains itself", 0) end
+  seen[v] = true
+  local n, keys = #v, {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  if (n > 0 and #keys == n) or (getmetatable(v) == array_mt and #keys == n) then
+    out[#out + 1] = "["
+    for i = 1, n do
+      if i > 1 then out[#out + 1] = "," end
+      write_sorted(v[i], out, seen)
+    end
+    out[#out + 1] = "]"
+  else
+    for i, k in ipairs(keys) do
+      if type(k) ~= "string" and type(k) ~= "number" then error("cannot encode a " .. type(k) .. " key", 0) end
+      keys[i] = tostring(k)
+    end
+    table.sort(keys)
+    out[#out + 1] = "{"
+    for i, k in ipairs(keys) do
+      if i > 1 then out[#out + 1] = "," end
+      write_sorted(k, out, seen)
+      out[#out + 1] = ":"
+      local x = v[k]
+      if x == nil then x = v[tonumber(k)] end
+      write_sorted(x, out, seen)
+    end
+    out[#out + 1] = "}"
+  end
+  seen[v] = nil
+end
+
+function M.encode_sorted(v)
+  local out = {}
+  local ok, err = pcall(write_sorted, v, out, {})
+  if not ok then return nil, err end
+  return table.concat(out)
+end
+
 -- lua-cjson decodes every number as a float; whole numbers that a double
 -- holds exactly become integers (1, not 1.0), as a Lua user expects.
 local tointeger, mtype = math.tointeger, math.type

@@ -47,7 +47,7 @@ local function emit(t, line)
   local options = M.options or {}
   local out = options.json and M.json_out(options.json)
   if out then
-    out:write(assert(json.encode(t)), "\n")
+    out:write(assert(json.encode_sorted(t)), "\n")
     out:flush()
   else
     io.stderr:write("peerlua: plan: ", line, "\n")
@@ -65,7 +65,7 @@ function M.record(client, opname, req, args)
   local item = { kind = kind, provider = client.name, op = opname, method = req.method,
                  path = req.path, body = redact(body) }
   items[#items + 1] = item
-  local text = item.body ~= nil and assert(json.encode(item.body)) or nil
+  local text = item.body ~= nil and assert(json.encode_sorted(item.body)) or nil
   emit({ event = "plan", action = kind, provider = item.provider, op = opname, method = req.method,
          path = req.path, body = item.body },
        ("%-6s %s %s: %s %s%s"):format(kind, item.provider, opname, req.method, req.path, text and " " .. text or ""))
@@ -90,7 +90,7 @@ end
 function M.exists(provider, op, body)
   body = redact(body)
   already({ provider = provider, op = op, body = body },
-          ("%s %s: %s"):format(provider, op, body ~= nil and assert(json.encode(body)) or ""))
+          ("%s %s: %s"):format(provider, op, body ~= nil and assert(json.encode_sorted(body)) or ""))
 end
 
 -- step_exists(provider, op, p): a workflow step (the AWS side) found its

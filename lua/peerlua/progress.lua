@@ -82,7 +82,7 @@ function M.event(p, elapsed, options)
     }
     local parts = {}
     for _, kv in ipairs(fields) do
-      if kv[2] ~= nil then parts[#parts + 1] = json.encode(kv[1]) .. ":" .. json.encode(kv[2]) end
+      if kv[2] ~= nil then parts[#parts + 1] = json.encode_sorted(kv[1]) .. ":" .. json.encode_sorted(kv[2]) end
     end
     local out = M.json_out(options.json)
     out:write("{", table.concat(parts, ","), "}\n")

@@ -36,6 +36,22 @@ describe("peerlua.json", function()
     assert.matches("must be a string", err)
   end)
 
+  it("encodes sorted: keys in order at every depth, '/' as it is, arrays kept, the same text every time", function()
+    local v = { path = "/v1/a/b", z = 1, a = { y = true, b = json.null, list = { "x/y", 2, { k = 1, c = 2 } } },
+                empty = json.array(), obj = {}, m = "quote\" back\\slash" }
+    local text = assert(json.encode_sorted(v))
+    assert.equal('{"a":{"b":null,"list":["x/y",2,{"c":2,"k":1}],"y":true},"empty":[],"m":"quote\\" back\\\\slash",'
+                 .. '"obj":{},"path":"/v1/a/b","z":1}', text)
+    assert.same(assert(json.decode(json.encode(v))), assert(json.decode(text)))
+    for _ = 1, 20 do assert.equal(text, json.encode_sorted(v)) end
+    local loop = {}
+    loop.self = loop
+    local ok, err = json.encode_sorted(loop)
+    assert.is_nil(ok)
+    assert.matches("contains itself", err)
+    assert.is_nil((json.encode_sorted({ f = print })))
+  end)
+
   it("returns nil and a message for values JSON cannot hold", function()
     local v, err = json.encode({ f = print })
     assert.is_nil(v)
