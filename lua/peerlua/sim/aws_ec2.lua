@@ -319,16 +319,26 @@ function M.mount(rt, ctx)
 
   -- ---- route tables ----
 
-  local function my_table(id, p, region)
-    if type(id) ~= "string" or not id:match("^rtb%-%x+$") then
-      return nil, ec2_error(400, "InvalidRouteTableId.Malformed", 'Invalid id: "' .. tostring(id) .. '"')
+  -- owned(kind, id, p, region) -> the route table or security group id of
+  -- principal p's account in region | nil, EC2's Malformed or NotFound error
+  local OWNED = {
+    table = { store = "tables", form = "^rtb%-%x+$", malformed = "InvalidRouteTableId.Malformed", hint = "",
+              missing = "InvalidRouteTableID.NotFound", what = "The routeTable ID '" },
+    group = { store = "groups", form = "^sg%-%x+$", malformed = "InvalidGroupId.Malformed",
+              hint = ' (expecting "sg-...")', missing = "InvalidGroup.NotFound", what = "The security group '" },
+  }
+  local function owned(kind, id, p, region)
+    local k = OWNED[kind]
+    if type(id) ~= "string" or not id:match(k.form) then
+      return nil, ec2_error(400, k.malformed, 'Invalid id: "' .. tostring(id) .. '"' .. k.hint)
     end
-    local t = state.tables[id]
-    if not t or t.account ~= p.account or t.region ~= region then
-      return nil, ec2_error(400, "InvalidRouteTableID.NotFound", "The routeTable ID '" .. id .. "' does not exist")
+    local v = state[k.store][id]
+    if not v or v.account ~= p.account or v.region ~= region then
+      return nil, ec2_error(400, k.missing, k.what .. id .. "' does not exist")
     end
-    return t
+    return v
   end
+  local function my_table(id, p, region) return owned("table", id, p, region) end
 
   -- a route's state: blackhole when its peering is not active ([ec2]
   -- RouteState; "blackhole ... the route's target isn't available")
@@ -407,14 +417,21 @@ function M.mount(rt, ctx)
     return cidr
   end
 
-  function ec2.CreateRoute(params, p, region)
+  -- the table and destination a CreateRoute or DeleteRoute names | nil, the error
+  local function route_target(params, p, region)
     if not params.RouteTableId then
-      return ec2_error(400, "MissingParameter", "The request must contain the parameter routeTableId")
+      return nil, ec2_error(400, "MissingParameter", "The request must contain the parameter routeTableId")
     end
     local t, err = my_table(params.RouteTableId, p, region)
-    if not t then return err end
+    if not t then return nil, err end
     local cidr, derr = destination(params)
-    if not cidr then return derr end
+    if not cidr then return nil, derr end
+    return t, cidr
+  end
+
+  function ec2.CreateRoute(params, p, region)
+    local t, cidr = route_target(params, p, region)
+    if not t then return cidr end
     local pcx, gw = params.VpcPeeringConnectionId, params.GatewayId
     if (pcx == nil) == (gw == nil) then
       -- [ec2] CreateRoute: "You must also specify exactly one of the resources"
@@ -444,13 +461,8 @@ function M.mount(rt, ctx)
   end
 
   function ec2.DeleteRoute(params, p, region)
-    if not params.RouteTableId then
-      return ec2_error(400, "MissingParameter", "The request must contain the parameter routeTableId")
-    end
-    local t, err = my_table(params.RouteTableId, p, region)
-    if not t then return err end
-    local cidr, derr = destination(params)
-    if not cidr then return derr end
+    local t, cidr = route_target(params, p, region)
+    if not t then return cidr end
     for i, r in ipairs(t.routes) do
       if r.cidr == cidr then
         if r.origin == "CreateRouteTable" then
@@ -470,16 +482,7 @@ function M.mount(rt, ctx)
 
   -- ---- security groups ----
 
-  local function my_group(id, p, region)
-    if type(id) ~= "string" or not id:match("^sg%-%x+$") then
-      return nil, ec2_error(400, "InvalidGroupId.Malformed", 'Invalid id: "' .. tostring(id) .. '" (expecting "sg-...")')
-    end
-    local g = state.groups[id]
-    if not g or g.account ~= p.account or g.region ~= region then
-      return nil, ec2_error(400, "InvalidGroup.NotFound", "The security group '" .. id .. "' does not exist")
-    end
-    return g
-  end
+  local function my_group(id, p, region) return owned("group", id, p, region) end
 
   -- IpPermissions grouped as EC2 shows them: one IpPermission per protocol
   -- and port range, its ranges inside ([ec2] IpPermission, IpRange)
