@@ -360,6 +360,8 @@ function Client:service_url(service)
   return self.spec.service_url(self, service)
 end
 
+local http_send = http.send -- taken at load, as http_request below
+
 -- exchange(self, req) -> resp | nil, err: one attempt, after the throttle
 -- (the account's, or the class req.throttle names: EC2's buckets).
 local function exchange(self, req)
@@ -376,7 +378,10 @@ local function exchange(self, req)
   local ok, err = self.spec.authorize(self, req)
   if not ok then return nil, err end
   if req.on_send then req.on_send() end
-  return self:request({ method = req.method, url = req.url, headers = req.headers, body = req.body_text })
+  local opts = { method = req.method, url = req.url, headers = req.headers, body = req.body_text, timeout = self.timeout }
+  for k, v in pairs(self.transport) do opts[k] = v end
+  -- built here from checked parts: sent without request's checks
+  return (core.transport or http_send)(opts)
 end
 
 -- request(opts) -> resp | nil, err: peerlua.http.request with the client's

@@ -151,4 +151,16 @@ function M.request(opts)
   return setmetatable(resp, Response)
 end
 
+-- send(opts) -> resp | nil, err: request's transfer for peerlua's own
+-- callers, whose options are known good (a client's engine, its options
+-- checked when it was made): an upper-case method, the url, headers of
+-- strings, a string body or nil, timeout and the transport options.
+function M.send(opts)
+  if opts.tls_verify == false then warn_no_verify() end
+  opts.insecure, opts.tls_verify = opts.insecure and true or false, opts.tls_verify ~= false
+  local resp, err = core.http_request(opts)
+  if not resp then return nil, err end
+  return setmetatable(resp, Response)
+end
+
 return M
