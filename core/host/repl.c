@@ -23,7 +23,7 @@
 typedef struct repl {
   lua_State *L;
   int tty;
-  int eq;         /* the chunk's first line was "=expr", loaded as "return expr" */
+  int eq;         /* the chunk's first line was "=expr" (pushed as "expr") */
   char *histfile; /* NULL: no history */
 } repl;
 
@@ -95,9 +95,9 @@ static int tty_readline(const char *p, char **out) {
   return how;
 }
 
-/* [-0, +1] Read a line (without its newline), "=expr" rewritten as
- * "return expr" on the first line. Returns LINE_OK, or LINE_EOF or
- * LINE_INTERRUPTED (Ctrl-C) with nothing pushed. */
+/* [-0, +1] Read a line (without its newline; a first line's "=" dropped,
+ * r->eq set). Returns LINE_OK, or LINE_EOF or LINE_INTERRUPTED (Ctrl-C)
+ * with nothing pushed. */
 static int pushline(repl *r, int first) {
   lua_State *L = r->L;
   const char *p = prompt(L, first);
@@ -128,7 +128,7 @@ static int pushline(repl *r, int first) {
   const char *s = lua_tostring(L, -1);
   if (first) r->eq = s[0] == '=';
   if (first && r->eq) {
-    lua_pushfstring(L, "return %s", s + 1);
+    lua_pushstring(L, s + 1);
     lua_remove(L, -2);
   }
   return LINE_OK;
@@ -138,7 +138,9 @@ static int pushline(repl *r, int first) {
 static void remember(repl *r, const char *chunk) {
   if (!r->tty || !chunk[0]) return;
   if (r->eq) {
-    lua_pushfstring(r->L, "=%s", chunk + sizeof "return " - 1);
+    static const char ret[] = "return ";
+    if (strncmp(chunk, ret, sizeof ret - 1) == 0) chunk += sizeof ret - 1;
+    lua_pushfstring(r->L, "=%s", chunk);
     add_history(lua_tostring(r->L, -1));
     lua_pop(r->L, 1);
   } else {
@@ -155,11 +157,15 @@ static int incomplete(lua_State *L, int status) {
   return len >= sizeof eof - 1 && strcmp(msg + len - (sizeof eof - 1), eof) == 0;
 }
 
-/* [-1, +1] With the line at the top, try it as an expression ("return line"). */
+/* [-1, +1] With the line at the top, try it as an expression: "return line",
+ * after a to-be-closed local so that the return is no tail call (Lua makes
+ * none inside one). A tail call would drop the line's frame, and an error a
+ * function raises at its caller's line (error(msg, 2), a peerlua client's
+ * misuse) would then name no line at all. */
 static int addreturn(repl *r) {
   lua_State *L = r->L;
   const char *line = lua_tostring(L, -1);
-  const char *ret = lua_pushfstring(L, "return %s;", line);
+  const char *ret = lua_pushfstring(L, "local peerlua_line_ <close> = nil; return %s;", line);
   int status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
   if (status == LUA_OK) {
     remember(r, line);
@@ -198,9 +204,15 @@ static int multiline(repl *r) {
 /* [-0, +1] The next chunk (or an error message) and its load status;
  * [-0, +0] and LOAD_EOF at end of input, LOAD_INTERRUPTED after Ctrl-C. */
 static int loadline(repl *r) {
+  lua_State *L = r->L;
   int how = pushline(r, 1);
   if (how != LINE_OK) return how == LINE_EOF ? LOAD_EOF : LOAD_INTERRUPTED;
   int status = addreturn(r);
+  if (status != LUA_OK && r->eq) { /* "=expr" over several lines */
+    lua_pushliteral(L, "return ");
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+  }
   if (status != LUA_OK) status = multiline(r);
   return status;
 }

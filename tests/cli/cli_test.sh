@@ -306,6 +306,13 @@ case_repl() {
   expect "a line runs as a task and can wait" 0 out "(^|> )5$"
   IN=$'peerlua.sleep(0.01) print("slept")\n' run -i
   expect "a line may yield (sleep)" 0 out "(^|> )slept$"
+  # a line is no tail call, so an error raised at its caller's level names the line
+  IN=$'function f() error("at the caller", 2) end\nf()\n=f()\n' run -i
+  expect "error(msg, 2) from a line names stdin:1" 0 err "stdin:1: at the caller"
+  if [ "$(grep -c 'stdin:1: at the caller' err)" = 2 ]; then ok "both as a statement and as =expr"
+  else fail "expected two positioned errors: $(tr '\n' ' ' <err)"; fi
+  IN=$'ic = peerlua.instaclustr{}\n=ic.list_peerings{}\n' run --sim -i
+  expect "a client's method called with a dot names the line" 0 err "stdin:1: list_peerings: call it as a method"
   IN=$'x = \n' run -i
   expect "incomplete input at EOF is reported" 0 err "unexpected <eof>|expected"
   printf 'loaded = "yes"\n' >pre.lua
