@@ -58,6 +58,17 @@ cpu=$(sed -E 's/.*cpu_pct=([0-9.]+).*/\1/' <<<"$idle")
 row "1000 tasks x 1 req/s for ${secs}s: peak RSS MB" "limit: 40" "peerlua: $rss" "$(ratio "$rss" 40)x" "target <= 1.0x"
 row "1000 tasks x 1 req/s for ${secs}s: CPU % core" "limit: 5" "peerlua: $cpu" "$(ratio "$cpu" 5)x" "target <= 1.0x"
 echo "idle tasks: $idle"
+# The floor under that CPU figure: what a plain C libcurl loop spends per GET
+# (user + system CPU), against what each idle task's GET cost. At 1,000
+# requests a second, 5% of a core is 50 us per request.
+nc=10000; [ "$quick" = quick ] && nc=2000
+c_cpu=$( { TIMEFORMAT='%3U %3S'; time "$B/bench_curl_loop" "$get" $nc >/dev/null; } 2>&1 | awk '{print $1 + $2}')
+c_us=$(echo "scale=1; $c_cpu * 1000000 / $nc" | bc -l)
+idle_req=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$idle")
+idle_cpu=$(sed -E 's/.* cpu=([0-9.]+)s.*/\1/' <<<"$idle")
+idle_us=$(echo "scale=1; $idle_cpu * 1000000 / $idle_req" | bc -l)
+row "CPU per GET, us: idle tasks vs C loop" "C: $c_us" "peerlua: $idle_us" "$(ratio "$idle_us" "$c_us")x" \
+  "5% of a core at 1000 req/s = 50 us"
 
 # --- 4. 100 peerings created and awaited in parallel under --sim -----------
 # Instaclustr: 60 emulated seconds of provisioning after acceptance, here
