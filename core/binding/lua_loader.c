@@ -2,7 +2,8 @@
  * runs them: the binding's (scripts, the module) and the emulator's server
  * thread (core/emulator/handler.c). A module comes from $PEERLUA_LUA_DIR in
  * development when the file is there, else from the copy built in
- * (pl_embed.h), and runs as chunk(name, origin, core): core is the table
+ * (pl_embed.h: its bytecode, or its source if this liblua refuses that
+ * bytecode), and runs as chunk(name, origin, core): core is the table
  * the registry holds under PL_CORE_KEY (luaopen_peerlua's primitives, or
  * the few the emulator's state is given), so peerlua's modules get the
  * primitives and nothing else does. */
@@ -29,8 +30,13 @@ int pl_load_module(lua_State *L, const char *name) {
     }
     lua_pop(L, 1);
   }
-  for (const pl_embed_file *e = pl_embed_files; e->module; e++)
-    if (strcmp(e->module, name) == 0) return luaL_loadbuffer(L, e->source, e->len, e->chunkname) == LUA_OK;
+  for (const pl_embed_file *e = pl_embed_files; e->module; e++) {
+    if (strcmp(e->module, name) != 0) continue;
+    /* the bytecode, unless this liblua's format differs from the build's */
+    if (luaL_loadbufferx(L, e->code, e->code_len, e->chunkname, "b") == LUA_OK) return 1;
+    lua_pop(L, 1);
+    return luaL_loadbufferx(L, e->source, e->len, e->chunkname, "t") == LUA_OK;
+  }
   lua_pushfstring(L, "no embedded module '%s'", name);
   return -1;
 }

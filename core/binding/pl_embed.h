@@ -1,4 +1,4 @@
-/* The Lua layer compiled into the binary and the module (see cmake/embed.cmake). */
+/* The Lua layer compiled into the binary and the module (see cmake/embed.c). */
 #ifndef PL_EMBED_H
 #define PL_EMBED_H
 #include <stddef.h>
@@ -8,6 +8,8 @@ typedef struct pl_embed_file {
   const char *chunkname; /* "@lua/peerlua/json.lua" */
   const char *source;
   size_t len;
+  const char *code; /* the source compiled by the build's liblua (lua_dump, debug info kept) */
+  size_t code_len;
 } pl_embed_file;
 
 extern const pl_embed_file pl_embed_files[]; /* ends with module == NULL */
