@@ -571,11 +571,23 @@ static int l_set_array_mt(lua_State *L) {
   return 0;
 }
 
+/* core's __index: core.providers is made on first use, so that a script
+ * that makes no client does not pay for it when peerlua opens. */
+static int core_index(lua_State *L) {
+  if (lua_type(L, 2) != LUA_TSTRING || strcmp(lua_tostring(L, 2), "providers") != 0) return 0;
+  push_providers(L);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, 1, "providers");
+  return 1;
+}
+
 void pl_open_provider(lua_State *L, int ctxidx) {
   static const luaL_Reg funcs[] = {
       {"prepare", l_prepare}, {"check", l_check}, {"set_array_mt", l_set_array_mt}, {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
-  push_providers(L);
-  lua_setfield(L, -2, "providers");
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, core_index);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
 }
