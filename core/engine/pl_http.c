@@ -217,8 +217,10 @@ int pl_http_prepare(pl_http *h) {
     snprintf(h->errmsg, sizeof h->errmsg, "out of memory");
     return -1;
   }
-  /* no "Expect: 100-continue" round trip on larger bodies */
-  h->headers = curl_slist_append(h->headers, "Expect:");
+  /* no "Expect: 100-continue" round trip on larger bodies (a request
+   * without a body never asks for one) */
+  struct curl_slist *expect = h->body.len ? curl_slist_append(h->headers, "Expect:") : NULL;
+  if (expect) h->headers = expect; /* out of memory: sent without it */
   CURL *e = h->easy;
   if (!configured) { /* the same for every request */
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);

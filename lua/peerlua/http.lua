@@ -56,8 +56,9 @@ M.MAX_BODY_LIMIT = 1 << 30 -- the largest max_body: 1 GiB
 
 -- check_transport(opts, invalid) -> true | invalid(field, rule): the
 -- transport options a request and a client share.
+local BOOLEANS, SECONDS = { "insecure", "tls_verify" }, { "timeout", "connect_timeout" }
 function M.check_transport(opts, fail)
-  for _, k in ipairs({ "insecure", "tls_verify" }) do
+  for _, k in ipairs(BOOLEANS) do
     if opts[k] ~= nil and type(opts[k]) ~= "boolean" then return fail(k, "must be true or false") end
   end
   if opts.ca_file ~= nil and (type(opts.ca_file) ~= "string" or opts.ca_file == "") then
@@ -94,7 +95,7 @@ function M.request(opts)
   if type(method) ~= "string" then return invalid("method", "must be a string") end
   local tok, terr = M.check_transport(opts, invalid)
   if not tok then return nil, terr end
-  for _, k in ipairs({ "timeout", "connect_timeout" }) do
+  for _, k in ipairs(SECONDS) do
     local v = opts[k]
     if v ~= nil and (type(v) ~= "number" or v <= 0) then
       return invalid(k, "must be a number of seconds > 0")
