@@ -13,6 +13,13 @@
 #include "pl_embed.h"
 #include "pl_lua.h"
 
+int pl_load_embedded(lua_State *L, const pl_embed_file *e) {
+  /* the bytecode, unless this liblua's format differs from the build's */
+  if (luaL_loadbufferx(L, e->code, e->code_len, e->chunkname, "b") == LUA_OK) return 1;
+  lua_pop(L, 1);
+  return luaL_loadbufferx(L, e->source, e->len, e->chunkname, "t") == LUA_OK;
+}
+
 int pl_load_module(lua_State *L, const char *name) {
   const char *dir = getenv("PEERLUA_LUA_DIR");
   if (dir && *dir) {
@@ -30,13 +37,8 @@ int pl_load_module(lua_State *L, const char *name) {
     }
     lua_pop(L, 1);
   }
-  for (const pl_embed_file *e = pl_embed_files; e->module; e++) {
-    if (strcmp(e->module, name) != 0) continue;
-    /* the bytecode, unless this liblua's format differs from the build's */
-    if (luaL_loadbufferx(L, e->code, e->code_len, e->chunkname, "b") == LUA_OK) return 1;
-    lua_pop(L, 1);
-    return luaL_loadbufferx(L, e->source, e->len, e->chunkname, "t") == LUA_OK;
-  }
+  for (const pl_embed_file *e = pl_embed_files; e->module; e++)
+    if (strcmp(e->module, name) == 0) return pl_load_embedded(L, e);
   lua_pushfstring(L, "no embedded module '%s'", name);
   return -1;
 }

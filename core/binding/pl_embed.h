@@ -14,4 +14,9 @@ typedef struct pl_embed_file {
 
 extern const pl_embed_file pl_embed_files[]; /* ends with module == NULL */
 
+struct lua_State;
+/* [-0, +1] Load e's bytecode, or its source when this liblua refuses the
+ * bytecode: 1 with the chunk pushed, 0 with the error message pushed. */
+int pl_load_embedded(struct lua_State *L, const pl_embed_file *e);
+
 #endif
