@@ -10,6 +10,6 @@ foreach(src ${PEERLUA_C_TESTS})
   add_test(NAME c.${name} COMMAND test_${name})
 endforeach()
 # test_loader drives the binding's loader over the embedded Lua layer
-target_sources(test_loader PRIVATE ${CMAKE_SOURCE_DIR}/core/binding/lua_loader.c ${PEERLUA_EMBED_C})
+target_sources(test_loader PRIVATE ${CMAKE_SOURCE_DIR}/core/binding/lua_loader.c $<TARGET_OBJECTS:peerlua_embedded>)
 target_include_directories(test_loader PRIVATE ${CMAKE_SOURCE_DIR}/core/binding ${CURL_INCLUDE_DIRS} ${MHD_INCLUDE_DIRS})
 target_link_libraries(test_loader PRIVATE PkgConfig::LUA)
