@@ -113,6 +113,10 @@ static int configure(lua_State *L, pl_http *h) {
     if (bad) lua_pop(L, 1);
   }
   lua_pop(L, 1);
+  const char *aname, *avalue; /* a client's credential (http.send: auth = its engine) */
+  if (lua_getfield(L, 1, "auth") != LUA_TNIL && !bad && pl_engine_auth(L, -1, &aname, &avalue))
+    bad = pl_http_add_header(h, aname, avalue);
+  lua_pop(L, 1);
   size_t len;
   if (lua_getfield(L, 1, "body") == LUA_TSTRING) {
     const char *body = lua_tolstring(L, -1, &len);

@@ -329,6 +329,11 @@ typedef struct engine_ud {
   } classes[PL_CLASSES];
   int nclasses;
   pl_retry_budget own; /* the fuzz build's: each input stands alone */
+  /* the credential every request carries (a header), in C memory only:
+   * zeroed when it is replaced, dropped or collected */
+  char auth_name[32];
+  char *auth_value;
+  size_t auth_len;
 } engine_ud;
 
 typedef struct run_ud {
@@ -454,6 +459,65 @@ static int l_engine_start(lua_State *L) {
   return 1;
 }
 
+/* ---- the credential a client's requests carry --------------------------
+ * engine:hold(name, value): every request of this engine (http.send with
+ * auth = engine) carries the header name: value, which lives here, not in
+ * Lua: the Lua string it came from is the caller's to let go.
+ * engine:drop(): no header any more. engine:holds([name, value]) ->
+ * whether one is held (and is exactly that: a check for tests, which never
+ * reads the value back). */
+
+static void drop_auth(engine_ud *u) {
+  if (u->auth_value) {
+    pl_wipe(u->auth_value, u->auth_len);
+    free(u->auth_value);
+  }
+  u->auth_value = NULL;
+  u->auth_len = 0;
+  u->auth_name[0] = '\0';
+}
+
+static int l_engine_hold(lua_State *L) {
+  engine_ud *u = luaL_checkudata(L, 1, PL_ENGINE_MT);
+  size_t nlen, vlen;
+  const char *name = luaL_checklstring(L, 2, &nlen), *value = luaL_checklstring(L, 3, &vlen);
+  luaL_argcheck(L, nlen > 0 && nlen < sizeof u->auth_name, 2, "a header name of 1 to 31 bytes");
+  luaL_argcheck(L, !memchr(value, '\r', vlen) && !memchr(value, '\n', vlen), 3, "no line breaks in a header");
+  char *copy = malloc(vlen + 1);
+  if (!copy) return luaL_error(L, "out of memory");
+  memcpy(copy, value, vlen + 1);
+  drop_auth(u);
+  memcpy(u->auth_name, name, nlen + 1);
+  u->auth_value = copy;
+  u->auth_len = vlen;
+  return 0;
+}
+
+static int l_engine_drop(lua_State *L) {
+  drop_auth(luaL_checkudata(L, 1, PL_ENGINE_MT));
+  return 0;
+}
+
+static int l_engine_holds(lua_State *L) {
+  engine_ud *u = luaL_checkudata(L, 1, PL_ENGINE_MT);
+  int held = u->auth_value != NULL;
+  if (held && !lua_isnoneornil(L, 2)) {
+    size_t vlen;
+    const char *name = luaL_checkstring(L, 2), *value = luaL_checklstring(L, 3, &vlen);
+    held = strcmp(name, u->auth_name) == 0 && vlen == u->auth_len && memcmp(value, u->auth_value, vlen) == 0;
+  }
+  lua_pushboolean(L, held);
+  return 1;
+}
+
+int pl_engine_auth(lua_State *L, int idx, const char **name, const char **value) {
+  engine_ud *u = luaL_testudata(L, idx, PL_ENGINE_MT);
+  if (!u || !u->auth_value) return 0;
+  *name = u->auth_name;
+  *value = u->auth_value;
+  return 1;
+}
+
 /* [-0, +4] step, then for "send" the wait and the retry number, for "fail"
  * why and the attempts made; and the pause the provider asked of the whole
  * key (already applied to the local throttle; the shared one is the
@@ -528,9 +592,18 @@ void pl_open_policy(lua_State *L, int ctxidx) {
                                    {"lock_release", l_lock_release}, {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
-  static const luaL_Reg engine_funcs[] = {
-      {"reserve", l_engine_reserve}, {"start", l_engine_start}, {"settings", l_engine_settings}, {NULL, NULL}};
+  static const luaL_Reg engine_funcs[] = {{"reserve", l_engine_reserve},
+                                          {"start", l_engine_start},
+                                          {"settings", l_engine_settings},
+                                          {"hold", l_engine_hold},
+                                          {"drop", l_engine_drop},
+                                          {"holds", l_engine_holds},
+                                          {NULL, NULL}};
   static const luaL_Reg run_funcs[] = {{"answer", l_run_answer}, {"told", l_run_told}, {"ok", l_run_ok}, {NULL, NULL}};
   methods(L, ctxidx, PL_ENGINE_MT, engine_funcs);
+  luaL_getmetatable(L, PL_ENGINE_MT);
+  lua_pushcfunction(L, l_engine_drop);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   methods(L, ctxidx, PL_RUN_MT, run_funcs);
 }

@@ -69,6 +69,9 @@ void pl_open_task(lua_State *L, int ctxidx);
 void pl_open_provider(lua_State *L, int ctxidx);
 /* [-0, +0] Add the throttle, retry and budget functions to the table at the top. */
 void pl_open_policy(lua_State *L, int ctxidx);
+/* The header an engine (core.engine) holds for its requests: 1 with name
+ * and value set, or 0 when the value at idx is no engine or holds none. */
+int pl_engine_auth(lua_State *L, int idx, const char **name, const char **value);
 void pl_policy_free(pl_ctx *ctx);
 /* The module loader (lua_loader.c), shared by the binding's state and the
  * emulator's: where a module's core table sits in the registry, */

@@ -36,3 +36,8 @@ int pl_buf_add(pl_buf *b, const void *p, size_t n) {
 int pl_buf_addstr(pl_buf *b, const char *s) {
   return pl_buf_add(b, s, strlen(s));
 }
+
+void pl_wipe(void *p, size_t n) {
+  volatile unsigned char *v = p;
+  while (n--) *v++ = 0;
+}

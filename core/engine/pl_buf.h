@@ -14,4 +14,8 @@ void pl_buf_reset(pl_buf *b);                       /* len = 0, keeps the memory
 int pl_buf_add(pl_buf *b, const void *p, size_t n); /* 0 ok, -1 out of memory */
 int pl_buf_addstr(pl_buf *b, const char *s);
 
+/* Zero n bytes at p in a way the compiler may not drop (a secret's memory
+ * before it is freed). */
+void pl_wipe(void *p, size_t n);
+
 #endif

@@ -39,6 +39,12 @@ void pl_http_free(pl_http *h) {
     curl_easy_setopt(h->easy, CURLOPT_PRIVATE, NULL);
   }
   pl_loop_easy_put(h->loop, h->easy, plain);
+  /* the credential lines are zeroed before their memory goes back (what
+   * libcurl copied into its own request buffer is libcurl's) */
+  for (struct curl_slist *l = h->headers; l; l = l->next) {
+    size_t n = strcspn(l->data, ":;");
+    if (pl_http_header_is_secret(l->data, n)) pl_wipe(l->data, strlen(l->data));
+  }
   curl_slist_free_all(h->headers);
   free(h->url);
   free(h->ca_file);
@@ -173,6 +179,7 @@ int pl_http_add_header(pl_http *h, const char *name, const char *value) {
   int bad = pl_buf_addstr(&line, name) || pl_buf_add(&line, *value ? ": " : ";", *value ? 2 : 1) ||
       pl_buf_addstr(&line, value);
   struct curl_slist *l = bad ? NULL : curl_slist_append(h->headers, line.data);
+  if (line.data) pl_wipe(line.data, line.len);
   pl_buf_free(&line);
   if (!l) {
     invalid(h, "out of memory");

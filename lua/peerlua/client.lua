@@ -6,8 +6,12 @@
 -- A provider module (peerlua.providers.*) describes the differences:
 --   name, api (default API generation), default_base_url, sim_prefix,
 --   options = {name = "string"|"number"|"boolean"|"table"} it accepts,
---   credentials(client, opts) -> creds | nil, err
---   authorize(client, req) -> true | nil, err   (sets req.headers)
+--   credentials(client, opts) -> creds | nil, err; a header every request
+--       carries (Basic, a static token) it leaves in client.auth_header,
+--       which new() moves into C memory (engine:hold) and drops; creds then
+--       keep only what later requests need (a token refresh's password)
+--   authorize(client, req) -> true | nil, err   (sets req.headers, or holds
+--       a fresh token's header in client.engine: engine:hold(name, value))
 --   reauthorize(client, resp) -> true if a retry with fresh auth may help
 --       (asked on a 401, and on the statuses in spec.reauth_statuses)
 --   reads = {op = true}  operations a dry run sends although they are not
@@ -181,7 +185,7 @@ function M.new(spec, class, opts)
   end
   local sim = M.sim
   local self = setmetatable({
-    spec = spec, name = spec.name, api = api, desc = desc, ops = desc.ops, opts = opts,
+    spec = spec, name = spec.name, api = api, desc = desc, ops = desc.ops, own_base_url = opts.base_url ~= nil,
     timeout = opts.timeout or 30, read_private = core.read_private,
     transport = { insecure = opts.insecure, tls_verify = opts.tls_verify, ca_file = opts.ca_file,
                   max_body = opts.max_body },
@@ -230,6 +234,10 @@ function M.new(spec, class, opts)
     attempts = retries.attempts, base = retries.base, cap = retries.cap, deadline = retries.deadline,
     classes = classes,
   })
+  if self.auth_header then -- kept in C from here on
+    self.engine:hold("Authorization", self.auth_header)
+    self.auth_header = nil
+  end
   self.deadline = self.engine:settings().deadline
   core.http_load() -- a failure shows on the first request
   -- what the script gets: a handle with the documented methods and no
@@ -243,6 +251,7 @@ end
 local SECRETS = { "creds", "auth_header", "token", "assumed" }
 function Client:wipe()
   for _, k in ipairs(SECRETS) do self[k] = nil end
+  if self.engine then self.engine:drop() end
 end
 
 -- settings() -> {rate=, burst=, timeout=, retries={attempts=, base=, cap=,
@@ -378,7 +387,8 @@ local function exchange(self, req)
   local ok, err = self.spec.authorize(self, req)
   if not ok then return nil, err end
   if req.on_send then req.on_send() end
-  local opts = { method = req.method, url = req.url, headers = req.headers, body = req.body_text, timeout = self.timeout }
+  local opts = { method = req.method, url = req.url, headers = req.headers, body = req.body_text,
+                 timeout = self.timeout, auth = self.engine } -- the header it holds, added in C
   for k, v in pairs(self.transport) do opts[k] = v end
   -- built here from checked parts: sent without request's checks
   return (core.transport or http_send)(opts)

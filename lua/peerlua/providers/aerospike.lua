@@ -51,23 +51,19 @@ local function fetch_token(client)
                                     message = "cannot get an access token: " .. tostring(msg) })
   end
   local ttl = tonumber(body.expires_in) or 3600
-  return { value = body.access_token, expires = core.now() + ttl * 0.9 }
+  -- the token itself is held in C (the client's engine); Lua keeps when it expires
+  client.engine:hold("Authorization", "Bearer " .. body.access_token)
+  return { expires = core.now() + ttl * 0.9 }
 end
 
--- token(client) -> access token | nil, err; one refresh at a time.
-local function token(client)
+-- authorize: a token held that has not expired, else one fetched (one
+-- refresh at a time, shared by the calls that wait for it).
+function M.authorize(client)
   local t = client.token
-  if t and t.expires > core.now() then return t.value end
+  if t and t.expires > core.now() then return true end
   local new, err = common.shared(client, "refreshing", fetch_token, client)
   if not new then return nil, err end
   client.token = new
-  return new.value
-end
-
-function M.authorize(client, req)
-  local t, err = token(client)
-  if not t then return nil, err end
-  req.headers.Authorization = "Bearer " .. t
   return true
 end
 
@@ -76,6 +72,7 @@ function M.reauthorize(client, resp)
   local expired = p and p.code_word and p.code_word:find("token%-expired")
   if expired or client.token then
     client.token = nil
+    client.engine:drop()
     return true
   end
   return false

@@ -38,6 +38,7 @@ function M.credentials(client, opts)
   if not creds then return nil, err end
   client.auth_header = "aivenv1 " .. creds.token
   client.credential_id = "token:" .. common.fingerprint(creds.token)
+  creds.token = nil
   return creds
 end
 

@@ -208,7 +208,7 @@ end
 -- them (AWS SDKs and Tools Reference Guide, "Service-specific endpoints"),
 -- else the emulator's, else AWS's own.
 function M.service_url(client, service)
-  if client.opts.base_url then return client.base_url end
+  if client.own_base_url then return client.base_url end
   if client.sim then return client.base_url .. "/" .. service end
   local given = os.getenv("AWS_ENDPOINT_URL_" .. service:upper()) or os.getenv("AWS_ENDPOINT_URL")
   if given and given ~= "" then return (given:gsub("/+$", "")) end

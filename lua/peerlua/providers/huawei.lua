@@ -81,7 +81,7 @@ end
 function M.service_url(client, service)
   local given = client.endpoints[service]
   if given then return (given:gsub("/+$", "")) end
-  if client.opts.base_url or client.sim then return client.base_url .. "/" .. service end
+  if client.own_base_url or client.sim then return client.base_url .. "/" .. service end
   if service == "iam" then return "https://iam.myhuaweicloud.com" end
   return "https://" .. service .. "." .. client.region .. ".myhuaweicloud.com"
 end
@@ -176,17 +176,20 @@ local function fetch_token(client)
   local b = common.body(resp)
   local project = type(b) == "table" and type(b.token) == "table" and b.token.project
   if not c.project_id and type(project) == "table" and type(project.id) == "string" then c.project_id = project.id end
-  -- valid 24 h; refresh well before
-  return { value = value, expires = core.now() + 23 * 3600 }
+  -- held in C (the client's engine); valid 24 h, refreshed well before
+  client.engine:hold("X-Auth-Token", value)
+  return { expires = core.now() + 23 * 3600 }
 end
 
+-- token(client) -> true (the engine holds a token that has not expired) |
+-- nil, err; one refresh at a time, shared by the calls that wait for it
 function token(client)
   local t = client.token
-  if t and t.expires > core.now() then return t.value end
+  if t and t.expires > core.now() then return true end
   local new, err = common.shared(client, "refreshing", fetch_token, client)
   if not new then return nil, err end
   client.token = new
-  return new.value
+  return true
 end
 
 function M.authorize(client, req)
@@ -201,15 +204,13 @@ function M.authorize(client, req)
     for k, v in pairs(signed) do req.headers[k] = v end
     return true
   end
-  local t, err = token(client)
-  if not t then return nil, err end
-  req.headers["X-Auth-Token"] = t
-  return true
+  return token(client)
 end
 
 function M.reauthorize(client)
   if client.token then
     client.token = nil
+    client.engine:drop()
     return true
   end
   return false

@@ -32,11 +32,11 @@ function M.credentials(client, opts)
   if not creds then return nil, err end
   client.credential_id = creds.username
   client.auth_header = common.basic(creds.username, creds.api_key)
+  creds.api_key = nil
   return creds
 end
 
-function M.authorize(client, req)
-  req.headers.Authorization = client.auth_header
+function M.authorize(_, req) -- the Basic header is the engine's (client.lua)
   req.headers["Instaclustr-Source"] = "peerlua"
   return true
 end

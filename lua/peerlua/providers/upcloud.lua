@@ -43,6 +43,7 @@ function M.credentials(client, opts)
     client.auth_header = common.basic(creds.username, creds.password)
     client.credential_id = creds.username
   end
+  creds.token, creds.password = nil, nil
   return creds
 end
 
