@@ -1,4 +1,12 @@
-/* core.huawei_sign and core.aws_sign: the signers of pl_sign.c for Lua. */
+/* core.huawei_sign and core.aws_sign: the signers of pl_sign.c for Lua;
+ * and signing keys held in C.
+ *
+ *   core.signing_key(id, secret[, token]) -> key: an access key (Huawei's
+ *     AK/SK and security token, AWS's key id, secret and session token)
+ *     copied into C memory; a client keeps this, not the strings. The
+ *     signers take key = key in place of the key fields.
+ *   key:wipe(): zero and drop it (also when it is collected); a signer
+ *     given a wiped key refuses. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -6,6 +14,49 @@
 
 #include "pl_lua.h"
 #include "pl_sign.h"
+
+#define PL_KEY_MT "peerlua.key"
+
+typedef struct key_ud {
+  char *part[3]; /* id, secret, token (NULL: none) */
+  size_t len[3];
+} key_ud;
+
+static int key_wipe(lua_State *L) {
+  key_ud *k = luaL_checkudata(L, 1, PL_KEY_MT);
+  for (int i = 0; i < 3; i++) {
+    if (k->part[i]) pl_wipe(k->part[i], k->len[i]);
+    free(k->part[i]);
+    k->part[i] = NULL;
+    k->len[i] = 0;
+  }
+  return 0;
+}
+
+static int l_signing_key(lua_State *L) {
+  int parts = lua_isnoneornil(L, 3) ? 2 : 3;
+  lua_settop(L, 3); /* the key goes at 4 */
+  key_ud *k = lua_newuserdatauv(L, sizeof *k, 0);
+  memset(k, 0, sizeof *k);
+  luaL_setmetatable(L, PL_KEY_MT); /* from here, a failure still wipes what was copied */
+  for (int i = 0; i < parts; i++) {
+    size_t n;
+    const char *v = luaL_checklstring(L, i + 1, &n);
+    if (!(k->part[i] = malloc(n + 1))) return luaL_error(L, "out of memory");
+    memcpy(k->part[i], v, n + 1);
+    k->len[i] = n;
+  }
+  return 1;
+}
+
+static int key_tostring(lua_State *L) {
+  lua_pushliteral(L, "peerlua signing key");
+  return 1;
+}
+
+/* [-0, +(0|2)] The key field of the table at 1 into *out (NULL: none): 0,
+ * or 2 with nil and an error pushed (not a key, or a wiped one). */
+static int key_field(lua_State *L, const key_ud **out);
 
 /* [-0, +2] nil and an "invalid" error naming field and rule. */
 static int invalid(lua_State *L, const char *field, const char *rule) {
@@ -44,6 +95,20 @@ static int get_strings(lua_State *L, const char *const *fields, int n, const cha
   return 0;
 }
 
+static int key_field(lua_State *L, const key_ud **out) {
+  *out = NULL;
+  if (lua_getfield(L, 1, "key") == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  const key_ud *k = luaL_testudata(L, -1, PL_KEY_MT);
+  lua_pop(L, 1); /* the table keeps it alive */
+  if (!k) return invalid(L, "key", "must be a signing key");
+  if (!k->part[0]) return invalid(L, "key", "is wiped (its client was closed)");
+  *out = k;
+  return 0;
+}
+
 /* date, or now in UTC as YYYYMMDDTHHMMSSZ written into buf */
 static const char *date_or_now(const char *date, char buf[17]) {
   if (date) return date;
@@ -68,7 +133,7 @@ static int get_headers(lua_State *L, pl_sign_header **out, size_t *nout, int *ha
       lua_pop(L, 1);
       n++;
     }
-    hs = n ? lua_newuserdatauv(L, n * sizeof *hs, 0) : NULL; /* collected with the stack */
+    hs = lua_newuserdatauv(L, (n + 1) * sizeof *hs, 0); /* collected with the stack; a slot spare */
     size_t i = 0;
     lua_pushnil(L);
     while (lua_next(L, at)) {
@@ -83,6 +148,8 @@ static int get_headers(lua_State *L, pl_sign_header **out, size_t *nout, int *ha
     }
   } else if (t != LUA_TNIL) {
     return invalid(L, "headers", "must be a table of strings");
+  } else {
+    hs = lua_newuserdatauv(L, sizeof *hs, 0);
   }
   *out = hs;
   *nout = n;
@@ -110,8 +177,16 @@ static int l_huawei_sign(lua_State *L) {
   const char *v[6];
   size_t body_len = 0, n;
   pl_sign_header *hs;
+  const key_ud *k;
   int has_host, e = get_strings(L, fields, 6, v, &body_len);
-  if (e || (e = get_headers(L, &hs, &n, &has_host))) return e;
+  if (e || (e = key_field(L, &k)) || (e = get_headers(L, &hs, &n, &has_host))) return e;
+  if (k) {
+    v[3] = k->part[0];
+    v[4] = k->part[1];
+    /* a temporary key's token is a signed header (huaweicloud-sdk-go-v3
+     * core/auth/basic: X-Security-Token set before the signer runs) */
+    if (k->part[2]) hs[n++] = (pl_sign_header){"X-Security-Token", k->part[2]};
+  }
   char date[17];
   v[5] = date_or_now(v[5], date);
   pl_sign_req r = {v[0], v[1], hs, n, v[2], body_len, v[3], v[4], v[5]};
@@ -123,6 +198,10 @@ static int l_huawei_sign(lua_State *L) {
   lua_setfield(L, -2, "X-Sdk-Date");
   lua_pushlstring(L, out.authorization.data, out.authorization.len);
   lua_setfield(L, -2, "Authorization");
+  if (k && k->part[2]) {
+    lua_pushstring(L, k->part[2]);
+    lua_setfield(L, -2, "X-Security-Token");
+  }
   if (!has_host) {
     lua_pushlstring(L, out.host.data, out.host.len);
     lua_setfield(L, -2, "Host");
@@ -143,8 +222,14 @@ static int l_aws_sign(lua_State *L) {
   const char *v[9];
   size_t body_len = 0, n;
   pl_sign_header *hs;
+  const key_ud *k;
   int has_host, e = get_strings(L, fields, 9, v, &body_len);
-  if (e || (e = get_headers(L, &hs, &n, &has_host))) return e;
+  if (e || (e = key_field(L, &k)) || (e = get_headers(L, &hs, &n, &has_host))) return e;
+  if (k) {
+    v[3] = k->part[0];
+    v[4] = k->part[1];
+    v[5] = k->part[2];
+  }
   char date[17];
   v[8] = date_or_now(v[8], date);
   pl_sigv4_req r = {v[0], v[1], hs, n, v[2], body_len, v[3], v[4], v[5], v[6], v[7], v[8], 0};
@@ -169,6 +254,20 @@ static int l_aws_sign(lua_State *L) {
 }
 
 void pl_open_sign(lua_State *L) {
+  if (luaL_newmetatable(L, PL_KEY_MT)) {
+    static const luaL_Reg meta[] = {
+        {"__gc", key_wipe}, {"__close", key_wipe}, {"__tostring", key_tostring}, {NULL, NULL}};
+    luaL_setfuncs(L, meta, 0);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, key_wipe);
+    lua_setfield(L, -2, "wipe");
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, PL_KEY_MT);
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_signing_key);
+  lua_setfield(L, -2, "signing_key");
   lua_pushcfunction(L, l_huawei_sign);
   lua_setfield(L, -2, "huawei_sign");
   lua_pushcfunction(L, l_aws_sign);

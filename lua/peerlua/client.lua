@@ -248,8 +248,10 @@ end
 
 -- The secrets a client holds, dropped when it is closed (core/binding/lua_client.c
 -- then drops the whole state): credentials, auth headers, tokens.
-local SECRETS = { "creds", "auth_header", "token", "assumed" }
+local SECRETS = { "creds", "auth_header", "token", "assumed", "key" }
 function Client:wipe()
+  if self.key then self.key:wipe() end -- signing keys (core.signing_key): zeroed in C
+  if self.assumed then self.assumed.key:wipe() end
   for _, k in ipairs(SECRETS) do self[k] = nil end
   if self.engine then self.engine:drop() end
 end

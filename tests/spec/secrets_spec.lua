@@ -112,6 +112,29 @@ describe("a client's credential header", function()
     nowhere(hw, function(s) return s:find("MIIsim", 1, true) end)
   end)
 
+  it("of a signer (Huawei AK/SK, AWS keys) is in no Lua value: the signing key is held in C", function()
+    local sk = string.format("sk%x-only-in-c", os.time())
+    local hw = assert(peerlua.huawei({ ak = "AKPEERLUATEST", sk = sk, project_id = ("0f"):rep(16),
+                                       security_token = sk .. "-token" }))
+    local aws = assert(peerlua.aws({ access_key_id = "AKIAPEERLUATEST", secret_access_key = sk .. "-aws",
+                                     session_token = sk .. "-session", region = "us-east-1" }))
+    -- the emulator knows neither key: refused, so each request was signed and read
+    local _, herr = hw:list_peerings({ cluster_id = peerlua.sim.fixture.huawei.clusters[1].id })
+    local _, aerr = aws:get_caller_identity({})
+    assert.equal("auth", herr.code)
+    assert.is_table(aerr)
+    nowhere(hw, function(s) return s:find(sk, 1, true) end)
+    nowhere(aws, function(s) return s:find(sk, 1, true) end)
+  end)
+
+  it("of an assumed AWS role (STS's temporary keys) is in no Lua value after a call that used it", function()
+    local aws = assert(peerlua.aws({ region = "us-west-2", role_arn = "arn:aws:iam::210987654321:role/peerlua-accepter" }))
+    -- the role's account answers: the call went with the temporary keys
+    assert.equal("210987654321", assert(aws:account()))
+    -- the emulator's session tokens begin FwoGZXIvYXdzE (a real STS token's FwoGZXIvYXdz...)
+    nowhere(aws, function(s) return s:find("FwoGZXIvYXdzE", 1, true) end)
+  end)
+
   it("is wiped when the client is closed", function()
     local ic = assert(peerlua.instaclustr({}))
     assert(ic:list_peerings({ cluster_data_centre_id = CDC }))

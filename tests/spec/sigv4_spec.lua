@@ -105,3 +105,50 @@ describe("peerlua.auth.aws_sign", function()
     assert.has_error(function() peerlua.auth.aws_sign("GET") end) -- misuse raises
   end)
 end)
+
+-- What a client signs with: its keys copied into C (core.signing_key), so
+-- no Lua value keeps the secret. The signature is the suite's all the same.
+describe("a signing key held in C", function()
+  local core = require("internals").core
+
+  it("signs the suite's cases as the plain key fields do, the session token included", function()
+    for _, case in ipairs({ "get-vanilla", "get-vanilla-with-session-token", "post-sts-header-before" }) do
+      local req = request(case)
+      req.key = core.signing_key(req.access_key, req.secret_key, req.session_token)
+      req.access_key, req.secret_key, req.session_token = nil, nil, nil
+      local h = assert(peerlua.auth.aws_sign(req))
+      assert.equal(signed_header(case, "Authorization"), h.Authorization, case)
+      assert.equal(request(case).session_token, h["X-Amz-Security-Token"], case)
+    end
+  end)
+
+  it("signs a Huawei request with its security token as a signed header, as setting the header does", function()
+    local base = { method = "GET", url = "https://vpc.eu-de.myhuaweicloud.com/v2.0/vpc/peerings", body = "",
+                   date = "20261206T120000Z" }
+    local plain = {}
+    for k, v in pairs(base) do plain[k] = v end
+    plain.ak, plain.sk, plain.headers = "AKEXAMPLE", "sk-example", { ["X-Security-Token"] = "tok-example" }
+    local want = assert(peerlua.auth.huawei_sign(plain))
+    base.key, base.headers = core.signing_key("AKEXAMPLE", "sk-example", "tok-example"), {}
+    local got = assert(peerlua.auth.huawei_sign(base))
+    assert.equal(want.Authorization, got.Authorization)
+    assert.matches("SignedHeaders=host;x%-sdk%-date;x%-security%-token", got.Authorization)
+    assert.equal("tok-example", got["X-Security-Token"])
+  end)
+
+  it("is refused once wiped, and is no other value", function()
+    local key = core.signing_key("AKIDEXAMPLE", "secret")
+    assert.equal("peerlua signing key", tostring(key))
+    key:wipe()
+    local req = request("get-vanilla")
+    req.key = key
+    local h, err = peerlua.auth.aws_sign(req)
+    assert.is_nil(h)
+    assert.equal("invalid", err.code)
+    assert.matches("key: is wiped", err.message, 1, true)
+    req.key = "AKIDEXAMPLE"
+    h, err = peerlua.auth.aws_sign(req)
+    assert.is_nil(h)
+    assert.matches("key: must be a signing key", err.message, 1, true)
+  end)
+end)

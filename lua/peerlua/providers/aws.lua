@@ -507,7 +507,9 @@ function M.credentials(client, opts)
   -- account. A fingerprint of it, not the key id: the throttle key shows in
   -- traces and Redis.
   client.credential_id = "key:" .. common.fingerprint(creds.access_key_id) .. "@" .. region
-  return creds
+  -- held in C from here (core.signing_key): no Lua value keeps the secret
+  client.key = core.signing_key(creds.access_key_id, creds.secret_access_key, creds.session_token)
+  return {}
 end
 
 -- ---- signing -------------------------------------------------------------------
@@ -531,38 +533,37 @@ local function assume(client)
   local r, err = client:call("assume_role", { role_arn = client.role_arn, role_session_name = client.role_session_name })
   if not r then return nil, err end
   local c = r.AssumeRoleResult and r.AssumeRoleResult.Credentials
-  if type(c) ~= "table" or not c.AccessKeyId or not c.SecretAccessKey then
+  if type(c) ~= "table" or type(c.AccessKeyId) ~= "string" or type(c.SecretAccessKey) ~= "string"
+     or (c.SessionToken ~= nil and type(c.SessionToken) ~= "string") then
     return nil, base.error({ code = "provider", provider = "aws", op = "assume_role", retryable = false,
                              message = "AssumeRole answered without credentials" })
   end
-  return { creds = { access_key_id = c.AccessKeyId, secret_access_key = c.SecretAccessKey,
-                     session_token = c.SessionToken },
+  return { key = core.signing_key(c.AccessKeyId, c.SecretAccessKey, c.SessionToken),
            expires = iso_time(c.Expiration) or os.time() + 900, got = os.time() }
 end
 
 local function role_keys(client)
   local t = client.assumed
-  if t and t.refresh > os.time() then return t.creds end
+  if t and t.refresh > os.time() then return t.key end
   local new, err = common.shared(client, "assuming", assume, client)
   if not new then return nil, err end
   new.refresh = new.expires - math.min(300, (new.expires - new.got) / 4)
   client.assumed = new
-  return new.creds
+  return new.key
 end
 
 function M.authorize(client, req)
-  local c = client.creds
+  local key = client.key
   if client.role_arn and req.op ~= "assume_role" then -- AssumeRole itself goes with the source keys
     local err
-    c, err = role_keys(client)
-    if not c then return nil, err end
+    key, err = role_keys(client)
+    if not key then return nil, err end
   end
   -- Route 53 is global and signs for us-east-1 (Route 53 API Reference, "Signing requests")
   local signing_region = req.service == "route53" and "us-east-1" or client.region
   local h, err = core.aws_sign({ method = req.method, url = req.url, headers = req.headers,
-                                      body = req.body_text or "", access_key = c.access_key_id,
-                                      secret_key = c.secret_access_key, session_token = c.session_token,
-                                      region = signing_region, service = req.service })
+                                 body = req.body_text or "", key = key, region = signing_region,
+                                 service = req.service })
   if not h then return nil, err end
   for k, v in pairs(h) do req.headers[k] = v end
   return true

@@ -57,6 +57,10 @@ function M.credentials(client, opts)
   -- an access key is named by its fingerprint (the throttle key shows in
   -- traces and Redis); an IAM user by name, as Instaclustr's
   client.credential_id = creds.ak and "key:" .. common.fingerprint(creds.ak) or creds.user
+  if creds.ak and creds.sk then -- held in C from here (core.signing_key); creds keep nothing of it
+    client.key = core.signing_key(creds.ak, creds.sk, creds.security_token)
+    creds.ak, creds.sk, creds.security_token = nil, nil, nil
+  end
   -- the region goes into host names: refused unless it is one DNS label,
   -- wherever it came from (option, HW_REGION_NAME, profile)
   -- MODEL (no source checked here): a project name is its region id, a
@@ -96,7 +100,7 @@ local token -- (client) -> the IAM token, below
 -- the answer, none or several are errors).
 local function find_project(client)
   local c = client.creds
-  if not (c.ak and c.sk) then
+  if not client.key then
     local t, err = token(client)
     if not t then return nil, err end
     if c.project_id then return c.project_id end
@@ -193,12 +197,9 @@ function token(client)
 end
 
 function M.authorize(client, req)
-  local c = client.creds
-  if c.ak and c.sk then
-    if c.security_token then req.headers["X-Security-Token"] = c.security_token end
+  if client.key then -- its security token, if any, is signed and sent by the signer
     local signed, err = core.huawei_sign({
-      method = req.method, url = req.url, headers = req.headers, body = req.body_text or "",
-      ak = c.ak, sk = c.sk,
+      method = req.method, url = req.url, headers = req.headers, body = req.body_text or "", key = client.key,
     })
     if not signed then return nil, err end
     for k, v in pairs(signed) do req.headers[k] = v end
