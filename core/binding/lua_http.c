@@ -2,10 +2,61 @@
  * lua/peerlua/http.lua checks and encodes the user's options (query, json,
  * body tables) and wraps the response; this file sends the request. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pl_lazy.h"
 #include "pl_lua.h"
+
+/* ---- sealed text ---------------------------------------------------------
+ * core.seal(text) -> sealed: text that holds a credential (a token
+ * request's body with the client secret or the IAM password), copied into
+ * C memory; the Lua string it came from is the caller's to let go.
+ * http.send{..., sealed_body = sealed} sends it as the body.
+ * sealed:equals(text) -> whether it is exactly text (for tests; it never
+ * gives the text back). sealed:wipe(): zero and drop it (also when it is
+ * collected). */
+#define PL_SEALED_MT "peerlua.sealed"
+
+typedef struct sealed_ud {
+  char *data;
+  size_t len;
+} sealed_ud;
+
+static int sealed_wipe(lua_State *L) {
+  sealed_ud *s = luaL_checkudata(L, 1, PL_SEALED_MT);
+  if (s->data) pl_wipe(s->data, s->len);
+  free(s->data);
+  s->data = NULL;
+  s->len = 0;
+  return 0;
+}
+
+static int l_seal(lua_State *L) {
+  size_t n;
+  const char *text = luaL_checklstring(L, 1, &n);
+  sealed_ud *s = lua_newuserdatauv(L, sizeof *s, 0);
+  s->data = NULL;
+  s->len = 0;
+  luaL_setmetatable(L, PL_SEALED_MT);
+  if (!(s->data = malloc(n + 1))) return luaL_error(L, "out of memory");
+  memcpy(s->data, text, n + 1);
+  s->len = n;
+  return 1;
+}
+
+static int sealed_equals(lua_State *L) {
+  sealed_ud *s = luaL_checkudata(L, 1, PL_SEALED_MT);
+  size_t n;
+  const char *text = luaL_checklstring(L, 2, &n);
+  lua_pushboolean(L, s->data && n == s->len && memcmp(text, s->data, n) == 0);
+  return 1;
+}
+
+static int sealed_tostring(lua_State *L) {
+  lua_pushliteral(L, "peerlua sealed text");
+  return 1;
+}
 
 static void on_done(pl_http *h, void *ud) {
   (void)h;
@@ -123,6 +174,21 @@ static int configure(lua_State *L, pl_http *h) {
     bad = bad || pl_http_set_body(h, body, len);
   }
   lua_pop(L, 1);
+  const sealed_ud *sealed = NULL;
+  if (lua_getfield(L, 1, "sealed_body") != LUA_TNIL && !(sealed = luaL_testudata(L, -1, PL_SEALED_MT))) {
+    h->err = PL_HTTP_INVALID;
+    snprintf(h->errmsg, sizeof h->errmsg, "sealed_body: must be sealed text");
+    bad = 1;
+  } else if (sealed) {
+    h->secret_body = 1;
+    if (!sealed->data) {
+      h->err = PL_HTTP_INVALID;
+      snprintf(h->errmsg, sizeof h->errmsg, "sealed_body: is wiped (its client was closed)");
+      bad = 1;
+    }
+    bad = bad || pl_http_set_body(h, sealed->data, sealed->len);
+  }
+  lua_pop(L, 1);
   lua_getfield(L, 1, "tls_verify");
   h->no_verify = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
   lua_pop(L, 1);
@@ -187,6 +253,19 @@ static int l_mentions_secret(lua_State *L) {
 }
 
 void pl_open_http(lua_State *L, int ctxidx) {
+  if (luaL_newmetatable(L, PL_SEALED_MT)) {
+    static const luaL_Reg meta[] = {
+        {"__gc", sealed_wipe}, {"__close", sealed_wipe}, {"__tostring", sealed_tostring}, {NULL, NULL}};
+    static const luaL_Reg funcs[] = {{"wipe", sealed_wipe}, {"equals", sealed_equals}, {NULL, NULL}};
+    luaL_setfuncs(L, meta, 0);
+    luaL_newlib(L, funcs);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, PL_SEALED_MT);
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_seal);
+  lua_setfield(L, -2, "seal");
   lua_pushvalue(L, ctxidx);
   lua_pushcclosure(L, l_http_request, 1);
   lua_setfield(L, -2, "http_request");

@@ -48,6 +48,7 @@ void pl_http_free(pl_http *h) {
   curl_slist_free_all(h->headers);
   free(h->url);
   free(h->ca_file);
+  if (h->secret_body && h->body.data) pl_wipe(h->body.data, h->body.len);
   pl_buf_free(&h->body);
   pl_buf_free(&h->resp_headers);
   pl_buf_free(&h->resp_body);

@@ -36,6 +36,7 @@ struct pl_http {
   int no_verify;          /* skip TLS certificate checks (tls_verify = false) */
   char *ca_file;          /* CA bundle to verify with (owned), NULL: the system's */
   size_t max_body;        /* largest response body taken, decompressed */
+  int secret_body;        /* the body holds a credential: zeroed when h is freed */
 
   /* result */
   int err; /* enum pl_http_err */

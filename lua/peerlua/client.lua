@@ -8,8 +8,9 @@
 --   options = {name = "string"|"number"|"boolean"|"table"} it accepts,
 --   credentials(client, opts) -> creds | nil, err; a header every request
 --       carries (Basic, a static token) it leaves in client.auth_header,
---       which new() moves into C memory (engine:hold) and drops; creds then
---       keep only what later requests need (a token refresh's password)
+--       which new() moves into C memory (engine:hold) and drops; signing
+--       keys go in client.key (core.signing_key) and a token request holding
+--       a secret in client.token_body (core.seal); creds keep nothing secret
 --   authorize(client, req) -> true | nil, err   (sets req.headers, or holds
 --       a fresh token's header in client.engine: engine:hold(name, value))
 --   reauthorize(client, resp) -> true if a retry with fresh auth may help
@@ -248,9 +249,10 @@ end
 
 -- The secrets a client holds, dropped when it is closed (core/binding/lua_client.c
 -- then drops the whole state): credentials, auth headers, tokens.
-local SECRETS = { "creds", "auth_header", "token", "assumed", "key" }
+local SECRETS = { "creds", "auth_header", "token", "assumed", "key", "token_body" }
 function Client:wipe()
   if self.key then self.key:wipe() end -- signing keys (core.signing_key): zeroed in C
+  if self.token_body then self.token_body:wipe() end -- a token request's body (core.seal)
   if self.assumed then self.assumed.key:wipe() end
   for _, k in ipairs(SECRETS) do self[k] = nil end
   if self.engine then self.engine:drop() end
@@ -407,6 +409,16 @@ function Client:request(opts)
   opts.timeout = opts.timeout or self.timeout
   for k, v in pairs(self.transport) do opts[k] = v end
   return (core.transport or http_request)(opts)
+end
+
+-- post_sealed(url, sealed) -> resp | nil, err: a POST of a JSON body that
+-- holds a credential (a token request's), held in C (core.seal) and sent
+-- from there, with the client's timeout and transport options.
+function Client:post_sealed(url, sealed)
+  local opts = { method = "POST", url = url, sealed_body = sealed, timeout = self.timeout,
+                 headers = { Accept = "application/json", ["Content-Type"] = "application/json" } }
+  for k, v in pairs(self.transport) do opts[k] = v end
+  return (core.transport or http_send)(opts)
 end
 
 -- Seconds to wait from a Retry-After header, or what the provider's answer

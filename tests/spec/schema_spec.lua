@@ -30,8 +30,8 @@ describe("the emulator and the clients against the published OpenAPI specs", fun
     real_request = http.request
     -- every exchange of a client, as it went: method, URL, the body sent, the answer
     internals.transport(function(opts)
-      -- a client's own attempt (its credential header in auth) goes as the client sends it
-      local resp, err = (opts.auth and http.send or real_request)(opts)
+      -- a client's own attempt (its credential header in auth, a sealed token request) goes as the client sends it
+      local resp, err = ((opts.auth or opts.sealed_body) and http.send or real_request)(opts)
       exchanges[#exchanges + 1] = { method = opts.method or "GET", url = opts.url, sent = opts.body,
                                     status = resp and resp.status, body = resp and resp.body }
       return resp, err

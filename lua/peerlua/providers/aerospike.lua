@@ -6,6 +6,7 @@ local core = select(3, ...) -- the C primitives, handed to peerlua's own modules
 local common = require("peerlua.providers.common")
 local credentials = require("peerlua.credentials")
 local base = require("peerlua.client")
+local json = require("peerlua.json")
 
 local M = {
   name = "aerospike",
@@ -31,16 +32,16 @@ function M.credentials(client, opts)
   if not creds then return nil, err end
   client.credential_id = creds.client_id
   client.token_url = opts.token_url or (client.sim and client.sim.url .. "/aerospike/oauth/token") or TOKEN_URL
+  -- the token request's body holds the secret: sealed in C (core.seal), the secret dropped here
+  client.token_body = core.seal(assert(json.encode_sorted({
+    client_id = creds.client_id, client_secret = creds.client_secret, grant_type = "client_credentials" })))
+  creds.client_secret = nil
   return creds
 end
 
 -- Fetch a token (one request; the caller shares it).
 local function fetch_token(client)
-  local resp, err = client:request({
-    method = "POST", url = client.token_url,
-    json = { client_id = client.creds.client_id, client_secret = client.creds.client_secret,
-             grant_type = "client_credentials" },
-  })
+  local resp, err = client:post_sealed(client.token_url, client.token_body)
   if not resp then return nil, err end
   local body = common.body(resp)
   if resp.status ~= 200 or not body or type(body.access_token) ~= "string" then

@@ -6,6 +6,7 @@ local core = select(3, ...) -- the C primitives, handed to peerlua's own modules
 local base = require("peerlua.client")
 local common = require("peerlua.providers.common")
 local credentials = require("peerlua.credentials")
+local json = require("peerlua.json")
 
 local M = {
   name = "huawei",
@@ -60,7 +61,19 @@ function M.credentials(client, opts)
   if creds.ak and creds.sk then -- held in C from here (core.signing_key); creds keep nothing of it
     client.key = core.signing_key(creds.ak, creds.sk, creds.security_token)
     creds.ak, creds.sk, creds.security_token = nil, nil, nil
+  elseif creds.user and creds.password and creds.domain then
+    -- the IAM token request (its body holds the password) is made once and
+    -- sealed in C (core.seal). A project name is scoped within its domain,
+    -- as Huawei's SDK sends it (huaweicloud/golangsdk identity/v3/tokens,
+    -- TestCreateProjectNameAndDomainNameScope).
+    local scope = creds.project_id and { project = { id = creds.project_id } }
+      or { project = { name = creds.project_name, domain = { name = creds.domain } } }
+    client.token_body = core.seal(assert(json.encode_sorted({ auth = {
+      identity = { methods = { "password" }, password = { user = {
+        name = creds.user, password = creds.password, domain = { name = creds.domain } } } },
+      scope = scope } })))
   end
+  creds.password = nil
   -- the region goes into host names: refused unless it is one DNS label,
   -- wherever it came from (option, HW_REGION_NAME, profile)
   -- MODEL (no source checked here): a project name is its region id, a
@@ -158,15 +171,7 @@ end
 
 local function fetch_token(client)
   local c = client.creds
-  -- a project name is scoped within its domain, as Huawei's SDK sends it
-  -- (huaweicloud/golangsdk identity/v3/tokens, TestCreateProjectNameAndDomainNameScope)
-  local scope = c.project_id and { project = { id = c.project_id } }
-    or { project = { name = c.project_name, domain = { name = c.domain } } }
-  local resp, err = client:request({
-    method = "POST", url = M.service_url(client, "iam") .. "/v3/auth/tokens",
-    json = { auth = { identity = { methods = { "password" }, password = { user = {
-      name = c.user, password = c.password, domain = { name = c.domain } } } }, scope = scope } },
-  })
+  local resp, err = client:post_sealed(M.service_url(client, "iam") .. "/v3/auth/tokens", client.token_body)
   if not resp then return nil, err end
   local value = resp.headers["x-subject-token"]
   if resp.status ~= 201 and resp.status ~= 200 or not value then
