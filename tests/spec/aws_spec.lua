@@ -413,6 +413,33 @@ describe("peerlua.aws", function()
     assert.equal(0, mutations())
   end)
 
+  it("refuses, in a dry run, the AWS steps of a planned peering another account is to accept", function()
+    local ic = assert(peerlua.instaclustr({ api = "v1" }))
+    local aws = assert(peerlua.aws({ region = "us-west-2" }))
+    local errs = {}
+    local summary, err = peerlua.dry_run(function()
+      local p = assert(ic:ensure_peering({ cluster_data_centre_id = CDC, peer_account_id = "111111111111",
+                                           peer_vpc_id = "vpc-0a1b2c3d", peer_subnets = { "10.1.0.0/16" },
+                                           peer_region = "US_WEST_2" }))
+      errs[1] = select(2, aws:accept_peering(p))
+      errs[2] = select(2, aws:ensure_routes(p))
+    end)
+    assert.is_nil(err)
+    for i = 1, 2 do
+      assert.equal("forbidden", errs[i].code)
+      assert.matches("accepted by AWS account 111111111111, not this client's account 123456789012", errs[i].message,
+                     1, true)
+    end
+    local ops = {}
+    for _, item in ipairs(summary.items) do ops[#ops + 1] = item.provider .. " " .. item.op end
+    assert.same({ "instaclustr create_peering" }, ops) -- the AWS steps planned nothing
+    assert.equal(0, mutations())
+    -- what the dry run sent to AWS: the one read that names this client's account
+    local sent = {}
+    for _, a in ipairs(actions()) do sent[#sent + 1] = a end
+    assert.same({ "GetCallerIdentity" }, sent)
+  end)
+
   it("assumes the role again when AWS says its keys expired", function()
     local aws = assert(peerlua.aws({ region = "us-west-2", role_arn = "arn:aws:iam::210987654321:role/peerlua-accepter" }))
     assert(aws:describe_route_tables({}))

@@ -82,12 +82,33 @@ local function region_refusal(self, op, region)
   end
 end
 
+-- The argument of each vendor's create naming the AWS account that is to
+-- accept (pl_provider.c: Instaclustr v1 peer_account_id, v2
+-- peer_aws_account_id, Aerospike account_id, Aiven peer_cloud_account).
+local PLANNED_ACCOUNT = {
+  instaclustr = { "peer_account_id", "peer_aws_account_id" }, aerospike = { "account_id" },
+  aiven = { "peer_cloud_account" },
+}
+
 local function planned(self, op, p, o)
-  -- the region the create asks for (its arguments) is known already: a
-  -- client for another region would be refused in the real run, so here too
+  -- the region and the account the create asks for (its arguments) are
+  -- known already: a client for another region or account would be refused
+  -- in the real run, so here too (GetCallerIdentity changes nothing: a dry
+  -- run sends it)
   local raw = type(p.raw) == "table" and p.raw or {}
   local rerr = region_refusal(self, op, aws_region(raw.peer_region or raw.region))
   if rerr then return nil, rerr end
+  local account
+  for _, k in ipairs(PLANNED_ACCOUNT[p.provider] or {}) do account = account or raw[k] end
+  if type(account) == "string" then
+    local me, merr = M.account(self)
+    if not me then return nil, merr end
+    if account ~= me then
+      return fail("forbidden", op, "the planned " .. p.provider .. " peering is to be accepted by AWS account "
+        .. account .. ", not this client's account " .. me .. " (make the AWS client with that account's "
+        .. "credentials, or a role_arn in it)")
+    end
+  end
   local kind, what = table.unpack(PLANNED_STEP[op])
   if o.route_tables then what = what:gsub("each route table", table.concat(o.route_tables, ", ")) end
   if o.security_group then what = what .. " in " .. o.security_group end
