@@ -120,6 +120,39 @@ static void push_failure(lua_State *L, int erridx) {
   lua_setfield(L, -2, "n");
 }
 
+/* Whether level's function is one of peerlua's own Lua modules (embedded,
+ * so their chunks are named @lua/peerlua/...). */
+static int own_frame(lua_Debug *ar) {
+  return ar->what[0] != 'C' && strncmp(ar->source, "@lua/peerlua/", 13) == 0;
+}
+
+/* [-0, +1] co's traceback after msg, as luaL_traceback, without the frames
+ * at its top that are peerlua's own: when a call into peerlua raises (a
+ * method called with a dot, bad arguments), the script's line is what
+ * matters, not the library's. The run left out is the top frames up to the
+ * first that is neither C nor peerlua's, if peerlua's own are among them;
+ * a line says how many. A failure inside peerlua alone shows every frame. */
+static void push_traceback(lua_State *L, lua_State *co, const char *msg) {
+  lua_Debug ar;
+  int level = 0, own = 0;
+  for (; lua_getstack(co, level, &ar) && lua_getinfo(co, "S", &ar); level++) {
+    if (own_frame(&ar))
+      own = 1;
+    else if (ar.what[0] != 'C')
+      break;
+  }
+  if (!own || !lua_getstack(co, level, &ar)) {
+    luaL_traceback(L, co, msg, 0);
+    return;
+  }
+  luaL_traceback(L, co, NULL, level); /* "stack traceback:\n\t..." */
+  const char *tb = lua_tostring(L, -1);
+  const char *rest = strchr(tb, '\n');
+  lua_pushfstring(L, "%s%sstack traceback:\n\t(%d level%s inside peerlua)%s", msg ? msg : "", msg ? "\n" : "", level,
+                  level == 1 ? "" : "s", rest ? rest : "");
+  lua_remove(L, -2);
+}
+
 /* Resume t from L and deal with how it stopped. */
 static void resume(lua_State *L, pl_task *t) {
   pl_ctx *ctx = t->ctx;
@@ -155,10 +188,10 @@ static void resume(lua_State *L, pl_task *t) {
     /* the error value with the task's traceback */
     lua_xmove(co, L, 1);
     if (lua_type(L, -1) == LUA_TSTRING) {
-      luaL_traceback(L, co, lua_tostring(L, -1), 0);
+      push_traceback(L, co, lua_tostring(L, -1));
       lua_remove(L, -2);
     } else if (lua_type(L, -1) == LUA_TTABLE) {
-      luaL_traceback(L, co, NULL, 0);
+      push_traceback(L, co, NULL);
       lua_setfield(L, -2, "traceback");
     }
     close_thread(co, L);

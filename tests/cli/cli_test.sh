@@ -226,6 +226,13 @@ case_errors() {
   run --sim calls.lua
   expect "an uncaught error value names the script's line of the failing call" 1 \
     err "calls.lua:3: upcloud create_peering: invalid arguments: network: is required"
+  printf 'local ic = peerlua.instaclustr{}\nic.list_peerings{}\n' >dot.lua
+  run --sim dot.lua
+  expect "an error raised inside peerlua: the traceback starts at the script's line" 1 \
+    err "dot.lua:2: list_peerings: call it as a method" err "^	\(2 levels inside peerlua\)$" err "^	dot.lua:2: in main chunk"
+  refute "an error raised inside peerlua: none of peerlua's own frames" err "lua/peerlua/client.lua"
+  run boom.lua
+  refute "a script's own error: no frame left out" err "inside peerlua"
   printf 'x = = 1\n' >syntax.lua
   run syntax.lua
   expect "syntax error: exit 1" 1 err "syntax.lua:1:"
