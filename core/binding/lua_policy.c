@@ -155,29 +155,6 @@ static pl_redis_call *new_call(lua_State *L, int op, const char *key) {
   return c;
 }
 
-static int throttle_done(lua_State *L, int status, lua_KContext kc) {
-  (void)status;
-  pl_redis_call *c = redis_result((pl_task *)kc);
-  if (c->rc != 0) return redis_fail(L, c->redis, c); /* the handle may be closed by now: c keeps it */
-  lua_pushnumber(L, c->wait);
-  pl_redis_call_free(c);
-  return 1;
-}
-
-/* core.redis_throttle(handle, key, rate, burst, pause) -> seconds to wait
- * (pause > 0: 0 after pausing key) | nil, message  [-5, +1|2]; waits */
-static int l_redis_throttle(lua_State *L) {
-  pl_redis *r = *check_redis(L, 1);
-  pl_gcra g;
-  pl_gcra_init(&g, luaL_checknumber(L, 3), luaL_checknumber(L, 4));
-  lua_Number pause = luaL_checknumber(L, 5);
-  pl_redis_call *c = new_call(L, PL_REDIS_THROTTLE, luaL_checkstring(L, 2));
-  c->interval = g.interval;
-  c->tolerance = g.tolerance;
-  c->pause = pause;
-  return redis_wait(L, r, c, throttle_done);
-}
-
 /* ---- ensure locks (pl_lock.h, pl_redis.h) ------------------------------ */
 
 #define PL_LOCK_MT "peerlua.lock"
@@ -323,9 +300,12 @@ typedef struct engine_ud {
   pl_engine e;
   double rate, burst;
   pl_gcra *throttle; /* the key's */
+  char key[200];     /* "provider:credential": the shared throttle's key */
+  int shared;        /* user value 1 is a Redis handle: the throttle is shared on it */
   struct {
     char name[16];
     pl_gcra *g;
+    double rate, burst;
   } classes[PL_CLASSES];
   int nclasses;
   pl_retry_budget own; /* the fuzz build's: each input stands alone */
@@ -339,6 +319,7 @@ typedef struct engine_ud {
 typedef struct run_ud {
   pl_call r;
   pl_gcra *throttle; /* the one this operation's requests take */
+  int cls;           /* its class, or -1: the key's */
 } run_ud;
 
 /* The policy state, or an error if peerlua was closed under a client. */
@@ -368,9 +349,18 @@ static int l_engine(lua_State *L) {
   const char *name = luaL_checkstring(L, -3), *api = luaL_optstring(L, -2, ""), *key = luaL_checkstring(L, -1);
   const pl_provider *prov = pl_provider_find(name, api);
   if (!prov) return luaL_error(L, "engine: no provider %s %s", name, api);
-  engine_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
+  luaL_argcheck(L, strlen(key) < sizeof((engine_ud *)0)->key, 1, "engine: key too long");
+  engine_ud *u = lua_newuserdatauv(L, sizeof *u, 1);
   memset(u, 0, sizeof *u);
+  strcpy(u->key, key);
   u->e.provider = prov;
+  if (lua_getfield(L, 1, "redis") != LUA_TNIL) { /* a shared throttle: held, so it outlives the engine */
+    check_redis(L, -1);
+    lua_setiuservalue(L, -2, 1);
+    u->shared = 1;
+  } else {
+    lua_pop(L, 1);
+  }
   u->rate = field_num(L, 1, "rate", 0.001, 10000, prov->rate);
   u->burst = field_num(L, 1, "burst", 1, 10000, prov->burst);
   u->e.retry.max_attempts = (int)field_num(L, 1, "attempts", 1, 100, 5);
@@ -397,6 +387,8 @@ static int l_engine(lua_State *L) {
       double rate = field_num(L, -1, "rate", 0.001, 10000, 1), burst = field_num(L, -1, "burst", 1, 10000, 1);
       const char *ckey = lua_pushfstring(L, "%s:%s", key, cname);
       u->classes[u->nclasses].g = pl_throttle_get(&pol->throttle, ckey, rate, burst);
+      u->classes[u->nclasses].rate = rate;
+      u->classes[u->nclasses].burst = burst;
       lua_pop(L, 1);
       if (!u->classes[u->nclasses++].g) return luaL_error(L, "out of memory");
     }
@@ -406,22 +398,99 @@ static int l_engine(lua_State *L) {
   return 1;
 }
 
-/* The throttle of class (a string) or the key's (nil). */
-static pl_gcra *class_gcra(lua_State *L, engine_ud *u, int idx) {
-  if (lua_isnoneornil(L, idx)) return u->throttle;
+/* The index of class (a string at idx) among u's, or -1 for nil: the key's. */
+static int class_of(lua_State *L, engine_ud *u, int idx) {
+  if (lua_isnoneornil(L, idx)) return -1;
   const char *name = luaL_checkstring(L, idx);
   for (int i = 0; i < u->nclasses; i++)
-    if (strcmp(u->classes[i].name, name) == 0) return u->classes[i].g;
-  luaL_error(L, "engine: no throttle class '%s'", name);
-  return NULL;
+    if (strcmp(u->classes[i].name, name) == 0) return i;
+  return luaL_error(L, "engine: no throttle class '%s'", name);
 }
 
-/* engine:reserve([class]) -> seconds to wait before sending  [-2, +1] */
+static pl_gcra *gcra_of(engine_ud *u, int cls) {
+  return cls < 0 ? u->throttle : u->classes[cls].g;
+}
+
+/* A shared-throttle call on class cls's key ("provider:credential[:class]"). */
+static pl_redis_call *shared_call(lua_State *L, engine_ud *u, int cls, double pause) {
+  pl_redis_call *c = new_call(L, PL_REDIS_THROTTLE, "");
+  snprintf(c->key, sizeof c->key, cls < 0 ? "%s" : "%s:%s", u->key, cls < 0 ? "" : u->classes[cls].name);
+  pl_gcra g; /* this client's rate and burst (the local throttle is its key's first client's) */
+  pl_gcra_init(&g, cls < 0 ? u->rate : u->classes[cls].rate, cls < 0 ? u->burst : u->classes[cls].burst);
+  c->interval = g.interval;
+  c->tolerance = g.tolerance;
+  c->pause = pause;
+  return c;
+}
+
+/* [-0, +2] The local throttle's wait, and why the shared one could not be
+ * used (message), for the client to say; frees c. */
+static int reserve_here(lua_State *L, engine_ud *u, int cls, pl_redis *r, pl_redis_call *c) {
+  lua_pushnumber(L, pl_gcra_reserve(gcra_of(u, cls), pl_loop_now(pl_ctx_up(L)->loop)));
+  lua_pushfstring(L, "redis at %s: %s", pl_redis_where(r), c->error);
+  pl_redis_call_free(c);
+  return 2;
+}
+
+static int shared_reserved(lua_State *L, int status, lua_KContext kc) {
+  (void)status;
+  pl_redis_call *c = redis_result((pl_task *)kc);
+  engine_ud *u = lua_touserdata(L, 1);
+  int cls = (int)lua_tointeger(L, 3);
+  if (c->rc != 0) return reserve_here(L, u, cls, c->redis, c); /* c keeps the handle alive */
+  lua_pushnumber(L, c->wait);
+  pl_redis_call_free(c);
+  return 1;
+}
+
+/* engine:reserve([class]) -> seconds to wait before sending[, why the
+ * shared throttle was not used]  [-2, +(1|2)]. With a shared throttle it
+ * asks Redis and waits for the answer; if Redis cannot be used it
+ * throttles in this process and says why. */
 static int l_engine_reserve(lua_State *L) {
   engine_ud *u = luaL_checkudata(L, 1, PL_ENGINE_MT);
   live_policy(L);
-  lua_pushnumber(L, pl_gcra_reserve(class_gcra(L, u, 2), pl_loop_now(pl_ctx_up(L)->loop)));
-  return 1;
+  int cls = class_of(L, u, 2);
+  if (!u->shared) {
+    lua_pushnumber(L, pl_gcra_reserve(gcra_of(u, cls), pl_loop_now(pl_ctx_up(L)->loop)));
+    return 1;
+  }
+  lua_settop(L, 2);
+  lua_pushinteger(L, cls); /* 3: for the continuation */
+  lua_getiuservalue(L, 1, 1);
+  pl_redis *r = *check_redis(L, 4);
+  pl_redis_call *c = shared_call(L, u, cls, 0);
+  pl_ctx *ctx = pl_ctx_up(L);
+  pl_task standin, *w = pl_waiter(L, ctx, &standin);
+  c->post.cb = redis_back;
+  c->post.owner = w;
+  if (pl_redis_submit(r, ctx->loop, c) != 0) return reserve_here(L, u, cls, r, c); /* never handed over */
+  w->post = &c->post;
+  return pl_suspend(L, w, shared_reserved);
+}
+
+/* The loop's thread, when a shared pause is back: nobody waits for it. */
+static void pause_back(pl_post *p, int closing) {
+  (void)closing;
+  pl_redis_call_free((pl_redis_call *)p);
+}
+
+/* Pause the shared throttle of run r's key for seconds, not waiting for
+ * Redis (calls on one handle run in order: the next reserve sees it); if
+ * it cannot be handed over, the next reserve says Redis is lost. */
+static void pause_shared(lua_State *L, int runidx, double seconds) {
+  run_ud *r = lua_touserdata(L, runidx);
+  lua_getiuservalue(L, runidx, 1);
+  engine_ud *u = lua_touserdata(L, -1);
+  if (u->shared && lua_getiuservalue(L, -1, 1) == LUA_TUSERDATA) {
+    pl_redis **h = lua_touserdata(L, -1);
+    if (*h) {
+      pl_redis_call *c = shared_call(L, u, r->cls, seconds);
+      c->post.cb = pause_back;
+      if (pl_redis_submit(*h, pl_ctx_up(L)->loop, c) != 0) pl_redis_call_free(c);
+    }
+  }
+  lua_pop(L, 2);
 }
 
 /* engine:settings() -> {rate=, burst=, attempts=, base=, cap=, deadline=}  [-1, +1] */
@@ -449,9 +518,10 @@ static int l_engine_start(lua_State *L) {
   const char *opname = luaL_checkstring(L, 2);
   const pl_op *op = pl_op_find(u->e.provider, opname);
   if (!op) return luaL_error(L, "engine: %s has no operation %s", u->e.provider->name, opname);
-  pl_gcra *g = class_gcra(L, u, 3);
+  int cls = class_of(L, u, 3);
   run_ud *r = lua_newuserdatauv(L, sizeof *r, 1);
-  r->throttle = g;
+  r->throttle = gcra_of(u, cls);
+  r->cls = cls;
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1);
   pl_call_start(&r->r, &u->e, op, pl_loop_now(pl_ctx_up(L)->loop));
@@ -524,7 +594,10 @@ int pl_engine_auth(lua_State *L, int idx, const char **name, const char **value)
  * caller's). */
 static int push_next(lua_State *L, run_ud *r, pl_next n) {
   static const char *const whys[] = {"answer", "attempts", "budget", "list"};
-  if (n.pause > 0) pl_gcra_pause_until(r->throttle, pl_loop_now(pl_ctx_up(L)->loop) + n.pause);
+  if (n.pause > 0) {
+    pl_gcra_pause_until(r->throttle, pl_loop_now(pl_ctx_up(L)->loop) + n.pause);
+    pause_shared(L, 1, n.pause);
+  }
   lua_pushstring(L, pl_step_name(n.step));
   if (n.step == PL_STEP_SEND) {
     lua_pushnumber(L, n.wait);
@@ -585,11 +658,15 @@ void pl_policy_free(pl_ctx *ctx) {
 }
 
 void pl_open_policy(lua_State *L, int ctxidx) {
-  static const luaL_Reg funcs[] = {{"retry_after", l_retry_after},   {"engine", l_engine},
-                                   {"redis_new", l_redis_new},       {"redis_throttle", l_redis_throttle},
-                                   {"redis_where", l_redis_where},   {"redis_lock", l_redis_lock},
-                                   {"redis_unlock", l_redis_unlock}, {"lock_file", l_lock_file},
-                                   {"lock_release", l_lock_release}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"retry_after", l_retry_after},
+                                   {"engine", l_engine},
+                                   {"redis_new", l_redis_new},
+                                   {"redis_where", l_redis_where},
+                                   {"redis_lock", l_redis_lock},
+                                   {"redis_unlock", l_redis_unlock},
+                                   {"lock_file", l_lock_file},
+                                   {"lock_release", l_lock_release},
+                                   {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
   static const luaL_Reg engine_funcs[] = {{"reserve", l_engine_reserve},

@@ -233,7 +233,7 @@ function M.new(spec, class, opts)
   self.engine = core.engine({
     provider = spec.name, api = api, key = self.throttle_key, rate = self.rate, burst = self.burst,
     attempts = retries.attempts, base = retries.base, cap = retries.cap, deadline = retries.deadline,
-    classes = classes,
+    classes = classes, redis = shared and shared.handle,
   })
   if self.auth_header then -- kept in C from here on
     self.engine:hold("Authorization", self.auth_header)
@@ -379,8 +379,10 @@ local http_send = http.send -- taken at load, as http_request below
 -- (the account's, or the class req.throttle names: EC2's buckets).
 local function exchange(self, req)
   local t = req.throttle or self
-  local wait = self.shared and self.shared:reserve(t.throttle_key, t.rate, t.burst)
-    or self.engine:reserve(req.throttle and req.throttle.class)
+  -- the engine's throttle: this process's, or the shared one on Redis
+  -- (then why, when Redis could not be used and it throttled here)
+  local wait, why = self.engine:reserve(req.throttle and req.throttle.class)
+  if self.shared then self.shared:report(why) end
   if wait > 0 then
     core.count("throttle_waits")
     core.trace_wait(t.throttle_key, wait)
@@ -480,11 +482,8 @@ local function send(self, opname, req)
         end
         local busy = not ok and spec.busy and spec.busy(self, opname, resp) or false
         local stale = spec.reauth_statuses and spec.reauth_statuses[status] or false
-        local pause
-        step, a, b, pause = run:answer(status, not ok and retry_after(self, resp) or nil, busy, stale)
-        -- the engine paused the local throttle; a shared one is paused here
-        local k = t or self
-        if pause > 0 and self.shared then self.shared:pause(k.throttle_key, pause, k.rate, k.burst) end
+        -- a 429 or 503 pauses the whole key: the engine does it, on Redis too when shared
+        step, a, b = run:answer(status, not ok and retry_after(self, resp) or nil, busy, stale)
       else
         step, a, b = run:answer(0, nil, false, false, terr.code ~= "invalid" and terr.retryable ~= false,
           terr.code == "timeout")

@@ -90,18 +90,11 @@ function Redis:working()
     .. "and ensure_peering shared again")
 end
 
--- reserve(key, rate, burst) -> seconds to wait before sending, or nil when
--- the caller must throttle locally.
-function Redis:reserve(key, rate, burst)
-  local wait, err = core.redis_throttle(self.handle, key, rate, burst, 0)
-  if wait then self:working() else self:fallback(err) end
-  return wait
-end
-
--- pause(key, seconds, rate, burst): nobody using key sends for seconds.
-function Redis:pause(key, seconds, rate, burst)
-  local ok, err = core.redis_throttle(self.handle, key, rate, burst, seconds)
-  if ok then self:working() else self:fallback(err) end
+-- report(why): what a client's engine said of its last reservation (it
+-- asks Redis itself, core/binding/lua_policy.c): nil, Redis was used; a
+-- message, it could not be and the engine throttled in this process.
+function Redis:report(why)
+  if why then self:fallback(why) else self:working() end
 end
 
 return M
