@@ -286,10 +286,12 @@ static int l_retry_after(lua_State *L) {
 
 /* ---- the operation engine (pl_engine.h) -------------------------------
  * core.engine{provider=, api=, key=, rate=, burst=, attempts=, base=, cap=,
- * deadline=[, classes={name={rate=, burst=}}]} -> engine: one client's
- * policy, fixed when it is made. Its throttle and retry budget are the
- * key's ("provider:credential"), shared by every client of that account in
- * this state; a class has a throttle of its own (key:name). Nothing of it
+ * deadline=[, classes={name={rate=, burst=}}][, redis=handle]} -> engine:
+ * one client's policy, fixed when it is made. Its throttle and retry
+ * budget are the key's ("provider:credential"), shared by every client of
+ * that account in this state; a class has a throttle of its own
+ * (key:name). With a Redis handle (core.redis_new) the throttle is the one
+ * shared on Redis, this state's when Redis cannot be used. Nothing of it
  * can be changed from Lua afterwards. */
 
 #define PL_ENGINE_MT "peerlua.engine"
@@ -590,8 +592,7 @@ int pl_engine_auth(lua_State *L, int idx, const char **name, const char **value)
 
 /* [-0, +4] step, then for "send" the wait and the retry number, for "fail"
  * why and the attempts made; and the pause the provider asked of the whole
- * key (already applied to the local throttle; the shared one is the
- * caller's). */
+ * key (applied here: to the local throttle, and sent to the shared one). */
 static int push_next(lua_State *L, run_ud *r, pl_next n) {
   static const char *const whys[] = {"answer", "attempts", "budget", "list"};
   if (n.pause > 0) {
