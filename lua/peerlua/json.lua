@@ -55,9 +55,18 @@ local function mark_empty(v, seen)
   return copy, true
 end
 
+-- Does the table v hold a table (where an empty marked array may be)?
+local function nested(v)
+  for _, x in next, v do
+    if type(x) == "table" then return true end
+  end
+  return false
+end
+
 -- encode(v) -> string | nil, err
 function M.encode(v)
-  local marked, changed = mark_empty(v, {})
+  local marked, changed = v, false
+  if type(v) == "table" and (getmetatable(v) == array_mt or nested(v)) then marked, changed = mark_empty(v, {}) end
   local ok, s = pcall(cjson.encode, marked)
   if not ok then return nil, s end
   if changed then s = s:gsub(EMPTY_JSON, "[]", nil) end
