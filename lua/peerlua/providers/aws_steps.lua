@@ -138,7 +138,11 @@ end
 -- A v2 Instaclustr peering names no pcx- (AwsVpcPeerV2 has none; providers.md
 -- 1.4): AWS has it as the connection requested from the data centre's VPC
 -- (dataCentreVpcId) to the peer VPC, not yet rejected, failed or gone.
--- false while AWS shows none; two live ones are refused, not guessed between.
+-- false while AWS shows none. Two live ones are refused, not guessed between:
+-- AWS itself refuses a second connection between the same two VPCs while one
+-- exists (EC2 API error codes: VpcPeeringConnectionAlreadyExists, "A VPC peering
+-- connection between the VPCs already exists"), so two means something else
+-- made one, and neither can be told to be the vendor's.
 local LIVE = { "initiating-request", "pending-acceptance", "provisioning", "active" }
 local function find_pcx(self, op, p, s)
   local r, err = self:describe_vpc_peering_connections({ filters = {
