@@ -592,15 +592,16 @@ local function scope_of(op, args)
 end
 
 -- args(opname, p) -> the arguments of opname for peering p: its scope,
--- and its id for the one path parameter the scope lacks.
+-- and its id for the one path parameter the scope lacks (not one that
+-- spec.defaults fills from the client: spec.default_params names those).
 function Client:id_args(opname, p)
   if self.spec.id_args then return self.spec.id_args(self, opname, p) end
-  local args = {}
+  local args, filled = {}, self.spec.default_params or {}
   for name, where in pairs(self.ops[opname].params) do
     if where == "path" then args[name] = p.scope and p.scope[name] end
   end
   for name, where in pairs(self.ops[opname].params) do
-    if where == "path" and args[name] == nil then args[name] = p.id end
+    if where == "path" and args[name] == nil and not filled[name] then args[name] = p.id end
   end
   return args
 end

@@ -174,6 +174,19 @@ describe("provider clients", function()
     assert.equal(1, count("huawei", "/auth/tokens$"))
   end)
 
+  it("delete a Huawei peering through its value: the project id is the client's, the id the peering's", function()
+    local f = peerlua.sim.fixture.huawei
+    local hw = assert(peerlua.huawei({}))
+    local p = assert(hw:create_peering({ cluster_id = f.clusters[1].id, vpc_id = "f4da5a55-fcd9-4a93-8b86-5b81585e14bb",
+                                         name = "by-value", accept_tenant_id = "4f30b9215e054c908d18f2b150131646" }))
+    assert.is_true(assert(p:delete()))
+    local log = requests("huawei")
+    assert.equal("DELETE", log[#log].method)
+    assert.equal(204, log[#log].status)
+    local want = "/" .. f.accounts[1].project_id .. "/reserved_cluster/" .. f.clusters[1].id .. "/peering/" .. p.id
+    assert.equal(want, log[#log].path:sub(-#want))
+  end)
+
   it("find the Huawei project id of a project_name once, after the arguments pass", function()
     local f = peerlua.sim.fixture.huawei
     local a, cluster = f.accounts[1], f.clusters[1].id

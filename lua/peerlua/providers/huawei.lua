@@ -142,6 +142,7 @@ end
 -- a project_name, it is looked up (once) after the other arguments pass,
 -- so that a call refused for them sends nothing.
 local PROBE = ("0"):rep(32)
+M.default_params = { project_id = true } -- what a peering value's delete leaves to M.defaults
 function M.defaults(client, opname, args)
   local op, c = client.ops[opname], client.creds
   if args.project_id ~= nil or not (op and op.params.project_id) or not (c.project_id or c.project_name) then
