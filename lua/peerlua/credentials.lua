@@ -141,7 +141,8 @@ end
 -- resolve(spec) -> {field = value}, source | nil, err
 -- spec = {provider=, fields = {names}, settings = {names}|nil, given = opts,
 --         env = {field = {VAR, ...}}, profile = name, read_private = fn,
---         sim_account = table|nil, secrets = {names}|nil,
+--         emulated = client of an emulator (then neither the environment nor
+--         the profile is read), sim_account = table|nil, secrets = {names}|nil,
 --         complete = fn(creds) -> true | nil, reason}
 function M.resolve(spec)
   spec.where = {}
@@ -157,6 +158,13 @@ function M.resolve(spec)
     local sim = {}
     for _, f in ipairs(spec.fields) do sim[f] = creds[f] or spec.sim_account[f] end
     if spec.complete(sim) then return settle(spec, sim, "emulator") end
+  end
+  if spec.emulated then -- a client of an emulator: no real secret is read to be sent there
+    local _, why = spec.complete(creds)
+    spec.profile_read = "not read"
+    return nil, why:match("^[^:]*") .. looked(spec, creds):gsub("; profile: not read$", "")
+      .. "; under an emulator neither the environment nor the profile file is read: pass the rest,"
+      .. " or no credentials for the emulator's account"
   end
   from_env(spec, creds, spec.fields)
   if spec.complete(creds) then return settle(spec, creds, "environment") end

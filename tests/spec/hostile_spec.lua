@@ -207,6 +207,21 @@ describe("the credentials file", function()
                    .. "instaclustr.api_key, instaclustr.username)", load(file), 1, true)
   end)
 
+  it("is not read under an emulator, nor the environment: half a credential there is refused", function()
+    -- the other half in the environment and in the profile, as on a machine with real credentials
+    local file = write("real", "[default]\ninstaclustr.api_key = profile-key-not-for-the-emulator\n")
+    local script = write("half.lua", 'local c, err = require("peerlua").instaclustr{ username = "sim-user" }'
+      .. ' print(c and "made" or err.message)\n')
+    local p = assert(io.popen(("PEERLUA_INSTACLUSTR_API_KEY=env-key-not-for-the-emulator PEERLUA_CREDENTIALS=%s "
+      .. "timeout 20 %q --sim %q 2>&1; echo rc=$?"):format(file, assert(os.getenv("PEERLUA_BIN")), script)))
+    local out = p:read("a")
+    p:close()
+    assert.matches("found only username (options); under an emulator neither the environment nor the profile file "
+                   .. "is read", out, 1, true)
+    assert.not_matches("not-for-the-emulator", out, 1, true)
+    assert.matches("rc=0", out, 1, true)
+  end)
+
   it("names the half of a pair that is missing, where the other came from, and the profile read", function()
     local out = load(write("half", "[default]\ninstaclustr.username = u\n"))
     assert.matches("no Instaclustr credentials: pass username and api_key", out, 1, true)

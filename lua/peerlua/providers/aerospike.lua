@@ -24,7 +24,7 @@ function M.credentials(client, opts)
     provider = "aerospike", fields = { "client_id", "client_secret" }, given = opts,
     env = { client_id = { "PEERLUA_AEROSPIKE_CLIENT_ID" }, client_secret = { "PEERLUA_AEROSPIKE_CLIENT_SECRET" } },
     profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    read_private = client.read_private, sim_account = common.sim_account(client, "aerospike"),
+    read_private = client.read_private, emulated = client.sim ~= nil, sim_account = common.sim_account(client, "aerospike"),
     complete = common.need({ "client_id", "client_secret" },
       "no Aerospike Cloud credentials: pass client_id and client_secret (an API key), or set "
       .. "PEERLUA_AEROSPIKE_CLIENT_ID and PEERLUA_AEROSPIKE_CLIENT_SECRET, or add them to the profile file"),

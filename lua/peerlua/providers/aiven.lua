@@ -31,7 +31,7 @@ function M.credentials(client, opts)
     provider = "aiven", fields = { "token", "project" }, given = opts,
     env = { token = { "AIVEN_TOKEN", "AIVEN_AUTH_TOKEN" }, project = { "AIVEN_PROJECT_NAME" } },
     profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    read_private = client.read_private, sim_account = sim_account(client), secrets = { "token" },
+    read_private = client.read_private, emulated = client.sim ~= nil, sim_account = sim_account(client), secrets = { "token" },
     complete = common.need({ "token" },
       "no Aiven token: pass token, or set AIVEN_TOKEN (or AIVEN_AUTH_TOKEN), or add it to the profile file"),
   })

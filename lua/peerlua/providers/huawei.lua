@@ -51,7 +51,7 @@ function M.credentials(client, opts)
       region = { "HW_REGION_NAME" },
     },
     profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    read_private = client.read_private, sim_account = common.sim_account(client, "huawei"),
+    read_private = client.read_private, emulated = client.sim ~= nil, sim_account = common.sim_account(client, "huawei"),
     secrets = { "ak", "sk", "security_token", "user", "password" }, complete = complete,
   })
   if not creds then return nil, err end

@@ -24,7 +24,7 @@ function M.credentials(client, opts)
     provider = "instaclustr", fields = { "username", "api_key" }, given = opts,
     env = { username = { "PEERLUA_INSTACLUSTR_USERNAME" }, api_key = { "PEERLUA_INSTACLUSTR_API_KEY" } },
     profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    read_private = client.read_private, sim_account = common.sim_account(client, "instaclustr"),
+    read_private = client.read_private, emulated = client.sim ~= nil, sim_account = common.sim_account(client, "instaclustr"),
     complete = common.need({ "username", "api_key" },
       "no Instaclustr credentials: pass username and api_key, or set PEERLUA_INSTACLUSTR_USERNAME "
       .. "and PEERLUA_INSTACLUSTR_API_KEY, or add them to the profile file"),

@@ -32,7 +32,7 @@ function M.credentials(client, opts)
     provider = "upcloud", fields = { "token", "username", "password" }, given = opts,
     env = { token = { "UPCLOUD_TOKEN" }, username = { "UPCLOUD_USERNAME" }, password = { "UPCLOUD_PASSWORD" } },
     profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    read_private = client.read_private, sim_account = common.sim_account(client, "upcloud"),
+    read_private = client.read_private, emulated = client.sim ~= nil, sim_account = common.sim_account(client, "upcloud"),
     complete = complete,
   })
   if not creds then return nil, err end
