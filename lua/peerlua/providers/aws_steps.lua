@@ -52,13 +52,26 @@ local SIDES = {
   end,
 }
 
+-- The error level of the step's caller for a function called by a step:
+-- the first frame that is neither C nor one of peerlua's own modules
+-- (chunks named @lua/peerlua/..., as the task traceback tells them), so a
+-- misused step raises at the script's line.
+local function caller()
+  for level = 3, 32 do -- 1 is this function, 2 the one raising
+    local info = debug.getinfo(level, "S")
+    if not info then break end
+    if info.what ~= "C" and info.source:sub(1, 13) ~= "@lua/peerlua/" then return level - 1 end
+  end
+  return 3
+end
+
 local function check_peering(op, p)
   if getmetatable(p) ~= base.Peering then
-    error(string.format("bad argument #1 to '%s' (a peering value expected, got %s)", op, type(p)), 3)
+    error(string.format("bad argument #1 to '%s' (a peering value expected, got %s)", op, type(p)), caller())
   end
   if not SIDES[p.provider] then
     error(string.format("%s: %s peerings are not peered with an AWS VPC (Instaclustr, Aerospike and Aiven are)",
-      op, p.provider), 3)
+      op, p.provider), caller())
   end
   return not p.planned
 end
@@ -120,9 +133,15 @@ end
 local function check_opts(op, opts, known)
   if opts == nil then return {} end
   if type(opts) ~= "table" then error(string.format("bad argument #2 to '%s' (table expected, got %s)", op,
-    type(opts)), 3) end
+    type(opts)), caller()) end
   for k in pairs(opts) do
-    if not known[k] then return nil, select(2, invalid(op, tostring(k), "is not an option of this step")) end
+    if not known[k] then
+      local names = {}
+      for name in pairs(known) do names[#names + 1] = name end
+      local near = type(k) == "string" and core.nearest(k, names)
+      return nil, select(2, invalid(op, tostring(k), "is not an option of this step"
+        .. (near and " (did you mean " .. near .. "?)" or "")))
+    end
   end
   local t = opts.timeout
   if t ~= nil and (type(t) ~= "number" or t ~= t or t < 0 or t > 86400) then
