@@ -3,8 +3,9 @@
 -- its own process space, runs the script, and reads the emulator's request
 -- log. Here the script under test is examples/instaclustr.lua.
 --
---   LUA_CPATH='build/?.so;;' busted examples/spec/instaclustr_spec.lua
---   (or, with peerlua installed, just busted examples/spec/instaclustr_spec.lua)
+--   LUA_CPATH='build/?.so;;' busted --lua=lua5.4 examples/spec/instaclustr_spec.lua
+--   (or, with peerlua installed, busted --lua=lua5.4 examples/spec/instaclustr_spec.lua;
+--   --lua=lua5.4 because Debian's busted otherwise runs under Lua 5.1)
 local peerlua = require("peerlua")
 local sim_module = require("peerlua.sim")
 
