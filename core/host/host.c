@@ -495,7 +495,9 @@ int main(int argc, char **argv) {
     char err[512];
     if (h.o.emu.time_scale == 0) h.o.emu.time_scale = PL_SIM_TIME_SCALE;
     if (!(h.sim = pl_server_start(&h.o.emu, err, sizeof err))) {
-      fprintf(stderr, "%s: --sim: %s\n", host_progname, err);
+      /* a fault spec or fixture the emulator refused: name the option that gave it */
+      const char *opt = strstr(err, "fault spec") ? "--sim-faults" : strstr(err, "fixture") ? "--sim-fixture" : "--sim";
+      fprintf(stderr, "%s: %s: %s\n", host_progname, opt, err);
       return pl_server_is_usage_error(err) ? 2 : 1;
     }
   }

@@ -402,6 +402,10 @@ case_sim() {
   expect "--sim's emulator answers" 0 out "^ok$"
   run --sim-time-scale 0 -e ''
   expect "a bad --sim-time-scale is a usage error" 2 err "time-scale"
+  run --sim-faults bogus -e ''
+  expect "a bad --sim-faults spec is a usage error naming --sim-faults" 2 err "^[^:]*peerlua: --sim-faults: emulator: bad fault spec: 'bogus'"
+  run --sim-fixture no_such_fixture.json -e ''
+  expect "an unreadable --sim-fixture is a usage error naming --sim-fixture" 2 err "^[^:]*peerlua: --sim-fixture: emulator: cannot read fixture"
   echo '{}' >empty_fixture.json
   run --sim --sim-fixture empty_fixture.json -e 'assert(peerlua.instaclustr{})'
   expect "a fixture without the provider's account says so" 1 err "the emulator's fixture has no instaclustr account"
