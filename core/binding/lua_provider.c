@@ -283,24 +283,39 @@ static const pl_param *param_named(const pl_op *op, const char *name) {
   return NULL;
 }
 
-/* An argument of the same operation in another API generation of pv
- * (Instaclustr v1's cluster_data_centre_id on a v2 client): that
- * generation, and the one parameter of op checked by the same rule (v2's
- * cdc_id), or NULL for none or several. NULL if no generation has it. */
+/* A parameter named name of the same operation in q, else of any of q's
+ * operations (v2's cdc_id, given to a v1 list that v2 has no form of);
+ * *in is the operation it is found in. */
+static const pl_param *param_in(const pl_provider *q, const pl_op *op, const char *name, const pl_op **in) {
+  const pl_op *qop = pl_op_find(q, op->name);
+  const pl_param *there = qop ? param_named(qop, name) : NULL;
+  for (const pl_op *o = q->ops; !there && o->name; o++) there = param_named(qop = o, name);
+  *in = qop;
+  return there;
+}
+
+/* The one parameter of op checked by rule, or NULL for none or several. */
+static const char *only_checked(const pl_op *op, const char *rule) {
+  const char *one = NULL;
+  for (const pl_param *p = op->params; p->name && rule; p++) {
+    if (!p->check || strcmp(p->check, rule) != 0) continue;
+    if (one) return NULL; /* two alike: no guess */
+    one = p->name;
+  }
+  return one;
+}
+
+/* An argument of the same operation (or, failing that, of another one) in
+ * another API generation of pv (Instaclustr v1's cluster_data_centre_id
+ * on a v2 client): that generation, and in *same the parameter of op it
+ * is, where both operations have one parameter checked by its rule (v2's
+ * cdc_id), else NULL. NULL if no generation has it. */
 static const pl_provider *other_api(const pl_provider *pv, const pl_op *op, const char *name, const char **same) {
   for (const pl_provider *q = pl_providers; q->name; q++) {
-    const pl_op *qop = q == pv || strcmp(q->name, pv->name) != 0 ? NULL : pl_op_find(q, op->name);
-    const pl_param *there = qop ? param_named(qop, name) : NULL;
+    const pl_op *in = NULL;
+    const pl_param *there = q == pv || strcmp(q->name, pv->name) != 0 ? NULL : param_in(q, op, name, &in);
     if (!there) continue;
-    *same = NULL;
-    for (const pl_param *p = op->params; p->name && there->check; p++) {
-      if (!p->check || strcmp(p->check, there->check) != 0) continue;
-      if (*same) { /* two alike: no guess */
-        *same = NULL;
-        break;
-      }
-      *same = p->name;
-    }
+    *same = only_checked(in, there->check) ? only_checked(op, there->check) : NULL;
     return q;
   }
   return NULL;

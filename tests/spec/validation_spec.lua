@@ -158,6 +158,17 @@ describe("provider argument validation", function()
     for _, d in ipairs(err.details) do rules[d.field] = d.rule end
     assert.equal("is not an argument of this operation (it is api v2's; on api v1, did you mean cluster_data_centre_id?)",
                  rules.cdc_id)
+    -- an operation the other generation has no form of: its argument of another operation
+    _, err = clients.instaclustr:list_peerings({ cdc_id = "aabc665c-8916-40ae-978c-96d39a3a1364" })
+    assert.equal("cdc_id", err.details[1].field)
+    assert.equal("is not an argument of this operation (it is api v2's; on api v1, did you mean cluster_data_centre_id?)",
+                 err.details[1].rule)
+    -- two alike there (v1's get takes two UUIDs): named as v1's, with no guess at which v2 one
+    _, err = v2:get_peering({ cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364" })
+    rules = {}
+    for _, d in ipairs(err.details) do rules[d.field] = d.rule end
+    assert.equal("is not an argument of this operation (it is api v1's; this client is api v2)",
+                 rules.cluster_data_centre_id)
   end)
 
   it("sent nothing to the emulator", function()
