@@ -51,6 +51,9 @@ end
 local allowed = { method = true, url = true, headers = true, query = true, body = true,
                   json = true, timeout = true, connect_timeout = true, insecure = true, ca_file = true,
                   tls_verify = true, max_body = true }
+local allowed_names = {}
+for k in pairs(allowed) do allowed_names[#allowed_names + 1] = k end
+table.sort(allowed_names)
 
 M.MAX_BODY_LIMIT = 1 << 30 -- the largest max_body: 1 GiB
 
@@ -88,7 +91,10 @@ function M.request(opts)
     error("bad argument #1 to 'request' (table expected, got " .. type(opts) .. ")", 2)
   end
   for k in pairs(opts) do
-    if not allowed[k] then return invalid(tostring(k), "unknown option") end
+    if not allowed[k] then
+      local near = type(k) == "string" and core.nearest(k, allowed_names)
+      return invalid(tostring(k), "unknown option" .. (near and " (did you mean " .. near .. "?)" or ""))
+    end
   end
   local url, method = opts.url, opts.method or "GET"
   if type(url) ~= "string" then return invalid("url", "must be a string") end

@@ -87,6 +87,7 @@ describe("peerlua.http.request", function()
       { { url = "http://127.0.0.1:1/", headers = { ["Bad Name"] = "v" } }, "header", "name" },
       { { url = "http://127.0.0.1:1/", headers = { X = "a\r\nY: b" } }, "header", "line break" },
       { { url = "http://127.0.0.1:1/", colour = "red" }, "colour", "unknown option" },
+      { { url = "http://127.0.0.1:1/", methd = "GET" }, "methd", "unknown option (did you mean method?)" },
     }
     for i, case in ipairs(cases) do
       it("case " .. i .. ": " .. case[2] .. " " .. case[3], function()
