@@ -363,8 +363,12 @@ function M.accept_peering(self, p, opts)
   local result = { pcx = side.pcx, status = status, vpc = side.vpc, cidrs = side.cidrs }
   if status == "active" or status == "provisioning" then return result, "existing" end
   if status ~= "pending-acceptance" then
+    -- AWS's word on why, where it gives one (VpcPeeringConnectionStateReason's
+    -- message, EC2 API reference: "more information about the status")
+    local why = type(side.aws.status) == "table" and side.aws.status.message
     return fail("state", op, "AWS peering connection " .. side.pcx .. " is " .. tostring(status)
-      .. ", not pending-acceptance", { state = canonical(status) })
+      .. ", not pending-acceptance" .. (type(why) == "string" and why ~= "" and " (AWS: " .. why .. ")" or ""),
+      { state = canonical(status) })
   end
   local r, aerr = self:accept_vpc_peering_connection({ vpc_peering_connection_id = side.pcx })
   if r == true and aerr == "planned" then -- a dry run: the steps after it plan as if accepted
