@@ -766,8 +766,20 @@ function Client:ensure_peering(args)
     return found, "existing"
   end
   if err then return nil, err end
+  local key -- a dry run that planned this peering already: it is that one, as a real run would find it
+  if plan.on then
+    local k = table.pack(self.spec.match.key(full))
+    key = self.name .. "\0" .. self.base_url .. "\0" .. (self.credential_id or "")
+    for i = 1, k.n do key = key .. "\0" .. tostring(k[i] or "") end
+    local earlier = plan.planned_peering(key)
+    if earlier then
+      plan.found(earlier)
+      return earlier, "existing"
+    end
+  end
   local p, how = self:create_peering(args)
   if not p then return nil, how end
+  if key and how == "planned" then plan.planned_peering(key, p) end
   if not plan.on then self:check_duplicates(args, p) end
   return p, how or "created" -- "reconciled" (found after an ambiguous create), "planned" (a dry run)
 end

@@ -15,6 +15,12 @@ M.options = nil  -- peerlua.options (json, quiet)
 M.json_out = nil -- progress.json_out
 
 local items, existing = {}, 0
+-- What this plan has planned, by what it would do: the same change asked
+-- again (a workflow run twice) is already as wanted once the first is
+-- made, as the second real run finds it. Not a create_peering: a second
+-- one of those is a second peering.
+local planned = {}
+local planned_peerings = {} -- ensure_peering's match key -> the planned peering
 
 local KIND = { POST = "create", PUT = "change", PATCH = "change", DELETE = "delete" }
 -- operations that POST without creating anything
@@ -58,25 +64,45 @@ end
 -- record(client, opname, req[, args]) -> the planned item {kind, provider, op, method, path, body}
 -- args: what is shown as the body of an API whose body is not JSON (AWS's
 -- Query API: every action is a POST to /, its parameters form-encoded).
+-- already(event, line): one thing found as wanted, counted and shown.
+local function already(t, line)
+  existing = existing + 1
+  t.event, t.action = "plan", "exists"
+  emit(t, "exists " .. line)
+end
+
+-- again(key, event, line) -> the item planned under key before, counted and
+-- shown as already as wanted; nil the first time.
+local function again(key, t, line)
+  local item = planned[key]
+  if item then already(t, line .. " (planned earlier in this run)") end
+  return item
+end
+
 function M.record(client, opname, req, args)
   local kind = CHANGE_OPS[opname] and "change" or KIND[req.method]
   local body = req.body
   if body == nil then body = args end
   local item = { kind = kind, provider = client.name, op = opname, method = req.method,
                  path = req.path, body = redact(body) }
-  items[#items + 1] = item
   local text = item.body ~= nil and assert(json.encode_sorted(item.body)) or nil
+  local what = ("%s %s: %s %s%s"):format(item.provider, opname, req.method, req.path, text and " " .. text or "")
+  local key = opname ~= "create_peering" and what or nil
+  local earlier = key and again(key, { provider = item.provider, op = opname, method = req.method, path = req.path,
+                                       body = item.body }, what)
+  if earlier then return earlier end
+  items[#items + 1] = item
+  if key then planned[key] = item end
   emit({ event = "plan", action = kind, provider = item.provider, op = opname, method = req.method,
-         path = req.path, body = item.body },
-       ("%-6s %s %s: %s %s%s"):format(kind, item.provider, opname, req.method, req.path, text and " " .. text or ""))
+         path = req.path, body = item.body }, ("%-6s %s"):format(kind, what))
   return item
 end
 
--- already(event, line): one thing found as wanted, counted and shown.
-local function already(t, line)
-  existing = existing + 1
-  t.event, t.action = "plan", "exists"
-  emit(t, "exists " .. line)
+-- planned_peering(key[, p]) -> the peering ensure_peering planned for its
+-- match key earlier in this plan (with p: remember p as that one).
+function M.planned_peering(key, p)
+  if p then planned_peerings[key] = p end
+  return planned_peerings[key]
 end
 
 -- found(p): ensure_peering found the peering it would create.
@@ -108,18 +134,23 @@ end
 
 -- peer(provider, what, id): a step on the peer's side (peerlua.sim.accept).
 function M.peer(provider, what, id)
-  items[#items + 1] = { kind = "change", provider = provider, op = what, id = id }
-  emit({ event = "plan", action = "change", provider = provider, op = what, id = id },
-       ("change %s %s: peering %s (the peer's side)"):format(provider, what, tostring(id)))
+  local line = ("%s %s: peering %s (the peer's side)"):format(provider, what, tostring(id))
+  if again(line, { provider = provider, op = what, id = id }, line) then return end
+  planned[line] = { kind = "change", provider = provider, op = what, id = id }
+  items[#items + 1] = planned[line]
+  emit({ event = "plan", action = "change", provider = provider, op = what, id = id }, "change " .. line)
 end
 
 -- step(provider, op, kind, p, what): a step of a workflow on a peering the
 -- plan only creates (aws:accept_peering on a planned peering): nothing to
 -- read yet, so what it would do is said, not each request.
 function M.step(provider, op, kind, p, what)
-  items[#items + 1] = { kind = kind, provider = provider, op = op, id = p.id }
+  local line = ("%s %s: %s, for %s peering %s"):format(provider, op, what, p.provider, tostring(p.id))
+  if again(line, { provider = provider, op = op, id = p.id, what = what }, line) then return end
+  planned[line] = { kind = kind, provider = provider, op = op, id = p.id }
+  items[#items + 1] = planned[line]
   emit({ event = "plan", action = kind, provider = provider, op = op, id = p.id, what = what },
-       ("%-6s %s %s: %s, for %s peering %s"):format(kind, provider, op, what, p.provider, tostring(p.id)))
+       ("%-6s %s"):format(kind, line))
 end
 
 -- summary() -> {create =, change =, delete =, existing =, items = {...}}
@@ -143,6 +174,7 @@ end
 -- start() / stop(): a fresh plan, on; off.
 function M.start()
   items, existing, M.on, M.count, M.reported = {}, 0, true, 0, false
+  planned, planned_peerings = {}, {}
 end
 
 -- start_cli(): `peerlua --dry-run`: a plan for the whole run, whose summary

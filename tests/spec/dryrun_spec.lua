@@ -89,6 +89,27 @@ describe("dry_run", function()
     assert.equal(before, #changes())
   end)
 
+  it("counts a change asked again in the same run as already as wanted: a workflow run twice plans it once", function()
+    assert(http.request({ method = "POST", url = server.url .. "/_sim/reset" }))
+    local ic = assert(peerlua.instaclustr({}))
+    local rule = { cluster_id = CLUSTER, network = "10.9.0.0/16", rules = { "CASSANDRA" } }
+    local before, seen = #changes(), {}
+    local summary = assert(peerlua.dry_run(function()
+      for run = 1, 2 do
+        local p, how = assert(ic:ensure_peering(args("vpc-0f0f0f0f")))
+        seen[run] = p.id .. " " .. how
+        assert(peerlua.sim.accept(p))
+        assert(ic:add_firewall_rule(rule))
+      end
+      -- two plain creates are two peerings, in a real run too
+      assert(ic:create_peering(args("vpc-0d0d0d0d")))
+      assert(ic:create_peering(args("vpc-0d0d0d0d")))
+    end))
+    assert.same({ "planned-1 planned", "planned-1 existing" }, seen)
+    assert.same({ 4, 1, 3 }, { summary.create, summary.change, summary.existing })
+    assert.equal(before, #changes())
+  end)
+
   it("returns the error of a function that fails, and refuses to nest", function()
     local s, err = peerlua.dry_run(function() error("stop here") end)
     assert.is_nil(s)
