@@ -189,6 +189,8 @@ static int configure(lua_State *L, pl_http *h) {
     bad = bad || pl_http_set_body(h, sealed->data, sealed->len);
   }
   lua_pop(L, 1);
+  if (lua_getfield(L, 1, "sign") == LUA_TTABLE && !bad) bad = pl_sign_into(L, -1, h) != 0; /* after headers and body */
+  lua_pop(L, 1);
   lua_getfield(L, 1, "tls_verify");
   h->no_verify = lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1);
   lua_pop(L, 1);

@@ -7,11 +7,14 @@
  *     signers take key = key in place of the key fields.
  *   key:wipe(): zero and drop it (also when it is collected); a signer
  *     given a wiped key refuses. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "pl_buf.h"
+#include "pl_http.h"
 #include "pl_lua.h"
 #include "pl_sign.h"
 
@@ -251,6 +254,83 @@ static int l_aws_sign(lua_State *L) {
   }
   pl_sign_out_free(&out);
   return 1;
+}
+
+/* ---- signing at send time ------------------------------------------------
+ * http.send{method=, url=, headers=, body=, sign = {scheme = "aws" | "huawei",
+ * key =, region =, service =}}: the request (the options table at 1) is
+ * signed here, as the transfer is set up, and the signature headers and
+ * the key's token go straight to h's header list (whose credential lines
+ * are zeroed when freed): no Lua value ever holds them. */
+static int sign_error(pl_http *h, const char *msg) {
+  h->err = PL_HTTP_INVALID;
+  snprintf(h->errmsg, sizeof h->errmsg, "sign: %s", msg);
+  return -1;
+}
+
+/* [-0, +0] Add name: value (len bytes) to h; -1 on failure (h says why). */
+static int add_header_n(pl_http *h, const char *name, const char *value, size_t len) {
+  char *v = malloc(len + 1);
+  if (!v) return sign_error(h, "out of memory");
+  memcpy(v, value, len);
+  v[len] = '\0';
+  int bad = pl_http_add_header(h, name, v);
+  pl_wipe(v, len);
+  free(v);
+  return bad;
+}
+
+int pl_sign_into(lua_State *L, int sign, pl_http *h) {
+  int top = lua_gettop(L), bad = 0;
+  sign = lua_absindex(L, sign);
+  lua_getfield(L, sign, "scheme");
+  const char *scheme = lua_tostring(L, -1);
+  lua_getfield(L, sign, "key");
+  const key_ud *k = luaL_testudata(L, -1, PL_KEY_MT);
+  lua_getfield(L, sign, "region");
+  lua_getfield(L, sign, "service");
+  const char *region = lua_tostring(L, -2), *service = lua_tostring(L, -1);
+  int aws = scheme && strcmp(scheme, "aws") == 0;
+  if (!aws && !(scheme && strcmp(scheme, "huawei") == 0)) bad = sign_error(h, "scheme must be \"aws\" or \"huawei\"");
+  if (!bad && !k) bad = sign_error(h, "key must be a signing key");
+  if (!bad && !k->part[0]) bad = sign_error(h, "the key is wiped (its client was closed)");
+  if (!bad && aws && (!region || !service)) bad = sign_error(h, "aws needs region and service");
+  const char *v[3] = {NULL, NULL, NULL}; /* method url body */
+  static const char *const fields[] = {"method", "url", "body"};
+  size_t body_len = 0, n = 0;
+  pl_sign_header *hs = NULL;
+  int has_host = 0;
+  if (!bad && (get_strings(L, fields, 3, v, &body_len) || get_headers(L, &hs, &n, &has_host)))
+    bad = sign_error(h, "the request's method, url, headers or body are not strings");
+  if (bad) {
+    lua_settop(L, top);
+    return -1;
+  }
+  char date[17];
+  const char *when = date_or_now(NULL, date), *date_name = aws ? "X-Amz-Date" : "X-Sdk-Date";
+  const char *method = v[0] ? v[0] : "GET", *body = v[2] ? v[2] : "";
+  pl_sign_out out;
+  char err[160];
+  int failed;
+  if (aws) {
+    pl_sigv4_req r = {method,     v[1],       hs,     n,       body, body_len, k->part[0],
+                      k->part[1], k->part[2], region, service, when, 0};
+    failed = pl_sign_aws(&r, &out, err, sizeof err);
+  } else {
+    /* a temporary key's token is a signed header (huaweicloud-sdk-go-v3
+     * core/auth/basic: X-Security-Token set before the signer runs) */
+    if (k->part[2]) hs[n++] = (pl_sign_header){"X-Security-Token", k->part[2]};
+    pl_sign_req r = {method, v[1], hs, n, body, body_len, k->part[0], k->part[1], when};
+    failed = pl_sign_huawei(&r, &out, err, sizeof err);
+  }
+  lua_settop(L, top);
+  if (failed) return sign_error(h, err);
+  bad = pl_http_add_header(h, date_name, when) ||
+      add_header_n(h, "Authorization", out.authorization.data, out.authorization.len) ||
+      (k->part[2] && pl_http_add_header(h, aws ? "X-Amz-Security-Token" : "X-Security-Token", k->part[2])) ||
+      (!has_host && add_header_n(h, "Host", out.host.data, out.host.len));
+  pl_sign_out_free(&out);
+  return bad ? -1 : 0;
 }
 
 void pl_open_sign(lua_State *L) {

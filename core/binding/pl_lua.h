@@ -90,6 +90,11 @@ void pl_install_searcher(lua_State *L);
 int pl_json_integers(lua_State *L);
 /* [-0, +0] Add huawei_sign and aws_sign to the table at the top (no context needed). */
 void pl_open_sign(lua_State *L);
+/* http.send's sign = {scheme =, key =, region =, service =} at index sign:
+ * sign the request in the options table at 1 and add the signature
+ * headers (and the key's token) to h. 0, or -1 with h's error set. */
+struct pl_http;
+int pl_sign_into(lua_State *L, int sign, struct pl_http *h);
 void pl_open_xml(lua_State *L);
 /* [-0, +0] Add client_wrap, client_state and client_close (clients as userdata) to the table at the top. */
 void pl_open_client(lua_State *L);

@@ -394,7 +394,8 @@ local function exchange(self, req)
   if not ok then return nil, err end
   if req.on_send then req.on_send() end
   local opts = { method = req.method, url = req.url, headers = req.headers, body = req.body_text,
-                 timeout = self.timeout, auth = self.engine } -- the header it holds, added in C
+                 timeout = self.timeout, auth = self.engine, -- the header it holds, added in C
+                 sign = req.sign } -- or the request signed in C with the key the client holds
   for k, v in pairs(self.transport) do opts[k] = v end
   -- built here from checked parts: sent without request's checks
   return (core.transport or http_send)(opts)

@@ -245,9 +245,10 @@ describe("the providers' recorded exchanges (shared/fixtures)", function()
     if req.body_text then req.headers["Content-Type"] = "application/json" end
     local ok, err = client.spec.authorize(client, req)
     if not ok then return nil, err end
-    -- as the client's own attempts go: the credential header is the engine's, added in C
+    -- as the client's own attempts go: the credential header is the engine's, or the
+    -- signature made as it is sent, both added in C
     return http.send({ method = method, url = req.url, headers = req.headers, body = req.body_text,
-                       timeout = client.timeout, auth = client.engine })
+                       timeout = client.timeout, auth = client.engine, sign = req.sign })
   end
 
   -- ===========================================================================

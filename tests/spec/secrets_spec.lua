@@ -137,6 +137,35 @@ describe("a client's credential header", function()
     nowhere(aws, function(s) return s:find(sk, 1, true) end)
   end)
 
+  it("of a signer: the signature and the session token are made in C as the request is sent, not handed to it", function()
+    local sk = string.format("sk%x-signed-in-c", os.time())
+    local hw = assert(peerlua.huawei({ ak = "AKPEERLUATEST", sk = sk, project_id = ("0f"):rep(16),
+                                       security_token = sk .. "-token", base_url = "http://127.0.0.1:9" }))
+    local aws = assert(peerlua.aws({ access_key_id = "AKIAPEERLUATEST", secret_access_key = sk .. "-aws",
+                                     session_token = sk .. "-session", region = "us-east-1",
+                                     base_url = "http://127.0.0.1:9" }))
+    local internals = require("internals")
+    local handed = {}
+    internals.transport(function(opts)
+      handed[#handed + 1] = opts
+      return { status = 403, headers = {}, body = "" }
+    end)
+    hw:list_peerings({ cluster_id = "c1" })
+    aws:get_caller_identity({})
+    internals.transport(nil)
+    assert.equal(2, #handed)
+    for i, scheme in ipairs({ "huawei", "aws" }) do
+      local opts = handed[i]
+      assert.equal(scheme, opts.sign.scheme)
+      assert.equal("peerlua.key", getmetatable(opts.sign.key))
+      for name in pairs(opts.headers) do
+        local n = name:lower()
+        assert.is_falsy(n == "authorization" or n:find("token", 1, true) or n:find("date", 1, true), name)
+      end
+      assert.is_nil(find(opts, function(v) return v:find(sk, 1, true) end))
+    end
+  end)
+
   it("of an assumed AWS role (STS's temporary keys) is in no Lua value after a call that used it", function()
     local aws = assert(peerlua.aws({ region = "us-west-2", role_arn = "arn:aws:iam::210987654321:role/peerlua-accepter" }))
     -- the role's account answers: the call went with the temporary keys

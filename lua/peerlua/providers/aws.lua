@@ -561,11 +561,9 @@ function M.authorize(client, req)
   end
   -- Route 53 is global and signs for us-east-1 (Route 53 API Reference, "Signing requests")
   local signing_region = req.service == "route53" and "us-east-1" or client.region
-  local h, err = core.aws_sign({ method = req.method, url = req.url, headers = req.headers,
-                                 body = req.body_text or "", key = key, region = signing_region,
-                                 service = req.service })
-  if not h then return nil, err end
-  for k, v in pairs(h) do req.headers[k] = v end
+  -- signed in C as the request is sent (http.send sign =): the signature
+  -- and the session token go to the transfer, never into a Lua value
+  req.sign = { scheme = "aws", key = key, region = signing_region, service = req.service }
   return true
 end
 

@@ -203,12 +203,8 @@ function token(client)
 end
 
 function M.authorize(client, req)
-  if client.key then -- its security token, if any, is signed and sent by the signer
-    local signed, err = core.huawei_sign({
-      method = req.method, url = req.url, headers = req.headers, body = req.body_text or "", key = client.key,
-    })
-    if not signed then return nil, err end
-    for k, v in pairs(signed) do req.headers[k] = v end
+  if client.key then -- signed in C as it is sent (http.send sign =), its security token with it
+    req.sign = { scheme = "huawei", key = client.key }
     return true
   end
   return token(client)
