@@ -373,7 +373,7 @@ function Client:service_url(service)
   return self.spec.service_url(self, service)
 end
 
-local http_send = http.send -- taken at load, as http_request below
+local http_send = core.http_send -- taken at load, as http_request below (core/binding: not a script's)
 
 -- exchange(self, req) -> resp | nil, err: one attempt, after the throttle
 -- (the account's, or the class req.throttle names: EC2's buckets).

@@ -158,11 +158,14 @@ function M.request(opts)
   return setmetatable(resp, Response)
 end
 
--- send(opts) -> resp | nil, err: request's transfer for peerlua's own
+-- core.http_send(opts) -> resp | nil, err: request's transfer for peerlua's own
 -- callers, whose options are known good (a client's engine, its options
 -- checked when it was made): an upper-case method, the url, headers of
 -- strings, a string body or nil, timeout and the transport options.
-function M.send(opts)
+-- Kept in core, where peerlua's own modules find it and a script does not:
+-- it takes a client's engine (auth =), signing key (sign =) and sealed body,
+-- which a script must not send outside the engine's throttle and retries.
+function core.http_send(opts)
   if opts.tls_verify == false then warn_no_verify() end
   opts.insecure, opts.tls_verify = opts.insecure and true or false, opts.tls_verify ~= false
   local resp, err = core.http_request(opts)

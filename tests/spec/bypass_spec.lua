@@ -85,6 +85,17 @@ describe("a script trying to change the policy", function()
     assert.equal(5, requests())
   end)
 
+  it("cannot send outside the engine with a client's credential: no send taking one is published", function()
+    assert.is_nil(peerlua.http.send)
+    for _, opt in ipairs({ "auth", "sign", "sealed_body" }) do
+      local resp, err = peerlua.http.request({ url = server.url .. "/_test/status/200", [opt] = {} })
+      assert.is_nil(resp)
+      assert.equal("invalid", err.code)
+      assert.equal(opt, err.details[1].field)
+    end
+    assert.equal(0, requests())
+  end)
+
   it("cannot make a create idempotent: under 500after:0.5 no create is made twice", function()
     local ic = assert(peerlua.instaclustr({ retries = FAST }))
     assert.is_nil(ic.ops)
