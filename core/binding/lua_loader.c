@@ -52,6 +52,33 @@ int pl_run_module(lua_State *L) {
   return 1;
 }
 
+/* core.require(name) -> the module: peerlua's own modules that hold its
+ * policy (the client layer, the provider tables' hooks, the dry run, the
+ * locks) load through this, once, into a table only the registry holds,
+ * not into package.loaded; a script's require of the same name runs the
+ * file again and gets a copy of its own, whose changes reach no client.
+ * [-1, +1] */
+int pl_private_require(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  lua_settop(L, 1);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, "peerlua.private"); /* name cache */
+  if (lua_getfield(L, 2, name) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  int st = pl_load_module(L, name); /* name cache chunk|msg */
+  if (st != 1) return lua_error(L);
+  lua_pushvalue(L, 1);
+  lua_pushliteral(L, ":embedded:");
+  lua_getfield(L, LUA_REGISTRYINDEX, PL_CORE_KEY);
+  lua_call(L, 3, 1); /* name cache module */
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
+  }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, 2, name);
+  return 1;
+}
+
 /* package.searchers entry for peerlua.*: [-1, +2] loader, origin | [-1, +1] message */
 static int searcher(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);

@@ -349,6 +349,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
                                    {"isatty", l_isatty},
                                    {"nearest", l_nearest},
                                    {"json_integers", pl_json_integers},
+                                   {"require", pl_private_require},
                                    {NULL, NULL}};
   if (luaL_newmetatable(L, PL_ERROR_MT)) {
     lua_pushcfunction(L, error_tostring);

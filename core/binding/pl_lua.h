@@ -83,6 +83,9 @@ int pl_load_module(lua_State *L, const char *name);
 /* a module's loader, a closure over its chunk: [-2, +1] runs it as
  * chunk(name, origin, registry[PL_CORE_KEY]); */
 int pl_run_module(lua_State *L);
+/* core.require(name): a module of peerlua's kept out of package.loaded
+ * (lua_loader.c); [-1, +1] */
+int pl_private_require(lua_State *L);
 /* [-0, +0] and the package.searchers entry for peerlua.*, put at [2] once. */
 void pl_install_searcher(lua_State *L);
 /* core.json_integers(t) -> t: lua-cjson's whole-number floats made integers

@@ -34,8 +34,8 @@
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local json = require("peerlua.json")
 local http = require("peerlua.http")
-local plan = require("peerlua.plan")
-local lock = require("peerlua.lock")
+local plan = core.require("peerlua.plan")
+local lock = core.require("peerlua.lock")
 local throttle = require("peerlua.throttle") -- sets core.throttle_state
 
 local M = {}

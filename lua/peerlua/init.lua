@@ -113,12 +113,12 @@ local function provider_layer()
   if client then return client end
   local _ = M.http -- wired before any provider module requires it
   core.set_array_mt(getmetatable(M.json.array()))
-  client = require("peerlua.client")
+  client = core.require("peerlua.client")
   client.error = core.error
   client.sim = M.sim
-  local lock = require("peerlua.lock")
+  local lock = core.require("peerlua.lock")
   lock.error = core.error
-  local peering = require("peerlua.peering")
+  local peering = core.require("peerlua.peering")
   peering.emit = function(p, elapsed) M.progress.event(p, elapsed, M.options) end
   peering.emit_end = function(p) M.progress.finish(p) end
   return client
@@ -164,7 +164,7 @@ for _, name in ipairs({ "instaclustr", "huawei", "aerospike", "upcloud", "aiven"
       if ok == nil and err then return nil, err end
     end
     if not spec then
-      spec = require("peerlua.providers." .. name)
+      spec = core.require("peerlua.providers." .. name)
       class = c.class(spec)
     end
     return c.new(spec, class, opts)
@@ -202,7 +202,7 @@ function M.set_sim(sim)
     -- does (the AWS account accepting a pcx-, the peer VPC's owner), done
     -- through the emulator's /_sim/peer-accept.
     function sim.accept(p, accept)
-      local plan = require("peerlua.plan")
+      local plan = core.require("peerlua.plan")
       if plan.on then -- a dry run: the peer's side is not touched either
         plan.peer(p.provider, accept == false and "peer_reject" or "peer_accept", p.id)
         return true
@@ -231,7 +231,7 @@ end
 
 -- The dry run's plan, wired to the options and the JSON stream.
 function lazy.plan()
-  local plan = require("peerlua.plan")
+  local plan = core.require("peerlua.plan")
   plan.options = M.options
   plan.json_out = M.progress.json_out
   return plan

@@ -3,8 +3,8 @@
 -- Waiting on many peerings of one account polls with one list call per
 -- interval (shared by every waiter), not one get per peering.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
-local base = require("peerlua.client")
-local plan = require("peerlua.plan")
+local base = core.require("peerlua.client")
+local plan = core.require("peerlua.plan")
 
 local Peering = base.Peering
 local M = {}

@@ -528,7 +528,7 @@ describe("peerlua.aws", function()
       assert.equal(c[3], err.details[1].field)
     end
     local ok, err = aws:ensure_ingress(setmetatable({ provider = "instaclustr", raw = {} },
-      require("peerlua.client").Peering))
+      require("internals").core.require("peerlua.client").Peering))
     assert.is_nil(ok)
     assert.equal("ports", err.details[1].field)
     assert.is_nil(peerlua.aws({ region = "EU_WEST_1" }))

@@ -85,6 +85,27 @@ describe("a script trying to change the policy", function()
     assert.equal(5, requests())
   end)
 
+  it("gets a copy of its own when it requires the client layer or a provider: replacing its hooks changes no client", function()
+    local Client = require("peerlua.client").Client
+    local spec = require("peerlua.providers.instaclustr")
+    local called = {}
+    local saved = { call = Client.call, call_pages = Client.call_pages, busy = spec.busy, authorize = spec.authorize }
+    Client.call = function() called.call = true return { status = 200 } end
+    Client.call_pages = function() called.call_pages = true return {} end
+    spec.busy = function() called.busy = true return true end -- every 500 a busy answer, retried
+    spec.authorize = function() called.authorize = true return true end
+    local ic = assert(peerlua.instaclustr({ retries = FAST }))
+    faults("GET /instaclustr/*=500:1")
+    local before = requests()
+    local list, err = ic:list_peerings({ cluster_data_centre_id = CDC })
+    Client.call, Client.call_pages, spec.busy, spec.authorize = saved.call, saved.call_pages, saved.busy,
+      saved.authorize
+    assert.same({}, called)
+    assert.is_nil(list)
+    assert.equal("unavailable", err.code)
+    assert.equal(5, requests() - before) -- the client's own policy: 5 attempts, each sent
+  end)
+
   it("cannot send outside the engine with a client's credential: no send taking one is published", function()
     assert.is_nil(peerlua.http.send)
     for _, opt in ipairs({ "auth", "sign", "sealed_body" }) do

@@ -41,7 +41,8 @@ describe("an AWS step", function()
     assert.is_false(ok)
     assert.matches("^[^:]*misuse_spec%.lua:%d+: bad argument #1 to 'accept_peering' %(a peering value expected, "
       .. "got nil%)", msg)
-    local p = setmetatable({ provider = "instaclustr", id = "x", raw = {} }, require("peerlua.client").Peering)
+    local Peering = require("internals").core.require("peerlua.client").Peering -- what peering values are
+    local p = setmetatable({ provider = "instaclustr", id = "x", raw = {} }, Peering)
     ok, msg = pcall(function() local r = aws:ensure_routes(p, 5) return r end)
     assert.is_false(ok)
     assert.matches("^[^:]*misuse_spec%.lua:%d+: bad argument #2 to 'ensure_routes' %(table expected, got number%)", msg)

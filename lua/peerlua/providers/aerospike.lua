@@ -3,9 +3,9 @@
 -- client and refreshed before it expires, or once after a 401
 -- token-expired; concurrent tasks share one refresh.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
-local common = require("peerlua.providers.common")
-local credentials = require("peerlua.credentials")
-local base = require("peerlua.client")
+local common = core.require("peerlua.providers.common")
+local credentials = core.require("peerlua.credentials")
+local base = core.require("peerlua.client")
 local json = require("peerlua.json")
 
 local M = {

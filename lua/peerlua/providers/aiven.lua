@@ -6,8 +6,8 @@
 -- no single read either: a peering is read by reading its project VPC
 -- (list_peerings) and matching, as the avn CLI does.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
-local common = require("peerlua.providers.common")
-local credentials = require("peerlua.credentials")
+local common = core.require("peerlua.providers.common")
+local credentials = core.require("peerlua.credentials")
 
 local M = {
   name = "aiven",

@@ -16,8 +16,8 @@
 -- minutes before they expire. Region: the option, $AWS_REGION,
 -- $AWS_DEFAULT_REGION, the profile's region.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
-local base = require("peerlua.client")
-local credentials = require("peerlua.credentials")
+local base = core.require("peerlua.client")
+local credentials = core.require("peerlua.credentials")
 local http = require("peerlua.http")
 
 local M = {
@@ -57,7 +57,7 @@ M.reauth_statuses = { [400] = true, [403] = true }
 
 -- ---- XML answers ----------------------------------------------------------
 
-local common = require("peerlua.providers.common")
+local common = core.require("peerlua.providers.common")
 local list = common.xml_list
 
 -- Every answer of the Query and REST-XML APIs is a document, CreateRoute's
@@ -577,7 +577,7 @@ function M.reauthorize(client, resp)
   return false
 end
 
-M.methods = require("peerlua.providers.aws_steps")
+M.methods = core.require("peerlua.providers.aws_steps")
 
 -- No peering is created on this side: nothing to reconcile.
 M.match = {

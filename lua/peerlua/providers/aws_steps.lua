@@ -11,11 +11,11 @@
 -- or Aiven (state_info.aws_vpc_peering_connection_id): where each puts the
 -- pcx- and the accepter's account and VPC is in SIDES.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
-local base = require("peerlua.client")
-local plan = require("peerlua.plan")
+local base = core.require("peerlua.client")
+local plan = core.require("peerlua.plan")
 
 local M = {}
-local common = require("peerlua.providers.common")
+local common = core.require("peerlua.providers.common")
 local list = common.xml_list
 
 local function fail(code, op, message, extra)

@@ -3,9 +3,9 @@
 -- (SDK-HMAC-SHA256) when ak and sk are given, else an IAM user token
 -- (password auth, cached until shortly before it expires).
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
-local base = require("peerlua.client")
-local common = require("peerlua.providers.common")
-local credentials = require("peerlua.credentials")
+local base = core.require("peerlua.client")
+local common = core.require("peerlua.providers.common")
+local credentials = core.require("peerlua.credentials")
 local json = require("peerlua.json")
 
 local M = {

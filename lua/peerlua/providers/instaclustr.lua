@@ -1,8 +1,9 @@
 -- peerlua.providers.instaclustr: Instaclustr provisioning API, v1 (the
 -- default, documented in shared/seeds) and v2 (cluster-management,
 -- `api = "v2"`). HTTP Basic with the user name and provisioning API key.
-local common = require("peerlua.providers.common")
-local credentials = require("peerlua.credentials")
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
+local common = core.require("peerlua.providers.common")
+local credentials = core.require("peerlua.credentials")
 
 local M = {
   name = "instaclustr",
@@ -69,7 +70,7 @@ end
 M.after = {
   create_peering = function(client, _, p, how)
     if client.api ~= "v1" or type(p.raw) ~= "string" then return p, how end
-    local full, err = require("peerlua.peering").read_new(p)
+    local full, err = core.require("peerlua.peering").read_new(p)
     if not full then return nil, err end
     return full, how
   end,

@@ -1,9 +1,9 @@
 -- peerlua.providers.upcloud: UpCloud API 1.3 network peerings. Auth is a
 -- bearer API token (preferred) or HTTP Basic with a (sub-)account.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
-local base = require("peerlua.client")
-local common = require("peerlua.providers.common")
-local credentials = require("peerlua.credentials")
+local base = core.require("peerlua.client")
+local common = core.require("peerlua.providers.common")
+local credentials = core.require("peerlua.credentials")
 
 local M = {
   name = "upcloud",
