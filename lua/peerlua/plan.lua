@@ -61,9 +61,6 @@ local function emit(t, line)
   end
 end
 
--- record(client, opname, req[, args]) -> the planned item {kind, provider, op, method, path, body}
--- args: what is shown as the body of an API whose body is not JSON (AWS's
--- Query API: every action is a POST to /, its parameters form-encoded).
 -- already(event, line): one thing found as wanted, counted and shown.
 local function already(t, line)
   existing = existing + 1
@@ -79,6 +76,10 @@ local function again(key, t, line)
   return item
 end
 
+-- record(client, opname, req[, args]) -> the planned item {kind, provider, op, method, path, body}
+-- (the one planned earlier, when the same change was)
+-- args: what is shown as the body of an API whose body is not JSON (AWS's
+-- Query API: every action is a POST to /, its parameters form-encoded).
 function M.record(client, opname, req, args)
   local kind = CHANGE_OPS[opname] and "change" or KIND[req.method]
   local body = req.body
