@@ -385,6 +385,17 @@ static int plan_call(lua_State *L, const char *fn) {
 }
 
 /* peerlua.options, peerlua.set_sim: before any chunk runs. */
+/* os.exit under --stats: the counts first, then the real os.exit (upvalue 1),
+ * so a script that ends with os.exit still gets its stats line. */
+static int exit_with_stats(lua_State *L) {
+  pl_print_stats(L, stderr);
+  fflush(stderr);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
 static int setup(lua_State *L, host *h) {
   luaL_requiref(L, "peerlua", luaopen_peerlua, 1);
   main_ctx = pl_ctx_of(L);
@@ -399,6 +410,13 @@ static int setup(lua_State *L, host *h) {
     lua_pushboolean(L, h->o.json != NULL);
   lua_setfield(L, -2, "json");
   lua_pop(L, 1);
+  if (h->o.stats) { /* before the dry run's wrapper, whose summary then comes first, as at a normal end */
+    lua_getglobal(L, "os");
+    lua_getfield(L, -1, "exit");
+    lua_pushcclosure(L, exit_with_stats, 1);
+    lua_setfield(L, -2, "exit");
+    lua_pop(L, 1);
+  }
   if (h->o.dry_run && plan_call(L, "start_cli") != LUA_OK) return 1;
   if (h->sim) {
     lua_getfield(L, -1, "set_sim");

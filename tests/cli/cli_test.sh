@@ -363,6 +363,8 @@ assert(r.status == 200)
 r = assert(http.request{url = "$URL/_test/delay/30"})
 print("done", r.status)
 EOF
+  run --stats -e "assert(peerlua.http.request{url = '$URL/_test/status/200'}) os.exit(3)"
+  expect "--stats prints its counts when the script ends with os.exit" 3 err "^peerlua: stats: requests 1, "
   run --trace=trace.log --stats req.lua
   expect "--trace writes to a file, --stats prints at exit" 0 out "^done	200$" \
     trace.log "GET http://127.0.0.1:[0-9]+/_test/echo\?password=\[REDACTED\]&name=visible -> 200" \
