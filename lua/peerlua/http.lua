@@ -60,12 +60,33 @@ M.MAX_BODY_LIMIT = 1 << 30 -- the largest max_body: 1 GiB
 -- check_transport(opts, invalid) -> true | invalid(field, rule): the
 -- transport options a request and a client share.
 local BOOLEANS, SECONDS = { "insecure", "tls_verify" }, { "timeout", "connect_timeout" }
+-- Why the file at path is no CA bundle libcurl can use, or nil: checked
+-- when the options are, so a missing or wrong file is named then and not
+-- reported later as a certificate that did not verify. Once per path.
+local pem_ok = {}
+local function pem_problem(path)
+  local f, err = io.open(path, "rb")
+  if not f then return "cannot be read: " .. tostring(err) end
+  local text, rerr = f:read(1 << 20)
+  f:close()
+  if not text then return rerr and ("cannot be read: " .. tostring(rerr)) or "is empty, not a PEM file" end
+  if not text:find("%-%-%-%-%-BEGIN [%u ]*CERTIFICATE%-%-%-%-%-") then
+    return "is not a PEM file of CA certificates (no -----BEGIN CERTIFICATE----- in it)"
+  end
+  return nil
+end
+
 function M.check_transport(opts, fail)
   for _, k in ipairs(BOOLEANS) do
     if opts[k] ~= nil and type(opts[k]) ~= "boolean" then return fail(k, "must be true or false") end
   end
   if opts.ca_file ~= nil and (type(opts.ca_file) ~= "string" or opts.ca_file == "") then
     return fail("ca_file", "must be the path of a PEM file")
+  end
+  if opts.ca_file ~= nil and not pem_ok[opts.ca_file] then
+    local why = pem_problem(opts.ca_file)
+    if why then return fail("ca_file", why) end
+    pem_ok[opts.ca_file] = true
   end
   local mb = opts.max_body
   if mb ~= nil and (math.type(mb) ~= "integer" or mb < 1 or mb > M.MAX_BODY_LIMIT) then

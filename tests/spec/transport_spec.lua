@@ -114,6 +114,24 @@ describe("transport", function()
     assert.is_nil(resp)
     assert.equal("invalid", err.code)
     assert.equal("ca_file", err.details[1].field)
+    -- a file that is not there, a directory, a file that is no PEM: named, not a certificate that did not verify
+    local not_pem = os.tmpname()
+    local f = assert(io.open(not_pem, "w"))
+    f:write("not a certificate\n")
+    f:close()
+    for path, rule in pairs({ ["/nonexistent/ca.pem"] = "cannot be read", ["/"] = "cannot be read",
+                              [not_pem] = "is not a PEM file" }) do
+      local c, cerr = peerlua.instaclustr({ username = "u", api_key = "k", ca_file = path })
+      assert.is_nil(c)
+      assert.equal("ca_file", cerr.details[1].field)
+      assert.matches(rule, cerr.details[1].rule, 1, true)
+      resp, err = http.request({ url = tls.url, ca_file = path })
+      assert.is_nil(resp)
+      assert.equal("invalid", err.code)
+      assert.matches(rule, err.details[1].rule, 1, true)
+    end
+    os.remove(not_pem)
+    assert(http.request({ url = tls.url, ca_file = tls.cert, timeout = 5 })) -- the real one still does
   end)
 
   describe("caps a response body", function()
