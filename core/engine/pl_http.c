@@ -300,6 +300,12 @@ void pl_http_finish(pl_http *h, int code) {
       : cert                              ? PL_HTTP_REFUSED
                                           : PL_HTTP_NETWORK;
   if (!h->errmsg[0]) snprintf(h->errmsg, sizeof h->errmsg, "%s", curl_easy_strerror(rc));
+  /* OpenSSL's answer to a TLS hello met by plain HTTP: every try gets it */
+  if (rc == CURLE_SSL_CONNECT_ERROR && strstr(h->errmsg, "wrong version number")) {
+    h->err = PL_HTTP_REFUSED;
+    size_t n = strlen(h->errmsg);
+    snprintf(h->errmsg + n, sizeof h->errmsg - n, " (the server does not speak TLS there: an http:// URL?)");
+  }
   if (cert) {
     size_t n = strlen(h->errmsg);
     snprintf(h->errmsg + n, sizeof h->errmsg - n, " (the TLS certificate did not verify; ca_file names a CA to trust)");

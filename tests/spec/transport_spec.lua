@@ -96,6 +96,22 @@ describe("transport", function()
     assert.equal(before, peerlua.stats().retries)
   end)
 
+  it("does not retry https:// to a server that speaks plain HTTP, and says so", function()
+    local plain = emu.url:gsub("^http:", "https:")
+    local ic = assert(peerlua.instaclustr({ base_url = plain .. "/instaclustr", username = "u", api_key = "k",
+                                            retries = { attempts = 5, base = 0.01 } }))
+    local before = peerlua.stats().retries
+    local list, err = ic:list_peerings({ cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364" })
+    assert.is_nil(list)
+    assert.equal("network", err.code)
+    assert.is_false(err.retryable)
+    assert.matches("does not speak TLS there: an http:// URL?", err.message, 1, true)
+    -- the first try may end in a closed connection (SSL_ERROR_SYSCALL, retried as any network error);
+    -- the answer that shows plain HTTP ends the call: not all 5 attempts
+    assert.is_nil(err.message:find("gave up after", 1, true))
+    assert.is_true(peerlua.stats().retries - before < 4)
+  end)
+
   it("checks the transport options of a client before any request", function()
     for _, case in ipairs({ { tls_verify = "no" }, { insecure = 1 }, { max_body = 0 }, { max_body = 1.5 },
                             { max_body = (1 << 30) + 1 }, { ca_file = "" } }) do
