@@ -158,7 +158,11 @@ local function shared_throttle(spec, opts)
   if not env_throttle then
     local err
     env_throttle, err = throttle.redis({ url = url })
-    if not env_throttle then return nil, err end
+    if not env_throttle then -- the variable's fault, not a call of the script's (its URL may hold a password: not echoed)
+      local d = type(err) == "table" and err.details and err.details[1]
+      local rule = d and d.rule or tostring(type(err) == "table" and err.message or err)
+      return invalid(spec.name, "PEERLUA_REDIS_URL", (d and d.field ~= "url" and d.field .. ": " or "") .. rule)
+    end
   end
   return core.throttle_state(env_throttle)
 end

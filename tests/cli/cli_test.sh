@@ -152,6 +152,9 @@ windows() {
 }
 
 case_redis() {
+  PEERLUA_REDIS_URL='http://user:pw-not-shown@127.0.0.1:1' run -e 'print(peerlua.instaclustr{username = "u", api_key = "k"})'
+  expect "a bad PEERLUA_REDIS_URL is named, not blamed on a call" 0 out "invalid options: PEERLUA_REDIS_URL: must start with redis://"
+  refute "a bad PEERLUA_REDIS_URL's password is not echoed" out "pw-not-shown"
   start_emulator
   start_redis
   local line busiest rejected rate
