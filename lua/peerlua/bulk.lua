@@ -19,6 +19,12 @@ return function(items, fn, opts)
         near and "did you mean '" .. near .. "'?" or "its only option is 'concurrency'"), 2)
     end
   end
+  local n = #items -- a list: 1..n; a named key or a hole would be skipped without a word
+  for k in pairs(items) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then
+      error(string.format("bad argument #1 to 'bulk' (a list expected: key %s is not 1..%d)", tostring(k), n), 2)
+    end
+  end
   local concurrency = opts.concurrency or 10
   if math.type(concurrency) ~= "integer" or concurrency < 1 then
     error("bad option 'concurrency' to 'bulk' (integer >= 1 expected)", 2)

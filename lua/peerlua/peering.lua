@@ -283,8 +283,11 @@ function Peering:wait(want, opts)
     if TERMINAL[self.state] then
       local reason = owner(self).spec.reason
       local why = reason and reason(self.raw)
-      return fail(self.state, string.format("peering %s is %s (%s), not %s%s", tostring(self.id),
-        self.state, tostring(self.status), want, why and ": " .. why or ""))
+      -- the provider's word only where it says more than the state (not "rejected (rejected)")
+      local word = tostring(self.status)
+      local same = word:lower():gsub("[%- ]", "_") == self.state
+      return fail(self.state, string.format("peering %s is %s%s, not %s%s", tostring(self.id), self.state,
+        same and "" or " (" .. word .. ")", want, why and ": " .. why or ""))
     end
   end
 end

@@ -49,6 +49,17 @@ describe("p:wait arguments", function()
     end)
   end
 
+  it("ends at a terminal state, naming it once (not 'rejected (rejected)')", function()
+    local ic = assert(peerlua.instaclustr({}))
+    local q = assert(ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+                                         peer_vpc_id = "vpc-0b0b0b0b", peer_subnets = { "10.7.0.0/16" } }))
+    assert(peerlua.sim.accept(q, false))
+    local r, err = q:wait("active", { timeout = 60, interval = 0.2 })
+    assert.is_nil(r)
+    assert.equal("rejected", err.code)
+    assert.equal("peering " .. q.id .. " is rejected, not active", err.message)
+  end)
+
   it("still waits with good arguments", function()
     peerlua.sim.accept(p)
     assert(p:wait("active", { timeout = 60, interval = 0.2, max_interval = 1 }))

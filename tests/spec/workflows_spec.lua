@@ -201,6 +201,12 @@ describe("workflows", function()
     local ok, err = pcall(peerlua.bulk, { 1 }, function() end, { concurency = 2 })
     assert.is_false(ok)
     assert.matches("bad option 'concurency' to 'bulk' %(did you mean 'concurrency'%?%)", err)
+    -- named keys or a hole: refused, not skipped without a word
+    for _, items in ipairs({ { a = 1, b = 2 }, { 1, 2, x = 3 } }) do
+      ok, err = pcall(peerlua.bulk, items, function() end)
+      assert.is_false(ok)
+      assert.matches("bad argument #1 to 'bulk' %(a list expected: key ", err)
+    end
     assert.is_nil(next(seen, 4))
   end)
 
