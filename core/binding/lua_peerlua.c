@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,6 +119,16 @@ static int l_trace_wait(lua_State *L) {
 /* core.isatty(fd) -> boolean  [-1, +1] */
 static int l_isatty(lua_State *L) {
   lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+  return 1;
+}
+
+/* core.term_rows(fd) -> the height of the terminal on fd, or nil  [-1, +1] */
+static int l_term_rows(lua_State *L) {
+  struct winsize ws;
+  if (ioctl((int)luaL_checkinteger(L, 1), TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+    lua_pushinteger(L, ws.ws_row);
+  else
+    lua_pushnil(L);
   return 1;
 }
 
@@ -347,6 +358,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
                                    {"trace_wait", l_trace_wait},
                                    {"read_private", l_read_private},
                                    {"isatty", l_isatty},
+                                   {"term_rows", l_term_rows},
                                    {"nearest", l_nearest},
                                    {"json_integers", pl_json_integers},
                                    {"require", pl_private_require},

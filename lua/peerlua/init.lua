@@ -60,6 +60,7 @@ end
 function lazy.progress()
   local progress = require("peerlua.progress")
   progress.isatty = core.isatty
+  progress.rows = core.term_rows
   return progress
 end
 

@@ -14,8 +14,10 @@ local M = {}
 M.mode = nil      -- "json" | "quiet" | "tty" | "log"; decided on first use
 M.out = io.stderr
 M.isatty = nil    -- set by peerlua: isatty(fd) -> boolean
+M.rows = nil      -- set by peerlua: rows(fd) -> the terminal's height, or nil
 
 local lines = {}  -- tty mode: key -> index, in order of first appearance
+local keys = {}   -- index -> key
 local shown = {}  -- index -> text
 local drawn = 0   -- lines currently on screen
 local last = {}   -- key -> the state last reported
@@ -54,11 +56,37 @@ local function decide(options)
   return "log"
 end
 
+-- The lines to draw: every one while they fit the terminal; else (a cursor
+-- that moves up cannot go above the screen's top, and each redraw would
+-- repeat the lines into the scrollback) the waiting ones that fit and a
+-- line that counts the rest.
+local function visible()
+  local rows = M.rows and M.rows(2)
+  local limit = rows and rows - 2 -- room for the count and the cursor's line
+  if not limit or #shown <= limit + 1 then return shown end
+  if limit < 1 then limit = 1 end
+  local out, waits, done = {}, 0, 0
+  for i = 1, #shown do
+    local w = waiting[keys[i]] ~= nil
+    if w and #out < limit then
+      out[#out + 1] = shown[i]
+    elseif w then
+      waits = waits + 1
+    else
+      done = done + 1
+    end
+  end
+  out[#out + 1] = string.format("... and %d more: %d waiting, %d done", waits + done, waits, done)
+  return out
+end
+
 local function redraw()
-  local out = M.out
+  local out, show = M.out, visible()
   if drawn > 0 then out:write(string.format("\27[%dA", drawn)) end
-  for i = 1, #shown do out:write("\r\27[K", shown[i], "\n") end
-  drawn = #shown
+  for i = 1, #show do out:write("\r\27[K", show[i], "\n") end
+  for _ = #show + 1, drawn do out:write("\r\27[K\n") end -- fewer than last time: clear the rest
+  if drawn > #show then out:write(string.format("\27[%dA", drawn - #show)) end
+  drawn = #show
   out:flush()
 end
 
@@ -97,6 +125,7 @@ function M.event(p, elapsed, options)
   end
   if not lines[key] then
     lines[key] = #shown + 1
+    keys[#shown + 1] = key
   end
   shown[lines[key]] = text
   redraw()
@@ -145,13 +174,13 @@ function M.finish(p)
   if next(waiting) then return end
   if ticker then ticker:cancel() end
   ticker = nil
-  lines, shown, drawn = {}, {}, 0
+  lines, keys, shown, drawn = {}, {}, {}, 0
 end
 
 -- reset(): forget the lines (for tests and between runs).
 function M.reset()
   if ticker then ticker:cancel() end
-  lines, shown, drawn, last, waiting, ticker, M.mode = {}, {}, 0, {}, {}, nil, nil
+  lines, keys, shown, drawn, last, waiting, ticker, M.mode = {}, {}, {}, 0, {}, {}, nil, nil
 end
 
 return M

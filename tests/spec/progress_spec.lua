@@ -27,6 +27,23 @@ describe("progress lines", function()
     return table.concat(written)
   end
 
+  it("on a terminal shows no more lines than it has rows: the waiting ones, and a count of the rest", function()
+    progress.mode = "tty"
+    local saved_rows = progress.rows
+    progress.rows = function() return 6 end
+    for i = 1, 10 do
+      if i == 10 then written = {} end
+      progress.event({ provider = "upcloud", id = "peering-" .. i, state = "pending" }, 0.1, {})
+    end
+    progress.rows = saved_rows
+    local text = table.concat(written)
+    local _, newlines = text:gsub("\n", "")
+    assert.equal(5, newlines) -- 4 waiting lines and the count: the screen's 6 rows, the cursor's one left
+    assert.matches("peering%-1 ", text)
+    assert.is_nil(text:find("peering-5 ", 1, true))
+    assert.matches("... and 6 more: 6 waiting, 0 done", text, 1, true)
+  end)
+
   it("cuts a long id in the middle and keeps the state and time where they were", function()
     local short = line_for("8a1f3c2e")
     local long = line_for("upcloud/0374d7a4-4d1f-4a3c-9e2b-6f5a8c7d9e01-and-more-words-to-make-it-long")
