@@ -103,9 +103,15 @@ M.ROOT_PATHS = { -- no API host named: the first path prefix that matches
   { "^/2013%-04%-01/", "/aws/route53" },
 }
 
+-- the mounts under path's first segment, longest prefix first (the
+-- router's own index: app:mount and the /_sim, /_test routes), or nil
+local function mounts_under(app, path)
+  return app.router.mounts[path:match("^/([^/]*)")]
+end
+
 -- the emulator prefix for a request at a real API path, or nil
 local function root_prefix(app, req)
-  if app.mounts_at[req.path:match("^/[^/]*")] then return nil end -- under an emulator prefix already
+  if mounts_under(app, req.path) then return nil end -- under an emulator prefix already
   local host = ((req.headers and req.headers.host) or ""):lower():gsub(":%d+$", "")
   for _, h in ipairs(M.ROOT_HOSTS) do
     if host:match(h[1]) then return h[2] end
@@ -194,7 +200,6 @@ function M.new(opts)
     log = require("peerlua.sim.log").new(opts.log_capacity),
     reset_hooks = {},
     mounted = {},
-    mounts_at = {}, -- "/first-segment" -> the mounts under it, in mount order
   }, App)
   local groups, ferr = faults.parse(opts.faults)
   if not groups then error(ferr, 0) end
@@ -267,12 +272,7 @@ end
 -- app:mount(prefix, router, provider): serve a provider on prefix.
 function App:mount(prefix, r, provider)
   self.router:mount(prefix, r, { provider = provider })
-  local m = { prefix = prefix, provider = provider, len = #prefix }
-  self.mounted[#self.mounted + 1] = m
-  local first = prefix:match("^/[^/]+") -- mounts by their first segment: a lookup per request
-  local list = self.mounts_at[first] or {}
-  list[#list + 1] = m
-  self.mounts_at[first] = list
+  self.mounted[#self.mounted + 1] = { prefix = prefix, provider = provider }
 end
 
 -- app:now() -> wall-clock epoch seconds (fractional).
@@ -392,12 +392,14 @@ end
 
 -- the provider whose prefix starts path, or nil
 local function provider_of(app, path)
-  local list = app.mounts_at[path:match("^/[^/]*")]
+  local list = mounts_under(app, path)
   if not list then return nil end
   for i = 1, #list do
     local m = list[i]
     local n = m.len
-    if path:sub(1, n) == m.prefix and (#path == n or path:sub(n + 1, n + 1) == "/") then return m.provider end
+    if m.provider and path:sub(1, n) == m.prefix and (#path == n or path:sub(n + 1, n + 1) == "/") then
+      return m.provider
+    end
   end
 end
 
