@@ -66,10 +66,10 @@ int pl_private_require(lua_State *L) {
   lua_pop(L, 1);
   int st = pl_load_module(L, name); /* name cache chunk|msg */
   if (st != 1) return lua_error(L);
+  lua_pushcclosure(L, pl_run_module, 1); /* name cache loader: as require would run it */
   lua_pushvalue(L, 1);
   lua_pushliteral(L, ":embedded:");
-  lua_getfield(L, LUA_REGISTRYINDEX, PL_CORE_KEY);
-  lua_call(L, 3, 1); /* name cache module */
+  lua_call(L, 2, 1); /* name cache module */
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     lua_pushboolean(L, 1);
