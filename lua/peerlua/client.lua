@@ -715,12 +715,18 @@ function find_created(self, args, all)
   return nil
 end
 
--- The lock ensure_peering holds for the peering args ask for: per provider,
--- endpoint, account and match key (spec.match.key).
-function Client:ensure_lock(args)
+-- The parts that name the peering args ask for: provider, endpoint,
+-- account and match key (spec.match.key).
+local function peering_key(self, args)
   local key = table.pack(self.spec.match.key(args))
   local parts = { self.name, self.base_url, self.credential_id or "" }
   for i = 1, key.n do parts[#parts + 1] = tostring(key[i] or "") end
+  return parts
+end
+
+-- The lock ensure_peering holds for the peering args ask for.
+function Client:ensure_lock(args)
+  local parts = peering_key(self, args)
   return lock.hold(table.concat(parts, "\0"), {
     redis = self.shared, wait = 2 * self.deadline + 30, provider = self.name, op = "ensure_peering",
     what = self.name .. " peering " .. table.concat(parts, " ", 4),
@@ -773,9 +779,7 @@ function Client:ensure_peering(args)
   if err then return nil, err end
   local key -- a dry run that planned this peering already: it is that one, as a real run would find it
   if plan.on then
-    local k = table.pack(self.spec.match.key(full))
-    key = self.name .. "\0" .. self.base_url .. "\0" .. (self.credential_id or "")
-    for i = 1, k.n do key = key .. "\0" .. tostring(k[i] or "") end
+    key = table.concat(peering_key(self, full), "\0")
     local earlier = plan.planned_peering(key)
     if earlier then
       plan.found(earlier)
