@@ -68,11 +68,20 @@ local function already(t, line)
   emit(t, "exists " .. line)
 end
 
--- again(key, event, line) -> the item planned under key before, counted and
--- shown as already as wanted; nil the first time.
-local function again(key, t, line)
-  local item = planned[key]
-  if item then already(t, line .. " (planned earlier in this run)") end
+-- plan(key, item, event, line) -> item, planned: shown (event, and line
+-- after its kind) and remembered under key; or, when the same change was
+-- planned under key before, that one, counted and shown as already as
+-- wanted. A nil key plans item each time (a create: another peering).
+local function plan(key, item, t, line)
+  local earlier = key and planned[key]
+  if earlier then
+    already(t, line .. " (planned earlier in this run)")
+    return earlier
+  end
+  items[#items + 1] = item
+  if key then planned[key] = item end
+  t.event, t.action = "plan", item.kind
+  emit(t, ("%-6s %s"):format(item.kind, line))
   return item
 end
 
@@ -88,15 +97,8 @@ function M.record(client, opname, req, args)
                  path = req.path, body = redact(body) }
   local text = item.body ~= nil and assert(json.encode_sorted(item.body)) or nil
   local what = ("%s %s: %s %s%s"):format(item.provider, opname, req.method, req.path, text and " " .. text or "")
-  local key = opname ~= "create_peering" and what or nil
-  local earlier = key and again(key, { provider = item.provider, op = opname, method = req.method, path = req.path,
-                                       body = item.body }, what)
-  if earlier then return earlier end
-  items[#items + 1] = item
-  if key then planned[key] = item end
-  emit({ event = "plan", action = kind, provider = item.provider, op = opname, method = req.method,
-         path = req.path, body = item.body }, ("%-6s %s"):format(kind, what))
-  return item
+  return plan(opname ~= "create_peering" and what or nil, item,
+              { provider = item.provider, op = opname, method = req.method, path = req.path, body = item.body }, what)
 end
 
 -- planned_peering(key[, p]) -> the peering ensure_peering planned for its
@@ -136,10 +138,8 @@ end
 -- peer(provider, what, id): a step on the peer's side (peerlua.sim.accept).
 function M.peer(provider, what, id)
   local line = ("%s %s: peering %s (the peer's side)"):format(provider, what, tostring(id))
-  if again(line, { provider = provider, op = what, id = id }, line) then return end
-  planned[line] = { kind = "change", provider = provider, op = what, id = id }
-  items[#items + 1] = planned[line]
-  emit({ event = "plan", action = "change", provider = provider, op = what, id = id }, "change " .. line)
+  plan(line, { kind = "change", provider = provider, op = what, id = id }, { provider = provider, op = what, id = id },
+       line)
 end
 
 -- step(provider, op, kind, p, what): a step of a workflow on a peering the
@@ -147,11 +147,8 @@ end
 -- read yet, so what it would do is said, not each request.
 function M.step(provider, op, kind, p, what)
   local line = ("%s %s: %s, for %s peering %s"):format(provider, op, what, p.provider, tostring(p.id))
-  if again(line, { provider = provider, op = op, id = p.id, what = what }, line) then return end
-  planned[line] = { kind = kind, provider = provider, op = op, id = p.id }
-  items[#items + 1] = planned[line]
-  emit({ event = "plan", action = kind, provider = provider, op = op, id = p.id, what = what },
-       ("%-6s %s"):format(kind, line))
+  plan(line, { kind = kind, provider = provider, op = op, id = p.id },
+       { provider = provider, op = op, id = p.id, what = what }, line)
 end
 
 -- summary() -> {create =, change =, delete =, existing =, items = {...}}
