@@ -107,15 +107,14 @@ local function from_profile(spec, creds, fields)
   return true
 end
 
--- What resolve looked at and found, for the message when it is not enough:
--- the fields found (a half-given pair names its missing half) and the
--- profile file read.
-local function looked(spec, creds)
+-- What resolve found, for the message when it is not enough: the fields
+-- and where each came from (a half-given pair names its missing half).
+local function found_only(spec, creds)
   local found = {}
   for _, f in ipairs(spec.fields) do
     if creds[f] ~= nil then found[#found + 1] = f .. " (" .. (spec.where[f] or "options") .. ")" end
   end
-  return (#found > 0 and "; found only " .. table.concat(found, ", ") or "") .. "; profile: " .. spec.profile_read
+  return #found > 0 and "; found only " .. table.concat(found, ", ") or ""
 end
 
 -- Settings (spec.settings: a region, say) are not secrets: once the
@@ -161,8 +160,7 @@ function M.resolve(spec)
   end
   if spec.emulated then -- a client of an emulator: no real secret is read to be sent there
     local _, why = spec.complete(creds)
-    spec.profile_read = "not read"
-    return nil, why:match("^[^:]*") .. looked(spec, creds):gsub("; profile: not read$", "")
+    return nil, why:match("^[^:]*") .. found_only(spec, creds)
       .. "; under an emulator neither the environment nor the profile file is read: pass the rest,"
       .. " or no credentials for the emulator's account"
   end
@@ -172,7 +170,7 @@ function M.resolve(spec)
   if not ok then return nil, err end
   if spec.complete(creds) then return creds, "profile" end
   local _, why = spec.complete(creds)
-  return nil, why .. looked(spec, creds)
+  return nil, why .. found_only(spec, creds) .. "; profile: " .. spec.profile_read
 end
 
 return M
