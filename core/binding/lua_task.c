@@ -126,6 +126,20 @@ static int own_frame(lua_Debug *ar) {
   return ar->what[0] != 'C' && strncmp(ar->source, "@lua/peerlua/", 13) == 0;
 }
 
+/* core.caller_level() -> the error level, for the function that called
+ * it, of the first frame above that function that is neither C nor
+ * peerlua's own: so a misused step or option raises at the script's line
+ * however deep inside peerlua the check runs (3 when there is none).
+ * [-0, +1] */
+static int l_caller_level(lua_State *L) {
+  lua_Debug ar;
+  int level = 2; /* 0: this function, 1: the one that will raise */
+  for (; lua_getstack(L, level, &ar) && lua_getinfo(L, "S", &ar); level++)
+    if (ar.what[0] != 'C' && !own_frame(&ar)) return lua_pushinteger(L, level), 1;
+  lua_pushinteger(L, 3);
+  return 1;
+}
+
 /* [-0, +1] co's traceback after msg, as luaL_traceback, without the frames
  * at its top that are peerlua's own: when a call into peerlua raises (a
  * method called with a dot, bad arguments), the script's line is what
@@ -488,7 +502,8 @@ void pl_task_shutdown(pl_ctx *ctx) {
 void pl_open_task(lua_State *L, int ctxidx) {
   static const luaL_Reg methods[] = {
       {"wait", l_task_wait}, {"cancel", l_task_cancel}, {"status", l_task_status}, {NULL, NULL}};
-  static const luaL_Reg funcs[] = {{"spawn", l_spawn}, {"sleep", l_sleep}, {"now", l_now}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {
+      {"spawn", l_spawn}, {"sleep", l_sleep}, {"now", l_now}, {"caller_level", l_caller_level}, {NULL, NULL}};
   if (luaL_newmetatable(L, PL_TASK_MT)) {
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");

@@ -52,18 +52,10 @@ local SIDES = {
   end,
 }
 
--- The error level of the step's caller for a function called by a step:
--- the first frame that is neither C nor one of peerlua's own modules
--- (chunks named @lua/peerlua/..., as the task traceback tells them), so a
+-- The error level of the step's caller for a function called by a step
+-- (core.caller_level: the first frame neither C nor peerlua's own), so a
 -- misused step raises at the script's line.
-local function caller()
-  for level = 3, 32 do -- 1 is this function, 2 the one raising
-    local info = debug.getinfo(level, "S")
-    if not info then break end
-    if info.what ~= "C" and info.source:sub(1, 13) ~= "@lua/peerlua/" then return level - 1 end
-  end
-  return 3
-end
+local caller = core.caller_level
 
 local function check_peering(op, p)
   if getmetatable(p) ~= base.Peering then
