@@ -132,22 +132,42 @@ static int l_term_rows(lua_State *L) {
   return 1;
 }
 
-/* core.nearest(word, words) -> the word of the list within two edits of
- * word (pl_nearest), or nil  [-2, +1] */
-static int l_nearest(lua_State *L) {
-  size_t len;
-  const char *word = luaL_checklstring(L, 1, &len);
+/* The word of the list at index 2 within two edits of the string at index
+ * 1 (pl_nearest), or NULL; anything but a string at 1 has none. */
+static const char *nearest_of(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
+  if (lua_type(L, 1) != LUA_TSTRING) return NULL;
+  size_t len;
+  const char *word = lua_tolstring(L, 1, &len);
   const char *words[128];
   luaL_checkstack(L, 128, "nearest");
   lua_Integer n = 0;
   for (; n < 127 && lua_rawgeti(L, 2, n + 1) == LUA_TSTRING; n++) words[n] = lua_tostring(L, -1);
   words[n] = NULL;
-  const char *near = pl_nearest(word, len, words);
+  return pl_nearest(word, len, words);
+}
+
+/* core.nearest(word, words) -> the word of the list within two edits of
+ * word, or nil  [-2, +1] */
+static int l_nearest(lua_State *L) {
+  luaL_checkstring(L, 1);
+  const char *near = nearest_of(L);
   if (near)
     lua_pushstring(L, near);
   else
     lua_pushnil(L);
+  return 1;
+}
+
+/* core.did_you_mean(key, words) -> " (did you mean X?)" for the word of
+ * the list near key, or "" (also for a key that is not a string): the
+ * suffix of an "unknown option" rule  [-2, +1] */
+static int l_did_you_mean(lua_State *L) {
+  const char *near = nearest_of(L);
+  if (near)
+    lua_pushfstring(L, " (did you mean %s?)", near);
+  else
+    lua_pushliteral(L, "");
   return 1;
 }
 
@@ -360,6 +380,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
                                    {"isatty", l_isatty},
                                    {"term_rows", l_term_rows},
                                    {"nearest", l_nearest},
+                                   {"did_you_mean", l_did_you_mean},
                                    {"json_integers", pl_json_integers},
                                    {"require", pl_private_require},
                                    {NULL, NULL}};

@@ -119,9 +119,7 @@ local function check_options(spec, opts)
       for _, t in ipairs({ common_options, spec.options }) do
         for name in pairs(t) do names[#names + 1] = name end
       end
-      local near = type(k) == "string" and core.nearest(k, names)
-      return invalid(spec.name, tostring(k), "is not an option of this client"
-        .. (near and " (did you mean " .. near .. "?)" or ""))
+      return invalid(spec.name, tostring(k), "is not an option of this client" .. core.did_you_mean(k, names))
     end
     if type(v) ~= want then return invalid(spec.name, k, "must be a " .. want) end
   end

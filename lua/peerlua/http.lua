@@ -113,8 +113,7 @@ function M.request(opts)
   end
   for k in pairs(opts) do
     if not allowed[k] then
-      local near = type(k) == "string" and core.nearest(k, allowed_names)
-      return invalid(tostring(k), "unknown option" .. (near and " (did you mean " .. near .. "?)" or ""))
+      return invalid(tostring(k), "unknown option" .. core.did_you_mean(k, allowed_names))
     end
   end
   local url, method = opts.url, opts.method or "GET"

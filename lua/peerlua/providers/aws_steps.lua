@@ -130,9 +130,7 @@ local function check_opts(op, opts, known)
     if not known[k] then
       local names = {}
       for name in pairs(known) do names[#names + 1] = name end
-      local near = type(k) == "string" and core.nearest(k, names)
-      return nil, select(2, invalid(op, tostring(k), "is not an option of this step"
-        .. (near and " (did you mean " .. near .. "?)" or "")))
+      return nil, select(2, invalid(op, tostring(k), "is not an option of this step" .. core.did_you_mean(k, names)))
     end
   end
   local t = opts.timeout
