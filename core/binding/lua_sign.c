@@ -171,6 +171,67 @@ static int sign_failed(lua_State *L, char *err) {
   return 2;
 }
 
+/* One request to sign, for either signer. hs has a slot spare (get_headers)
+ * for Huawei's token header. */
+typedef struct sign_job {
+  int aws; /* SigV4; else Huawei's SDK-HMAC-SHA256 */
+  const char *method, *url, *body;
+  size_t body_len;
+  pl_sign_header *hs;
+  size_t n;
+  int has_host;                    /* the request names its Host: none is added */
+  const char *id, *secret, *token; /* token: a temporary key's, or NULL */
+  const char *region, *service;    /* AWS only */
+  const char *date;                /* YYYYMMDDTHHMMSSZ */
+} sign_job;
+
+/* Where the headers of a signed request go: 0, or nonzero on failure. */
+typedef int (*put_header)(void *to, const char *name, const char *value, size_t len);
+
+/* Sign j and hand put each header the request needs: the date, the
+ * Authorization, the key's token, and Host unless the request has one.
+ * 0; -1 when the signer refuses (err says why); -2 when put failed. */
+static int sign_one(sign_job *j, put_header put, void *to, char *err, size_t errlen) {
+  pl_sign_out out;
+  int failed;
+  if (j->aws) {
+    pl_sigv4_req r = {j->method, j->url,    j->hs,      j->n,    j->body, j->body_len, j->id, j->secret,
+                      j->token,  j->region, j->service, j->date, 0};
+    failed = pl_sign_aws(&r, &out, err, errlen);
+  } else {
+    /* a temporary key's token is a signed header (huaweicloud-sdk-go-v3
+     * core/auth/basic: X-Security-Token set before the signer runs) */
+    if (j->token) j->hs[j->n++] = (pl_sign_header){"X-Security-Token", j->token};
+    pl_sign_req r = {j->method, j->url, j->hs, j->n, j->body, j->body_len, j->id, j->secret, j->date};
+    failed = pl_sign_huawei(&r, &out, err, errlen);
+  }
+  if (failed) return -1;
+  int bad = put(to, j->aws ? "X-Amz-Date" : "X-Sdk-Date", j->date, strlen(j->date)) ||
+      put(to, "Authorization", out.authorization.data, out.authorization.len) ||
+      (j->token && put(to, j->aws ? "X-Amz-Security-Token" : "X-Security-Token", j->token, strlen(j->token))) ||
+      (!j->has_host && put(to, "Host", out.host.data, out.host.len));
+  pl_sign_out_free(&out);
+  return bad ? -2 : 0;
+}
+
+/* put_header into the table on top of the Lua state to */
+static int put_field(void *to, const char *name, const char *value, size_t len) {
+  lua_State *L = to;
+  lua_pushlstring(L, value, len);
+  lua_setfield(L, -2, name);
+  return 0;
+}
+
+/* [-0, +(1|2)] The headers of job as a table, or nil and its error. */
+static int push_signed(lua_State *L, sign_job *job) {
+  char date[17], err[160];
+  job->date = date_or_now(job->date, date);
+  lua_createtable(L, 0, 4);
+  if (sign_one(job, put_field, L, err, sizeof err) == 0) return 1;
+  lua_pop(L, 1);
+  return sign_failed(L, err);
+}
+
 /* core.huawei_sign{method=, url=, headers=, body=, ak=, sk=[, date=]} ->
  * {["X-Sdk-Date"]=, Authorization=[, Host=]} | nil, err   [-1, +(1|2)] */
 static int l_huawei_sign(lua_State *L) {
@@ -178,39 +239,13 @@ static int l_huawei_sign(lua_State *L) {
   lua_settop(L, 1);
   static const char *const fields[] = {"method", "url", "body", "ak", "sk", "date"};
   const char *v[6];
-  size_t body_len = 0, n;
-  pl_sign_header *hs;
+  sign_job job = {0};
   const key_ud *k;
-  int has_host, e = get_strings(L, fields, 6, v, &body_len);
-  if (e || (e = key_field(L, &k)) || (e = get_headers(L, &hs, &n, &has_host))) return e;
-  if (k) {
-    v[3] = k->part[0];
-    v[4] = k->part[1];
-    /* a temporary key's token is a signed header (huaweicloud-sdk-go-v3
-     * core/auth/basic: X-Security-Token set before the signer runs) */
-    if (k->part[2]) hs[n++] = (pl_sign_header){"X-Security-Token", k->part[2]};
-  }
-  char date[17];
-  v[5] = date_or_now(v[5], date);
-  pl_sign_req r = {v[0], v[1], hs, n, v[2], body_len, v[3], v[4], v[5]};
-  pl_sign_out out;
-  char err[160];
-  if (pl_sign_huawei(&r, &out, err, sizeof err) != 0) return sign_failed(L, err);
-  lua_createtable(L, 0, 3);
-  lua_pushstring(L, v[5]);
-  lua_setfield(L, -2, "X-Sdk-Date");
-  lua_pushlstring(L, out.authorization.data, out.authorization.len);
-  lua_setfield(L, -2, "Authorization");
-  if (k && k->part[2]) {
-    lua_pushstring(L, k->part[2]);
-    lua_setfield(L, -2, "X-Security-Token");
-  }
-  if (!has_host) {
-    lua_pushlstring(L, out.host.data, out.host.len);
-    lua_setfield(L, -2, "Host");
-  }
-  pl_sign_out_free(&out);
-  return 1;
+  int e = get_strings(L, fields, 6, v, &job.body_len);
+  if (e || (e = key_field(L, &k)) || (e = get_headers(L, &job.hs, &job.n, &job.has_host))) return e;
+  job.method = v[0], job.url = v[1], job.body = v[2], job.date = v[5];
+  job.id = k ? k->part[0] : v[3], job.secret = k ? k->part[1] : v[4], job.token = k ? k->part[2] : NULL;
+  return push_signed(L, &job);
 }
 
 /* core.aws_sign{method=, url=, headers=, body=, access_key=, secret_key=,
@@ -223,37 +258,13 @@ static int l_aws_sign(lua_State *L) {
   static const char *const fields[] = {"method",        "url",    "body",    "access_key", "secret_key",
                                        "session_token", "region", "service", "date"};
   const char *v[9];
-  size_t body_len = 0, n;
-  pl_sign_header *hs;
+  sign_job job = {.aws = 1};
   const key_ud *k;
-  int has_host, e = get_strings(L, fields, 9, v, &body_len);
-  if (e || (e = key_field(L, &k)) || (e = get_headers(L, &hs, &n, &has_host))) return e;
-  if (k) {
-    v[3] = k->part[0];
-    v[4] = k->part[1];
-    v[5] = k->part[2];
-  }
-  char date[17];
-  v[8] = date_or_now(v[8], date);
-  pl_sigv4_req r = {v[0], v[1], hs, n, v[2], body_len, v[3], v[4], v[5], v[6], v[7], v[8], 0};
-  pl_sign_out out;
-  char err[160];
-  if (pl_sign_aws(&r, &out, err, sizeof err) != 0) return sign_failed(L, err);
-  lua_createtable(L, 0, 4);
-  lua_pushstring(L, v[8]);
-  lua_setfield(L, -2, "X-Amz-Date");
-  lua_pushlstring(L, out.authorization.data, out.authorization.len);
-  lua_setfield(L, -2, "Authorization");
-  if (v[5]) {
-    lua_pushstring(L, v[5]);
-    lua_setfield(L, -2, "X-Amz-Security-Token");
-  }
-  if (!has_host) {
-    lua_pushlstring(L, out.host.data, out.host.len);
-    lua_setfield(L, -2, "Host");
-  }
-  pl_sign_out_free(&out);
-  return 1;
+  int e = get_strings(L, fields, 9, v, &job.body_len);
+  if (e || (e = key_field(L, &k)) || (e = get_headers(L, &job.hs, &job.n, &job.has_host))) return e;
+  job.method = v[0], job.url = v[1], job.body = v[2], job.region = v[6], job.service = v[7], job.date = v[8];
+  job.id = k ? k->part[0] : v[3], job.secret = k ? k->part[1] : v[4], job.token = k ? k->part[2] : v[5];
+  return push_signed(L, &job);
 }
 
 /* ---- signing at send time ------------------------------------------------
@@ -268,8 +279,9 @@ static int sign_error(pl_http *h, const char *msg) {
   return -1;
 }
 
-/* [-0, +0] Add name: value (len bytes) to h; -1 on failure (h says why). */
-static int add_header_n(pl_http *h, const char *name, const char *value, size_t len) {
+/* put_header into the transfer to: a copy that is zeroed once h has it */
+static int put_into(void *to, const char *name, const char *value, size_t len) {
+  pl_http *h = to;
   char *v = malloc(len + 1);
   if (!v) return sign_error(h, "out of memory");
   memcpy(v, value, len);
@@ -289,48 +301,28 @@ int pl_sign_into(lua_State *L, int sign, pl_http *h) {
   const key_ud *k = luaL_testudata(L, -1, PL_KEY_MT);
   lua_getfield(L, sign, "region");
   lua_getfield(L, sign, "service");
-  const char *region = lua_tostring(L, -2), *service = lua_tostring(L, -1);
-  int aws = scheme && strcmp(scheme, "aws") == 0;
-  if (!aws && !(scheme && strcmp(scheme, "huawei") == 0)) bad = sign_error(h, "scheme must be \"aws\" or \"huawei\"");
+  sign_job job = {
+      .aws = scheme && strcmp(scheme, "aws") == 0, .region = lua_tostring(L, -2), .service = lua_tostring(L, -1)};
+  if (!job.aws && !(scheme && strcmp(scheme, "huawei") == 0))
+    bad = sign_error(h, "scheme must be \"aws\" or \"huawei\"");
   if (!bad && !k) bad = sign_error(h, "key must be a signing key");
   if (!bad && !k->part[0]) bad = sign_error(h, "the key is wiped (its client was closed)");
-  if (!bad && aws && (!region || !service)) bad = sign_error(h, "aws needs region and service");
+  if (!bad && job.aws && (!job.region || !job.service)) bad = sign_error(h, "aws needs region and service");
   const char *v[3] = {NULL, NULL, NULL}; /* method url body */
   static const char *const fields[] = {"method", "url", "body"};
-  size_t body_len = 0, n = 0;
-  pl_sign_header *hs = NULL;
-  int has_host = 0;
-  if (!bad && (get_strings(L, fields, 3, v, &body_len) || get_headers(L, &hs, &n, &has_host)))
+  if (!bad && (get_strings(L, fields, 3, v, &job.body_len) || get_headers(L, &job.hs, &job.n, &job.has_host)))
     bad = sign_error(h, "the request's method, url, headers or body are not strings");
   if (bad) {
     lua_settop(L, top);
     return -1;
   }
-  char date[17];
-  const char *when = date_or_now(NULL, date), *date_name = aws ? "X-Amz-Date" : "X-Sdk-Date";
-  const char *method = v[0] ? v[0] : "GET", *body = v[2] ? v[2] : "";
-  pl_sign_out out;
-  char err[160];
-  int failed;
-  if (aws) {
-    pl_sigv4_req r = {method,     v[1],       hs,     n,       body, body_len, k->part[0],
-                      k->part[1], k->part[2], region, service, when, 0};
-    failed = pl_sign_aws(&r, &out, err, sizeof err);
-  } else {
-    /* a temporary key's token is a signed header (huaweicloud-sdk-go-v3
-     * core/auth/basic: X-Security-Token set before the signer runs) */
-    if (k->part[2]) hs[n++] = (pl_sign_header){"X-Security-Token", k->part[2]};
-    pl_sign_req r = {method, v[1], hs, n, body, body_len, k->part[0], k->part[1], when};
-    failed = pl_sign_huawei(&r, &out, err, sizeof err);
-  }
+  char date[17], err[160];
+  job.method = v[0] ? v[0] : "GET", job.url = v[1], job.body = v[2] ? v[2] : "";
+  job.id = k->part[0], job.secret = k->part[1], job.token = k->part[2], job.date = date_or_now(NULL, date);
+  int r = sign_one(&job, put_into, h, err, sizeof err);
   lua_settop(L, top);
-  if (failed) return sign_error(h, err);
-  bad = pl_http_add_header(h, date_name, when) ||
-      add_header_n(h, "Authorization", out.authorization.data, out.authorization.len) ||
-      (k->part[2] && pl_http_add_header(h, aws ? "X-Amz-Security-Token" : "X-Security-Token", k->part[2])) ||
-      (!has_host && add_header_n(h, "Host", out.host.data, out.host.len));
-  pl_sign_out_free(&out);
-  return bad ? -1 : 0;
+  if (r == -1) return sign_error(h, err);
+  return r ? -1 : 0;
 }
 
 void pl_open_sign(lua_State *L) {
