@@ -143,10 +143,11 @@ int pl_emulator_main(int argc, char **argv) {
   sigaction(SIGTERM, &dfl, &oldterm);
   int status = 0;
   int had_state = o.state && access(o.state, F_OK) == 0;
-  pl_server *s = pl_server_start(&o, err, sizeof err);
+  pl_server_error e = {.refused = NULL};
+  pl_server *s = pl_server_start(&o, &e);
   if (!s) {
-    fprintf(stderr, "%s: %s\n", prog, err);
-    status = pl_server_is_usage_error(err) ? 2 : 1;
+    fprintf(stderr, "%s: %s\n", prog, e.message);
+    status = e.refused ? 2 : 1;
   } else {
     if (had_state && !quiet) fprintf(stderr, "%s: --state %s: loaded\n", prog, o.state);
     printf("listening on %s\n", pl_server_url(s));

@@ -118,11 +118,24 @@ static void push_opts(lua_State *L, const pl_server_opts *o, double scale, const
   lua_setfield(L, -2, "clock");
 }
 
-int pl_handler_open(pl_handler *h, const pl_server_opts *o, double scale, const char *url, char *err, size_t errlen) {
+/* The option a boot error names ({option =, message =}, from
+ * peerlua.sim's refuse), as one of the names pl_server_error documents. */
+static const char *refused_option(lua_State *L) {
+  static const char *const names[] = {"faults", "fixture", "state", NULL};
+  const char *option = lua_getfield(L, -1, "option") == LUA_TSTRING ? lua_tostring(L, -1) : "";
+  const char *found = "";
+  for (int i = 0; names[i]; i++)
+    if (strcmp(option, names[i]) == 0) found = names[i];
+  lua_pop(L, 1);
+  return found;
+}
+
+int pl_handler_open(pl_handler *h, const pl_server_opts *o, double scale, const char *url, pl_server_error *e) {
   h->fn = h->app = LUA_NOREF;
   h->L = luaL_newstate();
+  e->refused = NULL;
   if (!h->L) {
-    snprintf(err, errlen, "cannot create a Lua state");
+    snprintf(e->message, sizeof e->message, "cannot create a Lua state");
     return -1;
   }
   lua_State *L = h->L;
@@ -138,7 +151,11 @@ int pl_handler_open(pl_handler *h, const pl_server_opts *o, double scale, const 
   lua_pushcclosure(L, l_boot, 1);
   push_opts(L, o, scale, url);
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-    snprintf(err, errlen, "emulator: %s", lua_tostring(L, -1));
+    if (lua_istable(L, -1)) { /* a refusal: the caller's mistake */
+      e->refused = refused_option(L);
+      lua_getfield(L, -1, "message");
+    }
+    snprintf(e->message, sizeof e->message, "emulator: %s", lua_tostring(L, -1));
     return -1;
   }
   lua_settop(L, 0);

@@ -35,9 +35,9 @@ typedef struct pl_exchange {
 double pl_handler_mono(void);
 
 /* Make the state, load peerlua.sim and boot it with o (url is the bound
- * address). 0, or -1 with a message in err (pl_server_is_usage_error tells
- * the Lua side's refusals from a lack of resources). */
-int pl_handler_open(pl_handler *h, const pl_server_opts *o, double scale, const char *url, char *err, size_t errlen);
+ * address). 0, or -1 with why in e: e->refused names the option the Lua
+ * side refused (it raises {option =, message =}). */
+int pl_handler_open(pl_handler *h, const pl_server_opts *o, double scale, const char *url, pl_server_error *e);
 /* Answer x (a complete request): x's out fields are set. */
 void pl_handler_answer(pl_handler *h, pl_exchange *x);
 /* Write the --state file through app:save_state. 0, or -1 (said on stderr). */

@@ -50,11 +50,11 @@ static int l_sim_start(lua_State *L) {
   lua_getfield(L, 1, "seed");
   o.seed = (unsigned long)lua_tointeger(L, -1);
   lua_pop(L, 2);
-  char err[512];
-  if (!(h->server = pl_server_start(&o, err, sizeof err))) {
+  pl_server_error e = {.refused = NULL};
+  if (!(h->server = pl_server_start(&o, &e))) {
     luaL_pushfail(L);
-    lua_pushstring(L, err);
-    lua_pushboolean(L, pl_server_is_usage_error(err));
+    lua_pushstring(L, e.message);
+    lua_pushboolean(L, e.refused != NULL);
     return 3;
   }
   lua_pushstring(L, pl_server_url(h->server));

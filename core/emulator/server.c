@@ -250,8 +250,10 @@ static void *pl_server_thread(void *ud) {
 /* ---- public API ------------------------------------------------------ */
 
 /* Whether the --state file can be written when stopped, checked at start:
- * app:save_state writes PATH.tmp and renames it. 0, or -1 with err set. */
-static int pl_server_probe_state(const char *path, char *err, size_t errlen) {
+ * app:save_state writes PATH.tmp and renames it. 0, or -1 with e set. */
+static int pl_server_probe_state(const char *path, pl_server_error *e) {
+  char *err = e->message;
+  size_t errlen = sizeof e->message;
   size_t n = strlen(path);
   char *tmp = malloc(n + 5);
   if (!tmp) {
@@ -264,6 +266,7 @@ static int pl_server_probe_state(const char *path, char *err, size_t errlen) {
   int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     snprintf(err, errlen, "emulator: --state %s: cannot be written: %s", path, strerror(errno));
+    e->refused = "state";
     free(tmp);
     return -1;
   }
@@ -293,8 +296,11 @@ static struct MHD_Response *pl_server_canned(const char *json, int close) {
   return r;
 }
 
-pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
+pl_server *pl_server_start(const pl_server_opts *o, pl_server_error *e) {
   static const pl_server_opts defaults = {NULL, 1, NULL, 0, NULL, NULL};
+  char *err = e->message;
+  size_t errlen = sizeof e->message;
+  e->refused = NULL;
   if (!o) o = &defaults;
   const char *why = pl_lazy_mhd();
   if (why) {
@@ -304,6 +310,7 @@ pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
   double scale = o->time_scale == 0 ? 1 : o->time_scale;
   if (!(scale > 0) || isinf(scale)) {
     snprintf(err, errlen, "time scale must be a positive number");
+    e->refused = "time-scale";
     return NULL;
   }
   pl_server *s = calloc(1, sizeof *s);
@@ -318,7 +325,7 @@ pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
     return NULL;
   }
   pl_heap_init(&s->timers);
-  if (o->state && pl_server_probe_state(o->state, err, errlen) != 0) {
+  if (o->state && pl_server_probe_state(o->state, e) != 0) {
     pl_server_free(s);
     return NULL;
   }
@@ -330,7 +337,7 @@ pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
     return NULL;
   }
   /* The Lua side is loaded here so that its errors reach the caller. */
-  if (pl_handler_open(&s->lua, o, scale, s->url, err, errlen) != 0) goto fail;
+  if (pl_handler_open(&s->lua, o, scale, s->url, e) != 0) goto fail;
   s->too_large = pl_server_canned("{\"error\":\"request body too large\"}", 1);
   s->failed = pl_server_canned("{\"error\":\"emulator handler failed\"}", 0);
   if (!s->too_large || !s->failed || pipe(s->wake) != 0) {
@@ -398,10 +405,4 @@ int pl_server_stop(pl_server *s) {
   int rc = pl_handler_save_state(&s->lua, s->state); /* the thread is joined: its state is ours now */
   pl_server_free(s);
   return rc;
-}
-
-/* Whether pl_server_start's error is the Lua side refusing an option or the
- * fixture (a usage error, exit 2) rather than a resource (a port in use). */
-int pl_server_is_usage_error(const char *err) {
-  return strncmp(err, "emulator: ", 10) == 0;
 }

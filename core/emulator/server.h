@@ -18,10 +18,18 @@ typedef struct pl_server_opts {
   const char *state;   /* file: read at start if it exists, written when stopped (NULL: none) */
 } pl_server_opts;
 
-/* Start serving; NULL and a message in err on failure. */
-pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen);
-/* 1 if err from pl_server_start is a bad option or fixture (exit 2), 0 otherwise. */
-int pl_server_is_usage_error(const char *err);
+/* Why pl_server_start failed. refused says whether it was the caller's
+ * mistake (a usage error, exit 2) and which option it was: "faults",
+ * "fixture", "state" or "time-scale", or "" for none in particular (a build
+ * without the emulator); NULL when it was not the caller's (a port in use,
+ * no memory). */
+typedef struct pl_server_error {
+  char message[512];
+  const char *refused;
+} pl_server_error;
+
+/* Start serving; NULL and why in e on failure. */
+pl_server *pl_server_start(const pl_server_opts *o, pl_server_error *e);
 
 /* "http://127.0.0.1:PORT" with the real bound port. */
 const char *pl_server_url(const pl_server *s);

@@ -7,14 +7,11 @@
 
 #define NO_EMULATOR "this build of peerlua has no emulator (configured with -DPEERLUA_EMULATOR=OFF)"
 
-pl_server *pl_server_start(const pl_server_opts *o, char *err, size_t errlen) {
+pl_server *pl_server_start(const pl_server_opts *o, pl_server_error *e) {
   (void)o;
-  snprintf(err, errlen, "%s", NO_EMULATOR);
+  snprintf(e->message, sizeof e->message, "%s", NO_EMULATOR);
+  e->refused = "";
   return NULL;
-}
-
-int pl_server_is_usage_error(const char *err) {
-  return strcmp(err, NO_EMULATOR) == 0;
 }
 
 const char *pl_server_url(const pl_server *s) {

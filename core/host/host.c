@@ -510,13 +510,14 @@ int main(int argc, char **argv) {
     fclose(f);
   }
   if (h.o.sim) {
-    char err[512];
+    pl_server_error e = {.refused = NULL};
     if (h.o.emu.time_scale == 0) h.o.emu.time_scale = PL_SIM_TIME_SCALE;
-    if (!(h.sim = pl_server_start(&h.o.emu, err, sizeof err))) {
-      /* a fault spec or fixture the emulator refused: name the option that gave it */
-      const char *opt = strstr(err, "fault spec") ? "--sim-faults" : strstr(err, "fixture") ? "--sim-fixture" : "--sim";
-      fprintf(stderr, "%s: %s: %s\n", host_progname, opt, err);
-      return pl_server_is_usage_error(err) ? 2 : 1;
+    if (!(h.sim = pl_server_start(&h.o.emu, &e))) {
+      /* name the option that gave what the emulator refused: ours are --sim-* */
+      const char *r = e.refused ? e.refused : "";
+      int ours = strcmp(r, "faults") == 0 || strcmp(r, "fixture") == 0 || strcmp(r, "time-scale") == 0;
+      fprintf(stderr, "%s: --sim%s%s: %s\n", host_progname, ours ? "-" : "", ours ? r : "", e.message);
+      return e.refused ? 2 : 1;
     }
   }
   lua_State *L = luaL_newstate();

@@ -169,15 +169,23 @@ function M.fixture_problem(v)
   return nil
 end
 
+-- refuse(option, message): raise a refusal of the option the emulator was
+-- started with (faults, fixture, state): the server names that option to
+-- whoever started it (core/emulator/handler.c), as its own or --sim-*.
+local refusal = { __tostring = function(e) return e.message end }
+local function refuse(option, message)
+  error(setmetatable({ option = option, message = message }, refusal), 0)
+end
+
 local function load_fixture(path)
   local f, err = io.open(path, "rb")
-  if not f then error("cannot read fixture: " .. err, 0) end
+  if not f then refuse("fixture", "cannot read fixture: " .. err) end
   local text = f:read("a")
   f:close()
   local v, derr = json.decode(text)
-  if v == nil then error("fixture " .. path .. " is not valid JSON: " .. tostring(derr), 0) end
+  if v == nil then refuse("fixture", "fixture " .. path .. " is not valid JSON: " .. tostring(derr)) end
   local why = M.fixture_problem(v)
-  if why then error("fixture " .. path .. ": " .. why, 0) end
+  if why then refuse("fixture", "fixture " .. path .. ": " .. why) end
   return v
 end
 
@@ -202,7 +210,7 @@ function M.new(opts)
     mounted = {},
   }, App)
   local groups, ferr = faults.parse(opts.faults)
-  if not groups then error(ferr, 0) end
+  if not groups then refuse("faults", ferr) end
   app.fault_groups = groups
   app.limiter = ratelimit.new(app.wall)
   app.started = app.mono()
@@ -230,7 +238,7 @@ function M.new(opts)
   end
   if opts.state then
     local snapshot, serr = require("peerlua.sim.state").load(opts.state, app.fixture)
-    if serr then error("--state " .. opts.state .. ": " .. serr, 0) end
+    if serr then refuse("state", "--state " .. opts.state .. ": " .. serr) end
     if snapshot then app:restore(snapshot) end
   end
   return app
