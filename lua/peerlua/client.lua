@@ -736,6 +736,17 @@ end
 -- leave two peerings for the same networks.
 local DEAD = { rejected = true, expired = true, failed = true }
 
+-- nil, err for a step of ensure_peering that failed: err's op is
+-- ensure_peering (the call the script made), its message says which step
+-- when that is not plain (doing: "listing peerings").
+local function ensure_failed(err, doing)
+  if type(err) == "table" and err.op ~= "ensure_peering" then
+    err.op = "ensure_peering"
+    if doing then err.message = doing .. ": " .. tostring(err.message) end
+  end
+  return nil, err
+end
+
 -- ensure_peering(args) -> peering, how ("existing" | nil) | nil, err
 -- Finds a peering that matches args (same networks/accounts/VPC, not
 -- deleted) and returns it, or creates one: running a script twice, or
@@ -750,10 +761,10 @@ function Client:ensure_peering(args)
   if self.spec.defaults then
     local derr
     full, derr = self.spec.defaults(self, "create_peering", args)
-    if not full then return nil, derr end
+    if not full then return ensure_failed(derr) end
   end
   local prepared, perr = core.prepare(self.name, self.api, "create_peering", full)
-  if not prepared then return nil, perr end
+  if not prepared then return ensure_failed(perr) end
   local held, lerr
   if not plan.on then -- a dry run creates nothing: nothing to take turns for
     held, lerr = self:ensure_lock(full)
@@ -774,7 +785,7 @@ function Client:ensure_peering(args)
     if plan.on then plan.found(found) end
     return found, "existing"
   end
-  if err then return nil, err end
+  if err then return ensure_failed(err, "listing peerings") end
   local key -- a dry run that planned this peering already: it is that one, as a real run would find it
   if plan.on then
     key = table.concat(peering_key(self, full), "\0")
@@ -785,7 +796,7 @@ function Client:ensure_peering(args)
     end
   end
   local p, how = self:create_peering(args)
-  if not p then return nil, how end
+  if not p then return ensure_failed(how, "creating the peering") end
   if key and how == "planned" then plan.planned_peering(key, p) end
   if not plan.on then self:check_duplicates(args, p) end
   return p, how or "created" -- "reconciled" (found after an ambiguous create), "planned" (a dry run)
