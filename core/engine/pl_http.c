@@ -361,9 +361,35 @@ static int trace_header_cmp(const void *a, const void *b) {
   return c ? c : strcmp(x, y);
 }
 
+/* The Action of an AWS Query request, whose form body names it (EC2, STS:
+ * "Action=DescribeVpcs&Version=..."), so its trace line says which call
+ * it was; NULL when the request has no form body or it names none. Only a
+ * word is taken. */
+static const char *query_action(const pl_http *h, size_t *len) {
+  int form = 0; /* only a form body: no JSON value is taken for an action */
+  for (const struct curl_slist *s = h->headers; s && !form; s = s->next)
+    form = strncasecmp(s->data, "Content-Type: application/x-www-form-urlencoded", 47) == 0;
+  if (!form || !h->body.len) return NULL;
+  const char *p = h->body.data, *end = p + h->body.len;
+  while (p && end - p > 7) {
+    if (memcmp(p, "Action=", 7) == 0) {
+      size_t n = 0;
+      while (p + 7 + n < end && n < 64 && isalnum((unsigned char)p[7 + n])) n++;
+      *len = n;
+      return n ? p + 7 : NULL;
+    }
+    p = memchr(p, '&', (size_t)(end - p));
+    if (p) p++;
+  }
+  return NULL;
+}
+
 void pl_http_trace(const pl_http *h, FILE *f, int headers) {
   fprintf(f, "peerlua: http %s ", h->method);
   trace_url(h->url, f);
+  size_t alen;
+  const char *action = query_action(h, &alen);
+  if (action) fprintf(f, " Action=%.*s", (int)alen, action);
   if (h->err == PL_HTTP_OK)
     fprintf(f, " -> %ld", h->status);
   else

@@ -396,6 +396,18 @@ EOF
   LC_ALL=C sort -s -t "$(printf '\t')" -k1,1n -k2,2 hdr.got >hdr.sorted
   if [ -s hdr.got ] && cmp -s hdr.got hdr.sorted; then ok "header lines sorted by name"
   else fail "header lines not sorted: $(tr '\n' ' ' <hdr.got)"; fi
+  # an AWS Query request's line names its Action; a JSON body's text is never taken for one
+  cat >query.lua <<EOF
+local http = require("peerlua").http
+assert(http.request{method = "POST", url = "$URL/_test/echo", body = "Action=DescribeVpcs&Version=2016-11-15",
+  headers = {["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"}})
+assert(http.request{method = "POST", url = "$URL/_test/echo", body = '{"x":"a&Action=Hidden"}',
+  headers = {["Content-Type"] = "application/json"}})
+EOF
+  run --trace=query.log query.lua
+  expect "--trace names an AWS Query request's Action" 0 \
+    query.log "POST http://127.0.0.1:[0-9]+/_test/echo Action=DescribeVpcs -> 200"
+  refute "--trace takes no Action from a JSON body" query.log "Hidden"
   run --trace=/nonexistent-dir/t.log -e ''
   expect "--trace to an unwritable file: exit 2" 2 err "cannot open"
 }
