@@ -50,7 +50,17 @@ Peering.__index = Peering
 Peering.__complete = { "id", "state", "status", "raw", "provider", "client",
   "refresh", "wait", "delete", "wait_deleted" }
 Peering.__name = "peerlua.peering"
+-- locked, as a client's is: getmetatable(p) is this name, so a script
+-- cannot change the methods of every peering (peerlua's own included), nor
+-- give a peering another metatable; peerlua tells its values by their real
+-- one (M.is_peering)
+Peering.__metatable = Peering.__name
 M.Peering = Peering
+
+local metatable_of = debug.getmetatable -- taken at load, as http_send below
+
+-- is_peering(v) -> whether v is a peering value (not a table that says so)
+function M.is_peering(v) return metatable_of(v) == Peering end
 
 -- Filled by peerlua (init.lua): core primitives and the error constructor.
 M.error = nil
@@ -663,7 +673,7 @@ function Client:call_peering(opname, args, on_send)
     end
     return nil, shape_error(self, opname, "no body")
   end
-  if getmetatable(body) == Peering then return body, err end -- reconciled: found by listing
+  if metatable_of(body) == Peering then return body, err end -- reconciled: found by listing
   local result = dig(body, self.ops[opname].result)
   local scope = scope_of(self.ops[opname], args)
   if opname:match("^list_") then

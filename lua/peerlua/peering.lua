@@ -327,7 +327,7 @@ function M.emit_end() end
 for name, form in pairs({ refresh = "()", wait = "(state[, opts])", delete = "()", wait_deleted = "([opts])" }) do
   local impl = Peering[name]
   Peering[name] = function(p, ...)
-    if getmetatable(p) ~= Peering then
+    if not base.is_peering(p) then
       error(string.format("%s: call it as a method, p:%s%s (with a colon, not a dot)", name, name, form), 2)
     end
     return impl(p, ...)

@@ -31,7 +31,7 @@ local function scalar(v)
   local t = type(v)
   if t == "string" then return quote(v) end
   if v == null then return "null" end
-  local mt = getmetatable(v)
+  local mt = debug.getmetatable(v) -- the real one: a peering's is locked
   if t ~= "table" or (type(mt) == "table" and mt.__tostring) then return tostring(v) end
   return nil
 end

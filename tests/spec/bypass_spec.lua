@@ -158,6 +158,19 @@ describe("a script trying to change the policy", function()
     assert.equal(5, requests())
   end)
 
+  it("cannot change the methods of every peering, or a peering's metatable", function()
+    local ic = assert(peerlua.instaclustr({ retries = FAST }))
+    local p = assert(ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+      peer_vpc_id = "vpc-0e0e0e0e", peer_subnets = { "10.77.0.0/16" } }))
+    assert.equal("peerlua.peering", getmetatable(p))
+    assert.is_false(pcall(function() getmetatable(p).refresh = function() return p end end))
+    assert.is_false(pcall(setmetatable, p, { __index = { refresh = function() return p end } }))
+    local before = requests()
+    assert(p:refresh()) -- still peerlua's: it asks the provider
+    assert.equal(before + 1, requests())
+    assert.matches("^instaclustr peering ", tostring(p))
+  end)
+
   it("finds no policy, credential or header fields on a client, and sees no secret", function()
     local secret = peerlua.sim.fixture.instaclustr.accounts[1].api_key
     local ic = assert(peerlua.instaclustr({ retries = FAST }))

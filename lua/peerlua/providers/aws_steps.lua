@@ -58,7 +58,7 @@ local SIDES = {
 local caller = core.caller_level
 
 local function check_peering(op, p)
-  if getmetatable(p) ~= base.Peering then
+  if not base.is_peering(p) then
     error(string.format("bad argument #1 to '%s' (a peering value expected, got %s)", op, type(p)), caller())
   end
   if not SIDES[p.provider] then
