@@ -45,7 +45,12 @@ Client.__index = Client
 M.Client = Client
 
 local Peering = {}
-Peering.__index = Peering
+-- a peering's methods; not its metafields: p.__index would hand a script
+-- the table that holds every peering's methods
+Peering.__index = function(_, k)
+  if type(k) == "string" and k:sub(1, 2) == "__" then return nil end
+  return Peering[k]
+end
 -- what the REPL completes on a peering: its documented fields and methods
 Peering.__complete = { "id", "state", "status", "raw", "provider", "client",
   "refresh", "wait", "delete", "wait_deleted" }

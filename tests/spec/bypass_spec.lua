@@ -163,6 +163,7 @@ describe("a script trying to change the policy", function()
     local p = assert(ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
       peer_vpc_id = "vpc-0e0e0e0e", peer_subnets = { "10.77.0.0/16" } }))
     assert.equal("peerlua.peering", getmetatable(p))
+    assert.is_nil(p.__index) -- nor is the table of every peering's methods a field
     assert.is_false(pcall(function() getmetatable(p).refresh = function() return p end end))
     assert.is_false(pcall(setmetatable, p, { __index = { refresh = function() return p end } }))
     local before = requests()
