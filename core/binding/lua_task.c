@@ -145,7 +145,10 @@ static int l_caller_level(lua_State *L) {
  * method called with a dot, bad arguments), the script's line is what
  * matters, not the library's. The run left out is the top frames up to the
  * first that is neither C nor peerlua's, if peerlua's own are among them;
- * a line says how many. A failure inside peerlua alone shows every frame. */
+ * a line says how many. A failure inside peerlua alone shows every frame.
+ * A msg that has a traceback already (a task's error, raised again in its
+ * caller by peerlua.run or task:wait) is continued by these frames, so the
+ * whole reads as one traceback. */
 static void push_traceback(lua_State *L, lua_State *co, const char *msg) {
   lua_Debug ar;
   int level = 0, own = 0;
@@ -155,16 +158,21 @@ static void push_traceback(lua_State *L, lua_State *co, const char *msg) {
     else if (ar.what[0] != 'C')
       break;
   }
-  if (!own || !lua_getstack(co, level, &ar)) {
-    luaL_traceback(L, co, msg, 0);
-    return;
+  int skip = own && lua_getstack(co, level, &ar) ? level : 0;
+  luaL_traceback(L, co, NULL, skip); /* "stack traceback:\n\t..." */
+  const char *frames = strchr(lua_tostring(L, -1), '\n');
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  if (msg) luaL_addstring(&b, msg);
+  int more = msg && (strncmp(msg, "stack traceback:\n", 17) == 0 || strstr(msg, "\nstack traceback:\n"));
+  if (!more) luaL_addstring(&b, msg ? "\nstack traceback:" : "stack traceback:");
+  if (skip) {
+    lua_pushfstring(L, "\n\t(%d level%s inside peerlua)", skip, skip == 1 ? "" : "s");
+    luaL_addvalue(&b);
   }
-  luaL_traceback(L, co, NULL, level); /* "stack traceback:\n\t..." */
-  const char *tb = lua_tostring(L, -1);
-  const char *rest = strchr(tb, '\n');
-  lua_pushfstring(L, "%s%sstack traceback:\n\t(%d level%s inside peerlua)%s", msg ? msg : "", msg ? "\n" : "", level,
-                  level == 1 ? "" : "s", rest ? rest : "");
-  lua_remove(L, -2);
+  if (frames) luaL_addstring(&b, frames);
+  luaL_pushresult(&b);
+  lua_remove(L, -2); /* the traceback made */
 }
 
 /* Resume t from L and deal with how it stopped. */
@@ -204,8 +212,10 @@ static void resume(lua_State *L, pl_task *t) {
     if (lua_type(L, -1) == LUA_TSTRING) {
       push_traceback(L, co, lua_tostring(L, -1));
       lua_remove(L, -2);
-    } else if (lua_type(L, -1) == LUA_TTABLE) {
-      push_traceback(L, co, NULL);
+    } else if (lua_type(L, -1) == LUA_TTABLE) { /* one raised again goes on from where it was raised */
+      lua_getfield(L, -1, "traceback");
+      push_traceback(L, co, lua_tostring(L, -1));
+      lua_remove(L, -2);
       lua_setfield(L, -2, "traceback");
     }
     close_thread(co, L);

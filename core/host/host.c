@@ -262,19 +262,22 @@ int host_call(lua_State *L, int nargs, int nresults) {
   return status;
 }
 
+/* Say the error on top of L (and pop it), as lua.c does: a value with
+ * __tostring is that string; any other is named by its type and, as lua.c
+ * adds one, followed by its traceback (the one a task's failure keeps in a
+ * table's traceback field, lua_task.c). */
 int host_report(lua_State *L, int status) {
   if (status == LUA_OK) return status;
-  const char *msg = lua_tostring(L, -1);
+  int err = lua_gettop(L);
+  const char *msg = lua_tostring(L, err), *tb = NULL;
+  if (!msg && luaL_callmeta(L, err, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
   if (!msg) {
-    if (luaL_callmeta(L, -1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-      msg = lua_tostring(L, -1);
-    else
-      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, -1));
-    lua_remove(L, -2);
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, err));
+    if (lua_type(L, err) == LUA_TTABLE && lua_getfield(L, err, "traceback") == LUA_TSTRING) tb = lua_tostring(L, -1);
   }
-  fprintf(stderr, "%s: %s\n", host_progname, msg);
+  fprintf(stderr, "%s: %s%s%s\n", host_progname, msg, tb ? "\n" : "", tb ? tb : "");
   fflush(stderr);
-  lua_pop(L, 1);
+  lua_settop(L, err - 1);
   return status;
 }
 

@@ -222,7 +222,8 @@ case_errors() {
   run boom.lua
   expect "script error: message and traceback, exit 1" 1 err "boom.lua:2: boom" err "stack traceback:"
   run -e 'error({})'
-  expect "non-string error object" 1 err "error object is a table value"
+  expect "non-string error object: named, with its traceback, as lua.c does" 1 \
+    err "error object is a table value" err "^	\(command line\):1: in main chunk"
   run -e 'error(setmetatable({}, {__tostring = function() return "custom" end}))'
   expect "error object with __tostring" 1 err "custom"
   printf 'local up = peerlua.upcloud{}\nlocal ok = true\nassert(up:create_peering{name = "x"})\n' >calls.lua
@@ -241,6 +242,12 @@ case_errors() {
   expect "syntax error: exit 1" 1 err "syntax.lua:1:"
   run -e 'assert(peerlua.spawn(function() error("in a task") end):wait())'
   expect "a task's error reaches the script with the task's traceback" 1 err "in a task" err "traceback"
+  for raised in '"in a task"' '{}'; do
+    run -e "peerlua.run(function() error($raised) end)"
+    if [ "$(grep -c 'stack traceback:' err)" = 1 ] && grep -q "in main chunk" err && grep -q "in function <" err
+    then ok "peerlua.run's error $raised: one traceback, from the task's line to the main chunk"
+    else fail "peerlua.run's error $raised: $(grep -c 'stack traceback:' err) tracebacks: $(tr '\n' ' ' <err)"; fi
+  done
   # certificate checks off: said once on stderr, however many requests
   run -e 'for _ = 1, 3 do peerlua.http.request{url = "https://127.0.0.1:9/", tls_verify = false, timeout = 1} end'
   if [ "$(grep -c 'warning: tls_verify = false' err)" = 1 ]; then ok "tls_verify = false warns once"
