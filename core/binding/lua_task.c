@@ -240,16 +240,50 @@ static void run_round(lua_State *L, pl_ctx *ctx) {
 
 enum { RUN_DONE, RUN_INTERRUPTED, RUN_STUCK };
 
-/* Drive the loop until done(ud) holds, the interrupt flag rises, or
- * nothing is left that could ever make done(ud) true. */
+/* The hook of a thread, to tell when someone else's Ctrl-C handler sets one. */
+typedef struct hook_seen {
+  lua_State *main;
+  lua_Hook hook;
+  int mask, count;
+} hook_seen;
+
+static void hook_look(lua_State *L, hook_seen *h) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  h->main = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  h->hook = lua_gethook(h->main), h->mask = lua_gethookmask(h->main), h->count = lua_gethookcount(h->main);
+}
+
+/* Whether the main thread's hook changed since h was seen; if so it is put
+ * back as it was. Under a host that gives no interrupt flag (lua.c, with
+ * require "peerlua"), that is how Ctrl-C is told: lua.c's handler sets a
+ * hook on the main thread, to stop the script at its next Lua instruction,
+ * which would not come before the wait ends; peerlua stops the wait
+ * instead, and raises "interrupted!" as the hook would have. */
+static int hook_changed(const hook_seen *h) {
+  if (lua_gethook(h->main) == h->hook && lua_gethookmask(h->main) == h->mask) return 0;
+  lua_sethook(h->main, h->hook, h->mask, h->count);
+  return 1;
+}
+
+/* How long a wait may block without looking at the hook: a signal ends the
+ * wait early when it reaches this thread, but another (a resolver's) may
+ * take it. */
+#define HOOK_LOOK_EVERY 1.0
+
+/* Drive the loop until done(ud) holds, the interrupt flag (or, without one,
+ * a Ctrl-C seen by the main thread's hook) rises, or nothing is left that
+ * could ever make done(ud) true. */
 static int run_until(lua_State *L, pl_ctx *ctx, int (*done)(const void *), const void *ud) {
+  hook_seen seen = {NULL, NULL, 0, 0};
+  if (!ctx->interrupt) hook_look(L, &seen);
   for (;;) {
     if (done(ud)) return RUN_DONE;
-    if (ctx->interrupt && *ctx->interrupt) return RUN_INTERRUPTED;
+    if (ctx->interrupt ? *ctx->interrupt : hook_changed(&seen)) return RUN_INTERRUPTED;
     if (ctx->ready_head) run_round(L, ctx);
     if (done(ud)) return RUN_DONE;
     if (!ctx->ready_head && !pl_loop_pending(ctx->loop)) return RUN_STUCK;
-    pl_loop_step(ctx->loop, ctx->ready_head ? 0 : -1);
+    pl_loop_step(ctx->loop, ctx->ready_head ? 0 : ctx->interrupt ? -1 : HOOK_LOOK_EVERY);
   }
 }
 

@@ -360,6 +360,20 @@ case_interrupt() {
   kill $dog 2>/dev/null
   expect "SIGINT stops a busy line and a sleeping line; the REPL goes on" 0 out "(^|> )alive$" err "interrupted"
   if [ "$(grep -c interrupted err)" -ge 2 ]; then ok "both lines were interrupted"; else fail "expected two interruptions"; fi
+  # under lua5.4 with require "peerlua": Ctrl-C stops a wait inside peerlua
+  # at once, not when the wait ends (lua.c's handler only sets a hook)
+  printf 'local peerlua = require("peerlua")\nlocal t0 = peerlua.now()\nio.stderr:write("sleeping\\n")\nlocal ok, e = pcall(peerlua.sleep, 60)\nprint(string.format("%%s after %%.0f s", e, peerlua.now() - t0))\n' >sleep.lua
+  LUA_CPATH="$(dirname "$P")/?.so;;" lua5.4 sleep.lua >out 2>err &
+  pid=$!
+  ( sleep 30; kill -KILL $pid 2>/dev/null ) >/dev/null 2>&1 &
+  dog=$!
+  for _ in $(seq 100); do grep -q '^sleeping$' err && break; sleep 0.05; done
+  sleep 0.2
+  kill -INT $pid
+  wait $pid
+  RC=$?
+  kill $dog 2>/dev/null
+  expect "lua5.4 with require \"peerlua\": SIGINT stops peerlua.sleep(60) at once" 0 out "^interrupted! after [0-2] s$"
 }
 
 case_trace() {
