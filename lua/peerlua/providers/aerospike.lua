@@ -4,7 +4,6 @@
 -- token-expired; concurrent tasks share one refresh.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local common = core.require("peerlua.providers.common")
-local credentials = core.require("peerlua.credentials")
 local base = core.require("peerlua.client")
 local json = require("peerlua.json")
 
@@ -20,14 +19,11 @@ M.ops = { create_peering = "peering", list_peerings = "peering", delete_peering 
 local TOKEN_URL = "https://auth.control.aerospike.cloud/oauth/token"
 
 function M.credentials(client, opts)
-  local creds, err = credentials.resolve({
-    provider = "aerospike", fields = { "client_id", "client_secret" }, given = opts,
+  local creds, err = common.credentials(client, opts, {
+    provider = "aerospike", fields = { "client_id", "client_secret" }, need = { "client_id", "client_secret" },
     env = { client_id = { "PEERLUA_AEROSPIKE_CLIENT_ID" }, client_secret = { "PEERLUA_AEROSPIKE_CLIENT_SECRET" } },
-    profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    read_private = client.read_private, emulated = client.sim ~= nil, sim_account = common.sim_account(client, "aerospike"),
-    complete = common.need({ "client_id", "client_secret" },
-      "no Aerospike Cloud credentials: pass client_id and client_secret (an API key), or set "
-      .. "PEERLUA_AEROSPIKE_CLIENT_ID and PEERLUA_AEROSPIKE_CLIENT_SECRET, or add them to the profile file"),
+    hint = "no Aerospike Cloud credentials: pass client_id and client_secret (an API key), or set "
+      .. "PEERLUA_AEROSPIKE_CLIENT_ID and PEERLUA_AEROSPIKE_CLIENT_SECRET, or add them to the profile file",
   })
   if not creds then return nil, err end
   client.credential_id = creds.client_id

@@ -7,7 +7,6 @@
 -- (list_peerings) and matching, as the avn CLI does.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local common = core.require("peerlua.providers.common")
-local credentials = core.require("peerlua.credentials")
 
 local M = {
   name = "aiven",
@@ -27,13 +26,11 @@ local function sim_account(client)
 end
 
 function M.credentials(client, opts)
-  local creds, err = credentials.resolve({
-    provider = "aiven", fields = { "token", "project" }, given = opts,
+  local creds, err = common.credentials(client, opts, {
+    provider = "aiven", fields = { "token", "project" }, secrets = { "token" }, sim_account = sim_account(client),
     env = { token = { "AIVEN_TOKEN", "AIVEN_AUTH_TOKEN" }, project = { "AIVEN_PROJECT_NAME" } },
-    profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    read_private = client.read_private, emulated = client.sim ~= nil, sim_account = sim_account(client), secrets = { "token" },
-    complete = common.need({ "token" },
-      "no Aiven token: pass token, or set AIVEN_TOKEN (or AIVEN_AUTH_TOKEN), or add it to the profile file"),
+    need = { "token" },
+    hint = "no Aiven token: pass token, or set AIVEN_TOKEN (or AIVEN_AUTH_TOKEN), or add it to the profile file",
   })
   if not creds then return nil, err end
   client.auth_header = "aivenv1 " .. creds.token

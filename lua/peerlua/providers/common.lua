@@ -40,6 +40,24 @@ function M.need(fields, hint)
   end
 end
 
+-- credentials(client, opts, spec) -> creds, source | nil, err: the
+-- credentials of a client made with opts (credentials.resolve). spec is
+-- what is the provider's own: provider, fields, env, settings, secrets,
+-- and complete, or need (the fields that must all be there) and hint (the
+-- message when they are not); sim_account when the fixture's first account
+-- is not it. Every provider looks in the same places the same way: the
+-- options, the environment, the profile (opts.profile, $PEERLUA_PROFILE,
+-- "default"), and under an emulator its fixture account alone.
+function M.credentials(client, opts, spec)
+  spec.given = opts
+  spec.profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default"
+  spec.read_private, spec.emulated = client.read_private, client.sim ~= nil
+  if spec.sim_account == nil then spec.sim_account = M.sim_account(client, spec.provider) end
+  if spec.need then spec.complete = M.need(spec.need, spec.hint) end
+  -- looked up when called: the emulator loads this file with a core of its own, which has no require
+  return core.require("peerlua.credentials").resolve(spec)
+end
+
 -- For providers whose every request carries the header credentials left
 -- in client.auth_header (a static credential, held in C since), and that
 -- never need a fresh one on a 401.

@@ -5,7 +5,6 @@
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local base = core.require("peerlua.client")
 local common = core.require("peerlua.providers.common")
-local credentials = core.require("peerlua.credentials")
 local json = require("peerlua.json")
 
 local M = {
@@ -41,8 +40,8 @@ local function complete(c)
 end
 
 function M.credentials(client, opts)
-  local creds, err = credentials.resolve({
-    provider = "huawei", fields = FIELDS, settings = { "region" }, given = opts,
+  local creds, err = common.credentials(client, opts, {
+    provider = "huawei", fields = FIELDS, settings = { "region" },
     env = {
       ak = { "HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK" }, sk = { "HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK" },
       security_token = { "HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN" },
@@ -50,8 +49,6 @@ function M.credentials(client, opts)
       project_id = { "HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID" }, project_name = { "HW_PROJECT_NAME" },
       region = { "HW_REGION_NAME" },
     },
-    profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    read_private = client.read_private, emulated = client.sim ~= nil, sim_account = common.sim_account(client, "huawei"),
     secrets = { "ak", "sk", "security_token", "user", "password" }, complete = complete,
   })
   if not creds then return nil, err end

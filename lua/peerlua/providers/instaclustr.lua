@@ -3,7 +3,6 @@
 -- `api = "v2"`). HTTP Basic with the user name and provisioning API key.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local common = core.require("peerlua.providers.common")
-local credentials = core.require("peerlua.credentials")
 
 local M = {
   name = "instaclustr",
@@ -21,14 +20,11 @@ M.ops = {
 }
 
 function M.credentials(client, opts)
-  local creds, err = credentials.resolve({
-    provider = "instaclustr", fields = { "username", "api_key" }, given = opts,
+  local creds, err = common.credentials(client, opts, {
+    provider = "instaclustr", fields = { "username", "api_key" }, need = { "username", "api_key" },
     env = { username = { "PEERLUA_INSTACLUSTR_USERNAME" }, api_key = { "PEERLUA_INSTACLUSTR_API_KEY" } },
-    profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    read_private = client.read_private, emulated = client.sim ~= nil, sim_account = common.sim_account(client, "instaclustr"),
-    complete = common.need({ "username", "api_key" },
-      "no Instaclustr credentials: pass username and api_key, or set PEERLUA_INSTACLUSTR_USERNAME "
-      .. "and PEERLUA_INSTACLUSTR_API_KEY, or add them to the profile file"),
+    hint = "no Instaclustr credentials: pass username and api_key, or set PEERLUA_INSTACLUSTR_USERNAME "
+      .. "and PEERLUA_INSTACLUSTR_API_KEY, or add them to the profile file",
   })
   if not creds then return nil, err end
   client.credential_id = creds.username

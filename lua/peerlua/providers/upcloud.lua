@@ -3,7 +3,6 @@
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local base = core.require("peerlua.client")
 local common = core.require("peerlua.providers.common")
-local credentials = core.require("peerlua.credentials")
 
 local M = {
   name = "upcloud",
@@ -28,12 +27,9 @@ function M.credentials(client, opts)
   if opts.token and (opts.username or opts.password) then
     return nil, "give either token or username and password, not both"
   end
-  local creds, err = credentials.resolve({
-    provider = "upcloud", fields = { "token", "username", "password" }, given = opts,
+  local creds, err = common.credentials(client, opts, {
+    provider = "upcloud", fields = { "token", "username", "password" }, complete = complete,
     env = { token = { "UPCLOUD_TOKEN" }, username = { "UPCLOUD_USERNAME" }, password = { "UPCLOUD_PASSWORD" } },
-    profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default",
-    read_private = client.read_private, emulated = client.sim ~= nil, sim_account = common.sim_account(client, "upcloud"),
-    complete = complete,
   })
   if not creds then return nil, err end
   if creds.token and creds.token ~= "" then
