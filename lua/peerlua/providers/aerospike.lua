@@ -55,24 +55,16 @@ end
 
 -- authorize: a token held that has not expired, else one fetched (one
 -- refresh at a time, shared by the calls that wait for it).
-function M.authorize(client)
-  local t = client.token
-  if t and t.expires > core.now() then return true end
-  local new, err = common.shared(client, "refreshing", fetch_token, client)
-  if not new then return nil, err end
-  client.token = new
-  return true
-end
+function M.authorize(client) return common.token(client, fetch_token) end
 
+-- a 401: a fresh token is worth one more attempt when one was held, or the
+-- answer says it expired
 function M.reauthorize(client, resp)
   local p = common.problem(resp)
-  local expired = p and p.code_word and p.code_word:find("token%-expired")
-  if expired or client.token then
-    client.token = nil
-    client.engine:drop()
-    return true
-  end
-  return false
+  local expired = p and p.code_word and p.code_word:find("token%-expired") ~= nil
+  if not client.token and not expired then return false end
+  common.drop_token(client)
+  return true
 end
 
 M.parse_error = function(_, resp) return common.problem(resp) end

@@ -110,6 +110,28 @@ function M.shared(holder, key, fn, ...)
   return a, b
 end
 
+-- token(client, fetch) -> true | nil, err: a token the client's engine
+-- holds that has not expired yet (client.token.expires), else one fetched
+-- by fetch(client) -> {expires =} | nil, err, which puts it in the engine:
+-- one fetch at a time, shared by every call that waits for it.
+function M.token(client, fetch)
+  local t = client.token
+  if t and t.expires > core.now() then return true end
+  local new, err = M.shared(client, "refreshing", fetch, client)
+  if not new then return nil, err end
+  client.token = new
+  return true
+end
+
+-- drop_token(client) -> whether a token was held: it is forgotten and
+-- dropped from the engine, so that the next call fetches a new one.
+function M.drop_token(client)
+  local had = client.token ~= nil
+  client.token = nil
+  client.engine:drop()
+  return had
+end
+
 -- A list in XML decoded by core.xml_decode: peerlua.xml.list (looked up
 -- when called: the emulator loads this file without the C module)
 function M.xml_list(v) return require("peerlua").xml.list(v) end

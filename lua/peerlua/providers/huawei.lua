@@ -188,16 +188,9 @@ local function fetch_token(client)
   return { expires = core.now() + 23 * 3600 }
 end
 
--- token(client) -> true (the engine holds a token that has not expired) |
--- nil, err; one refresh at a time, shared by the calls that wait for it
-function token(client)
-  local t = client.token
-  if t and t.expires > core.now() then return true end
-  local new, err = common.shared(client, "refreshing", fetch_token, client)
-  if not new then return nil, err end
-  client.token = new
-  return true
-end
+-- token(client) -> true (the engine holds an IAM token that has not
+-- expired) | nil, err
+function token(client) return common.token(client, fetch_token) end
 
 function M.authorize(client, req)
   if client.key then -- signed in C as it is sent (http.send sign =), its security token with it
@@ -207,14 +200,7 @@ function M.authorize(client, req)
   return token(client)
 end
 
-function M.reauthorize(client)
-  if client.token then
-    client.token = nil
-    client.engine:drop()
-    return true
-  end
-  return false
-end
+function M.reauthorize(client) return common.drop_token(client) end
 
 -- The request id is the X-Request-Id response header: Huawei's SDK reads it
 -- from there only (huaweicloud-sdk-python-v3, huaweicloudsdkcore/exceptions/
