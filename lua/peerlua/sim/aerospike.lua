@@ -81,11 +81,7 @@ function M.new(app)
   app:register_state("aerospike", state) -- saved by --state
   app:on_reset(function() state.peerings, state.order, state.tokens = {}, {}, {} end)
 
-  local function cluster(id)
-    for _, c in ipairs(fx.clusters or {}) do
-      if c.id == id then return c end
-    end
-  end
+  local function cluster(id) return check.find(fx.clusters, "id", id) end
 
   local life = lifecycle.new(app, "aerospike", {
     { from = "deleted_at", "deleting", "deleted", lasts = { "deleting", 10 } },

@@ -72,6 +72,7 @@
 -- duration, find_vpc, zone_of, allowed, UPPER, B64.
 local router = require("peerlua.sim.router")
 local wire = require("peerlua.sim.aws_wire")
+local check = require("peerlua.sim.check")
 
 local M = {}
 
@@ -147,17 +148,8 @@ function M.new(app)
   fill()
   app:on_reset(fill)
 
-  local function find_vpc(id)
-    for _, v in ipairs(fx.vpcs or {}) do
-      if v.vpc_id == id then return v end
-    end
-  end
-
-  local function zone_of(id)
-    for _, z in ipairs(fx.hosted_zones or {}) do
-      if z.id == id then return z end
-    end
-  end
+  local function find_vpc(id) return check.find(fx.vpcs, "vpc_id", id) end
+  local function zone_of(id) return check.find(fx.hosted_zones, "id", id) end
 
   -- ---- principals ----
 

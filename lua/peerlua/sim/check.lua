@@ -1,6 +1,6 @@
 -- peerlua.sim.check: what the emulated providers share to read requests:
 -- format checks (each returns nil when fine, or the rule broken), the JSON
--- body, Basic credentials, and lazy lifecycle steps.
+-- body, Basic credentials, lazy lifecycle steps, and lookups in a fixture.
 local json = require("peerlua.json")
 local credential = require("peerlua.sim.credential")
 
@@ -96,6 +96,14 @@ end
 -- a list value that encodes as a JSON array even when empty
 function M.list(t)
   return json.array(t or {})
+end
+
+-- find(list, field, value) -> the first item of list (a fixture's, or
+-- nil) whose field is value, or nil
+function M.find(list, field, value)
+  for _, item in ipairs(list or {}) do
+    if item[field] == value then return item end
+  end
 end
 
 return M

@@ -108,9 +108,8 @@ function M.new(app)
   local function err(status, code, message) return fail(status, code, message, app) end
 
   local function vpc(id)
-    for _, v in ipairs(fx.vpcs or {}) do
-      if v.id == id then return v end
-    end
+    local v = check.find(fx.vpcs, "id", id)
+    if v then return v end
     for _, c in ipairs(fx.clusters or {}) do
       if c.vpc_id == id then
         for _, a in ipairs(fx.accounts or {}) do

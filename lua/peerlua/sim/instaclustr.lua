@@ -128,11 +128,7 @@ function M.new(app)
     end
   end
 
-  local function find_cluster(id)
-    for _, c in ipairs(fx.clusters or {}) do
-      if c.id == id then return c end
-    end
-  end
+  local function find_cluster(id) return check.find(fx.clusters, "id", id) end
 
   -- account(req) -> the fixture account | nil
   local function account(req)

@@ -60,11 +60,7 @@ function M.new(app)
     end
   end
 
-  local function network(uuid)
-    for _, n in ipairs(fx.networks or {}) do
-      if n.uuid == uuid then return n end
-    end
-  end
+  local function network(uuid) return check.find(fx.networks, "uuid", uuid) end
 
   local function network_view(n, full)
     local v = { uuid = n.uuid }
@@ -327,11 +323,7 @@ function M.new(app)
     end,
     -- for other providers' emulators (Aiven peers from its own account)
     network = network,
-    account_of = function(username)
-      for _, a in ipairs(fx.accounts or {}) do
-        if a.username == username then return a end
-      end
-    end,
+    account_of = function(username) return check.find(fx.accounts, "username", username) end,
     create_peering = function(owner, name, net_uuid, peer_uuid)
       return add_peering(owner, name, net_uuid, peer_uuid, "active", {}).uuid
     end,
