@@ -389,6 +389,10 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
     lua_setfield(L, -2, "__tostring");
     lua_pushliteral(L, "peerlua.error");
     lua_setfield(L, -2, "__name");
+    /* locked, as a client's and a peering's are: a script cannot change
+     * how every error reads, peerlua's own messages included */
+    lua_pushliteral(L, "peerlua.error");
+    lua_setfield(L, -2, "__metatable");
   }
   lua_pop(L, 1);
   push_ctx(L); /* ctx */

@@ -172,6 +172,16 @@ describe("a script trying to change the policy", function()
     assert.matches("^instaclustr peering ", tostring(p))
   end)
 
+  it("cannot change how every error reads: an error's metatable is locked", function()
+    local ic = assert(peerlua.instaclustr({ retries = FAST }))
+    local _, err = ic:list_peerings({ cluster_data_centre_id = "not-a-uuid" })
+    assert.equal("peerlua.error", getmetatable(err))
+    assert.is_false(pcall(function() getmetatable(err).__tostring = function() return "" end end))
+    assert.is_false(pcall(setmetatable, err, {}))
+    assert.matches("cluster_data_centre_id", tostring(err))
+    assert.is_true(peerlua.is_error(err))
+  end)
+
   it("finds no policy, credential or header fields on a client, and sees no secret", function()
     local secret = peerlua.sim.fixture.instaclustr.accounts[1].api_key
     local ic = assert(peerlua.instaclustr({ retries = FAST }))
