@@ -555,6 +555,10 @@ void pl_open_task(lua_State *L, int ctxidx) {
     lua_setfield(L, -2, "__tostring");
     lua_pushcfunction(L, l_task_gc);
     lua_setfield(L, -2, "__gc");
+    /* locked: peerlua waits for tasks of its own (a shared token refresh),
+     * whose wait a script must not replace */
+    lua_pushliteral(L, PL_TASK_MT);
+    lua_setfield(L, -2, "__metatable");
   }
   lua_pop(L, 1);
   lua_pushvalue(L, ctxidx);

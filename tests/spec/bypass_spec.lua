@@ -172,6 +172,13 @@ describe("a script trying to change the policy", function()
     assert.matches("^instaclustr peering ", tostring(p))
   end)
 
+  it("cannot replace how every task is waited for (peerlua waits for its own): a task's metatable is locked", function()
+    local t = peerlua.spawn(function() return 42 end)
+    assert.equal("peerlua.task", getmetatable(t))
+    assert.is_false(pcall(function() getmetatable(t).__index.wait = function() return 0 end end))
+    assert.equal(42, t:wait())
+  end)
+
   it("cannot change how every error reads: an error's metatable is locked", function()
     local ic = assert(peerlua.instaclustr({ retries = FAST }))
     local _, err = ic:list_peerings({ cluster_data_centre_id = "not-a-uuid" })
