@@ -5,12 +5,15 @@ local core = select(3, ...) -- the C primitives (core/binding/lua_peerlua.c)
 
 local M = {}
 
-local Response = {}
-Response.__index = Response
-Response.__name = "peerlua.http.response"
+-- A response's methods, and its metatable: locked, and its methods not a
+-- field of it (resp.__index), since the responses a client reads are made
+-- here too: a script replacing resp.json would change what every client
+-- decodes (a list that reconciles a create, say), not only its own.
+local methods = {}
+local Response = { __index = methods, __name = "peerlua.http.response", __metatable = "peerlua.http.response" }
 
 -- resp:json() -> value | nil, err
-function Response:json()
+function methods:json()
   return json.decode(self.body)
 end
 

@@ -179,6 +179,17 @@ describe("a script trying to change the policy", function()
     assert.equal(42, t:wait())
   end)
 
+  it("cannot change how a client reads its answers: a response's metatable is locked", function()
+    local resp = assert(peerlua.http.request({ url = server.url .. "/_test/status/200" }))
+    assert.equal("peerlua.http.response", getmetatable(resp))
+    assert.is_nil(resp.__index)
+    assert.is_false(pcall(function() getmetatable(resp).json = function() return {} end end))
+    local ic = assert(peerlua.instaclustr({ retries = FAST }))
+    local p = assert(ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+      peer_vpc_id = "vpc-0c0c0c0c", peer_subnets = { "10.78.0.0/16" } }))
+    assert.is_string(p.id) -- decoded by peerlua, as before
+  end)
+
   it("cannot change how every error reads: an error's metatable is locked", function()
     local ic = assert(peerlua.instaclustr({ retries = FAST }))
     local _, err = ic:list_peerings({ cluster_data_centre_id = "not-a-uuid" })
