@@ -32,11 +32,13 @@
 --   throttle_classes = {name = {rate=, burst=}}  limits of their own for
 --       classes of requests; encode sets req.throttle = client.throttles[name]
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
-local json = require("peerlua.json")
-local http = require("peerlua.http")
+-- JSON and HTTP as they were loaded (core.json, core.http), not the public
+-- modules' fields, which a script may replace for its own calls
+require("peerlua.http")
+local json, http = core.json, core.http
 local plan = core.require("peerlua.plan")
 local lock = core.require("peerlua.lock")
-local throttle = require("peerlua.throttle") -- sets core.throttle_state
+require("peerlua.throttle") -- sets core.throttle_state and core.throttle_redis
 
 local M = {}
 
@@ -170,7 +172,7 @@ local function shared_throttle(spec, opts)
   if not url or url == "" then return nil end
   if not env_throttle then
     local err
-    env_throttle, err = throttle.redis({ url = url })
+    env_throttle, err = core.throttle_redis({ url = url })
     if not env_throttle then -- the variable's fault, not a call of the script's (its URL may hold a password: not echoed)
       local d = type(err) == "table" and err.details and err.details[1]
       local rule = d and d.rule or tostring(type(err) == "table" and err.message or err)

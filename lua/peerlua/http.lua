@@ -1,7 +1,8 @@
 -- peerlua.http: HTTP requests that suspend the calling task instead of
 -- blocking the process (see core/binding/lua_http.c for the transfer itself).
-local json = require("peerlua.json")
 local core = select(3, ...) -- the C primitives (core/binding/lua_peerlua.c)
+require("peerlua.json")
+local json = core.json -- its functions as loaded: a script replacing peerlua.json.decode changes no client
 
 local M = {}
 
@@ -48,7 +49,7 @@ M.encode_query = encode_query
 local function invalid(field, rule)
   local err = { code = "invalid", message = field .. ": " .. rule,
                 details = { { field = field, rule = rule } } }
-  return nil, M.error(err)
+  return nil, (core.error or M.error)(err) -- core's: a script replacing http.error changes only its own
 end
 
 local allowed = { method = true, url = true, headers = true, query = true, body = true,
@@ -58,7 +59,8 @@ local allowed_names = {}
 for k in pairs(allowed) do allowed_names[#allowed_names + 1] = k end
 table.sort(allowed_names)
 
-M.MAX_BODY_LIMIT = 1 << 30 -- the largest max_body: 1 GiB
+local MAX_BODY_LIMIT = 1 << 30 -- the largest max_body: 1 GiB
+M.MAX_BODY_LIMIT = MAX_BODY_LIMIT
 
 -- check_transport(opts, invalid) -> true | invalid(field, rule): the
 -- transport options a request and a client share.
@@ -79,7 +81,7 @@ local function pem_problem(path)
   return nil
 end
 
-function M.check_transport(opts, fail)
+local function check_transport(opts, fail)
   for _, k in ipairs(BOOLEANS) do
     if opts[k] ~= nil and type(opts[k]) ~= "boolean" then return fail(k, "must be true or false") end
   end
@@ -92,11 +94,12 @@ function M.check_transport(opts, fail)
     pem_ok[opts.ca_file] = true
   end
   local mb = opts.max_body
-  if mb ~= nil and (math.type(mb) ~= "integer" or mb < 1 or mb > M.MAX_BODY_LIMIT) then
-    return fail("max_body", "must be a whole number of bytes from 1 to " .. M.MAX_BODY_LIMIT)
+  if mb ~= nil and (math.type(mb) ~= "integer" or mb < 1 or mb > MAX_BODY_LIMIT) then
+    return fail("max_body", "must be a whole number of bytes from 1 to " .. MAX_BODY_LIMIT)
   end
   return true
 end
+M.check_transport = check_transport
 
 -- Certificate checks off is said once per process, where it cannot be missed.
 local warned_verify = false
@@ -122,7 +125,7 @@ function M.request(opts)
   local url, method = opts.url, opts.method or "GET"
   if type(url) ~= "string" then return invalid("url", "must be a string") end
   if type(method) ~= "string" then return invalid("method", "must be a string") end
-  local tok, terr = M.check_transport(opts, invalid)
+  local tok, terr = check_transport(opts, invalid)
   if not tok then return nil, terr end
   for _, k in ipairs(SECONDS) do
     local v = opts[k]
@@ -195,5 +198,11 @@ function core.http_send(opts)
   if not resp then return nil, err end
   return setmetatable(resp, Response)
 end
+
+-- The functions as loaded, for peerlua's own modules (client, providers):
+-- a script replacing peerlua.http.encode_query changes its own calls, not
+-- the URLs every client builds.
+core.http = { encode_query = encode_query, urlencode = urlencode, check_transport = check_transport,
+              request = M.request }
 
 return M

@@ -6,7 +6,9 @@
 -- A planned create is a peering in state "planned"; waiting on it returns
 -- at once. At the end, a summary: N to create, N to change, N to delete,
 -- N already as wanted.
-local json = require("peerlua.json")
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
+require("peerlua.json") -- loaded first: it sets core.json
+local json = core.json -- as loaded (lua/peerlua/json.lua), not fields a script may replace
 
 local M = {}
 

@@ -97,4 +97,6 @@ function Redis:report(why)
   if why then self:fallback(why) else self:working() end
 end
 
+core.throttle_redis = M.redis -- as loaded, for the client's $PEERLUA_REDIS_URL: not a field a script may replace
+
 return M

@@ -179,6 +179,38 @@ describe("a script trying to change the policy", function()
     assert.equal(42, t:wait())
   end)
 
+  it("changes no client by replacing every function of the public modules", function()
+    local ic = assert(peerlua.instaclustr({ retries = FAST }))
+    local up = assert(peerlua.upcloud({ retries = FAST }))
+    local p = assert(ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+      peer_vpc_id = "vpc-0b0b0b0b", peer_subnets = { "10.79.0.0/16" } }))
+    local function calls(i)
+      assert(ic:list_peerings({ cluster_data_centre_id = CDC }))
+      assert(p:refresh())
+      local q = assert(ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+        peer_vpc_id = ("vpc-0b0b0b%02x"):format(i), peer_subnets = { ("10.%d.0.0/16"):format(80 + i) } }))
+      assert(q.id and q.id ~= p.id)
+      assert(up:list_peerings({}))
+    end
+    local before = requests()
+    calls(1)
+    local plain = requests() - before -- what they cost as they are
+    local saved, replaced = {}, {}
+    for _, t in ipairs(reachable()) do
+      for k, v in pairs(t[2]) do
+        if type(v) == "function" then
+          saved[#saved + 1] = { t[2], k, v }
+          t[2][k] = function() replaced[#replaced + 1] = t[1] .. "." .. tostring(k); return {} end
+        end
+      end
+    end
+    local ok, err = pcall(calls, 2)
+    for i = #saved, 1, -1 do saved[i][1][saved[i][2]] = saved[i][3] end -- a table reached twice: back to its first
+    assert(ok, err)
+    assert.same({}, replaced) -- none of them was called
+    assert.equal(before + 2 * plain, requests())
+  end)
+
   it("cannot change how a client reads its answers: a response's metatable is locked", function()
     local resp = assert(peerlua.http.request({ url = server.url .. "/_test/status/200" }))
     assert.equal("peerlua.http.response", getmetatable(resp))

@@ -18,7 +18,8 @@
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local base = core.require("peerlua.client")
 local credentials = core.require("peerlua.credentials")
-local http = require("peerlua.http")
+require("peerlua.http") -- loaded first: it sets core.http
+local http = core.http -- as loaded (lua/peerlua/http.lua), not fields a script may replace
 
 local M = {
   name = "aws",

@@ -5,7 +5,8 @@
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local base = core.require("peerlua.client")
 local common = core.require("peerlua.providers.common")
-local json = require("peerlua.json")
+require("peerlua.json") -- loaded first: it sets core.json
+local json = core.json -- as loaded (lua/peerlua/json.lua), not fields a script may replace
 
 local M = {
   name = "huawei",
