@@ -190,6 +190,9 @@ describe("a script trying to change the policy", function()
       local q = assert(ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
         peer_vpc_id = ("vpc-0b0b0b%02x"):format(i), peer_subnets = { ("10.%d.0.0/16"):format(80 + i) } }))
       assert(q.id and q.id ~= p.id)
+      local e = assert(ic:ensure_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+        peer_vpc_id = ("vpc-0d0d0d%02x"):format(i), peer_subnets = { ("10.%d.0.0/16"):format(90 + i) } }))
+      assert(e:wait(e.state, { timeout = 5 }))
       assert(up:list_peerings({}))
     end
     local before = requests()
