@@ -552,6 +552,25 @@ local function send(self, opname, req)
   end
 end
 
+-- prepare(self, opname, args) -> the request | nil, err: args checked
+-- against the operation's parameters (core.prepare, C) and the rules
+-- across fields that the provider's published types state (spec.check),
+-- every problem in one error.
+local function prepare(self, opname, args)
+  local req, err = core.prepare(self.name, self.api, opname, args)
+  local more = self.spec.check and self.spec.check(self, opname, args)
+  if more and #more > 0 then
+    err = err or M.error({ code = "invalid", provider = self.name, op = opname, retryable = false,
+                           message = "invalid arguments", details = {} })
+    for _, d in ipairs(more) do
+      err.details[#err.details + 1] = d
+      err.message = err.message .. (#err.details > 1 and "; " or ": ") .. d.field .. ": " .. d.rule
+    end
+    return nil, err
+  end
+  return req, err
+end
+
 -- call(opname, args[, on_send]) -> decoded body | nil, err  (validation
 -- first); on_send() runs as each attempt leaves (after the throttle).
 function Client:call(opname, args, on_send)
@@ -563,18 +582,7 @@ function Client:call(opname, args, on_send)
     args, derr = self.spec.defaults(self, opname, args)
     if not args then return nil, derr end
   end
-  local req, err = core.prepare(self.name, self.api, opname, args)
-  -- rules across fields that the provider's published types state
-  local more = self.spec.check and self.spec.check(self, opname, args)
-  if more and #more > 0 then
-    err = err or M.error({ code = "invalid", provider = self.name, op = opname, retryable = false,
-                           message = "invalid arguments", details = {} })
-    for _, d in ipairs(more) do
-      err.details[#err.details + 1] = d
-      err.message = err.message .. (#err.details > 1 and "; " or ": ") .. d.field .. ": " .. d.rule
-    end
-    return nil, err
-  end
+  local req, err = prepare(self, opname, args)
   if not req then return nil, err end
   if plan.on and plan.mutating(req.method) and not (self.spec.reads and self.spec.reads[opname]) then
     -- a dry run: shown, not sent; unless a read shows it done already
@@ -780,7 +788,7 @@ function Client:ensure_peering(args)
     full, derr = self.spec.defaults(self, "create_peering", args)
     if not full then return ensure_failed(derr) end
   end
-  local prepared, perr = core.prepare(self.name, self.api, "create_peering", full)
+  local prepared, perr = prepare(self, "create_peering", full)
   if not prepared then return ensure_failed(perr) end
   local held, lerr
   if not plan.on then -- a dry run creates nothing: nothing to take turns for
