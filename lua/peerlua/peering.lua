@@ -296,6 +296,11 @@ end
 -- (UpCloud: disable, wait until disabled).
 function Peering:delete()
   local client = owner(self)
+  if self.planned then -- a dry run's own create: no id to send yet, nothing to read; planned as it is
+    plan.step(self.provider, "delete_peering", "delete", self, "the peering this run plans to create")
+    self.delete_planned = true
+    return true, "planned"
+  end
   if client.spec.before_delete then
     local ok, err = client.spec.before_delete(client, self)
     if not ok then return nil, err end

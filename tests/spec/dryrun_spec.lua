@@ -110,6 +110,22 @@ describe("dry_run", function()
     assert.equal(before, #changes())
   end)
 
+  it("plans the delete of a peering it plans to create, for every provider", function()
+    local ic = assert(peerlua.instaclustr({}))
+    local up = assert(peerlua.upcloud({}))
+    local before = #changes()
+    local summary = assert(peerlua.dry_run(function()
+      local p = assert(ic:ensure_peering(args("vpc-0e0e0e01")))
+      assert.same({ true, "planned" }, { p:delete() })
+      local q = assert(up:create_peering({ name = "x", network = "03126dc1-a69f-4bc2-8b24-e31c22d64712",
+                                           peer_network = "03585987-bf7d-4544-8e9b-5a1b4d74a333" }))
+      assert.same({ true, "planned" }, { q:delete() }) -- UpCloud disables first: not for a planned one
+      assert(q:wait_deleted())
+    end))
+    assert.same({ 2, 2 }, { summary.create, summary.delete })
+    assert.equal(before, #changes())
+  end)
+
   it("returns the error of a function that fails, and refuses to nest", function()
     local s, err = peerlua.dry_run(function() error("stop here") end)
     assert.is_nil(s)
