@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "pl_embed.h"
+#include "pl_http.h"
 #include "pl_lua.h"
 #include "pl_valid.h"
 
@@ -145,6 +146,13 @@ static const char *nearest_of(lua_State *L) {
   for (; n < 127 && lua_rawgeti(L, 2, n + 1) == LUA_TSTRING; n++) words[n] = lua_tostring(L, -1);
   words[n] = NULL;
   return pl_nearest(word, len, words);
+}
+
+/* core.is_loopback(host) -> whether plain http:// may go to host (the
+ * transfer's own rule, pl_http_is_loopback)  [-1, +1] */
+static int l_is_loopback(lua_State *L) {
+  lua_pushboolean(L, pl_http_is_loopback(luaL_checkstring(L, 1)));
+  return 1;
 }
 
 /* core.nearest(word, words) -> the word of the list within two edits of
@@ -379,6 +387,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
                                    {"read_private", l_read_private},
                                    {"isatty", l_isatty},
                                    {"term_rows", l_term_rows},
+                                   {"is_loopback", l_is_loopback},
                                    {"nearest", l_nearest},
                                    {"did_you_mean", l_did_you_mean},
                                    {"json_integers", pl_json_integers},

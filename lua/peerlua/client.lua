@@ -103,7 +103,7 @@ end
 
 -- nil, or what is wrong with a base_url: an http(s) URL with a host and no
 -- user:password@ (which would show in traces and tostring(client)).
-local function base_url_rule(url)
+local function base_url_rule(url, insecure)
   local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
   if not scheme or (scheme:lower() ~= "https" and scheme:lower() ~= "http") then
     return "must be an http or https URL like https://api.example.com"
@@ -113,6 +113,12 @@ local function base_url_rule(url)
     return "must not hold a user name or password (give credentials as options)"
   end
   if authority == "" then return "must name a host" end
+  -- the transfer's rule, said here rather than at the first call
+  local host = authority:match("^%[[^%]]*%]") or authority:match("^[^:]*")
+  if scheme:lower() == "http" and not insecure and not core.is_loopback(host) then
+    return "plain http:// is only allowed to loopback hosts (127.0.0.1, ::1, localhost); use https:// or "
+      .. "pass insecure = true"
+  end
   return nil
 end
 
@@ -153,7 +159,7 @@ local function check_options(spec, opts)
     if rule then return invalid(spec.name, "retries." .. k, rule) end
   end
   if opts.base_url then
-    local rule = base_url_rule(opts.base_url)
+    local rule = base_url_rule(opts.base_url, opts.insecure)
     if rule then return invalid(spec.name, "base_url", rule) end
   end
   return true

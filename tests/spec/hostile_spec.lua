@@ -143,6 +143,15 @@ describe("base_url", function()
     refused("base_url", "must be an http or https URL", peerlua.instaclustr,
             { username = "u", api_key = "k", base_url = "file:///etc/passwd" })
   end)
+
+  it("of plain http:// to another host than this one is refused when the client is made, not at each call", function()
+    refused("base_url", "plain http:// is only allowed to loopback hosts", peerlua.upcloud,
+            { token = "t", base_url = "http://api.example.com/1.3" })
+    for _, url in ipairs({ "http://127.0.0.1:9/x", "http://[::1]:9", "http://localhost", "https://api.example.com" }) do
+      assert(peerlua.upcloud({ token = "t", base_url = url }), url)
+    end
+    assert(peerlua.upcloud({ token = "t", base_url = "http://api.example.com", insecure = true }))
+  end)
 end)
 
 describe("the credentials file", function()
