@@ -3,6 +3,7 @@
  *   core.prepare(provider, api, op, args) -> request | nil, err
  * prepare checks every argument against the op's parameters (all problems
  * at once, in err.details) and builds method, path, query and body. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "pl_lua.h"
@@ -403,6 +404,10 @@ static int l_check(lua_State *L) {
   return 1;
 }
 
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* core.prepare(provider, api, op, args) -> {method, service, path, query, body} | nil, err
  * [-4, +(1|2)] */
 static int l_prepare(lua_State *L) {
@@ -419,14 +424,26 @@ static int l_prepare(lua_State *L) {
   lua_newtable(L); /* 7 query */
   lua_newtable(L); /* 8 path values (converted) */
   char msg[160];
-  /* unknown argument names, sorted for a stable message */
+  /* unknown argument names, sorted for a stable message (a table's order
+   * differs from run to run) */
+  const char *unknown[32];
+  size_t nunknown = 0;
   lua_pushnil(L);
   while (lua_next(L, 4)) {
     lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING)
-      problem(L, 5, "?", "argument names must be strings");
-    else if (!param_named(op, lua_tostring(L, -1)))
-      problem(L, 5, lua_tostring(L, -1), unknown_rule(pv, op, L, msg, sizeof msg));
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      const char *key = lua_pushfstring(L, "[%s]", luaL_tolstring(L, -1, NULL));
+      problem(L, 5, key, "argument names must be strings: give each as name = value");
+      lua_pop(L, 2);
+    } else if (!param_named(op, lua_tostring(L, -1)) && nunknown < sizeof unknown / sizeof *unknown) {
+      unknown[nunknown++] = lua_tostring(L, -1); /* anchored by the args table */
+    }
+  }
+  qsort(unknown, nunknown, sizeof *unknown, by_name);
+  for (size_t i = 0; i < nunknown; i++) {
+    lua_pushstring(L, unknown[i]);
+    problem(L, 5, unknown[i], unknown_rule(pv, op, L, msg, sizeof msg));
+    lua_pop(L, 1);
   }
   int given = 0;
   for (const pl_param *p = op->params; p->name; p++) {

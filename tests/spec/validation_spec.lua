@@ -144,6 +144,19 @@ describe("provider argument validation", function()
     assert.is_true(#err.details >= 4) -- uuid, vpc, account required, subnet required
   end)
 
+  it("lists unknown and positional arguments in one order, whatever the table's", function()
+    local names = { "zeta", "alpha", "mu", "beta", "omega", "kappa", "delta" }
+    local args = ic({})
+    for _, n in ipairs(names) do args[n] = 1 end
+    args[1] = CDC -- a positional argument: {CDC}
+    local _, err = clients.instaclustr:create_peering(args)
+    local got = {}
+    for _, d in ipairs(err.details) do got[#got + 1] = d.field end
+    table.sort(names)
+    assert.same({ "[1]", table.unpack(names) }, got)
+    assert.matches("give each as name = value", err.details[1].rule, 1, true)
+  end)
+
   it("names the other API generation's argument and this one's for it", function()
     local v2 = assert(peerlua.instaclustr({ api = "v2", username = "u", api_key = "k",
                                             base_url = server.url .. "/instaclustr" }))
