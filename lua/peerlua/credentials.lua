@@ -10,7 +10,9 @@
 -- real credentials in the environment are never sent to the emulator.
 local M = {}
 
--- [section] -> {key = value}; "#" and ";" start comments.
+-- [section] -> {key = value}; "#" and ";" start comments, on a line of
+-- their own or after a section's name (not after a value: a secret may
+-- hold either).
 local function parse_ini(text)
   local sections, current = {}, nil
   local n = 0
@@ -18,7 +20,7 @@ local function parse_ini(text)
     n = n + 1
     line = line:match("^%s*(.-)%s*$")
     if line ~= "" and not line:match("^[#;]") then
-      local name = line:match("^%[%s*(.-)%s*%]$")
+      local name = line:match("^%[%s*(.-)%s*%]$") or line:match("^%[%s*(.-)%s*%]%s*[#;]")
       if name then
         current = sections[name] or {}
         sections[name] = current

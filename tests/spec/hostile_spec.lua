@@ -176,6 +176,15 @@ describe("the credentials file", function()
     return out
   end
 
+  it("takes a comment after a profile's name, as the README's sample has", function()
+    local file = dir .. "/commented"
+    local f = assert(io.open(file, "w"))
+    f:write("[default]   # peerlua.instaclustr {}\ninstaclustr.username = u\ninstaclustr.api_key = k#not-a-comment\n")
+    f:close()
+    assert(os.execute("chmod 600 " .. file))
+    assert.matches("made", load(file), 1, true)
+  end)
+
   it("that is a directory is an error, not a raise", function()
     local out = load(dir)
     assert.matches("is not a regular file", out, 1, true)
