@@ -137,6 +137,9 @@ end
 
 -- accept(p[, accept]) -> true | nil, err: the peer side accepts (or rejects)
 function Emulator:accept(p, accept)
+  if getmetatable(self) ~= Emulator then
+    error("accept: call it as a method, sim:accept(p) (with a colon, not a dot)", 2)
+  end
   if not self.handle then error("emulator: stopped (" .. self.url .. ")", 2) end
   return self.sim.accept(p, accept)
 end

@@ -202,7 +202,12 @@ function M.set_sim(sim)
     -- sim.accept(peering[, accept]) -> true | nil, err: what the peer side
     -- does (the AWS account accepting a pcx-, the peer VPC's owner), done
     -- through the emulator's /_sim/peer-accept.
-    function sim.accept(p, accept)
+    function sim.accept(p, accept, ...)
+      if p == sim then p, accept = accept, ... end -- peerlua.sim:accept(p), as an emulator handle is called
+      if not core.require("peerlua.client").is_peering(p) then
+        error(("bad argument #1 to 'accept' (a peering value expected, got %s): call it as "
+          .. "peerlua.sim.accept(p), p from a client of this emulator"):format(type(p)), 2)
+      end
       local plan = core.require("peerlua.plan")
       if plan.on then -- a dry run: the peer's side is not touched either
         plan.peer(p.provider, accept == false and "peer_reject" or "peer_accept", p.id)

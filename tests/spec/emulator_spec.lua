@@ -36,6 +36,22 @@ describe("an emulator started from Lua", function()
     assert.equal(0, #assert(ic:list_peerings({ cluster_data_centre_id = CDC })))
   end)
 
+  it("says how to call accept when it is called wrongly, and takes peerlua.sim:accept(p) too", function()
+    local sim <close> = assert(sim_module.start({ time_scale = 600 }))
+    local ic = assert(peerlua.instaclustr({}))
+    local p = assert(ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+      peer_vpc_id = "vpc-0a1b2c3e", peer_subnets = { "10.1.0.0/16" } }))
+    local ok, msg = pcall(sim.accept, p)
+    assert.is_false(ok)
+    assert.matches("call it as a method, sim:accept(p)", msg, 1, true)
+    for _, bad in ipairs({ false, "an id", 42 }) do
+      ok, msg = pcall(function() return sim:accept(bad or nil) end)
+      assert.is_false(ok)
+      assert.matches("a peering value expected, got " .. (bad and type(bad) or "nil"), msg, 1, true)
+    end
+    assert(peerlua.sim:accept(p)) -- the handle's form, on peerlua.sim
+  end)
+
   it("injects faults on request", function()
     local sim <close> = assert(sim_module.start({ time_scale = 600 }))
     local ic = assert(peerlua.instaclustr({ retries = { attempts = 2, base = 0.01, cap = 0.02 } }))
