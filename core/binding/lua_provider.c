@@ -426,7 +426,7 @@ static int l_prepare(lua_State *L) {
   char msg[160];
   /* unknown argument names, sorted for a stable message (a table's order
    * differs from run to run) */
-  const char *unknown[32];
+  const char *unknown[32] = {NULL};
   size_t nunknown = 0;
   lua_pushnil(L);
   while (lua_next(L, 4)) {
