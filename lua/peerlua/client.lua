@@ -154,7 +154,11 @@ local function check_options(spec, opts)
   if not tok then return nil, terr end
   for k, v in pairs(opts.retries or {}) do
     local b = RETRY_BOUNDS[k]
-    if not b then return invalid(spec.name, "retries." .. tostring(k), "is not a retry setting") end
+    if not b then
+      local names = {}
+      for name in pairs(RETRY_BOUNDS) do names[#names + 1] = name end
+      return invalid(spec.name, "retries." .. tostring(k), "is not a retry setting" .. core.did_you_mean(k, names))
+    end
     local rule = type(v) ~= "number" and "must be a number" or bounds_rule(v, b)
     if rule then return invalid(spec.name, "retries." .. k, rule) end
   end

@@ -67,7 +67,9 @@ function M.start(opts)
   for k in pairs(RULES) do names[#names + 1] = k end
   table.sort(names)
   for k, v in pairs(opts) do
-    if not RULES[k] then return invalid(tostring(k), "is not an option (" .. table.concat(names, ", ") .. ")") end
+    if not RULES[k] then
+      return invalid(tostring(k), "is not an option" .. core.did_you_mean(k, names) .. " (" .. table.concat(names, ", ") .. ")")
+    end
     local rule = RULES[k](v)
     if rule then return invalid(k, rule) end
   end

@@ -214,8 +214,8 @@ end
 -- The problem with wait's arguments, as {field, rule}, or nil.
 local function wait_problem(want, opts)
   if not is_state(want) then
-    return "state", (type(want) == "string" and "'" .. want .. "' is not a state" or "must be a state name")
-      .. " (one of " .. table.concat(STATES, ", ") .. ")"
+    return "state", (type(want) == "string" and "'" .. want .. "' is not a state" .. core.did_you_mean(want, STATES)
+      or "must be a state name") .. " (one of " .. table.concat(STATES, ", ") .. ")"
   end
   if opts == nil then return nil end
   if type(opts) ~= "table" then return "options", "must be a table such as {timeout = 60}, not a " .. type(opts) end
@@ -225,7 +225,8 @@ local function wait_problem(want, opts)
       local names = {}
       for name in pairs(WAIT_OPTIONS) do names[#names + 1] = name end
       table.sort(names)
-      return tostring(k), "is not an option of wait (known: " .. table.concat(names, ", ") .. ")"
+      return tostring(k), "is not an option of wait" .. core.did_you_mean(k, names) .. " (known: "
+        .. table.concat(names, ", ") .. ")"
     end
     if type(v) ~= want_type then return k, "must be a " .. want_type end
     if want_type == "number" and not (v > 0 and v < math.huge) then

@@ -33,6 +33,15 @@ describe("a misspelled name", function()
   end)
 end)
 
+describe("a misspelled setting, state or option", function()
+  it("is named with the one it is near: retries, the emulator's options (a wait's: wait_spec)", function()
+    local _, err = peerlua.upcloud({ token = "t", retries = { attempt = 3 } })
+    assert.matches("is not a retry setting (did you mean attempts?)", err.details[1].rule, 1, true)
+    _, err = require("peerlua.sim").start({ timescale = 600 })
+    assert.matches("is not an option (did you mean time_scale?)", err.details[1].rule, 1, true)
+  end)
+end)
+
 describe("an AWS step", function()
   it("raises at the caller's line for a value that is not a peering, and names the option a typo is near", function()
     local aws = assert(peerlua.aws({ access_key_id = "AKIDEXAMPLE", secret_access_key = "not-a-secret",
