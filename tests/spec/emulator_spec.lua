@@ -50,6 +50,12 @@ describe("an emulator started from Lua", function()
       assert.matches("a peering value expected, got " .. (bad and type(bad) or "nil"), msg, 1, true)
     end
     assert(peerlua.sim:accept(p)) -- the handle's form, on peerlua.sim
+    -- a provider it has no requests of, because it is no provider of it
+    local got, err = sim:requests("instaclust")
+    assert.is_nil(got)
+    assert.equal("invalid", err.code)
+    assert.matches("'instaclust' is not one of this emulator's (instaclustr,", err.message, 1, true)
+    assert.is_true(#assert(sim:requests("instaclustr")) > 0)
   end)
 
   it("injects faults on request", function()

@@ -40,7 +40,19 @@ function M.new(app)
 
   r:add("GET", "/requests", function(req)
     local limit = math.tointeger(tonumber(one(req.query.limit)))
-    local entries = app.log:entries { provider = one(req.query.provider), limit = limit }
+    local provider = one(req.query.provider)
+    if provider then -- a name no request is logged under would list nothing, silently
+      local names = {}
+      for _, p in ipairs(app.mounted) do
+        if p.provider == provider then names = nil break end
+        names[#names + 1] = p.provider
+      end
+      if names then
+        return response.json(400, { error = "provider: '" .. provider .. "' is not one of this emulator's ("
+          .. table.concat(names, ", ") .. ")" })
+      end
+    end
+    local entries = app.log:entries { provider = provider, limit = limit }
     return response.json(200, json.array(entries))
   end)
 
