@@ -4,6 +4,7 @@
  * HTTP and timers at top level. */
 #define _POSIX_C_SOURCE 200809L
 #include "pl_lazy.h"
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -500,14 +501,14 @@ int main(int argc, char **argv) {
   if (h.o.trace) {
     h.trace = h.o.trace[0] ? fopen(h.o.trace, "w") : stderr;
     if (!h.trace) {
-      fprintf(stderr, "%s: --trace: cannot open '%s'\n", host_progname, h.o.trace);
+      fprintf(stderr, "%s: --trace: cannot open '%s': %s\n", host_progname, h.o.trace, strerror(errno));
       return 2;
     }
   }
   if (h.o.json && h.o.json[0]) { /* made empty now, so a bad path is a usage error */
     FILE *f = fopen(h.o.json, "w");
     if (!f) {
-      fprintf(stderr, "%s: --json: cannot open '%s'\n", host_progname, h.o.json);
+      fprintf(stderr, "%s: --json: cannot open '%s': %s\n", host_progname, h.o.json, strerror(errno));
       return 2;
     }
     fclose(f);

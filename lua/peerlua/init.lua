@@ -247,6 +247,10 @@ end
 -- with every change planned, not sent (peerlua.plan); the summary is
 -- {create =, change =, delete =, existing =, items = {...}}, also shown.
 function M.dry_run(fn, ...)
+  if type(fn) ~= "function" then
+    error("bad argument #1 to 'dry_run' (function expected, got " .. type(fn) .. "): call it as "
+      .. "peerlua.dry_run(function() ... end)", 2)
+  end
   local plan = M.plan
   if plan.on then error("dry_run: a dry run is already under way", 2) end
   plan.start()

@@ -430,7 +430,7 @@ EOF
     query.log "POST http://127.0.0.1:[0-9]+/_test/echo Action=DescribeVpcs -> 200"
   refute "--trace takes no Action from a JSON body" query.log "Hidden"
   run --trace=/nonexistent-dir/t.log -e ''
-  expect "--trace to an unwritable file: exit 2" 2 err "cannot open"
+  expect "--trace to an unwritable file: exit 2, saying why" 2 err "cannot open .*: No such file or directory"
 }
 
 case_sim() {

@@ -23,9 +23,11 @@ describe("p:wait arguments", function()
   teardown(function() server:stop() end)
 
   local cases = {
-    { "a misspelt state", { "actve" }, "state", "'actve' is not a state %(did you mean active%?%) %(one of pending, pending_acceptance," },
+    { "a misspelt state", { "actve" }, "state",
+      "'actve' is not a state %(did you mean active%?%) %(one of pending, pending_acceptance," },
     { "no state", {}, "state", "must be a state name" },
-    { "a misspelt option", { "active", { timout = 2 } }, "timout", "not an option of wait %(did you mean timeout%?%) %(known: interval, " },
+    { "a misspelt option", { "active", { timout = 2 } }, "timout",
+      "not an option of wait %(did you mean timeout%?%) %(known: interval, " },
     { "options that are not a table", { "active", "soon" }, "options", "must be a table" },
     { "a negative timeout", { "active", { timeout = -1 } }, "timeout", "finite number of seconds > 0" },
     { "a NaN interval", { "active", { interval = 0 / 0 } }, "interval", "finite number" },
