@@ -155,6 +155,14 @@ static int l_is_loopback(lua_State *L) {
   return 1;
 }
 
+/* core.metatable_of(v) -> v's metatable, a locked one's too (as
+ * debug.getmetatable, which a host may leave out)  [-1, +1] */
+static int l_metatable_of(lua_State *L) {
+  luaL_checkany(L, 1);
+  if (!lua_getmetatable(L, 1)) lua_pushnil(L);
+  return 1;
+}
+
 /* core.nearest(word, words) -> the word of the list within two edits of
  * word, or nil  [-2, +1] */
 static int l_nearest(lua_State *L) {
@@ -388,6 +396,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
                                    {"isatty", l_isatty},
                                    {"term_rows", l_term_rows},
                                    {"is_loopback", l_is_loopback},
+                                   {"metatable_of", l_metatable_of},
                                    {"nearest", l_nearest},
                                    {"did_you_mean", l_did_you_mean},
                                    {"json_integers", pl_json_integers},

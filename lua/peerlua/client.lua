@@ -64,7 +64,7 @@ Peering.__name = "peerlua.peering"
 Peering.__metatable = Peering.__name
 M.Peering = Peering
 
-local metatable_of = debug.getmetatable -- taken at load, as http_send below
+local metatable_of = core.metatable_of -- the real one (C: a host may leave the debug library out)
 
 -- is_peering(v) -> whether v is a peering value (not a table that says so)
 function M.is_peering(v) return metatable_of(v) == Peering end

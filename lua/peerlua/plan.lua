@@ -41,7 +41,7 @@ local function redact(v, depth)
   if type(v) ~= "table" or (depth or 0) > 20 then return v end
   local out = {}
   for k, x in pairs(v) do out[k] = secret_key(k) and "[REDACTED]" or redact(x, (depth or 0) + 1) end
-  return setmetatable(out, debug.getmetatable(v)) -- a peering's too (locked: getmetatable names it)
+  return setmetatable(out, core.metatable_of(v)) -- a peering's too (locked: getmetatable names it)
 end
 
 -- mutating(method) -> is a request with this method a change? (A

@@ -5,6 +5,7 @@
 -- and a table that does not fit opts.width columns (default 80) is
 -- written one field per line. Values with a __tostring metamethod print
 -- through it; JSON null prints as null.
+local core = select(3, ...) -- the C primitives (core/binding/lua_peerlua.c)
 
 local KEYWORDS = {}
 for w in ([[and break do else elseif end false for function goto if in
@@ -31,7 +32,7 @@ local function scalar(v)
   local t = type(v)
   if t == "string" then return quote(v) end
   if v == null then return "null" end
-  local mt = debug.getmetatable(v) -- the real one: a peering's is locked
+  local mt = core and core.metatable_of(v) or getmetatable(v) -- the real one: a peering's is locked
   if t ~= "table" or (type(mt) == "table" and mt.__tostring) then return tostring(v) end
   return nil
 end

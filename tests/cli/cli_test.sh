@@ -304,6 +304,21 @@ case_lib() {
   expect "-l of a missing module: exit 1" 1 err "module 'no_such_module_here' not found"
   LUA_PATH="$WORK/lib/?.lua;;" run -E -l mymod
   expect "-E ignores LUA_PATH" 1 err "module 'mymod' not found"
+  # a host that leaves the debug library out (a common hardening) still runs peerlua
+  cat >nodebug.lua <<'EOF'
+debug = nil
+package.loaded.debug = nil
+local peerlua = require("peerlua")
+local sim <close> = assert(require("peerlua.sim").start({ time_scale = 600 }))
+local ic = assert(peerlua.instaclustr({}))
+local p = assert(ic:create_peering({ cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364",
+  peer_account_id = "123456789012", peer_vpc_id = "vpc-0a0b0c0d", peer_subnets = { "10.6.0.0/16" } }))
+assert(p:refresh())
+print("refreshed", p.state)
+EOF
+  LUA_CPATH="$(dirname "$P")/?.so;;" timeout 30 lua5.4 nodebug.lua >out 2>err
+  RC=$?
+  expect "lua5.4 without the debug library: peerlua works" 0 out "^refreshed	pending_acceptance$"
 }
 
 case_repl() {
