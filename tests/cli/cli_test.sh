@@ -316,7 +316,7 @@ local p = assert(ic:create_peering({ cluster_data_centre_id = "aabc665c-8916-40a
 assert(p:refresh())
 print("refreshed", p.state)
 EOF
-  LUA_CPATH="$(dirname "$P")/?.so;;" timeout 30 lua5.4 nodebug.lua >out 2>err
+  LD_PRELOAD="${PEERLUA_LUA54_PRELOAD:-}" LUA_CPATH="$(dirname "$P")/?.so;;" timeout 30 lua5.4 nodebug.lua >out 2>err
   RC=$?
   expect "lua5.4 without the debug library: peerlua works" 0 out "^refreshed	pending_acceptance$"
 }
@@ -378,7 +378,7 @@ case_interrupt() {
   # under lua5.4 with require "peerlua": Ctrl-C stops a wait inside peerlua
   # at once, not when the wait ends (lua.c's handler only sets a hook)
   printf 'local peerlua = require("peerlua")\nlocal t0 = peerlua.now()\nio.stderr:write("sleeping\\n")\nlocal ok, e = pcall(peerlua.sleep, 60)\nprint(string.format("%%s after %%.0f s", e, peerlua.now() - t0))\n' >sleep.lua
-  LUA_CPATH="$(dirname "$P")/?.so;;" lua5.4 sleep.lua >out 2>err &
+  LD_PRELOAD="${PEERLUA_LUA54_PRELOAD:-}" LUA_CPATH="$(dirname "$P")/?.so;;" lua5.4 sleep.lua >out 2>err &
   pid=$!
   ( sleep 30; kill -KILL $pid 2>/dev/null ) >/dev/null 2>&1 &
   dog=$!

@@ -5,6 +5,13 @@ foreach(case ${PEERLUA_CLI_CASES})
            COMMAND ${CMAKE_SOURCE_DIR}/tests/cli/cli_test.sh ${case} $<TARGET_FILE:peerlua>)
   set_tests_properties(cli.${case} PROPERTIES TIMEOUT 120)
 endforeach()
+# the cases that run stock lua5.4 with peerlua.so (lib, interrupt) preload
+# the sanitizer runtime in a sanitized build, as the lua54 specs do
+if(PEERLUA_LUA54_ENV)
+  foreach(case ${PEERLUA_CLI_CASES})
+    set_tests_properties(cli.${case} PROPERTIES ENVIRONMENT "PEERLUA_LUA54_PRELOAD=${PEERLUA_LIBASAN}")
+  endforeach()
+endif()
 # cli.redis measures request timing across processes: alone, not beside busy tests
 set_tests_properties(cli.redis PROPERTIES RUN_SERIAL TRUE)
 
