@@ -163,11 +163,18 @@ describe("the credentials file", function()
   end)
   teardown(function() os.execute("rm -rf " .. dir) end)
 
-  local function load(path)
-    local script = dir .. "/load.lua"
-    local f = assert(io.open(script, "w"))
-    f:write('local c, err = require("peerlua").instaclustr{} print(c and "made" or err.message)\n')
+  -- write(name, text) -> the path of a file in dir holding text, mode 600
+  local function write(name, text)
+    local file = dir .. "/" .. name
+    local f = assert(io.open(file, "w"))
+    f:write(text)
     f:close()
+    assert(os.execute("chmod 600 " .. file))
+    return file
+  end
+
+  local function load(path)
+    local script = write("load.lua", 'local c, err = require("peerlua").instaclustr{} print(c and "made" or err.message)\n')
     local bin = assert(os.getenv("PEERLUA_BIN"))
     local p = assert(io.popen(("env -u INSTACLUSTR_USERNAME -u INSTACLUSTR_API_KEY -u IC_USERNAME -u IC_API_KEY "
       .. "PEERLUA_CREDENTIALS=%s timeout 10 %q %q 2>&1; echo rc=$?"):format(path, bin, script)))
@@ -177,11 +184,8 @@ describe("the credentials file", function()
   end
 
   it("takes a comment after a profile's name, as the README's sample has", function()
-    local file = dir .. "/commented"
-    local f = assert(io.open(file, "w"))
-    f:write("[default]   # peerlua.instaclustr {}\ninstaclustr.username = u\ninstaclustr.api_key = k#not-a-comment\n")
-    f:close()
-    assert(os.execute("chmod 600 " .. file))
+    local file = write("commented",
+      "[default]   # peerlua.instaclustr {}\ninstaclustr.username = u\ninstaclustr.api_key = k#not-a-comment\n")
     assert.matches("made", load(file), 1, true)
   end)
 
@@ -199,25 +203,12 @@ describe("the credentials file", function()
   end)
 
   it("readable by others is refused with the chmod to run", function()
-    local file = dir .. "/open"
-    local f = assert(io.open(file, "w"))
-    f:write("[default]\ninstaclustr.username = u\ninstaclustr.api_key = k\n")
-    f:close()
+    local file = write("open", "[default]\ninstaclustr.username = u\ninstaclustr.api_key = k\n")
     assert(os.execute("chmod 644 " .. file))
     assert.matches("readable by group or others (mode 644); run: chmod 600", load(file), 1, true)
     assert(os.execute("chmod 600 " .. file))
     assert.matches("made", load(file), 1, true)
   end)
-
-  -- what an incomplete set of credentials says was looked at
-  local function write(name, text)
-    local file = dir .. "/" .. name
-    local f = assert(io.open(file, "w"))
-    f:write(text)
-    f:close()
-    assert(os.execute("chmod 600 " .. file))
-    return file
-  end
 
   it("names an unknown key of the provider, with the keys it reads", function()
     local file = write("typo", "[default]\ninstaclustr.username = u\ninstaclustr.apikey = k\n")
