@@ -426,8 +426,9 @@ static int l_prepare(lua_State *L) {
   char msg[160];
   /* unknown argument names, sorted for a stable message (a table's order
    * differs from run to run) */
-  const char *unknown[32] = {NULL};
-  size_t nunknown = 0;
+  size_t nkeys = 0, nunknown = 0;
+  for (lua_pushnil(L); lua_next(L, 4); lua_pop(L, 1)) nkeys++;
+  const char **unknown = lua_newuserdatauv(L, (nkeys ? nkeys : 1) * sizeof *unknown, 0); /* 9, dropped below */
   lua_pushnil(L);
   while (lua_next(L, 4)) {
     lua_pop(L, 1);
@@ -435,7 +436,7 @@ static int l_prepare(lua_State *L) {
       const char *key = lua_pushfstring(L, "[%s]", luaL_tolstring(L, -1, NULL));
       problem(L, 5, key, "argument names must be strings: give each as name = value");
       lua_pop(L, 2);
-    } else if (!param_named(op, lua_tostring(L, -1)) && nunknown < sizeof unknown / sizeof *unknown) {
+    } else if (!param_named(op, lua_tostring(L, -1))) {
       unknown[nunknown++] = lua_tostring(L, -1); /* anchored by the args table */
     }
   }
@@ -445,6 +446,7 @@ static int l_prepare(lua_State *L) {
     problem(L, 5, unknown[i], unknown_rule(pv, op, L, msg, sizeof msg));
     lua_pop(L, 1);
   }
+  lua_pop(L, 1); /* the list of unknown names */
   int given = 0;
   for (const pl_param *p = op->params; p->name; p++) {
     if (lua_getfield(L, 4, p->name) == LUA_TNIL) {

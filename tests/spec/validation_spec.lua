@@ -155,6 +155,15 @@ describe("provider argument validation", function()
     table.sort(names)
     assert.same({ "[1]", table.unpack(names) }, got)
     assert.matches("give each as name = value", err.details[1].rule, 1, true)
+    -- however many there are, each is named
+    args = ic({})
+    for i = 1, 40 do args["unknown" .. i] = 1 end
+    _, err = clients.instaclustr:create_peering(args)
+    local unknown = 0
+    for _, d in ipairs(err.details) do
+      if d.field:match("^unknown%d+$") then unknown = unknown + 1 end
+    end
+    assert.equal(40, unknown)
   end)
 
   it("names the other API generation's argument and this one's for it", function()
