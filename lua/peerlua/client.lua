@@ -698,7 +698,7 @@ function Client:call_peering(opname, args, on_send)
     end
     return nil, shape_error(self, opname, "no body")
   end
-  if metatable_of(body) == Peering then return body, err end -- reconciled: found by listing
+  if M.is_peering(body) then return body, err end -- reconciled: found by listing
   local result = dig(body, self.ops[opname].result)
   local scope = scope_of(self.ops[opname], args)
   if opname:match("^list_") then
