@@ -423,6 +423,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
   pl_open_task(L, ctxidx);
   pl_open_provider(L, ctxidx);
   pl_open_policy(L, ctxidx);
+  pl_open_operate(L, ctxidx);
   pl_open_sign(L);
   pl_open_xml(L);
   pl_open_client(L);

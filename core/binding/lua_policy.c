@@ -482,6 +482,7 @@ static void pause_back(pl_post *p, int closing) {
  * it cannot be handed over, the next reserve says Redis is lost. */
 static void pause_shared(lua_State *L, int runidx, double seconds) {
   run_ud *r = lua_touserdata(L, runidx);
+  int top = lua_gettop(L);
   lua_getiuservalue(L, runidx, 1);
   engine_ud *u = lua_touserdata(L, -1);
   if (u->shared && lua_getiuservalue(L, -1, 1) == LUA_TUSERDATA) {
@@ -492,7 +493,7 @@ static void pause_shared(lua_State *L, int runidx, double seconds) {
       if (pl_redis_submit(*h, pl_ctx_up(L)->loop, c) != 0) pl_redis_call_free(c);
     }
   }
-  lua_pop(L, 2);
+  lua_settop(L, top); /* the engine, and its handle when shared */
 }
 
 /* engine:settings() -> {rate=, burst=, attempts=, base=, cap=, deadline=}  [-1, +1] */
@@ -590,15 +591,36 @@ int pl_engine_auth(lua_State *L, int idx, const char **name, const char **value)
   return 1;
 }
 
-/* [-0, +4] step, then for "send" the wait and the retry number, for "fail"
- * why and the attempts made; and the pause the provider asked of the whole
- * key (applied here: to the local throttle, and sent to the shared one). */
-static int push_next(lua_State *L, run_ud *r, pl_next n) {
-  static const char *const whys[] = {"answer", "attempts", "budget", "list"};
+/* The pause an answer asked of the whole key, applied: to the local
+ * throttle, and sent to the shared one (run at runidx). */
+static pl_next applied(lua_State *L, int runidx, run_ud *r, pl_next n) {
   if (n.pause > 0) {
     pl_gcra_pause_until(r->throttle, pl_loop_now(pl_ctx_up(L)->loop) + n.pause);
-    pause_shared(L, 1, n.pause);
+    pause_shared(L, runidx, n.pause);
   }
+  return n;
+}
+
+pl_next pl_run_answer(lua_State *L, int idx, const pl_answer *a) {
+  run_ud *r = luaL_checkudata(L, idx, PL_RUN_MT);
+  double u = jitter(live_policy(L));
+  return applied(L, idx, r, pl_call_answer(&r->r, a, pl_loop_now(pl_ctx_up(L)->loop), u));
+}
+
+pl_next pl_run_told(lua_State *L, int idx, enum pl_told told) {
+  run_ud *r = luaL_checkudata(L, idx, PL_RUN_MT);
+  double u = jitter(live_policy(L));
+  return applied(L, idx, r, pl_call_told(&r->r, told, pl_loop_now(pl_ctx_up(L)->loop), u));
+}
+
+int pl_run_ok(lua_State *L, int idx, int status) {
+  return pl_op_ok(((run_ud *)luaL_checkudata(L, idx, PL_RUN_MT))->r.op, status);
+}
+
+/* [-0, +4] step, then for "send" the wait and the retry number, for "fail"
+ * why and the attempts made; and the pause (applied by pl_run_*). */
+static int push_next(lua_State *L, pl_next n) {
+  static const char *const whys[] = {"answer", "attempts", "budget", "list"};
   lua_pushstring(L, pl_step_name(n.step));
   if (n.step == PL_STEP_SEND) {
     lua_pushnumber(L, n.wait);
@@ -617,25 +639,21 @@ static int push_next(lua_State *L, run_ud *r, pl_next n) {
 /* run:answer(status, retry_after, busy, stale, transport_retryable, timed_out)
  * -> step, ...  (push_next); status 0: a transport error  [-7, +4] */
 static int l_run_answer(lua_State *L) {
-  run_ud *r = luaL_checkudata(L, 1, PL_RUN_MT);
-  live_policy(L);
   pl_answer a = {(int)luaL_checkinteger(L, 2), lua_toboolean(L, 6), lua_toboolean(L, 7),
                  luaL_optnumber(L, 3, -1),     lua_toboolean(L, 4), lua_toboolean(L, 5)};
-  return push_next(L, r, pl_call_answer(&r->r, &a, pl_loop_now(pl_ctx_up(L)->loop), jitter(live_policy(L))));
+  return push_next(L, pl_run_answer(L, 1, &a));
 }
 
 /* run:told("yes" | "no" | "failed") -> step, ...: the answer to an ask_* step  [-2, +4] */
 static int l_run_told(lua_State *L) {
   static const char *const told[] = {"no", "yes", "failed", NULL};
-  run_ud *r = luaL_checkudata(L, 1, PL_RUN_MT);
-  enum pl_told t = (enum pl_told)luaL_checkoption(L, 2, NULL, told);
-  return push_next(L, r, pl_call_told(&r->r, t, pl_loop_now(pl_ctx_up(L)->loop), jitter(live_policy(L))));
+  luaL_checkudata(L, 1, PL_RUN_MT);
+  return push_next(L, pl_run_told(L, 1, (enum pl_told)luaL_checkoption(L, 2, NULL, told)));
 }
 
 /* run:ok(status) -> whether status is one of the operation's successes  [-2, +1] */
 static int l_run_ok(lua_State *L) {
-  run_ud *r = luaL_checkudata(L, 1, PL_RUN_MT);
-  lua_pushboolean(L, pl_op_ok(r->r.op, (int)luaL_checkinteger(L, 2)));
+  lua_pushboolean(L, pl_run_ok(L, 1, (int)luaL_checkinteger(L, 2)));
   return 1;
 }
 

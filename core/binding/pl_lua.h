@@ -5,6 +5,7 @@
 #include "lua.h"
 #include "lauxlib.h"
 #include "peerlua.h"
+#include "pl_engine.h"
 #include "pl_http.h"
 #include "pl_loop.h"
 
@@ -73,6 +74,15 @@ void pl_open_policy(lua_State *L, int ctxidx);
  * and value set, or 0 when the value at idx is no engine or holds none. */
 int pl_engine_auth(lua_State *L, int idx, const char **name, const char **value);
 void pl_policy_free(pl_ctx *ctx);
+/* The engine's run at idx (engine:start): whether status is one of its
+ * operation's successes; its next step after an answer, or after what the
+ * caller learnt for an ASK step, with the pause the answer asked of the
+ * whole key already applied (locally, and on Redis when shared). */
+int pl_run_ok(lua_State *L, int idx, int status);
+pl_next pl_run_answer(lua_State *L, int idx, const pl_answer *a);
+pl_next pl_run_told(lua_State *L, int idx, enum pl_told told);
+/* [-0, +0] Add operate (one provider operation, lua_operate.c) to the table at the top. */
+void pl_open_operate(lua_State *L, int ctxidx);
 /* The module loader (lua_loader.c), shared by the binding's state and the
  * emulator's: where a module's core table sits in the registry, */
 #define PL_CORE_KEY "peerlua.core"

@@ -404,32 +404,6 @@ end
 
 local http_send = core.http_send -- taken at load, as http_request below (core/binding: not a script's)
 
--- exchange(self, req) -> resp | nil, err: one attempt, after the throttle
--- (the account's, or the class req.throttle names: EC2's buckets).
-local function exchange(self, req)
-  local t = req.throttle or self
-  -- the engine's throttle: this process's, or the shared one on Redis
-  -- (then why, when Redis could not be used and it throttled here)
-  local wait, why = self.engine:reserve(req.throttle and req.throttle.class)
-  if self.shared then self.shared:report(why) end
-  if wait > 0 then
-    core.count("throttle_waits")
-    core.trace_wait(t.throttle_key, wait)
-    core.sleep(wait)
-  end
-  req.headers = { Accept = req.accept or "application/json" }
-  if req.body_text then req.headers["Content-Type"] = req.content_type or "application/json" end
-  local ok, err = self.spec.authorize(self, req)
-  if not ok then return nil, err end
-  if req.on_send then req.on_send() end
-  local opts = { method = req.method, url = req.url, headers = req.headers, body = req.body_text,
-                 timeout = self.timeout, auth = self.engine, -- the header it holds, added in C
-                 sign = req.sign } -- or the request signed in C with the key the client holds
-  for k, v in pairs(self.transport) do opts[k] = v end
-  -- built here from checked parts: sent without request's checks
-  return (core.transport or http_send)(opts)
-end
-
 -- request(opts) -> resp | nil, err: peerlua.http.request with the client's
 -- timeout and transport options (insecure, tls_verify, ca_file, max_body),
 -- for every request a client makes, token requests included. The function
@@ -453,14 +427,6 @@ function Client:post_sealed(url, sealed)
   return (core.transport or http_send)(opts)
 end
 
--- Seconds to wait from a Retry-After header, or what the provider's answer
--- says when the header is absent (spec.retry_after), or nil.
-local function retry_after(self, resp)
-  local v = resp.headers["retry-after"]
-  if v then return core.retry_after(v) end
-  return self.spec.retry_after and self.spec.retry_after(self, resp) or nil
-end
-
 local find_created -- (self, args[, all]), below
 
 -- The error an attempt ended with: the transport's, or the answer's.
@@ -471,95 +437,30 @@ local function failure_of(self, opname, resp, terr, retryable)
   return terr or response_error(self, opname, resp, retryable)
 end
 
--- The suffixes of a failure, by why the engine gave up.
-local GAVE_UP = {
-  attempts = function(n) return n == 1 and " (gave up after 1 attempt)" or string.format(" (gave up after %d attempts)", n) end,
-  budget = function() return " (no retry: too many retries on this account lately)" end,
+-- What the operation loop (core.operate, core/binding/lua_operate.c) asks
+-- of this module: the task's sleep, the list that reconciles a create,
+-- and the error of a failed attempt (the provider's parse_error).
+local OPERATE = {
+  sleep = core.sleep,
+  find_created = function(self, args) return find_created(self, args) end,
+  failure = failure_of,
 }
 
 -- send(self, opname, req) -> decoded body (or true when there is none) | nil, err
--- The engine (core/engine/pl_engine.c) decides each step; this carries them out:
--- it sends, waits, and answers the engine's questions with the provider's
--- rules (busy, stale, settled) and the list that reconciles a create.
+-- The request is encoded here (the provider's encode, else JSON); the
+-- operation runs in C (core.operate): the engine decides each step, the
+-- loop there carries them out, asking the provider's rules (busy, stale,
+-- settled, outcome) and the list that reconciles a create.
 local function send(self, opname, req)
-  local spec = self.spec
-  if spec.encode then
-    local ok, eerr = spec.encode(self, opname, req)
+  if self.spec.encode then
+    local ok, eerr = self.spec.encode(self, opname, req)
     if not ok then return nil, eerr end
   else
     local query = http.encode_query(req.query or {})
     req.url = self:service_url(req.service) .. req.path .. (query ~= "" and "?" .. query or "")
     if req.body ~= nil then req.body_text = assert(json.encode(req.body)) end
   end
-  local t = req.throttle
-  local run = self.engine:start(opname, t and t.class)
-  local step, a, b = "send", 0, 0
-  local resp, terr, list_err
-  while true do
-    if step == "send" then
-      if b > 0 then -- a retry, after the backoff
-        core.count("retries")
-        core.trace_retry(self.name, opname, b, a, failure_of(self, opname, resp, terr, true).message)
-        core.sleep(a)
-      end
-      resp, terr = exchange(self, req)
-      if resp then
-        local status = resp.status
-        local ok = run:ok(status)
-        if not ok and spec.outcome then -- an error answer that means done
-          local value, how = spec.outcome(self, opname, resp, req.args)
-          if value ~= nil then return value, how end
-        end
-        local busy = not ok and spec.busy and spec.busy(self, opname, resp) or false
-        local stale = spec.reauth_statuses and spec.reauth_statuses[status] or false
-        -- a 429 or 503 pauses the whole key: the engine does it, on Redis too when shared
-        step, a, b = run:answer(status, not ok and retry_after(self, resp) or nil, busy, stale)
-      else
-        step, a, b = run:answer(0, nil, false, false, terr.code ~= "invalid" and terr.retryable ~= false,
-          terr.code == "timeout")
-      end
-    elseif step == "done" then
-      -- an empty answer is a bare "done" from a JSON API (204, or a 200
-      -- without a body); an API with a decoder always answers a document
-      if resp.body == "" and not spec.decode then return true end
-      local body, jerr
-      if spec.decode then body, jerr = spec.decode(self, resp) else body, jerr = resp:json() end
-      if body == nil then
-        return nil, M.error({ code = "provider", provider = self.name, op = opname, http_status = resp.status,
-                              message = (spec.decode and "" or "response is not JSON: ") .. tostring(jerr),
-                              retryable = false })
-      end
-      return body
-    elseif step == "missing" or step == "exists" then
-      return true, step
-    elseif step == "ask_reconcile" then -- an ambiguous create: it may have happened; look before sending again
-      local found, ferr = find_created(self, req.args)
-      list_err = ferr
-      step, a, b = run:told(found and "yes" or ferr and "failed" or "no")
-      if step == "reconciled" then return found, "reconciled" end
-    elseif step == "ask_settled" then
-      local body = spec.settled and spec.settled(self, opname, req.args)
-      step, a, b = run:told(body and "yes" or "no")
-      if step == "settled" then return body, "settled" end
-    elseif step == "ask_reauth" then
-      step, a, b = run:told(spec.reauthorize(self, resp) and "yes" or "no")
-    elseif step == "fail" then
-      local failure = failure_of(self, opname, resp, terr, false)
-      if a == "list" then -- cannot tell whether it was created: no second one
-        failure.message = failure.message .. (resp and resp.status == 409
-          and "; and listing to check whether an earlier attempt created it failed: "
-          or "; and listing to check whether it was created failed: ") .. tostring(list_err.message or list_err)
-        failure.retryable = true
-      elseif GAVE_UP[a] then
-        failure.retryable = true
-        failure.attempts = b
-        failure.message = failure.message .. GAVE_UP[a](b)
-      end
-      return nil, failure
-    else
-      error("peerlua: the engine answered " .. tostring(step))
-    end
-  end
+  return core.operate(self, opname, req, OPERATE, core.transport or http_send)
 end
 
 -- prepare(self, opname, args) -> the request | nil, err: args checked
