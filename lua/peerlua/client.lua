@@ -47,12 +47,20 @@ Client.__index = Client
 M.Client = Client
 
 local Peering = {}
--- a peering's methods; not its metafields: p.__index would hand a script
--- the table that holds every peering's methods
-Peering.__index = function(_, k)
-  if type(k) == "string" and k:sub(1, 2) == "__" then return nil end
-  return Peering[k]
-end
+-- a peering's methods, in a table of their own: not its metafields, so
+-- p.__index is nil (it would hand a script the table of every peering's
+-- methods). A name that is neither a field nor a method is nil, unless it
+-- is a near miss of a method's name (p:wiat()), raised with that name.
+local methods = {}
+local METHODS = { "refresh", "wait", "delete", "wait_deleted" }
+setmetatable(methods, { __index = function(_, k)
+  if type(k) ~= "string" then return nil end
+  local hint = core.did_you_mean(k, METHODS)
+  if hint ~= "" then error("a peering has no method '" .. k .. "'" .. hint, 2) end
+  return nil
+end })
+Peering.__index = methods
+M.peering_methods = methods
 -- what the REPL completes on a peering: its documented fields and methods
 Peering.__complete = { "id", "state", "status", "raw", "provider", "client",
   "refresh", "wait", "delete", "wait_deleted" }

@@ -6,7 +6,7 @@ local core = select(3, ...) -- the C primitives, handed to peerlua's own modules
 local base = core.require("peerlua.client")
 local plan = core.require("peerlua.plan")
 
-local Peering = base.Peering
+local Peering = base.peering_methods -- the methods (client.lua holds the metatable)
 local M = {}
 
 -- Terminal states: a wait for anything else ends when one is reached.
