@@ -90,6 +90,17 @@ static const char *field_str(lua_State *L, int t, const char *name) {
   return v;
 }
 
+/* [-0, +4] spec[name] and what it is asked about an answer (state,
+ * opname, resp): 1; or 0, nothing pushed, when the provider has no such
+ * hook. */
+static int hook_on_answer(lua_State *L, const char *name) {
+  if (!hook(L, name)) return lua_pop(L, 1), 0;
+  lua_pushvalue(L, A_STATE);
+  lua_pushvalue(L, A_OP);
+  lua_pushvalue(L, S_RESP);
+  return 1;
+}
+
 static int drive(lua_State *L, int status, lua_KContext kc);
 
 /* Call the function below nargs arguments; the loop goes on at then, with
@@ -216,6 +227,7 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
   (void)kc;
   op_state *s = lua_touserdata(L, S_STATE);
   pl_ctx *ctx = pl_ctx_up(L);
+  luaL_checkstack(L, 12, NULL); /* above S_STATE: a call's function and arguments, give_up's parts */
   for (;;) {
     switch (s->phase) {
       case P_STEP:
@@ -395,10 +407,7 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
         s->answer.status = (int)lua_tointeger(L, -1);
         lua_pop(L, 1);
         s->ok = pl_run_ok(L, S_RUN, s->answer.status);
-        if (!s->ok && hook(L, "outcome")) { /* an error answer that means done */
-          lua_pushvalue(L, A_STATE);
-          lua_pushvalue(L, A_OP);
-          lua_pushvalue(L, S_RESP);
+        if (!s->ok && hook_on_answer(L, "outcome")) { /* an error answer that means done */
           lua_getfield(L, A_REQ, "args");
           CALL(4, 2, P_OUTCOME);
         } else {
@@ -412,10 +421,7 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
         s->phase = P_BUSY;
         continue;
       case P_BUSY:
-        if (!s->ok && hook(L, "busy")) {
-          lua_pushvalue(L, A_STATE);
-          lua_pushvalue(L, A_OP);
-          lua_pushvalue(L, S_RESP);
+        if (!s->ok && hook_on_answer(L, "busy")) {
           CALL(3, 1, P_BUSIED);
         } else {
           lua_settop(L, S_STATE);
