@@ -83,40 +83,6 @@ static int l_stats(lua_State *L) {
   return 1;
 }
 
-/* core.count(name[, n]): add to a --stats counter  [-(1|2), +0] */
-static int l_count(lua_State *L) {
-  static const char *const names[] = {"retries", "throttle_waits", NULL};
-  pl_stats *s = pl_loop_stats(pl_ctx_up(L)->loop);
-  int which = luaL_checkoption(L, 1, NULL, names);
-  uint64_t n = (uint64_t)luaL_optinteger(L, 2, 1);
-  if (which == 0)
-    s->retries += n;
-  else
-    s->throttle_waits += n;
-  return 0;
-}
-
-/* core.trace_retry(provider, op, attempt, delay, why): a --trace line  [-5, +0] */
-static int l_trace_retry(lua_State *L) {
-  FILE *f = pl_loop_trace(pl_ctx_up(L)->loop);
-  if (f) {
-    fprintf(f, "peerlua: retry %s %s attempt %d in %.3fs: %s\n", luaL_checkstring(L, 1), luaL_checkstring(L, 2),
-            (int)luaL_checkinteger(L, 3), luaL_checknumber(L, 4), luaL_optstring(L, 5, ""));
-    fflush(f);
-  }
-  return 0;
-}
-
-/* core.trace_wait(key, seconds): a --trace line for a throttle wait  [-2, +0] */
-static int l_trace_wait(lua_State *L) {
-  FILE *f = pl_loop_trace(pl_ctx_up(L)->loop);
-  if (f) {
-    fprintf(f, "peerlua: throttle %s wait %.3fs\n", luaL_checkstring(L, 1), luaL_checknumber(L, 2));
-    fflush(f);
-  }
-  return 0;
-}
-
 /* core.isatty(fd) -> boolean  [-1, +1] */
 static int l_isatty(lua_State *L) {
   lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
@@ -389,9 +355,6 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
                                    {"error", l_error},
                                    {"is_error", l_is_error},
                                    {"blame", l_blame},
-                                   {"count", l_count},
-                                   {"trace_retry", l_trace_retry},
-                                   {"trace_wait", l_trace_wait},
                                    {"read_private", l_read_private},
                                    {"isatty", l_isatty},
                                    {"term_rows", l_term_rows},

@@ -276,14 +276,6 @@ static int l_redis_where(lua_State *L) {
   return 1;
 }
 
-/* core.retry_after(header value) -> seconds | nil  [-1, +1] */
-static int l_retry_after(lua_State *L) {
-  double delay;
-  if (pl_retry_after_parse(luaL_checkstring(L, 1), (double)time(NULL), &delay) != 0) return 0;
-  lua_pushnumber(L, delay);
-  return 1;
-}
-
 /* ---- the operation engine (pl_engine.h) -------------------------------
  * core.engine{provider=, api=, key=, rate=, burst=, attempts=, base=, cap=,
  * deadline=[, classes={name={rate=, burst=}}][, redis=handle]} -> engine:
@@ -677,8 +669,7 @@ void pl_policy_free(pl_ctx *ctx) {
 }
 
 void pl_open_policy(lua_State *L, int ctxidx) {
-  static const luaL_Reg funcs[] = {{"retry_after", l_retry_after},
-                                   {"engine", l_engine},
+  static const luaL_Reg funcs[] = {{"engine", l_engine},
                                    {"redis_new", l_redis_new},
                                    {"redis_where", l_redis_where},
                                    {"redis_lock", l_redis_lock},
