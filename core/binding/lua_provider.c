@@ -1,11 +1,16 @@
 /* The provider tables (pl_provider.c) seen from Lua:
  *   core.providers                      descriptions of every provider/op
  *   core.prepare(provider, api, op, args) -> request | nil, err
+ *   core.error_info(provider, api, resp) -> {message=, code_word=, request_id=, details=} | nil
  * prepare checks every argument against the op's parameters (all problems
- * at once, in err.details) and builds method, path, query and body. */
+ * at once, in err.details) and builds method, path, query and body;
+ * error_info reads a failed answer by the provider's error shapes. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "pl_http.h"
 #include "pl_lua.h"
 #include "pl_provider.h"
 #include "pl_valid.h"
@@ -562,6 +567,148 @@ static void push_op(lua_State *L, const pl_op *op) {
   lua_setfield(L, -2, "args_optional");
 }
 
+/* ---- error answers ------------------------------------------------------ */
+
+/* [-0, +1] The value at one path (no '|') of len bytes: fields of the table
+ * at body, a number indexing a list; "@name" a header of the response at
+ * resp. nil where any step is missing. */
+static void push_at(lua_State *L, int body, int resp, const char *path, size_t len) {
+  if (*path == '@') {
+    lua_getfield(L, resp, "headers");
+    if (!lua_istable(L, -1)) return;
+    lua_pushlstring(L, path + 1, len - 1);
+    lua_gettable(L, -2);
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pushvalue(L, body);
+  for (const char *end = path + len; path < end && !lua_isnil(L, -1);) {
+    const char *dot = memchr(path, '.', (size_t)(end - path));
+    size_t n = dot ? (size_t)(dot - path) : (size_t)(end - path);
+    if (!lua_istable(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushnil(L);
+      break;
+    }
+    char *num;
+    long i = strtol(path, &num, 10);
+    if (n > 0 && num == path + n)
+      lua_geti(L, -1, i);
+    else
+      lua_pushlstring(L, path, n), lua_gettable(L, -2);
+    lua_remove(L, -2);
+    path += n + (dot != NULL);
+  }
+}
+
+/* [-0, +1] The first of the paths ("a|b") holding a value of the type
+ * wanted (LUA_TSTRING also takes a number, as its decimal word), or nil. */
+static void push_field(lua_State *L, int body, int resp, const char *paths, int want) {
+  for (const char *p = paths; p;) {
+    const char *bar = strchr(p, '|');
+    push_at(L, body, resp, p, bar ? (size_t)(bar - p) : strlen(p));
+    int t = lua_type(L, -1);
+    if (t == want) return;
+    if (want == LUA_TSTRING && t == LUA_TNUMBER) {
+      lua_tostring(L, -1);
+      return;
+    }
+    lua_pop(L, 1);
+    p = bar ? bar + 1 : NULL;
+  }
+  lua_pushnil(L);
+}
+
+/* [-1, +0] The string on top reduced as an RFC 9457 type URI is: what follows
+ * "#ERROR_", else "#", else "urn:P:errors:", else the whole; set as field k
+ * of the table at t ("" sets nothing). */
+static void set_type_code(lua_State *L, int t, const char *k) {
+  size_t len;
+  const char *s = lua_tolstring(L, -1, &len), *from = s;
+  const char *hash = strchr(s, '#'), *urn = strncmp(s, "urn:", 4) == 0 ? strchr(s + 4, ':') : NULL;
+  if (hash)
+    from = strncmp(hash, "#ERROR_", 7) == 0 ? hash + 7 : hash + 1;
+  else if (urn && strncmp(urn, ":errors:", 8) == 0)
+    from = urn + 8;
+  if (*from) {
+    lua_pushstring(L, from);
+    lua_setfield(L, t, k);
+  }
+  lua_pop(L, 1);
+}
+
+/* [-0, +1] The body's own text as a message: trimmed, cut to max bytes,
+ * withheld when it names a credential or the word hide; nil when empty. */
+static void push_text(lua_State *L, int resp, unsigned max, const char *hide) {
+  lua_getfield(L, resp, "body");
+  size_t len = 0;
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : "";
+  while (len && isspace((unsigned char)*s)) s++, len--;
+  while (len && isspace((unsigned char)s[len - 1])) len--;
+  int named = pl_http_mentions_secret(s, len);
+  for (size_t i = 0, h = hide ? strlen(hide) : 0; !named && h && i + h <= len; i++)
+    named = strncasecmp(s + i, hide, h) == 0;
+  if (len == 0) {
+    lua_pushnil(L);
+  } else if (named) {
+    lua_getfield(L, resp, "status");
+    lua_Integer status = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    lua_pushfstring(L, "HTTP %I (its body names a credential, not shown)", (LUAI_UACINT)status);
+  } else {
+    lua_pushlstring(L, s, len > max ? max : len);
+    if (len > max) lua_pushliteral(L, "..."), lua_concat(L, 2);
+  }
+  lua_remove(L, -2);
+}
+
+/* core.error_info(provider, api, resp) -> info | nil: what the failed answer
+ * resp ({status, headers, body, json()}) says, read by the provider's error
+ * shapes (pl_provider.c): {message=, code_word=, request_id=, details=}, each
+ * only when it is there with the right type; nil when no shape reads it. */
+static int l_error_info(lua_State *L) {
+  const pl_provider *pv = pl_provider_find(luaL_checkstring(L, 1), luaL_optstring(L, 2, ""));
+  luaL_argcheck(L, pv && pv->errors, 1, "no provider with error shapes of that name");
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 3);
+  if (lua_getfield(L, 3, "json") == LUA_TFUNCTION) { /* 4: the decoded body, or nil */
+    lua_pushvalue(L, 3);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) lua_pop(L, 1), lua_pushnil(L);
+  } else {
+    lua_pop(L, 1), lua_pushnil(L);
+  }
+  lua_getfield(L, 3, "headers"); /* 5: the Content-Type */
+  const char *ct = lua_istable(L, -1) && lua_getfield(L, -1, "content-type") == LUA_TSTRING ? lua_tostring(L, -1) : "";
+  lua_newtable(L); /* 6 or 7: the answer */
+  int info = lua_gettop(L);
+  for (const pl_error_shape *e = pv->errors; e->message || e->code || e->text; e++) {
+    if (e->content_type && !strstr(ct, e->content_type)) continue;
+    if (!e->text && lua_isnil(L, 4)) continue;
+    if (e->text)
+      push_text(L, 3, e->text, e->hide);
+    else if (e->message)
+      push_field(L, 4, 3, e->message, LUA_TSTRING);
+    else
+      lua_pushnil(L);
+    int found = !lua_isnil(L, -1);
+    lua_setfield(L, info, "message");
+    if (e->code) {
+      push_field(L, 4, 3, e->code, LUA_TSTRING);
+      found |= !lua_isnil(L, -1);
+      if (e->code_from == PL_CODE_TYPE_URI && !lua_isnil(L, -1))
+        set_type_code(L, info, "code_word");
+      else
+        lua_setfield(L, info, "code_word");
+    }
+    if (!found) continue;
+    if (e->request_id) push_field(L, 4, 3, e->request_id, LUA_TSTRING), lua_setfield(L, info, "request_id");
+    if (e->details) push_field(L, 4, 3, e->details, LUA_TTABLE), lua_setfield(L, info, "details");
+    return 1;
+  }
+  lua_pushnil(L);
+  return 1;
+}
+
 /* [-0, +1] core.providers: ["instaclustr/v1"] = {name, api, ops, states, id_field, status_field, rate, burst} */
 static void push_providers(lua_State *L) {
   lua_newtable(L);
@@ -616,8 +763,11 @@ static int core_index(lua_State *L) {
 }
 
 void pl_open_provider(lua_State *L, int ctxidx) {
-  static const luaL_Reg funcs[] = {
-      {"prepare", l_prepare}, {"check", l_check}, {"set_array_mt", l_set_array_mt}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"prepare", l_prepare},
+                                   {"check", l_check},
+                                   {"error_info", l_error_info},
+                                   {"set_array_mt", l_set_array_mt},
+                                   {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
   lua_createtable(L, 0, 1);

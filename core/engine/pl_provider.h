@@ -49,14 +49,34 @@ typedef struct pl_state_map {
                          deleting, deleted */
 } pl_state_map;
 
+/* Where a provider's error answer says what went wrong. Read by
+ * lua_provider.c (core.error_info) from the decoded body: a path is dotted
+ * field names, a number indexing a list from 1 ("errors.1.message"); "@name"
+ * is the response header `name`; "a|b" is the first of the two that holds a
+ * value of the right type (message and request id a string, code a string
+ * or a number, details a table). The shapes are tried in order and the first
+ * that gives a message or a code is the answer. */
+enum pl_code_from {
+  PL_CODE_WORD,    /* the code is the field's word as it is */
+  PL_CODE_TYPE_URI /* RFC 9457 `type`: "...#ERROR_X" or "...#X" or "urn:P:errors:X" gives X */
+};
+typedef struct pl_error_shape {
+  const char *content_type; /* the shape applies only when Content-Type holds this; NULL: always */
+  const char *message, *code, *request_id, *details; /* paths, or NULL */
+  unsigned char code_from;                           /* enum pl_code_from */
+  unsigned short text; /* > 0: the message is the body's own text, cut to this many bytes */
+  const char *hide;    /* with text: a body holding this word (any case) is not shown */
+} pl_error_shape;
+
 typedef struct pl_provider {
   const char *name;
-  const char *api;            /* API generation ("v1", "v2") or "" */
-  const pl_op *ops;           /* ends with name == NULL */
-  const pl_state_map *states; /* ends with status == NULL */
-  const char *id_field;       /* where a peering's id is */
-  const char *status_field;   /* where its status is */
-  double rate, burst;         /* default throttle */
+  const char *api;              /* API generation ("v1", "v2") or "" */
+  const pl_op *ops;             /* ends with name == NULL */
+  const pl_state_map *states;   /* ends with status == NULL */
+  const char *id_field;         /* where a peering's id is */
+  const char *status_field;     /* where its status is */
+  double rate, burst;           /* default throttle */
+  const pl_error_shape *errors; /* ends with an all-NULL shape; NULL: the provider's parse_error reads them */
 } pl_provider;
 
 /* Table of every provider and API generation, ending with name == NULL. */

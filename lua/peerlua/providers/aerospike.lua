@@ -61,14 +61,12 @@ function M.authorize(client) return common.token(client, fetch_token) end
 -- a 401: a fresh token is worth one more attempt when one was held, or the
 -- answer says it expired
 function M.reauthorize(client, resp)
-  local p = common.problem(resp)
+  local p = core.error_info("aerospike", "", resp)
   local expired = p and p.code_word and p.code_word:find("token%-expired") ~= nil
   if not client.token and not expired then return false end
   common.drop_token(client)
   return true
 end
-
-M.parse_error = function(_, resp) return common.problem(resp) end
 
 -- The list answers 10 peerings a page unless asked for more (100 at
 -- most): ask for the most, so that few pages cover every peering. A

@@ -42,23 +42,6 @@ end
 M.authorize = common.authorize
 M.reauthorize = common.no_reauthorize
 
--- {"message", "more_info", "status", "errors": [{"error_code", "message", "status"}]}:
--- the message is the body's "message", else the body's whole text (what
--- aiven-client shows: tests/test_client.py test_error_str, with a plain-text
--- body and with {"errors":[]}), cut to 500 bytes.
--- A body that names a credential (a proxy echoing the request's headers)
--- is not shown.
-function M.parse_error(_, resp)
-  local b = common.body(resp)
-  if b and type(b.message) == "string" then return { message = b.message } end
-  local text = type(resp.body) == "string" and resp.body:gsub("^%s+", ""):gsub("%s+$", "") or ""
-  if text == "" then return nil end
-  if core.mentions_secret(text) or text:lower():find("aivenv1", 1, true) then -- aivenv1: its auth scheme
-    return { message = "HTTP " .. resp.status .. " (its body names a credential, not shown)" }
-  end
-  return { message = #text > 500 and text:sub(1, 500) .. "..." or text }
-end
-
 -- Every call is in a project: the client's unless the arguments name one.
 function M.defaults(client, _, args)
   if args.project ~= nil or not client.creds.project then return args end

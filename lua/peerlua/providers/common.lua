@@ -72,24 +72,6 @@ function M.body(resp)
   return nil
 end
 
--- RFC 9457 problem details (and UpCloud's flavour): code from the type URN
--- or URL fragment.
-function M.problem(resp)
-  local b = M.body(resp)
-  if not b then return nil end
-  local t = type(b.type) == "string" and b.type or ""
-  local code = t:match("#ERROR_(.+)$") or t:match("#(.+)$") or t:match("urn:[^:]+:errors:(.+)$") or t
-  local details
-  if type(b.context) == "table" and type(b.context.invalid) == "table" then details = b.context.invalid end
-  if type(b.invalid_params) == "table" then details = b.invalid_params end
-  return {
-    code_word = code ~= "" and code or nil,
-    message = b.detail or b.title or b.message,
-    request_id = b.correlation_id or resp.headers["x-request-id"],
-    details = details,
-  }
-end
-
 -- FNV-1a: a short, one-way name for a token (throttle keys, traces); not
 -- a secret's digest (32 bits), only a label that gives none of it away.
 function M.fingerprint(s)

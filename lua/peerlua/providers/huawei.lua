@@ -203,20 +203,6 @@ end
 
 function M.reauthorize(client) return common.drop_token(client) end
 
--- The request id is the X-Request-Id response header: Huawei's SDK reads it
--- from there only (huaweicloud-sdk-python-v3, huaweicloudsdkcore/exceptions/
--- exception_handler.py, DefaultExceptionHandler); a body's request_id is
--- the fallback.
-function M.parse_error(_, resp)
-  local b = common.body(resp)
-  if not b then return nil end
-  local id = resp.headers["x-request-id"]
-  if type(b.error) == "table" then
-    return { message = b.error.message, code_word = b.error.code and tostring(b.error.code), request_id = id }
-  end
-  return { code_word = b.error_code, message = b.error_msg, request_id = id or b.request_id }
-end
-
 -- The VPC peering list comes in pages when it holds more than limit
 -- (default 2000): peerings_links = {{rel = "next", href = "...?limit=N&marker=ID"}}
 -- (Huawei VPC API reference, ListVpcPeerings, support.huaweicloud.com/

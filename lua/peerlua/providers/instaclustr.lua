@@ -40,15 +40,6 @@ end
 
 M.reauthorize = common.no_reauthorize
 
-function M.parse_error(_, resp)
-  local b = common.body(resp)
-  if not b then return nil end
-  if type(b.errors) == "table" and type(b.errors[1]) == "table" then -- v2 list
-    return { message = b.errors[1].message, code_word = b.errors[1].name }
-  end
-  return { message = b.message or b.error, code_word = b.name or (b.code and tostring(b.code)) }
-end
-
 -- v2 lists carry summaries without statusCode (providers.md 1.4;
 -- AwsVpcPeerSummaryV2 in shared/reference/instaclustr_api_v2_openapi.yaml):
 -- read p on its own for its status. nil when it is gone meanwhile.

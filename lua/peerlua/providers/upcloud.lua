@@ -46,16 +46,6 @@ end
 M.authorize = common.authorize
 M.reauthorize = common.no_reauthorize
 
--- Legacy {"error":{"error_code","error_message"}} or problem+json.
-function M.parse_error(_, resp)
-  local ct = resp.headers["content-type"] or ""
-  if ct:find("problem+json", 1, true) then return common.problem(resp) end
-  local b = common.body(resp)
-  local e = b and b.error
-  if type(e) ~= "table" then return nil end
-  return { code_word = e.error_code, message = e.error_message }
-end
-
 -- UpCloud deletes only disabled peerings: disable this one and wait until
 -- UpCloud reports it disabled (its own state, not "peer-disabled").
 function M.before_delete(client, p)

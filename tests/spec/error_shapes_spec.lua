@@ -1,0 +1,145 @@
+-- Each provider's error answers, in the shapes its sources document, read
+-- into err.message, err.provider_code, err.request_id and err.details by
+-- the error shapes in C (core/engine/pl_provider.c). The answers are served
+-- by a fake transport; the bodies are the documented ones.
+local peerlua = require("peerlua")
+local internals = require("internals")
+
+local CDC = "aabc665c-8916-40ae-978c-96d39a3a1364"
+
+-- fail(client, op, args, status, body[, headers]) -> err: the op answered
+-- once with that status and body (a token request first gets a token)
+local function fail(client, op, args, status, body, headers)
+  local h = { ["content-type"] = "application/json" }
+  for k, v in pairs(headers or {}) do h[k] = v end
+  internals.transport(function(opts)
+    if opts.url:find("/oauth/token", 1, true) then
+      return { status = 200, headers = h, body = '{"access_token":"t","expires_in":3600}',
+               json = function(self) return peerlua.json.decode(self.body) end }
+    end
+    return { status = status, headers = h, body = body, json = function(self) return peerlua.json.decode(self.body) end }
+  end)
+  local ok, r, err = pcall(client[op], client, args)
+  internals.transport(nil)
+  assert(ok, r)
+  assert.is_nil(r)
+  return err
+end
+
+local function fields(err) return { err.code, err.message, err.provider_code, err.request_id } end
+
+describe("Instaclustr's error answers", function()
+  local v1 = assert(peerlua.instaclustr({ base_url = "http://127.0.0.1:9", username = "u", api_key = "k", api = "v1",
+                                          retries = { attempts = 1 } }))
+  local v2 = assert(peerlua.instaclustr({ base_url = "http://127.0.0.1:9", username = "u", api_key = "k", api = "v2",
+                                          retries = { attempts = 1 } }))
+
+  -- providers.md 1.4: ErrorListResponseV2 (404s)
+  it("v2 ErrorListResponseV2: the first error's message and name", function()
+    local err = fail(v2, "get_peering", { vpc_peer_id = CDC }, 404,
+      '{"errors":[{"name":"NotFound","message":"VPC peer not found"},{"name":"Other","message":"second"}]}')
+    assert.same({ "not_found", "VPC peer not found", "NotFound" }, fields(err))
+  end)
+
+  -- providers.md 1.4: ErrorResponseV2 (409)
+  it("v2 ErrorResponseV2: its message and name", function()
+    local err = fail(v2, "update_peering", { vpc_peer_id = CDC, peer_subnets = { "10.0.0.0/16" } }, 409,
+      '{"name":"Conflict","message":"A peering update is in progress"}')
+    assert.same({ "conflict", "A peering update is in progress", "Conflict" }, fields(err))
+  end)
+
+  -- seed 000, the v1 response samples: {status, message, errorDetails, code, link}
+  it("v1: the message, and the numeric code as its decimal word", function()
+    local err = fail(v1, "list_peerings", { cluster_data_centre_id = CDC }, 400,
+      '{"status":400,"message":"Invalid data centre","errorDetails":{},"code":1042,"link":"https://x"}')
+    assert.same({ "invalid", "Invalid data centre", "1042" }, fields(err))
+    assert.is_nil(err.details) -- errorDetails: no source says what it holds
+  end)
+end)
+
+describe("Huawei's error answers", function()
+  local hw = assert(peerlua.huawei({ base_url = "http://127.0.0.1:9", ak = "a", sk = "s",
+    project_id = ("0"):rep(32), region = "cn-north-4", retries = { attempts = 1 } }))
+  local LIST = { project_id = ("0"):rep(32), cluster_id = "c1" }
+
+  -- providers.md 2.6: {"error_code","error_msg"}, some with request_id
+  it("the common shape: error_msg and error_code; the body's request_id when no header has one", function()
+    local err = fail(hw, "list_peerings", LIST, 400,
+      '{"error_code":"CS.20001","error_msg":"Invalid cluster","request_id":"body-id"}')
+    assert.same({ "invalid", "Invalid cluster", "CS.20001", "body-id" }, fields(err))
+  end)
+
+  -- huaweicloudsdkcore/exceptions/exception_handler.py reads X-Request-Id only
+  it("the X-Request-Id header before the body's request_id", function()
+    local err = fail(hw, "list_peerings", LIST, 400,
+      '{"error_code":"CS.20001","error_msg":"Invalid cluster","request_id":"body-id"}',
+      { ["x-request-id"] = "header-id" })
+    assert.equal("header-id", err.request_id)
+  end)
+
+  it("the {error = {code, message}} shape, a numeric code as its word", function()
+    local err = fail(hw, "list_peerings", LIST, 401, '{"error":{"code":401,"message":"The request you have made '
+      .. 'requires authentication.","title":"Unauthorized"}}', { ["x-request-id"] = "h2" })
+    assert.same({ "auth", "The request you have made requires authentication.", "401", "h2" }, fields(err))
+  end)
+
+  -- providers.md 2.6: the API Gateway's throttling answer
+  it("APIG.0308 throttling", function()
+    local err = fail(hw, "list_peerings", LIST, 429, '{"error_code":"APIG.0308","error_msg":"The throttling '
+      .. 'threshold has been reached: policy user over ratelimit,limit:10,time:1 second"}')
+    assert.same({ "rate_limited", "APIG.0308" }, { err.code, err.provider_code })
+  end)
+end)
+
+describe("Aerospike Cloud's error answers", function()
+  local as = assert(peerlua.aerospike({ base_url = "http://127.0.0.1:9", client_id = "i", client_secret = "s",
+    token_url = "http://127.0.0.1:9/oauth/token", retries = { attempts = 1 } }))
+
+  -- seed 002: RFC 9457 ProblemDetails, type urn:aerospike:errors:{category}:{specific},
+  -- context.invalid for validation errors; providers.md 3.2: X-Request-Id on every answer
+  it("a problem: detail, the URN's category and kind, the X-Request-Id, context.invalid as details", function()
+    local invalid = { { field = "/cidrBlock", type = "urn:aerospike:errors:validation:out-of-range" } }
+    local err = fail(as, "list_peerings", { cluster_id = CDC }, 400, peerlua.json.encode({
+      type = "urn:aerospike:errors:validation:failed", title = "Validation Failed", status = 400,
+      detail = "The request body is invalid.", context = { invalid = invalid } }),
+      { ["x-request-id"] = "b0658b67-8ea3-46de-a3b8-18c3f5347def" })
+    assert.same({ "invalid", "The request body is invalid.", "validation:failed",
+                  "b0658b67-8ea3-46de-a3b8-18c3f5347def" }, fields(err))
+    assert.same(invalid, err.details)
+  end)
+
+  it("a problem with no detail: its title", function()
+    local err = fail(as, "list_peerings", { cluster_id = CDC }, 404, '{"type":"urn:aerospike:errors:resource:'
+      .. 'not-found","title":"Resource Not Found","status":404,"context":{"resource":"cluster","id":"abc-123"}}')
+    assert.same({ "not_found", "Resource Not Found", "resource:not-found" }, fields(err))
+    assert.is_nil(err.details) -- a resource context is not a list of bad fields
+  end)
+end)
+
+describe("Aiven's error answers", function()
+  local av = assert(peerlua.aiven({ base_url = "http://127.0.0.1:9", token = "t", retries = { attempts = 1 } }))
+  local LIST = { project = "p1", project_vpc_id = CDC }
+
+  -- providers.md 5.4, and aiven-client's test_error_str (fixtures_spec reads its vectors)
+  it("with no message: the body's text, trimmed and cut to 500 bytes", function()
+    local err = fail(av, "list_peerings", LIST, 502, "  " .. ("x"):rep(600) .. "\n", { ["content-type"] = "text/plain" })
+    assert.equal(("x"):rep(500) .. "... (gave up after 1 attempt)", err.message)
+  end)
+
+  it("a body naming the auth scheme (a proxy echoing the request) is not shown", function()
+    local err = fail(av, "list_peerings", LIST, 400, "bad header: AIVENV1 abc123def",
+      { ["content-type"] = "text/plain" })
+    assert.equal("HTTP 400 (its body names a credential, not shown)", err.message)
+    assert.is_nil(tostring(err):find("abc123def", 1, true))
+  end)
+end)
+
+describe("an answer of no known shape", function()
+  it("keeps its HTTP status and nothing from the body", function()
+    local up = assert(peerlua.upcloud({ base_url = "http://127.0.0.1:9", token = "t", retries = { attempts = 1 } }))
+    local err = fail(up, "get_peering", { uuid = CDC }, 403, '{"detail":"from a proxy"}')
+    assert.same({ "forbidden", "HTTP 403" }, fields(err))
+    err = fail(up, "get_peering", { uuid = CDC }, 502, "<html>Bad gateway</html>", { ["content-type"] = "text/html" })
+    assert.same({ "unavailable", "HTTP 502 (gave up after 1 attempt)" }, fields(err))
+  end)
+end)
