@@ -75,6 +75,7 @@ typedef struct op_state {
   pl_next next;     /* the engine's last step */
   pl_answer answer; /* the answer being put together for it */
   int ok;           /* the answer is one of the operation's successes */
+  int decoder;      /* the provider decodes its answers (spec.decode), not JSON */
   double wait;      /* the throttle's wait */
 } op_state;
 
@@ -176,6 +177,15 @@ static void trace_wait(lua_State *L, FILE *f, double wait) {
   lua_pop(L, 1);
 }
 
+/* The answer's HTTP status, 0 when there is none (a transport error). */
+static lua_Integer resp_status(lua_State *L) {
+  if (lua_type(L, S_RESP) != LUA_TTABLE) return 0;
+  lua_getfield(L, S_RESP, "status");
+  lua_Integer status = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return status;
+}
+
 /* [-1, +2] nil and the failure on top, with what the engine gave up for
  * said in its message. */
 static int give_up(lua_State *L, const op_state *s) {
@@ -183,12 +193,9 @@ static int give_up(lua_State *L, const op_state *s) {
   if (lua_type(L, e) == LUA_TTABLE && s->next.why != PL_WHY_ANSWER) {
     lua_getfield(L, e, "message");
     if (s->next.why == PL_WHY_LIST) { /* cannot tell whether it was created: no second one */
-      int conflict =
-          lua_type(L, S_RESP) == LUA_TTABLE && (lua_getfield(L, S_RESP, "status"), lua_tointeger(L, -1)) == 409;
-      if (lua_type(L, S_RESP) == LUA_TTABLE) lua_pop(L, 1);
       lua_pushstring(L,
-                     conflict ? "; and listing to check whether an earlier attempt created it failed: "
-                              : "; and listing to check whether it was created failed: ");
+                     resp_status(L) == 409 ? "; and listing to check whether an earlier attempt created it failed: "
+                                           : "; and listing to check whether it was created failed: ");
       if (lua_type(L, S_LISTERR) != LUA_TTABLE || lua_getfield(L, S_LISTERR, "message") == LUA_TNIL) {
         if (lua_type(L, S_LISTERR) == LUA_TTABLE) lua_pop(L, 1);
         luaL_tolstring(L, S_LISTERR, NULL);
@@ -249,7 +256,7 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
             /* an empty answer is a bare "done" from a JSON API (204, or a
              * 200 without a body); an API with a decoder always answers a
              * document */
-            int decoder = hook(L, "decode");
+            int decoder = s->decoder = hook(L, "decode");
             lua_getfield(L, S_RESP, "body");
             int empty = lua_type(L, -1) == LUA_TSTRING && lua_rawlen(L, -1) == 0;
             lua_pop(L, 1);
@@ -468,12 +475,9 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
         continue;
       case P_DECODED:
         if (!lua_isnil(L, -2)) return result(L, -2, NULL);
-        {
-          int decoder = hook(L, "decode");
-          lua_pop(L, 1);
-          const char *why = luaL_tolstring(L, -1, NULL);
-          pl_push_error(L, "provider", lua_pushfstring(L, "%s%s", decoder ? "" : "response is not JSON: ", why));
-        }
+        pl_push_error(
+            L, "provider",
+            lua_pushfstring(L, "%s%s", s->decoder ? "" : "response is not JSON: ", luaL_tolstring(L, -1, NULL)));
         lua_getfield(L, A_STATE, "name");
         lua_setfield(L, -2, "provider");
         lua_pushvalue(L, A_OP);
