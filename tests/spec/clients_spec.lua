@@ -226,6 +226,21 @@ describe("provider clients", function()
     assert.equal(0, count("/cs/"))
   end)
 
+  it("show a Huawei client's CS endpoint with its region, not the URL template", function()
+    local P = ("0"):rep(32)
+    peerlua.set_sim(nil)
+    local ok, failure = pcall(function()
+      local real = assert(peerlua.huawei({ ak = "a", sk = "s", project_id = P, region = "eu-west-101" }))
+      assert.equal("huawei client (https://cs.eu-west-101.myhuaweicloud.com)", tostring(real))
+      assert.equal("https://cs.eu-west-101.myhuaweicloud.com", real:settings().base_url)
+      local own = assert(peerlua.huawei({ ak = "a", sk = "s", project_id = P,
+        endpoints = { cs = "https://cs.example.test/" } }))
+      assert.equal("huawei client (https://cs.example.test)", tostring(own))
+    end)
+    peerlua.set_sim({ url = server.url })
+    assert(ok, failure)
+  end)
+
   it("sign Huawei requests (AK/SK) and accept on the peer tenant's side", function()
     local f = peerlua.sim.fixture.huawei
     local cs = assert(peerlua.huawei({}))

@@ -89,6 +89,8 @@ function M.credentials(client, opts)
     if rule then return base.invalid_option("huawei", "endpoints." .. k, rule) end
     client.endpoints[k] = v
   end
+  -- what tostring(client) and settings() show: the CS endpoint, its region filled in
+  if not client.own_base_url and not client.sim then client.base_url = M.service_url(client, "cs") end
   return creds
 end
 
