@@ -140,6 +140,11 @@ function M.connect_sim_env()
     return nil
   end
   url = url:gsub("/+$", "")
+  if not url:match("^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]") then -- not a server's address: say so, do not try it
+    return nil, core.error({ code = "invalid", op = "new", retryable = false,
+      message = "PEERLUA_SIM_URL=" .. url .. ": not an emulator's address (give it as http://HOST:PORT, "
+        .. "as `peerlua --emulator` prints it)" })
+  end
   local resp, err = M.http.request({ url = url .. "/_sim/fixture", timeout = 10 })
   local fixture = resp and resp.status == 200 and resp:json()
   if type(fixture) ~= "table" then

@@ -475,6 +475,11 @@ case_sim() {
     local c2, err2 = peerlua.instaclustr{} print(c2, err2.code)'
   expect "PEERLUA_SIM_URL with no emulator there: the constructor says so, every time" 0 \
     out "^nil.*PEERLUA_SIM_URL=http://127.0.0.1:9: no emulator answers there" out "^nil	network$"
+  for bad in 127.0.0.1:8080 http:///x; do
+    PEERLUA_SIM_URL=$bad run -e 'local c, err = peerlua.instaclustr{} print(c, err.code, err)'
+    expect "PEERLUA_SIM_URL=$bad: not an address, said so, no request tried" 0 \
+      out "^nil	invalid	.*PEERLUA_SIM_URL=$bad: not an emulator's address \(give it as http://HOST:PORT"
+  done
 }
 
 # Progress of waits: log lines when not a terminal, JSON events with
