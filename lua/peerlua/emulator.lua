@@ -87,8 +87,11 @@ function M.start(opts)
     time_scale = opts.time_scale or 60, faults = opts.faults, seed = opts.seed or 0, fixture = fixture })
   if tmp then os.remove(tmp) end
   if not handle then
+    -- the C side names its own words ("emulator: bad fault spec ..."): here, the option's
+    local faults = url:match("^emulator: (bad fault spec.*)$")
     return nil, M.peerlua.error({ code = usage and "invalid" or "network", op = "sim.start", retryable = false,
-      message = "sim.start: " .. url })
+      message = "sim.start: " .. (faults and "faults: " .. faults or url),
+      details = faults and { { field = "faults", rule = faults } } or nil })
   end
   local self = setmetatable({ url = url, handle = handle }, Emulator)
   local resp, err = M.peerlua.http.request({ url = url .. "/_sim/fixture", timeout = 10 })
@@ -132,8 +135,14 @@ end
 
 -- set_faults(spec) -> true | nil, err ("none" turns them off)
 function Emulator:set_faults(spec)
+  if type(spec) ~= "string" then
+    error("bad argument #1 to 'set_faults' (a fault spec string expected, got " .. type(spec) .. ")", 2)
+  end
   local ok, err = admin(self, "POST", "faults", { spec = spec })
-  if not ok then return nil, err end
+  if not ok then
+    err.message = "set_faults: " .. err.message
+    return nil, err
+  end
   return true
 end
 

@@ -69,6 +69,9 @@ describe("an emulator started from Lua", function()
     local ok, ferr = sim:set_faults("nonsense")
     assert.is_nil(ok)
     assert.equal("invalid", ferr.code)
+    assert.matches("^set_faults: bad fault spec: 'nonsense'", ferr.message)
+    assert.has_error(function() sim:set_faults({ "500:1" }) end,
+      "bad argument #1 to 'set_faults' (a fault spec string expected, got table)")
   end)
 
   it("runs beside another, each with its own state; stopping one hands back to the one before", function()
@@ -158,7 +161,7 @@ describe("an emulator started from Lua", function()
       { { time_scale = "fast" }, "time_scale", "must be a number above 0" },
       { { seed = 1.5 }, "seed", "must be a whole number" },
       { { fixture = 5 }, "fixture", "must be a JSON file's path or a table" },
-      { { faults = "zzz" }, nil, "bad fault spec" },
+      { { faults = "zzz" }, "faults", "sim.start: faults: bad fault spec: 'zzz'" },
       { { fixture = { nonsense = {} } }, nil, "nonsense" },
     }
     for _, c in ipairs(cases) do
