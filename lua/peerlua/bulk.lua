@@ -22,7 +22,9 @@ return function(items, fn, opts)
   local n = #items -- a list: 1..n; a named key or a hole would be skipped without a word
   for k in pairs(items) do
     if math.type(k) ~= "integer" or k < 1 or k > n then
-      error(string.format("bad argument #1 to 'bulk' (a list expected: key %s is not 1..%d)", tostring(k), n), 2)
+      local key = type(k) == "string" and "'" .. k .. "'" or tostring(k)
+      error(string.format("bad argument #1 to 'bulk' (a list expected: %s)",
+        n == 0 and "got a table with key " .. key or "key " .. key .. " is not in 1.." .. n), 2)
     end
   end
   local concurrency = opts.concurrency or 10
