@@ -113,9 +113,9 @@ int pl_emulator_main(int argc, char **argv) {
       if (a[0] == '-' && a[1] == '-')
         near = pl_nearest(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2), pl_server_option_names);
       if (near)
-        fprintf(stderr, "%s: unknown option '%s' (did you mean '--%s'?)\n", prog, a, near);
+        fprintf(stderr, "%s: unrecognized option '%s' (did you mean '--%s'?)\n", prog, a, near);
       else
-        fprintf(stderr, "%s: %s '%s'\n", prog, a[0] == '-' ? "unknown option" : "unexpected argument", a);
+        fprintf(stderr, "%s: %s '%s'\n", prog, a[0] == '-' ? "unrecognized option" : "unexpected argument", a);
       pl_server_usage(stderr, prog);
       return 2;
     }

@@ -304,8 +304,8 @@ case_options() {
     if [ "$st" = 2 ] && grep -q -- "$pat" "$WORK/e"; then ok "$d"
     else fail "$d: exit $st, stderr: $(head -c 300 "$WORK/e")"; fi
   }
-  usage "unknown option" "unknown option '--bogus'" --bogus
-  usage "misspelt option: the nearest named" "unknown option '--listn' (did you mean '--listen'?)" --listn 127.0.0.1:0
+  usage "unknown option, in the words of peerlua's own (and lua.c's)" "unrecognized option '--bogus'" --bogus
+  usage "misspelt option: the nearest named" "unrecognized option '--listn' (did you mean '--listen'?)" --listn 127.0.0.1:0
   usage "stray argument" "unexpected argument 'script.lua'" script.lua
   usage "missing value" "'--listen' needs an argument" --listen
   usage "listen without port" "--listen" --listen 127.0.0.1
