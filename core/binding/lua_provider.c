@@ -709,7 +709,8 @@ static int l_error_info(lua_State *L) {
   return 1;
 }
 
-/* [-0, +1] core.providers: ["instaclustr/v1"] = {name, api, ops, states, id_field, status_field, rate, burst} */
+/* [-0, +1] core.providers: ["instaclustr/v1"] = {name, api, ops, states, id_field, status_field, rate, burst,
+ * base_url, sim_prefix} */
 static void push_providers(lua_State *L) {
   lua_newtable(L);
   for (const pl_provider *pv = pl_providers; pv->name; pv++) {
@@ -726,6 +727,10 @@ static void push_providers(lua_State *L) {
     lua_setfield(L, -2, "rate");
     lua_pushnumber(L, pv->burst);
     lua_setfield(L, -2, "burst");
+    lua_pushstring(L, pv->base_url);
+    lua_setfield(L, -2, "base_url");
+    lua_pushstring(L, pv->sim_prefix);
+    lua_setfield(L, -2, "sim_prefix");
     lua_newtable(L);
     for (const pl_op *op = pv->ops; op->name; op++) {
       push_op(L, op);

@@ -76,9 +76,10 @@ static pl_next backoff(pl_call *r, double now, double u) {
 static pl_next decide(pl_call *r, double now, double u) {
   const pl_answer *a = &r->last;
   int transient = a->status == 0 ? a->transport_retryable : transient_status(a->status);
-  if (!transient && !a->busy) return fail(r, PL_WHY_ANSWER, 0);
+  int busy = a->busy || pl_provider_busy(r->engine->provider, r->op, a->status);
+  if (!transient && !busy) return fail(r, PL_WHY_ANSWER, 0);
   /* a 429 and a busy answer were refused before anything was done */
-  int safe = r->op->idempotent || a->status == 429 || a->busy;
+  int safe = r->op->idempotent || a->status == 429 || busy;
   if (!safe && r->is_create) {
     r->ambiguous = 1;
     return ask(r, PL_STEP_ASK_RECONCILE);

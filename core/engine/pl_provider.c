@@ -393,7 +393,7 @@ static const pl_error_shape huawei_errors[] = {
 /* RFC 9457 problem details: type "urn:aerospike:errors:{category}:{specific}",
  * title, detail, and context.invalid [{field, type, description}] for a
  * validation error (seed 002, ProblemDetails); X-Request-Id on every answer
- * (providers.md 3.2). */
+ * (providers.md 3.3). */
 static const pl_error_shape aerospike_errors[] = {
   {.message = "detail|title", .code = "type", .code_from = PL_CODE_TYPE_URI, .request_id = "@x-request-id",
    .details = "context.invalid"},
@@ -426,22 +426,41 @@ static const pl_error_shape aiven_errors[] = {
 
 /* ---- the table ---------------------------------------------------------- */
 
+/* A VPC peering's delete answers 409 while the peering is busy: retried,
+ * as huaweicloud/terraform-provider-huaweicloud's delete loop does
+ * (providers.md 2.4). That the CS peering's delete (delete_peering) answers
+ * so too is a model: its pages (providers.md 2.5) list 400 and 500 only. */
+static const pl_busy huawei_busy[] = {{"delete_peering", 409}, {NULL, 0}};
+
+/* Base URLs: Instaclustr's DefaultApiHostname (providers.md 1.1); Huawei's
+ * https://{service}.{region}.myhuaweicloud.com pattern, CS's host under it
+ * UNCONFIRMED (providers.md 2.1); Aerospike's (providers.md 3.2); UpCloud's
+ * (providers.md 4.1, seed 004's curl examples); Aiven's host, the /v1 in each
+ * operation's path (providers.md 5.1); EC2's regional endpoint
+ * (ec2.{region}.amazonaws.com, AWS's service endpoints). The emulator's
+ * prefixes are this project's own (lua/peerlua/sim/). */
 const pl_provider pl_providers[] = {
-    {"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors},
-    {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors},
-    {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1, huawei_errors},
-    {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1, aerospike_errors},
-    {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1, upcloud_errors},
+    {"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
+     "https://api.instaclustr.com", "/instaclustr", NULL},
+    {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
+     "https://api.instaclustr.com", "/instaclustr", NULL},
+    {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1, huawei_errors,
+     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy},
+    {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1, aerospike_errors,
+     "https://api.aerospike.com/v1", "/aerospike/v1", NULL},
+    {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1, upcloud_errors, "https://api.upcloud.com/1.3",
+     "/upcloud/1.3", NULL},
     /* Aiven: "Rate limit 120 exceeded" per minute (providers.md 5.4,
      * aiven/terraform-provider-aiven#575) */
-    {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1, aiven_errors},
+    {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1, aiven_errors, "https://api.aiven.io", "/aiven", NULL},
     /* EC2's request token buckets: mutating actions refill at 5 a second
      * (bucket 200), non-mutating at 20 (bucket 100); per account and Region
      * ("Request throttling for the Amazon EC2 API",
      * docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
      * One key for every action: the lower rate and the smaller bucket. */
-    {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 100, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL}};
+    {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 100, NULL,
+     "https://ec2.{region}.amazonaws.com", "/aws", NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL}};
 
 const pl_provider *pl_provider_find(const char *name, const char *api) {
   for (const pl_provider *p = pl_providers; p->name; p++)
@@ -453,6 +472,12 @@ const pl_op *pl_op_find(const pl_provider *p, const char *op) {
   for (const pl_op *o = p->ops; o->name; o++)
     if (strcmp(o->name, op) == 0) return o;
   return NULL;
+}
+
+int pl_provider_busy(const pl_provider *p, const pl_op *op, int status) {
+  for (const pl_busy *b = p->busy; b && b->op; b++)
+    if (b->status == status && strcmp(b->op, op->name) == 0) return 1;
+  return 0;
 }
 
 const char *pl_provider_state(const pl_provider *p, const char *status) {

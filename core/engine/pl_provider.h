@@ -68,6 +68,13 @@ typedef struct pl_error_shape {
   const char *hide;    /* with text: a body holding this word (any case) is not shown */
 } pl_error_shape;
 
+/* An answer that means "busy, try again" (the request was refused, not
+ * carried out): the operation and the status it answers so. */
+typedef struct pl_busy {
+  const char *op;
+  int status;
+} pl_busy;
+
 typedef struct pl_provider {
   const char *name;
   const char *api;              /* API generation ("v1", "v2") or "" */
@@ -77,7 +84,13 @@ typedef struct pl_provider {
   const char *status_field;     /* where its status is */
   double rate, burst;           /* default throttle */
   const pl_error_shape *errors; /* ends with an all-NULL shape; NULL: the provider's parse_error reads them */
+  const char *base_url;         /* the real API's, "{region}" where the client's region goes */
+  const char *sim_prefix;       /* where the emulator answers this API, under its URL */
+  const pl_busy *busy;          /* ends with op == NULL; NULL: none (a provider's busy hook may say more) */
 } pl_provider;
+
+/* Whether status answered to op is one of the provider's "busy" answers. */
+int pl_provider_busy(const pl_provider *p, const pl_op *op, int status);
 
 /* Table of every provider and API generation, ending with name == NULL. */
 extern const pl_provider pl_providers[];

@@ -4,7 +4,7 @@
 -- authenticate, send, retry (C policy), decode, map the state.
 --
 -- A provider module (peerlua.providers.*) describes the differences:
---   name, api (default API generation), default_base_url, sim_prefix,
+--   name, api (default API generation),
 --   options = {name = "string"|"number"|"boolean"|"table"} it accepts,
 --   credentials(client, opts) -> creds | nil, err; a header every request
 --       carries (Basic, a static token) it leaves in client.auth_header,
@@ -231,7 +231,8 @@ function M.new(spec, class, opts)
                   max_body = opts.max_body },
     sim = sim and not opts.base_url and sim or nil,
   }, M.class_for(class, spec, desc.ops))
-  self.base_url = opts.base_url or (self.sim and self.sim.url .. spec.sim_prefix) or spec.default_base_url
+  -- the real API's URL and the emulator's prefix for it are data (core/engine/pl_provider.c)
+  self.base_url = opts.base_url or (self.sim and self.sim.url .. desc.sim_prefix) or desc.base_url
   -- what waits and workflow steps multiply their poll intervals by; an
   -- emulator (its hook, peerlua.set_sim) may give a default
   self.poll_scale = opts.poll_scale or (self.sim and self.sim.poll_scale) or 1
@@ -248,6 +249,8 @@ function M.new(spec, class, opts)
     end
     return nil, M.error({ code = "auth", provider = spec.name, op = "new", retryable = false, message = cerr })
   end
+  -- a regional API's URL ({region}): the region the credentials settled on
+  self.base_url = self.base_url:gsub("{region}", function() return self.region end)
   self.creds = creds
   self.throttle_key = spec.name .. ":" .. (self.credential_id or "anonymous")
   local shared, serr = shared_throttle(spec, opts)

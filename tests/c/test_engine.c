@@ -91,6 +91,26 @@ static pl_engine engine(int attempts) {
   return e;
 }
 
+/* Busy answers declared in the provider table: Huawei's delete_peering 409
+ * is retried (a delete is idempotent anyway: the rule makes it transient);
+ * the same 409 of another operation is the answer. */
+static void test_busy_in_data(void) {
+  pl_retry_budget_init(&budget);
+  pl_engine e = {pl_provider_find("huawei", ""), {5, 0.5, 30, 120}, &budget};
+  const pl_op *del = op_of("huawei", "", "delete_peering");
+  const pl_op *accept = op_of("huawei", "", "accept_peering");
+  fake busy[] = {ANS(409), ANS(409), ANS(204)};
+  outcome o = drive(&e, del, busy, 3);
+  CHECK(o.last == PL_STEP_DONE && o.sent == 3);
+  o = drive(&e, accept, busy, 3);
+  CHECK(o.last == PL_STEP_FAIL && o.why == PL_WHY_ANSWER && o.sent == 1);
+  fake bad[] = {ANS(400)};
+  o = drive(&e, del, bad, 1);
+  CHECK(o.last == PL_STEP_FAIL && o.sent == 1);
+  CHECK(pl_provider_busy(e.provider, del, 409) && !pl_provider_busy(e.provider, del, 400));
+  CHECK(!pl_provider_busy(pl_provider_find("instaclustr", "v2"), op_of("instaclustr", "v2", "delete_peering"), 409));
+}
+
 static void test_success_and_quirks(void) {
   pl_engine e = engine(5);
   const pl_op *get = op_of("instaclustr", "v2", "get_peering");
@@ -258,6 +278,7 @@ static void test_told_without_question(void) {
 
 int main(void) {
   test_success_and_quirks();
+  test_busy_in_data();
   test_transient_idempotent();
   test_create_reconcile();
   test_reauth();

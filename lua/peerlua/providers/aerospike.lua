@@ -10,8 +10,6 @@ local json = core.json -- as loaded (lua/peerlua/json.lua), not fields a script 
 
 local M = {
   name = "aerospike",
-  default_base_url = "https://api.aerospike.com/v1",
-  sim_prefix = "/aerospike/v1",
   options = { client_id = "string", client_secret = "string", token_url = "string" },
 }
 

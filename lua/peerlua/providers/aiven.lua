@@ -10,8 +10,6 @@ local common = core.require("peerlua.providers.common")
 
 local M = {
   name = "aiven",
-  default_base_url = "https://api.aiven.io",
-  sim_prefix = "/aiven",
   options = { token = "string", project = "string" },
 }
 

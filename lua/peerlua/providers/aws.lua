@@ -23,8 +23,6 @@ local http = core.http -- as loaded (lua/peerlua/http.lua), not fields a script 
 
 local M = {
   name = "aws",
-  default_base_url = "https://ec2.us-east-1.amazonaws.com", -- replaced by the region's (credentials below)
-  sim_prefix = "/aws",
   main_service = "ec2", -- what tostring(client) shows the endpoint of
   services = { "ec2", "route53", "sts" }, -- what client:settings().endpoints lists
   options = {
@@ -496,7 +494,6 @@ function M.credentials(client, opts)
       .. "does not know the endpoints of; use base_url or AWS_ENDPOINT_URL_EC2 for its endpoint")
   end
   client.region = region
-  if not opts.base_url and not client.sim then client.base_url = "https://ec2." .. region .. ".amazonaws.com" end
   client.role_arn = opts.role_arn or creds.role_arn
   if client.role_arn then
     local arule = core.check("aws_role_arn", client.role_arn)

@@ -10,8 +10,6 @@ local json = core.json -- as loaded (lua/peerlua/json.lua), not fields a script 
 
 local M = {
   name = "huawei",
-  default_base_url = "https://cs.{region}.myhuaweicloud.com",
-  sim_prefix = "/huawei",
   services = { "cs", "vpc", "iam" }, -- what client:settings().endpoints lists
   options = {
     ak = "string", sk = "string", security_token = "string", user = "string", password = "string",
@@ -89,8 +87,10 @@ function M.credentials(client, opts)
     if rule then return base.invalid_option("huawei", "endpoints." .. k, rule) end
     client.endpoints[k] = v
   end
-  -- what tostring(client) and settings() show: the CS endpoint, its region filled in
-  if not client.own_base_url and not client.sim then client.base_url = M.service_url(client, "cs") end
+  -- what tostring(client) and settings() show: the CS endpoint given
+  if client.endpoints.cs and not client.own_base_url and not client.sim then
+    client.base_url = M.service_url(client, "cs")
+  end
   return creds
 end
 
@@ -222,11 +222,6 @@ function M.next_page(_, args, body)
     end
   end
   return nil
-end
-
--- A 409 while a peering is being deleted means "busy, try again".
-function M.busy(_, opname, resp)
-  return opname == "delete_peering" and resp.status == 409
 end
 
 -- The peering args ask for (client.lua, Client:find_created): one to the

@@ -7,8 +7,6 @@ local common = core.require("peerlua.providers.common")
 local M = {
   name = "instaclustr",
   api = "v1",
-  default_base_url = "https://api.instaclustr.com",
-  sim_prefix = "/instaclustr",
   options = { username = "string", api_key = "string" },
 }
 

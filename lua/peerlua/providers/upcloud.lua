@@ -6,8 +6,6 @@ local common = core.require("peerlua.providers.common")
 
 local M = {
   name = "upcloud",
-  default_base_url = "https://api.upcloud.com/1.3",
-  sim_prefix = "/upcloud/1.3",
   options = { token = "string", username = "string", password = "string" },
 }
 
