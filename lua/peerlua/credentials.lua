@@ -144,7 +144,8 @@ end
 --         env = {field = {VAR, ...}}, profile = name, read_private = fn,
 --         emulated = client of an emulator (then neither the environment nor
 --         the profile is read), sim_account = table|nil, secrets = {names}|nil,
---         complete = fn(creds) -> true | nil, reason}
+--         complete = fn(creds) -> true | nil, reason,
+--         need = {names} | nil: the fields complete asks for, named when missing}
 function M.resolve(spec)
   spec.where = {}
   local creds = {}
@@ -162,8 +163,13 @@ function M.resolve(spec)
   end
   if spec.emulated then -- a client of an emulator: no real secret is read to be sent there
     local _, why = spec.complete(creds)
+    local missing = {}
+    for _, f in ipairs(spec.need or {}) do
+      if creds[f] == nil then missing[#missing + 1] = f end
+    end
+    local rest = #missing > 0 and table.concat(missing, " and ") or "the rest"
     return nil, why:match("^[^:]*") .. found_only(spec, creds)
-      .. "; under an emulator neither the environment nor the profile file is read: pass the rest,"
+      .. "; under an emulator neither the environment nor the profile file is read: pass " .. rest .. ","
       .. " or no credentials for the emulator's account"
   end
   from_env(spec, creds, spec.fields)

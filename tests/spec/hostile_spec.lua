@@ -226,7 +226,7 @@ describe("the credentials file", function()
     local out = p:read("a")
     p:close()
     assert.matches("found only username (options); under an emulator neither the environment nor the profile file "
-                   .. "is read", out, 1, true)
+                   .. "is read: pass api_key, or no credentials", out, 1, true)
     assert.not_matches("not-for-the-emulator", out, 1, true)
     assert.matches("rc=0", out, 1, true)
   end)
