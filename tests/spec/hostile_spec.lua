@@ -212,8 +212,12 @@ describe("the credentials file", function()
 
   it("names an unknown key of the provider, with the keys it reads", function()
     local file = write("typo", "[default]\ninstaclustr.username = u\ninstaclustr.apikey = k\n")
-    assert.matches("profile [default] of " .. file .. ": unknown key instaclustr.apikey (instaclustr reads "
-                   .. "instaclustr.api_key, instaclustr.username)", load(file), 1, true)
+    assert.matches("profile [default] of " .. file .. ": unknown key instaclustr.apikey (did you mean "
+                   .. "instaclustr.api_key? instaclustr reads instaclustr.api_key, instaclustr.username)", load(file), 1, true)
+    -- far from every key: the keys alone
+    file = write("far", "[default]\ninstaclustr.username = u\ninstaclustr.zzzzzzzzzz = k\n")
+    assert.matches("unknown key instaclustr.zzzzzzzzzz (instaclustr reads instaclustr.api_key, "
+                   .. "instaclustr.username)", load(file), 1, true)
   end)
 
   it("is not read under an emulator, nor the environment: half a credential there is refused", function()
