@@ -114,10 +114,14 @@ static const char *nearest_of(lua_State *L) {
   return pl_nearest(word, len, words);
 }
 
-/* core.is_loopback(host) -> whether plain http:// may go to host (the
- * transfer's own rule, pl_http_is_loopback)  [-1, +1] */
-static int l_is_loopback(lua_State *L) {
-  lua_pushboolean(L, pl_http_is_loopback(luaL_checkstring(L, 1)));
+/* core.plain_http_rule(host) -> nil when plain http:// may go to host, else
+ * the rule it breaks (the transfer's own: pl_http_is_loopback,
+ * PL_HTTP_PLAIN_RULE)  [-1, +1] */
+static int l_plain_http_rule(lua_State *L) {
+  if (pl_http_is_loopback(luaL_checkstring(L, 1)))
+    lua_pushnil(L);
+  else
+    lua_pushliteral(L, PL_HTTP_PLAIN_RULE);
   return 1;
 }
 
@@ -358,7 +362,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
                                    {"read_private", l_read_private},
                                    {"isatty", l_isatty},
                                    {"term_rows", l_term_rows},
-                                   {"is_loopback", l_is_loopback},
+                                   {"plain_http_rule", l_plain_http_rule},
                                    {"metatable_of", l_metatable_of},
                                    {"nearest", l_nearest},
                                    {"did_you_mean", l_did_you_mean},

@@ -148,9 +148,7 @@ int pl_http_set_url(pl_http *h, const char *url, int insecure) {
   } else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
     invalid(h, "url: no host");
   } else if (strcmp(scheme, "http") == 0 && !insecure && !pl_http_is_loopback(host)) {
-    invalid(h,
-            "url: plain http:// is only allowed to loopback hosts (127.0.0.1, ::1, "
-            "localhost); use https:// or pass insecure = true");
+    invalid(h, "url: " PL_HTTP_PLAIN_RULE);
   } else if (!(h->url = strdup(url))) {
     invalid(h, "out of memory");
   } else {

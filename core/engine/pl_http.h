@@ -63,6 +63,9 @@ int pl_http_set_body(pl_http *h, const char *data, size_t len);
 
 /* Is host a loopback name or address ("localhost", 127.0.0.0/8, ::1)? */
 int pl_http_is_loopback(const char *host);
+/* The rule a plain http:// URL to any other host breaks. */
+#define PL_HTTP_PLAIN_RULE                                                                                             \
+  "plain http:// is only allowed to loopback hosts (127.0.0.1, ::1, localhost); use https:// or pass insecure = true"
 
 /* Names of headers whose values never appear in traces or errors. */
 int pl_http_header_is_secret(const char *name, size_t len);

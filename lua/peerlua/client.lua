@@ -125,10 +125,7 @@ local function base_url_rule(url, insecure)
   if authority == "" then return "must name a host" end
   -- the transfer's rule, said here rather than at the first call
   local host = authority:match("^%[[^%]]*%]") or authority:match("^[^:]*")
-  if scheme:lower() == "http" and not insecure and not core.is_loopback(host) then
-    return "plain http:// is only allowed to loopback hosts (127.0.0.1, ::1, localhost); use https:// or "
-      .. "pass insecure = true"
-  end
+  if scheme:lower() == "http" and not insecure then return core.plain_http_rule(host) end
   return nil
 end
 
