@@ -662,38 +662,72 @@ static void push_text(lua_State *L, int resp, unsigned max, const char *hide) {
   lua_remove(L, -2);
 }
 
+/* peerlua's code for a provider's code word (pl_code_map), or NULL. */
+static const char *mapped_code(const pl_code_map *m, const char *w) {
+  size_t n = strlen(w);
+  for (; m && m->word; m++) {
+    size_t k = strlen(m->word);
+    if (m->word[0] == '*'           ? n >= k - 1 && strcmp(w + n - (k - 1), m->word + 1) == 0
+            : m->word[k - 1] == '*' ? strncmp(w, m->word, k - 1) == 0
+                                    : strcmp(w, m->word) == 0)
+      return m->code;
+  }
+  return NULL;
+}
+
+/* [-0, +0] The body at slot (4: as JSON, 5: as XML) decoded on first use:
+ * a table, or nil when it is not one. */
+static void decode_body(lua_State *L, int slot) {
+  if (!lua_isboolean(L, slot)) return; /* false: not decoded yet */
+  int top = lua_gettop(L);
+  if (slot == 4) {
+    lua_getfield(L, 3, "json");
+    lua_pushvalue(L, 3);
+  } else {
+    lua_pushcfunction(L, pl_xml_decode);
+    lua_getfield(L, 3, "body");
+  }
+  if (!lua_isfunction(L, -2) || lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+    lua_settop(L, top);
+    lua_pushnil(L);
+  }
+  lua_replace(L, slot);
+}
+
 /* core.error_info(provider, api, resp) -> info | nil: what the failed answer
  * resp ({status, headers, body, json()}) says, read by the provider's error
- * shapes (pl_provider.c): {message=, code_word=, request_id=, details=}, each
- * only when it is there with the right type; nil when no shape reads it. */
+ * shapes (pl_provider.c): {message=, code_word=, code=, request_id=,
+ * details=}, each only when it is there with the right type; nil when no
+ * shape reads it. */
 static int l_error_info(lua_State *L) {
   const pl_provider *pv = pl_provider_find(luaL_checkstring(L, 1), luaL_optstring(L, 2, ""));
   luaL_argcheck(L, pv && pv->errors, 1, "no provider with error shapes of that name");
   luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 3);
-  if (lua_getfield(L, 3, "json") == LUA_TFUNCTION) { /* 4: the decoded body, or nil */
-    lua_pushvalue(L, 3);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) lua_pop(L, 1), lua_pushnil(L);
-  } else {
-    lua_pop(L, 1), lua_pushnil(L);
-  }
-  lua_getfield(L, 3, "headers"); /* 5: the Content-Type */
-  const char *ct = lua_istable(L, -1) && lua_getfield(L, -1, "content-type") == LUA_TSTRING ? lua_tostring(L, -1) : "";
-  lua_newtable(L); /* 6 or 7: the answer */
+  lua_pushboolean(L, 0); /* 4: the body as JSON, decoded when a shape asks */
+  lua_pushboolean(L, 0); /* 5: as XML */
+  const char *ct = "";
+  if (lua_getfield(L, 3, "headers") == LUA_TTABLE && lua_getfield(L, -1, "content-type") == LUA_TSTRING)
+    ct = lua_tostring(L, -1); /* anchored on the stack below the answer */
+  lua_newtable(L);
   int info = lua_gettop(L);
   for (const pl_error_shape *e = pv->errors; e->message || e->code || e->text; e++) {
     if (e->content_type && !strstr(ct, e->content_type)) continue;
-    if (!e->text && lua_isnil(L, 4)) continue;
+    int body = e->xml ? 5 : 4;
+    if (!e->text) {
+      decode_body(L, body);
+      if (lua_isnil(L, body)) continue;
+    }
     if (e->text)
       push_text(L, 3, e->text, e->hide);
     else if (e->message)
-      push_field(L, 4, 3, e->message, LUA_TSTRING);
+      push_field(L, body, 3, e->message, LUA_TSTRING);
     else
       lua_pushnil(L);
     int found = !lua_isnil(L, -1);
     lua_setfield(L, info, "message");
     if (e->code) {
-      push_field(L, 4, 3, e->code, LUA_TSTRING);
+      push_field(L, body, 3, e->code, LUA_TSTRING);
       found |= !lua_isnil(L, -1);
       if (e->code_from == PL_CODE_TYPE_URI && !lua_isnil(L, -1))
         set_type_code(L, info, "code_word");
@@ -701,8 +735,12 @@ static int l_error_info(lua_State *L) {
         lua_setfield(L, info, "code_word");
     }
     if (!found) continue;
-    if (e->request_id) push_field(L, 4, 3, e->request_id, LUA_TSTRING), lua_setfield(L, info, "request_id");
-    if (e->details) push_field(L, 4, 3, e->details, LUA_TTABLE), lua_setfield(L, info, "details");
+    const char *word = lua_getfield(L, info, "code_word") == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    const char *code = word ? mapped_code(e->codes, word) : NULL;
+    lua_pop(L, 1);
+    if (code) lua_pushstring(L, code), lua_setfield(L, info, "code");
+    if (e->request_id) push_field(L, body, 3, e->request_id, LUA_TSTRING), lua_setfield(L, info, "request_id");
+    if (e->details) push_field(L, body, 3, e->details, LUA_TTABLE), lua_setfield(L, info, "details");
     return 1;
   }
   lua_pushnil(L);

@@ -137,7 +137,7 @@ static int xml_failed(lua_State *L, const char *why, unsigned long line) {
   return 2;
 }
 
-static int l_xml_decode(lua_State *L) {
+int pl_xml_decode(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   const char *why = pl_lazy_expat();
@@ -174,6 +174,6 @@ static int l_xml_decode(lua_State *L) {
 }
 
 void pl_open_xml(lua_State *L) {
-  lua_pushcfunction(L, l_xml_decode);
+  lua_pushcfunction(L, pl_xml_decode);
   lua_setfield(L, -2, "xml_decode");
 }

@@ -422,6 +422,33 @@ static const pl_error_shape aiven_errors[] = {
   {.text = 500, .hide = "aivenv1"},
   {0}};
 
+/* AWS's error codes (EC2 API Reference, "Error codes"; the STS and Route 53
+ * API references, each action's Errors) -> peerlua's; any other keeps its
+ * HTTP status's. */
+static const pl_code_map aws_codes[] = {
+  {"AuthFailure", "auth"}, {"SignatureDoesNotMatch", "auth"}, {"InvalidClientTokenId", "auth"},
+  {"ExpiredToken", "auth"}, {"RequestExpired", "auth"}, {"IncompleteSignature", "auth"},
+  {"MissingAuthenticationToken", "auth"},
+  {"UnauthorizedOperation", "forbidden"}, {"AccessDenied", "forbidden"}, {"OperationNotPermitted", "forbidden"},
+  {"NotAuthorizedException", "forbidden"},
+  {"RequestLimitExceeded", "rate_limited"}, {"Throttling", "rate_limited"}, {"ThrottlingException", "rate_limited"},
+  {"PriorRequestNotComplete", "rate_limited"},
+  {"RouteAlreadyExists", "conflict"}, {"InvalidPermission.Duplicate", "conflict"},
+  {"ConflictingDomainExists", "conflict"},
+  {"*.NotFound", "not_found"}, {"Invalid*", "invalid"}, {"Missing*", "invalid"},
+  {NULL, NULL}};
+
+/* EC2: <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/>
+ * (EC2 API Reference, "Error responses"); STS and Route 53:
+ * <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>. The
+ * root's content is what lua_xml.c gives; one <Error> is a table, more a
+ * list. */
+static const pl_error_shape aws_errors[] = {
+  {.xml = 1, .code = "Errors.Error.Code|Errors.Error.1.Code|Error.Code",
+   .message = "Errors.Error.Message|Errors.Error.1.Message|Error.Message", .request_id = "RequestID|RequestId",
+   .codes = aws_codes},
+  {0}};
+
 /* clang-format on */
 
 /* ---- the table ---------------------------------------------------------- */
@@ -458,7 +485,7 @@ const pl_provider pl_providers[] = {
      * ("Request throttling for the Amazon EC2 API",
      * docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
      * One key for every action: the lower rate and the smaller bucket. */
-    {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 100, NULL,
+    {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 100, aws_errors,
      "https://ec2.{region}.amazonaws.com", "/aws", NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL}};
 

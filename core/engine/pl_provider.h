@@ -60,12 +60,21 @@ enum pl_code_from {
   PL_CODE_WORD,    /* the code is the field's word as it is */
   PL_CODE_TYPE_URI /* RFC 9457 `type`: "...#ERROR_X" or "...#X" or "urn:P:errors:X" gives X */
 };
+/* A provider's error code word -> peerlua's code ("auth", "not_found", ...):
+ * the word as it is, or "X*" for words that begin with X, "*X" that end
+ * with it. The first that matches. */
+typedef struct pl_code_map {
+  const char *word, *code;
+} pl_code_map;
+
 typedef struct pl_error_shape {
   const char *content_type; /* the shape applies only when Content-Type holds this; NULL: always */
+  unsigned char xml;        /* the body is XML (lua_xml.c's tables), not JSON */
   const char *message, *code, *request_id, *details; /* paths, or NULL */
   unsigned char code_from;                           /* enum pl_code_from */
-  unsigned short text; /* > 0: the message is the body's own text, cut to this many bytes */
-  const char *hide;    /* with text: a body holding this word (any case) is not shown */
+  unsigned short text;      /* > 0: the message is the body's own text, cut to this many bytes */
+  const char *hide;         /* with text: a body holding this word (any case) is not shown */
+  const pl_code_map *codes; /* the code word's meaning, ending with word == NULL; NULL: the HTTP status's */
 } pl_error_shape;
 
 /* An answer that means "busy, try again" (the request was refused, not

@@ -17,9 +17,6 @@
 --       (asked on a 401, and on the statuses in spec.reauth_statuses)
 --   reads = {op = true}  operations a dry run sends although they are not
 --       GETs (AWS's Query API: Describe*, AssumeRole ... change nothing)
---   parse_error(client, resp) -> {code_word=, message=, request_id=}, for
---       a provider whose errors are not JSON (AWS's XML); the others' error
---       shapes are data in C (core/engine/pl_provider.c, core.error_info)
 --   match = {list=, key=, test=, gone=, complete=}  how to find the peering
 --       args ask for (ensure_peering, and the reconcile after an ambiguous
 --       create, so nothing is created twice): see Client:find_created
@@ -388,14 +385,12 @@ local status_codes = {
 local function text(v) return type(v) == "string" and v or nil end
 
 -- The error for an HTTP response that was not a success. What the body
--- says (the provider's error shapes, else its parse_error) is used only where it has the right type: a body of
--- another shape than the provider's (a proxy's, another API's) must not
--- put a table where a message belongs.
+-- says is read by the provider's error shapes, data in C
+-- (core/engine/pl_provider.c, core.error_info), each field only where it
+-- has the right type: a body of another shape than the provider's (a
+-- proxy's, another API's) must not put a table where a message belongs.
 local function response_error(self, op, resp, retryable)
-  local info
-  if self.spec.parse_error then info = self.spec.parse_error(self, resp) -- AWS: XML, its own step
-  else info = core.error_info(self.name, self.api, resp) end -- the provider's error shapes (pl_provider.c)
-  info = info or {}
+  local info = core.error_info(self.name, self.api, resp) or {}
   return M.error({
     code = text(info.code) or status_codes[resp.status] or "provider",
     provider = self.name, op = op, http_status = resp.status,
@@ -452,7 +447,7 @@ end
 
 -- What the operation loop (core.operate, core/binding/lua_operate.c) asks
 -- of this module: the task's sleep, the list that reconciles a create,
--- and the error of a failed attempt (the provider's parse_error).
+-- and the error of a failed attempt (the provider's error shapes).
 local OPERATE = {
   sleep = core.sleep,
   find_created = function(self, args) return find_created(self, args) end,

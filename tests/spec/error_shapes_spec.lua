@@ -134,6 +134,50 @@ describe("Aiven's error answers", function()
   end)
 end)
 
+describe("AWS's error answers", function()
+  local aws = assert(peerlua.aws({ base_url = "http://127.0.0.1:9", access_key_id = "AKIDEXAMPLE",
+    secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", region = "us-east-1", retries = { attempts = 1 } }))
+  local XML = { ["content-type"] = "text/xml;charset=UTF-8" }
+  local function ec2(code, message)
+    return "<Response><Errors><Error><Code>" .. code .. "</Code><Message>" .. message .. "</Message></Error></Errors>"
+      .. "<RequestID>ea966190-f9aa-478e-9ede-example</RequestID></Response>"
+  end
+
+  -- EC2 API Reference, "Error responses" and "Error codes"
+  it("EC2's <Response><Errors><Error>: code, message, RequestID; the code's meaning by AWS's table", function()
+    local err = fail(aws, "describe_vpc_peering_connections", {}, 400,
+      ec2("InvalidVpcPeeringConnectionID.NotFound", "The vpcPeeringConnection ID 'pcx-1a2b3c4d' does not exist"), XML)
+    assert.same({ "not_found", "The vpcPeeringConnection ID 'pcx-1a2b3c4d' does not exist",
+                  "InvalidVpcPeeringConnectionID.NotFound", "ea966190-f9aa-478e-9ede-example" }, fields(err))
+    local cases = { -- code word, HTTP status, peerlua's code
+      { "AuthFailure", 401, "auth" }, { "InvalidClientTokenId", 403, "auth" },
+      { "MissingAuthenticationToken", 403, "auth" }, { "UnauthorizedOperation", 403, "forbidden" },
+      { "RouteAlreadyExists", 400, "conflict" }, { "InvalidParameterValue", 400, "invalid" },
+      { "MissingParameter", 400, "invalid" }, { "InternalError", 500, "unavailable" },
+      { "VcpuLimitExceeded", 400, "invalid" },
+    }
+    for _, c in ipairs(cases) do
+      err = fail(aws, "describe_vpc_peering_connections", {}, c[2], ec2(c[1], "m"), XML)
+      assert.same({ c[3], c[1] }, { err.code, err.provider_code }, c[1])
+    end
+  end)
+
+  -- STS and Route 53: <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>
+  it("STS's <ErrorResponse><Error>: code, message, RequestId", function()
+    local err = fail(aws, "get_caller_identity", {}, 403, "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/"
+      .. "2011-06-15/\"><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included "
+      .. "in the request is expired</Message></Error><RequestId>4d3c-example</RequestId></ErrorResponse>", XML)
+    assert.same({ "auth", "The security token included in the request is expired", "ExpiredToken",
+                  "4d3c-example" }, fields(err))
+  end)
+
+  it("a body that is not XML keeps its HTTP status", function()
+    local err = fail(aws, "describe_vpc_peering_connections", {}, 403, "Forbidden by a proxy",
+      { ["content-type"] = "text/plain" })
+    assert.same({ "forbidden", "HTTP 403" }, fields(err))
+  end)
+end)
+
 describe("an answer of no known shape", function()
   it("keeps its HTTP status and nothing from the body", function()
     local up = assert(peerlua.upcloud({ base_url = "http://127.0.0.1:9", token = "t", retries = { attempts = 1 } }))

@@ -69,40 +69,14 @@ function M.decode(_, resp)
   return v
 end
 
--- Error codes (EC2 API Reference, "Error codes"; STS and Route 53 API
--- references) -> peerlua's codes. Anything else keeps its HTTP status's.
-local CODES = {
-  AuthFailure = "auth", SignatureDoesNotMatch = "auth", InvalidClientTokenId = "auth", ExpiredToken = "auth",
-  RequestExpired = "auth", IncompleteSignature = "auth", MissingAuthenticationToken = "auth",
-  UnauthorizedOperation = "forbidden", AccessDenied = "forbidden", OperationNotPermitted = "forbidden",
-  NotAuthorizedException = "forbidden",
-  RequestLimitExceeded = "rate_limited", Throttling = "rate_limited", ThrottlingException = "rate_limited",
-  PriorRequestNotComplete = "rate_limited",
-  RouteAlreadyExists = "conflict", ["InvalidPermission.Duplicate"] = "conflict", ConflictingDomainExists = "conflict",
-}
-
--- EC2: <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/>;
--- STS and Route 53: <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>.
-local function parse(resp)
-  local v = core.xml_decode(resp.body or "")
-  if type(v) ~= "table" then return nil end
-  local e = v.Error or (type(v.Errors) == "table" and list(v.Errors.Error)[1])
-  if type(e) ~= "table" then return nil end
-  local code = type(e.Code) == "string" and e.Code or nil
-  return {
-    code_word = code, message = e.Message, request_id = v.RequestID or v.RequestId,
-    code = code and (CODES[code] or (code:match("%.NotFound$") and "not_found")
-      or (code:match("^Invalid") and "invalid") or (code:match("^Missing") and "invalid")) or nil,
-  }
-end
-
--- One failed answer is asked about by busy, outcome, reauthorize and the
--- error itself: its XML is decoded once.
+-- One failed answer is asked about by busy, outcome and reauthorize: read
+-- once, by AWS's error shapes and codes (core/engine/pl_provider.c), as
+-- the client reads the error itself.
 local parsed = setmetatable({}, { __mode = "k" })
-function M.parse_error(_, resp)
+local function error_of(resp)
   local info = parsed[resp]
   if info == nil then
-    info = parse(resp) or false
+    info = core.error_info("aws", "", resp) or false
     parsed[resp] = info
   end
   return info or nil
@@ -111,8 +85,8 @@ end
 -- Throttled answers were not carried out: safe to send again, create or not.
 local BUSY = { RequestLimitExceeded = true, Throttling = true, ThrottlingException = true,
                PriorRequestNotComplete = true }
-function M.busy(client, _, resp)
-  local info = M.parse_error(client, resp)
+function M.busy(_, _, resp)
+  local info = error_of(resp)
   return info and BUSY[info.code_word] or false
 end
 
@@ -128,7 +102,7 @@ local DONE = {
 }
 function M.outcome(client, opname, resp, args)
   local done = DONE[opname]
-  local info = done and M.parse_error(client, resp)
+  local info = done and error_of(resp)
   local how = info and done[info.code_word]
   if not how then return nil end
   if opname == "create_route" and args then
@@ -567,7 +541,7 @@ end
 
 -- an expired role session: assume again, once
 function M.reauthorize(client, resp)
-  local info = M.parse_error(client, resp)
+  local info = error_of(resp)
   if client.role_arn and info and (info.code_word == "ExpiredToken" or info.code_word == "RequestExpired") then
     client.assumed = nil
     return true
