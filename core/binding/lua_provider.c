@@ -747,6 +747,35 @@ static int l_error_info(lua_State *L) {
   return 1;
 }
 
+/* [-0, +0] creds = {fields = {names}, env = {field = {VAR, ...}}, need =,
+ * secrets =, settings = {names}} into the table on top: what
+ * credentials.lua's resolve reads (the pl_cred table of the provider). */
+static void push_creds(lua_State *L, const pl_cred *creds) {
+  static const struct {
+    const char *name;
+    unsigned char flag;
+  } lists[] = {{"fields", 0}, {"need", PL_CRED_NEED}, {"secrets", PL_CRED_SECRET}, {"settings", PL_CRED_SETTING}};
+  lua_createtable(L, 0, 5);
+  for (size_t l = 0; l < sizeof lists / sizeof *lists; l++) {
+    lua_newtable(L);
+    lua_Integer n = 0;
+    for (const pl_cred *c = creds; c->field; c++)
+      if (!lists[l].flag || (c->flags & lists[l].flag)) lua_pushstring(L, c->field), lua_rawseti(L, -2, ++n);
+    if (n > 0 || !lists[l].flag)
+      lua_setfield(L, -2, lists[l].name);
+    else
+      lua_pop(L, 1); /* none of that kind: the list is absent (resolve's defaults) */
+  }
+  lua_newtable(L);
+  for (const pl_cred *c = creds; c->field; c++) {
+    lua_newtable(L);
+    for (int i = 0; i < 3 && c->env[i]; i++) lua_pushstring(L, c->env[i]), lua_rawseti(L, -2, i + 1);
+    lua_setfield(L, -2, c->field);
+  }
+  lua_setfield(L, -2, "env");
+  lua_setfield(L, -2, "creds");
+}
+
 /* [-0, +1] core.providers: ["instaclustr/v1"] = {name, api, ops, states, id_field, status_field, rate, burst,
  * base_url, sim_prefix} */
 static void push_providers(lua_State *L) {
@@ -769,6 +798,7 @@ static void push_providers(lua_State *L) {
     lua_setfield(L, -2, "base_url");
     lua_pushstring(L, pv->sim_prefix);
     lua_setfield(L, -2, "sim_prefix");
+    if (pv->creds) push_creds(L, pv->creds);
     lua_newtable(L);
     for (const pl_op *op = pv->ops; op->name; op++) {
       push_op(L, op);

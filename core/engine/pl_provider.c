@@ -459,6 +459,38 @@ static const pl_error_shape aws_errors[] = {
  * so too is a model: its pages (providers.md 2.5) list 400 and 500 only. */
 static const pl_busy huawei_busy[] = {{"delete_peering", 409}, {NULL, 0}};
 
+/* Credentials: the environment variables the providers' own tools read
+ * (providers.md 7, the table of variables), else PEERLUA_<PROVIDER>_<FIELD>
+ * where no tool defines any. Not in that table: HW_USER_NAME, HW_PASSWORD
+ * and HW_SECURITY_TOKEN (the Huawei Terraform provider's names for the
+ * other fields, by the same pattern: a model), and AIVEN_PROJECT_NAME (what
+ * Aiven's Terraform provider's and operator's acceptance tests read). */
+#define NEED_SECRET (PL_CRED_NEED | PL_CRED_SECRET)
+static const pl_cred instaclustr_creds[] = {{"username", {"PEERLUA_INSTACLUSTR_USERNAME"}, NEED_SECRET},
+                                            {"api_key", {"PEERLUA_INSTACLUSTR_API_KEY"}, NEED_SECRET},
+                                            {NULL, {NULL}, 0}};
+static const pl_cred huawei_creds[] = {
+    {"ak", {"HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK"}, PL_CRED_SECRET},
+    {"sk", {"HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK"}, PL_CRED_SECRET},
+    {"security_token", {"HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN"}, PL_CRED_SECRET},
+    {"user", {"HW_USER_NAME"}, PL_CRED_SECRET},
+    {"password", {"HW_PASSWORD"}, PL_CRED_SECRET},
+    {"domain", {"HW_DOMAIN_NAME"}, 0},
+    {"project_id", {"HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID"}, 0},
+    {"project_name", {"HW_PROJECT_NAME"}, 0},
+    {"region", {"HW_REGION_NAME"}, PL_CRED_SETTING},
+    {NULL, {NULL}, 0}};
+static const pl_cred aerospike_creds[] = {{"client_id", {"PEERLUA_AEROSPIKE_CLIENT_ID"}, NEED_SECRET},
+                                          {"client_secret", {"PEERLUA_AEROSPIKE_CLIENT_SECRET"}, NEED_SECRET},
+                                          {NULL, {NULL}, 0}};
+static const pl_cred upcloud_creds[] = {{"token", {"UPCLOUD_TOKEN"}, PL_CRED_SECRET},
+                                        {"username", {"UPCLOUD_USERNAME"}, PL_CRED_SECRET},
+                                        {"password", {"UPCLOUD_PASSWORD"}, PL_CRED_SECRET},
+                                        {NULL, {NULL}, 0}};
+static const pl_cred aiven_creds[] = {{"token", {"AIVEN_TOKEN", "AIVEN_AUTH_TOKEN"}, NEED_SECRET},
+                                      {"project", {"AIVEN_PROJECT_NAME"}, 0},
+                                      {NULL, {NULL}, 0}};
+
 /* Base URLs: Instaclustr's DefaultApiHostname (providers.md 1.1); Huawei's
  * https://{service}.{region}.myhuaweicloud.com pattern, CS's host under it
  * UNCONFIRMED (providers.md 2.1); Aerospike's (providers.md 3.2); UpCloud's
@@ -468,26 +500,27 @@ static const pl_busy huawei_busy[] = {{"delete_peering", 409}, {NULL, 0}};
  * prefixes are this project's own (lua/peerlua/sim/). */
 const pl_provider pl_providers[] = {
     {"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL},
+     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds},
     {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL},
+     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds},
     {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1, huawei_errors,
-     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy},
+     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy, huawei_creds},
     {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1, aerospike_errors,
-     "https://api.aerospike.com/v1", "/aerospike/v1", NULL},
+     "https://api.aerospike.com/v1", "/aerospike/v1", NULL, aerospike_creds},
     {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1, upcloud_errors, "https://api.upcloud.com/1.3",
-     "/upcloud/1.3", NULL},
+     "/upcloud/1.3", NULL, upcloud_creds},
     /* Aiven: "Rate limit 120 exceeded" per minute (providers.md 5.4,
      * aiven/terraform-provider-aiven#575) */
-    {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1, aiven_errors, "https://api.aiven.io", "/aiven", NULL},
+    {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1, aiven_errors, "https://api.aiven.io", "/aiven", NULL,
+     aiven_creds},
     /* EC2's request token buckets: mutating actions refill at 5 a second
      * (bucket 200), non-mutating at 20 (bucket 100); per account and Region
      * ("Request throttling for the Amazon EC2 API",
      * docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
      * One key for every action: the lower rate and the smaller bucket. */
     {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 100, aws_errors,
-     "https://ec2.{region}.amazonaws.com", "/aws", NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL}};
+     "https://ec2.{region}.amazonaws.com", "/aws", NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL}};
 
 const pl_provider *pl_provider_find(const char *name, const char *api) {
   for (const pl_provider *p = pl_providers; p->name; p++)

@@ -84,6 +84,21 @@ typedef struct pl_busy {
   int status;
 } pl_busy;
 
+/* A credential or setting a client reads: from its option `field`, else
+ * the environment (env, the first set wins), else the profile file's key
+ * "<provider>.<field>" (lua/peerlua/credentials.lua). */
+enum {
+  PL_CRED_NEED = 1,   /* required (a provider with a rule of its own says when instead) */
+  PL_CRED_SECRET = 2, /* part of a secret: given in part, the emulator's account is not used */
+  PL_CRED_SETTING = 4 /* not a secret (a region): still read from the environment and the profile
+                         when the options give the rest */
+};
+typedef struct pl_cred {
+  const char *field;
+  const char *env[3]; /* NULL-terminated */
+  unsigned char flags;
+} pl_cred;
+
 typedef struct pl_provider {
   const char *name;
   const char *api;              /* API generation ("v1", "v2") or "" */
@@ -96,6 +111,7 @@ typedef struct pl_provider {
   const char *base_url;         /* the real API's, "{region}" where the client's region goes */
   const char *sim_prefix;       /* where the emulator answers this API, under its URL */
   const pl_busy *busy;          /* ends with op == NULL; NULL: none (a provider's busy hook may say more) */
+  const pl_cred *creds;         /* ends with field == NULL; NULL: the provider reads its own (AWS's chain) */
 } pl_provider;
 
 /* Whether status answered to op is one of the provider's "busy" answers. */

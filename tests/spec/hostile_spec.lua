@@ -183,6 +183,43 @@ describe("the credentials file", function()
     return out
   end
 
+  -- run(env, script[, flags]) -> what peerlua printed, with only env set (and PATH)
+  local function run(env, script, flags)
+    local file = write("env.lua", script)
+    local p = assert(io.popen(("env -i PATH=%q PEERLUA_CREDENTIALS=%s %s timeout 20 %q %s %q 2>&1; echo rc=$?")
+      :format(os.getenv("PATH"), dir .. "/none", env, assert(os.getenv("PEERLUA_BIN")), flags or "", file)))
+    local out = p:read("a")
+    p:close()
+    return out
+  end
+
+  -- providers.md 7: the variables each provider's own tools read (the C table, pl_cred)
+  it("is not needed when the variables each provider's own tools read are set", function()
+    local P = ("ab"):rep(16)
+    local cases = {
+      { "instaclustr", "PEERLUA_INSTACLUSTR_USERNAME=u PEERLUA_INSTACLUSTR_API_KEY=k" },
+      { "upcloud", "UPCLOUD_TOKEN=t" },
+      { "upcloud", "UPCLOUD_USERNAME=u UPCLOUD_PASSWORD=p" },
+      { "aiven", "AIVEN_TOKEN=t" },
+      { "aiven", "AIVEN_AUTH_TOKEN=t" },
+      { "aerospike", "PEERLUA_AEROSPIKE_CLIENT_ID=i PEERLUA_AEROSPIKE_CLIENT_SECRET=s" },
+      { "huawei", "HW_ACCESS_KEY=a HW_SECRET_KEY=s HW_PROJECT_ID=" .. P .. " HW_REGION_NAME=eu-west-101",
+        "cs.eu-west-101.myhuaweicloud.com" },
+      { "huawei", "HUAWEICLOUD_SDK_AK=a HUAWEICLOUD_SDK_SK=s HUAWEICLOUD_SDK_PROJECT_ID=" .. P },
+    }
+    for _, c in ipairs(cases) do
+      local out = run(c[2], ('local c, err = require("peerlua").%s{} print(c and "made " .. tostring(c) or err.message)')
+        :format(c[1]))
+      assert.matches("made " .. c[1] .. " client", out, 1, true, c[2])
+      if c[3] then assert.matches(c[3], out, 1, true) end
+    end
+    -- AIVEN_PROJECT_NAME: the project of every call that names none (seen in the request's path)
+    local out = run("AIVEN_TOKEN=t AIVEN_PROJECT_NAME=from-env", 'local c = assert(require("peerlua").aiven{'
+      .. 'base_url = "http://127.0.0.1:9", retries = { attempts = 1 } }) '
+      .. 'print(c:list_peerings({ project_vpc_id = "aabc665c-8916-40ae-978c-96d39a3a1364" }))', "--trace")
+    assert.matches("/v1/project/from-env/vpcs/", out, 1, true)
+  end)
+
   it("takes a comment after a profile's name, as the README's sample has", function()
     local file = write("commented",
       "[default]   # peerlua.instaclustr {}\ninstaclustr.username = u\ninstaclustr.api_key = k#not-a-comment\n")

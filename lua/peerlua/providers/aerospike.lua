@@ -19,8 +19,6 @@ local TOKEN_URL = "https://auth.control.aerospike.cloud/oauth/token"
 
 function M.credentials(client, opts)
   local creds, err = common.credentials(client, opts, {
-    provider = "aerospike", fields = { "client_id", "client_secret" }, need = { "client_id", "client_secret" },
-    env = { client_id = { "PEERLUA_AEROSPIKE_CLIENT_ID" }, client_secret = { "PEERLUA_AEROSPIKE_CLIENT_SECRET" } },
     hint = "no Aerospike Cloud credentials: pass client_id and client_secret (an API key), or set "
       .. "PEERLUA_AEROSPIKE_CLIENT_ID and PEERLUA_AEROSPIKE_CLIENT_SECRET, or add them to the profile file",
   })

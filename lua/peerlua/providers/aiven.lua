@@ -25,9 +25,7 @@ end
 
 function M.credentials(client, opts)
   local creds, err = common.credentials(client, opts, {
-    provider = "aiven", fields = { "token", "project" }, secrets = { "token" }, sim_account = sim_account(client),
-    env = { token = { "AIVEN_TOKEN", "AIVEN_AUTH_TOKEN" }, project = { "AIVEN_PROJECT_NAME" } },
-    need = { "token" },
+    sim_account = sim_account(client),
     hint = "no Aiven token: pass token, or set AIVEN_TOKEN (or AIVEN_AUTH_TOKEN), or add it to the profile file",
   })
   if not creds then return nil, err end

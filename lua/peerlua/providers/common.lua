@@ -49,6 +49,13 @@ end
 -- options, the environment, the profile (opts.profile, $PEERLUA_PROFILE,
 -- "default"), and under an emulator its fixture account alone.
 function M.credentials(client, opts, spec)
+  -- the provider's fields, their environment variables and which are
+  -- required or secret: data (core/engine/pl_provider.c, pl_cred)
+  local data = client.desc.creds
+  spec.provider = spec.provider or client.name
+  for _, k in ipairs({ "fields", "need", "secrets", "settings", "env" }) do
+    if spec[k] == nil then spec[k] = data[k] end
+  end
   spec.given = opts
   spec.profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default"
   spec.read_private, spec.emulated = client.read_private, client.sim ~= nil

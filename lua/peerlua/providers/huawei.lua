@@ -23,8 +23,6 @@ M.ops = {
   list_projects = "raw",
 }
 
-local FIELDS = { "ak", "sk", "security_token", "user", "password", "domain", "project_id", "project_name", "region" }
-
 local function complete(c)
   local signer = c.ak and c.sk
   local password = c.user and c.password and c.domain
@@ -39,17 +37,7 @@ local function complete(c)
 end
 
 function M.credentials(client, opts)
-  local creds, err = common.credentials(client, opts, {
-    provider = "huawei", fields = FIELDS, settings = { "region" },
-    env = {
-      ak = { "HW_ACCESS_KEY", "HUAWEICLOUD_SDK_AK" }, sk = { "HW_SECRET_KEY", "HUAWEICLOUD_SDK_SK" },
-      security_token = { "HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_SECURITY_TOKEN" },
-      user = { "HW_USER_NAME" }, password = { "HW_PASSWORD" }, domain = { "HW_DOMAIN_NAME" },
-      project_id = { "HW_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID" }, project_name = { "HW_PROJECT_NAME" },
-      region = { "HW_REGION_NAME" },
-    },
-    secrets = { "ak", "sk", "security_token", "user", "password" }, complete = complete,
-  })
+  local creds, err = common.credentials(client, opts, { complete = complete })
   if not creds then return nil, err end
   -- an access key is named by its fingerprint (the throttle key shows in
   -- traces and Redis); an IAM user by name, as Instaclustr's

@@ -19,8 +19,6 @@ M.ops = {
 
 function M.credentials(client, opts)
   local creds, err = common.credentials(client, opts, {
-    provider = "instaclustr", fields = { "username", "api_key" }, need = { "username", "api_key" },
-    env = { username = { "PEERLUA_INSTACLUSTR_USERNAME" }, api_key = { "PEERLUA_INSTACLUSTR_API_KEY" } },
     hint = "no Instaclustr credentials: pass username and api_key, or set PEERLUA_INSTACLUSTR_USERNAME "
       .. "and PEERLUA_INSTACLUSTR_API_KEY, or add them to the profile file",
   })

@@ -25,10 +25,7 @@ function M.credentials(client, opts)
   if opts.token and (opts.username or opts.password) then
     return nil, "give either token or username and password, not both"
   end
-  local creds, err = common.credentials(client, opts, {
-    provider = "upcloud", fields = { "token", "username", "password" }, complete = complete,
-    env = { token = { "UPCLOUD_TOKEN" }, username = { "UPCLOUD_USERNAME" }, password = { "UPCLOUD_PASSWORD" } },
-  })
+  local creds, err = common.credentials(client, opts, { complete = complete })
   if not creds then return nil, err end
   if creds.token and creds.token ~= "" then
     client.auth_header = "Bearer " .. creds.token
