@@ -1,7 +1,7 @@
 /* The provider tables (pl_provider.c) seen from Lua:
  *   core.providers                      descriptions of every provider/op
  *   core.prepare(provider, api, op, args) -> request | nil, err
- *   core.error_info(provider, api, resp) -> {message=, code_word=, request_id=, details=} | nil
+ *   core.error_info(provider, api, resp) -> {message=, code_word=, code=, request_id=, details=} | nil
  * prepare checks every argument against the op's parameters (all problems
  * at once, in err.details) and builds method, path, query and body;
  * error_info reads a failed answer by the provider's error shapes. */
@@ -574,8 +574,11 @@ static void push_op(lua_State *L, const pl_op *op) {
  * resp. nil where any step is missing. */
 static void push_at(lua_State *L, int body, int resp, const char *path, size_t len) {
   if (*path == '@') {
-    lua_getfield(L, resp, "headers");
-    if (!lua_istable(L, -1)) return;
+    if (lua_getfield(L, resp, "headers") != LUA_TTABLE) {
+      lua_pop(L, 1);
+      lua_pushnil(L);
+      return;
+    }
     lua_pushlstring(L, path + 1, len - 1);
     lua_gettable(L, -2);
     lua_remove(L, -2);
@@ -777,7 +780,7 @@ static void push_creds(lua_State *L, const pl_cred *creds) {
 }
 
 /* [-0, +1] core.providers: ["instaclustr/v1"] = {name, api, ops, states, id_field, status_field, rate, burst,
- * base_url, sim_prefix} */
+ * base_url, sim_prefix, creds} */
 static void push_providers(lua_State *L) {
   lua_newtable(L);
   for (const pl_provider *pv = pl_providers; pv->name; pv++) {
