@@ -784,7 +784,13 @@ function M.class(spec)
       return r, how
     end
   end
-  for k, v in pairs(spec.methods or {}) do class[k] = v end
+  for k, v in pairs(spec.methods or {}) do
+    class[k] = function(self, ...)
+      local out = table.pack(v(self, ...))
+      if out[1] == nil and type(out[2]) == "table" then core.blame(out[2]) end -- made in a library task
+      return table.unpack(out, 1, out.n)
+    end
+  end
   class.__ops = spec.ops -- which methods are operations (called with a table)
   -- what the REPL completes on a client: its documented methods only
   class.__complete = { "close", "ensure_peering", "settings" }

@@ -247,6 +247,16 @@ describe("peerlua.aws", function()
     assert.is_true(describes <= 2, describes .. " describes for 5 accepts")
   end)
 
+  it("says at which line of the script a step failed, though its request ran in a task of its own", function()
+    server:admin("POST", "faults", { spec = "POST /aws/sts*=500:1" })
+    local aws = assert(peerlua.aws({ region = "us-west-2", retries = { attempts = 1 } }))
+    local id, err = aws:account() -- GetCallerIdentity, shared by concurrent askers: a task's request
+    assert.is_nil(id)
+    assert.equal("unavailable", err.code)
+    assert.matches("aws_spec%.lua:%d+$", err.where)
+    assert.matches("^[^ ]*aws_spec%.lua:%d+: ", tostring(err))
+  end)
+
   it("converges under faults on AWS: the retried accept, route and rule land once", function()
     server:admin("POST", "faults", { spec = "POST /aws/*=500after:0.3,504after:0.2,resetafter:0.2,503:0.1" })
     local ic = assert(peerlua.instaclustr({ api = "v1" }))
