@@ -697,12 +697,11 @@ static void decode_body(lua_State *L, int slot) {
   lua_replace(L, slot);
 }
 
-/* core.error_info(provider, api, resp) -> info | nil: what the failed answer
- * resp ({status, headers, body, json()}) says, read by the provider's error
- * shapes (pl_provider.c): {message=, code_word=, code=, request_id=,
- * details=}, each only when it is there with the right type; nil when no
- * shape reads it. */
-static int l_error_info(lua_State *L) {
+/* What the failed answer resp ({status, headers, body, json()}) says, read
+ * by the provider's error shapes (pl_provider.c): {message=, code_word=,
+ * code=, request_id=, details=}, each only when it is there with the right
+ * type; nil when no shape reads it. (provider, api, resp) -> info | nil */
+static int read_error_info(lua_State *L) {
   const pl_provider *pv = pl_provider_find(luaL_checkstring(L, 1), luaL_optstring(L, 2, ""));
   luaL_argcheck(L, pv && pv->errors, 1, "no provider with error shapes of that name");
   luaL_checktype(L, 3, LUA_TTABLE);
@@ -747,6 +746,39 @@ static int l_error_info(lua_State *L) {
     return 1;
   }
   lua_pushnil(L);
+  return 1;
+}
+
+#define ERROR_INFO_KEY "peerlua.error_info" /* resp -> info | false, weak keys */
+
+/* core.error_info(provider, api, resp) -> info | nil (read_error_info),
+ * read once per answer: the provider's busy, outcome and reauthorize rules
+ * and the error itself all ask about the same failed answer. */
+static int l_error_info(lua_State *L) {
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 3);
+  if (!luaL_getsubtable(L, LUA_REGISTRYINDEX, ERROR_INFO_KEY)) { /* 4 */
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+  }
+  lua_pushvalue(L, 3);
+  if (lua_rawget(L, 4) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushcfunction(L, read_error_info);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+    lua_call(L, 3, 1);
+    lua_pushvalue(L, 3);
+    if (lua_isnil(L, -2))
+      lua_pushboolean(L, 0);
+    else
+      lua_pushvalue(L, -2);
+    lua_rawset(L, 4);
+  }
+  if (lua_isboolean(L, -1)) lua_pushnil(L); /* read before: nothing */
   return 1;
 }
 

@@ -69,18 +69,9 @@ function M.decode(_, resp)
   return v
 end
 
--- One failed answer is asked about by busy, outcome and reauthorize: read
--- once, by AWS's error shapes and codes (core/engine/pl_provider.c), as
--- the client reads the error itself.
-local parsed = setmetatable({}, { __mode = "k" })
-local function error_of(resp)
-  local info = parsed[resp]
-  if info == nil then
-    info = core.error_info("aws", "", resp) or false
-    parsed[resp] = info
-  end
-  return info or nil
-end
+-- What a failed answer says, by AWS's error shapes and codes
+-- (core/engine/pl_provider.c): read once however many rules ask about it.
+local function error_of(resp) return core.error_info("aws", "", resp) end
 
 -- Throttled answers were not carried out: safe to send again, create or not.
 local BUSY = { RequestLimitExceeded = true, Throttling = true, ThrottlingException = true,
