@@ -246,14 +246,6 @@ static int l_http_load(lua_State *L) {
   return 1;
 }
 
-/* core.mentions_secret(text) -> boolean (pl_http_mentions_secret) */
-static int l_mentions_secret(lua_State *L) {
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  lua_pushboolean(L, pl_http_mentions_secret(s, len));
-  return 1;
-}
-
 void pl_open_http(lua_State *L, int ctxidx) {
   if (luaL_newmetatable(L, PL_SEALED_MT)) {
     static const luaL_Reg meta[] = {
@@ -273,6 +265,4 @@ void pl_open_http(lua_State *L, int ctxidx) {
   lua_setfield(L, -2, "http_request");
   lua_pushcfunction(L, l_http_load);
   lua_setfield(L, -2, "http_load");
-  lua_pushcfunction(L, l_mentions_secret);
-  lua_setfield(L, -2, "mentions_secret");
 }

@@ -1,6 +1,7 @@
-/* Provider operation tables: what each API call looks like, as data.
- * Lua-free. The binding (lua_provider.c) validates arguments and builds
- * requests from these; the Lua layer runs them (auth, throttle, retries). */
+/* Provider tables: what each API call looks like, how its errors read, its
+ * URLs, busy answers and credentials, as data. Lua-free. The binding
+ * (lua_provider.c) validates arguments, builds requests and reads errors
+ * from these; the engine (pl_engine.c) decides each operation's steps. */
 #ifndef PL_PROVIDER_H
 #define PL_PROVIDER_H
 #include <stddef.h>

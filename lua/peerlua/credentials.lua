@@ -9,8 +9,7 @@
 -- emulator fixture's first account of the provider instead of 2 and 3, so
 -- real credentials in the environment are never sent to the emulator.
 local M = {}
-local core = select(3, ...) -- peerlua's primitives, or the emulator's (which may lack nearest)
-local nearest = type(core) == "table" and core.nearest or function() return nil end
+local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 
 -- [section] -> {key = value}; "#" and ";" start comments, on a line of
 -- their own or after a section's name (not after a value: a secret may
@@ -90,7 +89,7 @@ local function unknown_key(spec, profile)
       local names = {}
       for name in pairs(known) do names[#names + 1] = name end
       table.sort(names)
-      local near = nearest(k, names)
+      local near = core.nearest(k, names)
       return string.format("profile [%s] of %s: unknown key %s (%s%s reads %s)", spec.profile, M.profile_path(), k,
                            near and "did you mean " .. near .. "? " or "", spec.provider, table.concat(names, ", "))
     end
