@@ -1,5 +1,5 @@
-/* core.huawei_sign and core.aws_sign: the signers of pl_sign.c for Lua;
- * and signing keys held in C.
+/* core.huawei_sign, core.aws_sign and core.aws_presign: the signers of
+ * pl_sign.c for Lua; and signing keys held in C.
  *
  *   core.signing_key(id, secret[, token]) -> key: an access key (Huawei's
  *     AK/SK and security token, AWS's key id, secret and session token)
@@ -183,6 +183,7 @@ typedef struct sign_job {
   const char *id, *secret, *token; /* token: a temporary key's, or NULL */
   const char *region, *service;    /* AWS only */
   const char *date;                /* YYYYMMDDTHHMMSSZ */
+  long expires;                    /* AWS presigned: seconds; 0: the header form */
 } sign_job;
 
 /* Where the headers of a signed request go: 0, or nonzero on failure. */
@@ -195,8 +196,8 @@ static int sign_one(sign_job *j, put_header put, void *to, char *err, size_t err
   pl_sign_out out;
   int failed;
   if (j->aws) {
-    pl_sigv4_req r = {j->method, j->url,    j->hs,      j->n,    j->body, j->body_len, j->id, j->secret,
-                      j->token,  j->region, j->service, j->date, 0};
+    pl_sigv4_req r = {j->method, j->url,   j->hs,     j->n,       j->body, j->body_len, j->id,
+                      j->secret, j->token, j->region, j->service, j->date, 0,           0};
     failed = pl_sign_aws(&r, &out, err, errlen);
   } else {
     /* a temporary key's token is a signed header (huaweicloud-sdk-go-v3
@@ -265,6 +266,55 @@ static int l_aws_sign(lua_State *L) {
   job.method = v[0], job.url = v[1], job.body = v[2], job.region = v[6], job.service = v[7], job.date = v[8];
   job.id = k ? k->part[0] : v[3], job.secret = k ? k->part[1] : v[4], job.token = k ? k->part[2] : v[5];
   return push_signed(L, &job);
+}
+
+/* core.aws_presign{method=, url=, headers=, body=, access_key=,
+ * secret_key=, session_token=, region=, service=[, expires=][, date=]}
+ * -> url | nil, err   [-1, +(1|2)]
+ * The URL with the signature in its query (SigV4's query form), good for
+ * expires seconds: 3600 unless given, as `aws s3 presign --expires-in`
+ * (AWS CLI Command Reference). */
+static int l_aws_presign(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  static const char *const fields[] = {"method",        "url",    "body",    "access_key", "secret_key",
+                                       "session_token", "region", "service", "date"};
+  const char *v[9];
+  size_t body_len = 0;
+  const key_ud *k;
+  pl_sign_header *hs;
+  size_t n;
+  int has_host;
+  int e = get_strings(L, fields, 9, v, &body_len);
+  if (e || (e = key_field(L, &k)) || (e = get_headers(L, &hs, &n, &has_host))) return e;
+  lua_Integer expires = 3600;
+  int t = lua_getfield(L, 1, "expires");
+  if (t != LUA_TNIL) {
+    int isint = 0;
+    if (t == LUA_TNUMBER) expires = lua_tointegerx(L, -1, &isint);
+    if (!isint || expires < 1 || expires > PL_SIGV4_MAX_EXPIRES)
+      return invalid(L, "expires", "must be a whole number of seconds from 1 to 604800 (seven days)");
+  }
+  char date[17], err[160];
+  pl_sigv4_req r = {v[0] ? v[0] : "GET",
+                    v[1],
+                    hs,
+                    n,
+                    v[2],
+                    body_len,
+                    k ? k->part[0] : v[3],
+                    k ? k->part[1] : v[4],
+                    k ? k->part[2] : v[5],
+                    v[6],
+                    v[7],
+                    date_or_now(v[8], date),
+                    0,
+                    (long)expires};
+  pl_sign_out out;
+  if (pl_sign_aws(&r, &out, err, sizeof err) != 0) return sign_failed(L, err);
+  lua_pushlstring(L, out.url.data, out.url.len);
+  pl_sign_out_free(&out);
+  return 1;
 }
 
 /* ---- signing at send time ------------------------------------------------
@@ -344,4 +394,6 @@ void pl_open_sign(lua_State *L) {
   lua_setfield(L, -2, "huawei_sign");
   lua_pushcfunction(L, l_aws_sign);
   lua_setfield(L, -2, "aws_sign");
+  lua_pushcfunction(L, l_aws_presign);
+  lua_setfield(L, -2, "aws_presign");
 }

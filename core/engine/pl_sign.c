@@ -294,6 +294,7 @@ void pl_sign_out_free(pl_sign_out *out) {
   pl_buf_free(&out->signed_headers);
   pl_buf_free(&out->host);
   pl_buf_free(&out->authorization);
+  pl_buf_free(&out->url);
 }
 
 /* out->signature = hex(mac) */
@@ -428,10 +429,25 @@ static int aws_signing_key(const pl_sigv4_req *r, unsigned char key[32]) {
   return bad;
 }
 
+/* The query parameters of a presigned request, in the order AWS's signers
+ * write them (aws-c-auth's query-signed-request.txt), X-Amz-Signature
+ * aside: "X-Amz-Algorithm=...&...&X-Amz-Expires=N[&X-Amz-Security-Token=...]". */
+static int add_presign_params(pl_buf *b, const pl_sigv4_req *r, const char *scope, const pl_buf *sh) {
+  char expires[24];
+  snprintf(expires, sizeof expires, "%ld", r->expires);
+  int bad = pl_buf_addstr(b, "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=") || add_escaped(b, r->access_key) ||
+      pl_buf_addstr(b, "%2F") || add_escaped(b, scope) || pl_buf_addstr(b, "&X-Amz-Date=") ||
+      pl_buf_addstr(b, r->date) || pl_buf_addstr(b, "&X-Amz-SignedHeaders=") || add_escaped_n(b, sh->data, sh->len) ||
+      pl_buf_addstr(b, "&X-Amz-Expires=") || pl_buf_addstr(b, expires);
+  if (!bad && r->session_token) bad = pl_buf_addstr(b, "&X-Amz-Security-Token=") || add_escaped(b, r->session_token);
+  return bad;
+}
+
 int pl_sign_aws(const pl_sigv4_req *r, pl_sign_out *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   const char *why = pl_lazy_crypto();
   if (why) return fail(err, errlen, why);
+  int presign = r->expires != 0;
   if (!r->method || !*r->method) return fail(err, errlen, "method: is required");
   if (!r->access_key || !*r->access_key) return fail(err, errlen, "access_key: is required");
   if (!alnum_ok(r->access_key)) return fail(err, errlen, "access_key: must be letters and digits");
@@ -444,11 +460,14 @@ int pl_sign_aws(const pl_sigv4_req *r, pl_sign_out *out, char *err, size_t errle
   if (!label_ok(r->service))
     return fail(err, errlen, "service: must be lower-case letters, digits and '-' (at most 63)");
   if (!pl_sign_date_ok(r->date)) return fail(err, errlen, "date: must look like 20150830T123600Z");
+  if (presign && (r->expires < 1 || r->expires > PL_SIGV4_MAX_EXPIRES))
+    return fail(err, errlen, "expires: must be 1 to 604800 seconds (seven days)");
   url_parts u;
   if (split_url(r->url, &u) != 0) return fail(err, errlen, "url: must be an absolute http(s) URL");
 
   /* headers: the given ones (their x-amz-date, Authorization and, with a
-   * session token, x-amz-security-token replaced by ours), host if none */
+   * session token, x-amz-security-token replaced by ours), host if none;
+   * presigned, the date and token go in the query instead */
   size_t nh = 0;
   int has_host = 0;
   pair *hs = calloc(r->nheaders + 3, sizeof *hs);
@@ -469,24 +488,33 @@ int pl_sign_aws(const pl_sigv4_req *r, pl_sign_out *out, char *err, size_t errle
   if (!bad && !has_host) {
     bad = pl_buf_add(&out->host, u.host, u.hlen) || make_header(&hs[nh++], "host", out->host.data, 1);
   }
-  bad = bad || make_header(&hs[nh++], "x-amz-date", r->date, 1);
-  if (!bad && r->session_token) bad = make_header(&hs[nh++], "x-amz-security-token", r->session_token, 1);
+  if (!presign) bad = bad || make_header(&hs[nh++], "x-amz-date", r->date, 1);
+  if (!bad && !presign && r->session_token) bad = make_header(&hs[nh++], "x-amz-security-token", r->session_token, 1);
   if (!bad) qsort(hs, nh, sizeof *hs, cmp_header);
+  pl_buf *sh = &out->signed_headers;
+  for (size_t i = 0; !bad && i < nh; i++)
+    if (!i || strcmp(hs[i].name, hs[i - 1].name) != 0)
+      bad = (sh->len && pl_buf_add(sh, ";", 1)) || pl_buf_addstr(sh, hs[i].name);
 
+  char scope[160];
+  snprintf(scope, sizeof scope, "%.8s/%s/%s/aws4_request", r->date, r->region, r->service);
+  pl_buf query; /* presigned: the URL's query and ours, which the canonical query sorts in */
+  pl_buf_init(&query);
+  if (presign)
+    bad = bad || pl_buf_add(&query, u.query, u.qlen) || (u.qlen && pl_buf_add(&query, "&", 1)) ||
+        add_presign_params(&query, r, scope, sh);
   char body_hash[65];
   sha256_hex(r->body ? r->body : "", r->body ? r->body_len : 0, body_hash);
-  pl_buf *c = &out->canonical, *sh = &out->signed_headers;
+  pl_buf *c = &out->canonical;
   bad = bad || pl_buf_addstr(c, r->method) || pl_buf_add(c, "\n", 1) || add_aws_uri(c, u.path, u.plen, r->raw_path) ||
-      pl_buf_add(c, "\n", 1) || add_canonical_query(c, u.query, u.qlen, 1) || pl_buf_add(c, "\n", 1);
+      pl_buf_add(c, "\n", 1) ||
+      (presign ? add_canonical_query(c, query.data, query.len, 1) : add_canonical_query(c, u.query, u.qlen, 1)) ||
+      pl_buf_add(c, "\n", 1);
+  pl_buf_free(&query);
   for (size_t i = 0; !bad && i < nh; i++) {
     int repeat = i && strcmp(hs[i].name, hs[i - 1].name) == 0, last = i + 1 == nh || strcmp(hs[i].name, hs[i + 1].name);
-    if (repeat) {
-      bad = pl_buf_add(c, ",", 1);
-    } else {
-      bad = pl_buf_addstr(c, hs[i].name) || pl_buf_add(c, ":", 1) || (sh->len && pl_buf_add(sh, ";", 1)) ||
-          pl_buf_addstr(sh, hs[i].name);
-    }
-    bad = bad || pl_buf_addstr(c, hs[i].value) || (last && pl_buf_add(c, "\n", 1));
+    bad = (repeat ? pl_buf_add(c, ",", 1) : pl_buf_addstr(c, hs[i].name) || pl_buf_add(c, ":", 1)) ||
+        pl_buf_addstr(c, hs[i].value) || (last && pl_buf_add(c, "\n", 1));
   }
   bad = bad || pl_buf_add(c, "\n", 1) || pl_buf_add(c, sh->data, sh->len) || pl_buf_add(c, "\n", 1) ||
       pl_buf_addstr(c, body_hash);
@@ -501,19 +529,30 @@ int pl_sign_aws(const pl_sigv4_req *r, pl_sign_out *out, char *err, size_t errle
     return fail(err, errlen, "out of memory");
   }
 
-  char creq_hash[65], scope[160];
+  char creq_hash[65];
   sha256_hex(c->data, c->len, creq_hash);
-  snprintf(scope, sizeof scope, "%.8s/%s/%s/aws4_request", r->date, r->region, r->service);
   pl_buf *sts = &out->string_to_sign;
   bad = pl_buf_addstr(sts, "AWS4-HMAC-SHA256\n") || pl_buf_addstr(sts, r->date) || pl_buf_add(sts, "\n", 1) ||
       pl_buf_addstr(sts, scope) || pl_buf_add(sts, "\n", 1) || pl_buf_addstr(sts, creq_hash);
   unsigned char key[32], mac[32];
   bad = bad || aws_signing_key(r, key) || hmac_sha256(key, 32, sts->data, sts->len, mac) || hex_signature(out, mac);
   explicit_bzero(key, sizeof key);
-  pl_buf *a = &out->authorization;
-  bad = bad || pl_buf_addstr(a, "AWS4-HMAC-SHA256 Credential=") || pl_buf_addstr(a, r->access_key) ||
-      pl_buf_add(a, "/", 1) || pl_buf_addstr(a, scope) || pl_buf_addstr(a, ", SignedHeaders=") ||
-      pl_buf_add(a, sh->data, sh->len) || pl_buf_addstr(a, ", Signature=") || pl_buf_addstr(a, out->signature);
+  if (presign) { /* the URL as given, up to any fragment, with our parameters after its own */
+    pl_buf *w = &out->url;
+    size_t upto = u.path[u.plen] == '?' ? (size_t)(u.query + u.qlen - r->url) : (size_t)(u.path + u.plen - r->url);
+    bad = bad || pl_buf_add(w, r->url, upto) ||
+        pl_buf_addstr(w,
+                      u.path[u.plen] != '?' ? "?"
+                          : u.qlen          ? "&"
+                                            : "") ||
+        add_presign_params(w, r, scope, sh) || pl_buf_addstr(w, "&X-Amz-Signature=") ||
+        pl_buf_addstr(w, out->signature);
+  } else {
+    pl_buf *a = &out->authorization;
+    bad = bad || pl_buf_addstr(a, "AWS4-HMAC-SHA256 Credential=") || pl_buf_addstr(a, r->access_key) ||
+        pl_buf_add(a, "/", 1) || pl_buf_addstr(a, scope) || pl_buf_addstr(a, ", SignedHeaders=") ||
+        pl_buf_add(a, sh->data, sh->len) || pl_buf_addstr(a, ", Signature=") || pl_buf_addstr(a, out->signature);
+  }
   if (bad) {
     pl_sign_out_free(out);
     return fail(err, errlen, "out of memory or no HMAC");

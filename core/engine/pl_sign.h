@@ -67,7 +67,14 @@ typedef struct pl_sigv4_req {
   const char *region, *service;
   const char *date; /* X-Amz-Date, YYYYMMDDTHHMMSSZ */
   int raw_path;     /* 1: the path as it stands, not normalised (S3's rule) */
+  long expires;     /* 0: sign in the Authorization header; else presign, in the
+                       query, for this many seconds (1 to PL_SIGV4_MAX_EXPIRES) */
 } pl_sigv4_req;
+
+/* The longest a presigned request lives: seven days ("X-Amz-Expires ...
+ * Maximum value of 604800", S3 API Reference, "Authenticating Requests:
+ * Using Query Parameters (AWS Signature Version 4)"). */
+#define PL_SIGV4_MAX_EXPIRES 604800
 
 /* The parts of a signature; every buffer is owned by the result. */
 typedef struct pl_sign_out {
@@ -75,7 +82,8 @@ typedef struct pl_sign_out {
   pl_buf string_to_sign; /* likewise */
   pl_buf signed_headers; /* "content-type;host;x-sdk-date" */
   pl_buf host;           /* the host header value signed */
-  pl_buf authorization;  /* "SDK-HMAC-SHA256 Access=AK, SignedHeaders=..., Signature=hex" */
+  pl_buf authorization;  /* "SDK-HMAC-SHA256 Access=AK, SignedHeaders=..., Signature=hex" (header form) */
+  pl_buf url;            /* presigned: the URL with its X-Amz-* parameters, X-Amz-Signature last */
   char signature[65];
 } pl_sign_out;
 

@@ -28,7 +28,9 @@ local M = {
   -- auth.aws_sign{method=, url=, headers=, body=, access_key=, secret_key=,
   -- session_token=, region=, service=[, date=]} -> the headers to add
   -- (X-Amz-Date, Authorization[, X-Amz-Security-Token][, Host]) | nil, err
-  auth = { huawei_sign = core.huawei_sign, aws_sign = core.aws_sign },
+  -- auth.aws_presign{... as aws_sign ...[, expires=]} -> the URL signed in
+  -- its query (X-Amz-*), good for expires seconds (3600) | nil, err
+  auth = { huawei_sign = core.huawei_sign, aws_sign = core.aws_sign, aws_presign = core.aws_presign },
   -- xml.decode(text) -> value, root element name | nil, err: XML as AWS
   -- writes it, in tables (core/binding/lua_xml.c says the shape)
   -- xml.list(v) -> v as a list: an empty set (decoded "") is {}, one

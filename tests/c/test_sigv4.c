@@ -1,7 +1,9 @@
 /* AWS Signature Version 4: every case of the aws-c-auth test suite
  * (../shared/fixtures/aws-sigv4/, beside the repository; see SOURCES.md
- * there), header form: the canonical request, the string to sign, the
- * signature and the Authorization header. Then the rules for bad input.
+ * there), in both forms: the header form's canonical request, string to
+ * sign, signature and Authorization header, and the query form's (a
+ * presigned URL) with the URL as the suite writes it, parameter order and
+ * all. Then the rules for bad input.
  * Secrets and tokens are never printed: a mismatch shows the case, the part
  * and the offset of the first difference. */
 #include <ctype.h>
@@ -149,7 +151,59 @@ static int line_after(const char *text, const char *prefix, char *out, size_t si
   return -1;
 }
 
-/* Sign one case; 1 when it passes. */
+/* The part of text from the first occurrence of from up to (not including) the next to, into out. */
+static int span_of(const char *text, const char *from, const char *to, char *out, size_t size) {
+  const char *p = strstr(text, from), *q = p ? strstr(p + strlen(from), to) : NULL;
+  if (!q) return -1;
+  snprintf(out, size, "%.*s", (int)(q - p), p);
+  return 0;
+}
+
+/* The query form of one case, signed as r: the canonical request, string
+ * to sign and signature the suite gives, and the signed request's line
+ * "METHOD /path?query HTTP/1.1" made from the URL we return. A token the
+ * case adds after signing (omit_session_token) is put where it says. */
+static int query_case(const char *dir, pl_sigv4_req r, const char *host, const char *token, int omit) {
+  char *signed_req = slurp(dir, "query-signed-request.txt", NULL), err[160], want[4096], got[4096], tail[2048];
+  pl_sign_out out;
+  r.expires = 3600; /* every case's expiration_in_seconds */
+  int ok = signed_req != NULL;
+  if (!ok) {
+    fprintf(stderr, "%s: no query-signed-request.txt\n", dir);
+  } else if (pl_sign_aws(&r, &out, err, sizeof err) != 0) {
+    fprintf(stderr, "%s: query form: %s\n", dir, err);
+    ok = 0;
+  } else {
+    ok = same(dir, "query-canonical-request.txt", out.canonical.data);
+    ok &= same(dir, "query-string-to-sign.txt", out.string_to_sign.data);
+    ok &= same(dir, "query-signature.txt", out.signature);
+    const char *path = out.url.data + strlen("https://") + strlen(host);
+    snprintf(got, sizeof got, "%s %s HTTP/1.1", r.method, path);
+    if (omit && token) { /* "...&X-Amz-Expires=3600&X-Amz-Security-Token=<escaped>&X-Amz-Signature=..." */
+      char *sig = strstr(got, "&X-Amz-Signature=");
+      ok &= sig && span_of(signed_req, "&X-Amz-Security-Token=", "&X-Amz-Signature=", tail, sizeof tail) == 0;
+      if (ok) {
+        char rest[1024];
+        snprintf(rest, sizeof rest, "%s", sig);
+        snprintf(sig, sizeof got - (size_t)(sig - got), "%s%s", tail, rest);
+      }
+    }
+    ok &= line_after(signed_req, "", want, sizeof want) == 0;
+    if (strcmp(want, got) != 0) {
+      size_t i = 0;
+      while (want[i] && want[i] == got[i]) i++;
+      fprintf(stderr, "%s: query-signed-request.txt differs at byte %zu of its first line\n", dir, i);
+      ok = 0;
+    }
+    CHECK(strstr(out.url.data, r.secret_key) == NULL);
+    CHECK(out.authorization.len == 0);
+    pl_sign_out_free(&out);
+  }
+  free(signed_req);
+  return ok;
+}
+
+/* Sign one case, both forms; 1 when it passes. */
 static int run_case(const char *dir) {
   size_t len;
   char *ctx = slurp(dir, "context.json", NULL), *text = slurp(dir, "request.txt", &len),
@@ -170,6 +224,24 @@ static int run_case(const char *dir) {
     date[n] = '\0';
     snprintf(url, sizeof url, "https://%s%s", header(&rq, "host"), rq.path);
     size_t body_len = len - (size_t)(rq.body - text);
+    /* omit_session_token: the token is sent, but added after signing */
+    int has_token = json_str(ctx, "token", token, sizeof token) != NULL;
+    int omit = json_bool(ctx, "omit_session_token") == 1;
+    pl_sigv4_req q = {rq.method,
+                      url,
+                      rq.headers,
+                      rq.nheaders,
+                      rq.body,
+                      body_len,
+                      ak,
+                      sk,
+                      has_token && !omit ? token : NULL,
+                      region,
+                      service,
+                      date,
+                      json_bool(ctx, "normalize") == 0,
+                      0};
+    ok = query_case(dir, q, header(&rq, "host"), has_token ? token : NULL, omit);
     /* sign_body: the caller asks for x-amz-content-sha256, as S3 does */
     if (json_bool(ctx, "sign_body") == 1 && rq.nheaders < MAX_HEADERS) {
       unsigned char md[32];
@@ -178,9 +250,6 @@ static int run_case(const char *dir) {
       for (int i = 0; i < 32; i++) snprintf(body_hash + 2 * i, 3, "%02x", md[i]);
       rq.headers[rq.nheaders++] = (pl_sign_header){"x-amz-content-sha256", body_hash};
     }
-    /* omit_session_token: the token is sent, but added after signing */
-    int has_token = json_str(ctx, "token", token, sizeof token) != NULL;
-    int omit = json_bool(ctx, "omit_session_token") == 1;
     pl_sigv4_req r = {rq.method,
                       url,
                       rq.headers,
@@ -193,19 +262,21 @@ static int run_case(const char *dir) {
                       region,
                       service,
                       date,
-                      json_bool(ctx, "normalize") == 0};
+                      json_bool(ctx, "normalize") == 0,
+                      0};
     pl_sign_out out;
     char err[160], auth[512], sent_token[1024];
     if (pl_sign_aws(&r, &out, err, sizeof err) != 0) {
       fprintf(stderr, "%s: %s\n", dir, err);
       ok = 0;
     } else {
-      ok = same(dir, "header-canonical-request.txt", out.canonical.data);
+      ok &= same(dir, "header-canonical-request.txt", out.canonical.data);
       ok &= same(dir, "header-string-to-sign.txt", out.string_to_sign.data);
       ok &= same(dir, "header-signature.txt", out.signature);
-      ok &=
+      int auth_ok =
           line_after(signed_req, "Authorization:", auth, sizeof auth) == 0 && strcmp(auth, out.authorization.data) == 0;
-      if (!ok) fprintf(stderr, "%s: Authorization differs or is missing\n", dir);
+      if (!auth_ok) fprintf(stderr, "%s: Authorization differs or is missing\n", dir);
+      ok &= auth_ok;
       if (has_token) { /* the signed request carries the token, signed or not */
         int sent = line_after(signed_req, "X-Amz-Security-Token:", sent_token, sizeof sent_token) == 0 &&
             strcmp(sent_token, token) == 0;
@@ -278,7 +349,7 @@ int main(void) {
 
   const char *SK = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
   const pl_sigv4_req good = {"GET", "https://h/",       NULL, 0, NULL, 0, "AKIDEXAMPLE", SK, NULL, "us-east-1",
-                             "ec2", "20150830T123600Z", 0};
+                             "ec2", "20150830T123600Z", 0,    0};
   char err[160];
   pl_sigv4_req r = good;
   CHECK(strcmp(sign_error(r, err, sizeof err), "") == 0);
@@ -309,6 +380,13 @@ int main(void) {
   r.session_token = "a\r\nX-Evil: 1";
   CHECK(strncmp(sign_error(r, err, sizeof err), "session_token: ", 15) == 0);
   CHECK(strstr(err, "Evil") == NULL && strstr(err, SK) == NULL);
+  r = good;
+  r.expires = -1;
+  CHECK(strncmp(sign_error(r, err, sizeof err), "expires: ", 9) == 0);
+  r.expires = PL_SIGV4_MAX_EXPIRES + 1; /* seven days and a second */
+  CHECK(strncmp(sign_error(r, err, sizeof err), "expires: ", 9) == 0);
+  r.expires = PL_SIGV4_MAX_EXPIRES;
+  CHECK(strcmp(sign_error(r, err, sizeof err), "") == 0);
 
   /* the wire path is escaped once more (AWS's rule but for S3); the query is not */
   pl_sign_out out;
@@ -330,6 +408,26 @@ int main(void) {
   r.raw_path = 1;
   CHECK(pl_sign_aws(&r, &out, err, sizeof err) == 0);
   CHECK(starts(out.canonical.data, "GET\n/a%2520b/./c/../d\n"));
+  pl_sign_out_free(&out);
+
+  /* presigned: the URL's own query kept first, a fragment dropped, a token
+   * in the query (escaped) and not in any header */
+  r = good;
+  r.expires = 60;
+  r.session_token = "tok/en+=";
+  r.url = "https://h/p?b=2&a=1#frag";
+  CHECK(pl_sign_aws(&r, &out, err, sizeof err) == 0);
+  CHECK(starts(out.url.data, "https://h/p?b=2&a=1&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F"));
+  CHECK(strstr(out.url.data, "&X-Amz-Expires=60&X-Amz-Security-Token=tok%2Fen%2B%3D&X-Amz-Signature=") != NULL);
+  CHECK(strstr(out.url.data, "frag") == NULL);
+  CHECK(strstr(out.canonical.data, "\nhost:h\n\nhost\n") != NULL);
+  /* sorted by byte: upper-case X before a and b */
+  CHECK(starts(out.canonical.data, "GET\n/p\nX-Amz-Algorithm=") &&
+        strstr(out.canonical.data, "&X-Amz-SignedHeaders=host&a=1&b=2\n") != NULL);
+  pl_sign_out_free(&out);
+  r.url = "https://h/?";
+  CHECK(pl_sign_aws(&r, &out, err, sizeof err) == 0);
+  CHECK(starts(out.url.data, "https://h/?X-Amz-Algorithm="));
   pl_sign_out_free(&out);
   return check_report("sigv4");
 }

@@ -437,6 +437,56 @@ describe("emulated AWS", function()
       assert.equal("SignatureDoesNotMatch", tag(z.body, "Code"))
     end)
 
+    it("takes a presigned GET (the query form) until its X-Amz-Expires runs out", function()
+      local wire = require("peerlua.sim.aws_wire")
+      -- GetCallerIdentity presigned for STS, then sent as a plain GET: no
+      -- Authorization, the signature and token in the query
+      local function presigned(opts)
+        opts = opts or {}
+        local key = opts.key or CUSTOMER
+        local url = assert(peerlua.auth.aws_presign({
+          method = "GET", url = "http://" .. HOST .. "/aws/sts/?Action=GetCallerIdentity&Version=2011-06-15",
+          headers = { Host = HOST }, access_key = key.access_key_id, secret_key = opts.secret or key.secret_access_key,
+          session_token = key.token, region = "us-east-1", service = "sts", expires = opts.expires or 60,
+          date = os.date("!%Y%m%dT%H%M%SZ", opts.signed or wall) }))
+        url = opts.edit and opts.edit(url) or url
+        local path, q = url:match("^http://[^/]+(/[^?]*)%?(.*)$")
+        local query = {}
+        for k, v in q:gmatch("([^&=]+)=([^&]*)") do query[wire.url_decode(k)] = wire.url_decode(v) end
+        return app:handle({ method = "GET", path = path, query = query, headers = { host = HOST }, body = "" })
+      end
+      local ok = presigned()
+      assert.equal(200, ok.status)
+      assert.equal("123456789012", tag(ok.body, "Account"))
+      -- signed 50 s ago for 60 s: still good; 70 s ago: expired, though
+      -- within the header form's five minutes
+      assert.equal(200, presigned({ signed = wall - 50 }).status)
+      local old = presigned({ signed = wall - 70 })
+      assert.equal(403, old.status)
+      assert.matches("^Request has expired", tag(old.body, "Message"))
+      -- a day's URL signed an hour ago is good; one dated ahead is not
+      assert.equal(200, presigned({ expires = 86400, signed = wall - 3600 }).status)
+      assert.matches("^Signature not yet current", tag(presigned({ signed = wall + 400 }).body, "Message"))
+      -- a wrong secret, a parameter changed after signing, a longer life
+      -- claimed, and an X-Amz-Expires past seven days
+      assert.equal("SignatureDoesNotMatch", tag(presigned({ secret = "not-the-secret" }).body, "Code"))
+      local changed = presigned({ edit = function(u) return (u:gsub("Action=GetCallerIdentity", "Action=AssumeRole")) end })
+      assert.equal("SignatureDoesNotMatch", tag(changed.body, "Code"))
+      local longer = presigned({ edit = function(u) return (u:gsub("X%-Amz%-Expires=60", "X-Amz-Expires=600")) end })
+      assert.equal("SignatureDoesNotMatch", tag(longer.body, "Code"))
+      local week = presigned({ edit = function(u) return (u:gsub("X%-Amz%-Expires=60", "X-Amz-Expires=604801")) end })
+      assert.equal("IncompleteSignature", tag(week.body, "Code"))
+      -- a session's token rides in the query, and must be the session's
+      local arn = "arn:aws:iam::210987654321:role/peerlua-accepter"
+      local b = sts({ Action = "AssumeRole", RoleArn = arn, RoleSessionName = "peerlua" }).body
+      local session = { access_key_id = tag(b, "AccessKeyId"), secret_access_key = tag(b, "SecretAccessKey"),
+                        token = tag(b, "SessionToken") }
+      local mine = presigned({ key = session })
+      assert.equal("210987654321", tag(mine.body, "Account"))
+      local stolen = presigned({ key = session, edit = function(u) return (u:gsub("X%-Amz%-Security%-Token=", "%0X")) end })
+      assert.equal("InvalidClientTokenId", tag(stolen.body, "Code"))
+    end)
+
     it("checks the scope's region against ec2.REGION.amazonaws.com", function()
       local q = { Action = "DescribeRouteTables", Version = "2016-11-15" }
       local ok = request("POST", "/", form(q), { host = "ec2.us-west-2.amazonaws.com", region = "us-west-2" })
@@ -646,5 +696,20 @@ describe("emulated AWS over HTTP", function()
     assert.equal(200, resp.status)
     assert.matches("<DescribeSecurityGroupsResponse", resp.body)
     assert.matches("sg%-0a1b2c3d000000001", resp.body)
+  end)
+end)
+
+describe("emulated AWS over HTTP, presigned", function()
+  it("answers a presigned GetCallerIdentity URL fetched as it is, with nothing but the URL", function()
+    local emu <close> = assert(sim.start({}))
+    local url = assert(peerlua.auth.aws_presign({ url = emu.url .. "/aws/sts/?Action=GetCallerIdentity&Version=2011-06-15",
+      access_key = CUSTOMER.access_key_id, secret_key = CUSTOMER.secret_access_key, region = "us-east-1",
+      service = "sts", expires = 60 }))
+    local resp = assert(peerlua.http.request({ url = url, timeout = 5 }))
+    assert.equal(200, resp.status)
+    assert.equal("123456789012", tag(resp.body, "Account"))
+    local tampered = assert(peerlua.http.request({ url = url:gsub("Version=2011", "Version=2012"), timeout = 5 }))
+    assert.equal(403, tampered.status)
+    assert.equal("SignatureDoesNotMatch", tag(tampered.body, "Code"))
   end)
 end)

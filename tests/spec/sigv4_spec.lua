@@ -1,4 +1,5 @@
--- peerlua.auth.aws_sign: AWS Signature Version 4 through the Lua API.
+-- peerlua.auth.aws_sign and aws_presign: AWS Signature Version 4 through
+-- the Lua API, header and query forms.
 -- Every case of the AWS test suite (shared/fixtures/aws-sigv4/, read from
 -- ../shared beside the repository) is checked in C by tests/c/test_sigv4.c,
 -- intermediate strings included; here a few of them go through the Lua
@@ -103,6 +104,51 @@ describe("peerlua.auth.aws_sign", function()
     assert.is_nil(ok)
     assert.equal("region", e.details[1].field)
     assert.has_error(function() peerlua.auth.aws_sign("GET") end) -- misuse raises
+  end)
+end)
+
+describe("peerlua.auth.aws_presign", function()
+  -- the suite's signed request's first line: "GET /?X-Amz-...&X-Amz-Signature=... HTTP/1.1"
+  local function first_line(case) return read(case, "query-signed-request.txt"):match("^[^\n]*") end
+
+  for _, case in ipairs({ "get-vanilla", "get-vanilla-query-order-encoded", "get-utf8", "post-header-key-sort",
+                          "get-vanilla-with-session-token", "post-sts-header-before" }) do
+    it("presigns the suite's " .. case .. " as the suite does, parameter order and all", function()
+      local req = request(case)
+      req.expires = 3600
+      local url = assert(peerlua.auth.aws_presign(req))
+      assert.equal(first_line(case), req.method .. " " .. url:gsub("^https://[^/]+", "") .. " HTTP/1.1")
+    end)
+  end
+
+  it("lives an hour unless told, and the date defaults to now", function()
+    local req = request("get-vanilla")
+    req.date = nil
+    local url = assert(peerlua.auth.aws_presign(req))
+    assert.matches("&X%-Amz%-Expires=3600&X%-Amz%-Signature=%x+$", url)
+    local date = url:match("X%-Amz%-Date=(%d+T%d+Z)")
+    assert.equal(os.date("!%Y%m%d"), date:sub(1, 8))
+    assert.matches("X%-Amz%-Credential=AKIDEXAMPLE%%2F" .. date:sub(1, 8) .. "%%2Fus%-east%-1%%2Fservice%%2Faws4_request",
+                   url)
+  end)
+
+  it("refuses an expires that is not 1 to 604800 whole seconds, naming the field", function()
+    local secret = request("get-vanilla").secret_key
+    for _, bad in ipairs({ 0, -1, 604801, 1.5, "60" }) do
+      local req = request("get-vanilla")
+      req.expires = bad
+      local url, e = peerlua.auth.aws_presign(req)
+      assert.is_nil(url, tostring(bad))
+      assert.equal("invalid", e.code)
+      assert.equal("expires", e.details[1].field)
+      assert.is_nil(tostring(e):find(secret, 1, true))
+    end
+    local req = request("get-vanilla")
+    req.expires = 604800 -- seven days: the longest
+    assert.is_string(peerlua.auth.aws_presign(req))
+    req.region = "US"
+    local _, e = peerlua.auth.aws_presign(req)
+    assert.equal("region", e.details[1].field)
   end)
 end)
 

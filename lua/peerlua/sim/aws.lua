@@ -39,10 +39,13 @@
 -- Every request must carry AWS Signature Version 4 (Authorization:
 -- AWS4-HMAC-SHA256 Credential=AKID/YYYYMMDD/REGION/SERVICE/aws4_request,
 -- SignedHeaders=..., Signature=...; X-Amz-Date; X-Amz-Security-Token for a
--- session); the signature is recomputed with peerlua.auth.aws_sign over the
--- signed headers and the URL as sent. Refused: no or malformed
--- Authorization, an unknown access key, a wrong signature, an X-Amz-Date
--- more than 5 minutes from the emulator's wall clock, an unknown or expired
+-- session), or be presigned (the same fields as X-Amz-* query parameters,
+-- with X-Amz-Expires); the signature is recomputed with
+-- peerlua.auth.aws_sign (aws_presign) over the signed headers and the URL
+-- as sent. Refused: no or malformed Authorization, an unknown access key, a
+-- wrong signature, an X-Amz-Date more than 5 minutes from the emulator's
+-- wall clock (presigned: in the future so, or older than its X-Amz-Expires
+-- seconds), an unknown or expired
 -- session token, a credential scope naming another service or a region the
 -- endpoint does not serve. EC2 holds resources per region: the region is
 -- the one in the credential scope (or ec2.REGION.amazonaws.com).
@@ -178,22 +181,52 @@ function M.new(app)
     return false
   end
 
+  -- Where a request carries its signature: the Authorization header, or,
+  -- presigned (SigV4's query form: S3 API Reference, "Authenticating
+  -- Requests: Using Query Parameters"), the X-Amz-* query parameters, the
+  -- session token among them. nil when neither is there.
+  local PRESIGNED = { ["X-Amz-Algorithm"] = true, ["X-Amz-Credential"] = true, ["X-Amz-Date"] = true,
+                      ["X-Amz-Expires"] = true, ["X-Amz-SignedHeaders"] = true, ["X-Amz-Security-Token"] = true,
+                      ["X-Amz-Signature"] = true }
+  local function signature_of(req)
+    local auth = req.headers.authorization
+    if auth then
+      local rest = auth:match("^AWS4%-HMAC%-SHA256%s+(.*)$")
+      return { cred = rest and rest:match("Credential=([^,%s]+)"), names = rest and rest:match("SignedHeaders=([^,%s]+)"),
+               given = rest and rest:match("Signature=(%x+)"), date = req.headers["x-amz-date"],
+               token = req.headers["x-amz-security-token"] }
+    end
+    local q = {}
+    for k in pairs(PRESIGNED) do
+      local v = (req.query or {})[k]
+      q[k] = type(v) == "string" and v or nil -- a repeated parameter is no parameter
+    end
+    if not q["X-Amz-Signature"] then return nil end
+    local expires = math.tointeger(tonumber(q["X-Amz-Expires"] or ""))
+    return { presigned = true, cred = q["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256" and q["X-Amz-Credential"] or nil,
+             names = q["X-Amz-SignedHeaders"], given = q["X-Amz-Signature"]:match("^%x+$"), date = q["X-Amz-Date"],
+             token = q["X-Amz-Security-Token"], expires = expires and expires >= 1 and expires <= 604800 and expires }
+  end
+
   -- verify(req, service, fail) -> principal, region | nil, error response.
   -- fail(status, code, message) builds the service's error answer;
   -- region_ok(region) says whether the endpoint serves that region.
-  local signer
+  local signer, presigner
   local function verify(req, service, fail, region_ok, codes)
-    local auth = req.headers.authorization
-    if not auth then
+    local sig = signature_of(req)
+    if not sig then
       -- [ec2err] MissingAuthenticationToken: "The request must contain
       -- valid credentials"; status MODEL ([common] lists it as 403)
       return nil, fail(codes.missing_status, "MissingAuthenticationToken", "Request is missing Authentication Token")
     end
-    local rest = auth:match("^AWS4%-HMAC%-SHA256%s+(.*)$")
-    local cred = rest and rest:match("Credential=([^,%s]+)")
-    local names = rest and rest:match("SignedHeaders=([^,%s]+)")
-    local given = rest and rest:match("Signature=(%x+)")
+    local cred, names, given = sig.cred, sig.names, sig.given
     local akid, day, region, svc = (cred or ""):match("^([^/]+)/(%d%d%d%d%d%d%d%d)/([^/]+)/([^/]+)/aws4_request$")
+    if sig.presigned and not (given and names and akid and sig.expires) then
+      -- MODEL: the code of a malformed header; X-Amz-Expires 1..604800 as the S3 reference gives it
+      return nil, fail(codes.incomplete_status, "IncompleteSignature",
+                       "A presigned request needs X-Amz-Algorithm=AWS4-HMAC-SHA256, X-Amz-Credential, X-Amz-Date, "
+                       .. "X-Amz-SignedHeaders, X-Amz-Signature and X-Amz-Expires (1 to 604800 seconds)")
+    end
     if not (given and names and akid) then
       -- [common] IncompleteSignature: "The request signature does not conform to AWS standards" (400)
       return nil, fail(codes.incomplete_status, "IncompleteSignature",
@@ -207,12 +240,19 @@ function M.new(app)
       return nil, fail(codes.unknown_status, codes.unknown_key, codes.unknown_message)
     end
     req.credential = p.account
-    local date = req.headers["x-amz-date"]
+    local date = sig.date
     local t = amz_date(date)
     if not t then
       return nil, fail(codes.incomplete_status, "IncompleteSignature", "The request must carry X-Amz-Date")
     end
-    if math.abs(t - app:now()) > MAX_SKEW then
+    if sig.presigned and t <= app:now() and app:now() > t + sig.expires then
+      -- "Request has expired" (S3's words for a presigned URL past
+      -- X-Amz-Expires); the code is each service's for a stale date (MODEL)
+      if service == "ec2" then return nil, fail(400, "RequestExpired", "Request has expired.") end
+      return nil, fail(403, "SignatureDoesNotMatch", "Request has expired: signed " .. date .. " for "
+                       .. sig.expires .. " seconds")
+    end
+    if not (sig.presigned and t <= app:now()) and math.abs(t - app:now()) > MAX_SKEW then
       -- EC2: RequestExpired ([ec2err], [common] 400); STS and Route 53:
       -- "Signature expired: 20131008T001036Z is now earlier than
       -- 20131008T001112Z (20131008T001612Z - 5 min.)" as quoted in
@@ -238,7 +278,7 @@ function M.new(app)
       return nil, fail(403, "SignatureDoesNotMatch", "Credential should be scoped to a valid region. ")
     end
     -- the session token: signed or sent, it must be the session's own
-    local tok = req.headers["x-amz-security-token"]
+    local tok = sig.token
     if p.session then
       if tok ~= p.session.token then
         return nil, fail(codes.unknown_status, codes.unknown_key, codes.unknown_message)
@@ -262,13 +302,28 @@ function M.new(app)
         headers[name] = v
       end
     end
-    local q = raw_query(req.query)
+    local query = req.query
+    if sig.presigned then -- the URL as it was before the signer added its parameters
+      query = {}
+      for k, v in pairs(req.query) do
+        if not PRESIGNED[k] then query[k] = v end
+      end
+    end
+    local q = raw_query(query)
     local url = "http://" .. (req.headers.host or "") .. (req.sent_path or req.path) .. (q ~= "" and "?" .. q or "")
-    signer = signer or require("peerlua").auth.aws_sign
-    local want = signer({ method = req.method, url = url, headers = headers, body = req.body or "", access_key = akid,
-                          secret_key = p.secret, session_token = session_token, region = region, service = service,
-                          date = date })
-    local expected = want and want.Authorization:match("Signature=(%x+)")
+    local want = { method = req.method, url = url, headers = headers, body = req.body or "", access_key = akid,
+                   secret_key = p.secret, session_token = session_token, region = region, service = service, date = date }
+    local expected
+    if sig.presigned then
+      presigner = presigner or require("peerlua").auth.aws_presign
+      want.session_token, want.expires = tok, sig.expires
+      local signed = presigner(want)
+      expected = signed and signed:match("&X%-Amz%-Signature=(%x+)$")
+    else
+      signer = signer or require("peerlua").auth.aws_sign
+      local signed = signer(want)
+      expected = signed and signed.Authorization:match("Signature=(%x+)")
+    end
     if expected ~= given then
       -- the message AWS writes (SignatureDoesNotMatch, [common]; 403 MODEL for EC2)
       return nil, fail(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature "
