@@ -17,7 +17,9 @@
  *   transport  the function that makes one attempt (core.http_send)
  *
  * how is "missing", "exists", "reconciled" or "settled" when the result is
- * not the answer's body, or what the provider's outcome hook says.
+ * not the answer's body, or what the provider's outcome hook says. Whether
+ * a failed answer is "busy" (refused, not carried out) the engine reads
+ * from the provider's table, by status and the error's code word.
  *
  * Every call into Lua is a lua_callk with this loop as its continuation:
  * a hook, the throttle's wait and the transfer may suspend the task, and
@@ -58,8 +60,7 @@ enum phase {
   P_SEND,       /* on_send() ran: the attempt */
   P_ANSWERED,   /* -> resp | nil, terr */
   P_OUTCOME,    /* spec.outcome -> value, how | nil */
-  P_BUSY,       /* ask spec.busy */
-  P_BUSIED,     /* -> busy */
+  P_WORD,       /* the error's code word, for the busy rules */
   P_RETRY_AFTER,
   P_RETRY_SAID, /* spec.retry_after -> seconds | nil */
   P_ANSWER,     /* tell the engine */
@@ -419,26 +420,24 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
           CALL(4, 2, P_OUTCOME);
         } else {
           lua_settop(L, S_STATE);
-          s->phase = P_BUSY;
+          s->phase = P_WORD;
         }
         continue;
       case P_OUTCOME:
         if (!lua_isnil(L, -2)) return 2;
         lua_settop(L, S_STATE);
-        s->phase = P_BUSY;
+        s->phase = P_WORD;
         continue;
-      case P_BUSY:
-        if (!s->ok && hook_on_answer(L, "busy")) {
-          CALL(3, 1, P_BUSIED);
-        } else {
-          lua_settop(L, S_STATE);
-          s->phase = P_RETRY_AFTER;
-        }
-        continue;
-      case P_BUSIED:
-        s->answer.busy = lua_toboolean(L, -1);
-        lua_settop(L, S_STATE);
+      case P_WORD:
+        /* the string stays alive after the pop: the info is cached in a
+         * table weak by its answer, which S_RESP holds until P_ANSWER */
         s->phase = P_RETRY_AFTER;
+        if (s->ok) continue;
+        lua_getfield(L, A_STATE, "name");
+        lua_getfield(L, A_STATE, "api");
+        pl_push_error_info(L, lua_tostring(L, -2), lua_isstring(L, -1) ? lua_tostring(L, -1) : "", S_RESP);
+        if (lua_type(L, -1) == LUA_TTABLE) s->answer.word = field_str(L, -1, "code_word");
+        lua_settop(L, S_STATE);
         continue;
       case P_RETRY_AFTER:
         if (hook(L, "reauth_statuses") && lua_type(L, -1) == LUA_TTABLE)
@@ -471,6 +470,7 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
         continue;
       case P_ANSWER: /* a 429 or 503 pauses the whole key: the engine does it, on Redis too when shared */
         s->next = pl_run_answer(L, S_RUN, &s->answer);
+        s->answer.word = NULL;
         s->phase = P_STEP;
         continue;
       case P_DECODED:

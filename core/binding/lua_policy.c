@@ -631,8 +631,13 @@ static int push_next(lua_State *L, pl_next n) {
 /* run:answer(status, retry_after, busy, stale, transport_retryable, timed_out)
  * -> step, ...  (push_next); status 0: a transport error  [-7, +4] */
 static int l_run_answer(lua_State *L) {
-  pl_answer a = {(int)luaL_checkinteger(L, 2), lua_toboolean(L, 6), lua_toboolean(L, 7),
-                 luaL_optnumber(L, 3, -1),     lua_toboolean(L, 4), lua_toboolean(L, 5)};
+  pl_answer a = {(int)luaL_checkinteger(L, 2),
+                 lua_toboolean(L, 6),
+                 lua_toboolean(L, 7),
+                 luaL_optnumber(L, 3, -1),
+                 lua_toboolean(L, 4),
+                 lua_toboolean(L, 5),
+                 NULL};
   return push_next(L, pl_run_answer(L, 1, &a));
 }
 

@@ -752,8 +752,9 @@ static int read_error_info(lua_State *L) {
 #define ERROR_INFO_KEY "peerlua.error_info" /* resp -> info | false, weak keys */
 
 /* core.error_info(provider, api, resp) -> info | nil (read_error_info),
- * read once per answer: the provider's busy, outcome and reauthorize rules
- * and the error itself all ask about the same failed answer. */
+ * read once per answer: the busy rules, the provider's outcome and
+ * reauthorize rules and the error itself all ask about the same failed
+ * answer. */
 static int l_error_info(lua_State *L) {
   luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 3);
@@ -780,6 +781,15 @@ static int l_error_info(lua_State *L) {
   }
   if (lua_isboolean(L, -1)) lua_pushnil(L); /* read before: nothing */
   return 1;
+}
+
+void pl_push_error_info(lua_State *L, const char *provider, const char *api, int resp) {
+  resp = lua_absindex(L, resp);
+  lua_pushcfunction(L, l_error_info);
+  lua_pushstring(L, provider);
+  lua_pushstring(L, api);
+  lua_pushvalue(L, resp);
+  lua_call(L, 3, 1);
 }
 
 /* [-0, +0] creds = {fields = {names}, env = {field = {VAR, ...}}, need =,

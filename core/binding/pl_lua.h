@@ -68,6 +68,10 @@ void pl_open_http(lua_State *L, int ctxidx);
 void pl_open_task(lua_State *L, int ctxidx);
 /* [-0, +0] Add prepare() and providers to the table at the top. */
 void pl_open_provider(lua_State *L, int ctxidx);
+/* [-0, +1] core.error_info(provider, api, resp at index resp): what the
+ * failed answer says by the provider's error shapes, or nil; read once per
+ * answer. */
+void pl_push_error_info(lua_State *L, const char *provider, const char *api, int resp);
 /* [-0, +0] Add the throttle, retry and budget functions to the table at the top. */
 void pl_open_policy(lua_State *L, int ctxidx);
 /* The header an engine (core.engine) holds for its requests: 1 with name

@@ -76,7 +76,7 @@ static pl_next backoff(pl_call *r, double now, double u) {
 static pl_next decide(pl_call *r, double now, double u) {
   const pl_answer *a = &r->last;
   int transient = a->status == 0 ? a->transport_retryable : transient_status(a->status);
-  int busy = a->busy || pl_provider_busy(r->engine->provider, r->op, a->status);
+  int busy = a->busy; /* the provider's busy rules, read as the answer came */
   if (!transient && !busy) return fail(r, PL_WHY_ANSWER, 0);
   /* a 429 and a busy answer were refused before anything was done */
   int safe = r->op->idempotent || a->status == 429 || busy;
@@ -96,6 +96,8 @@ static pl_next after_settled(pl_call *r, double now, double u) {
 
 static pl_next answer(pl_call *r, const pl_answer *a, double now, double u) {
   r->last = *a;
+  r->last.busy = a->busy || (a->status && pl_provider_busy(r->engine->provider, r->op, a->status, a->word));
+  r->last.word = NULL; /* not kept: it lives as long as the answer it came from */
   r->asked = -1;
   int s = a->status;
   if (s && pl_op_ok(r->op, s)) {

@@ -457,7 +457,19 @@ static const pl_error_shape aws_errors[] = {
  * as huaweicloud/terraform-provider-huaweicloud's delete loop does
  * (providers.md 2.4). That the CS peering's delete (delete_peering) answers
  * so too is a model: its pages (providers.md 2.5) list 400 and 500 only. */
-static const pl_busy huawei_busy[] = {{"delete_peering", 409}, {NULL, 0}};
+static const pl_busy huawei_busy[] = {{"delete_peering", 409, NULL}, {NULL, 0, NULL}};
+
+/* AWS's throttling words, whatever the status (EC2 answers 503
+ * RequestLimitExceeded, STS 400 Throttling, Route 53 400 Throttling or
+ * PriorRequestNotComplete): refused, not carried out, so a create is sent
+ * again too. The four are in aws-sdk-go's aws/request/retryer.go
+ * throttleCodes and in the JavaScript SDK's THROTTLING_ERROR_CODES
+ * (@smithy/service-error-classification). */
+static const pl_busy aws_busy[] = {{"*", 0, "RequestLimitExceeded"},
+                                   {"*", 0, "Throttling"},
+                                   {"*", 0, "ThrottlingException"},
+                                   {"*", 0, "PriorRequestNotComplete"},
+                                   {NULL, 0, NULL}};
 
 /* Credentials: the environment variables the providers' own tools read
  * (providers.md 7, the table of variables), else PEERLUA_<PROVIDER>_<FIELD>
@@ -519,7 +531,7 @@ const pl_provider pl_providers[] = {
      * docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
      * One key for every action: the lower rate and the smaller bucket. */
     {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 100, aws_errors,
-     "https://ec2.{region}.amazonaws.com", "/aws", NULL, NULL},
+     "https://ec2.{region}.amazonaws.com", "/aws", aws_busy, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL}};
 
 const pl_provider *pl_provider_find(const char *name, const char *api) {
@@ -534,9 +546,11 @@ const pl_op *pl_op_find(const pl_provider *p, const char *op) {
   return NULL;
 }
 
-int pl_provider_busy(const pl_provider *p, const pl_op *op, int status) {
+int pl_provider_busy(const pl_provider *p, const pl_op *op, int status, const char *word) {
   for (const pl_busy *b = p->busy; b && b->op; b++)
-    if (b->status == status && strcmp(b->op, op->name) == 0) return 1;
+    if ((!b->status || b->status == status) && (!b->word || (word && strcmp(b->word, word) == 0)) &&
+        (strcmp(b->op, "*") == 0 || strcmp(b->op, op->name) == 0))
+      return 1;
   return 0;
 }
 

@@ -79,10 +79,12 @@ typedef struct pl_error_shape {
 } pl_error_shape;
 
 /* An answer that means "busy, try again" (the request was refused, not
- * carried out): the operation and the status it answers so. */
+ * carried out): the operation ("*": any) and the status it answers so (0:
+ * any), and the error's code word (the error shapes' code; NULL: any). */
 typedef struct pl_busy {
   const char *op;
   int status;
+  const char *word;
 } pl_busy;
 
 /* A credential or setting a client reads: from its option `field`, else
@@ -111,12 +113,13 @@ typedef struct pl_provider {
   const pl_error_shape *errors; /* ends with an all-NULL shape; NULL: the provider's parse_error reads them */
   const char *base_url;         /* the real API's, "{region}" where the client's region goes */
   const char *sim_prefix;       /* where the emulator answers this API, under its URL */
-  const pl_busy *busy;          /* ends with op == NULL; NULL: none (a provider's busy hook may say more) */
+  const pl_busy *busy;          /* ends with op == NULL; NULL: none */
   const pl_cred *creds;         /* ends with field == NULL; NULL: the provider reads its own (AWS's chain) */
 } pl_provider;
 
-/* Whether status answered to op is one of the provider's "busy" answers. */
-int pl_provider_busy(const pl_provider *p, const pl_op *op, int status);
+/* Whether status, with the error's code word (NULL: none), answered to op
+ * is one of the provider's "busy" answers. */
+int pl_provider_busy(const pl_provider *p, const pl_op *op, int status, const char *word);
 
 /* Table of every provider and API generation, ending with name == NULL. */
 extern const pl_provider pl_providers[];

@@ -20,7 +20,6 @@
 --   match = {list=, key=, test=, gone=, complete=}  how to find the peering
 --       args ask for (ensure_peering, and the reconcile after an ambiguous
 --       create, so nothing is created twice): see Client:find_created
---   busy(client, op, resp) -> true if the provider says "busy, retry"
 --   conflict(client, args, found) -> what differs between the peering asked
 --       for and the one found for the same networks, or nil
 --   encode(client, req) -> true | nil, err  sets req.url, req.body_text and
@@ -457,8 +456,9 @@ local OPERATE = {
 -- send(self, opname, req) -> decoded body (or true when there is none) | nil, err
 -- The request is encoded here (the provider's encode, else JSON); the
 -- operation runs in C (core.operate): the engine decides each step, the
--- loop there carries them out, asking the provider's rules (busy, stale,
--- settled, outcome) and the list that reconciles a create.
+-- loop there carries them out, asking the provider's rules (stale,
+-- settled, outcome; busy answers are in its C table) and the list that
+-- reconciles a create.
 local function send(self, opname, req)
   if self.spec.encode then
     local ok, eerr = self.spec.encode(self, opname, req)

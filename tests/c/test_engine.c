@@ -18,6 +18,7 @@ typedef struct fake {
   double retry_after;
   int busy, stale;
   enum pl_told told; /* the reply to the engine's question, if it asks */
+  const char *word;  /* the error's code word, or NULL */
 } fake;
 
 /* What a run did. */
@@ -53,7 +54,7 @@ static outcome drive(const pl_engine *e, const pl_op *op, const fake *script, in
         o.sent++;
         now += 1;
         const fake *f = &script[i++];
-        pl_answer a = {f->status, f->retryable, f->timed_out, f->retry_after, f->busy, f->stale};
+        pl_answer a = {f->status, f->retryable, f->timed_out, f->retry_after, f->busy, f->stale, f->word};
         next = pl_call_answer(&r, &a, now, 0.5);
         break;
       }
@@ -82,7 +83,7 @@ static const pl_op *op_of(const char *provider, const char *api, const char *nam
 }
 
 #define ANS(s)                                                                                                         \
-  { s, 0, 0, -1, 0, 0, PL_TOLD_NO }
+  { s, 0, 0, -1, 0, 0, PL_TOLD_NO, NULL }
 
 static pl_retry_budget budget;
 static pl_engine engine(int attempts) {
@@ -107,8 +108,30 @@ static void test_busy_in_data(void) {
   fake bad[] = {ANS(400)};
   o = drive(&e, del, bad, 1);
   CHECK(o.last == PL_STEP_FAIL && o.sent == 1);
-  CHECK(pl_provider_busy(e.provider, del, 409) && !pl_provider_busy(e.provider, del, 400));
-  CHECK(!pl_provider_busy(pl_provider_find("instaclustr", "v2"), op_of("instaclustr", "v2", "delete_peering"), 409));
+  CHECK(pl_provider_busy(e.provider, del, 409, NULL) && !pl_provider_busy(e.provider, del, 400, NULL));
+  CHECK(!pl_provider_busy(pl_provider_find("instaclustr", "v2"), op_of("instaclustr", "v2", "delete_peering"), 409,
+                          NULL));
+
+  /* AWS: by the code word, for every operation, whatever the status: STS
+   * and Route 53 throttle with a 400, which is otherwise the answer */
+  e.provider = pl_provider_find("aws", "");
+  const pl_op *pcx = op_of("aws", "", "accept_vpc_peering_connection");
+  const pl_op *assoc = op_of("aws", "", "associate_vpc_with_hosted_zone");
+  fake throttled[] = {{400, 0, 0, -1, 0, 0, PL_TOLD_NO, "Throttling"},
+                      {400, 0, 0, -1, 0, 0, PL_TOLD_NO, "PriorRequestNotComplete"},
+                      ANS(200)};
+  o = drive(&e, assoc, throttled, 3);
+  CHECK(o.last == PL_STEP_DONE && o.sent == 3);
+  fake limited[] = {{503, 0, 0, -1, 0, 0, PL_TOLD_NO, "RequestLimitExceeded"}, ANS(200)};
+  o = drive(&e, pcx, limited, 2);
+  CHECK(o.last == PL_STEP_DONE && o.sent == 2);
+  fake refused[] = {{400, 0, 0, -1, 0, 0, PL_TOLD_NO, "InvalidVpcPeeringConnectionID.Malformed"}, ANS(200)};
+  o = drive(&e, pcx, refused, 2);
+  CHECK(o.last == PL_STEP_FAIL && o.why == PL_WHY_ANSWER && o.sent == 1);
+  fake wordless[] = {ANS(400), ANS(200)};
+  o = drive(&e, pcx, wordless, 2);
+  CHECK(o.last == PL_STEP_FAIL && o.sent == 1);
+  CHECK(pl_provider_busy(e.provider, pcx, 400, "ThrottlingException") && !pl_provider_busy(e.provider, pcx, 400, NULL));
 }
 
 static void test_success_and_quirks(void) {
@@ -132,7 +155,7 @@ static void test_success_and_quirks(void) {
 
   /* a 409 the provider's settled rule recognises is done; else an error */
   const pl_op *create = op_of("instaclustr", "v2", "create_peering");
-  fake settled[] = {{409, 0, 0, -1, 0, 0, PL_TOLD_YES}};
+  fake settled[] = {{409, 0, 0, -1, 0, 0, PL_TOLD_YES, NULL}};
   o = drive(&e, create, settled, 1);
   CHECK(o.last == PL_STEP_SETTLED && o.asked[1] == 1);
   o = drive(&e, create, dup, 1);
@@ -160,9 +183,9 @@ static void test_transient_idempotent(void) {
   }
   /* a transport error: retried if retryable, else final */
   pl_engine e = engine(3);
-  fake reset[] = {{0, 1, 0, -1, 0, 0, 0}, {0, 1, 0, -1, 0, 0, 0}, ANS(200)};
+  fake reset[] = {{0, 1, 0, -1, 0, 0, PL_TOLD_NO, NULL}, {0, 1, 0, -1, 0, 0, PL_TOLD_NO, NULL}, ANS(200)};
   CHECK(drive(&e, get, reset, 3).last == PL_STEP_DONE);
-  fake refused[] = {{0, 0, 0, -1, 0, 0, 0}};
+  fake refused[] = {{0, 0, 0, -1, 0, 0, PL_TOLD_NO, NULL}};
   outcome o = drive(&e, get, refused, 1);
   CHECK(o.last == PL_STEP_FAIL && o.why == PL_WHY_ANSWER && o.sent == 1);
 }
@@ -173,38 +196,38 @@ static void test_create_reconcile(void) {
   const pl_op *create = op_of("instaclustr", "v2", "create_peering");
   CHECK(!create->idempotent);
 
-  fake found[] = {{500, 0, 0, -1, 0, 0, PL_TOLD_YES}};
+  fake found[] = {{500, 0, 0, -1, 0, 0, PL_TOLD_YES, NULL}};
   outcome o = drive(&e, create, found, 1);
   CHECK(o.last == PL_STEP_RECONCILED && o.sent == 1 && o.asked[0] == 1);
 
   /* not found: sent again after the backoff; the retry answered 409 (the
    * first had landed after all, late): looked for again and found */
-  fake late[] = {{502, 0, 0, -1, 0, 0, PL_TOLD_NO}, {409, 0, 0, -1, 0, 0, PL_TOLD_YES}};
+  fake late[] = {{502, 0, 0, -1, 0, 0, PL_TOLD_NO, NULL}, {409, 0, 0, -1, 0, 0, PL_TOLD_YES, NULL}};
   o = drive(&e, create, late, 2);
   CHECK(o.last == PL_STEP_RECONCILED && o.sent == 2 && o.asked[0] == 2 && o.asked[1] == 0);
   /* ... and not found on the 409: the provider's error, final */
-  fake lost[] = {{502, 0, 0, -1, 0, 0, PL_TOLD_NO}, {409, 0, 0, -1, 0, 0, PL_TOLD_NO}};
+  fake lost[] = {{502, 0, 0, -1, 0, 0, PL_TOLD_NO, NULL}, {409, 0, 0, -1, 0, 0, PL_TOLD_NO, NULL}};
   o = drive(&e, create, lost, 2);
   CHECK(o.last == PL_STEP_FAIL && o.why == PL_WHY_ANSWER && !o.retryable);
 
   /* the list failed: cannot tell, so no second create */
-  fake blind[] = {{504, 0, 0, -1, 0, 0, PL_TOLD_FAILED}, ANS(201)};
+  fake blind[] = {{504, 0, 0, -1, 0, 0, PL_TOLD_FAILED, NULL}, ANS(201)};
   o = drive(&e, create, blind, 2);
   CHECK(o.last == PL_STEP_FAIL && o.why == PL_WHY_LIST && o.retryable && o.sent == 1);
 
   /* a transport reset is ambiguous too; a 429 and a busy answer are not */
-  fake reset[] = {{0, 1, 0, -1, 0, 0, PL_TOLD_YES}};
+  fake reset[] = {{0, 1, 0, -1, 0, 0, PL_TOLD_YES, NULL}};
   CHECK(drive(&e, create, reset, 1).last == PL_STEP_RECONCILED);
   fake limited[] = {ANS(429), ANS(201)};
   o = drive(&e, create, limited, 2);
   CHECK(o.last == PL_STEP_DONE && o.sent == 2 && o.asked[0] == 0 && NEAR(o.paused, 1));
-  fake busy[] = {{400, 0, 0, -1, 1, 0, PL_TOLD_NO}, ANS(201)};
+  fake busy[] = {{400, 0, 0, -1, 1, 0, PL_TOLD_NO, NULL}, ANS(201)};
   o = drive(&e, create, busy, 2);
   CHECK(o.last == PL_STEP_DONE && o.sent == 2 && o.asked[0] == 0);
 
   /* every create ambiguous, none found: the cap holds, one list per attempt */
   fake down[5];
-  for (int i = 0; i < 5; i++) down[i] = (fake){500, 0, 0, -1, 0, 0, PL_TOLD_NO};
+  for (int i = 0; i < 5; i++) down[i] = (fake){500, 0, 0, -1, 0, 0, PL_TOLD_NO, NULL};
   o = drive(&e, create, down, 5);
   CHECK(o.last == PL_STEP_FAIL && o.why == PL_WHY_ATTEMPTS && o.sent == 5 && o.asked[0] == 5);
 }
@@ -213,18 +236,18 @@ static void test_create_reconcile(void) {
 static void test_reauth(void) {
   pl_engine e = engine(1); /* no retries at all: the re-send must not need one */
   const pl_op *get = op_of("instaclustr", "v2", "get_peering");
-  fake expired[] = {{401, 0, 0, -1, 0, 0, PL_TOLD_YES}, ANS(200)};
+  fake expired[] = {{401, 0, 0, -1, 0, 0, PL_TOLD_YES, NULL}, ANS(200)};
   outcome o = drive(&e, get, expired, 2);
   CHECK(o.last == PL_STEP_DONE && o.sent == 2 && o.asked[2] == 1 && NEAR(o.waited, 0));
   /* refused again: not refreshed twice */
-  fake again[] = {{401, 0, 0, -1, 0, 0, PL_TOLD_YES}, {401, 0, 0, -1, 0, 0, PL_TOLD_YES}};
+  fake again[] = {{401, 0, 0, -1, 0, 0, PL_TOLD_YES, NULL}, {401, 0, 0, -1, 0, 0, PL_TOLD_YES, NULL}};
   o = drive(&e, get, again, 2);
   CHECK(o.last == PL_STEP_FAIL && o.sent == 2 && o.asked[2] == 1);
   /* a provider's stale status (AWS's 400 ExpiredToken) */
-  fake aws[] = {{400, 0, 0, -1, 0, 1, PL_TOLD_YES}, ANS(200)};
+  fake aws[] = {{400, 0, 0, -1, 0, 1, PL_TOLD_YES, NULL}, ANS(200)};
   CHECK(drive(&e, get, aws, 2).last == PL_STEP_DONE);
   /* nothing to refresh (a fixed key): the 401 is final */
-  fake fixed[] = {{401, 0, 0, -1, 0, 0, PL_TOLD_NO}};
+  fake fixed[] = {{401, 0, 0, -1, 0, 0, PL_TOLD_NO, NULL}};
   o = drive(&e, get, fixed, 1);
   CHECK(o.last == PL_STEP_FAIL && o.why == PL_WHY_ANSWER && o.sent == 1);
 }
@@ -233,11 +256,11 @@ static void test_reauth(void) {
 static void test_limits(void) {
   const pl_op *get = op_of("instaclustr", "v2", "get_peering");
   pl_engine e = engine(5);
-  fake after[] = {{503, 0, 0, 7, 0, 0, 0}, ANS(200)};
+  fake after[] = {{503, 0, 0, 7, 0, 0, PL_TOLD_NO, NULL}, ANS(200)};
   outcome o = drive(&e, get, after, 2);
   CHECK(o.last == PL_STEP_DONE && NEAR(o.waited, 7) && NEAR(o.paused, 7));
   /* a pause never longer than the deadline */
-  fake long_after[] = {{429, 0, 0, 5000, 0, 0, 0}, ANS(200)};
+  fake long_after[] = {{429, 0, 0, 5000, 0, 0, PL_TOLD_NO, NULL}, ANS(200)};
   o = drive(&e, get, long_after, 2);
   CHECK(NEAR(o.paused, 120) && o.last == PL_STEP_FAIL && o.why == PL_WHY_ATTEMPTS);
 
@@ -263,7 +286,7 @@ static void test_limits(void) {
   /* a timeout costs twice */
   e = engine(100);
   fake slow[30];
-  for (int i = 0; i < 30; i++) slow[i] = (fake){0, 1, 1, -1, 0, 0, 0};
+  for (int i = 0; i < 30; i++) slow[i] = (fake){0, 1, 1, -1, 0, 0, PL_TOLD_NO, NULL};
   o = drive(&e, get, slow, 30);
   CHECK(o.why == PL_WHY_BUDGET && o.sent == 11);
 }

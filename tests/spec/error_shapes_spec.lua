@@ -178,6 +178,57 @@ describe("AWS's error answers", function()
   end)
 end)
 
+-- AWS's throttling words are "busy" in the provider table (pl_provider.c,
+-- aws_busy): whatever the status, the answer is sent again; any other 400
+-- is the answer.
+describe("AWS's busy answers", function()
+  local aws = assert(peerlua.aws({ base_url = "http://127.0.0.1:9", access_key_id = "AKIDEXAMPLE",
+    secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", region = "us-east-1",
+    retries = { attempts = 4, base = 0.01, cap = 0.02, deadline = 20 } }))
+  local function sts_error(code)
+    return "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>"
+      .. code .. "</Code><Message>m</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+  end
+  local OK = "<GetCallerIdentityResponse><GetCallerIdentityResult><Account>123456789012</Account><Arn>arn:aws:iam::"
+    .. "123456789012:user/u</Arn><UserId>AIDAEXAMPLE</UserId></GetCallerIdentityResult><ResponseMetadata><RequestId>"
+    .. "r-2</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+  -- answers: a list of {status, body}; the last is repeated
+  local function run(answers)
+    local sent = 0
+    internals.transport(function()
+      sent = sent + 1
+      local a = answers[math.min(sent, #answers)]
+      return { status = a[1], headers = { ["content-type"] = "text/xml" }, body = a[2] }
+    end)
+    local ok, r, err = pcall(aws.get_caller_identity, aws, {})
+    internals.transport(nil)
+    assert(ok, r)
+    return r, err, sent
+  end
+
+  it("sends again after Throttling, ThrottlingException, PriorRequestNotComplete and RequestLimitExceeded", function()
+    local r, err, sent = run({ { 400, sts_error("Throttling") }, { 400, sts_error("PriorRequestNotComplete") },
+                               { 400, sts_error("ThrottlingException") }, { 200, OK } })
+    assert.is_nil(err)
+    assert.equal("123456789012", r.GetCallerIdentityResult.Account)
+    assert.equal(4, sent)
+    r, err, sent = run({ { 503, sts_error("RequestLimitExceeded") }, { 200, OK } })
+    assert.truthy(r, err)
+    assert.equal(2, sent)
+  end)
+
+  it("gives up on other 400s at once, and on a throttling word after the attempts", function()
+    local r, err, sent = run({ { 400, sts_error("InvalidParameterValue") }, { 200, OK } })
+    assert.is_nil(r)
+    assert.equal("invalid", err.code)
+    assert.equal(1, sent)
+    r, err, sent = run({ { 400, sts_error("Throttling") } })
+    assert.is_nil(r)
+    assert.equal("rate_limited", err.code)
+    assert.equal(4, sent)
+  end)
+end)
+
 describe("an answer of no known shape", function()
   it("keeps its HTTP status and nothing from the body", function()
     local up = assert(peerlua.upcloud({ base_url = "http://127.0.0.1:9", token = "t", retries = { attempts = 1 } }))

@@ -73,13 +73,8 @@ end
 -- (core/engine/pl_provider.c): read once however many rules ask about it.
 local function error_of(resp) return core.error_info("aws", "", resp) end
 
--- Throttled answers were not carried out: safe to send again, create or not.
-local BUSY = { RequestLimitExceeded = true, Throttling = true, ThrottlingException = true,
-               PriorRequestNotComplete = true }
-function M.busy(_, _, resp)
-  local info = error_of(resp)
-  return info and BUSY[info.code_word] or false
-end
+-- Throttled answers (RequestLimitExceeded, Throttling, ...) are "busy" in
+-- the provider table (core/engine/pl_provider.c, aws_busy): sent again.
 
 -- An answer that says the change is there already (a resent request whose
 -- first copy landed, or a step run again): done. EC2 API Reference, error
