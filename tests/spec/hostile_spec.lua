@@ -272,6 +272,29 @@ describe("the credentials file", function()
     assert.matches("rc=0", out, 1, true)
   end)
 
+  it("says which variables to set: each provider's required fields' first, from the C table", function()
+    local creds = {}
+    for _, name in ipairs({ "instaclustr", "aerospike", "aiven", "upcloud", "huawei" }) do
+      local core = require("internals").core
+      creds[name] = (core.providers[name] or core.providers[name .. "/v2"]).creds
+    end
+    local script = write("none.lua", "local p = require('peerlua')\n"
+      .. "for _, n in ipairs({ 'instaclustr', 'aerospike', 'aiven', 'upcloud', 'huawei' }) do\n"
+      .. "  local c, err = p[n]({ region = n == 'huawei' and 'eu-west-101' or nil }) print(n .. '=' .. err.message) end\n")
+    local h = assert(io.popen(("env -i PATH=%q HOME=%q timeout 20 %q %q 2>&1"):format(os.getenv("PATH"), dir,
+      assert(os.getenv("PEERLUA_BIN")), script)))
+    local out = h:read("a")
+    h:close()
+    for name, c in pairs(creds) do
+      local line = assert(out:match(name .. "=([^\n]*)"), name)
+      assert.matches("^no ", line)
+      local need = c.need or (name == "upcloud" and { "token" } or { "ak", "sk" })
+      for _, f in ipairs(need) do
+        assert.truthy(line:find(c.env[f][1], 1, true), name .. ": " .. c.env[f][1] .. " in " .. line)
+      end
+    end
+  end)
+
   it("names the half of a pair that is missing, where the other came from, and the profile read", function()
     local out = load(write("half", "[default]\ninstaclustr.username = u\n"))
     assert.matches("no Instaclustr credentials: pass username and api_key", out, 1, true)

@@ -18,10 +18,7 @@ M.ops = { create_peering = "peering", list_peerings = "peering", delete_peering 
 local TOKEN_URL = "https://auth.control.aerospike.cloud/oauth/token"
 
 function M.credentials(client, opts)
-  local creds, err = common.credentials(client, opts, {
-    hint = "no Aerospike Cloud credentials: pass client_id and client_secret (an API key), or set "
-      .. "PEERLUA_AEROSPIKE_CLIENT_ID and PEERLUA_AEROSPIKE_CLIENT_SECRET, or add them to the profile file",
-  })
+  local creds, err = common.credentials(client, opts, { what = "Aerospike Cloud API key" })
   if not creds then return nil, err end
   client.credential_id = creds.client_id
   client.token_url = opts.token_url or (client.sim and client.sim.url .. "/aerospike/oauth/token") or TOKEN_URL

@@ -26,7 +26,7 @@ end
 function M.credentials(client, opts)
   local creds, err = common.credentials(client, opts, {
     sim_account = sim_account(client),
-    hint = "no Aiven token: pass token, or set AIVEN_TOKEN (or AIVEN_AUTH_TOKEN), or add it to the profile file",
+    what = "Aiven token",
   })
   if not creds then return nil, err end
   client.auth_header = "aivenv1 " .. creds.token

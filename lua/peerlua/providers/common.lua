@@ -30,6 +30,31 @@ function M.sim_account(client, provider)
   return f and f.accounts and f.accounts[1] or nil
 end
 
+-- "a", "a and b", "a, b and c"
+local function words(list)
+  if #list < 2 then return list[1] or "" end
+  return table.concat(list, ", ", 1, #list - 1) .. " and " .. list[#list]
+end
+
+-- hint(client, what, sets) -> "no <what>: pass a and b (or c and d), or set
+-- A and B (or C and D), or add them to the profile file": the message when
+-- none of the sets of fields is complete. The variables are each field's
+-- first (client.desc.creds.env, from core/engine/pl_provider.c).
+function M.hint(client, what, sets)
+  local env = client.desc.creds.env or {}
+  local fields, vars = {}, {}
+  for i, set in ipairs(sets) do
+    local names = {}
+    for j, f in ipairs(set) do names[j] = (env[f] or { "PEERLUA_" .. client.name:upper() .. "_" .. f:upper() })[1] end
+    fields[i], vars[i] = words(set), words(names)
+  end
+  local function alts(list)
+    return list[1] .. (#list > 1 and " (or " .. table.concat(list, ", or ", 2) .. ")" or "")
+  end
+  return ("no %s: pass %s, or set %s, or add %s to the profile file"):format(what, alts(fields), alts(vars),
+    #sets == 1 and #sets[1] == 1 and "it" or "them")
+end
+
 -- A complete-check for credentials.resolve: every field in `need` present.
 function M.need(fields, hint)
   return function(c)
@@ -43,9 +68,9 @@ end
 -- credentials(client, opts, spec) -> creds, source | nil, err: the
 -- credentials of a client made with opts (credentials.resolve). spec is
 -- what is the provider's own: provider, fields, env, settings, secrets,
--- and complete, or need (the fields that must all be there) and hint (the
--- message when they are not); sim_account when the fixture's first account
--- is not it. Every provider looks in the same places the same way: the
+-- and complete, or need (the fields that must all be there; the table's
+-- by default) and what (what the message calls them when they are not:
+-- M.hint); sim_account when the fixture's first account is not it. Every provider looks in the same places the same way: the
 -- options, the environment, the profile (opts.profile, $PEERLUA_PROFILE,
 -- "default"), and under an emulator its fixture account alone.
 function M.credentials(client, opts, spec)
@@ -60,7 +85,7 @@ function M.credentials(client, opts, spec)
   spec.profile = opts.profile or os.getenv("PEERLUA_PROFILE") or "default"
   spec.read_private, spec.emulated = client.read_private, client.sim ~= nil
   if spec.sim_account == nil then spec.sim_account = M.sim_account(client, spec.provider) end
-  if spec.need then spec.complete = M.need(spec.need, spec.hint) end
+  if spec.need then spec.complete = M.need(spec.need, M.hint(client, spec.what, { spec.need })) end
   -- looked up when called: the emulator loads this file with a core of its own, which has no require
   return core.require("peerlua.credentials").resolve(spec)
 end

@@ -23,21 +23,19 @@ M.ops = {
   list_projects = "raw",
 }
 
-local function complete(c)
-  local signer = c.ak and c.sk
-  local password = c.user and c.password and c.domain
-  if not (signer or password) then
-    return nil, "no Huawei credentials: pass ak and sk (or user, password and domain), or set HW_ACCESS_KEY and "
-      .. "HW_SECRET_KEY (or HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK), or add them to the profile file"
+-- an AK/SK or a user, password and domain; and a project
+local function completer(client)
+  local no_key = common.hint(client, "Huawei credentials", { { "ak", "sk" }, { "user", "password", "domain" } })
+  local no_project = common.hint(client, "Huawei project", { { "project_id" }, { "project_name" } })
+  return function(c)
+    if not ((c.ak and c.sk) or (c.user and c.password and c.domain)) then return nil, no_key end
+    if not (c.project_id or c.project_name) then return nil, no_project end
+    return true
   end
-  if not (c.project_id or c.project_name) then
-    return nil, "no Huawei project: pass project_id (or project_name), or set HW_PROJECT_ID"
-  end
-  return true
 end
 
 function M.credentials(client, opts)
-  local creds, err = common.credentials(client, opts, { complete = complete })
+  local creds, err = common.credentials(client, opts, { complete = completer(client) })
   if not creds then return nil, err end
   -- an access key is named by its fingerprint (the throttle key shows in
   -- traces and Redis); an IAM user by name, as Instaclustr's

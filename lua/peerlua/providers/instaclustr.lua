@@ -18,10 +18,7 @@ M.ops = {
 }
 
 function M.credentials(client, opts)
-  local creds, err = common.credentials(client, opts, {
-    hint = "no Instaclustr credentials: pass username and api_key, or set PEERLUA_INSTACLUSTR_USERNAME "
-      .. "and PEERLUA_INSTACLUSTR_API_KEY, or add them to the profile file",
-  })
+  local creds, err = common.credentials(client, opts, { what = "Instaclustr credentials" })
   if not creds then return nil, err end
   client.credential_id = creds.username
   client.auth_header = common.basic(creds.username, creds.api_key)

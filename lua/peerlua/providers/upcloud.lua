@@ -14,18 +14,21 @@ M.ops = {
   update_peering = "peering", delete_peering = "peering",
 }
 
-local function complete(c)
-  if c.token and c.token ~= "" then return true end
-  if c.username and c.username ~= "" and c.password and c.password ~= "" then return true end
-  return nil, "no UpCloud credentials: pass token (or username and password), or set UPCLOUD_TOKEN "
-    .. "(or UPCLOUD_USERNAME and UPCLOUD_PASSWORD), or add them to the profile file"
+-- a token, or a username and password
+local function completer(client)
+  local hint = common.hint(client, "UpCloud credentials", { { "token" }, { "username", "password" } })
+  return function(c)
+    if c.token and c.token ~= "" then return true end
+    if c.username and c.username ~= "" and c.password and c.password ~= "" then return true end
+    return nil, hint
+  end
 end
 
 function M.credentials(client, opts)
   if opts.token and (opts.username or opts.password) then
     return nil, "give either token or username and password, not both"
   end
-  local creds, err = common.credentials(client, opts, { complete = complete })
+  local creds, err = common.credentials(client, opts, { complete = completer(client) })
   if not creds then return nil, err end
   if creds.token and creds.token ~= "" then
     client.auth_header = "Bearer " .. creds.token
