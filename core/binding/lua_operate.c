@@ -17,9 +17,10 @@
  *   transport  the function that makes one attempt (core.http_send)
  *
  * how is "missing", "exists", "reconciled" or "settled" when the result is
- * not the answer's body, or what the provider's outcome hook says. Whether
- * a failed answer is "busy" (refused, not carried out) the engine reads
- * from the provider's table, by status and the error's code word.
+ * not the answer's body. Whether a failed answer is "busy" (refused, not
+ * carried out) or means made or gone already, the engine reads from the
+ * provider's table, by status and the error's code word; where the word
+ * covers more than the request, the provider's confirm hook says.
  *
  * Every call into Lua is a lua_callk with this loop as its continuation:
  * a hook, the throttle's wait and the transfer may suspend the task, and
@@ -59,7 +60,6 @@ enum phase {
   P_AUTHORIZED, /* -> true | nil, err */
   P_SEND,       /* on_send() ran: the attempt */
   P_ANSWERED,   /* -> resp | nil, terr */
-  P_OUTCOME,    /* spec.outcome -> value, how | nil */
   P_WORD,       /* the error's code word, for the busy rules */
   P_RETRY_AFTER,
   P_RETRY_SAID, /* spec.retry_after -> seconds | nil */
@@ -67,6 +67,7 @@ enum phase {
   P_DECODED,    /* spec.decode or resp:json() -> body | nil, why */
   P_FOUND,      /* find_created -> found | nil, err */
   P_SETTLED,    /* spec.settled -> body | nil */
+  P_CONFIRMED,  /* spec.confirm -> whether the error word means done */
   P_REAUTHED,   /* spec.reauthorize -> refreshed */
   P_FAILED      /* failure(...) -> the error to return */
 };
@@ -298,6 +299,15 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
               s->phase = P_SETTLED; /* its nil: not settled */
             }
             continue;
+          case PL_STEP_ASK_CONFIRM: /* without a confirm hook: no */
+            if (hook_on_answer(L, "confirm")) {
+              lua_getfield(L, A_REQ, "args");
+              CALL(4, 1, P_CONFIRMED);
+            } else {
+              lua_pushnil(L);
+              s->phase = P_CONFIRMED;
+            }
+            continue;
           case PL_STEP_ASK_REAUTH:
             hook(L, "reauthorize");
             lua_pushvalue(L, A_STATE);
@@ -415,17 +425,6 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
         s->answer.status = (int)lua_tointeger(L, -1);
         lua_pop(L, 1);
         s->ok = pl_run_ok(L, S_RUN, s->answer.status);
-        if (!s->ok && hook_on_answer(L, "outcome")) { /* an error answer that means done */
-          lua_getfield(L, A_REQ, "args");
-          CALL(4, 2, P_OUTCOME);
-        } else {
-          lua_settop(L, S_STATE);
-          s->phase = P_WORD;
-        }
-        continue;
-      case P_OUTCOME:
-        if (!lua_isnil(L, -2)) return 2;
-        lua_settop(L, S_STATE);
         s->phase = P_WORD;
         continue;
       case P_WORD:
@@ -502,6 +501,11 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
       case P_SETTLED:
         s->next = pl_run_told(L, S_RUN, lua_toboolean(L, -1) ? PL_TOLD_YES : PL_TOLD_NO);
         if (s->next.step == PL_STEP_SETTLED) return result(L, -1, "settled");
+        lua_settop(L, S_STATE);
+        s->phase = P_STEP;
+        continue;
+      case P_CONFIRMED:
+        s->next = pl_run_told(L, S_RUN, lua_toboolean(L, -1) ? PL_TOLD_YES : PL_TOLD_NO);
         lua_settop(L, S_STATE);
         s->phase = P_STEP;
         continue;

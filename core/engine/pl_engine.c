@@ -106,6 +106,12 @@ static pl_next answer(pl_call *r, const pl_answer *a, double now, double u) {
   }
   if (s == 404 && r->op->missing_ok) return step(PL_STEP_MISSING);
   if (s == 409 && r->op->conflict_ok) return step(PL_STEP_EXISTS);
+  /* an error word that means made or gone already (the provider's table) */
+  const pl_done *d = s ? pl_provider_done(r->engine->provider, r->op, a->word) : NULL;
+  if (d) {
+    r->done_how = d->how == PL_DONE_MISSING ? PL_STEP_MISSING : PL_STEP_EXISTS;
+    return d->confirm ? ask(r, PL_STEP_ASK_CONFIRM) : step((enum pl_step)r->done_how);
+  }
   /* "already exists" after an attempt that may have landed (a reset, a 5xx
    * or 504 after the handler ran): that attempt's peering is it */
   if (s == 409 && r->ambiguous && r->is_create) return ask(r, PL_STEP_ASK_RECONCILE);
@@ -135,6 +141,9 @@ pl_next pl_call_told(pl_call *r, enum pl_told told, double now, double u) {
     case PL_STEP_ASK_SETTLED:
       if (told == PL_TOLD_YES) return step(PL_STEP_SETTLED);
       return after_settled(r, now, u);
+    case PL_STEP_ASK_CONFIRM: /* no: the answer is what it says */
+      if (told == PL_TOLD_YES) return step((enum pl_step)r->done_how);
+      return after_settled(r, now, u);
     case PL_STEP_ASK_REAUTH:
       if (told == PL_TOLD_YES) { /* once, at once, not counted as a retry */
         r->reauthed = 1;
@@ -146,7 +155,7 @@ pl_next pl_call_told(pl_call *r, enum pl_told told, double now, double u) {
 }
 
 const char *pl_step_name(enum pl_step s) {
-  static const char *const names[] = {"send",    "done", "missing",       "exists",      "reconciled",
-                                      "settled", "fail", "ask_reconcile", "ask_settled", "ask_reauth"};
+  static const char *const names[] = {"send", "done",          "missing",     "exists",     "reconciled", "settled",
+                                      "fail", "ask_reconcile", "ask_settled", "ask_reauth", "ask_confirm"};
   return (unsigned)s < sizeof names / sizeof *names ? names[s] : "?";
 }

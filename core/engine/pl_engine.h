@@ -46,7 +46,8 @@ enum pl_step {
   PL_STEP_FAIL,          /* fail with the answer's error (next.why, next.retryable) */
   PL_STEP_ASK_RECONCILE, /* list and match the create; then pl_call_told(PL_TOLD_*) */
   PL_STEP_ASK_SETTLED,   /* a 409: is the change already made? then pl_call_told */
-  PL_STEP_ASK_REAUTH     /* refresh the credentials; then pl_call_told (YES = refreshed) */
+  PL_STEP_ASK_REAUTH,    /* refresh the credentials; then pl_call_told (YES = refreshed) */
+  PL_STEP_ASK_CONFIRM    /* an error word that may mean done (pl_done.confirm): does it? then pl_call_told */
 };
 
 enum pl_why {
@@ -79,6 +80,7 @@ typedef struct pl_call {
   int reauthed;   /* credentials were refreshed once */
   int ambiguous;  /* an attempt ended without saying whether it landed */
   int asked;      /* the step last asked, or -1 */
+  int done_how;   /* PL_STEP_ASK_CONFIRM: the step a yes means */
   pl_answer last; /* the answer being decided on */
 } pl_call;
 

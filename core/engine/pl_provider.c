@@ -471,6 +471,20 @@ static const pl_busy aws_busy[] = {{"*", 0, "RequestLimitExceeded"},
                                    {"*", 0, "PriorRequestNotComplete"},
                                    {NULL, 0, NULL}};
 
+/* EC2's answers that say the change is there already (a request whose
+ * first copy landed, or a step run again) or gone already: EC2 API
+ * Reference, "Error codes" (RouteAlreadyExists, InvalidPermission.Duplicate,
+ * InvalidRoute.NotFound, InvalidPermission.NotFound). The first two cover
+ * more than the request: a route to that destination through another
+ * peering, a call of several permissions of which one was there (EC2
+ * refuses the whole call): confirmed by aws.lua's confirm. */
+static const pl_done aws_done[] = {
+    {"create_route", "RouteAlreadyExists", PL_DONE_EXISTS, 1},
+    {"authorize_security_group_ingress", "InvalidPermission.Duplicate", PL_DONE_EXISTS, 1},
+    {"delete_route", "InvalidRoute.NotFound", PL_DONE_MISSING, 0},
+    {"revoke_security_group_ingress", "InvalidPermission.NotFound", PL_DONE_MISSING, 0},
+    {NULL, NULL, 0, 0}};
+
 /* Credentials: the environment variables the providers' own tools read
  * (providers.md 7, the table of variables), else PEERLUA_<PROVIDER>_<FIELD>
  * where no tool defines any. Not in that table: HW_USER_NAME, HW_PASSWORD
@@ -512,27 +526,27 @@ static const pl_cred aiven_creds[] = {{"token", {"AIVEN_TOKEN", "AIVEN_AUTH_TOKE
  * prefixes are this project's own (lua/peerlua/sim/). */
 const pl_provider pl_providers[] = {
     {"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds},
+     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL},
     {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds},
+     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL},
     {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1, huawei_errors,
-     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy, huawei_creds},
+     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy, huawei_creds, NULL},
     {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1, aerospike_errors,
-     "https://api.aerospike.com/v1", "/aerospike/v1", NULL, aerospike_creds},
+     "https://api.aerospike.com/v1", "/aerospike/v1", NULL, aerospike_creds, NULL},
     {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1, upcloud_errors, "https://api.upcloud.com/1.3",
-     "/upcloud/1.3", NULL, upcloud_creds},
+     "/upcloud/1.3", NULL, upcloud_creds, NULL},
     /* Aiven: "Rate limit 120 exceeded" per minute (providers.md 5.4,
      * aiven/terraform-provider-aiven#575) */
     {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1, aiven_errors, "https://api.aiven.io", "/aiven", NULL,
-     aiven_creds},
+     aiven_creds, NULL},
     /* EC2's request token buckets: mutating actions refill at 5 a second
      * (bucket 200), non-mutating at 20 (bucket 100); per account and Region
      * ("Request throttling for the Amazon EC2 API",
      * docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
      * One key for every action: the lower rate and the smaller bucket. */
     {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 100, aws_errors,
-     "https://ec2.{region}.amazonaws.com", "/aws", aws_busy, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL}};
+     "https://ec2.{region}.amazonaws.com", "/aws", aws_busy, NULL, aws_done},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL}};
 
 const pl_provider *pl_provider_find(const char *name, const char *api) {
   for (const pl_provider *p = pl_providers; p->name; p++)
@@ -552,6 +566,12 @@ int pl_provider_busy(const pl_provider *p, const pl_op *op, int status, const ch
         (strcmp(b->op, "*") == 0 || strcmp(b->op, op->name) == 0))
       return 1;
   return 0;
+}
+
+const pl_done *pl_provider_done(const pl_provider *p, const pl_op *op, const char *word) {
+  for (const pl_done *d = p->done; d && d->op && word; d++)
+    if (strcmp(d->word, word) == 0 && strcmp(d->op, op->name) == 0) return d;
+  return NULL;
 }
 
 const char *pl_provider_state(const pl_provider *p, const char *status) {

@@ -87,6 +87,17 @@ typedef struct pl_busy {
   const char *word;
 } pl_busy;
 
+/* An error answer that means the change is made already (a create) or
+ * gone already (a delete): the operation, the error's code word and what
+ * it means. With confirm, only when the provider's confirm rule says so
+ * (the word covers more than this request: spec.confirm). */
+enum pl_done_how { PL_DONE_EXISTS = 1, PL_DONE_MISSING };
+typedef struct pl_done {
+  const char *op, *word;
+  unsigned char how; /* enum pl_done_how */
+  unsigned char confirm;
+} pl_done;
+
 /* A credential or setting a client reads: from its option `field`, else
  * the environment (env, the first set wins), else the profile file's key
  * "<provider>.<field>" (lua/peerlua/credentials.lua). */
@@ -115,11 +126,15 @@ typedef struct pl_provider {
   const char *sim_prefix;       /* where the emulator answers this API, under its URL */
   const pl_busy *busy;          /* ends with op == NULL; NULL: none */
   const pl_cred *creds;         /* ends with field == NULL; NULL: the provider reads its own (AWS's chain) */
+  const pl_done *done;          /* ends with op == NULL; NULL: none */
 } pl_provider;
 
 /* Whether status, with the error's code word (NULL: none), answered to op
  * is one of the provider's "busy" answers. */
 int pl_provider_busy(const pl_provider *p, const pl_op *op, int status, const char *word);
+
+/* The provider's rule for an error answer with that code word to op, or NULL. */
+const pl_done *pl_provider_done(const pl_provider *p, const pl_op *op, const char *word);
 
 /* Table of every provider and API generation, ending with name == NULL. */
 extern const pl_provider pl_providers[];

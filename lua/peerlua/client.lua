@@ -25,8 +25,9 @@
 --   encode(client, req) -> true | nil, err  sets req.url, req.body_text and
 --       req.content_type for an API that is not JSON (AWS's Query API)
 --   decode(client, resp) -> body | nil, why  a success answer that is not JSON
---   outcome(client, op, resp, args) -> value, how  for an error answer that
---       means done (AWS's RouteAlreadyExists: true, "exists"), or nil
+--   confirm(client, op, resp, args) -> whether an error word of the table's
+--       that covers more than the request (pl_done.confirm) means this
+--       one is done (AWS's RouteAlreadyExists through the same peering)
 --   throttle_classes = {name = {rate=, burst=}}  limits of their own for
 --       classes of requests; encode sets req.throttle = client.throttles[name]
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
@@ -457,8 +458,8 @@ local OPERATE = {
 -- The request is encoded here (the provider's encode, else JSON); the
 -- operation runs in C (core.operate): the engine decides each step, the
 -- loop there carries them out, asking the provider's rules (stale,
--- settled, outcome; busy answers are in its C table) and the list that
--- reconciles a create.
+-- settled, confirm; busy and done answers are in its C table) and the
+-- list that reconciles a create.
 local function send(self, opname, req)
   if self.spec.encode then
     local ok, eerr = self.spec.encode(self, opname, req)

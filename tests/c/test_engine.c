@@ -27,7 +27,7 @@ typedef struct outcome {
   enum pl_why why;
   int retryable, attempts;
   int sent;      /* requests sent */
-  int asked[3];  /* questions asked: reconcile, settled, reauth */
+  int asked[4];  /* questions asked: reconcile, settled, reauth, confirm */
   double waited; /* seconds of backoff */
   double paused; /* the longest key pause asked for */
 } outcome;
@@ -61,6 +61,7 @@ static outcome drive(const pl_engine *e, const pl_op *op, const fake *script, in
       case PL_STEP_ASK_RECONCILE:
       case PL_STEP_ASK_SETTLED:
       case PL_STEP_ASK_REAUTH:
+      case PL_STEP_ASK_CONFIRM:
         o.asked[next.step - PL_STEP_ASK_RECONCILE]++;
         next = pl_call_told(&r, script[i - 1].told, now, 0.5);
         break;
@@ -132,6 +133,29 @@ static void test_busy_in_data(void) {
   o = drive(&e, pcx, wordless, 2);
   CHECK(o.last == PL_STEP_FAIL && o.sent == 1);
   CHECK(pl_provider_busy(e.provider, pcx, 400, "ThrottlingException") && !pl_provider_busy(e.provider, pcx, 400, NULL));
+}
+
+/* Error words that mean done, from the provider table: AWS's .NotFound of
+ * a delete is "missing" at once; RouteAlreadyExists is "exists" only when
+ * confirmed, else the answer; the word on another operation is nothing. */
+static void test_done_in_data(void) {
+  pl_retry_budget_init(&budget);
+  pl_engine e = {pl_provider_find("aws", ""), {5, 0.5, 30, 120}, &budget};
+  const pl_op *route = op_of("aws", "", "create_route"), *unroute = op_of("aws", "", "delete_route");
+  fake gone[] = {{400, 0, 0, -1, 0, 0, PL_TOLD_NO, "InvalidRoute.NotFound"}};
+  outcome o = drive(&e, unroute, gone, 1);
+  CHECK(o.last == PL_STEP_MISSING && o.sent == 1 && o.asked[3] == 0);
+  fake there[] = {{400, 0, 0, -1, 0, 0, PL_TOLD_YES, "RouteAlreadyExists"}};
+  o = drive(&e, route, there, 1);
+  CHECK(o.last == PL_STEP_EXISTS && o.sent == 1 && o.asked[3] == 1);
+  fake other[] = {{400, 0, 0, -1, 0, 0, PL_TOLD_NO, "RouteAlreadyExists"}};
+  o = drive(&e, route, other, 1);
+  CHECK(o.last == PL_STEP_FAIL && o.why == PL_WHY_ANSWER && o.asked[3] == 1);
+  o = drive(&e, unroute, there, 1); /* not delete_route's word */
+  CHECK(o.last == PL_STEP_FAIL && o.asked[3] == 0);
+  CHECK(pl_provider_done(e.provider, route, "RouteAlreadyExists")->confirm);
+  CHECK(!pl_provider_done(e.provider, route, NULL) && !pl_provider_done(e.provider, route, "InvalidRoute.NotFound"));
+  CHECK(!pl_provider_done(pl_provider_find("huawei", ""), op_of("huawei", "", "delete_peering"), "x"));
 }
 
 static void test_success_and_quirks(void) {
@@ -302,6 +326,7 @@ static void test_told_without_question(void) {
 int main(void) {
   test_success_and_quirks();
   test_busy_in_data();
+  test_done_in_data();
   test_transient_idempotent();
   test_create_reconcile();
   test_reauth();

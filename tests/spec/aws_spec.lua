@@ -597,6 +597,55 @@ describe("peerlua.aws", function()
     assert.equal("conflict", err2.code)
   end)
 
+  it("reads EC2's 'already' and 'not found' words as done from the table, confirming those that cover more", function()
+    local core = debug.getregistry()["peerlua.core"]
+    local XML = { ["content-type"] = "text/xml" }
+    local function ec2_error(code)
+      return { status = 400, headers = XML, body = "<Response><Errors><Error><Code>" .. code .. "</Code><Message>m"
+        .. "</Message></Error></Errors><RequestID>r</RequestID></Response>" }
+    end
+    local via -- the pcx the existing route goes through
+    local sent_actions = {}
+    core.transport = function(opts)
+      local action = opts.body:match("Action=(%w+)")
+      sent_actions[#sent_actions + 1] = action
+      if action == "CreateRoute" then return ec2_error("RouteAlreadyExists") end
+      if action == "DeleteRoute" then return ec2_error("InvalidRoute.NotFound") end
+      if action == "AuthorizeSecurityGroupIngress" then return ec2_error("InvalidPermission.Duplicate") end
+      return { status = 200, headers = XML, body = "<DescribeRouteTablesResponse><routeTableSet><item><routeTableId>"
+        .. "rtb-0123456789abcdef0</routeTableId><routeSet><item><destinationCidrBlock>10.0.0.0/16"
+        .. "</destinationCidrBlock><vpcPeeringConnectionId>" .. via .. "</vpcPeeringConnectionId></item></routeSet>"
+        .. "</item></routeTableSet></DescribeRouteTablesResponse>" }
+    end
+    local aws = assert(peerlua.aws({ base_url = "http://127.0.0.1:9", region = "us-east-1",
+                                     access_key_id = "AKIDEXAMPLE", secret_access_key = "s" }))
+    local route = { route_table_id = "rtb-0123456789abcdef0", destination_cidr_block = "10.0.0.0/16",
+                    vpc_peering_connection_id = "pcx-0123456789abcdef0" }
+    local results = {}
+    local function try(f, ...) local ok, a, b = pcall(f, aws, ...) results[#results + 1] = { ok, a, b } end
+    via = "pcx-0123456789abcdef0"
+    try(aws.create_route, route) -- the same peering's route: made already
+    via = "pcx-0fedcba9876543210"
+    try(aws.create_route, route) -- another peering's: the refusal stands
+    try(aws.delete_route, { route_table_id = route.route_table_id, destination_cidr_block = "10.0.0.0/16" })
+    local perm = { ip_protocol = "tcp", from_port = 4000, to_port = 4000, ip_ranges = { { cidr_ip = "10.0.0.0/16" } } }
+    local other = { ip_protocol = "tcp", from_port = 3000, to_port = 3000, ip_ranges = { { cidr_ip = "10.0.0.0/16" } } }
+    try(aws.authorize_security_group_ingress, { group_id = "sg-0123456789abcdef0", ip_permissions = { perm } })
+    try(aws.authorize_security_group_ingress, { group_id = "sg-0123456789abcdef0", ip_permissions = { perm, other } })
+    core.transport = nil
+    for i, r in ipairs(results) do assert.is_true(r[1], i .. ": " .. tostring(r[2])) end
+    assert.same({ true, "exists" }, { results[1][2], results[1][3] })
+    assert.is_nil(results[2][2])
+    assert.equal("conflict", results[2][3].code)
+    assert.equal("RouteAlreadyExists", results[2][3].provider_code)
+    assert.same({ true, "missing" }, { results[3][2], results[3][3] })
+    assert.same({ true, "exists" }, { results[4][2], results[4][3] })
+    assert.is_nil(results[5][2]) -- one of two there: EC2 added neither
+    assert.equal("conflict", results[5][3].code)
+    assert.same({ "CreateRoute", "DescribeRouteTables", "CreateRoute", "DescribeRouteTables", "DeleteRoute",
+                  "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupIngress" }, sent_actions)
+  end)
+
   it("says what a profile lacks, and a key id without its secret, before any request", function()
     local dir = os.tmpname()
     os.remove(dir)

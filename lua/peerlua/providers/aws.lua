@@ -76,38 +76,26 @@ local function error_of(resp) return core.error_info("aws", "", resp) end
 -- Throttled answers (RequestLimitExceeded, Throttling, ...) are "busy" in
 -- the provider table (core/engine/pl_provider.c, aws_busy): sent again.
 
--- An answer that says the change is there already (a resent request whose
--- first copy landed, or a step run again): done. EC2 API Reference, error
--- codes: RouteAlreadyExists, InvalidPermission.Duplicate; the .NotFound
--- of a delete or a revoke: gone already.
-local DONE = {
-  create_route = { RouteAlreadyExists = "exists" },
-  authorize_security_group_ingress = { ["InvalidPermission.Duplicate"] = "exists" },
-  delete_route = { ["InvalidRoute.NotFound"] = "missing" },
-  revoke_security_group_ingress = { ["InvalidPermission.NotFound"] = "missing" },
-}
-function M.outcome(client, opname, resp, args)
-  local done = DONE[opname]
-  local info = done and error_of(resp)
-  local how = info and done[info.code_word]
-  if not how then return nil end
-  if opname == "create_route" and args then
+-- An answer that says the change is there already (RouteAlreadyExists,
+-- InvalidPermission.Duplicate) or gone already is done: the provider
+-- table's (core/engine/pl_provider.c, aws_done). The two "already" words
+-- cover more than the request, so the engine asks here whether they mean
+-- this one is made.
+function M.confirm(client, opname, _, args)
+  if opname == "create_route" then
     -- EC2 says RouteAlreadyExists for any route to that destination: done
     -- only if it goes through the same peering connection
     local r = client:describe_route_tables({ route_table_ids = { args.route_table_id } })
     local t = r and list(r.routeTableSet)[1]
     for _, route in ipairs(t and list(t.routeSet) or {}) do
       if route.destinationCidrBlock == args.destination_cidr_block then
-        if route.vpcPeeringConnectionId == args.vpc_peering_connection_id then return true, how end
-        return nil
+        return route.vpcPeeringConnectionId == args.vpc_peering_connection_id
       end
     end
-    return nil
+    return false
   end
-  if opname == "authorize_security_group_ingress" and args and #args.ip_permissions > 1 then
-    return nil -- EC2 refuses the whole call for one duplicate: the others were not added
-  end
-  return true, how
+  -- EC2 refuses the whole call for one duplicate: with others, they were not added
+  return opname == "authorize_security_group_ingress" and #args.ip_permissions <= 1
 end
 
 -- ---- requests --------------------------------------------------------------
