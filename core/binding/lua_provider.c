@@ -2,6 +2,7 @@
  *   core.providers                      descriptions of every provider/op
  *   core.prepare(provider, api, op, args) -> request | nil, err
  *   core.error_info(provider, api, resp) -> {message=, code_word=, code=, request_id=, details=} | nil
+ *   core.matches(provider, api, raw, args) -> whether a listed peering is the one args ask for
  * prepare checks every argument against the op's parameters (all problems
  * at once, in err.details) and builds method, path, query and body;
  * error_info reads a failed answer by the provider's error shapes. */
@@ -622,6 +623,49 @@ static void push_field(lua_State *L, int body, int resp, const char *paths, int 
   lua_pushnil(L);
 }
 
+/* [-0, +1] The first of the arguments names ("a|b") given, as a string
+ * (a number as its decimal word, a table by its uuid), or nil. */
+static void push_arg(lua_State *L, int args, const char *names) {
+  for (const char *p = names; p;) {
+    const char *bar = strchr(p, '|');
+    lua_pushlstring(L, p, bar ? (size_t)(bar - p) : strlen(p));
+    int t = lua_gettable(L, args);
+    if (t == LUA_TTABLE) {
+      lua_getfield(L, -1, "uuid");
+      lua_remove(L, -2);
+      t = lua_type(L, -1);
+    }
+    if (t == LUA_TNUMBER) lua_tostring(L, -1);
+    if (t == LUA_TSTRING || t == LUA_TNUMBER) return;
+    lua_pop(L, 1);
+    p = bar ? bar + 1 : NULL;
+  }
+  lua_pushnil(L);
+}
+
+/* core.matches(provider, api, raw, args) -> whether the peering object raw
+ * is the one args ask for, by the provider's pl_match pairs; nil when the
+ * provider has none (its match.test says).  [-4, +1] */
+static int l_matches(lua_State *L) {
+  const pl_provider *pv = pl_provider_find(luaL_checkstring(L, 1), luaL_optstring(L, 2, ""));
+  luaL_checktype(L, 4, LUA_TTABLE);
+  if (!pv || !pv->match) {
+    lua_pushnil(L);
+    return 1;
+  }
+  int ok = lua_type(L, 3) == LUA_TTABLE;
+  for (const pl_match *m = pv->match; ok && m->arg; m++) {
+    push_arg(L, 4, m->arg);
+    push_field(L, 3, 3, m->field, LUA_TSTRING);
+    int no_arg = lua_isnil(L, -2), no_field = lua_isnil(L, -1);
+    if (!((no_arg && (m->flags & PL_MATCH_IF_ARG)) || (no_field && (m->flags & PL_MATCH_IF_FIELD))))
+      ok = !no_arg && !no_field && lua_rawequal(L, -2, -1);
+    lua_pop(L, 2);
+  }
+  lua_pushboolean(L, ok);
+  return 1;
+}
+
 /* [-1, +0] The string on top reduced as an RFC 9457 type URI is: what follows
  * "#ERROR_", else "#", else "urn:P:errors:", else the whole; set as field k
  * of the table at t ("" sets nothing). */
@@ -881,11 +925,9 @@ static int core_index(lua_State *L) {
 }
 
 void pl_open_provider(lua_State *L, int ctxidx) {
-  static const luaL_Reg funcs[] = {{"prepare", l_prepare},
-                                   {"check", l_check},
-                                   {"error_info", l_error_info},
-                                   {"set_array_mt", l_set_array_mt},
-                                   {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"prepare", l_prepare},           {"check", l_check},
+                                   {"error_info", l_error_info},     {"matches", l_matches},
+                                   {"set_array_mt", l_set_array_mt}, {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
   lua_createtable(L, 0, 1);

@@ -485,6 +485,27 @@ static const pl_done aws_done[] = {
     {"revoke_security_group_ingress", "InvalidPermission.NotFound", PL_DONE_MISSING, 0},
     {NULL, NULL, 0, 0}};
 
+/* The peering a create asked for, among those listed (pl_match). The
+ * arguments are the create's, the fields each API's peering object's:
+ * Instaclustr v1 VpcPeeringConnection and v2 AwsVpcPeerV2 (providers.md
+ * 1.2, 1.4; a v2 summary names no data centre), Huawei's CS peering with
+ * accept_vpc_info (providers.md 2.5), Aerospike's VPCPeeringSchema,
+ * UpCloud's network-peering {network, peer_network} (seed 003), Aiven's
+ * peering connection (providers.md 5.2; a region only when asked for). */
+static const pl_match instaclustr_match[] = {
+    {"peer_vpc_id", "peerVpcId", 0},
+    {"peer_account_id|peer_aws_account_id", "peerAccountId|peerAwsAccountId", 0},
+    {"cluster_data_centre_id|cdc_id", "clusterDataCentre|cdcId", PL_MATCH_IF_FIELD},
+    {NULL, NULL, 0}};
+static const pl_match huawei_match[] = {{"name", "name", 0}, {"vpc_id", "accept_vpc_info.vpc_id", 0}, {NULL, NULL, 0}};
+static const pl_match aerospike_match[] = {{"vpc_id", "vpcId", 0}, {NULL, NULL, 0}};
+static const pl_match upcloud_match[] = {
+    {"network", "network.uuid", 0}, {"peer_network", "peer_network.uuid", 0}, {NULL, NULL, 0}};
+static const pl_match aiven_match[] = {{"peer_cloud_account", "peer_cloud_account", 0},
+                                       {"peer_vpc", "peer_vpc", 0},
+                                       {"peer_region", "peer_region", PL_MATCH_IF_ARG},
+                                       {NULL, NULL, 0}};
+
 /* Credentials: the environment variables the providers' own tools read
  * (providers.md 7, the table of variables), else PEERLUA_<PROVIDER>_<FIELD>
  * where no tool defines any. Not in that table: HW_USER_NAME, HW_PASSWORD
@@ -526,27 +547,27 @@ static const pl_cred aiven_creds[] = {{"token", {"AIVEN_TOKEN", "AIVEN_AUTH_TOKE
  * prefixes are this project's own (lua/peerlua/sim/). */
 const pl_provider pl_providers[] = {
     {"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL},
+     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, instaclustr_match},
     {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL},
+     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, instaclustr_match},
     {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1, huawei_errors,
-     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy, huawei_creds, NULL},
+     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy, huawei_creds, NULL, huawei_match},
     {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1, aerospike_errors,
-     "https://api.aerospike.com/v1", "/aerospike/v1", NULL, aerospike_creds, NULL},
+     "https://api.aerospike.com/v1", "/aerospike/v1", NULL, aerospike_creds, NULL, aerospike_match},
     {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1, upcloud_errors, "https://api.upcloud.com/1.3",
-     "/upcloud/1.3", NULL, upcloud_creds, NULL},
+     "/upcloud/1.3", NULL, upcloud_creds, NULL, upcloud_match},
     /* Aiven: "Rate limit 120 exceeded" per minute (providers.md 5.4,
      * aiven/terraform-provider-aiven#575) */
     {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1, aiven_errors, "https://api.aiven.io", "/aiven", NULL,
-     aiven_creds, NULL},
+     aiven_creds, NULL, aiven_match},
     /* EC2's request token buckets: mutating actions refill at 5 a second
      * (bucket 200), non-mutating at 20 (bucket 100); per account and Region
      * ("Request throttling for the Amazon EC2 API",
      * docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
      * One key for every action: the lower rate and the smaller bucket. */
     {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 100, aws_errors,
-     "https://ec2.{region}.amazonaws.com", "/aws", aws_busy, NULL, aws_done},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL}};
+     "https://ec2.{region}.amazonaws.com", "/aws", aws_busy, NULL, aws_done, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
 
 const pl_provider *pl_provider_find(const char *name, const char *api) {
   for (const pl_provider *p = pl_providers; p->name; p++)

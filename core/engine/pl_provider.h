@@ -98,6 +98,21 @@ typedef struct pl_done {
   unsigned char confirm;
 } pl_done;
 
+/* How a listed peering is the one a create's arguments ask for (the
+ * reconcile after an ambiguous create, ensure_peering): every pair agrees.
+ * arg names the argument ("a|b": the first given; a table given is
+ * compared by its uuid), field the peering's path ("a|b": the first
+ * there). Both must be there and the same, unless a flag says when the
+ * pair is not compared. */
+enum {
+  PL_MATCH_IF_ARG = 1,  /* not compared when the arguments lack it */
+  PL_MATCH_IF_FIELD = 2 /* not compared when the peering lacks it */
+};
+typedef struct pl_match {
+  const char *arg, *field;
+  unsigned char flags;
+} pl_match;
+
 /* A credential or setting a client reads: from its option `field`, else
  * the environment (env, the first set wins), else the profile file's key
  * "<provider>.<field>" (lua/peerlua/credentials.lua). */
@@ -127,6 +142,7 @@ typedef struct pl_provider {
   const pl_busy *busy;          /* ends with op == NULL; NULL: none */
   const pl_cred *creds;         /* ends with field == NULL; NULL: the provider reads its own (AWS's chain) */
   const pl_done *done;          /* ends with op == NULL; NULL: none */
+  const pl_match *match;        /* ends with arg == NULL; NULL: the provider's match.test says */
 } pl_provider;
 
 /* Whether status, with the error's code word (NULL: none), answered to op

@@ -633,9 +633,10 @@ end
 
 -- find_created(args[, all]) -> peering | nil [, err], or with all, every
 -- match (a list) | nil, err. spec.match says how: list(client, args) the
--- peerings to look through, test(p, args) whether p is the one args ask
--- for, gone the states that do not count (default deleted and deleting),
--- complete(client, p) -> p with what the list left out | nil (gone).
+-- peerings to look through, gone the states that do not count (default
+-- deleted and deleting), complete(client, p) -> p with what the list left
+-- out | nil (gone). Whether p is the one args ask for is the provider
+-- table's (core.matches: pl_match in core/engine/pl_provider.c).
 local DEFAULT_GONE = { deleted = true, deleting = true }
 function find_created(self, args, all)
   local m = self.spec.match
@@ -644,7 +645,7 @@ function find_created(self, args, all)
   if not list then return nil, err end
   local found = {}
   for _, p in ipairs(list) do
-    if not gone[p.state] and m.test(p, args) then
+    if not gone[p.state] and core.matches(self.name, self.api, p.raw, args) then
       if m.complete then
         local full, ferr = m.complete(self, p)
         if ferr then return nil, ferr end

@@ -99,12 +99,12 @@ function M.conflict(_, args, found)
   end
 end
 
--- The peering args ask for (client.lua, Client:find_created): the same
--- VPC peered with the cluster, not deleted or being deleted.
+-- The peering args ask for (client.lua, find_created): the same VPC
+-- (pl_provider.c, aerospike_match) peered with the cluster, not deleted
+-- or being deleted.
 M.match = {
   list = function(client, args) return client:list_peerings({ cluster_id = args.cluster_id, limit = "100" }) end,
   key = function(args) return args.cluster_id, args.vpc_id end,
-  test = function(p, args) return p.raw.vpcId == args.vpc_id end,
 }
 
 return M

@@ -527,7 +527,7 @@ M.methods = core.require("peerlua.providers.aws_steps")
 
 -- No peering is created on this side: nothing to reconcile.
 M.match = {
-  list = function() return {} end, key = function() return "" end, test = function() return false end,
+  list = function() return {} end, key = function() return "" end,
 }
 
 return M

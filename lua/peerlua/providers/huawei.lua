@@ -210,18 +210,14 @@ function M.next_page(_, args, body)
   return nil
 end
 
--- The peering args ask for (client.lua, Client:find_created): one to the
--- same VPC with the same name, not deleted.
+-- The peering args ask for (client.lua, find_created): one to the same VPC
+-- with the same name (pl_provider.c, huawei_match), not deleted.
 M.match = {
   gone = { deleted = true },
   list = function(client, args)
     return client:list_peerings({ project_id = args.project_id, cluster_id = args.cluster_id })
   end,
   key = function(args) return args.project_id, args.cluster_id, args.name, args.vpc_id end,
-  test = function(p, args)
-    local accept = p.raw.accept_vpc_info
-    return p.raw.name == args.name and type(accept) == "table" and accept.vpc_id == args.vpc_id
-  end,
 }
 
 return M

@@ -124,8 +124,9 @@ function M.conflict(_, args, found)
   end
 end
 
--- The peering args ask for (client.lua, Client:find_created): the same VPC
--- and account peered with the data centre, not deleted or being deleted.
+-- The peering args ask for (client.lua, find_created): the same VPC and
+-- account peered with the data centre (pl_provider.c, instaclustr_match),
+-- not deleted or being deleted.
 M.match = {
   -- the list as it comes (a v2 one without states): only a match is read
   list = function(client, args)
@@ -136,13 +137,6 @@ M.match = {
   end,
   key = function(args)
     return args.cluster_data_centre_id or args.cdc_id, args.peer_vpc_id, args.peer_account_id or args.peer_aws_account_id
-  end,
-  test = function(p, args)
-    local r = p.raw
-    local account = r.peerAccountId or r.peerAwsAccountId
-    local dc = r.clusterDataCentre or r.cdcId
-    return r.peerVpcId == args.peer_vpc_id and account == (args.peer_account_id or args.peer_aws_account_id)
-      and (dc == nil or dc == (args.cluster_data_centre_id or args.cdc_id))
   end,
   complete = with_status,
 }

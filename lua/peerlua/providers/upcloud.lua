@@ -84,17 +84,12 @@ function M.check(_, opname, args)
   end
 end
 
--- The peering args ask for: one between the same two networks, in any
--- state (client.lua, Client:find_created).
+-- The peering args ask for: one between the same two networks
+-- (pl_provider.c, upcloud_match), in any state (client.lua, find_created).
 M.match = {
   gone = {},
   list = function(client) return client:list_peerings({}) end,
   key = function(args) return uuid_of(args.network), uuid_of(args.peer_network) end,
-  test = function(p, args)
-    local r = p.raw
-    return type(r.network) == "table" and type(r.peer_network) == "table"
-      and r.network.uuid == uuid_of(args.network) and r.peer_network.uuid == uuid_of(args.peer_network)
-  end,
 }
 
 return M
