@@ -325,8 +325,22 @@ int pl_http_header_is_secret(const char *name, size_t len) {
   return pl_http_mentions_secret(name, len);
 }
 
-/* Write url with the values of secret-looking query parameters replaced. */
+/* Write url with its user information ("user:password@", or a token
+ * there) and the values of secret-looking query parameters replaced. */
 static void trace_url(const char *url, FILE *f) {
+  const char *sep = strstr(url, "://");
+  if (sep) {
+    const char *host = sep + 3;
+    size_t auth = strcspn(host, "/?#");
+    const char *at = NULL; /* the last '@' before the path ends the user information */
+    for (size_t i = 0; i < auth; i++)
+      if (host[i] == '@') at = host + i;
+    if (at) {
+      fwrite(url, 1, (size_t)(host - url), f);
+      fputs("[REDACTED]", f);
+      url = at; /* from the '@' */
+    }
+  }
   const char *q = strchr(url, '?');
   if (!q) {
     fputs(url, f);

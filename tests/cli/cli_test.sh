@@ -399,6 +399,7 @@ local r = assert(http.request{url = "$URL/_test/echo?password=hunter2-secret&nam
   headers = {Authorization = "Bearer tok-abcdef-secret", ["X-Auth-Token"] = "xauth-secret-value",
              ["X-Two"] = "2", ["X-One"] = "1", ["X-Three"] = "3"}})
 assert(r.status == 200)
+r = assert(http.request{url = ("$URL/_test/status/200"):gsub("//", "//bob:userinfo-secret@", 1)})
 r = assert(http.request{url = "$URL/_test/delay/30"})
 print("done", r.status)
 EOF
@@ -408,8 +409,9 @@ EOF
   expect "--trace writes to a file, --stats prints at exit" 0 out "^done	200$" \
     trace.log "GET http://127.0.0.1:[0-9]+/_test/echo\?password=\[REDACTED\]&name=visible -> 200" \
     trace.log "GET http://127.0.0.1:[0-9]+/_test/delay/30 -> 200 0\.0[2-9][0-9]s" \
-    err "requests 2, retries 0, throttle waits 0"
-  for s in hunter2-secret tok-abcdef-secret xauth-secret-value; do
+    err "requests 3, retries 0, throttle waits 0"
+  expect "--trace hides a URL's user and password" 0 trace.log "GET http://\[REDACTED\]@127.0.0.1:[0-9]+/_test/status/200 -> 200"
+  for s in hunter2-secret tok-abcdef-secret xauth-secret-value userinfo-secret bob; do
     refute "secret '$s' is not in the trace" trace.log "$s"
     refute "secret '$s' is not on stderr" err "$s"
   done
