@@ -17,6 +17,7 @@
 #include "pl_http.h"
 #include "pl_lua.h"
 #include "pl_sign.h"
+#include "pl_valid.h"
 
 #define PL_KEY_MT "peerlua.key"
 
@@ -75,6 +76,28 @@ static int invalid(lua_State *L, const char *field, const char *rule) {
   lua_rawseti(L, -2, 1);
   lua_setfield(L, -2, "details");
   return 2;
+}
+
+/* [-0, +(0|2)] Every key of the table at 1 one of fields (NULL-ended): 0,
+ * or 2 with nil and an "invalid" error naming the first that is not, and
+ * the field it is near. A misspelled expires or session_token would
+ * otherwise be a longer-lived URL, or a request signed without its token. */
+static int known_fields(lua_State *L, const char *const *fields) {
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    lua_pop(L, 1);
+    size_t len = 0;
+    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    int known = 0;
+    for (int i = 0; k && fields[i] && !known; i++) known = strcmp(k, fields[i]) == 0;
+    if (known) continue;
+    const char *near = k ? pl_nearest(k, len, fields) : NULL;
+    const char *name = k ? lua_pushfstring(L, "%s", k) : lua_pushfstring(L, "(a %s key)", luaL_typename(L, -1));
+    const char *rule =
+        near ? lua_pushfstring(L, "is not a field (did you mean %s?)", near) : lua_pushliteral(L, "is not a field");
+    return invalid(L, name, rule);
+  }
+  return 0;
 }
 
 /* [-0, +0] The string field k of the table at 1, NULL if absent; *bad set
@@ -236,13 +259,14 @@ static int push_signed(lua_State *L, sign_job *job) {
 /* core.huawei_sign{method=, url=, headers=, body=, ak=, sk=[, date=]} ->
  * {["X-Sdk-Date"]=, Authorization=[, Host=]} | nil, err   [-1, +(1|2)] */
 static int l_huawei_sign(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_istable(L, 1)) return luaL_error(L, "huawei_sign: expects a table of fields, got %s", luaL_typename(L, 1));
   lua_settop(L, 1);
-  static const char *const fields[] = {"method", "url", "body", "ak", "sk", "date"};
+  static const char *const fields[] = {"method", "url", "body", "ak", "sk", "date", "headers", "key", NULL};
   const char *v[6];
   sign_job job = {0};
   const key_ud *k;
-  int e = get_strings(L, fields, 6, v, &job.body_len);
+  int e = known_fields(L, fields);
+  if (!e) e = get_strings(L, fields, 6, v, &job.body_len);
   if (e || (e = key_field(L, &k)) || (e = get_headers(L, &job.hs, &job.n, &job.has_host))) return e;
   job.method = v[0], job.url = v[1], job.body = v[2], job.date = v[5];
   job.id = k ? k->part[0] : v[3], job.secret = k ? k->part[1] : v[4], job.token = k ? k->part[2] : NULL;
@@ -254,14 +278,15 @@ static int l_huawei_sign(lua_State *L) {
  * {["X-Amz-Date"]=, Authorization=[, ["X-Amz-Security-Token"]=][, Host=]}
  * | nil, err   [-1, +(1|2)] */
 static int l_aws_sign(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_istable(L, 1)) return luaL_error(L, "aws_sign: expects a table of fields, got %s", luaL_typename(L, 1));
   lua_settop(L, 1);
-  static const char *const fields[] = {"method",        "url",    "body",    "access_key", "secret_key",
-                                       "session_token", "region", "service", "date"};
+  static const char *const fields[] = {"method", "url",     "body", "access_key", "secret_key", "session_token",
+                                       "region", "service", "date", "headers",    "key",        NULL};
   const char *v[9];
   sign_job job = {.aws = 1};
   const key_ud *k;
-  int e = get_strings(L, fields, 9, v, &job.body_len);
+  int e = known_fields(L, fields);
+  if (!e) e = get_strings(L, fields, 9, v, &job.body_len);
   if (e || (e = key_field(L, &k)) || (e = get_headers(L, &job.hs, &job.n, &job.has_host))) return e;
   job.method = v[0], job.url = v[1], job.body = v[2], job.region = v[6], job.service = v[7], job.date = v[8];
   job.id = k ? k->part[0] : v[3], job.secret = k ? k->part[1] : v[4], job.token = k ? k->part[2] : v[5];
@@ -275,17 +300,19 @@ static int l_aws_sign(lua_State *L) {
  * expires seconds: 3600 unless given, as `aws s3 presign --expires-in`
  * (AWS CLI Command Reference). */
 static int l_aws_presign(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_istable(L, 1)) return luaL_error(L, "aws_presign: expects a table of fields, got %s", luaL_typename(L, 1));
   lua_settop(L, 1);
-  static const char *const fields[] = {"method",        "url",    "body",    "access_key", "secret_key",
-                                       "session_token", "region", "service", "date"};
+  static const char *const fields[] = {"method",        "url",     "body",    "access_key", "secret_key",
+                                       "session_token", "region",  "service", "date",       "headers",
+                                       "key",           "expires", NULL};
   const char *v[9];
   size_t body_len = 0;
   const key_ud *k;
   pl_sign_header *hs;
   size_t n;
   int has_host;
-  int e = get_strings(L, fields, 9, v, &body_len);
+  int e = known_fields(L, fields);
+  if (!e) e = get_strings(L, fields, 9, v, &body_len);
   if (e || (e = key_field(L, &k)) || (e = get_headers(L, &hs, &n, &has_host))) return e;
   lua_Integer expires = 3600;
   int t = lua_getfield(L, 1, "expires");

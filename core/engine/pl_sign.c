@@ -281,6 +281,18 @@ static int split_url(const char *u, url_parts *p) {
   return 0;
 }
 
+/* Whether the query q[0..n) has a parameter named name (as written). */
+static int query_has(const char *q, size_t n, const char *name) {
+  size_t len = strlen(name);
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && q[j] != '&') j++;
+    if (j - i >= len && strncmp(q + i, name, len) == 0 && (j - i == len || q[i + len] == '=')) return 1;
+    i = j + 1;
+  }
+  return 0;
+}
+
 int pl_sign_date_ok(const char *s) {
   if (!s || strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z') return 0;
   for (int i = 0; i < 15; i++)
@@ -312,16 +324,35 @@ static int fail(char *err, size_t errlen, const char *msg) {
   return -1;
 }
 
+/* An HTTP method as it is sent: upper-case letters (RFC 9110 9.1: methods
+ * are case-sensitive; a canonical request signs it as given) */
+static int method_ok(const char *s) {
+  if (!s || !*s) return 0;
+  for (; *s; s++)
+    if (*s < 'A' || *s > 'Z') return 0;
+  return 1;
+}
+
+#define METHOD_RULE   "method: must be an HTTP method in upper case (GET, POST, ...)"
+#define USERINFO_RULE "url: must not hold a user or password (user:password@host): they would be sent and shown"
+
+/* Whether the URL's authority holds user information (a '@' before the path). */
+static int has_userinfo(const char *host, size_t hlen) {
+  return memchr(host, '@', hlen) != NULL;
+}
+
 int pl_sign_huawei(const pl_sign_req *r, pl_sign_out *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   const char *why = pl_lazy_crypto();
   if (why) return fail(err, errlen, why);
   if (!r->method || !*r->method) return fail(err, errlen, "method: is required");
+  if (!method_ok(r->method)) return fail(err, errlen, METHOD_RULE);
   if (!r->ak || !*r->ak) return fail(err, errlen, "ak: is required");
   if (!r->sk || !*r->sk) return fail(err, errlen, "sk: is required");
   if (!pl_sign_date_ok(r->date)) return fail(err, errlen, "date: must look like 20191115T033655Z");
   url_parts u;
   if (split_url(r->url, &u) != 0) return fail(err, errlen, "url: must be an absolute http(s) URL");
+  if (has_userinfo(u.host, u.hlen)) return fail(err, errlen, USERINFO_RULE);
   const char *host = u.host, *path = u.path, *query = u.query;
   size_t hlen = u.hlen, plen = u.plen, qlen = u.qlen;
 
@@ -449,6 +480,7 @@ int pl_sign_aws(const pl_sigv4_req *r, pl_sign_out *out, char *err, size_t errle
   if (why) return fail(err, errlen, why);
   int presign = r->expires != 0;
   if (!r->method || !*r->method) return fail(err, errlen, "method: is required");
+  if (!method_ok(r->method)) return fail(err, errlen, METHOD_RULE);
   if (!r->access_key || !*r->access_key) return fail(err, errlen, "access_key: is required");
   if (!alnum_ok(r->access_key)) return fail(err, errlen, "access_key: must be letters and digits");
   if (!r->secret_key || !*r->secret_key) return fail(err, errlen, "secret_key: is required");
@@ -464,6 +496,9 @@ int pl_sign_aws(const pl_sigv4_req *r, pl_sign_out *out, char *err, size_t errle
     return fail(err, errlen, "expires: must be 1 to 604800 seconds (seven days)");
   url_parts u;
   if (split_url(r->url, &u) != 0) return fail(err, errlen, "url: must be an absolute http(s) URL");
+  if (has_userinfo(u.host, u.hlen)) return fail(err, errlen, USERINFO_RULE);
+  if (presign && query_has(u.query, u.qlen, "X-Amz-Signature"))
+    return fail(err, errlen, "url: is presigned already (its query has X-Amz-Signature)");
 
   /* headers: the given ones (their x-amz-date, Authorization and, with a
    * session token, x-amz-security-token replaced by ours), host if none;

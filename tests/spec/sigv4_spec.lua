@@ -97,7 +97,18 @@ describe("peerlua.auth.aws_sign", function()
       assert.truthy(msg:find(field, 1, true), field)
       assert.is_nil(msg:find(secret, 1, true))
     end
-    local ok, e = peerlua.auth.aws_sign(without("url", "/relative"))
+    local ok, e = peerlua.auth.aws_sign(without("sesion_token", "t")) -- signed without its token, else
+    assert.is_nil(ok)
+    assert.equal("sesion_token", e.details[1].field)
+    assert.matches("did you mean session_token?", e.message, 1, true)
+    ok, e = peerlua.auth.aws_sign(without("method", "post"))
+    assert.is_nil(ok)
+    assert.equal("method", e.details[1].field)
+    ok, e = peerlua.auth.huawei_sign({ method = "GET", url = "https://u:p@vpc.eu-de.myhuaweicloud.com/", ak = "A",
+                                       sk = "S", bodyy = "" })
+    assert.is_nil(ok)
+    assert.equal("bodyy", e.details[1].field)
+    ok, e = peerlua.auth.aws_sign(without("url", "/relative"))
     assert.is_nil(ok)
     assert.equal("url", e.details[1].field)
     ok, e = peerlua.auth.aws_sign(without("region", "us-east-1/x"))
@@ -149,6 +160,28 @@ describe("peerlua.auth.aws_presign", function()
     req.region = "US"
     local _, e = peerlua.auth.aws_presign(req)
     assert.equal("region", e.details[1].field)
+  end)
+
+  it("refuses a URL signed already or holding a user, a lower-case method, and a misspelled field", function()
+    local secret = request("get-vanilla").secret_key
+    local function refused(field, edit)
+      local req = request("get-vanilla")
+      edit(req)
+      local url, e = peerlua.auth.aws_presign(req)
+      assert.is_nil(url, field)
+      assert.equal("invalid", e.code)
+      assert.equal(field, e.details[1].field)
+      assert.is_nil(tostring(e):find(secret, 1, true))
+      return e
+    end
+    refused("url", function(r) r.url = r.url .. "?Action=X&X-Amz-Signature=abc" end)
+    refused("url", function(r) r.url = "https://AKID:pw@example.amazonaws.com/" end)
+    refused("method", function(r) r.method = "get" end)
+    local e = refused("expire", function(r) r.expire = 60 end) -- a longer-lived URL than asked for, else
+    assert.matches("did you mean expires?", e.details[1].rule, 1, true)
+    local ok, err = pcall(peerlua.auth.aws_presign)
+    assert.is_false(ok)
+    assert.matches("aws_presign: expects a table of fields", err, 1, true)
   end)
 end)
 
