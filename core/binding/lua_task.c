@@ -271,10 +271,66 @@ static int hook_changed(const hook_seen *h) {
  * take it. */
 #define HOOK_LOOK_EVERY 1.0
 
+/* Under a host with its own Ctrl-C handler but no interrupt flag (lua.c),
+ * that handler hooks the main thread only, and a task looping in Lua
+ * would never see it. While the loop runs, SIGINT comes here first: the
+ * running task's coroutine is hooked to stop as lua.c's handler stops the
+ * main thread, then the host's handler runs as it would have (lua.c's
+ * hooks the main thread and puts SIGINT back to the default, so a second
+ * Ctrl-C ends the process). Only one state's loop takes it at a time. */
+static struct sigaction chained_int;
+static pl_ctx *volatile sigint_ctx;
+
+static void stop_task(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+static void on_sigint(int sig) {
+  sigaction(sig, &chained_int, NULL);
+  lua_State *co = pl_running_thread(sigint_ctx);
+  if (co) lua_sethook(co, stop_task, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+  void (*host)(int) = chained_int.sa_handler;
+  if (!(chained_int.sa_flags & SA_SIGINFO) && host != SIG_DFL && host != SIG_IGN) host(sig);
+}
+
+/* Take SIGINT while the loop runs, if the host handles it with a plain
+ * handler of its own: 1 if taken (give it back with sigint_give). */
+static int sigint_take(pl_ctx *ctx) {
+  struct sigaction cur, ours;
+  if (ctx->interrupt || sigint_ctx || sigaction(SIGINT, NULL, &cur) != 0) return 0;
+  if ((cur.sa_flags & SA_SIGINFO) || cur.sa_handler == SIG_DFL || cur.sa_handler == SIG_IGN) return 0;
+  chained_int = cur;
+  sigint_ctx = ctx;
+  memset(&ours, 0, sizeof ours);
+  ours.sa_handler = on_sigint;
+  sigemptyset(&ours.sa_mask);
+  sigaction(SIGINT, &ours, NULL);
+  return 1;
+}
+
+/* Give SIGINT back: as it was, unless a Ctrl-C came and the host's handler
+ * has set it as it wants it since. */
+static void sigint_give(void) {
+  struct sigaction cur;
+  if (sigaction(SIGINT, NULL, &cur) == 0 && cur.sa_handler == on_sigint) sigaction(SIGINT, &chained_int, NULL);
+  sigint_ctx = NULL;
+}
+
 /* Drive the loop until done(ud) holds, the interrupt flag (or, without one,
  * a Ctrl-C seen by the main thread's hook) rises, or nothing is left that
  * could ever make done(ud) true. */
+static int drive_until(lua_State *L, pl_ctx *ctx, int (*done)(const void *), const void *ud);
+
 static int run_until(lua_State *L, pl_ctx *ctx, int (*done)(const void *), const void *ud) {
+  int taken = sigint_take(ctx);
+  int why = drive_until(L, ctx, done, ud);
+  if (taken) sigint_give();
+  return why;
+}
+
+static int drive_until(lua_State *L, pl_ctx *ctx, int (*done)(const void *), const void *ud) {
   hook_seen seen = {NULL, NULL, 0, 0};
   if (!ctx->interrupt) hook_look(L, &seen);
   for (;;) {
