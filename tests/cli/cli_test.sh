@@ -378,30 +378,28 @@ case_interrupt() {
   # under lua5.4 with require "peerlua": Ctrl-C stops a wait inside peerlua
   # at once, not when the wait ends (lua.c's handler only sets a hook)
   printf 'local peerlua = require("peerlua")\nlocal t0 = peerlua.now()\nio.stderr:write("sleeping\\n")\nlocal ok, e = pcall(peerlua.sleep, 60)\nprint(string.format("%%s after %%.0f s", e, peerlua.now() - t0))\n' >sleep.lua
-  LD_PRELOAD="${PEERLUA_LUA54_PRELOAD:-}" LUA_CPATH="$(dirname "$P")/?.so;;" lua5.4 sleep.lua >out 2>err &
-  pid=$!
-  ( sleep 30; kill -KILL $pid 2>/dev/null ) >/dev/null 2>&1 &
-  dog=$!
-  for _ in $(seq 100); do grep -q '^sleeping$' err && break; sleep 0.05; done
-  sleep 0.2
-  kill -INT $pid
-  wait $pid
-  RC=$?
-  kill $dog 2>/dev/null
+  lua54_sigint sleep.lua sleeping
   expect "lua5.4 with require \"peerlua\": SIGINT stops peerlua.sleep(60) at once" 0 out "^interrupted! after [0-2] s$"
   # ... and a task busy in Lua, which lua.c's hook on the main thread never reaches
   printf 'local peerlua = require("peerlua")\nlocal t0 = peerlua.now()\nlocal t = peerlua.spawn(function() io.stderr:write("looping\\n") while true do end end)\nlocal ok, e = pcall(peerlua.wait_all, { t })\nprint(string.format("%%s after %%.0f s", e, peerlua.now() - t0))\n' >busy.lua
-  LD_PRELOAD="${PEERLUA_LUA54_PRELOAD:-}" LUA_CPATH="$(dirname "$P")/?.so;;" lua5.4 busy.lua >out 2>err &
-  pid=$!
+  lua54_sigint busy.lua looping
+  expect "lua5.4 with require \"peerlua\": SIGINT stops a task looping in Lua" 0 out "interrupted! after [0-2] s$"
+}
+
+# lua54_sigint SCRIPT MARK: run SCRIPT under stock lua5.4 with peerlua.so,
+# send SIGINT once it has written the line MARK to stderr, and wait (a
+# watchdog kills it after 30 s); out, err and RC as run leaves them
+lua54_sigint() {
+  LD_PRELOAD="${PEERLUA_LUA54_PRELOAD:-}" LUA_CPATH="$(dirname "$P")/?.so;;" lua5.4 "$1" >out 2>err &
+  local pid=$!
   ( sleep 30; kill -KILL $pid 2>/dev/null ) >/dev/null 2>&1 &
-  dog=$!
-  for _ in $(seq 100); do grep -q '^looping$' err && break; sleep 0.05; done
+  local dog=$!
+  for _ in $(seq 100); do grep -q "^$2\$" err && break; sleep 0.05; done
   sleep 0.2
   kill -INT $pid
   wait $pid
   RC=$?
   kill $dog 2>/dev/null
-  expect "lua5.4 with require \"peerlua\": SIGINT stops a task looping in Lua" 0 out "interrupted! after [0-2] s$"
 }
 
 case_trace() {
