@@ -414,6 +414,14 @@ static int by_name(const void *a, const void *b) {
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* [-0, +1] p's default as the value an argument would be. */
+static void push_default(lua_State *L, const pl_param *p) {
+  if (p->type == PL_T_BOOL)
+    lua_pushboolean(L, strcmp(p->dflt, "true") == 0);
+  else
+    lua_pushstring(L, p->dflt);
+}
+
 /* core.prepare(provider, api, op, args) -> {method, service, path, query, body} | nil, err
  * [-4, +(1|2)] */
 static int l_prepare(lua_State *L) {
@@ -455,7 +463,10 @@ static int l_prepare(lua_State *L) {
   lua_pop(L, 1); /* the list of unknown names */
   int given = 0;
   for (const pl_param *p = op->params; p->name; p++) {
-    if (lua_getfield(L, 4, p->name) == LUA_TNIL) {
+    if (lua_getfield(L, 4, p->name) == LUA_TNIL && p->dflt) {
+      lua_pop(L, 1);
+      push_default(L, p);
+    } else if (lua_isnil(L, -1)) {
       lua_pop(L, 1);
       if (p->required) problem(L, 5, p->name, "is required");
       continue;
@@ -564,6 +575,10 @@ static void push_op(lua_State *L, const pl_op *op) {
     if (p->required || p->where == PL_IN_PATH) optional = 0;
   }
   lua_setfield(L, -2, "params");
+  lua_newtable(L);
+  for (const pl_param *p = op->params; p->name; p++)
+    if (p->dflt) push_default(L, p), lua_setfield(L, -2, p->name);
+  lua_setfield(L, -2, "defaults");
   lua_pushboolean(L, optional);
   lua_setfield(L, -2, "args_optional");
 }

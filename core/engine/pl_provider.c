@@ -6,8 +6,8 @@
 
 /* The tables below are laid out by hand, a row per operation or field. */
 /* clang-format off */
-#define END {NULL, NULL, 0, 0, 0, NULL, 0, 0, NULL}
-#define PATH(n, f, chk) {n, f, PL_IN_PATH, PL_T_STRING, 1, chk, 0, 0, NULL}
+#define END {NULL, NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL}
+#define PATH(n, f, chk) {n, f, PL_IN_PATH, PL_T_STRING, 1, chk, 0, 0, NULL, NULL}
 
 static const char *const configured_status[] = {"active", "disabled", NULL};
 /* Firewall rule types: the union of FirewallRuleTypesV2 in the Instaclustr
@@ -34,12 +34,12 @@ const char *const pl_firewall_types[] = {
 
 static const pl_param ic1_create[] = {
   PATH("cluster_data_centre_id", "clusterDataCentreId", "uuid"),
-  {"peer_account_id", "peerAccountId", PL_IN_BODY, PL_T_STRING, 1, "aws_account", 0, 0, NULL},
-  {"peer_vpc_id", "peerVpcId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL},
-  {"peer_subnet", "peerSubnet", PL_IN_BODY, PL_T_STRING, 0, "cidr4", 0, 0, NULL},
-  {"peer_subnets", "peerSubnets", PL_IN_BODY, PL_T_STRINGS, 0, "cidr4", 0, 0, NULL},
-  {"peer_region", "peerRegion", PL_IN_BODY, PL_T_STRING, 0, "ic_region", 0, 0, NULL},
-  {"add_network_to_firewall_rules", "addNetworkToFirewallRules", PL_IN_BODY, PL_T_BOOL, 0, NULL, 0, 0, NULL},
+  {"peer_account_id", "peerAccountId", PL_IN_BODY, PL_T_STRING, 1, "aws_account", 0, 0, NULL, NULL},
+  {"peer_vpc_id", "peerVpcId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL, NULL},
+  {"peer_subnet", "peerSubnet", PL_IN_BODY, PL_T_STRING, 0, "cidr4", 0, 0, NULL, NULL},
+  {"peer_subnets", "peerSubnets", PL_IN_BODY, PL_T_STRINGS, 0, "cidr4", 0, 0, NULL, NULL},
+  {"peer_region", "peerRegion", PL_IN_BODY, PL_T_STRING, 0, "ic_region", 0, 0, NULL, NULL},
+  {"add_network_to_firewall_rules", "addNetworkToFirewallRules", PL_IN_BODY, PL_T_BOOL, 0, NULL, 0, 0, NULL, NULL},
   END};
 static const pl_param ic1_one[] = {
   PATH("cluster_data_centre_id", "clusterDataCentreId", "uuid"),
@@ -48,12 +48,12 @@ static const pl_param ic1_list[] = {PATH("cluster_data_centre_id", "clusterDataC
 static const pl_param ic1_update[] = {
   PATH("cluster_data_centre_id", "clusterDataCentreId", "uuid"),
   PATH("vpc_peering_connection_id", "vpcPeeringConnectionId", "uuid"),
-  {"peer_subnets", "peerSubnets", PL_IN_BODY, PL_T_STRINGS, 1, "cidr4", 0, 0, NULL}, END};
+  {"peer_subnets", "peerSubnets", PL_IN_BODY, PL_T_STRINGS, 1, "cidr4", 0, 0, NULL, NULL}, END};
 static const pl_param ic1_rule[] = {
   PATH("cluster_id", "clusterId", "uuid"),
-  {"network", "network", PL_IN_BODY, PL_T_STRING, 0, "cidr4", 0, 0, NULL},
-  {"security_group_id", "securityGroupId", PL_IN_BODY, PL_T_STRING, 0, "nonempty", 0, 0, NULL},
-  {"rules", "rules", PL_IN_BODY, PL_T_RULES, 1, NULL, 0, 0, pl_firewall_types}, END};
+  {"network", "network", PL_IN_BODY, PL_T_STRING, 0, "cidr4", 0, 0, NULL, NULL},
+  {"security_group_id", "securityGroupId", PL_IN_BODY, PL_T_STRING, 0, "nonempty", 0, 0, NULL, NULL},
+  {"rules", "rules", PL_IN_BODY, PL_T_RULES, 1, NULL, 0, 0, pl_firewall_types, NULL}, END};
 static const pl_param ic1_rules[] = {PATH("cluster_id", "clusterId", "uuid"), END};
 
 static const pl_op instaclustr_v1_ops[] = {
@@ -80,20 +80,20 @@ static const pl_op instaclustr_v1_ops[] = {
 #define IC2_RULE "/cluster-management/v2/resources/network-firewall-rules/v2"
 
 static const pl_param ic2_create[] = {
-  {"cdc_id", "cdcId", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL},
-  {"peer_aws_account_id", "peerAwsAccountId", PL_IN_BODY, PL_T_STRING, 1, "aws_account", 0, 0, NULL},
-  {"peer_vpc_id", "peerVpcId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL},
-  {"peer_region", "peerRegion", PL_IN_BODY, PL_T_STRING, 1, "ic_region", 0, 0, NULL},
-  {"peer_subnets", "peerSubnets", PL_IN_BODY, PL_T_STRINGS, 1, "cidr4", 0, 0, NULL}, END};
+  {"cdc_id", "cdcId", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL, NULL},
+  {"peer_aws_account_id", "peerAwsAccountId", PL_IN_BODY, PL_T_STRING, 1, "aws_account", 0, 0, NULL, NULL},
+  {"peer_vpc_id", "peerVpcId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL, NULL},
+  {"peer_region", "peerRegion", PL_IN_BODY, PL_T_STRING, 1, "ic_region", 0, 0, NULL, NULL},
+  {"peer_subnets", "peerSubnets", PL_IN_BODY, PL_T_STRINGS, 1, "cidr4", 0, 0, NULL, NULL}, END};
 static const pl_param ic2_one[] = {PATH("vpc_peer_id", "vpcPeerId", "uuid"), END};
 static const pl_param ic2_update[] = {
   PATH("vpc_peer_id", "vpcPeerId", "uuid"),
-  {"peer_subnets", "peerSubnets", PL_IN_BODY, PL_T_STRINGS, 1, "cidr4", 0, 0, NULL}, END};
+  {"peer_subnets", "peerSubnets", PL_IN_BODY, PL_T_STRINGS, 1, "cidr4", 0, 0, NULL, NULL}, END};
 static const pl_param ic2_none[] = {END};
 static const pl_param ic2_rule[] = {
-  {"cluster_id", "clusterId", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL},
-  {"network", "network", PL_IN_BODY, PL_T_STRING, 1, "cidr4", 0, 0, NULL},
-  {"type", "type", PL_IN_BODY, PL_T_STRING, 1, NULL, 0, 0, pl_firewall_types}, END};
+  {"cluster_id", "clusterId", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL, NULL},
+  {"network", "network", PL_IN_BODY, PL_T_STRING, 1, "cidr4", 0, 0, NULL, NULL},
+  {"type", "type", PL_IN_BODY, PL_T_STRING, 1, NULL, 0, 0, pl_firewall_types, NULL}, END};
 static const pl_param ic2_rule_one[] = {PATH("firewall_rule_id", "firewallRuleId", "uuid"), END};
 static const pl_param ic2_rules[] = {PATH("cluster_id", "clusterId", "uuid"), END};
 
@@ -133,9 +133,9 @@ static const pl_state_map aws_states[] = {
 static const pl_param hw_create[] = {
   PATH("project_id", "project_id", "hex32"),
   PATH("cluster_id", "cluster_id", "nonempty"),
-  {"vpc_id", "vpc_id", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL},
-  {"name", "name", PL_IN_BODY, PL_T_STRING, 1, NULL, 1, 64, NULL},
-  {"accept_tenant_id", "accept_tenant_id", PL_IN_BODY, PL_T_STRING, 0, "hex32", 0, 0, NULL}, END};
+  {"vpc_id", "vpc_id", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL, NULL},
+  {"name", "name", PL_IN_BODY, PL_T_STRING, 1, NULL, 1, 64, NULL, NULL},
+  {"accept_tenant_id", "accept_tenant_id", PL_IN_BODY, PL_T_STRING, 0, "hex32", 0, 0, NULL, NULL}, END};
 static const pl_param hw_list[] = {
   PATH("project_id", "project_id", "hex32"), PATH("cluster_id", "cluster_id", "nonempty"), END};
 static const pl_param hw_one[] = {
@@ -148,20 +148,20 @@ static const pl_param hw_vpc_one[] = {PATH("peering_id", "peering_id", "uuid"), 
  * 2000; marker the id of the record after which a page starts) */
 static const char *const hw_vpc_statuses[] = {"PENDING_ACCEPTANCE", "REJECTED", "EXPIRED", "DELETED", "ACTIVE", NULL};
 static const pl_param hw_vpc_list[] = {
-  {"id", "id", PL_IN_QUERY, PL_T_STRING, 0, "uuid", 0, 0, NULL},
-  {"name", "name", PL_IN_QUERY, PL_T_STRING, 0, NULL, 1, 64, NULL},
-  {"status", "status", PL_IN_QUERY, PL_T_STRING, 0, NULL, 0, 0, hw_vpc_statuses},
-  {"tenant_id", "tenant_id", PL_IN_QUERY, PL_T_STRING, 0, "hex32", 0, 0, NULL},
-  {"vpc_id", "vpc_id", PL_IN_QUERY, PL_T_STRING, 0, "uuid", 0, 0, NULL},
-  {"limit", "limit", PL_IN_QUERY, PL_T_WHOLE, 0, "hw_limit", 0, 0, NULL},
-  {"marker", "marker", PL_IN_QUERY, PL_T_STRING, 0, "uuid", 0, 0, NULL}, END};
+  {"id", "id", PL_IN_QUERY, PL_T_STRING, 0, "uuid", 0, 0, NULL, NULL},
+  {"name", "name", PL_IN_QUERY, PL_T_STRING, 0, NULL, 1, 64, NULL, NULL},
+  {"status", "status", PL_IN_QUERY, PL_T_STRING, 0, NULL, 0, 0, hw_vpc_statuses, NULL},
+  {"tenant_id", "tenant_id", PL_IN_QUERY, PL_T_STRING, 0, "hex32", 0, 0, NULL, NULL},
+  {"vpc_id", "vpc_id", PL_IN_QUERY, PL_T_STRING, 0, "uuid", 0, 0, NULL, NULL},
+  {"limit", "limit", PL_IN_QUERY, PL_T_WHOLE, 0, "hw_limit", 0, 0, NULL, NULL},
+  {"marker", "marker", PL_IN_QUERY, PL_T_STRING, 0, "uuid", 0, 0, NULL, NULL}, END};
 
 /* KeystoneListProjects, GET /v3/projects?name= (huaweicloud-sdk-go-v3:
  * core/auth/internal/iam_service.go looks a project id up by its name this
  * way; services/iam/v3/model/model_keystone_list_projects_response.go, the
  * answer {links, projects = [{id, name, domain_id, parent_id, ...}]}).
  * The name's bound of 64 characters is a model: no source here states it. */
-static const pl_param hw_projects[] = {{"name", "name", PL_IN_QUERY, PL_T_STRING, 0, NULL, 1, 64, NULL}, END};
+static const pl_param hw_projects[] = {{"name", "name", PL_IN_QUERY, PL_T_STRING, 0, NULL, 1, 64, NULL, NULL}, END};
 
 static const pl_op huawei_ops[] = {
   {"create_peering", "cs", "POST", HW_CS, hw_create, {200, 201, 0}, NULL, "peering", {NULL, NULL}, {NULL}, 0, 0, 0},
@@ -189,15 +189,19 @@ static const pl_state_map huawei_states[] = {
 
 static const pl_param as_create[] = {
   PATH("cluster_id", "clusterId", "uuid"),
-  {"vpc_id", "vpcId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL},
-  {"cidr_block", "cidrBlock", PL_IN_BODY, PL_T_STRING, 1, "cidr4", 0, 0, NULL},
-  {"account_id", "accountId", PL_IN_BODY, PL_T_STRING, 1, "aws_account", 0, 0, NULL},
-  {"region", "region", PL_IN_BODY, PL_T_STRING, 1, "aws_region", 0, 0, NULL},
-  {"is_secure_connection", "isSecureConnection", PL_IN_BODY, PL_T_BOOL, 0, NULL, 0, 0, NULL}, END};
+  {"vpc_id", "vpcId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL, NULL},
+  {"cidr_block", "cidrBlock", PL_IN_BODY, PL_T_STRING, 1, "cidr4", 0, 0, NULL, NULL},
+  {"account_id", "accountId", PL_IN_BODY, PL_T_STRING, 1, "aws_account", 0, 0, NULL, NULL},
+  {"region", "region", PL_IN_BODY, PL_T_STRING, 1, "aws_region", 0, 0, NULL, NULL},
+  /* required by VPCPeeringCreateSchema, default true
+   * (shared/reference/aerospike_cloud_public_api_v1_openapi.yaml) */
+  {"is_secure_connection", "isSecureConnection", PL_IN_BODY, PL_T_BOOL, 0, NULL, 0, 0, NULL, "true"}, END};
 static const pl_param as_list[] = {
   PATH("cluster_id", "clusterId", "uuid"),
-  {"limit", "limit", PL_IN_QUERY, PL_T_STRING, 0, NULL, 0, 0, NULL},
-  {"offset", "offset", PL_IN_QUERY, PL_T_STRING, 0, NULL, 0, 0, NULL}, END};
+  /* 10 a page unless asked, 100 at most (OffsetParam, LimitParam): the
+   * most, so that few pages cover every peering */
+  {"limit", "limit", PL_IN_QUERY, PL_T_STRING, 0, NULL, 0, 0, NULL, "100"},
+  {"offset", "offset", PL_IN_QUERY, PL_T_STRING, 0, NULL, 0, 0, NULL, NULL}, END};
 static const pl_param as_one[] = {
   PATH("cluster_id", "clusterId", "uuid"), PATH("peering_id", "peeringId", "nonempty"), END};
 
@@ -211,18 +215,18 @@ static const pl_op aerospike_ops[] = {
 /* ---- UpCloud (seeds 003, 004, providers.md 4.2) ------------------------- */
 
 static const pl_param uc_create[] = {
-  {"name", "name", PL_IN_BODY, PL_T_STRING, 1, NULL, 1, 255, NULL},
-  {"configured_status", "configured_status", PL_IN_BODY, PL_T_STRING, 0, NULL, 0, 0, configured_status},
-  {"network", "network.uuid", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL},
-  {"peer_network", "peer_network.uuid", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL},
-  {"labels", "labels", PL_IN_BODY, PL_T_LABELS, 0, NULL, 0, 0, NULL}, END};
+  {"name", "name", PL_IN_BODY, PL_T_STRING, 1, NULL, 1, 255, NULL, NULL},
+  {"configured_status", "configured_status", PL_IN_BODY, PL_T_STRING, 0, NULL, 0, 0, configured_status, NULL},
+  {"network", "network.uuid", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL, NULL},
+  {"peer_network", "peer_network.uuid", PL_IN_BODY, PL_T_STRING, 1, "uuid", 0, 0, NULL, NULL},
+  {"labels", "labels", PL_IN_BODY, PL_T_LABELS, 0, NULL, 0, 0, NULL, NULL}, END};
 static const pl_param uc_one[] = {PATH("uuid", "uuid", "uuid"), END};
-static const pl_param uc_list[] = {{"label", "label", PL_IN_QUERY, PL_T_STRINGS, 0, "nonempty", 0, 0, NULL}, END};
+static const pl_param uc_list[] = {{"label", "label", PL_IN_QUERY, PL_T_STRINGS, 0, "nonempty", 0, 0, NULL, NULL}, END};
 static const pl_param uc_update[] = {
   PATH("uuid", "uuid", "uuid"),
-  {"name", "name", PL_IN_BODY, PL_T_STRING, 0, NULL, 1, 255, NULL},
-  {"configured_status", "configured_status", PL_IN_BODY, PL_T_STRING, 0, NULL, 0, 0, configured_status},
-  {"labels", "labels", PL_IN_BODY, PL_T_LABELS, 0, NULL, 0, 0, NULL}, END};
+  {"name", "name", PL_IN_BODY, PL_T_STRING, 0, NULL, 1, 255, NULL, NULL},
+  {"configured_status", "configured_status", PL_IN_BODY, PL_T_STRING, 0, NULL, 0, 0, configured_status, NULL},
+  {"labels", "labels", PL_IN_BODY, PL_T_LABELS, 0, NULL, 0, 0, NULL, NULL}, END};
 
 static const pl_op upcloud_ops[] = {
   {"create_peering", "", "POST", "/network-peering", uc_create, {201, 200, 0}, "network_peering", "network_peering",
@@ -248,20 +252,20 @@ static const pl_state_map upcloud_states[] = {
 #define AV_VPC "/v1/project/{project}/vpcs/{project_vpc_id}"
 
 static const pl_param av_create[] = {
-  {"project", "project", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 63, NULL},
+  {"project", "project", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 63, NULL, NULL},
   PATH("project_vpc_id", "project_vpc_id", "uuid"),
-  {"peer_cloud_account", "peer_cloud_account", PL_IN_BODY, PL_T_STRING, 1, "nonempty", 1, 128, NULL},
-  {"peer_vpc", "peer_vpc", PL_IN_BODY, PL_T_STRING, 1, "nonempty", 1, 128, NULL},
-  {"peer_region", "peer_region", PL_IN_BODY, PL_T_STRING, 0, "nonempty", 1, 64, NULL},
-  {"user_peer_network_cidrs", "user_peer_network_cidrs", PL_IN_BODY, PL_T_STRINGS, 0, "cidr4", 0, 0, NULL}, END};
+  {"peer_cloud_account", "peer_cloud_account", PL_IN_BODY, PL_T_STRING, 1, "nonempty", 1, 128, NULL, NULL},
+  {"peer_vpc", "peer_vpc", PL_IN_BODY, PL_T_STRING, 1, "nonempty", 1, 128, NULL, NULL},
+  {"peer_region", "peer_region", PL_IN_BODY, PL_T_STRING, 0, "nonempty", 1, 64, NULL, NULL},
+  {"user_peer_network_cidrs", "user_peer_network_cidrs", PL_IN_BODY, PL_T_STRINGS, 0, "cidr4", 0, 0, NULL, NULL}, END};
 static const pl_param av_list[] = {
-  {"project", "project", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 63, NULL},
+  {"project", "project", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 63, NULL, NULL},
   PATH("project_vpc_id", "project_vpc_id", "uuid"), END};
 static const pl_param av_delete[] = {
-  {"project", "project", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 63, NULL},
+  {"project", "project", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 63, NULL, NULL},
   PATH("project_vpc_id", "project_vpc_id", "uuid"),
-  {"peer_cloud_account", "peer_cloud_account", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 128, NULL},
-  {"peer_vpc", "peer_vpc", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 128, NULL}, END};
+  {"peer_cloud_account", "peer_cloud_account", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 128, NULL, NULL},
+  {"peer_vpc", "peer_vpc", PL_IN_PATH, PL_T_STRING, 1, "nonempty", 1, 128, NULL, NULL}, END};
 
 static const pl_op aiven_ops[] = {
   {"create_peering", "", "POST", AV_VPC "/peering-connections", av_create, {200, 201, 0}, NULL, NULL,
@@ -289,42 +293,42 @@ static const pl_state_map aiven_states[] = {
  * Filters -> Filter.N.Name / Filter.N.Value.M). Results are where the XML
  * answer holds them (lua_xml.c: <item> lists become arrays). */
 
-#define AWS_PCX(req) {"vpc_peering_connection_id", "VpcPeeringConnectionId", PL_IN_QUERY, PL_T_STRING, req, "aws_pcx", 0, 0, NULL}
-#define AWS_FILTERS {"filters", "Filter", PL_IN_QUERY, PL_T_TABLE, 0, NULL, 0, 0, NULL}
+#define AWS_PCX(req) {"vpc_peering_connection_id", "VpcPeeringConnectionId", PL_IN_QUERY, PL_T_STRING, req, "aws_pcx", 0, 0, NULL, NULL}
+#define AWS_FILTERS {"filters", "Filter", PL_IN_QUERY, PL_T_TABLE, 0, NULL, 0, 0, NULL, NULL}
 
 static const pl_param aws_describe_pcx[] = {
-  {"vpc_peering_connection_ids", "VpcPeeringConnectionId", PL_IN_QUERY, PL_T_STRINGS, 0, "aws_pcx", 0, 0, NULL},
+  {"vpc_peering_connection_ids", "VpcPeeringConnectionId", PL_IN_QUERY, PL_T_STRINGS, 0, "aws_pcx", 0, 0, NULL, NULL},
   AWS_FILTERS, END};
 static const pl_param aws_one_pcx[] = {AWS_PCX(1), END};
 static const pl_param aws_describe_rtb[] = {
-  {"route_table_ids", "RouteTableId", PL_IN_QUERY, PL_T_STRINGS, 0, "aws_rtb", 0, 0, NULL}, AWS_FILTERS, END};
+  {"route_table_ids", "RouteTableId", PL_IN_QUERY, PL_T_STRINGS, 0, "aws_rtb", 0, 0, NULL, NULL}, AWS_FILTERS, END};
 static const pl_param aws_create_route[] = {
-  {"route_table_id", "RouteTableId", PL_IN_QUERY, PL_T_STRING, 1, "aws_rtb", 0, 0, NULL},
-  {"destination_cidr_block", "DestinationCidrBlock", PL_IN_QUERY, PL_T_STRING, 1, "cidr4", 0, 0, NULL},
+  {"route_table_id", "RouteTableId", PL_IN_QUERY, PL_T_STRING, 1, "aws_rtb", 0, 0, NULL, NULL},
+  {"destination_cidr_block", "DestinationCidrBlock", PL_IN_QUERY, PL_T_STRING, 1, "cidr4", 0, 0, NULL, NULL},
   AWS_PCX(1), END};
 static const pl_param aws_delete_route[] = {
-  {"route_table_id", "RouteTableId", PL_IN_QUERY, PL_T_STRING, 1, "aws_rtb", 0, 0, NULL},
-  {"destination_cidr_block", "DestinationCidrBlock", PL_IN_QUERY, PL_T_STRING, 1, "cidr4", 0, 0, NULL}, END};
+  {"route_table_id", "RouteTableId", PL_IN_QUERY, PL_T_STRING, 1, "aws_rtb", 0, 0, NULL, NULL},
+  {"destination_cidr_block", "DestinationCidrBlock", PL_IN_QUERY, PL_T_STRING, 1, "cidr4", 0, 0, NULL, NULL}, END};
 static const pl_param aws_describe_sg[] = {
-  {"group_ids", "GroupId", PL_IN_QUERY, PL_T_STRINGS, 0, "aws_sg", 0, 0, NULL}, AWS_FILTERS, END};
+  {"group_ids", "GroupId", PL_IN_QUERY, PL_T_STRINGS, 0, "aws_sg", 0, 0, NULL, NULL}, AWS_FILTERS, END};
 static const pl_param aws_ingress[] = {
-  {"group_id", "GroupId", PL_IN_QUERY, PL_T_STRING, 1, "aws_sg", 0, 0, NULL},
-  {"ip_permissions", "IpPermissions", PL_IN_QUERY, PL_T_TABLE, 1, NULL, 0, 0, NULL}, END};
+  {"group_id", "GroupId", PL_IN_QUERY, PL_T_STRING, 1, "aws_sg", 0, 0, NULL, NULL},
+  {"ip_permissions", "IpPermissions", PL_IN_QUERY, PL_T_TABLE, 1, NULL, 0, 0, NULL, NULL}, END};
 static const pl_param aws_none[] = {END};
 /* RoleSessionName: 2 to 64 characters (sts AssumeRoleRequest, roleSessionNameType) */
 static const pl_param aws_assume_role[] = {
-  {"role_arn", "RoleArn", PL_IN_QUERY, PL_T_STRING, 1, "aws_role_arn", 0, 0, NULL},
-  {"role_session_name", "RoleSessionName", PL_IN_QUERY, PL_T_STRING, 1, "nonempty", 2, 64, NULL}, END};
+  {"role_arn", "RoleArn", PL_IN_QUERY, PL_T_STRING, 1, "aws_role_arn", 0, 0, NULL, NULL},
+  {"role_session_name", "RoleSessionName", PL_IN_QUERY, PL_T_STRING, 1, "nonempty", 2, 64, NULL, NULL}, END};
 static const pl_param aws_zone_vpc[] = {
   PATH("hosted_zone_id", "Id", "nonempty"),
-  {"vpc_id", "VPC.VPCId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL},
-  {"vpc_region", "VPC.VPCRegion", PL_IN_BODY, PL_T_STRING, 1, "aws_region", 0, 0, NULL},
-  {"comment", "Comment", PL_IN_BODY, PL_T_STRING, 0, NULL, 0, 256, NULL}, END};
+  {"vpc_id", "VPC.VPCId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL, NULL},
+  {"vpc_region", "VPC.VPCRegion", PL_IN_BODY, PL_T_STRING, 1, "aws_region", 0, 0, NULL, NULL},
+  {"comment", "Comment", PL_IN_BODY, PL_T_STRING, 0, NULL, 0, 256, NULL, NULL}, END};
 static const pl_param aws_change[] = {PATH("id", "Id", "nonempty"), END};
 /* ListHostedZonesByVPC: the query's vpcid and vpcregion */
 static const pl_param aws_zones_by_vpc[] = {
-  {"vpc_id", "vpcid", PL_IN_QUERY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL},
-  {"vpc_region", "vpcregion", PL_IN_QUERY, PL_T_STRING, 1, "aws_region", 0, 0, NULL}, END};
+  {"vpc_id", "vpcid", PL_IN_QUERY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL, NULL},
+  {"vpc_region", "vpcregion", PL_IN_QUERY, PL_T_STRING, 1, "aws_region", 0, 0, NULL, NULL}, END};
 
 #define R53 "/2013-04-01"
 /* A retried accept, route or rule that landed the first time is answered

@@ -24,6 +24,8 @@ typedef struct pl_param {
   const char *check;             /* validator (pl_valid_by_name) for each string, or NULL */
   unsigned short minlen, maxlen; /* string length bounds, 0 = none */
   const char *const *oneof;      /* allowed values, NULL-terminated, or NULL */
+  const char *dflt;              /* sent when not given: a string as it is, "true"/"false" for a
+                                    bool; NULL: nothing */
 } pl_param;
 
 typedef struct pl_op {

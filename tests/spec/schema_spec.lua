@@ -98,6 +98,17 @@ describe("the emulator and the clients against the published OpenAPI specs", fun
       end
     end)
 
+    it("lists a page of the most the spec allows (LimitParam, 100) unless told, and takes a limit given", function()
+      local as = assert(peerlua.aerospike({}))
+      assert(as:list_peerings({ cluster_id = AS_CLUSTER }))
+      assert(as:list_peerings({ cluster_id = AS_CLUSTER, limit = "5" }))
+      local urls = {}
+      for _, e in ipairs(exchanges) do
+        if e.url:find("/vpc-peerings", 1, true) then urls[#urls + 1] = e.url:match("%?(.*)$") end
+      end
+      assert.same({ "limit=100", "limit=5" }, urls)
+    end)
+
     it("would catch a required field dropped from a create, either way", function()
       local as = assert(peerlua.aerospike({}))
       assert(as:create_peering(args))

@@ -61,19 +61,9 @@ function M.reauthorize(client, resp)
   return true
 end
 
--- The list answers 10 peerings a page unless asked for more (100 at
--- most): ask for the most, so that few pages cover every peering. A
--- create must say isSecureConnection (required by VPCPeeringCreateSchema,
--- default true: shared/reference/aerospike_cloud_public_api_v1_openapi.yaml).
-local DEFAULTS = { list_peerings = { limit = "100" }, create_peering = { is_secure_connection = true } }
-function M.defaults(_, opname, args)
-  local d = DEFAULTS[opname]
-  if not d then return args end
-  local copy = {}
-  for k, v in pairs(d) do copy[k] = v end
-  for k, v in pairs(args) do copy[k] = v end
-  return copy
-end
+-- The list's page size (the most, 100) and a create's isSecureConnection
+-- (true) are the table's defaults (core/engine/pl_provider.c, as_list and
+-- as_create).
 
 -- The list is paged: {count, meta = {total, limit, offset}, vpcPeerings}
 -- (shared/reference/aerospike_cloud_public_api_v1_openapi.yaml,
