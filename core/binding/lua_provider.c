@@ -903,6 +903,18 @@ static void push_providers(lua_State *L) {
     lua_pushstring(L, pv->sim_prefix);
     lua_setfield(L, -2, "sim_prefix");
     if (pv->creds) push_creds(L, pv->creds);
+    lua_newtable(L); /* settled = {op = {read =, field =, want =}} */
+    for (const pl_settled *st = pv->settled; st && st->op; st++) {
+      lua_createtable(L, 0, 3);
+      lua_pushstring(L, st->read);
+      lua_setfield(L, -2, "read");
+      lua_pushstring(L, st->field);
+      lua_setfield(L, -2, "field");
+      lua_pushstring(L, st->want);
+      lua_setfield(L, -2, "want");
+      lua_setfield(L, -2, st->op);
+    }
+    lua_setfield(L, -2, "settled");
     lua_newtable(L);
     for (const pl_op *op = pv->ops; op->name; op++) {
       push_op(L, op);

@@ -510,6 +510,14 @@ static const pl_match aiven_match[] = {{"peer_cloud_account", "peer_cloud_accoun
                                        {"peer_region", "peer_region", PL_MATCH_IF_ARG},
                                        {NULL, NULL, 0}};
 
+/* A Huawei accept or reject answered 409: made already if the peering's
+ * status is the one asked for (the accepter's targets, ACTIVE and
+ * REJECTED, in Terraform's accepter: providers.md 2.4); that a repeated
+ * accept is answered 409 is a model. */
+static const pl_settled huawei_settled[] = {{"accept_peering", "get_vpc_peering", "status", "ACTIVE"},
+                                            {"reject_peering", "get_vpc_peering", "status", "REJECTED"},
+                                            {NULL, NULL, NULL, NULL}};
+
 /* Credentials: the environment variables the providers' own tools read
  * (providers.md 7, the table of variables), else PEERLUA_<PROVIDER>_<FIELD>
  * where no tool defines any. Not in that table: HW_USER_NAME, HW_PASSWORD
@@ -551,27 +559,27 @@ static const pl_cred aiven_creds[] = {{"token", {"AIVEN_TOKEN", "AIVEN_AUTH_TOKE
  * prefixes are this project's own (lua/peerlua/sim/). */
 const pl_provider pl_providers[] = {
     {"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, instaclustr_match},
+     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, instaclustr_match, NULL},
     {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, instaclustr_match},
+     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, instaclustr_match, NULL},
     {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1, huawei_errors,
-     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy, huawei_creds, NULL, huawei_match},
+     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy, huawei_creds, NULL, huawei_match, huawei_settled},
     {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1, aerospike_errors,
-     "https://api.aerospike.com/v1", "/aerospike/v1", NULL, aerospike_creds, NULL, aerospike_match},
+     "https://api.aerospike.com/v1", "/aerospike/v1", NULL, aerospike_creds, NULL, aerospike_match, NULL},
     {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1, upcloud_errors, "https://api.upcloud.com/1.3",
-     "/upcloud/1.3", NULL, upcloud_creds, NULL, upcloud_match},
+     "/upcloud/1.3", NULL, upcloud_creds, NULL, upcloud_match, NULL},
     /* Aiven: "Rate limit 120 exceeded" per minute (providers.md 5.4,
      * aiven/terraform-provider-aiven#575) */
     {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1, aiven_errors, "https://api.aiven.io", "/aiven", NULL,
-     aiven_creds, NULL, aiven_match},
+     aiven_creds, NULL, aiven_match, NULL},
     /* EC2's request token buckets: mutating actions refill at 5 a second
      * (bucket 200), non-mutating at 20 (bucket 100); per account and Region
      * ("Request throttling for the Amazon EC2 API",
      * docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
      * One key for every action: the lower rate and the smaller bucket. */
     {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 100, aws_errors,
-     "https://ec2.{region}.amazonaws.com", "/aws", aws_busy, NULL, aws_done, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
+     "https://ec2.{region}.amazonaws.com", "/aws", aws_busy, NULL, aws_done, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
 
 const pl_provider *pl_provider_find(const char *name, const char *api) {
   for (const pl_provider *p = pl_providers; p->name; p++)

@@ -115,6 +115,13 @@ typedef struct pl_match {
   unsigned char flags;
 } pl_match;
 
+/* A change refused with 409 may be made already (an earlier attempt
+ * landed): read it with op `read` (the same arguments) and it is made when
+ * the object's `field` is `want`. */
+typedef struct pl_settled {
+  const char *op, *read, *field, *want;
+} pl_settled;
+
 /* A credential or setting a client reads: from its option `field`, else
  * the environment (env, the first set wins), else the profile file's key
  * "<provider>.<field>" (lua/peerlua/credentials.lua). */
@@ -145,6 +152,7 @@ typedef struct pl_provider {
   const pl_cred *creds;         /* ends with field == NULL; NULL: the provider reads its own (AWS's chain) */
   const pl_done *done;          /* ends with op == NULL; NULL: none */
   const pl_match *match;        /* ends with arg == NULL; NULL: the provider's match.test says */
+  const pl_settled *settled;    /* ends with op == NULL; NULL: none */
 } pl_provider;
 
 /* Whether status, with the error's code word (NULL: none), answered to op

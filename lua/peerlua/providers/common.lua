@@ -90,6 +90,24 @@ function M.credentials(client, opts, spec)
   return core.require("peerlua.credentials").resolve(spec)
 end
 
+-- settled(client, opname, args) -> the object | nil: whether a change
+-- refused with 409 is made already, by the provider table's rule
+-- (core/engine/pl_provider.c, pl_settled): read it with the rule's
+-- operation, given the arguments that operation takes, and look at the
+-- field. The object is where the read's result is ({"peering": {...}}).
+function M.settled(client, opname, args)
+  local rule = client.desc.settled[opname]
+  if not rule then return nil end
+  local read = client.desc.ops[rule.read]
+  local given = {}
+  for name in pairs(read.params) do given[name] = args[name] end
+  local body = client:call(rule.read, given)
+  local obj = body
+  for key in (read.result or ""):gmatch("[^.]+") do obj = type(obj) == "table" and obj[key] or nil end
+  if type(obj) == "table" and obj[rule.field] == rule.want then return obj end
+  return nil
+end
+
 -- For providers whose every request carries the header credentials left
 -- in client.auth_header (a static credential, held in C since), and that
 -- never need a fresh one on a 401.

@@ -145,16 +145,9 @@ end
 
 -- An accept or reject answered 409: if the peering is already in the
 -- state asked for, an earlier attempt (ours, or one the transport re-sent
--- after a dropped connection) landed, and that is success.
-local SETTLED = { accept_peering = "ACTIVE", reject_peering = "REJECTED" }
-function M.settled(client, opname, args)
-  local want = SETTLED[opname]
-  if not want then return nil end
-  local body = client:call("get_vpc_peering", { peering_id = args.peering_id })
-  -- GET wraps the peering ({"peering": {...}}); accept and reject answer it bare
-  if type(body) == "table" and type(body.peering) == "table" and body.peering.status == want then return body.peering end
-  return nil
-end
+-- after a dropped connection) landed, and that is success. The rule is the
+-- table's (pl_provider.c, huawei_settled).
+M.settled = common.settled
 
 local function fetch_token(client)
   local c = client.creds
