@@ -660,7 +660,7 @@ static void push_arg(lua_State *L, int args, const char *names) {
 
 /* core.matches(provider, api, raw, args) -> whether the peering object raw
  * is the one args ask for, by the provider's pl_match pairs; nil when the
- * provider has none (its match.test says).  [-4, +1] */
+ * provider has none (AWS: no peering is created on that side).  [-4, +1] */
 static int l_matches(lua_State *L) {
   const pl_provider *pv = pl_provider_find(luaL_checkstring(L, 1), luaL_optstring(L, 2, ""));
   luaL_checktype(L, 4, LUA_TTABLE);
@@ -811,9 +811,9 @@ static int read_error_info(lua_State *L) {
 #define ERROR_INFO_KEY "peerlua.error_info" /* resp -> info | false, weak keys */
 
 /* core.error_info(provider, api, resp) -> info | nil (read_error_info),
- * read once per answer: the busy rules, the provider's outcome and
- * reauthorize rules and the error itself all ask about the same failed
- * answer. */
+ * read once per answer: the busy and done rules, the provider's confirm
+ * and reauthorize rules and the error itself all ask about the same
+ * failed answer. */
 static int l_error_info(lua_State *L) {
   luaL_checktype(L, 3, LUA_TTABLE);
   lua_settop(L, 3);

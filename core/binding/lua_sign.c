@@ -206,7 +206,6 @@ typedef struct sign_job {
   const char *id, *secret, *token; /* token: a temporary key's, or NULL */
   const char *region, *service;    /* AWS only */
   const char *date;                /* YYYYMMDDTHHMMSSZ */
-  long expires;                    /* AWS presigned: seconds; 0: the header form */
 } sign_job;
 
 /* Where the headers of a signed request go: 0, or nonzero on failure. */

@@ -151,7 +151,7 @@ typedef struct pl_provider {
   const pl_busy *busy;          /* ends with op == NULL; NULL: none */
   const pl_cred *creds;         /* ends with field == NULL; NULL: the provider reads its own (AWS's chain) */
   const pl_done *done;          /* ends with op == NULL; NULL: none */
-  const pl_match *match;        /* ends with arg == NULL; NULL: the provider's match.test says */
+  const pl_match *match;        /* ends with arg == NULL; NULL: no listed peering is the one (AWS creates none) */
   const pl_settled *settled;    /* ends with op == NULL; NULL: none */
 } pl_provider;
 

@@ -34,7 +34,14 @@
  * runs of white space made one space, and a repeated name's values joined
  * by ',' in the order given. Host (the one given, else the URL's),
  * x-amz-date and, with a session token, x-amz-security-token are signed
- * along with every header given. */
+ * along with every header given.
+ *
+ * Presigned (the query form, pl_sigv4_req.expires > 0): X-Amz-Algorithm,
+ * X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and,
+ * with a session token, X-Amz-Security-Token join the URL's query, which
+ * the canonical request sorts in; the headers signed are those given and
+ * Host; the URL comes back with those and X-Amz-Signature after its own
+ * query, in the order aws-c-auth's suite writes them. */
 #ifndef PL_SIGN_H
 #define PL_SIGN_H
 #include <stddef.h>

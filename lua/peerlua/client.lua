@@ -17,7 +17,7 @@
 --       (asked on a 401, and on the statuses in spec.reauth_statuses)
 --   reads = {op = true}  operations a dry run sends although they are not
 --       GETs (AWS's Query API: Describe*, AssumeRole ... change nothing)
---   match = {list=, key=, test=, gone=, complete=}  how to find the peering
+--   match = {list=, key=, gone=, complete=}  how to find the peering
 --       args ask for (ensure_peering, and the reconcile after an ambiguous
 --       create, so nothing is created twice): see Client:find_created
 --   conflict(client, args, found) -> what differs between the peering asked

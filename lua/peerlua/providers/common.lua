@@ -70,9 +70,10 @@ end
 -- what is the provider's own: provider, fields, env, settings, secrets,
 -- and complete, or need (the fields that must all be there; the table's
 -- by default) and what (what the message calls them when they are not:
--- M.hint); sim_account when the fixture's first account is not it. Every provider looks in the same places the same way: the
--- options, the environment, the profile (opts.profile, $PEERLUA_PROFILE,
--- "default"), and under an emulator its fixture account alone.
+-- M.hint); sim_account when the fixture's first account is not it. Every
+-- provider looks in the same places the same way: the options, the
+-- environment, the profile (opts.profile, $PEERLUA_PROFILE, "default"),
+-- and under an emulator its fixture account alone.
 function M.credentials(client, opts, spec)
   -- the provider's fields, their environment variables and which are
   -- required or secret: data (core/engine/pl_provider.c, pl_cred)
