@@ -9,15 +9,16 @@ BUILD_DIR=build-bench BUILD_TYPE=Release scripts/build.sh >/dev/null
 B=build-bench
 quick=${1:-}
 
-# One CPU for the emulators, the others for what drives them: two busy
-# processes sharing a core trade places and the figures wander (on a
-# 2-core machine, /_test gave 25k or 38k req/s by placement alone).
+# One CPU for the standalone emulators, the others for the clients that
+# drive them: two busy processes sharing a core trade places and the
+# figures wander (on a 2-core machine, /_test gave 25k or 38k req/s by
+# placement alone). A benchmark whose emulator runs in its own process
+# (--sim: 20 peerings, both sides) keeps every CPU.
 cpus=$(nproc)
-serve=()
+serve=() drive=()
 if [ "$cpus" -ge 2 ] && command -v taskset >/dev/null; then
-  serve=(taskset -c $((cpus - 1)))
-  taskset -pc 0-$((cpus - 2)) $$ >/dev/null # this script, and all it starts from here
-  echo "emulators on CPU $((cpus - 1)), the rest on 0-$((cpus - 2))"
+  serve=(taskset -c $((cpus - 1))) drive=(taskset -c 0-$((cpus - 2)))
+  echo "emulators on CPU $((cpus - 1)), their clients on 0-$((cpus - 2))"
 fi
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -44,14 +45,14 @@ n=2000; runs=5
 [ "$quick" = quick ] && { n=500; runs=3; }
 c_times=(); l_times=()
 for _ in $(seq $runs); do
-  c_times+=("$(timeit "$B/bench_curl_loop" "$get" $n)")
-  l_times+=("$(timeit "$B/peerlua" tests/bench/seq_get.lua "$get" $n)")
+  c_times+=("$(timeit "${drive[@]}" "$B/bench_curl_loop" "$get" $n)")
+  l_times+=("$(timeit "${drive[@]}" "$B/peerlua" tests/bench/seq_get.lua "$get" $n)")
 done
 c=$(printf '%s\n' "${c_times[@]}" | median); l=$(printf '%s\n' "${l_times[@]}" | median)
 row "$n sequential GETs (median of $runs), s" "C: $(printf %.3f "$c")" "peerlua: $(printf %.3f "$l")" "$(ratio "$l" "$c")x" "target <= 1.10x"
 
 # --- 1b. client:get_peering vs the same GET sent bare through peerlua.http --
-gp=$("$B/peerlua" tests/bench/get_peering.lua $n $runs)
+gp=$("${drive[@]}" "$B/peerlua" tests/bench/get_peering.lua $n $runs)
 gb=$(sed -E 's/.*bare=([0-9.]+).*/\1/' <<<"$gp"); gc=$(sed -E 's/.*client=([0-9.]+).*/\1/' <<<"$gp")
 row "$n client:get_peering (median of $runs), s" "bare: $gb" "client: $gc" "$(ratio "$gc" "$gb")x" "target <= 1.05x"
 
@@ -63,7 +64,7 @@ row "start-up, $k runs, s" "lua5.4: $(printf %.3f "$lua_t")" "peerlua: $(printf 
 
 # --- 3. 1,000 idle tasks, one request per second each ---------------------
 secs=30; [ "$quick" = quick ] && secs=5
-idle=$("$B/peerlua" tests/bench/idle_tasks.lua "$get" 1000 $secs)
+idle=$("${drive[@]}" "$B/peerlua" tests/bench/idle_tasks.lua "$get" 1000 $secs)
 rss=$(sed -E 's/.*rss_mb=([0-9.]+).*/\1/' <<<"$idle")
 cpu=$(sed -E 's/.*cpu_pct=([0-9.]+).*/\1/' <<<"$idle")
 row "1000 tasks x 1 req/s for ${secs}s: peak RSS MB" "limit: 40" "peerlua: $rss" "$(ratio "$rss" 40)x" "target <= 1.0x"
@@ -73,7 +74,7 @@ echo "idle tasks: $idle"
 # (user + system CPU), against what each idle task's GET cost. At 1,000
 # requests a second, 5% of a core is 50 us per request.
 nc=10000; [ "$quick" = quick ] && nc=2000
-c_cpu=$( { TIMEFORMAT='%3U %3S'; time "$B/bench_curl_loop" "$get" $nc >/dev/null; } 2>&1 | awk '{print $1 + $2}')
+c_cpu=$( { TIMEFORMAT='%3U %3S'; time "${drive[@]}" "$B/bench_curl_loop" "$get" $nc >/dev/null; } 2>&1 | awk '{print $1 + $2}')
 c_us=$(echo "scale=1; $c_cpu * 1000000 / $nc" | bc -l)
 idle_req=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$idle")
 idle_cpu=$(sed -E 's/.* cpu=([0-9.]+)s.*/\1/' <<<"$idle")
@@ -121,7 +122,7 @@ shared_run() { # REDIS_URL|none -> "requests R rejected_429 N busiest_window W r
   "$B/peerlua" -e "require('peerlua').http.request{ method = 'POST', url = '$url/_sim/reset' }"
   local pids=()
   for _ in $(seq $jobs); do
-    "$B/peerlua" tests/bench/shared_worker.lua "$url" "$1" 34.5 $rsecs 50 >/dev/null &
+    "${drive[@]}" "$B/peerlua" tests/bench/shared_worker.lua "$url" "$1" 34.5 $rsecs 50 >/dev/null &
     pids+=($!)
   done
   wait "${pids[@]}"
@@ -147,7 +148,7 @@ echo "shared throttle: alone: $alone; redis: $shared"
 an=20000; [ "$quick" = quick ] && an=5000
 # requests per second; a run with answers other than 2xx stops the benchmark, saying so
 rps() {
-  ab -k -c 50 -n $an "$@" 2>/dev/null | awk '/^Requests per second/ { r = $4 } /^Non-2xx/ { bad = $3 }
+  "${drive[@]}" ab -k -c 50 -n $an "$@" 2>/dev/null | awk '/^Requests per second/ { r = $4 } /^Non-2xx/ { bad = $3 }
     END { if (bad || r == "") { print "ab: " (bad ? bad " non-2xx answers" : "no result") > "/dev/stderr"; exit 1 }
           print r }'
 }
