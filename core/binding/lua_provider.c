@@ -18,15 +18,19 @@
 
 #define ARRAY_MT_KEY "peerlua.json.array_mt"
 
+/* [-0, +0] t.k = v (nil when v is NULL) for the table t on top. */
+static void set_string(lua_State *L, const char *k, const char *v) {
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
 /* ---- problems ---------------------------------------------------------- */
 
 /* [-0, +0] Append {field=, rule=} to the list at index list. */
 static void problem(lua_State *L, int list, const char *field, const char *rule) {
   lua_createtable(L, 0, 2);
-  lua_pushstring(L, field);
-  lua_setfield(L, -2, "field");
-  lua_pushstring(L, rule);
-  lua_setfield(L, -2, "rule");
+  set_string(L, "field", field);
+  set_string(L, "rule", rule);
   lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
 }
 
@@ -241,8 +245,7 @@ static void convert(lua_State *L, int list, const pl_param *p) {
         lua_newtable(L);
         lua_pushnil(L);
         while (lua_next(L, -4)) lua_pushvalue(L, -2), lua_insert(L, -2), lua_settable(L, -4);
-        lua_pushstring(L, s + raw_skip(p, s, len));
-        lua_setfield(L, -2, "type");
+        set_string(L, "type", s + raw_skip(p, s, len));
         lua_replace(L, -3);
       }
       if (table) lua_pop(L, 1); /* the type */
@@ -386,10 +389,8 @@ static int invalid(lua_State *L, int list, const pl_provider *pv, const pl_op *o
   pl_push_error(L, "invalid", lua_tostring(L, -2));
   lua_pushvalue(L, list);
   lua_setfield(L, -2, "details");
-  lua_pushstring(L, pv->name);
-  lua_setfield(L, -2, "provider");
-  lua_pushstring(L, op->name);
-  lua_setfield(L, -2, "op");
+  set_string(L, "provider", pv->name);
+  set_string(L, "op", op->name);
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "retryable");
   return 2;
@@ -545,12 +546,9 @@ static int l_prepare(lua_State *L) {
 /* [-0, +1] A description of op. */
 static void push_op(lua_State *L, const pl_op *op) {
   lua_createtable(L, 0, 10);
-  lua_pushstring(L, op->method);
-  lua_setfield(L, -2, "method");
-  lua_pushstring(L, op->path);
-  lua_setfield(L, -2, "path");
-  lua_pushstring(L, op->service);
-  lua_setfield(L, -2, "service");
+  set_string(L, "method", op->method);
+  set_string(L, "path", op->path);
+  set_string(L, "service", op->service);
   lua_newtable(L);
   for (int i = 0; i < 4 && op->ok[i]; i++) {
     lua_pushboolean(L, 1);
@@ -558,8 +556,7 @@ static void push_op(lua_State *L, const pl_op *op) {
   }
   lua_setfield(L, -2, "ok");
   if (op->result) {
-    lua_pushstring(L, op->result);
-    lua_setfield(L, -2, "result");
+    set_string(L, "result", op->result);
   }
   lua_pushboolean(L, op->idempotent);
   lua_setfield(L, -2, "idempotent");
@@ -638,26 +635,6 @@ static void push_field(lua_State *L, int body, int resp, const char *paths, int 
   lua_pushnil(L);
 }
 
-/* [-0, +1] The first of the arguments names ("a|b") given, as a string
- * (a number as its decimal word, a table by its uuid), or nil. */
-static void push_arg(lua_State *L, int args, const char *names) {
-  for (const char *p = names; p;) {
-    const char *bar = strchr(p, '|');
-    lua_pushlstring(L, p, bar ? (size_t)(bar - p) : strlen(p));
-    int t = lua_gettable(L, args);
-    if (t == LUA_TTABLE) {
-      lua_getfield(L, -1, "uuid");
-      lua_remove(L, -2);
-      t = lua_type(L, -1);
-    }
-    if (t == LUA_TNUMBER) lua_tostring(L, -1);
-    if (t == LUA_TSTRING || t == LUA_TNUMBER) return;
-    lua_pop(L, 1);
-    p = bar ? bar + 1 : NULL;
-  }
-  lua_pushnil(L);
-}
-
 /* core.matches(provider, api, raw, args) -> whether the peering object raw
  * is the one args ask for, by the provider's pl_match pairs; nil when the
  * provider has none (AWS: no peering is created on that side).  [-4, +1] */
@@ -670,7 +647,7 @@ static int l_matches(lua_State *L) {
   }
   int ok = lua_type(L, 3) == LUA_TTABLE;
   for (const pl_match *m = pv->match; ok && m->arg; m++) {
-    push_arg(L, 4, m->arg);
+    push_field(L, 4, 4, m->arg, LUA_TSTRING);
     push_field(L, 3, 3, m->field, LUA_TSTRING);
     int no_arg = lua_isnil(L, -2), no_field = lua_isnil(L, -1);
     if (!((no_arg && (m->flags & PL_MATCH_IF_ARG)) || (no_field && (m->flags & PL_MATCH_IF_FIELD))))
@@ -886,32 +863,23 @@ static void push_providers(lua_State *L) {
   lua_newtable(L);
   for (const pl_provider *pv = pl_providers; pv->name; pv++) {
     lua_createtable(L, 0, 8);
-    lua_pushstring(L, pv->name);
-    lua_setfield(L, -2, "name");
-    lua_pushstring(L, pv->api);
-    lua_setfield(L, -2, "api");
-    lua_pushstring(L, pv->id_field);
-    lua_setfield(L, -2, "id_field");
-    lua_pushstring(L, pv->status_field);
-    lua_setfield(L, -2, "status_field");
+    set_string(L, "name", pv->name);
+    set_string(L, "api", pv->api);
+    set_string(L, "id_field", pv->id_field);
+    set_string(L, "status_field", pv->status_field);
     lua_pushnumber(L, pv->rate);
     lua_setfield(L, -2, "rate");
     lua_pushnumber(L, pv->burst);
     lua_setfield(L, -2, "burst");
-    lua_pushstring(L, pv->base_url);
-    lua_setfield(L, -2, "base_url");
-    lua_pushstring(L, pv->sim_prefix);
-    lua_setfield(L, -2, "sim_prefix");
+    set_string(L, "base_url", pv->base_url);
+    set_string(L, "sim_prefix", pv->sim_prefix);
     if (pv->creds) push_creds(L, pv->creds);
     lua_newtable(L); /* settled = {op = {read =, field =, want =}} */
     for (const pl_settled *st = pv->settled; st && st->op; st++) {
       lua_createtable(L, 0, 3);
-      lua_pushstring(L, st->read);
-      lua_setfield(L, -2, "read");
-      lua_pushstring(L, st->field);
-      lua_setfield(L, -2, "field");
-      lua_pushstring(L, st->want);
-      lua_setfield(L, -2, "want");
+      set_string(L, "read", st->read);
+      set_string(L, "field", st->field);
+      set_string(L, "want", st->want);
       lua_setfield(L, -2, st->op);
     }
     lua_setfield(L, -2, "settled");

@@ -503,8 +503,10 @@ static const pl_match instaclustr_match[] = {
     {NULL, NULL, 0}};
 static const pl_match huawei_match[] = {{"name", "name", 0}, {"vpc_id", "accept_vpc_info.vpc_id", 0}, {NULL, NULL, 0}};
 static const pl_match aerospike_match[] = {{"vpc_id", "vpcId", 0}, {NULL, NULL, 0}};
-static const pl_match upcloud_match[] = {
-    {"network", "network.uuid", 0}, {"peer_network", "peer_network.uuid", 0}, {NULL, NULL, 0}};
+/* an UpCloud network argument is "<uuid>" or {uuid = "<uuid>"} */
+static const pl_match upcloud_match[] = {{"network.uuid|network", "network.uuid", 0},
+                                         {"peer_network.uuid|peer_network", "peer_network.uuid", 0},
+                                         {NULL, NULL, 0}};
 static const pl_match aiven_match[] = {{"peer_cloud_account", "peer_cloud_account", 0},
                                        {"peer_vpc", "peer_vpc", 0},
                                        {"peer_region", "peer_region", PL_MATCH_IF_ARG},

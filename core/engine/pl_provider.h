@@ -102,10 +102,10 @@ typedef struct pl_done {
 
 /* How a listed peering is the one a create's arguments ask for (the
  * reconcile after an ambiguous create, ensure_peering): every pair agrees.
- * arg names the argument ("a|b": the first given; a table given is
- * compared by its uuid), field the peering's path ("a|b": the first
- * there). Both must be there and the same, unless a flag says when the
- * pair is not compared. */
+ * arg is a path in the arguments, field one in the peering, each read as
+ * the error shapes' paths are ("a.b", "a|b": the first there). Both must
+ * be there and the same, unless a flag says when the pair is not
+ * compared. */
 enum {
   PL_MATCH_IF_ARG = 1,  /* not compared when the arguments lack it */
   PL_MATCH_IF_FIELD = 2 /* not compared when the peering lacks it */

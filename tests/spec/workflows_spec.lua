@@ -193,6 +193,18 @@ describe("workflows", function()
     assert.equal(1, #rules[1].rules)
   end)
 
+  it("finds an UpCloud peering again when the networks are given as {uuid = ...}", function()
+    local a = assert(peerlua.upcloud({}))
+    local first = assert(a:ensure_peering({ name = "uuid", network = { uuid = NET_A }, peer_network = NET_B }))
+    local again, how = a:ensure_peering({ name = "uuid", network = NET_A, peer_network = { uuid = NET_B } })
+    assert.equal("existing", how)
+    assert.equal(first.id, again.id)
+    again, how = a:ensure_peering({ name = "uuid", network = { uuid = NET_A }, peer_network = { uuid = NET_B } })
+    assert.equal("existing", how)
+    assert.equal(first.id, again.id)
+    assert.equal(1, count("POST", "/network%-peering$"))
+  end)
+
   it("peers UpCloud networks in both directions", function()
     local a = assert(peerlua.upcloud({}))
     local peer = peerlua.sim.fixture.upcloud.accounts[2]
