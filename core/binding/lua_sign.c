@@ -92,7 +92,7 @@ static int known_fields(lua_State *L, const char *const *fields) {
     for (int i = 0; k && fields[i] && !known; i++) known = strcmp(k, fields[i]) == 0;
     if (known) continue;
     const char *near = k ? pl_nearest(k, len, fields) : NULL;
-    const char *name = k ? lua_pushfstring(L, "%s", k) : lua_pushfstring(L, "(a %s key)", luaL_typename(L, -1));
+    const char *name = k ? k : lua_pushfstring(L, "(a %s key)", luaL_typename(L, -1)); /* k: anchored as the key */
     const char *rule =
         near ? lua_pushfstring(L, "is not a field (did you mean %s?)", near) : lua_pushliteral(L, "is not a field");
     return invalid(L, name, rule);
@@ -208,6 +208,13 @@ typedef struct sign_job {
   const char *date;                /* YYYYMMDDTHHMMSSZ */
 } sign_job;
 
+/* The SigV4 request of j: in the header form (expires 0), or presigned. */
+static pl_sigv4_req sigv4_of(const sign_job *j, long expires) {
+  pl_sigv4_req r = {j->method, j->url,   j->hs,     j->n,       j->body, j->body_len, j->id,
+                    j->secret, j->token, j->region, j->service, j->date, 0,           expires};
+  return r;
+}
+
 /* Where the headers of a signed request go: 0, or nonzero on failure. */
 typedef int (*put_header)(void *to, const char *name, const char *value, size_t len);
 
@@ -218,8 +225,7 @@ static int sign_one(sign_job *j, put_header put, void *to, char *err, size_t err
   pl_sign_out out;
   int failed;
   if (j->aws) {
-    pl_sigv4_req r = {j->method, j->url,   j->hs,     j->n,       j->body, j->body_len, j->id,
-                      j->secret, j->token, j->region, j->service, j->date, 0,           0};
+    pl_sigv4_req r = sigv4_of(j, 0);
     failed = pl_sign_aws(&r, &out, err, errlen);
   } else {
     /* a temporary key's token is a signed header (huaweicloud-sdk-go-v3
@@ -276,20 +282,29 @@ static int l_huawei_sign(lua_State *L) {
  * session_token=, region=, service=[, date=]} ->
  * {["X-Amz-Date"]=, Authorization=[, ["X-Amz-Security-Token"]=][, Host=]}
  * | nil, err   [-1, +(1|2)] */
+/* [-0, +(1|2|3)] The SigV4 fields of the table at 1 into job (fields: the
+ * nine strings first, then the others a signer takes): 0, or 2 with nil
+ * and an error pushed. The headers' array is left on the stack. */
+static int aws_job(lua_State *L, const char *const *fields, sign_job *job) {
+  const char *v[9];
+  const key_ud *k;
+  int e = known_fields(L, fields);
+  if (!e) e = get_strings(L, fields, 9, v, &job->body_len);
+  if (e || (e = key_field(L, &k)) || (e = get_headers(L, &job->hs, &job->n, &job->has_host))) return e;
+  job->aws = 1;
+  job->method = v[0], job->url = v[1], job->body = v[2], job->region = v[6], job->service = v[7], job->date = v[8];
+  job->id = k ? k->part[0] : v[3], job->secret = k ? k->part[1] : v[4], job->token = k ? k->part[2] : v[5];
+  return 0;
+}
+
 static int l_aws_sign(lua_State *L) {
   if (!lua_istable(L, 1)) return luaL_error(L, "aws_sign: expects a table of fields, got %s", luaL_typename(L, 1));
   lua_settop(L, 1);
   static const char *const fields[] = {"method", "url",     "body", "access_key", "secret_key", "session_token",
                                        "region", "service", "date", "headers",    "key",        NULL};
-  const char *v[9];
-  sign_job job = {.aws = 1};
-  const key_ud *k;
-  int e = known_fields(L, fields);
-  if (!e) e = get_strings(L, fields, 9, v, &job.body_len);
-  if (e || (e = key_field(L, &k)) || (e = get_headers(L, &job.hs, &job.n, &job.has_host))) return e;
-  job.method = v[0], job.url = v[1], job.body = v[2], job.region = v[6], job.service = v[7], job.date = v[8];
-  job.id = k ? k->part[0] : v[3], job.secret = k ? k->part[1] : v[4], job.token = k ? k->part[2] : v[5];
-  return push_signed(L, &job);
+  sign_job job = {0};
+  int e = aws_job(L, fields, &job);
+  return e ? e : push_signed(L, &job);
 }
 
 /* core.aws_presign{method=, url=, headers=, body=, access_key=,
@@ -304,15 +319,9 @@ static int l_aws_presign(lua_State *L) {
   static const char *const fields[] = {"method",        "url",     "body",    "access_key", "secret_key",
                                        "session_token", "region",  "service", "date",       "headers",
                                        "key",           "expires", NULL};
-  const char *v[9];
-  size_t body_len = 0;
-  const key_ud *k;
-  pl_sign_header *hs;
-  size_t n;
-  int has_host;
-  int e = known_fields(L, fields);
-  if (!e) e = get_strings(L, fields, 9, v, &body_len);
-  if (e || (e = key_field(L, &k)) || (e = get_headers(L, &hs, &n, &has_host))) return e;
+  sign_job job = {0};
+  int e = aws_job(L, fields, &job);
+  if (e) return e;
   lua_Integer expires = 3600;
   int t = lua_getfield(L, 1, "expires");
   if (t != LUA_TNIL) {
@@ -322,20 +331,9 @@ static int l_aws_presign(lua_State *L) {
       return invalid(L, "expires", "must be a whole number of seconds from 1 to 604800 (seven days)");
   }
   char date[17], err[160];
-  pl_sigv4_req r = {v[0] ? v[0] : "GET",
-                    v[1],
-                    hs,
-                    n,
-                    v[2],
-                    body_len,
-                    k ? k->part[0] : v[3],
-                    k ? k->part[1] : v[4],
-                    k ? k->part[2] : v[5],
-                    v[6],
-                    v[7],
-                    date_or_now(v[8], date),
-                    0,
-                    (long)expires};
+  if (!job.method) job.method = "GET";
+  job.date = date_or_now(job.date, date);
+  pl_sigv4_req r = sigv4_of(&job, (long)expires);
   pl_sign_out out;
   if (pl_sign_aws(&r, &out, err, sizeof err) != 0) return sign_failed(L, err);
   lua_pushlstring(L, out.url.data, out.url.len);
