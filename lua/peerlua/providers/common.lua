@@ -44,8 +44,8 @@ function M.hint(client, what, sets)
   local env = client.desc.creds.env or {}
   local fields, vars = {}, {}
   for i, set in ipairs(sets) do
-    local names = {}
-    for j, f in ipairs(set) do names[j] = (env[f] or { "PEERLUA_" .. client.name:upper() .. "_" .. f:upper() })[1] end
+    local names = {} -- a field with no variable of its own (none today) is not named
+    for _, f in ipairs(set) do names[#names + 1] = env[f] and env[f][1] end
     fields[i], vars[i] = words(set), words(names)
   end
   local function alts(list)
