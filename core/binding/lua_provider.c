@@ -3,6 +3,8 @@
  *   core.prepare(provider, api, op, args) -> request | nil, err
  *   core.error_info(provider, api, resp) -> {message=, code_word=, code=, request_id=, details=} | nil
  *   core.matches(provider, api, raw, args) -> whether a listed peering is the one args ask for
+ *   core.find_args(provider, api, args) -> the list that finds it, the key naming it
+ *   core.conflict(provider, api, raw, args) -> what a found one has otherwise than args ask, or nil
  * prepare checks every argument against the op's parameters (all problems
  * at once, in err.details) and builds method, path, query and body;
  * error_info reads a failed answer by the provider's error shapes. */
@@ -635,18 +637,24 @@ static void push_field(lua_State *L, int body, int resp, const char *paths, int 
   lua_pushnil(L);
 }
 
+/* The provider's find, or NULL (none: AWS creates no peering).  [-0, +0] */
+static const pl_find *find_of(lua_State *L) {
+  const pl_provider *pv = pl_provider_find(luaL_checkstring(L, 1), luaL_optstring(L, 2, ""));
+  return pv ? pv->find : NULL;
+}
+
 /* core.matches(provider, api, raw, args) -> whether the peering object raw
  * is the one args ask for, by the provider's pl_match pairs; nil when the
- * provider has none (AWS: no peering is created on that side).  [-4, +1] */
+ * provider has none.  [-4, +1] */
 static int l_matches(lua_State *L) {
-  const pl_provider *pv = pl_provider_find(luaL_checkstring(L, 1), luaL_optstring(L, 2, ""));
+  const pl_find *f = find_of(L);
   luaL_checktype(L, 4, LUA_TTABLE);
-  if (!pv || !pv->match) {
+  if (!f) {
     lua_pushnil(L);
     return 1;
   }
   int ok = lua_type(L, 3) == LUA_TTABLE;
-  for (const pl_match *m = pv->match; ok && m->arg; m++) {
+  for (const pl_match *m = f->match; ok && m->arg; m++) {
     push_field(L, 4, 4, m->arg, LUA_TSTRING);
     push_field(L, 3, 3, m->field, LUA_TSTRING);
     int no_arg = lua_isnil(L, -2), no_field = lua_isnil(L, -1);
@@ -655,6 +663,105 @@ static int l_matches(lua_State *L) {
     lua_pop(L, 2);
   }
   lua_pushboolean(L, ok);
+  return 1;
+}
+
+/* Whether name is one of the alternatives of paths ("a|b"). */
+static int path_names(const char *paths, const char *name) {
+  for (size_t n = strlen(name); paths; paths = strchr(paths, '|'), paths = paths ? paths + 1 : NULL)
+    if (strncmp(paths, name, n) == 0 && (paths[n] == '|' || paths[n] == '\0')) return 1;
+  return 0;
+}
+
+/* core.find_args(provider, api, args) -> the list's arguments (the scope
+ * taken from args), the key naming the peering args ask for (a list of
+ * strings: the match arguments, then the scope ones they do not name;
+ * "" for one not given); nil when the provider has no find.  [-3, +2] */
+static int l_find_args(lua_State *L) {
+  const pl_find *f = find_of(L);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  if (!f) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_newtable(L); /* 4: the list's arguments */
+  lua_newtable(L); /* 5: the key */
+  lua_Integer n = 0;
+  for (const pl_match *m = f->match; m->arg; m++) {
+    if (m->flags & PL_MATCH_IF_ARG) continue;
+    push_field(L, 3, 3, m->arg, LUA_TSTRING);
+    if (lua_isnil(L, -1)) lua_pop(L, 1), lua_pushliteral(L, "");
+    lua_rawseti(L, 5, ++n);
+  }
+  for (const char *const *k = f->scope; *k; k++) {
+    lua_getfield(L, 3, *k);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, 4, *k);
+    int named = 0;
+    for (const pl_match *m = f->match; m->arg && !named; m++) named = path_names(m->arg, *k);
+    if (named) {
+      lua_pop(L, 1);
+      continue;
+    }
+    if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) lua_pop(L, 1), lua_pushliteral(L, "");
+    lua_tostring(L, -1);
+    lua_rawseti(L, 5, ++n);
+  }
+  return 2;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* [-0, +1] The value at paths in the table at t as a set: a string, or a
+ * list's strings sorted and joined with ","; nil when absent or empty. */
+#define SET_MAX 64
+static void push_set(lua_State *L, int t, const char *paths) {
+  push_field(L, t, t, paths, LUA_TTABLE);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    push_field(L, t, t, paths, LUA_TSTRING);
+    return;
+  }
+  int list = lua_gettop(L);
+  const char *item[SET_MAX] = {NULL};
+  size_t n = 0;
+  luaL_checkstack(L, SET_MAX + 2, "set");
+  for (lua_Integer i = 1; n < SET_MAX && lua_rawgeti(L, list, i) != LUA_TNIL; i++)
+    if (lua_type(L, -1) == LUA_TSTRING) item[n++] = lua_tostring(L, -1); /* held on the stack */
+  qsort(item, n, sizeof *item, cmp_str);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (size_t i = 0; i < n; i++) {
+    if (i) luaL_addchar(&b, ',');
+    luaL_addstring(&b, item[i]);
+  }
+  luaL_pushresult(&b);
+  lua_replace(L, list);
+  lua_settop(L, list);
+  if (n == 0) lua_pop(L, 1), lua_pushnil(L);
+}
+
+/* core.conflict(provider, api, raw, args) -> what differs between the
+ * peering object raw, found for args, and args, in a field it cannot
+ * change in place ("its CIDR block is X, not Y"), or nil.  [-4, +1] */
+static int l_conflict(lua_State *L) {
+  const pl_find *f = find_of(L);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  for (const pl_fixed *x = f ? f->fixed : NULL; x && x->arg; x++) {
+    if (x->set)
+      push_set(L, 4, x->arg), push_set(L, 3, x->field);
+    else
+      push_field(L, 4, 4, x->arg, LUA_TSTRING), push_field(L, 3, 3, x->field, LUA_TSTRING);
+    if (!lua_isnil(L, -2) && !lua_isnil(L, -1) && !lua_rawequal(L, -2, -1)) {
+      lua_pushfstring(L, "its %s %s, not %s", x->what, lua_tostring(L, -1), lua_tostring(L, -2));
+      return 1;
+    }
+    lua_pop(L, 2);
+  }
+  lua_pushnil(L);
   return 1;
 }
 
@@ -858,7 +965,7 @@ static void push_creds(lua_State *L, const pl_cred *creds) {
 }
 
 /* [-0, +1] core.providers: ["instaclustr/v1"] = {name, api, ops, states, id_field, status_field, rate, burst,
- * base_url, sim_prefix, creds} */
+ * base_url, sim_prefix, creds, settled, gone} */
 static void push_providers(lua_State *L) {
   lua_newtable(L);
   for (const pl_provider *pv = pl_providers; pv->name; pv++) {
@@ -883,6 +990,11 @@ static void push_providers(lua_State *L) {
       lua_setfield(L, -2, st->op);
     }
     lua_setfield(L, -2, "settled");
+    if (pv->find) { /* gone = {state = true} */
+      lua_newtable(L);
+      for (const char *const *g = pv->find->gone; *g; g++) lua_pushboolean(L, 1), lua_setfield(L, -2, *g);
+      lua_setfield(L, -2, "gone");
+    }
     lua_newtable(L);
     for (const pl_op *op = pv->ops; op->name; op++) {
       push_op(L, op);
@@ -920,9 +1032,9 @@ static int core_index(lua_State *L) {
 }
 
 void pl_open_provider(lua_State *L, int ctxidx) {
-  static const luaL_Reg funcs[] = {{"prepare", l_prepare},           {"check", l_check},
-                                   {"error_info", l_error_info},     {"matches", l_matches},
-                                   {"set_array_mt", l_set_array_mt}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {
+      {"prepare", l_prepare},     {"check", l_check},       {"error_info", l_error_info},     {"matches", l_matches},
+      {"find_args", l_find_args}, {"conflict", l_conflict}, {"set_array_mt", l_set_array_mt}, {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
   lua_createtable(L, 0, 1);

@@ -495,22 +495,44 @@ static const pl_done aws_done[] = {
  * 1.2, 1.4; a v2 summary names no data centre), Huawei's CS peering with
  * accept_vpc_info (providers.md 2.5), Aerospike's VPCPeeringSchema,
  * UpCloud's network-peering {network, peer_network} (seed 003), Aiven's
- * peering connection (providers.md 5.2; a region only when asked for). */
+ * peering connection (providers.md 5.2; a region only when asked for).
+ * The scope: what each list operation takes (the pl_op tables
+ * above). Gone: the states of a peering being or once deleted; UpCloud's
+ * API has neither (providers.md 4: its states; a deleted peering is not
+ * listed), so every listed peering between the two networks counts, and
+ * Huawei's has no "deleting" (huawei_states). Fixed: ensure_peering
+ * changes nothing in place, so a peering found with another CIDR block
+ * (Aerospike) or other subnets (Instaclustr, v1's peerSubnets a list or
+ * {cidrs = list}: providers.md 1.2) is refused, not returned. */
 static const pl_match instaclustr_match[] = {
     {"peer_vpc_id", "peerVpcId", 0},
     {"peer_account_id|peer_aws_account_id", "peerAccountId|peerAwsAccountId", 0},
     {"cluster_data_centre_id|cdc_id", "clusterDataCentre|cdcId", PL_MATCH_IF_FIELD},
     {NULL, NULL, 0}};
+static const pl_fixed instaclustr_fixed[] = {
+    {"peer_subnets|peer_subnet", "peerSubnets.cidrs|peerSubnets|peerSubnet", "peer subnets are", 1},
+    {NULL, NULL, NULL, 0}};
+static const pl_find instaclustr_v1_find = {
+    {"cluster_data_centre_id", NULL}, {"deleted", "deleting", NULL}, instaclustr_match, instaclustr_fixed};
+static const pl_find instaclustr_v2_find = {
+    {NULL}, {"deleted", "deleting", NULL}, instaclustr_match, instaclustr_fixed};
 static const pl_match huawei_match[] = {{"name", "name", 0}, {"vpc_id", "accept_vpc_info.vpc_id", 0}, {NULL, NULL, 0}};
+static const pl_find huawei_find = {{"project_id", "cluster_id", NULL}, {"deleted", NULL}, huawei_match, NULL};
 static const pl_match aerospike_match[] = {{"vpc_id", "vpcId", 0}, {NULL, NULL, 0}};
+static const pl_fixed aerospike_fixed[] = {{"cidr_block", "cidrBlock", "CIDR block is", 0}, {NULL, NULL, NULL, 0}};
+static const pl_find aerospike_find = {
+    {"cluster_id", NULL}, {"deleted", "deleting", NULL}, aerospike_match, aerospike_fixed};
 /* an UpCloud network argument is "<uuid>" or {uuid = "<uuid>"} */
 static const pl_match upcloud_match[] = {{"network.uuid|network", "network.uuid", 0},
                                          {"peer_network.uuid|peer_network", "peer_network.uuid", 0},
                                          {NULL, NULL, 0}};
+static const pl_find upcloud_find = {{NULL}, {NULL}, upcloud_match, NULL};
 static const pl_match aiven_match[] = {{"peer_cloud_account", "peer_cloud_account", 0},
                                        {"peer_vpc", "peer_vpc", 0},
                                        {"peer_region", "peer_region", PL_MATCH_IF_ARG},
                                        {NULL, NULL, 0}};
+static const pl_find aiven_find = {
+    {"project", "project_vpc_id", NULL}, {"deleted", "deleting", NULL}, aiven_match, NULL};
 
 /* A Huawei accept or reject answered 409: made already if the peering's
  * status is the one asked for (the accepter's targets, ACTIVE and
@@ -561,19 +583,19 @@ static const pl_cred aiven_creds[] = {{"token", {"AIVEN_TOKEN", "AIVEN_AUTH_TOKE
  * prefixes are this project's own (lua/peerlua/sim/). */
 const pl_provider pl_providers[] = {
     {"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, instaclustr_match, NULL},
+     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, &instaclustr_v1_find, NULL},
     {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, instaclustr_match, NULL},
+     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, &instaclustr_v2_find, NULL},
     {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1, huawei_errors,
-     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy, huawei_creds, NULL, huawei_match, huawei_settled},
+     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy, huawei_creds, NULL, &huawei_find, huawei_settled},
     {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1, aerospike_errors,
-     "https://api.aerospike.com/v1", "/aerospike/v1", NULL, aerospike_creds, NULL, aerospike_match, NULL},
+     "https://api.aerospike.com/v1", "/aerospike/v1", NULL, aerospike_creds, NULL, &aerospike_find, NULL},
     {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1, upcloud_errors, "https://api.upcloud.com/1.3",
-     "/upcloud/1.3", NULL, upcloud_creds, NULL, upcloud_match, NULL},
+     "/upcloud/1.3", NULL, upcloud_creds, NULL, &upcloud_find, NULL},
     /* Aiven: "Rate limit 120 exceeded" per minute (providers.md 5.4,
      * aiven/terraform-provider-aiven#575) */
     {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1, aiven_errors, "https://api.aiven.io", "/aiven", NULL,
-     aiven_creds, NULL, aiven_match, NULL},
+     aiven_creds, NULL, &aiven_find, NULL},
     /* EC2's request token buckets: mutating actions refill at 5 a second
      * (bucket 200), non-mutating at 20 (bucket 100); per account and Region
      * ("Request throttling for the Amazon EC2 API",

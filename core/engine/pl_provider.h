@@ -115,6 +115,28 @@ typedef struct pl_match {
   unsigned char flags;
 } pl_match;
 
+/* A field a peering cannot change in place: a match (pl_match) that
+ * differs in it is a conflict, not the peering asked for. Compared when
+ * both the arguments and the peering have it. */
+typedef struct pl_fixed {
+  const char *arg, *field; /* paths, as pl_match's */
+  const char *what;        /* as the conflict says it, with its verb: "CIDR block is" */
+  unsigned char set;       /* a set of strings (one, a list, or {cidrs = list}): compared sorted */
+} pl_fixed;
+
+/* How ensure_peering, and the reconcile after an ambiguous create, find
+ * the peering a create's arguments ask for: list_peerings given the scope
+ * (these of the create's arguments, by the same names); a listed peering
+ * in a gone state does not count; of the rest, the one every match pair
+ * agrees with. The scope and the match arguments not flagged
+ * PL_MATCH_IF_ARG name it (the key ensure_peering's lock is taken on). */
+typedef struct pl_find {
+  const char *scope[3];  /* NULL-terminated */
+  const char *gone[3];   /* canonical states, NULL-terminated */
+  const pl_match *match; /* ends with arg == NULL */
+  const pl_fixed *fixed; /* ends with arg == NULL; NULL: none */
+} pl_find;
+
 /* A change refused with 409 may be made already (an earlier attempt
  * landed): read it with op `read` (the same arguments) and it is made when
  * the object's `field` is `want`. */
@@ -151,7 +173,7 @@ typedef struct pl_provider {
   const pl_busy *busy;          /* ends with op == NULL; NULL: none */
   const pl_cred *creds;         /* ends with field == NULL; NULL: the provider reads its own (AWS's chain) */
   const pl_done *done;          /* ends with op == NULL; NULL: none */
-  const pl_match *match;        /* ends with arg == NULL; NULL: no listed peering is the one (AWS creates none) */
+  const pl_find *find;          /* NULL: no listed peering is the one (AWS creates none) */
   const pl_settled *settled;    /* ends with op == NULL; NULL: none */
 } pl_provider;
 

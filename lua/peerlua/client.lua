@@ -17,11 +17,9 @@
 --       (asked on a 401, and on the statuses in spec.reauth_statuses)
 --   reads = {op = true}  operations a dry run sends although they are not
 --       GETs (AWS's Query API: Describe*, AssumeRole ... change nothing)
---   match = {list=, key=, gone=, complete=}  how to find the peering
---       args ask for (ensure_peering, and the reconcile after an ambiguous
---       create, so nothing is created twice): see Client:find_created
---   conflict(client, args, found) -> what differs between the peering asked
---       for and the one found for the same networks, or nil
+--   complete(client, p) -> p with what a list leaves out | nil (gone), for
+--       a listed peering that ensure_peering or a reconcile found (how
+--       they find it is the table's: pl_find, see find_created)
 --   encode(client, req) -> true | nil, err  sets req.url, req.body_text and
 --       req.content_type for an API that is not JSON (AWS's Query API)
 --   decode(client, resp) -> body | nil, why  a success answer that is not JSON
@@ -631,23 +629,29 @@ function Client:call_peering(opname, args, on_send)
   return p, err
 end
 
+-- The peerings the provider's find (pl_find in core/engine/pl_provider.c)
+-- looks through for the one args ask for: its list, as it comes. A method,
+-- so that a test can make it lag behind the creates as real lists do.
+function Client:find_list(args)
+  local scope = core.find_args(self.name, self.api, args)
+  if not scope then return {} end -- no find: AWS creates no peering
+  return self:call_peering("list_peerings", scope)
+end
+
 -- find_created(args[, all]) -> peering | nil [, err], or with all, every
--- match (a list) | nil, err. spec.match says how: list(client, args) the
--- peerings to look through, gone the states that do not count (default
--- deleted and deleting), complete(client, p) -> p with what the list left
--- out | nil (gone). Whether p is the one args ask for is the provider
--- table's (core.matches: pl_match in core/engine/pl_provider.c).
-local DEFAULT_GONE = { deleted = true, deleting = true }
+-- match (a list) | nil, err: a listed peering that is not gone and that the
+-- provider's match pairs find to be the one args ask for (core.matches),
+-- given what the list leaves out (spec.complete(client, p) -> the full p |
+-- nil: gone).
 function find_created(self, args, all)
-  local m = self.spec.match
-  local gone = m.gone or DEFAULT_GONE
-  local list, err = m.list(self, args)
+  local gone, complete = self.desc.gone or {}, self.spec.complete
+  local list, err = self:find_list(args)
   if not list then return nil, err end
   local found = {}
   for _, p in ipairs(list) do
     if not gone[p.state] and core.matches(self.name, self.api, p.raw, args) then
-      if m.complete then
-        local full, ferr = m.complete(self, p)
+      if complete then
+        local full, ferr = complete(self, p)
         if ferr then return nil, ferr end
         p = full and not gone[full.state] and full or nil
       end
@@ -660,11 +664,11 @@ function find_created(self, args, all)
 end
 
 -- The parts that name the peering args ask for: provider, endpoint,
--- account and match key (spec.match.key).
+-- account and the find's key (core.find_args).
 local function peering_key(self, args)
-  local key = table.pack(self.spec.match.key(args))
   local parts = { self.name, self.base_url, self.credential_id or "" }
-  for i = 1, key.n do parts[#parts + 1] = tostring(key[i] or "") end
+  local _, key = core.find_args(self.name, self.api, args)
+  table.move(key or {}, 1, #(key or {}), 4, parts)
   return parts
 end
 
@@ -719,7 +723,7 @@ function Client:ensure_peering(args)
   local _ <close> = held
   local found, err = find_created(self, args)
   if found then
-    local why, fix = self.spec.conflict and self.spec.conflict(self, args, found), "change or delete it first"
+    local why, fix = core.conflict(self.name, self.api, found.raw, args), "change or delete it first"
     if DEAD[found.state] then why, fix = "is " .. found.state .. " (it will not become active)", "delete it first" end
     if why then
       return nil, M.error({ code = "conflict", provider = self.name, op = "ensure_peering", retryable = false,

@@ -50,13 +50,13 @@ describe("reconcile", function()
   -- A client whose first look for an ambiguous create's peering sees a
   -- list that does not show it yet (the provider's lists lag its creates)
   -- and lifts the faults, so the create is sent again and answered 409.
-  -- (The provider's list rule is patched for the test: the client's own
+  -- (The client's find_list is patched for the test: the client's own
   -- reconcile step is not reachable from a script.)
   local function lagging(client)
-    local m = internals.state(client).spec.match
-    local list = m.list
+    local state = internals.state(client)
+    local list = state.find_list
     local looked = 0
-    m.list = function(c, args)
+    state.find_list = function(c, args)
       looked = looked + 1
       if looked == 1 then
         faults("none")
@@ -64,7 +64,6 @@ describe("reconcile", function()
       end
       return list(c, args)
     end
-    finally(function() m.list = list end)
     return client, function() return looked end
   end
 
@@ -241,6 +240,66 @@ describe("reconcile", function()
       assert(r[1][1], r[1][2])
       assert(r[2][1], r[2][2])
       assert.equal("active", made[110].state)
+    end)
+  end)
+
+  -- How a peering is found is the provider table's (pl_find in
+  -- core/engine/pl_provider.c): the list's scope, the lock's key, the
+  -- fields a found peering must not differ in.
+  describe("the find", function()
+    local core = internals.core
+
+    it("lists with the create's scope and names the peering by the match and the scope", function()
+      local scope, key = core.find_args("huawei", "", { project_id = "p1", cluster_id = "c1", name = "n",
+                                                         vpc_id = "v", region = "r" })
+      assert.same({ project_id = "p1", cluster_id = "c1" }, scope)
+      assert.same({ "n", "v", "p1", "c1" }, key)
+      -- the scope v1 Instaclustr lists with is a match argument already: named once
+      scope, key = core.find_args("instaclustr", "v1", { cluster_data_centre_id = CDC, peer_vpc_id = "vpc-1",
+                                                          peer_account_id = "123456789012" })
+      assert.same({ cluster_data_centre_id = CDC }, scope)
+      assert.same({ "vpc-1", "123456789012", CDC }, key)
+      -- Aiven's region is not compared when not asked for: not in the key
+      scope, key = core.find_args("aiven", "", { project = "pr", project_vpc_id = AIVEN_VPC, peer_region = "x",
+                                                 peer_cloud_account = "123456789012", peer_vpc = "vpc-1" })
+      assert.same({ project = "pr", project_vpc_id = AIVEN_VPC }, scope)
+      assert.same({ "123456789012", "vpc-1", "pr", AIVEN_VPC }, key)
+      -- UpCloud's networks either way; an argument not given is ""
+      assert.same({ NET_A, "" }, select(2, core.find_args("upcloud", "", { network = { uuid = NET_A } })))
+      assert.is_nil(core.find_args("aws", "", {})) -- AWS creates no peering
+    end)
+
+    it("refuses a found peering that differs in a field it cannot change", function()
+      local c = core.conflict
+      assert.equal("its CIDR block is 10.0.0.0/16, not 10.9.0.0/16",
+        c("aerospike", "", { cidrBlock = "10.0.0.0/16" }, { cidr_block = "10.9.0.0/16" }))
+      assert.is_nil(c("aerospike", "", { cidrBlock = "10.0.0.0/16" }, { cidr_block = "10.0.0.0/16" }))
+      assert.is_nil(c("aerospike", "", {}, { cidr_block = "10.0.0.0/16" })) -- the peering does not say
+      -- subnets are a set: in any order, as a list, {cidrs = list} or one string
+      local want = { peer_subnets = { "10.2.0.0/16", "10.1.0.0/16" } }
+      assert.is_nil(c("instaclustr", "v1", { peerSubnets = { "10.1.0.0/16", "10.2.0.0/16" } }, want))
+      assert.is_nil(c("instaclustr", "v1", { peerSubnets = { cidrs = { "10.1.0.0/16", "10.2.0.0/16" } } }, want))
+      assert.equal("its peer subnets are 10.1.0.0/16, not 10.1.0.0/16,10.2.0.0/16",
+        c("instaclustr", "v2", { peerSubnets = { cidrs = { "10.1.0.0/16" } } }, want))
+      assert.equal("its peer subnets are 10.3.0.0/16, not 10.1.0.0/16",
+        c("instaclustr", "v1", { peerSubnet = "10.3.0.0/16" }, { peer_subnet = "10.1.0.0/16" }))
+      assert.is_nil(c("upcloud", "", { network = {} }, { network = NET_A })) -- nothing fixed
+    end)
+
+    it("finds an Aerospike peering again, and refuses one with another CIDR block", function()
+      admin("POST", "reset")
+      local as = assert(peerlua.aerospike({}))
+      local args = { cluster_id = AS_CLUSTER, vpc_id = "vpc-0c1c2c3c", cidr_block = "172.20.0.0/16",
+                     account_id = "123456789012", region = "us-east-1" }
+      local p = assert(as:ensure_peering(args))
+      local q, how = assert(as:ensure_peering(args))
+      assert.same({ p.id, "existing" }, { q.id, how })
+      args.cidr_block = "172.21.0.0/16"
+      local r, err = as:ensure_peering(args)
+      assert.is_nil(r)
+      assert.equal("conflict", err.code)
+      assert.matches("its CIDR block is 172.20.0.0/16, not 172.21.0.0/16; change or delete it first", err.message, 1, true)
+      assert.equal(1, #statuses("POST", "/vpc%-peerings$"))
     end)
   end)
 end)

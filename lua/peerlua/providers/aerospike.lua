@@ -82,19 +82,8 @@ function M.next_page(_, args, body)
   return copy
 end
 
--- ensure_peering found a peering for the same VPC: the same CIDR block?
-function M.conflict(_, args, found)
-  if args.cidr_block and found.raw.cidrBlock and args.cidr_block ~= found.raw.cidrBlock then
-    return "its CIDR block is " .. found.raw.cidrBlock .. ", not " .. args.cidr_block
-  end
-end
-
--- The peering args ask for (client.lua, find_created): the same VPC
--- (pl_provider.c, aerospike_match) peered with the cluster, not deleted
--- or being deleted.
-M.match = {
-  list = function(client, args) return client:list_peerings({ cluster_id = args.cluster_id, limit = "100" }) end,
-  key = function(args) return args.cluster_id, args.vpc_id end,
-}
+-- ensure_peering finds the peering (the same VPC peered with the cluster,
+-- not deleted or being deleted) and refuses one with another CIDR block
+-- by the table's find (core/engine/pl_provider.c, aerospike_find).
 
 return M

@@ -105,13 +105,7 @@ function M.id_args(_, _, p)
 end
 
 -- A create 409 says "already exists" when the same peer is peered already.
--- The peering args ask for (client.lua, find_created): that peer
--- (pl_provider.c, aiven_match), not deleted or being deleted.
-M.match = {
-  list = function(client, args)
-    return client:list_peerings({ project = args.project, project_vpc_id = args.project_vpc_id })
-  end,
-  key = function(args) return args.project, args.project_vpc_id, args.peer_cloud_account, args.peer_vpc end,
-}
+-- ensure_peering finds the peering by the table's find (that peer, not
+-- deleted or being deleted: core/engine/pl_provider.c, aiven_find).
 
 return M

@@ -525,9 +525,4 @@ end
 
 M.methods = core.require("peerlua.providers.aws_steps")
 
--- No peering is created on this side: nothing to reconcile.
-M.match = {
-  list = function() return {} end, key = function() return "" end,
-}
-
 return M

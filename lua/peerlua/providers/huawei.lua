@@ -203,14 +203,8 @@ function M.next_page(_, args, body)
   return nil
 end
 
--- The peering args ask for (client.lua, find_created): one to the same VPC
--- with the same name (pl_provider.c, huawei_match), not deleted.
-M.match = {
-  gone = { deleted = true },
-  list = function(client, args)
-    return client:list_peerings({ project_id = args.project_id, cluster_id = args.cluster_id })
-  end,
-  key = function(args) return args.project_id, args.cluster_id, args.name, args.vpc_id end,
-}
+-- ensure_peering finds the peering (one to the same VPC with the same
+-- name, not deleted) by the table's find (core/engine/pl_provider.c,
+-- huawei_find).
 
 return M

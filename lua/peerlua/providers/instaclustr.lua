@@ -105,40 +105,11 @@ M.plan_exists = {
   end,
 }
 
--- The subnets as a sorted, comma-joined string (list or {cidrs = list}).
-local function subnets_key(v)
-  if type(v) == "table" and v.cidrs then v = v.cidrs end
-  if type(v) == "string" then v = { v } end
-  local out = {}
-  for i, s in ipairs(type(v) == "table" and v or {}) do out[i] = s end
-  table.sort(out)
-  return table.concat(out, ",")
-end
-
--- ensure_peering found a peering for the same VPC: are the subnets the same?
-function M.conflict(_, args, found)
-  local want = subnets_key(args.peer_subnets or args.peer_subnet)
-  local have = subnets_key(found.raw.peerSubnets or found.raw.peerSubnet)
-  if want ~= "" and have ~= "" and want ~= have then
-    return "its peer subnets are " .. have .. ", not " .. want
-  end
-end
-
--- The peering args ask for (client.lua, find_created): the same VPC and
--- account peered with the data centre (pl_provider.c, instaclustr_match),
--- not deleted or being deleted.
-M.match = {
-  -- the list as it comes (a v2 one without states): only a match is read
-  list = function(client, args)
-    if client.api == "v1" then
-      return client:call_peering("list_peerings", { cluster_data_centre_id = args.cluster_data_centre_id })
-    end
-    return client:call_peering("list_peerings", {})
-  end,
-  key = function(args)
-    return args.cluster_data_centre_id or args.cdc_id, args.peer_vpc_id, args.peer_account_id or args.peer_aws_account_id
-  end,
-  complete = with_status,
-}
+-- ensure_peering finds the peering (the same VPC and account peered with
+-- the data centre, not deleted or being deleted) and refuses one with
+-- other subnets by the table's find (core/engine/pl_provider.c,
+-- instaclustr_v1_find, instaclustr_v2_find); a v2 list's summaries lack
+-- the status, read with the peering.
+M.complete = with_status
 
 return M

@@ -84,12 +84,8 @@ function M.check(_, opname, args)
   end
 end
 
--- The peering args ask for: one between the same two networks
--- (pl_provider.c, upcloud_match), in any state (client.lua, find_created).
-M.match = {
-  gone = {},
-  list = function(client) return client:list_peerings({}) end,
-  key = function(args) return uuid_of(args.network), uuid_of(args.peer_network) end,
-}
+-- ensure_peering finds the peering (one between the same two networks,
+-- in any state) by the table's find (core/engine/pl_provider.c,
+-- upcloud_find).
 
 return M
