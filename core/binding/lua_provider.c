@@ -5,6 +5,7 @@
  *   core.matches(provider, api, raw, args) -> whether a listed peering is the one args ask for
  *   core.find_args(provider, api, args) -> the list that finds it, the key naming it
  *   core.conflict(provider, api, raw, args) -> what a found one has otherwise than args ask, or nil
+ *   core.next_page(provider, api, op, args, body) -> the arguments of the page after body, or nil
  * prepare checks every argument against the op's parameters (all problems
  * at once, in err.details) and builds method, path, query and body;
  * error_info reads a failed answer by the provider's error shapes. */
@@ -765,6 +766,97 @@ static int l_conflict(lua_State *L) {
   return 1;
 }
 
+/* [-0, +1] A copy of the table at t (its own keys only). */
+static void push_copy(lua_State *L, int t) {
+  lua_newtable(L);
+  for (lua_pushnil(L); lua_next(L, t);) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
+}
+
+/* [-0, +1] The value of the query parameter name in url, percent-decoded,
+ * or nil. */
+static void push_query_param(lua_State *L, const char *url, const char *name) {
+  size_t n = strlen(name);
+  const char *q = strchr(url, '?');
+  for (const char *p = q; p && *p && *p != '#'; p = strchr(p + 1, '&')) {
+    if (strncmp(p + 1, name, n) != 0 || p[1 + n] != '=') continue;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (const char *v = p + 2 + n; *v && *v != '&' && *v != '#'; v++) {
+      if (v[0] == '%' && isxdigit((unsigned char)v[1]) && isxdigit((unsigned char)v[2])) {
+        char hex[3] = {v[1], v[2], 0};
+        luaL_addchar(&b, (char)strtol(hex, NULL, 16));
+        v += 2;
+      } else {
+        luaL_addchar(&b, *v);
+      }
+    }
+    luaL_pushresult(&b);
+    return;
+  }
+  lua_pushnil(L);
+}
+
+/* core.next_page(provider, api, op, args, body) -> the arguments of the
+ * page after body, the answer to op with args, or nil: the last page, a
+ * list that does not come in pages, or args asked for one page
+ * (pl_pages).  [-5, +1] */
+static int l_next_page(lua_State *L) {
+  const pl_provider *pv = pl_provider_find(luaL_checkstring(L, 1), luaL_optstring(L, 2, ""));
+  const char *opname = luaL_checkstring(L, 3);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  const pl_pages *pg = pv ? pv->pages : NULL;
+  while (pg && pg->op && strcmp(pg->op, opname) != 0) pg++;
+  const pl_op *op = pv ? pl_op_find(pv, opname) : NULL;
+  lua_settop(L, 5);
+  if (!pg || !pg->op || !op || lua_type(L, 5) != LUA_TTABLE || lua_getfield(L, 4, pg->arg) != LUA_TNIL) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_pop(L, 1);
+  if (pg->how == PL_PAGE_OFFSET) {
+    if (op->result)
+      push_field(L, 5, 5, op->result, LUA_TTABLE);
+    else
+      lua_pushvalue(L, 5);
+    lua_Integer count = lua_istable(L, -1) ? (lua_Integer)lua_rawlen(L, -1) : 0;
+    push_field(L, 5, 5, pg->at, LUA_TNUMBER);
+    push_field(L, 5, 5, pg->total, LUA_TNUMBER);
+    int have_total;
+    lua_Integer offset = lua_tointegerx(L, -2, NULL), total = lua_tointegerx(L, -1, &have_total);
+    if (count == 0 || !have_total || offset < 0 || offset + count >= total) {
+      lua_pushnil(L);
+      return 1;
+    }
+    push_copy(L, 4);
+    lua_pushfstring(L, "%I", (LUAI_UACINT)(offset + count));
+    lua_setfield(L, -2, pg->arg);
+    return 1;
+  }
+  push_field(L, 5, 5, pg->at, LUA_TTABLE); /* 6: the links */
+  for (lua_Integer i = 1; lua_istable(L, 6) && lua_rawgeti(L, 6, i) == LUA_TTABLE; i++) {
+    lua_getfield(L, -1, "rel");
+    lua_getfield(L, -2, "href");
+    const char *rel = lua_tostring(L, -2), *href = lua_tostring(L, -1);
+    if (lua_type(L, -2) == LUA_TSTRING && strcmp(rel, "next") == 0 && lua_type(L, -1) == LUA_TSTRING) {
+      push_query_param(L, href, pg->arg);
+      if (!lua_isnil(L, -1)) {
+        push_copy(L, 4);
+        lua_insert(L, -2);
+        lua_setfield(L, -2, pg->arg);
+        return 1;
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 3);
+  }
+  lua_pushnil(L);
+  return 1;
+}
+
 /* [-1, +0] The string on top reduced as an RFC 9457 type URI is: what follows
  * "#ERROR_", else "#", else "urn:P:errors:", else the whole; set as field k
  * of the table at t ("" sets nothing). */
@@ -1032,9 +1124,15 @@ static int core_index(lua_State *L) {
 }
 
 void pl_open_provider(lua_State *L, int ctxidx) {
-  static const luaL_Reg funcs[] = {
-      {"prepare", l_prepare},     {"check", l_check},       {"error_info", l_error_info},     {"matches", l_matches},
-      {"find_args", l_find_args}, {"conflict", l_conflict}, {"set_array_mt", l_set_array_mt}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"prepare", l_prepare},
+                                   {"check", l_check},
+                                   {"error_info", l_error_info},
+                                   {"matches", l_matches},
+                                   {"find_args", l_find_args},
+                                   {"conflict", l_conflict},
+                                   {"next_page", l_next_page},
+                                   {"set_array_mt", l_set_array_mt},
+                                   {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
   lua_createtable(L, 0, 1);

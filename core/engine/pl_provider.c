@@ -542,6 +542,17 @@ static const pl_settled huawei_settled[] = {{"accept_peering", "get_vpc_peering"
                                             {"reject_peering", "get_vpc_peering", "status", "REJECTED"},
                                             {NULL, NULL, NULL, NULL}};
 
+/* Pages. Aerospike's list: {count, meta = {total, limit, offset},
+ * vpcPeerings} (shared/reference/aerospike_cloud_public_api_v1_openapi.yaml,
+ * VpcPeeringCollectionSchema, PaginationMetadata, OffsetParam). Huawei's
+ * VPC peering list, limit 2000 by default: peerings_links = {{rel = "next",
+ * href = "...?limit=N&marker=ID"}} (Huawei VPC API reference,
+ * ListVpcPeerings, support.huaweicloud.com/api-vpc/vpc_peering_0001.html). */
+static const pl_pages aerospike_pages[] = {{"list_peerings", PL_PAGE_OFFSET, "offset", "meta.offset", "meta.total"},
+                                           {NULL, 0, NULL, NULL, NULL}};
+static const pl_pages huawei_pages[] = {{"list_vpc_peerings", PL_PAGE_MARKER, "marker", "peerings_links", NULL},
+                                        {NULL, 0, NULL, NULL, NULL}};
+
 /* Credentials: the environment variables the providers' own tools read
  * (providers.md 7, the table of variables), else PEERLUA_<PROVIDER>_<FIELD>
  * where no tool defines any. Not in that table: HW_USER_NAME, HW_PASSWORD
@@ -583,27 +594,29 @@ static const pl_cred aiven_creds[] = {{"token", {"AIVEN_TOKEN", "AIVEN_AUTH_TOKE
  * prefixes are this project's own (lua/peerlua/sim/). */
 const pl_provider pl_providers[] = {
     {"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, &instaclustr_v1_find, NULL},
+     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, &instaclustr_v1_find, NULL, NULL},
     {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, &instaclustr_v2_find, NULL},
+     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, &instaclustr_v2_find, NULL, NULL},
     {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1, huawei_errors,
-     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy, huawei_creds, NULL, &huawei_find, huawei_settled},
+     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy, huawei_creds, NULL, &huawei_find, huawei_settled,
+     huawei_pages},
     {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1, aerospike_errors,
-     "https://api.aerospike.com/v1", "/aerospike/v1", NULL, aerospike_creds, NULL, &aerospike_find, NULL},
+     "https://api.aerospike.com/v1", "/aerospike/v1", NULL, aerospike_creds, NULL, &aerospike_find, NULL,
+     aerospike_pages},
     {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1, upcloud_errors, "https://api.upcloud.com/1.3",
-     "/upcloud/1.3", NULL, upcloud_creds, NULL, &upcloud_find, NULL},
+     "/upcloud/1.3", NULL, upcloud_creds, NULL, &upcloud_find, NULL, NULL},
     /* Aiven: "Rate limit 120 exceeded" per minute (providers.md 5.4,
      * aiven/terraform-provider-aiven#575) */
     {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1, aiven_errors, "https://api.aiven.io", "/aiven", NULL,
-     aiven_creds, NULL, &aiven_find, NULL},
+     aiven_creds, NULL, &aiven_find, NULL, NULL},
     /* EC2's request token buckets: mutating actions refill at 5 a second
      * (bucket 200), non-mutating at 20 (bucket 100); per account and Region
      * ("Request throttling for the Amazon EC2 API",
      * docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
      * One key for every action: the lower rate and the smaller bucket. */
     {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 100, aws_errors,
-     "https://ec2.{region}.amazonaws.com", "/aws", aws_busy, NULL, aws_done, NULL, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
+     "https://ec2.{region}.amazonaws.com", "/aws", aws_busy, NULL, aws_done, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
 
 const pl_provider *pl_provider_find(const char *name, const char *api) {
   for (const pl_provider *p = pl_providers; p->name; p++)

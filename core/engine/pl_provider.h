@@ -144,6 +144,19 @@ typedef struct pl_settled {
   const char *op, *read, *field, *want;
 } pl_settled;
 
+/* A list that comes in pages. op given arg is that page only; without it
+ * the client reads every page, asking for the next with arg set to
+ *   PL_PAGE_OFFSET: the page's offset (at; 0 when absent) plus its items,
+ *     while that is below the total (total);
+ *   PL_PAGE_MARKER: the value of arg in the query of the link whose rel is
+ *     "next", in the list of {rel, href} at `at`. */
+enum pl_page_how { PL_PAGE_OFFSET = 1, PL_PAGE_MARKER };
+typedef struct pl_pages {
+  const char *op;
+  unsigned char how; /* enum pl_page_how */
+  const char *arg, *at, *total;
+} pl_pages;
+
 /* A credential or setting a client reads: from its option `field`, else
  * the environment (env, the first set wins), else the profile file's key
  * "<provider>.<field>" (lua/peerlua/credentials.lua). */
@@ -175,6 +188,7 @@ typedef struct pl_provider {
   const pl_done *done;          /* ends with op == NULL; NULL: none */
   const pl_find *find;          /* NULL: no listed peering is the one (AWS creates none) */
   const pl_settled *settled;    /* ends with op == NULL; NULL: none */
+  const pl_pages *pages;        /* ends with op == NULL; NULL: no list comes in pages */
 } pl_provider;
 
 /* Whether status, with the error's code word (NULL: none), answered to op

@@ -558,31 +558,28 @@ local function shape_error(self, opname, what)
                    message = "unexpected response shape: " .. what })
 end
 
--- A list that comes in pages (spec.next_page(client, args, body) -> the
--- arguments of the next page, or nil): every page, its items joined into
--- the first page's body. on_send goes with the first page only: that is
--- when the list began.
+-- A list that comes in pages (the provider table's pl_pages: core.next_page
+-- gives the arguments of the next page, or nil): every page, its items
+-- joined into the first page's body. on_send goes with the first page
+-- only: that is when the list began.
 local MAX_PAGES = 1000
 function Client:call_pages(opname, args, on_send)
   local body, err = self:call(opname, args, on_send)
-  local next_page = self.spec.next_page
-  if type(body) ~= "table" or not next_page or not opname:match("^list_") then return body, err end
+  local more = type(body) == "table" and core.next_page(self.name, self.api, opname, args, body)
+  if not more then return body, err end
   local path = self.ops[opname].result
   local items = dig(body, path)
   if type(items) ~= "table" then return body, err end
-  local page, pages = body, 1
-  while true do
-    local more = next_page(self, args, page)
-    if not more then return body end
-    pages = pages + 1
+  for pages = 2, math.huge do
     if pages > MAX_PAGES then return nil, shape_error(self, opname, "more than " .. MAX_PAGES .. " pages") end
-    local perr
-    page, perr = self:call(opname, more)
+    local page, perr = self:call(opname, more)
     if page == nil then return nil, perr end
     local got = type(page) == "table" and dig(page, path)
     if type(got) ~= "table" then return nil, shape_error(self, opname, "a page without a list") end
     if #got == 0 then return body end
     table.move(got, 1, #got, #items + 1, items)
+    more = core.next_page(self.name, self.api, opname, args, page)
+    if not more then return body end
   end
 end
 

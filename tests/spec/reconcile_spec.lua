@@ -302,4 +302,31 @@ describe("reconcile", function()
       assert.equal(1, #statuses("POST", "/vpc%-peerings$"))
     end)
   end)
+
+  -- Which lists come in pages, and how the next is asked for, is the
+  -- provider table's (pl_pages).
+  it("asks for the page after each page by the table's paging", function()
+    local next_page = internals.core.next_page
+    local items = function(n) local t = {} for i = 1, n do t[i] = {} end return t end
+    local args = { cluster_id = AS_CLUSTER }
+    local more = next_page("aerospike", "", "list_peerings", args,
+      { count = 100, meta = { total = 250, limit = 100, offset = 100 }, vpcPeerings = items(100) })
+    assert.same({ cluster_id = AS_CLUSTER, offset = "200" }, more)
+    assert.is_nil(args.offset) -- a copy
+    assert.is_nil(next_page("aerospike", "", "list_peerings", args, -- the last page
+      { meta = { total = 250, offset = 200 }, vpcPeerings = items(50) }))
+    assert.is_nil(next_page("aerospike", "", "list_peerings", args, { meta = { total = 250 }, vpcPeerings = {} }))
+    assert.is_nil(next_page("aerospike", "", "list_peerings", args, { vpcPeerings = items(3) })) -- no total
+    assert.is_nil(next_page("aerospike", "", "list_peerings", { cluster_id = AS_CLUSTER, offset = "0" },
+      { meta = { total = 250, offset = 0 }, vpcPeerings = items(100) })) -- asked for one page
+    -- Huawei: the next link's marker, percent-decoded; no next link, the last page
+    local links = { { rel = "previous", href = "https://vpc/v2.0/vpc/peerings?marker=x" },
+                    { rel = "next", href = "https://vpc/v2.0/vpc/peerings?limit=2&marker=a%2Fb%3D&x=1" } }
+    assert.same({ limit = "2", marker = "a/b=" },
+      next_page("huawei", "", "list_vpc_peerings", { limit = "2" }, { peerings = {}, peerings_links = links }))
+    assert.is_nil(next_page("huawei", "", "list_vpc_peerings", {}, { peerings_links = { links[1] } }))
+    assert.is_nil(next_page("huawei", "", "list_vpc_peerings", { marker = "m" }, { peerings_links = links }))
+    assert.is_nil(next_page("huawei", "", "list_peerings", {}, { peerings_links = links })) -- CS: one page
+    assert.is_nil(next_page("upcloud", "", "list_peerings", {}, { network_peerings = {} }))
+  end)
 end)

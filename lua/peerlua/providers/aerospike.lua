@@ -65,22 +65,8 @@ end
 -- (true) are the table's defaults (core/engine/pl_provider.c, as_list and
 -- as_create).
 
--- The list is paged: {count, meta = {total, limit, offset}, vpcPeerings}
--- (shared/reference/aerospike_cloud_public_api_v1_openapi.yaml,
--- VpcPeeringCollectionSchema, PaginationMetadata, OffsetParam). A list
--- without an offset is every page; one with an offset is that page only.
-function M.next_page(_, args, body)
-  if args.offset ~= nil then return nil end
-  local meta = type(body.meta) == "table" and body.meta or {}
-  local count = type(body.vpcPeerings) == "table" and #body.vpcPeerings or 0
-  local offset, total = math.tointeger(meta.offset) or 0, math.tointeger(meta.total)
-  if count == 0 or not total or offset + count >= total then return nil end
-  local copy = {}
-  for k, v in pairs(args) do copy[k] = v end
-  copy.offset = tostring(offset + count)
-  copy.limit = copy.limit or "100"
-  return copy
-end
+-- The list comes in pages (core/engine/pl_provider.c, aerospike_pages): a
+-- list without an offset is every page, one with an offset that page only.
 
 -- ensure_peering finds the peering (the same VPC peered with the cluster,
 -- not deleted or being deleted) and refuses one with another CIDR block

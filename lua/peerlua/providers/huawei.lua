@@ -184,24 +184,9 @@ end
 
 function M.reauthorize(client) return common.drop_token(client) end
 
--- The VPC peering list comes in pages when it holds more than limit
--- (default 2000): peerings_links = {{rel = "next", href = "...?limit=N&marker=ID"}}
--- (Huawei VPC API reference, ListVpcPeerings, support.huaweicloud.com/
--- api-vpc/vpc_peering_0001.html). A list given a marker is that page only.
-function M.next_page(_, args, body)
-  if args.marker ~= nil or type(body.peerings_links) ~= "table" then return nil end
-  for _, link in ipairs(body.peerings_links) do
-    local marker = type(link) == "table" and link.rel == "next" and type(link.href) == "string"
-      and link.href:match("[?&]marker=([^&#]+)")
-    if marker then
-      local copy = {}
-      for k, v in pairs(args) do copy[k] = v end
-      copy.marker = marker:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end)
-      return copy
-    end
-  end
-  return nil
-end
+-- The VPC peering list comes in pages (core/engine/pl_provider.c,
+-- huawei_pages): a list without a marker is every page, one given a
+-- marker that page only.
 
 -- ensure_peering finds the peering (one to the same VPC with the same
 -- name, not deleted) by the table's find (core/engine/pl_provider.c,
