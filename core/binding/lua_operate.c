@@ -50,26 +50,25 @@ enum {
 /* Where the loop is: each phase after a call is named for what the call
  * was; its results are on top of the stack. */
 enum phase {
-  P_STEP,       /* carry out s->next */
-  P_TRACED,     /* failure(...) for the --trace line of a retry */
-  P_BACKOFF,    /* sleep the retry's delay */
-  P_RESERVE,    /* engine:reserve(class) */
-  P_RESERVED,   /* -> wait[, why] */
-  P_REPORTED,   /* shared:report(why) */
-  P_AUTHORIZE,  /* the throttle's wait is over: headers, spec.authorize */
-  P_AUTHORIZED, /* -> true | nil, err */
-  P_SEND,       /* on_send() ran: the attempt */
-  P_ANSWERED,   /* -> resp | nil, terr */
-  P_WORD,       /* the error's code word, for the busy rules */
-  P_RETRY_AFTER,
-  P_RETRY_SAID, /* spec.retry_after -> seconds | nil */
-  P_ANSWER,     /* tell the engine */
-  P_DECODED,    /* spec.decode or resp:json() -> body | nil, why */
-  P_FOUND,      /* find_created -> found | nil, err */
-  P_SETTLED,    /* spec.settled -> body | nil */
-  P_CONFIRMED,  /* spec.confirm -> whether the error word means done */
-  P_REAUTHED,   /* spec.reauthorize -> refreshed */
-  P_FAILED      /* failure(...) -> the error to return */
+  P_STEP,        /* carry out s->next */
+  P_TRACED,      /* failure(...) for the --trace line of a retry */
+  P_BACKOFF,     /* sleep the retry's delay */
+  P_RESERVE,     /* engine:reserve(class) */
+  P_RESERVED,    /* -> wait[, why] */
+  P_REPORTED,    /* shared:report(why) */
+  P_AUTHORIZE,   /* the throttle's wait is over: headers, spec.authorize */
+  P_AUTHORIZED,  /* -> true | nil, err */
+  P_SEND,        /* on_send() ran: the attempt */
+  P_ANSWERED,    /* -> resp | nil, terr */
+  P_WORD,        /* the error's code word, for the busy rules */
+  P_RETRY_AFTER, /* how long the answer asks to wait */
+  P_ANSWER,      /* tell the engine */
+  P_DECODED,     /* spec.decode or resp:json() -> body | nil, why */
+  P_FOUND,       /* find_created -> found | nil, err */
+  P_SETTLED,     /* spec.settled -> body | nil */
+  P_CONFIRMED,   /* spec.confirm -> whether the error word means done */
+  P_REAUTHED,    /* spec.reauthorize -> refreshed */
+  P_FAILED       /* failure(...) -> the error to return */
 };
 
 typedef struct op_state {
@@ -439,33 +438,21 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
         lua_settop(L, S_STATE);
         continue;
       case P_RETRY_AFTER:
-        if (hook(L, "reauth_statuses") && lua_type(L, -1) == LUA_TTABLE)
-          s->answer.stale = lua_rawgeti(L, -1, s->answer.status) != LUA_TNIL && lua_toboolean(L, -1);
-        lua_settop(L, S_STATE);
         s->phase = P_ANSWER;
         if (s->ok) continue;
-        /* seconds to wait from a Retry-After header, or what the provider's
-         * answer says when the header is absent (spec.retry_after) */
+        /* seconds to wait from a Retry-After header, or what the answer's
+         * body says when the header is absent (the table's retry_in) */
         lua_getfield(L, S_RESP, "headers");
+        double delay = -1;
         if (lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, "retry-after") == LUA_TSTRING) {
-          double delay;
-          if (pl_retry_after_parse(lua_tostring(L, -1), (double)time(NULL), &delay) == 0) s->answer.retry_after = delay;
-          lua_settop(L, S_STATE);
-          continue;
+          if (pl_retry_after_parse(lua_tostring(L, -1), (double)time(NULL), &delay) != 0) delay = -1;
+        } else if (lua_getfield(L, S_RESP, "body") == LUA_TSTRING) {
+          size_t len;
+          const char *body = lua_tolstring(L, -1, &len);
+          delay = pl_provider_retry_said(pl_run_provider(L, S_RUN), s->answer.status, body, len);
         }
+        if (delay >= 0) s->answer.retry_after = delay;
         lua_settop(L, S_STATE);
-        if (hook(L, "retry_after")) {
-          lua_pushvalue(L, A_STATE);
-          lua_pushvalue(L, S_RESP);
-          CALL(2, 1, P_RETRY_SAID);
-        } else {
-          lua_pop(L, 1);
-        }
-        continue;
-      case P_RETRY_SAID:
-        if (lua_type(L, -1) == LUA_TNUMBER) s->answer.retry_after = lua_tonumber(L, -1);
-        lua_settop(L, S_STATE);
-        s->phase = P_ANSWER;
         continue;
       case P_ANSWER: /* a 429 or 503 pauses the whole key: the engine does it, on Redis too when shared */
         s->next = pl_run_answer(L, S_RUN, &s->answer);

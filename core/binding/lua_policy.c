@@ -609,6 +609,10 @@ int pl_run_ok(lua_State *L, int idx, int status) {
   return pl_op_ok(((run_ud *)luaL_checkudata(L, idx, PL_RUN_MT))->r.op, status);
 }
 
+const pl_provider *pl_run_provider(lua_State *L, int idx) {
+  return ((run_ud *)luaL_checkudata(L, idx, PL_RUN_MT))->r.engine->provider;
+}
+
 /* [-0, +4] step, then for "send" the wait and the retry number, for "fail"
  * why and the attempts made; and the pause (applied by pl_run_*). */
 static int push_next(lua_State *L, pl_next n) {

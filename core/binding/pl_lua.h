@@ -83,6 +83,8 @@ void pl_policy_free(pl_ctx *ctx);
  * caller learnt for an ASK step, with the pause the answer asked of the
  * whole key already applied (locally, and on Redis when shared). */
 int pl_run_ok(lua_State *L, int idx, int status);
+/* The provider table the run's engine follows. */
+const pl_provider *pl_run_provider(lua_State *L, int idx);
 pl_next pl_run_answer(lua_State *L, int idx, const pl_answer *a);
 pl_next pl_run_told(lua_State *L, int idx, enum pl_told told);
 /* [-0, +0] Add operate (one provider operation, lua_operate.c) to the table at the top. */

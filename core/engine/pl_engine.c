@@ -97,6 +97,7 @@ static pl_next after_settled(pl_call *r, double now, double u) {
 static pl_next answer(pl_call *r, const pl_answer *a, double now, double u) {
   r->last = *a;
   r->last.busy = a->busy || (a->status && pl_provider_busy(r->engine->provider, r->op, a->status, a->word));
+  r->last.stale = a->stale || (a->status && pl_provider_stale(r->engine->provider, r->op, a->status, a->word));
   r->last.word = NULL; /* not kept: it lives as long as the answer it came from */
   r->asked = -1;
   int s = a->status;

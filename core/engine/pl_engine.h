@@ -30,10 +30,11 @@ typedef struct pl_answer {
   int transport_retryable; /* status 0: the error is worth another attempt */
   int timed_out;           /* status 0: a timeout (costs the budget twice) */
   double retry_after;      /* seconds the answer asks to wait; < 0: none */
-  int busy;                /* the caller's rules call it "busy, try again" */
-  int stale;               /* a status other than 401 the provider answers to expired credentials */
+  int busy;                /* "busy, try again", besides what the table's busy rules say */
+  int stale;               /* "your credentials expired", besides a 401 and the table's stale rules */
   const char *word;        /* the error's code word (the provider's error shapes), or NULL; read
-                              only while the answer is given: with the status, the table's busy rules */
+                              only while the answer is given: with the status, the table's busy and
+                              stale rules */
 } pl_answer;
 
 enum pl_step {

@@ -2,6 +2,7 @@
  * shared/providers.md (section numbers below). */
 #include "pl_provider.h"
 
+#include <ctype.h>
 #include <string.h>
 
 /* The tables below are laid out by hand, a row per operation or field. */
@@ -475,6 +476,12 @@ static const pl_busy aws_busy[] = {{"*", 0, "RequestLimitExceeded"},
                                    {"*", 0, "PriorRequestNotComplete"},
                                    {NULL, 0, NULL}};
 
+/* AWS's expired credentials, whatever the status (EC2 answers 400
+ * RequestExpired; STS and Route 53 ExpiredToken, 400 or 403): aws-sdk-go's
+ * aws/request/retryer.go credsExpiredCodes. */
+static const pl_busy aws_stale[] = {
+    {"*", 0, "ExpiredToken"}, {"*", 0, "ExpiredTokenException"}, {"*", 0, "RequestExpired"}, {NULL, 0, NULL}};
+
 /* EC2's answers that say the change is there already (a request whose
  * first copy landed, or a step run again) or gone already: EC2 API
  * Reference, "Error codes" (RouteAlreadyExists, InvalidPermission.Duplicate,
@@ -592,31 +599,48 @@ static const pl_cred aiven_creds[] = {{"token", {"AIVEN_TOKEN", "AIVEN_AUTH_TOKE
  * operation's path (providers.md 5.1); EC2's regional endpoint
  * (ec2.{region}.amazonaws.com, AWS's service endpoints). The emulator's
  * prefixes are this project's own (lua/peerlua/sim/). */
+/* clang-format off */
+#define INSTACLUSTR(version)                                                                          \
+  .name = "instaclustr", .api = #version, .ops = instaclustr_##version##_ops, .states = aws_states, \
+  .id_field = "id", .status_field = "statusCode", .rate = 35, .burst = 1, .errors = instaclustr_errors, \
+  .base_url = "https://api.instaclustr.com", .sim_prefix = "/instaclustr", .creds = instaclustr_creds, \
+  .find = &instaclustr_##version##_find
 const pl_provider pl_providers[] = {
-    {"instaclustr", "v1", instaclustr_v1_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, &instaclustr_v1_find, NULL, NULL},
-    {"instaclustr", "v2", instaclustr_v2_ops, aws_states, "id", "statusCode", 35, 1, instaclustr_errors,
-     "https://api.instaclustr.com", "/instaclustr", NULL, instaclustr_creds, NULL, &instaclustr_v2_find, NULL, NULL},
-    {"huawei", "", huawei_ops, huawei_states, "id", "status", 20, 1, huawei_errors,
-     "https://cs.{region}.myhuaweicloud.com", "/huawei", huawei_busy, huawei_creds, NULL, &huawei_find, huawei_settled,
-     huawei_pages},
-    {"aerospike", "", aerospike_ops, aws_states, "id", "status", 10, 1, aerospike_errors,
-     "https://api.aerospike.com/v1", "/aerospike/v1", NULL, aerospike_creds, NULL, &aerospike_find, NULL,
-     aerospike_pages},
-    {"upcloud", "", upcloud_ops, upcloud_states, "uuid", "state", 10, 1, upcloud_errors, "https://api.upcloud.com/1.3",
-     "/upcloud/1.3", NULL, upcloud_creds, NULL, &upcloud_find, NULL, NULL},
-    /* Aiven: "Rate limit 120 exceeded" per minute (providers.md 5.4,
-     * aiven/terraform-provider-aiven#575) */
-    {"aiven", "", aiven_ops, aiven_states, NULL, "state", 2, 1, aiven_errors, "https://api.aiven.io", "/aiven", NULL,
-     aiven_creds, NULL, &aiven_find, NULL, NULL},
-    /* EC2's request token buckets: mutating actions refill at 5 a second
-     * (bucket 200), non-mutating at 20 (bucket 100); per account and Region
-     * ("Request throttling for the Amazon EC2 API",
-     * docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
-     * One key for every action: the lower rate and the smaller bucket. */
-    {"aws", "", aws_ops, aws_pcx_states, "vpcPeeringConnectionId", "status.code", 5, 100, aws_errors,
-     "https://ec2.{region}.amazonaws.com", "/aws", aws_busy, NULL, aws_done, NULL, NULL, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
+  {INSTACLUSTR(v1)},
+  {INSTACLUSTR(v2)},
+  {.name = "huawei", .api = "", .ops = huawei_ops, .states = huawei_states,
+   .id_field = "id", .status_field = "status", .rate = 20, .burst = 1, .errors = huawei_errors,
+   .base_url = "https://cs.{region}.myhuaweicloud.com", .sim_prefix = "/huawei", .creds = huawei_creds,
+   .find = &huawei_find, .busy = huawei_busy, .settled = huawei_settled, .pages = huawei_pages},
+  {.name = "aerospike", .api = "", .ops = aerospike_ops, .states = aws_states,
+   .id_field = "id", .status_field = "status", .rate = 10, .burst = 1, .errors = aerospike_errors,
+   .base_url = "https://api.aerospike.com/v1", .sim_prefix = "/aerospike/v1", .creds = aerospike_creds,
+   .find = &aerospike_find, .pages = aerospike_pages},
+  {.name = "upcloud", .api = "", .ops = upcloud_ops, .states = upcloud_states,
+   .id_field = "uuid", .status_field = "state", .rate = 10, .burst = 1, .errors = upcloud_errors,
+   .base_url = "https://api.upcloud.com/1.3", .sim_prefix = "/upcloud/1.3", .creds = upcloud_creds,
+   .find = &upcloud_find},
+  /* Aiven: "Rate limit 120 exceeded" per minute, its 429 saying "- try
+   * again in 28s" (providers.md 5.4, aiven/terraform-provider-aiven#575);
+   * its id is made of two fields (aiven.lua, id_of) */
+  {.name = "aiven", .api = "", .ops = aiven_ops, .states = aiven_states,
+   .id_field = NULL, .status_field = "state", .rate = 2, .burst = 1, .errors = aiven_errors,
+   .base_url = "https://api.aiven.io", .sim_prefix = "/aiven", .creds = aiven_creds,
+   .find = &aiven_find, .retry_in = "try again in "},
+  /* EC2's request token buckets: mutating actions refill at 5 a second
+   * (bucket 200), non-mutating at 20 (bucket 100); per account and Region
+   * ("Request throttling for the Amazon EC2 API",
+   * docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
+   * One key for every action: the lower rate and the smaller bucket. Its
+   * credentials are AWS's own chain (aws.lua), no peering is created on
+   * this side (no find). */
+  {.name = "aws", .api = "", .ops = aws_ops, .states = aws_pcx_states,
+   .id_field = "vpcPeeringConnectionId", .status_field = "status.code", .rate = 5, .burst = 100,
+   .errors = aws_errors, .base_url = "https://ec2.{region}.amazonaws.com", .sim_prefix = "/aws",
+   .busy = aws_busy, .done = aws_done, .stale = aws_stale},
+  {.name = NULL}};
+#undef INSTACLUSTR
+/* clang-format on */
 
 const pl_provider *pl_provider_find(const char *name, const char *api) {
   for (const pl_provider *p = pl_providers; p->name; p++)
@@ -630,12 +654,36 @@ const pl_op *pl_op_find(const pl_provider *p, const char *op) {
   return NULL;
 }
 
-int pl_provider_busy(const pl_provider *p, const pl_op *op, int status, const char *word) {
-  for (const pl_busy *b = p->busy; b && b->op; b++)
+static int rule_says(const pl_busy *b, const pl_op *op, int status, const char *word) {
+  for (; b && b->op; b++)
     if ((!b->status || b->status == status) && (!b->word || (word && strcmp(b->word, word) == 0)) &&
         (strcmp(b->op, "*") == 0 || strcmp(b->op, op->name) == 0))
       return 1;
   return 0;
+}
+
+int pl_provider_busy(const pl_provider *p, const pl_op *op, int status, const char *word) {
+  return rule_says(p->busy, op, status, word);
+}
+
+int pl_provider_stale(const pl_provider *p, const pl_op *op, int status, const char *word) {
+  return rule_says(p->stale, op, status, word);
+}
+
+double pl_provider_retry_said(const pl_provider *p, int status, const char *body, size_t len) {
+  size_t n = p->retry_in ? strlen(p->retry_in) : 0;
+  if (status != 429 || !n || !body) return -1;
+  for (size_t i = 0; i + n < len; i++) {
+    if (memcmp(body + i, p->retry_in, n) != 0) continue;
+    size_t j = i + n;
+    double s = 0;
+    int digits = 0;
+    for (; j < len && isdigit((unsigned char)body[j]); j++, digits++)
+      if (s <= PL_RETRY_SAID_MAX) s = s * 10 + (body[j] - '0');
+    while (j < len && body[j] == ' ') j++;
+    if (digits && j < len && body[j] == 's') return s < PL_RETRY_SAID_MAX ? s : PL_RETRY_SAID_MAX;
+  }
+  return -1;
 }
 
 const pl_done *pl_provider_done(const pl_provider *p, const pl_op *op, const char *word) {

@@ -81,8 +81,9 @@ typedef struct pl_error_shape {
 } pl_error_shape;
 
 /* An answer that means "busy, try again" (the request was refused, not
- * carried out): the operation ("*": any) and the status it answers so (0:
- * any), and the error's code word (the error shapes' code; NULL: any). */
+ * carried out), or in pl_provider.stale "your credentials expired": the
+ * operation ("*": any) and the status it answers so (0: any), and the
+ * error's code word (the error shapes' code; NULL: any). */
 typedef struct pl_busy {
   const char *op;
   int status;
@@ -189,11 +190,24 @@ typedef struct pl_provider {
   const pl_find *find;          /* NULL: no listed peering is the one (AWS creates none) */
   const pl_settled *settled;    /* ends with op == NULL; NULL: none */
   const pl_pages *pages;        /* ends with op == NULL; NULL: no list comes in pages */
+  const pl_busy *stale;         /* besides a 401, the answers to expired credentials (refreshed once, sent
+                                   again); ends with op == NULL; NULL: none */
+  const char *retry_in;         /* a 429 whose body says how long to wait says it after these words */
 } pl_provider;
 
 /* Whether status, with the error's code word (NULL: none), answered to op
  * is one of the provider's "busy" answers. */
 int pl_provider_busy(const pl_provider *p, const pl_op *op, int status, const char *word);
+
+/* Whether status, with that code word, answered to op says the credentials
+ * expired (besides a 401, which always does). */
+int pl_provider_stale(const pl_provider *p, const pl_op *op, int status, const char *word);
+
+/* The seconds to wait that a 429's body of len bytes says (its retry_in
+ * words, then a whole number and "s"), at most PL_RETRY_SAID_MAX; -1: it
+ * says none. */
+#define PL_RETRY_SAID_MAX 300
+double pl_provider_retry_said(const pl_provider *p, int status, const char *body, size_t len);
 
 /* The provider's rule for an error answer with that code word to op, or NULL. */
 const pl_done *pl_provider_done(const pl_provider *p, const pl_op *op, const char *word);

@@ -14,7 +14,7 @@
 --   authorize(client, req) -> true | nil, err   (sets req.headers, or holds
 --       a fresh token's header in client.engine: engine:hold(name, value))
 --   reauthorize(client, resp) -> true if a retry with fresh auth may help
---       (asked on a 401, and on the statuses in spec.reauth_statuses)
+--       (asked on a 401, and on the answers the table's stale rules name)
 --   reads = {op = true}  operations a dry run sends although they are not
 --       GETs (AWS's Query API: Describe*, AssumeRole ... change nothing)
 --   complete(client, p) -> p with what a list leaves out | nil (gone), for

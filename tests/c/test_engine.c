@@ -267,13 +267,42 @@ static void test_reauth(void) {
   fake again[] = {{401, 0, 0, -1, 0, 0, PL_TOLD_YES, NULL}, {401, 0, 0, -1, 0, 0, PL_TOLD_YES, NULL}};
   o = drive(&e, get, again, 2);
   CHECK(o.last == PL_STEP_FAIL && o.sent == 2 && o.asked[2] == 1);
-  /* a provider's stale status (AWS's 400 ExpiredToken) */
-  fake aws[] = {{400, 0, 0, -1, 0, 1, PL_TOLD_YES, NULL}, ANS(200)};
-  CHECK(drive(&e, get, aws, 2).last == PL_STEP_DONE);
+  /* the caller's stale flag */
+  fake flagged[] = {{400, 0, 0, -1, 0, 1, PL_TOLD_YES, NULL}, ANS(200)};
+  CHECK(drive(&e, get, flagged, 2).last == PL_STEP_DONE);
+  /* the table's stale words (AWS's ExpiredToken, RequestExpired), whatever
+   * the status; another word of the same status is the answer */
+  e.provider = pl_provider_find("aws", "");
+  const pl_op *pcx = op_of("aws", "", "describe_vpc_peering_connections");
+  fake aws[] = {{400, 0, 0, -1, 0, 0, PL_TOLD_YES, "RequestExpired"}, ANS(200)};
+  o = drive(&e, pcx, aws, 2);
+  CHECK(o.last == PL_STEP_DONE && o.sent == 2 && o.asked[2] == 1);
+  fake sts[] = {{403, 0, 0, -1, 0, 0, PL_TOLD_YES, "ExpiredToken"}, ANS(200)};
+  CHECK(drive(&e, pcx, sts, 2).last == PL_STEP_DONE);
+  fake other[] = {{400, 0, 0, -1, 0, 0, PL_TOLD_YES, "InvalidParameterValue"}, ANS(200)};
+  o = drive(&e, pcx, other, 2);
+  CHECK(o.last == PL_STEP_FAIL && o.sent == 1 && o.asked[2] == 0);
+  CHECK(!pl_provider_stale(pl_provider_find("huawei", ""), op_of("huawei", "", "accept_peering"), 400, "ExpiredToken"));
+  e.provider = pl_provider_find("instaclustr", "v2");
   /* nothing to refresh (a fixed key): the 401 is final */
   fake fixed[] = {{401, 0, 0, -1, 0, 0, PL_TOLD_NO, NULL}};
   o = drive(&e, get, fixed, 1);
   CHECK(o.last == PL_STEP_FAIL && o.why == PL_WHY_ANSWER && o.sent == 1);
+}
+
+/* The wait a 429's body says, by the table's words (Aiven's "try again
+ * in 28s"): only on a 429, only a whole number followed by "s", capped. */
+static void test_retry_said(void) {
+  const pl_provider *av = pl_provider_find("aiven", "");
+#define SAID(status, text) pl_provider_retry_said(av, status, text, strlen(text))
+  CHECK(NEAR(SAID(429, "{\"message\": \"Rate limit 120 exceeded - try again in 28s\"}"), 28));
+  CHECK(NEAR(SAID(429, "try again in 3 s"), 3));
+  CHECK(NEAR(SAID(429, "try again in 99999999999999999999s"), PL_RETRY_SAID_MAX));
+  CHECK(SAID(503, "try again in 28s") < 0);
+  CHECK(SAID(429, "try again in a moment") < 0 && SAID(429, "try again in 28") < 0 && SAID(429, "") < 0);
+  CHECK(NEAR(SAID(429, "try again in x; try again in 5s"), 5));
+  CHECK(pl_provider_retry_said(pl_provider_find("upcloud", ""), 429, "try again in 28s", 16) < 0);
+#undef SAID
 }
 
 /* Retry-After, the deadline and the budget. */
@@ -330,6 +359,7 @@ int main(void) {
   test_transient_idempotent();
   test_create_reconcile();
   test_reauth();
+  test_retry_said();
   test_limits();
   test_told_without_question();
   return check_report("engine");

@@ -3,6 +3,7 @@
 -- that cannot work failing fast.
 local peerlua = require("peerlua")
 local testserver = require("testserver")
+local internals = require("internals")
 local http = peerlua.http
 
 local VPC = "1c6a3d5e-7b9f-4e21-a8c4-5d6e7f809a1b"
@@ -154,9 +155,26 @@ describe("aiven", function()
     assert.is_nil(last.headers["retry-after"])
     local wait = tonumber(last.body:match("Rate limit 120 exceeded %- try again in (%d+)s"))
     assert.is_true(wait ~= nil and wait >= 1 and wait <= 60, last.body)
-    -- the client reads the wait from the message: one attempt, the pause it asked, no second 429
-    local spec = require("peerlua.providers.aiven")
-    assert.equal(wait, spec.retry_after(aiven, last))
+    -- the client reads the wait from that message (the provider table's
+    -- retry_in), here 2 s, where its own backoff would wait 0.02 s and a 429
+    -- without a wait said 1 s
+    local body, sent = last.body:gsub("in %d+s", "in 2s"), 0
+    local c = assert(peerlua.aiven({ base_url = "http://127.0.0.1:9", token = "t", project = "sim-project",
+                                     retries = { attempts = 3, base = 0.02, cap = 0.02 } }))
+    internals.transport(function()
+      sent = sent + 1
+      local r = sent == 1 and { status = 429, headers = {}, body = body }
+        or { status = 200, headers = { ["content-type"] = "application/json" }, body = '{"peering_connections":[]}' }
+      r.json = function(self) return peerlua.json.decode(self.body) end
+      return r
+    end)
+    local t0 = peerlua.now()
+    local ok, list, err = pcall(c.list_peerings, c, { project_vpc_id = VPC })
+    internals.transport(nil)
+    assert(ok, list)
+    assert.same({}, list, err)
+    assert.equal(2, sent)
+    assert.is_true(peerlua.now() - t0 >= 1.9, "waited " .. peerlua.now() - t0 .. " s, not the 2 s asked")
   end)
 
   it("reports the provider's errors: bad token, a project not ours, a VPC that is not there", function()

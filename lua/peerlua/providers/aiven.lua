@@ -73,15 +73,6 @@ function M.check(_, opname, args)
   return problems
 end
 
--- Aiven's 429 says how long to wait in its message ("Rate limit 120
--- exceeded - try again in 28s", aiven/terraform-provider-aiven#575); a
--- Retry-After header, when there is one, comes first.
-function M.retry_after(_, resp)
-  if resp.status ~= 429 then return nil end
-  local s = tonumber(tostring(resp.body):match("try again in (%d+)%s*s"))
-  return s and math.min(s, 300) or nil
-end
-
 -- Why a peering stopped (p:wait's error): state_info.message, which the
 -- avn CLI prints with the state (providers.md 5.3)
 function M.reason(raw)

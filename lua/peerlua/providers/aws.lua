@@ -50,9 +50,6 @@ M.reads = { assume_role = true }
 for name in pairs(M.ops) do
   if name:match("^describe_") or name:match("^get_") or name:match("^list_") then M.reads[name] = true end
 end
--- expired keys: EC2 answers 400 RequestExpired, STS and Route 53 403
--- ExpiredToken (aws-sdk-go credsExpiredCodes)
-M.reauth_statuses = { [400] = true, [403] = true }
 
 -- ---- XML answers ----------------------------------------------------------
 
@@ -69,12 +66,10 @@ function M.decode(_, resp)
   return v
 end
 
--- What a failed answer says, by AWS's error shapes and codes
--- (core/engine/pl_provider.c): read once however many rules ask about it.
-local function error_of(resp) return core.error_info("aws", "", resp) end
-
 -- Throttled answers (RequestLimitExceeded, Throttling, ...) are "busy" in
--- the provider table (core/engine/pl_provider.c, aws_busy): sent again.
+-- the provider table (core/engine/pl_provider.c, aws_busy): sent again;
+-- expired credentials (ExpiredToken, RequestExpired) are "stale"
+-- (aws_stale): refreshed once by reauthorize below.
 
 -- An answer that says the change is there already (RouteAlreadyExists,
 -- InvalidPermission.Duplicate) or gone already is done: the provider
@@ -513,14 +508,12 @@ function M.authorize(client, req)
   return true
 end
 
--- an expired role session: assume again, once
-function M.reauthorize(client, resp)
-  local info = error_of(resp)
-  if client.role_arn and info and (info.code_word == "ExpiredToken" or info.code_word == "RequestExpired") then
-    client.assumed = nil
-    return true
-  end
-  return false
+-- Expired credentials (the table's aws_stale words): a role's session is
+-- assumed again, once; keys of the user's own cannot be refreshed.
+function M.reauthorize(client)
+  if not client.role_arn then return false end
+  client.assumed = nil
+  return true
 end
 
 M.methods = core.require("peerlua.providers.aws_steps")
