@@ -308,6 +308,7 @@ typedef struct engine_ud {
   char auth_name[32];
   char *auth_value;
   size_t auth_len;
+  double auth_until; /* the loop time it is to be replaced by (a fetched token's); 0: never */
 } engine_ud;
 
 typedef struct run_ud {
@@ -530,7 +531,8 @@ static int l_engine_start(lua_State *L) {
  * Lua: the Lua string it came from is the caller's to let go.
  * engine:drop(): no header any more. engine:holds([name, value]) ->
  * whether one is held (and is exactly that: a check for tests, which never
- * reads the value back). */
+ * reads the value back). engine:fresh() -> whether one is held that is not
+ * due to be replaced (a token: pl_engine_hold's until). */
 
 static void drop_auth(engine_ud *u) {
   if (u->auth_value) {
@@ -540,22 +542,41 @@ static void drop_auth(engine_ud *u) {
   u->auth_value = NULL;
   u->auth_len = 0;
   u->auth_name[0] = '\0';
+  u->auth_until = 0;
 }
 
-static int l_engine_hold(lua_State *L) {
-  engine_ud *u = luaL_checkudata(L, 1, PL_ENGINE_MT);
-  size_t nlen, vlen;
-  const char *name = luaL_checklstring(L, 2, &nlen), *value = luaL_checklstring(L, 3, &vlen);
-  luaL_argcheck(L, nlen > 0 && nlen < sizeof u->auth_name, 2, "a header name of 1 to 31 bytes");
-  luaL_argcheck(L, !memchr(value, '\r', vlen) && !memchr(value, '\n', vlen), 3, "no line breaks in a header");
-  char *copy = malloc(vlen + 1);
-  if (!copy) return luaL_error(L, "out of memory");
-  memcpy(copy, value, vlen + 1);
+const char *pl_engine_hold(lua_State *L, int idx, const char *name, const char *prefix, const char *value, size_t vlen,
+                           double lifetime) {
+  engine_ud *u = luaL_checkudata(L, idx, PL_ENGINE_MT);
+  size_t nlen = strlen(name), plen = strlen(prefix);
+  if (nlen == 0 || nlen >= sizeof u->auth_name) return "a header name of 1 to 31 bytes";
+  if (memchr(value, '\r', vlen) || memchr(value, '\n', vlen) || memchr(value, '\0', vlen))
+    return "no line breaks in a header";
+  char *copy = malloc(plen + vlen + 1);
+  if (!copy) return "out of memory";
+  memcpy(copy, prefix, plen);
+  memcpy(copy + plen, value, vlen);
+  copy[plen + vlen] = '\0';
   drop_auth(u);
   memcpy(u->auth_name, name, nlen + 1);
   u->auth_value = copy;
-  u->auth_len = vlen;
+  u->auth_len = plen + vlen;
+  if (lifetime > 0) u->auth_until = pl_loop_now(pl_ctx_up(L)->loop) + lifetime;
+  return NULL;
+}
+
+static int l_engine_hold(lua_State *L) {
+  size_t vlen;
+  const char *name = luaL_checkstring(L, 2), *value = luaL_checklstring(L, 3, &vlen);
+  const char *why = pl_engine_hold(L, 1, name, "", value, vlen, 0);
+  if (why) return luaL_argerror(L, strstr(why, "name") ? 2 : 3, why);
   return 0;
+}
+
+static int l_engine_fresh(lua_State *L) {
+  engine_ud *u = luaL_checkudata(L, 1, PL_ENGINE_MT);
+  lua_pushboolean(L, u->auth_value && (u->auth_until == 0 || pl_loop_now(pl_ctx_up(L)->loop) < u->auth_until));
+  return 1;
 }
 
 static int l_engine_drop(lua_State *L) {
@@ -688,13 +709,10 @@ void pl_open_policy(lua_State *L, int ctxidx) {
                                    {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
-  static const luaL_Reg engine_funcs[] = {{"reserve", l_engine_reserve},
-                                          {"start", l_engine_start},
-                                          {"settings", l_engine_settings},
-                                          {"hold", l_engine_hold},
-                                          {"drop", l_engine_drop},
-                                          {"holds", l_engine_holds},
-                                          {NULL, NULL}};
+  static const luaL_Reg engine_funcs[] = {{"reserve", l_engine_reserve},   {"start", l_engine_start},
+                                          {"settings", l_engine_settings}, {"hold", l_engine_hold},
+                                          {"drop", l_engine_drop},         {"holds", l_engine_holds},
+                                          {"fresh", l_engine_fresh},       {NULL, NULL}};
   static const luaL_Reg run_funcs[] = {{"answer", l_run_answer}, {"told", l_run_told}, {"ok", l_run_ok}, {NULL, NULL}};
   methods(L, ctxidx, PL_ENGINE_MT, engine_funcs);
   luaL_getmetatable(L, PL_ENGINE_MT);

@@ -6,6 +6,7 @@
  *   core.find_args(provider, api, args) -> the list that finds it, the key naming it
  *   core.conflict(provider, api, raw, args) -> what a found one has otherwise than args ask, or nil
  *   core.next_page(provider, api, op, args, body) -> the arguments of the page after body, or nil
+ *   core.take_token(engine, provider, api, resp) -> true | nil, err: the fetched token, held by engine
  * prepare checks every argument against the op's parameters (all problems
  * at once, in err.details) and builds method, path, query and body;
  * error_info reads a failed answer by the provider's error shapes. */
@@ -857,6 +858,68 @@ static int l_next_page(lua_State *L) {
   return 1;
 }
 
+/* [-0, +1] resp:json() as a table, or nil (no body, not JSON). */
+static void push_body(lua_State *L, int resp) {
+  if (lua_getfield(L, resp, "json") == LUA_TFUNCTION) {
+    lua_pushvalue(L, resp);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) return;
+  }
+  lua_pop(L, 1);
+  lua_pushnil(L);
+}
+
+/* core.take_token(engine, provider, api, resp) -> true | nil, err: the
+ * token in the answer resp to the provider's token request (pl_token),
+ * held by engine; err, a refusal or an answer without a token, says what
+ * the answer does (never the token).  [-4, +(1|2)] */
+static int l_take_token(lua_State *L) {
+  const pl_provider *pv = pl_provider_find(luaL_checkstring(L, 2), luaL_optstring(L, 3, ""));
+  luaL_checktype(L, 4, LUA_TTABLE);
+  const pl_token *tk = pv ? pv->token : NULL;
+  if (!tk) return luaL_error(L, "take_token: %s fetches no token", lua_tostring(L, 2));
+  lua_settop(L, 4);
+  lua_getfield(L, 4, "status");
+  int status = (int)lua_tointeger(L, -1), ok = 0;
+  for (const int *s = tk->ok; *s && !ok; s++) ok = *s == status;
+  push_body(L, 4); /* 6 */
+  if (ok) {
+    push_field(L, 6, 4, tk->value, LUA_TSTRING);
+    size_t len;
+    const char *value = lua_tolstring(L, -1, &len);
+    if (value && len > 0) {
+      double life = tk->life;
+      if (tk->lifetime) {
+        push_field(L, 6, 4, tk->lifetime, LUA_TNUMBER);
+        if (lua_tonumber(L, -1) > 0) life = lua_tonumber(L, -1);
+        lua_pop(L, 1);
+      }
+      const char *why = pl_engine_hold(L, 1, tk->header, tk->prefix, value, len, life * PL_TOKEN_EARLY);
+      if (!why) return lua_pushboolean(L, 1), 1;
+      ok = 0;
+      lua_pushfstring(L, "the token in the answer cannot be sent (%s)", why);
+    } else {
+      lua_pushliteral(L, "the answer holds no token");
+    }
+  } else {
+    if (tk->message)
+      push_field(L, 6, 4, tk->message, LUA_TSTRING); /* the refusal's own words */
+    else
+      lua_pushnil(L);
+    if (lua_isnil(L, -1)) lua_pop(L, 1), lua_pushfstring(L, "HTTP %d", status);
+  }
+  lua_pushfstring(L, "cannot get %s: %s", tk->what, lua_tostring(L, -1));
+  pl_push_error(L, status == 429 ? "rate_limited" : "auth", lua_tostring(L, -1));
+  set_string(L, "provider", pv->name);
+  set_string(L, "op", "token");
+  lua_pushinteger(L, status);
+  lua_setfield(L, -2, "http_status");
+  lua_pushboolean(L, status >= 500 || status == 429);
+  lua_setfield(L, -2, "retryable");
+  lua_pushnil(L);
+  lua_insert(L, -2);
+  return 2;
+}
+
 /* [-1, +0] The string on top reduced as an RFC 9457 type URI is: what follows
  * "#ERROR_", else "#", else "urn:P:errors:", else the whole; set as field k
  * of the table at t ("" sets nothing). */
@@ -1057,7 +1120,7 @@ static void push_creds(lua_State *L, const pl_cred *creds) {
 }
 
 /* [-0, +1] core.providers: ["instaclustr/v1"] = {name, api, ops, states, id_field, status_field, rate, burst,
- * base_url, sim_prefix, creds, settled, gone} */
+ * base_url, sim_prefix, creds, settled, gone, token} */
 static void push_providers(lua_State *L) {
   lua_newtable(L);
   for (const pl_provider *pv = pl_providers; pv->name; pv++) {
@@ -1082,6 +1145,12 @@ static void push_providers(lua_State *L) {
       lua_setfield(L, -2, st->op);
     }
     lua_setfield(L, -2, "settled");
+    if (pv->token) { /* token = {url =, sim_path =} */
+      lua_createtable(L, 0, 2);
+      set_string(L, "url", pv->token->url);
+      set_string(L, "sim_path", pv->token->sim_path);
+      lua_setfield(L, -2, "token");
+    }
     if (pv->find) { /* gone = {state = true} */
       lua_newtable(L);
       for (const char *const *g = pv->find->gone; *g; g++) lua_pushboolean(L, 1), lua_setfield(L, -2, *g);
@@ -1124,15 +1193,11 @@ static int core_index(lua_State *L) {
 }
 
 void pl_open_provider(lua_State *L, int ctxidx) {
-  static const luaL_Reg funcs[] = {{"prepare", l_prepare},
-                                   {"check", l_check},
-                                   {"error_info", l_error_info},
-                                   {"matches", l_matches},
-                                   {"find_args", l_find_args},
-                                   {"conflict", l_conflict},
-                                   {"next_page", l_next_page},
-                                   {"set_array_mt", l_set_array_mt},
-                                   {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"prepare", l_prepare},           {"check", l_check},
+                                   {"error_info", l_error_info},     {"matches", l_matches},
+                                   {"find_args", l_find_args},       {"conflict", l_conflict},
+                                   {"next_page", l_next_page},       {"take_token", l_take_token},
+                                   {"set_array_mt", l_set_array_mt}, {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
   lua_createtable(L, 0, 1);

@@ -77,6 +77,11 @@ void pl_open_policy(lua_State *L, int ctxidx);
 /* The header an engine (core.engine) holds for its requests: 1 with name
  * and value set, or 0 when the value at idx is no engine or holds none. */
 int pl_engine_auth(lua_State *L, int idx, const char **name, const char **value);
+/* Make the engine at idx hold the header name: prefix value (vlen bytes),
+ * to be replaced after lifetime seconds (0: never, engine:fresh()); NULL,
+ * or why the header cannot be made. */
+const char *pl_engine_hold(lua_State *L, int idx, const char *name, const char *prefix, const char *value, size_t vlen,
+                           double lifetime);
 void pl_policy_free(pl_ctx *ctx);
 /* The engine's run at idx (engine:start): whether status is one of its
  * operation's successes; its next step after an answer, or after what the

@@ -560,6 +560,28 @@ static const pl_pages aerospike_pages[] = {{"list_peerings", PL_PAGE_OFFSET, "of
 static const pl_pages huawei_pages[] = {{"list_vpc_peerings", PL_PAGE_MARKER, "marker", "peerings_links", NULL},
                                         {NULL, 0, NULL, NULL, NULL}};
 
+/* Tokens. Aerospike's OAuth2 client credentials: POST
+ * https://auth.control.aerospike.cloud/oauth/token, 200 {access_token}, sent
+ * as "Authorization: Bearer" (providers.md 3.1); expires_in, and the refusal's
+ * error_description or error, are OAuth 2.0's (RFC 6749 5.1, 5.2; detail is
+ * RFC 9457's), UNCONFIRMED for this API: without expires_in a token is
+ * taken to last an hour (a model). Huawei's IAM token: POST
+ * /v3/auth/tokens, 201, the token in the X-Subject-Token header, sent as
+ * X-Auth-Token, valid 24 h (providers.md 2.2); a refusal's message where
+ * Huawei's error shapes put it (error.message, error_msg). */
+static const pl_token aerospike_token = {"https://auth.control.aerospike.cloud/oauth/token",
+                                         "/aerospike/oauth/token",
+                                         {200, 0},
+                                         "access_token",
+                                         "Authorization",
+                                         "Bearer ",
+                                         "expires_in",
+                                         3600,
+                                         "error_description|detail|error",
+                                         "an access token"};
+static const pl_token huawei_token = {NULL, NULL, {201, 200, 0}, "@x-subject-token",        "X-Auth-Token",
+                                      "",   NULL, 24 * 3600,     "error.message|error_msg", "an IAM token"};
+
 /* Credentials: the environment variables the providers' own tools read
  * (providers.md 7, the table of variables), else PEERLUA_<PROVIDER>_<FIELD>
  * where no tool defines any. Not in that table: HW_USER_NAME, HW_PASSWORD
@@ -611,11 +633,12 @@ const pl_provider pl_providers[] = {
   {.name = "huawei", .api = "", .ops = huawei_ops, .states = huawei_states,
    .id_field = "id", .status_field = "status", .rate = 20, .burst = 1, .errors = huawei_errors,
    .base_url = "https://cs.{region}.myhuaweicloud.com", .sim_prefix = "/huawei", .creds = huawei_creds,
-   .find = &huawei_find, .busy = huawei_busy, .settled = huawei_settled, .pages = huawei_pages},
+   .find = &huawei_find, .busy = huawei_busy, .settled = huawei_settled, .pages = huawei_pages,
+   .token = &huawei_token},
   {.name = "aerospike", .api = "", .ops = aerospike_ops, .states = aws_states,
    .id_field = "id", .status_field = "status", .rate = 10, .burst = 1, .errors = aerospike_errors,
    .base_url = "https://api.aerospike.com/v1", .sim_prefix = "/aerospike/v1", .creds = aerospike_creds,
-   .find = &aerospike_find, .pages = aerospike_pages},
+   .find = &aerospike_find, .pages = aerospike_pages, .token = &aerospike_token},
   {.name = "upcloud", .api = "", .ops = upcloud_ops, .states = upcloud_states,
    .id_field = "uuid", .status_field = "state", .rate = 10, .burst = 1, .errors = upcloud_errors,
    .base_url = "https://api.upcloud.com/1.3", .sim_prefix = "/upcloud/1.3", .creds = upcloud_creds,

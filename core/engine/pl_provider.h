@@ -158,6 +158,25 @@ typedef struct pl_pages {
   const char *arg, *at, *total;
 } pl_pages;
 
+/* A token the client fetches (OAuth2 client credentials, an IAM token)
+ * with a request whose body holds the secret (sealed in C: core.seal). The
+ * answer is read here (core.take_token); the token goes straight to the
+ * client's engine as a header, to be fetched again once PL_TOKEN_EARLY of
+ * its life is gone. */
+#define PL_TOKEN_EARLY 0.9
+typedef struct pl_token {
+  const char *url;      /* the token endpoint; NULL: the provider's own rule (Huawei's IAM host) */
+  const char *sim_path; /* where the emulator answers it, under its URL; NULL: with url */
+  int ok[3];            /* the answer's success statuses, 0-terminated */
+  const char *value;    /* where the answer holds the token: body paths, "@name" a header */
+  const char *header;   /* the request header it is carried in */
+  const char *prefix;   /* what goes before it there ("Bearer "), or "" */
+  const char *lifetime; /* body paths of its lifetime in seconds, or NULL */
+  double life;          /* its lifetime in seconds where the answer does not say */
+  const char *message;  /* body paths of why a fetch was refused, or NULL */
+  const char *what;     /* what a refusal says could not be got: "an access token" */
+} pl_token;
+
 /* A credential or setting a client reads: from its option `field`, else
  * the environment (env, the first set wins), else the profile file's key
  * "<provider>.<field>" (lua/peerlua/credentials.lua). */
@@ -193,6 +212,7 @@ typedef struct pl_provider {
   const pl_busy *stale;         /* besides a 401, the answers to expired credentials (refreshed once, sent
                                    again); ends with op == NULL; NULL: none */
   const char *retry_in;         /* a 429 whose body says how long to wait says it after these words */
+  const pl_token *token;        /* NULL: no token is fetched */
 } pl_provider;
 
 /* Whether status, with the error's code word (NULL: none), answered to op

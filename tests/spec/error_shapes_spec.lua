@@ -238,3 +238,90 @@ describe("an answer of no known shape", function()
     assert.same({ "unavailable", "HTTP 502 (gave up after 1 attempt)" }, fields(err))
   end)
 end)
+
+-- The answers to a token request, read in C by the provider table's
+-- pl_token (core.take_token): the token goes to the client's engine and
+-- is fetched again once most of its life is gone; a refusal says why in
+-- the provider's words, and never holds the token.
+describe("token answers", function()
+  -- run(client, answers) -> the list's result, its error, the requests
+  -- sent (each {url, status}); a token request is answered from answers in
+  -- turn, anything else with an empty Aerospike list
+  local function run(client, answers, times)
+    local sent, n = {}, 0
+    internals.transport(function(opts)
+      local r
+      if opts.url:find("/oauth/token", 1, true) or opts.url:find("/auth/tokens", 1, true) then
+        n = n + 1
+        r = answers[math.min(n, #answers)]
+        r = { status = r[1], headers = r[3] or {}, body = r[2] }
+      else
+        r = { status = 200, headers = {}, body = '{"count":0,"meta":{"total":0},"vpcPeerings":[],"peerings":[]}' }
+      end
+      r.json = function(self) return peerlua.json.decode(self.body) end
+      sent[#sent + 1] = { url = opts.url, status = r.status }
+      return r
+    end)
+    local results = {}
+    local ok, e = pcall(function()
+      for i = 1, times or 1 do
+        if i > 1 then peerlua.sleep(0.6) end
+        results[i] = table.pack(client:list_peerings({ cluster_id = CDC }))
+      end
+    end)
+    internals.transport(nil)
+    assert(ok, e)
+    return results, sent
+  end
+  local function aerospike()
+    return assert(peerlua.aerospike({ base_url = "http://127.0.0.1:9", client_id = "i", client_secret = "s",
+      token_url = "http://127.0.0.1:9/oauth/token", retries = { attempts = 1 } }))
+  end
+  local function tokens(sent)
+    local n = 0
+    for _, s in ipairs(sent) do n = n + (s.url:find("token", 1, true) and 1 or 0) end
+    return n
+  end
+
+  it("fetches a token again before it expires, by the lifetime the answer gives", function()
+    -- expires_in 1: held for 0.9 s, so the third call (at 1.2 s) fetches a new one, unasked by a 401
+    local r, sent = run(aerospike(), { { 200, '{"access_token":"t1","expires_in":1}' } }, 3)
+    for i = 1, 3 do assert.is_table(r[i][1], tostring(r[i][2])) end
+    assert.equal(2, tokens(sent))
+    for _, s in ipairs(sent) do assert.not_equal(401, s.status) end
+    -- without expires_in: an hour
+    r, sent = run(aerospike(), { { 200, '{"access_token":"t1"}' } }, 3)
+    assert.is_table(r[3][1], tostring(r[3][2]))
+    assert.equal(1, tokens(sent))
+  end)
+
+  it("says why a token was refused, in the provider's words", function()
+    local r = run(aerospike(), { { 401, '{"error":"access_denied","error_description":"Unauthorized"}' } })
+    local err = r[1][2]
+    assert.same({ "auth", "token", 401, false }, { err.code, err.op, err.http_status, err.retryable })
+    assert.equal("cannot get an access token: Unauthorized", err.message)
+    r = run(aerospike(), { { 429, "" } })
+    assert.same({ "rate_limited", true }, { r[1][2].code, r[1][2].retryable })
+    assert.matches("^cannot get an access token: HTTP 429", r[1][2].message)
+    -- a success without a token, or with one that cannot be a header
+    r = run(aerospike(), { { 200, '{"token_type":"Bearer"}' } })
+    assert.equal("cannot get an access token: the answer holds no token", r[1][2].message)
+    r = run(aerospike(), { { 200, '{"access_token":"a\\r\\nX-Evil: 1"}' } })
+    assert.matches("cannot get an access token: the token in the answer cannot be sent", r[1][2].message, 1, true)
+    assert.is_nil(r[1][2].message:find("Evil", 1, true))
+  end)
+
+  it("takes Huawei's IAM token from the X-Subject-Token header", function()
+    local function huawei()
+      return assert(peerlua.huawei({ user = "u", password = "p", domain = "d", project_id = ("0"):rep(32),
+        endpoints = { cs = "http://127.0.0.1:9", iam = "http://127.0.0.1:9" }, retries = { attempts = 1 } }))
+    end
+    local r, sent = run(huawei(), { { 201, "{}", { ["x-subject-token"] = "iam-token" } } }, 2)
+    assert.is_table(r[2][1], tostring(r[2][2]))
+    assert.equal(1, tokens(sent)) -- held: 24 hours
+    r = run(huawei(), { { 201, "{}" } }) -- no header: no token
+    assert.equal("cannot get an IAM token: the answer holds no token", r[1][2].message)
+    r = run(huawei(), { { 401, '{"error":{"code":"1101","message":"The username or password is wrong."}}' } })
+    assert.equal("cannot get an IAM token: The username or password is wrong.", r[1][2].message)
+  end)
+end)

@@ -4,7 +4,6 @@
 -- token-expired; concurrent tasks share one refresh.
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local common = core.require("peerlua.providers.common")
-local base = core.require("peerlua.client")
 require("peerlua.json") -- loaded first: it sets core.json
 local json = core.json -- as loaded (lua/peerlua/json.lua), not fields a script may replace
 
@@ -15,13 +14,12 @@ local M = {
 
 M.ops = { create_peering = "peering", list_peerings = "peering", delete_peering = "peering" }
 
-local TOKEN_URL = "https://auth.control.aerospike.cloud/oauth/token"
-
 function M.credentials(client, opts)
   local creds, err = common.credentials(client, opts, { what = "Aerospike Cloud API key" })
   if not creds then return nil, err end
   client.credential_id = creds.client_id
-  client.token_url = opts.token_url or (client.sim and client.sim.url .. "/aerospike/oauth/token") or TOKEN_URL
+  local where = client.desc.token -- the table's (core/engine/pl_provider.c, aerospike_token)
+  client.token_url = opts.token_url or (client.sim and client.sim.url .. where.sim_path) or where.url
   -- the token request's body holds the secret: sealed in C (core.seal), the secret dropped here
   client.token_body = core.seal(assert(json.encode_sorted({
     client_id = creds.client_id, client_secret = creds.client_secret, grant_type = "client_credentials" })))
@@ -29,22 +27,12 @@ function M.credentials(client, opts)
   return creds
 end
 
--- Fetch a token (one request; the caller shares it).
+-- Fetch a token (one request; the caller shares it): the answer is read,
+-- and the token held, in C (core.take_token).
 local function fetch_token(client)
   local resp, err = client:post_sealed(client.token_url, client.token_body)
   if not resp then return nil, err end
-  local body = common.body(resp)
-  if resp.status ~= 200 or not body or type(body.access_token) ~= "string" then
-    local msg = body and (body.error_description or body.detail or body.error) or ("HTTP " .. resp.status)
-    return nil, base.error({ code = resp.status == 429 and "rate_limited" or "auth", provider = "aerospike",
-                                    op = "token", http_status = resp.status,
-                                    retryable = resp.status >= 500 or resp.status == 429,
-                                    message = "cannot get an access token: " .. tostring(msg) })
-  end
-  local ttl = tonumber(body.expires_in) or 3600
-  -- the token itself is held in C (the client's engine); Lua keeps when it expires
-  client.engine:hold("Authorization", "Bearer " .. body.access_token)
-  return { expires = core.now() + ttl * 0.9 }
+  return core.take_token(client.engine, "aerospike", "", resp)
 end
 
 -- authorize: a token held that has not expired, else one fetched (one
@@ -55,10 +43,8 @@ function M.authorize(client) return common.token(client, fetch_token) end
 -- answer says it expired
 function M.reauthorize(client, resp)
   local p = core.error_info("aerospike", "", resp)
-  local expired = p and p.code_word and p.code_word:find("token%-expired") ~= nil
-  if not client.token and not expired then return false end
-  common.drop_token(client)
-  return true
+  local expired = p ~= nil and p.code_word ~= nil and p.code_word:find("token%-expired") ~= nil
+  return common.drop_token(client) or expired
 end
 
 -- The list's page size (the most, 100) and a create's isSecureConnection

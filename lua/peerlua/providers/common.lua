@@ -143,24 +143,20 @@ function M.shared(holder, key, fn, ...)
   return a, b
 end
 
--- token(client, fetch) -> true | nil, err: a token the client's engine
--- holds that has not expired yet (client.token.expires), else one fetched
--- by fetch(client) -> {expires =} | nil, err, which puts it in the engine:
--- one fetch at a time, shared by every call that waits for it.
+-- token(client, fetch) -> true | nil, err: the client's engine holds a
+-- token that is not due to be replaced (engine:fresh(), the time is C's:
+-- pl_token), else one is fetched by fetch(client) -> true | nil, err, which
+-- gives the answer to core.take_token: one fetch at a time, shared by
+-- every call that waits for it.
 function M.token(client, fetch)
-  local t = client.token
-  if t and t.expires > core.now() then return true end
-  local new, err = M.shared(client, "refreshing", fetch, client)
-  if not new then return nil, err end
-  client.token = new
-  return true
+  if client.engine:fresh() then return true end
+  return M.shared(client, "refreshing", fetch, client)
 end
 
--- drop_token(client) -> whether a token was held: it is forgotten and
--- dropped from the engine, so that the next call fetches a new one.
+-- drop_token(client) -> whether a token was held: it is dropped from the
+-- engine, so that the next call fetches a new one.
 function M.drop_token(client)
-  local had = client.token ~= nil
-  client.token = nil
+  local had = client.engine:holds()
   client.engine:drop()
   return had
 end

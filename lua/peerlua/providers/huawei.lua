@@ -153,21 +153,14 @@ local function fetch_token(client)
   local c = client.creds
   local resp, err = client:post_sealed(M.service_url(client, "iam") .. "/v3/auth/tokens", client.token_body)
   if not resp then return nil, err end
-  local value = resp.headers["x-subject-token"]
-  if resp.status ~= 201 and resp.status ~= 200 or not value then
-    local b = common.body(resp)
-    local msg = b and (b.error and b.error.message or b.error_msg) or ("HTTP " .. resp.status)
-    return nil, base.error({ code = resp.status == 429 and "rate_limited" or "auth", provider = "huawei",
-                             op = "token", http_status = resp.status, retryable = resp.status >= 500,
-                             message = "cannot get an IAM token: " .. tostring(msg) })
-  end
+  -- read, and held, in C (core.take_token: pl_provider.c, huawei_token)
+  local ok, terr = core.take_token(client.engine, "huawei", "", resp)
+  if not ok then return nil, terr end
   -- a token scoped by project name says the project's id (find_project)
   local b = common.body(resp)
   local project = type(b) == "table" and type(b.token) == "table" and b.token.project
   if not c.project_id and type(project) == "table" and type(project.id) == "string" then c.project_id = project.id end
-  -- held in C (the client's engine); valid 24 h, refreshed well before
-  client.engine:hold("X-Auth-Token", value)
-  return { expires = core.now() + 23 * 3600 }
+  return true
 end
 
 -- token(client) -> true (the engine holds an IAM token that has not
