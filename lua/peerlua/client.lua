@@ -223,7 +223,7 @@ function M.new(spec, class, opts)
     transport = { insecure = opts.insecure, tls_verify = opts.tls_verify, ca_file = opts.ca_file,
                   max_body = opts.max_body },
     sim = sim and not opts.base_url and sim or nil,
-  }, M.class_for(class, spec, desc.ops))
+  }, M.class_for(class, desc.ops))
   -- the real API's URL and the emulator's prefix for it are data (core/engine/pl_provider.c)
   self.base_url = opts.base_url or (self.sim and self.sim.url .. desc.sim_prefix) or desc.base_url
   -- what waits and workflow steps multiply their poll intervals by; an
@@ -763,16 +763,31 @@ function Client:check_duplicates(args, p)
     .. "delete all but one\n", self.name, #ids, table.concat(ids, ", ")))
 end
 
--- A class for spec's clients: a method for every operation in spec.ops
--- ("peering" ones return peering values, "raw" ones the decoded body), each
--- followed by spec.after[op](client, args, result, how) when there is one.
+-- ops_of(name) -> {op = "peering" | "raw"}: the operations of the
+-- provider's C tables, of every API generation. One named *_peering or
+-- *_peerings answers peering objects (its method returns peering values),
+-- any other the decoded body (firewall rules, projects, AWS's actions).
+local function ops_of(name)
+  local ops = {}
+  for _, desc in pairs(core.providers) do
+    if desc.name == name then
+      for opname in pairs(desc.ops) do ops[opname] = opname:match("_peerings?$") and "peering" or "raw" end
+    end
+  end
+  return ops
+end
+
+-- A class for spec's clients: a method for every operation of its tables
+-- (ops_of), each followed by spec.after[op](client, args, result, how)
+-- when there is one; class_for leaves out those a generation has not.
 function M.class(spec)
   local class = setmetatable({}, { __index = Client })
   class.__index = class
   class.__tostring = Client.__tostring
   class.__name = "peerlua." .. spec.name
   local after = spec.after or {}
-  for opname, kind in pairs(spec.ops) do
+  local ops = ops_of(spec.name)
+  for opname, kind in pairs(ops) do
     local call = kind == "peering" and Client.call_peering or Client.call
     local post = after[opname]
     class[opname] = function(self, args)
@@ -795,10 +810,10 @@ function M.class(spec)
       return table.unpack(out, 1, out.n)
     end
   end
-  class.__ops = spec.ops -- which methods are operations (called with a table)
+  class.__ops = ops -- which methods are operations (called with a table)
   -- what the REPL completes on a client: its documented methods only
   class.__complete = { "close", "ensure_peering", "settings" }
-  for _, names in ipairs({ spec.ops, spec.methods or {} }) do
+  for _, names in ipairs({ ops, spec.methods or {} }) do
     for k in pairs(names) do table.insert(class.__complete, k) end
   end
   table.sort(class.__complete)
@@ -823,13 +838,13 @@ function M.methods_of(class)
   return m
 end
 
--- class_for(class, spec, ops) -> the class for a client whose API
--- generation has the operations ops (its C table): class without the
--- methods of spec.ops that generation has not, made once per generation.
+-- class_for(class, ops) -> the class for a client whose API generation
+-- has the operations ops (its C table): class without the methods of the
+-- other generations' operations, made once per generation.
 local narrowed = setmetatable({}, { __mode = "k" }) -- class -> missing ops -> class
-function M.class_for(class, spec, ops)
+function M.class_for(class, ops)
   local missing = {}
-  for opname in pairs(spec.ops) do
+  for opname in pairs(class.__ops) do
     if not ops[opname] then missing[#missing + 1] = opname end
   end
   if #missing == 0 then return class end

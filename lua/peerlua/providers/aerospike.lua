@@ -12,8 +12,6 @@ local M = {
   options = { client_id = "string", client_secret = "string", token_url = "string" },
 }
 
-M.ops = { create_peering = "peering", list_peerings = "peering", delete_peering = "peering" }
-
 function M.credentials(client, opts)
   local creds, err = common.credentials(client, opts, { what = "Aerospike Cloud API key" })
   if not creds then return nil, err end

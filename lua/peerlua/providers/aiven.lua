@@ -13,8 +13,6 @@ local M = {
   options = { token = "string", project = "string" },
 }
 
-M.ops = { create_peering = "peering", list_peerings = "peering", delete_peering = "peering" }
-
 -- Under the emulator: its first account, and that account's first project
 -- as the client's project.
 local function sim_account(client)

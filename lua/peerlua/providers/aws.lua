@@ -42,12 +42,10 @@ local VERSIONS = { ec2 = "2016-11-15", sts = "2011-06-15" }
 -- Route 53 go with the client's default (core/engine/pl_provider.c).
 M.throttle_classes = { read = { rate = 20, burst = 50 }, change = { rate = 5, burst = 100 } }
 
-M.ops = {}
-for name in pairs(core.providers.aws.ops) do M.ops[name] = "raw" end
 -- POSTs that change nothing, which a dry run sends: every Describe, Get
 -- and List action, and AssumeRole
 M.reads = { assume_role = true }
-for name in pairs(M.ops) do
+for name in pairs(core.providers.aws.ops) do
   if name:match("^describe_") or name:match("^get_") or name:match("^list_") then M.reads[name] = true end
 end
 

@@ -17,12 +17,6 @@ local M = {
   },
 }
 
-M.ops = {
-  create_peering = "peering", list_peerings = "peering", delete_peering = "peering",
-  get_vpc_peering = "peering", list_vpc_peerings = "peering", accept_peering = "peering", reject_peering = "peering",
-  list_projects = "raw",
-}
-
 -- an AK/SK or a user, password and domain; and a project
 local function completer(client)
   local no_key = common.hint(client, "Huawei credentials", { { "ak", "sk" }, { "user", "password", "domain" } })

@@ -10,13 +10,6 @@ local M = {
   options = { username = "string", api_key = "string" },
 }
 
-M.ops = {
-  create_peering = "peering", get_peering = "peering", list_peerings = "peering",
-  update_peering = "peering", delete_peering = "peering",
-  add_firewall_rule = "raw", list_firewall_rules = "raw", delete_firewall_rule = "raw",
-  get_firewall_rule = "raw",
-}
-
 function M.credentials(client, opts)
   local creds, err = common.credentials(client, opts, { what = "Instaclustr credentials" })
   if not creds then return nil, err end

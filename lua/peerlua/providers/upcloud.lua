@@ -9,11 +9,6 @@ local M = {
   options = { token = "string", username = "string", password = "string" },
 }
 
-M.ops = {
-  create_peering = "peering", get_peering = "peering", list_peerings = "peering",
-  update_peering = "peering", delete_peering = "peering",
-}
-
 -- a token, or a username and password
 local function completer(client)
   local hint = common.hint(client, "UpCloud credentials", { { "token" }, { "username", "password" } })
