@@ -1119,8 +1119,8 @@ static void push_creds(lua_State *L, const pl_cred *creds) {
   lua_setfield(L, -2, "creds");
 }
 
-/* [-0, +1] core.providers: ["instaclustr/v1"] = {name, api, ops, states, id_field, status_field, rate, burst,
- * base_url, sim_prefix, creds, settled, gone, token} */
+/* [-0, +1] core.providers: ["instaclustr/v1"] = {name, api, ops, states, id_field, status_field, reason_field,
+ * rate, burst, base_url, sim_prefix, creds, settled, gone, token} */
 static void push_providers(lua_State *L) {
   lua_newtable(L);
   for (const pl_provider *pv = pl_providers; pv->name; pv++) {
@@ -1129,6 +1129,7 @@ static void push_providers(lua_State *L) {
     set_string(L, "api", pv->api);
     set_string(L, "id_field", pv->id_field);
     set_string(L, "status_field", pv->status_field);
+    set_string(L, "reason_field", pv->reason_field);
     lua_pushnumber(L, pv->rate);
     lua_setfield(L, -2, "rate");
     lua_pushnumber(L, pv->burst);

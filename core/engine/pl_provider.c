@@ -645,9 +645,12 @@ const pl_provider pl_providers[] = {
    .find = &upcloud_find},
   /* Aiven: "Rate limit 120 exceeded" per minute, its 429 saying "- try
    * again in 28s" (providers.md 5.4, aiven/terraform-provider-aiven#575);
-   * its id is made of two fields (aiven.lua, id_of) */
+   * its id is made of two fields (aiven.lua, id_of); why a peering stopped
+   * in state_info.message, which the avn CLI prints with the state
+   * (providers.md 5.3) */
   {.name = "aiven", .api = "", .ops = aiven_ops, .states = aiven_states,
-   .id_field = NULL, .status_field = "state", .rate = 2, .burst = 1, .errors = aiven_errors,
+   .id_field = NULL, .status_field = "state", .reason_field = "state_info.message", .rate = 2, .burst = 1,
+   .errors = aiven_errors,
    .base_url = "https://api.aiven.io", .sim_prefix = "/aiven", .creds = aiven_creds,
    .find = &aiven_find, .retry_in = "try again in "},
   /* EC2's request token buckets: mutating actions refill at 5 a second

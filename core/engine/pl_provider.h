@@ -199,6 +199,7 @@ typedef struct pl_provider {
   const pl_state_map *states;   /* ends with status == NULL */
   const char *id_field;         /* where a peering's id is */
   const char *status_field;     /* where its status is */
+  const char *reason_field;     /* where it says why it stopped (a wait's error), or NULL */
   double rate, burst;           /* default throttle */
   const pl_error_shape *errors; /* ends with an all-NULL shape; NULL: the provider's parse_error reads them */
   const char *base_url;         /* the real API's, "{region}" where the client's region goes */

@@ -355,6 +355,13 @@ local function dig_string(obj, path)
   return type(v) == "string" and v or nil
 end
 
+-- reason(raw) -> why the peering object raw says it stopped (the table's
+-- reason_field), or nil
+function Client:reason(raw)
+  local why = dig_string(raw, self.desc.reason_field)
+  return why ~= "" and why or nil
+end
+
 -- peering(obj) -> a peering value: id, state (canonical), status (the
 -- provider's word), raw (the decoded object); seen is when we last knew it
 -- existed (a list begun before then cannot say it is gone).

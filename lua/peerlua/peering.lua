@@ -282,8 +282,7 @@ function Peering:wait(want, opts)
     if self.state == want then return self end
     if self.gone then return nil, gone_error(self, "wait") end
     if TERMINAL[self.state] then
-      local reason = owner(self).spec.reason
-      local why = reason and reason(self.raw)
+      local why = owner(self):reason(self.raw)
       -- the provider's word only where it says more than the state (not "rejected (rejected)")
       local word = tostring(self.status)
       local same = word:lower():gsub("[%- ]", "_") == self.state

@@ -71,14 +71,6 @@ function M.check(_, opname, args)
   return problems
 end
 
--- Why a peering stopped (p:wait's error): state_info.message, which the
--- avn CLI prints with the state (providers.md 5.3)
-function M.reason(raw)
-  local info = type(raw) == "table" and raw.state_info
-  local message = type(info) == "table" and info.message
-  return type(message) == "string" and message ~= "" and message or nil
-end
-
 function M.id_of(obj)
   if type(obj.peer_cloud_account) ~= "string" or type(obj.peer_vpc) ~= "string" then return nil end
   return obj.peer_cloud_account .. "/" .. obj.peer_vpc
