@@ -7,14 +7,19 @@
  *   core.conflict(provider, api, raw, args) -> what a found one has otherwise than args ask, or nil
  *   core.next_page(provider, api, op, args, body) -> the arguments of the page after body, or nil
  *   core.take_token(engine, provider, api, resp) -> true | nil, err: the fetched token, held by engine
+ *   core.credential_id(provider, api, creds) -> what names the credential a header is made from
+ *   core.hold_auth(engine, provider, api, creds) -> whether engine holds the header made from creds
  * prepare checks every argument against the op's parameters (all problems
  * at once, in err.details) and builds method, path, query and body;
  * error_info reads a failed answer by the provider's error shapes. */
 #include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "pl_buf.h"
 #include "pl_http.h"
 #include "pl_lua.h"
 #include "pl_provider.h"
@@ -920,6 +925,83 @@ static int l_take_token(lua_State *L) {
   return 2;
 }
 
+/* ---- the header made from the credentials (pl_auth) --------------------- */
+
+/* The first of the provider's rows whose fields the table at creds has (as
+ * strings, not empty), or NULL. */
+static const pl_auth *auth_row(lua_State *L, const pl_provider *pv, int creds) {
+  for (const pl_auth *a = pv ? pv->auth : NULL; a && a->how; a++) {
+    int given = 1;
+    for (const char *f = a->user ? a->user : a->secret; given && f; f = f == a->secret ? NULL : a->secret) {
+      size_t len = 0;
+      given = lua_getfield(L, creds, f) == LUA_TSTRING && (lua_tolstring(L, -1, &len), len > 0);
+      lua_pop(L, 1);
+    }
+    if (given) return a;
+  }
+  return NULL;
+}
+
+/* core.credential_id(provider, api, creds) -> what names the credential
+ * the header will be made from (throttle keys, locks): the user, or
+ * "token:" and a fingerprint of the token (FNV-1a: a label that gives
+ * nothing of it away); nil when the provider makes no header.  [-3, +1] */
+static int l_credential_id(lua_State *L) {
+  const pl_provider *pv = pl_provider_find(luaL_checkstring(L, 1), luaL_optstring(L, 2, ""));
+  luaL_checktype(L, 3, LUA_TTABLE);
+  const pl_auth *a = auth_row(L, pv, 3);
+  if (!a) return lua_pushnil(L), 1;
+  if (a->how == PL_AUTH_BASIC) return lua_getfield(L, 3, a->user), 1;
+  size_t len;
+  lua_getfield(L, 3, a->secret);
+  const unsigned char *t = (const unsigned char *)lua_tolstring(L, -1, &len);
+  uint32_t h = 0x811c9dc5u;
+  for (size_t i = 0; i < len; i++) h = (h ^ t[i]) * 0x01000193u;
+  char id[16];
+  snprintf(id, sizeof id, "%08x", (unsigned)h);
+  lua_pushfstring(L, "token:%s", id);
+  return 1;
+}
+
+/* core.hold_auth(engine, provider, api, creds) -> whether the engine now
+ * holds the header made from creds by the provider's rows (Authorization);
+ * the secret field is then dropped from creds.  [-4, +1] */
+static int l_hold_auth(lua_State *L) {
+  const pl_provider *pv = pl_provider_find(luaL_checkstring(L, 2), luaL_optstring(L, 3, ""));
+  luaL_checktype(L, 4, LUA_TTABLE);
+  const pl_auth *a = auth_row(L, pv, 4);
+  if (!a) return lua_pushboolean(L, 0), 1;
+  size_t ulen = 0, slen;
+  const char *user = a->how == PL_AUTH_BASIC ? (lua_getfield(L, 4, a->user), lua_tolstring(L, -1, &ulen)) : NULL;
+  lua_getfield(L, 4, a->secret);
+  const char *secret = lua_tolstring(L, -1, &slen);
+  size_t plain = ulen + 1 + slen, n = a->how == PL_AUTH_BASIC ? 4 * ((plain + 2) / 3) : slen;
+  char *value = malloc(n + 1), *pair = a->how == PL_AUTH_BASIC ? malloc(plain) : NULL;
+  if (!value || (a->how == PL_AUTH_BASIC && !pair)) {
+    free(value);
+    free(pair);
+    return luaL_error(L, "out of memory");
+  }
+  if (a->how == PL_AUTH_BASIC) {
+    memcpy(pair, user, ulen);
+    pair[ulen] = ':';
+    memcpy(pair + ulen + 1, secret, slen);
+    n = pl_base64(pair, plain, value);
+    pl_wipe(pair, plain);
+    free(pair);
+  } else {
+    memcpy(value, secret, slen);
+  }
+  const char *why = pl_engine_hold(L, 1, "Authorization", a->how == PL_AUTH_BASIC ? "Basic " : a->prefix, value, n, 0);
+  pl_wipe(value, n);
+  free(value);
+  if (why) return luaL_error(L, "%s: the credential %s cannot be sent (%s)", pv->name, a->secret, why);
+  lua_pushnil(L);
+  lua_setfield(L, 4, a->secret);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* [-1, +0] The string on top reduced as an RFC 9457 type URI is: what follows
  * "#ERROR_", else "#", else "urn:P:errors:", else the whole; set as field k
  * of the table at t ("" sets nothing). */
@@ -1194,11 +1276,18 @@ static int core_index(lua_State *L) {
 }
 
 void pl_open_provider(lua_State *L, int ctxidx) {
-  static const luaL_Reg funcs[] = {{"prepare", l_prepare},           {"check", l_check},
-                                   {"error_info", l_error_info},     {"matches", l_matches},
-                                   {"find_args", l_find_args},       {"conflict", l_conflict},
-                                   {"next_page", l_next_page},       {"take_token", l_take_token},
-                                   {"set_array_mt", l_set_array_mt}, {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"prepare", l_prepare},
+                                   {"check", l_check},
+                                   {"error_info", l_error_info},
+                                   {"matches", l_matches},
+                                   {"find_args", l_find_args},
+                                   {"conflict", l_conflict},
+                                   {"next_page", l_next_page},
+                                   {"take_token", l_take_token},
+                                   {"credential_id", l_credential_id},
+                                   {"hold_auth", l_hold_auth},
+                                   {"set_array_mt", l_set_array_mt},
+                                   {NULL, NULL}};
   lua_pushvalue(L, ctxidx);
   luaL_setfuncs(L, funcs, 1);
   lua_createtable(L, 0, 1);

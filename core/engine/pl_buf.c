@@ -41,3 +41,19 @@ void pl_wipe(void *p, size_t n) {
   volatile unsigned char *v = p;
   while (n--) *v++ = 0;
 }
+
+size_t pl_base64(const void *in, size_t n, char *out) {
+  static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const unsigned char *p = in;
+  size_t o = 0;
+  for (size_t i = 0; i < n; i += 3) {
+    unsigned long v =
+        (unsigned long)p[i] << 16 | (i + 1 < n ? (unsigned long)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+    out[o++] = abc[v >> 18 & 63];
+    out[o++] = abc[v >> 12 & 63];
+    out[o++] = i + 1 < n ? abc[v >> 6 & 63] : '=';
+    out[o++] = i + 2 < n ? abc[v & 63] : '=';
+  }
+  out[o] = '\0';
+  return o;
+}

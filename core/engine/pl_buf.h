@@ -18,4 +18,8 @@ int pl_buf_addstr(pl_buf *b, const char *s);
  * before it is freed). */
 void pl_wipe(void *p, size_t n);
 
+/* Base64 (RFC 4648, with padding) of n bytes at in, written to out (room
+ * for 4 * ((n + 2) / 3) bytes and a NUL); the length written. */
+size_t pl_base64(const void *in, size_t n, char *out);
+
 #endif

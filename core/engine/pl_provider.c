@@ -560,6 +560,15 @@ static const pl_pages aerospike_pages[] = {{"list_peerings", PL_PAGE_OFFSET, "of
 static const pl_pages huawei_pages[] = {{"list_vpc_peerings", PL_PAGE_MARKER, "marker", "peerings_links", NULL},
                                         {NULL, 0, NULL, NULL, NULL}};
 
+/* Headers made from the credentials: Instaclustr's HTTP Basic with the
+ * user name and provisioning API key (providers.md 1.1); UpCloud's
+ * "Bearer ucat_..." token, else Basic with a sub-account (providers.md
+ * 4.1); Aiven's "aivenv1 <token>" (providers.md 5.1). */
+static const pl_auth instaclustr_auth[] = {{PL_AUTH_BASIC, "username", "api_key", NULL}, {0, NULL, NULL, NULL}};
+static const pl_auth upcloud_auth[] = {
+    {PL_AUTH_TOKEN, NULL, "token", "Bearer "}, {PL_AUTH_BASIC, "username", "password", NULL}, {0, NULL, NULL, NULL}};
+static const pl_auth aiven_auth[] = {{PL_AUTH_TOKEN, NULL, "token", "aivenv1 "}, {0, NULL, NULL, NULL}};
+
 /* Tokens. Aerospike's OAuth2 client credentials: POST
  * https://auth.control.aerospike.cloud/oauth/token, 200 {access_token}, sent
  * as "Authorization: Bearer" (providers.md 3.1); expires_in, and the refusal's
@@ -626,7 +635,7 @@ static const pl_cred aiven_creds[] = {{"token", {"AIVEN_TOKEN", "AIVEN_AUTH_TOKE
   .name = "instaclustr", .api = #version, .ops = instaclustr_##version##_ops, .states = aws_states, \
   .id_field = "id", .status_field = "statusCode", .rate = 35, .burst = 1, .errors = instaclustr_errors, \
   .base_url = "https://api.instaclustr.com", .sim_prefix = "/instaclustr", .creds = instaclustr_creds, \
-  .find = &instaclustr_##version##_find
+  .find = &instaclustr_##version##_find, .auth = instaclustr_auth
 const pl_provider pl_providers[] = {
   {INSTACLUSTR(v1)},
   {INSTACLUSTR(v2)},
@@ -642,7 +651,7 @@ const pl_provider pl_providers[] = {
   {.name = "upcloud", .api = "", .ops = upcloud_ops, .states = upcloud_states,
    .id_field = "uuid", .status_field = "state", .rate = 10, .burst = 1, .errors = upcloud_errors,
    .base_url = "https://api.upcloud.com/1.3", .sim_prefix = "/upcloud/1.3", .creds = upcloud_creds,
-   .find = &upcloud_find},
+   .find = &upcloud_find, .auth = upcloud_auth},
   /* Aiven: "Rate limit 120 exceeded" per minute, its 429 saying "- try
    * again in 28s" (providers.md 5.4, aiven/terraform-provider-aiven#575);
    * its id is made of two fields (aiven.lua, id_of); why a peering stopped
@@ -652,7 +661,7 @@ const pl_provider pl_providers[] = {
    .id_field = NULL, .status_field = "state", .reason_field = "state_info.message", .rate = 2, .burst = 1,
    .errors = aiven_errors,
    .base_url = "https://api.aiven.io", .sim_prefix = "/aiven", .creds = aiven_creds,
-   .find = &aiven_find, .retry_in = "try again in "},
+   .find = &aiven_find, .retry_in = "try again in ", .auth = aiven_auth},
   /* EC2's request token buckets: mutating actions refill at 5 a second
    * (bucket 200), non-mutating at 20 (bucket 100); per account and Region
    * ("Request throttling for the Amazon EC2 API",

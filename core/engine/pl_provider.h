@@ -158,6 +158,19 @@ typedef struct pl_pages {
   const char *arg, *at, *total;
 } pl_pages;
 
+/* The header every request carries, made from the credentials in C (it is
+ * never a Lua string): by the first row whose fields are all given. */
+enum pl_auth_how {
+  PL_AUTH_BASIC = 1, /* "Basic " and base64 of "user:secret" (RFC 7617) */
+  PL_AUTH_TOKEN      /* prefix and the token */
+};
+typedef struct pl_auth {
+  unsigned char how;  /* enum pl_auth_how; 0 ends the rows */
+  const char *user;   /* BASIC: the user field, which names the credential */
+  const char *secret; /* the secret field: BASIC's password, TOKEN's token */
+  const char *prefix; /* TOKEN: what goes before it ("Bearer ") */
+} pl_auth;
+
 /* A token the client fetches (OAuth2 client credentials, an IAM token)
  * with a request whose body holds the secret (sealed in C: core.seal). The
  * answer is read here (core.take_token); the token goes straight to the
@@ -214,6 +227,7 @@ typedef struct pl_provider {
                                    again); ends with op == NULL; NULL: none */
   const char *retry_in;         /* a 429 whose body says how long to wait says it after these words */
   const pl_token *token;        /* NULL: no token is fetched */
+  const pl_auth *auth;          /* NULL: none made from the credentials (a token fetched, signing) */
 } pl_provider;
 
 /* Whether status, with the error's code word (NULL: none), answered to op

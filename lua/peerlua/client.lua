@@ -6,11 +6,12 @@
 -- A provider module (peerlua.providers.*) describes the differences:
 --   name, api (default API generation),
 --   options = {name = "string"|"number"|"boolean"|"table"} it accepts,
---   credentials(client, opts) -> creds | nil, err; a header every request
---       carries (Basic, a static token) it leaves in client.auth_header,
---       which new() moves into C memory (engine:hold) and drops; signing
---       keys go in client.key (core.signing_key) and a token request holding
---       a secret in client.token_body (core.seal); creds keep nothing secret
+--   credentials(client, opts) -> creds | nil, err; the header every
+--       request carries (Basic, a static token) new() has made from creds
+--       in C by the table's pl_auth (core.hold_auth), which drops the
+--       secret from creds; signing keys go in client.key (core.signing_key)
+--       and a token request holding a secret in client.token_body
+--       (core.seal); creds keep nothing secret
 --   authorize(client, req) -> true | nil, err   (sets req.headers, or has
 --       a fetched token's answer read into client.engine: core.take_token,
 --       by the table's pl_token, which says when it is due again)
@@ -245,6 +246,7 @@ function M.new(spec, class, opts)
   -- a regional API's URL ({region}): the region the credentials settled on
   self.base_url = self.base_url:gsub("{region}", function() return self.region end)
   self.creds = creds
+  self.credential_id = self.credential_id or core.credential_id(spec.name, api, creds)
   self.throttle_key = spec.name .. ":" .. (self.credential_id or "anonymous")
   local shared, serr = shared_throttle(spec, opts)
   if serr then return nil, serr end
@@ -270,10 +272,7 @@ function M.new(spec, class, opts)
     attempts = retries.attempts, base = retries.base, cap = retries.cap, deadline = retries.deadline,
     classes = classes, redis = shared and shared.handle,
   })
-  if self.auth_header then -- kept in C from here on
-    self.engine:hold("Authorization", self.auth_header)
-    self.auth_header = nil
-  end
+  core.hold_auth(self.engine, spec.name, api, creds) -- made and kept in C, the secret dropped from creds
   self.deadline = self.engine:settings().deadline
   core.http_load() -- a failure shows on the first request
   -- what the script gets: a handle with the documented methods and no
@@ -284,7 +283,7 @@ end
 
 -- The secrets a client holds, dropped when it is closed (core/binding/lua_client.c
 -- then drops the whole state): credentials, auth headers, tokens.
-local SECRETS = { "creds", "auth_header", "token", "assumed", "key", "token_body" }
+local SECRETS = { "creds", "assumed", "key", "token_body" }
 function Client:wipe()
   if self.key then self.key:wipe() end -- signing keys (core.signing_key): zeroed in C
   if self.token_body then self.token_body:wipe() end -- a token request's body (core.seal)

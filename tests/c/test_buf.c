@@ -1,4 +1,4 @@
-/* Growable buffer: appends, growth, reset, NUL termination. */
+/* Growable buffer: appends, growth, reset, NUL termination; base64. */
 #include <string.h>
 
 #include "check.h"
@@ -18,5 +18,19 @@ int main(void) {
   CHECK(pl_buf_add(&b, "", 0) == 0 && b.len == 0);
   pl_buf_free(&b);
   CHECK(b.data == NULL);
+
+  /* RFC 4648 section 10's vectors, and RFC 7617's Basic example */
+  static const char *const vec[][2] = {{"", ""},
+                                       {"f", "Zg=="},
+                                       {"fo", "Zm8="},
+                                       {"foo", "Zm9v"},
+                                       {"foob", "Zm9vYg=="},
+                                       {"fooba", "Zm9vYmE="},
+                                       {"foobar", "Zm9vYmFy"},
+                                       {"Aladdin:open sesame", "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}};
+  char out[64];
+  for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++)
+    CHECK(pl_base64(vec[i][0], strlen(vec[i][0]), out) == strlen(vec[i][1]) && strcmp(out, vec[i][1]) == 0);
+  CHECK(pl_base64("\xff\xfe", 2, out) == 4 && strcmp(out, "//4=") == 0);
   return check_report("buf");
 }

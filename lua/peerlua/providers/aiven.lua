@@ -22,15 +22,8 @@ local function sim_account(client)
 end
 
 function M.credentials(client, opts)
-  local creds, err = common.credentials(client, opts, {
-    sim_account = sim_account(client),
-    what = "Aiven token",
-  })
-  if not creds then return nil, err end
-  client.auth_header = "aivenv1 " .. creds.token
-  client.credential_id = "token:" .. common.fingerprint(creds.token)
-  creds.token = nil
-  return creds
+  -- its aivenv1 header is made in C (pl_provider.c, aiven_auth)
+  return common.credentials(client, opts, { sim_account = sim_account(client), what = "Aiven token" })
 end
 
 M.authorize = common.authorize

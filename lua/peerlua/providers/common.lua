@@ -2,28 +2,6 @@
 local core = select(3, ...) -- the C primitives, handed to peerlua's own modules only (core/binding/lua_peerlua.c)
 local M = {}
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-function M.base64(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-    local chars = {}
-    for k = 1, 4 do
-      local idx = (n >> (6 * (4 - k))) & 63
-      chars[k] = B64:sub(idx + 1, idx + 1)
-    end
-    if not b then chars[3], chars[4] = "=", "=" elseif not c then chars[4] = "=" end
-    out[#out + 1] = table.concat(chars)
-  end
-  return table.concat(out)
-end
-
-function M.basic(user, secret)
-  return "Basic " .. M.base64(user .. ":" .. secret)
-end
-
 -- The first fixture account of provider under --sim, or nil.
 function M.sim_account(client, provider)
   local f = client.sim and client.sim.fixture and client.sim.fixture[provider]
@@ -109,9 +87,9 @@ function M.settled(client, opname, args)
   return nil
 end
 
--- For providers whose every request carries the header credentials left
--- in client.auth_header (a static credential, held in C since), and that
--- never need a fresh one on a 401.
+-- For providers whose every request carries the header made from the
+-- credentials (a static one, made and held in C: pl_auth), and that never
+-- need a fresh one on a 401.
 function M.authorize() return true end
 
 function M.no_reauthorize() return false end

@@ -10,13 +10,9 @@ local M = {
   options = { username = "string", api_key = "string" },
 }
 
+-- HTTP Basic with the user name and API key: made in C (pl_provider.c, instaclustr_auth)
 function M.credentials(client, opts)
-  local creds, err = common.credentials(client, opts, { what = "Instaclustr credentials" })
-  if not creds then return nil, err end
-  client.credential_id = creds.username
-  client.auth_header = common.basic(creds.username, creds.api_key)
-  creds.api_key = nil
-  return creds
+  return common.credentials(client, opts, { what = "Instaclustr credentials" })
 end
 
 function M.authorize(_, req) -- the Basic header is the engine's (client.lua)

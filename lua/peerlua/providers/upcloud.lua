@@ -23,17 +23,8 @@ function M.credentials(client, opts)
   if opts.token and (opts.username or opts.password) then
     return nil, "give either token or username and password, not both"
   end
-  local creds, err = common.credentials(client, opts, { complete = completer(client) })
-  if not creds then return nil, err end
-  if creds.token and creds.token ~= "" then
-    client.auth_header = "Bearer " .. creds.token
-    client.credential_id = "token:" .. common.fingerprint(creds.token)
-  else
-    client.auth_header = common.basic(creds.username, creds.password)
-    client.credential_id = creds.username
-  end
-  creds.token, creds.password = nil, nil
-  return creds
+  -- the header (a Bearer token, else Basic) is made in C (pl_provider.c, upcloud_auth)
+  return common.credentials(client, opts, { complete = completer(client) })
 end
 
 M.authorize = common.authorize

@@ -31,8 +31,18 @@ function M.base64_decode(s)
   return table.concat(out)
 end
 
--- base64_encode(s) -> standard base64 with padding (the clients' own)
-M.base64_encode = require("peerlua.providers.common").base64
+-- base64_encode(s) -> standard base64 with padding (RFC 4648), for tests
+-- that speak to the emulator as a client would
+function M.base64_encode(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = a << 16 | (b or 0) << 8 | (c or 0)
+    local function at(shift) local k = (n >> shift & 63) + 1 return B64:sub(k, k) end
+    out[#out + 1] = at(18) .. at(12) .. (b and at(6) or "=") .. (c and at(0) or "=")
+  end
+  return table.concat(out)
+end
 
 -- of(headers) -> credential string | nil
 function M.of(headers)
