@@ -383,6 +383,8 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
           lua_setfield(L, -3, "Content-Type");
         }
         lua_pop(L, 1);
+        const pl_provider *pv = pl_run_provider(L, S_RUN);
+        if (pv->source[0]) lua_pushstring(L, pv->source[1]), lua_setfield(L, -2, pv->source[0]);
         lua_setfield(L, A_REQ, "headers");
         hook(L, "authorize");
         lua_pushvalue(L, A_STATE);

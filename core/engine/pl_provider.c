@@ -561,7 +561,8 @@ static const pl_pages huawei_pages[] = {{"list_vpc_peerings", PL_PAGE_MARKER, "m
                                         {NULL, 0, NULL, NULL, NULL}};
 
 /* Headers made from the credentials: Instaclustr's HTTP Basic with the
- * user name and provisioning API key (providers.md 1.1); UpCloud's
+ * user name and provisioning API key, its clients naming themselves in an
+ * Instaclustr-Source header (providers.md 1.1); UpCloud's
  * "Bearer ucat_..." token, else Basic with a sub-account (providers.md
  * 4.1); Aiven's "aivenv1 <token>" (providers.md 5.1). */
 static const pl_auth instaclustr_auth[] = {{PL_AUTH_BASIC, "username", "api_key", NULL}, {0, NULL, NULL, NULL}};
@@ -635,7 +636,7 @@ static const pl_cred aiven_creds[] = {{"token", {"AIVEN_TOKEN", "AIVEN_AUTH_TOKE
   .name = "instaclustr", .api = #version, .ops = instaclustr_##version##_ops, .states = aws_states, \
   .id_field = "id", .status_field = "statusCode", .rate = 35, .burst = 1, .errors = instaclustr_errors, \
   .base_url = "https://api.instaclustr.com", .sim_prefix = "/instaclustr", .creds = instaclustr_creds, \
-  .find = &instaclustr_##version##_find, .auth = instaclustr_auth
+  .find = &instaclustr_##version##_find, .auth = instaclustr_auth, .source = {"Instaclustr-Source", "peerlua"}
 const pl_provider pl_providers[] = {
   {INSTACLUSTR(v1)},
   {INSTACLUSTR(v2)},

@@ -228,6 +228,7 @@ typedef struct pl_provider {
   const char *retry_in;         /* a 429 whose body says how long to wait says it after these words */
   const pl_token *token;        /* NULL: no token is fetched */
   const pl_auth *auth;          /* NULL: none made from the credentials (a token fetched, signing) */
+  const char *source[2];        /* a header every request names the client in: {name, value}, or none */
 } pl_provider;
 
 /* Whether status, with the error's code word (NULL: none), answered to op

@@ -325,3 +325,38 @@ describe("token answers", function()
     assert.equal("cannot get an IAM token: The username or password is wrong.", r[1][2].message)
   end)
 end)
+
+-- What every request carries, by the provider table: the header made from
+-- the credentials (pl_auth, held by the engine: opts.auth) and a source
+-- header naming the client.
+describe("every request", function()
+  local function first_request(client, op, args)
+    local seen
+    internals.transport(function(opts)
+      seen = seen or opts
+      return { status = 500, headers = {}, body = "" }
+    end)
+    local ok, e = pcall(client[op], client, args)
+    internals.transport(nil)
+    assert(ok, e)
+    return seen
+  end
+  local NOWHERE, ONCE = "http://127.0.0.1:9", { attempts = 1 }
+
+  it("carries the credential's header, and Instaclustr's its source", function()
+    local ic = assert(peerlua.instaclustr({ base_url = NOWHERE, username = "u", api_key = "k", retries = ONCE }))
+    local o = first_request(ic, "list_peerings", { cluster_data_centre_id = CDC })
+    assert.is_true(o.auth:holds("Authorization", "Basic dTpr")) -- base64("u:k")
+    assert.equal("peerlua", o.headers["Instaclustr-Source"])
+    local up = assert(peerlua.upcloud({ base_url = NOWHERE, token = "ucat_t", retries = ONCE }))
+    o = first_request(up, "list_peerings", {})
+    assert.is_true(o.auth:holds("Authorization", "Bearer ucat_t"))
+    assert.is_nil(o.headers["Instaclustr-Source"])
+    up = assert(peerlua.upcloud({ base_url = NOWHERE, username = "Aladdin", password = "open sesame", retries = ONCE }))
+    assert.is_true(first_request(up, "list_peerings", {}).auth:holds("Authorization",
+      "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")) -- RFC 7617's example
+    local av = assert(peerlua.aiven({ base_url = NOWHERE, token = "t0", project = "p", retries = ONCE }))
+    o = first_request(av, "list_peerings", { project_vpc_id = CDC })
+    assert.is_true(o.auth:holds("Authorization", "aivenv1 t0"))
+  end)
+end)

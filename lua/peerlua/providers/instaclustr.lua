@@ -15,10 +15,8 @@ function M.credentials(client, opts)
   return common.credentials(client, opts, { what = "Instaclustr credentials" })
 end
 
-function M.authorize(_, req) -- the Basic header is the engine's (client.lua)
-  req.headers["Instaclustr-Source"] = "peerlua"
-  return true
-end
+-- the Basic header is the engine's, and so is Instaclustr-Source (the table's source)
+M.authorize = common.authorize
 
 M.reauthorize = common.no_reauthorize
 
