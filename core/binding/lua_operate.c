@@ -307,11 +307,14 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
               s->phase = P_CONFIRMED;
             }
             continue;
-          case PL_STEP_ASK_REAUTH:
-            hook(L, "reauthorize");
-            lua_pushvalue(L, A_STATE);
-            lua_pushvalue(L, S_RESP);
-            CALL(2, 1, P_REAUTHED);
+          case PL_STEP_ASK_REAUTH: /* without a reauthorize hook: nothing to refresh */
+            if (hook(L, "reauthorize")) {
+              lua_pushvalue(L, A_STATE);
+              lua_pushvalue(L, S_RESP);
+              CALL(2, 1, P_REAUTHED);
+            } else {
+              s->phase = P_REAUTHED;
+            }
             continue;
           case PL_STEP_FAIL:
             push_failure(L, 0);
@@ -386,10 +389,16 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
         const pl_provider *pv = pl_run_provider(L, S_RUN);
         if (pv->source[0]) lua_pushstring(L, pv->source[1]), lua_setfield(L, -2, pv->source[0]);
         lua_setfield(L, A_REQ, "headers");
-        hook(L, "authorize");
-        lua_pushvalue(L, A_STATE);
-        lua_pushvalue(L, A_REQ);
-        CALL(2, 2, P_AUTHORIZED);
+        if (hook(L, "authorize")) { /* without one: the engine's header is all (pl_auth) */
+          lua_pushvalue(L, A_STATE);
+          lua_pushvalue(L, A_REQ);
+          CALL(2, 2, P_AUTHORIZED);
+        } else {
+          lua_pop(L, 1);
+          lua_pushboolean(L, 1);
+          lua_pushnil(L);
+          s->phase = P_AUTHORIZED;
+        }
         continue;
       case P_AUTHORIZED:
         if (!lua_toboolean(L, -2)) { /* nil, err: the attempt failed before it left, as a transport error */

@@ -12,10 +12,12 @@
 --       secret from creds; signing keys go in client.key (core.signing_key)
 --       and a token request holding a secret in client.token_body
 --       (core.seal); creds keep nothing secret
---   authorize(client, req) -> true | nil, err   (sets req.headers, or has
+--   authorize(client, req) -> true | nil, err   (none: the header made
+--       from the credentials is all a request needs; sets req.headers, or has
 --       a fetched token's answer read into client.engine: core.take_token,
 --       by the table's pl_token, which says when it is due again)
 --   reauthorize(client, resp) -> true if a retry with fresh auth may help
+--       (none: nothing can be refreshed)
 --       (asked on a 401, and on the answers the table's stale rules name)
 --   reads = {op = true}  operations a dry run sends although they are not
 --       GETs (AWS's Query API: Describe*, AssumeRole ... change nothing)

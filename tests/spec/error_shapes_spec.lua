@@ -359,4 +359,22 @@ describe("every request", function()
     o = first_request(av, "list_peerings", { project_vpc_id = CDC })
     assert.is_true(o.auth:holds("Authorization", "aivenv1 t0"))
   end)
+
+  it("is not sent again after a 401 when the credential is fixed (nothing to refresh)", function()
+    for _, c in ipairs({
+      { assert(peerlua.instaclustr({ base_url = NOWHERE, username = "u", api_key = "k" })), { cluster_data_centre_id = CDC } },
+      { assert(peerlua.upcloud({ base_url = NOWHERE, token = "t" })), {} },
+      { assert(peerlua.aiven({ base_url = NOWHERE, token = "t", project = "p" })), { project_vpc_id = CDC } },
+    }) do
+      local sent = 0
+      internals.transport(function()
+        sent = sent + 1
+        return { status = 401, headers = {}, body = "" }
+      end)
+      local ok, r, err = pcall(c[1].list_peerings, c[1], c[2])
+      internals.transport(nil)
+      assert(ok, r)
+      assert.same({ "auth", 1 }, { err.code, sent })
+    end
+  end)
 end)

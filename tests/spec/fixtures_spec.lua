@@ -244,7 +244,9 @@ describe("the providers' recorded exchanges (shared/fixtures)", function()
                   headers = { Accept = "application/json" },
                   body_text = body and (type(body) == "string" and body or assert(json.encode(body))) }
     if req.body_text then req.headers["Content-Type"] = "application/json" end
-    local ok, err = client.spec.authorize(client, req)
+    local authorize = client.spec.authorize -- none: the engine's header is all
+    local ok, err = true, nil
+    if authorize then ok, err = authorize(client, req) end
     if not ok then return nil, err end
     -- as the client's own attempts go: the credential header is the engine's, or the
     -- signature made as it is sent, both added in C

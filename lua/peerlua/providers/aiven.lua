@@ -26,8 +26,6 @@ function M.credentials(client, opts)
   return common.credentials(client, opts, { sim_account = sim_account(client), what = "Aiven token" })
 end
 
-M.authorize = common.authorize
-M.reauthorize = common.no_reauthorize
 
 -- Every call is in a project: the client's unless the arguments name one.
 function M.defaults(client, _, args)

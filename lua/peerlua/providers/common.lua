@@ -87,12 +87,6 @@ function M.settled(client, opname, args)
   return nil
 end
 
--- For providers whose every request carries the header made from the
--- credentials (a static one, made and held in C: pl_auth), and that never
--- need a fresh one on a 401.
-function M.authorize() return true end
-
-function M.no_reauthorize() return false end
 
 -- The decoded JSON body of resp, or nil.
 function M.body(resp)

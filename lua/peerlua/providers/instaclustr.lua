@@ -15,10 +15,6 @@ function M.credentials(client, opts)
   return common.credentials(client, opts, { what = "Instaclustr credentials" })
 end
 
--- the Basic header is the engine's, and so is Instaclustr-Source (the table's source)
-M.authorize = common.authorize
-
-M.reauthorize = common.no_reauthorize
 
 -- v2 lists carry summaries without statusCode (providers.md 1.4;
 -- AwsVpcPeerSummaryV2 in shared/reference/instaclustr_api_v2_openapi.yaml):

@@ -27,8 +27,6 @@ function M.credentials(client, opts)
   return common.credentials(client, opts, { complete = completer(client) })
 end
 
-M.authorize = common.authorize
-M.reauthorize = common.no_reauthorize
 
 -- UpCloud deletes only disabled peerings: disable this one and wait until
 -- UpCloud reports it disabled (its own state, not "peer-disabled").
