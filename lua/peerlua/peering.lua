@@ -17,6 +17,10 @@ local function now() return core.now() end
 -- The state of the client a peering came from (its handle is p.client).
 local function owner(p) return core.client_state(p.client) end
 
+-- A public method of p asks core.client_state itself first (not through
+-- owner): a closed client is then raised at the script's line, naming the
+-- method ("p:wait").
+
 -- The list arguments that cover peering p, and a key for them.
 local function list_scope(p)
   local args = {}
@@ -83,7 +87,7 @@ end
 -- cannot read one.
 function Peering:refresh()
   if self.planned then return self end
-  local client = owner(self)
+  local client = core.client_state(self.client, "p:refresh")
   if client.ops.get_peering then
     local fresh, err = client:get_peering(client:id_args("get_peering", self))
     if not fresh then return nil, err end
@@ -237,6 +241,7 @@ local function wait_problem(want, opts)
 end
 
 function Peering:wait(want, opts)
+  core.client_state(self.client, "p:wait")
   local field, rule = wait_problem(want, opts)
   if field then
     return nil, base.error({ code = "invalid", provider = owner(self).name, op = "wait", retryable = false,
@@ -295,7 +300,7 @@ end
 -- p:delete() -> true | nil, err: whatever the provider requires first
 -- (UpCloud: disable, wait until disabled).
 function Peering:delete()
-  local client = owner(self)
+  local client = core.client_state(self.client, "p:delete")
   if self.planned then -- a dry run's own create: no id to send yet, nothing to read; planned as it is
     plan.step(self.provider, "delete_peering", "delete", self, "the peering this run plans to create")
     self.delete_planned = true
@@ -316,6 +321,7 @@ end
 
 -- p:wait_deleted([opts]) -> true | nil, err
 function Peering:wait_deleted(opts)
+  core.client_state(self.client, "p:wait_deleted")
   local p, err = self:wait("deleted", opts)
   if p then return true end
   if err.code == "not_found" then return true end

@@ -254,4 +254,24 @@ describe("a script trying to change the policy", function()
     assert.matches("closed", tostring(ic))
     assert.has_error(function() ic:list_peerings({ cluster_data_centre_id = CDC }) end)
   end)
+
+  it("raises a closed client at the script's line from its peerings' methods too", function()
+    faults("none")
+    local ic = assert(peerlua.instaclustr({ retries = FAST }))
+    local p = assert(ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
+      peer_vpc_id = "vpc-0c0d0e0f", peer_subnets = { "10.9.0.0/16" }, peer_region = "US_WEST_2" }))
+    ic:close()
+    -- each call a statement of its own line (a tail call leaves no line to name)
+    local calls = {
+      { "refresh", function() p:refresh() end, debug.getinfo(1, "l").currentline },
+      { "wait", function() p:wait("active") end, debug.getinfo(1, "l").currentline },
+      { "delete", function() p:delete() end, debug.getinfo(1, "l").currentline },
+      { "wait_deleted", function() p:wait_deleted() end, debug.getinfo(1, "l").currentline },
+    }
+    for _, c in ipairs(calls) do
+      local ok, err = pcall(c[2])
+      assert.is_false(ok)
+      assert.matches("bypass_spec.lua:" .. c[3] .. ": p:" .. c[1] .. ": the client is closed", err, 1, true)
+    end
+  end)
 end)
