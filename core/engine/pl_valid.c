@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 static int all(const char *s, size_t len, int (*pred)(int)) {
   for (size_t i = 0; i < len; i++)
@@ -258,5 +259,12 @@ const char *pl_nearest(const char *s, size_t len, const char *const *words) {
     size_t d = edits(s, len, *w, strlen(*w));
     if (d < bd) bd = d, best = *w;
   }
-  return best && (bd > 0 || memcmp(best, s, len) != 0) ? best : NULL; /* 0 edits: the same length */
+  if (best) return bd > 0 || memcmp(best, s, len) != 0 ? best : NULL; /* 0 edits: the same length */
+  /* else the one word that s begins, up to an underscore: "cidr" for cidr_block */
+  for (const char *const *w = words; len >= 3 && *w; w++) {
+    if (strncasecmp(*w, s, len) != 0 || (*w)[len] != '_') continue;
+    if (best) return NULL; /* two such: neither is the one meant */
+    best = *w;
+  }
+  return best;
 }

@@ -40,8 +40,9 @@ int pl_path_expand(const char *tmpl, pl_path_lookup lookup, void *ud, pl_buf *ou
 
 /* The word of words (NULL-ended) nearest s[0..len), letters compared
  * without case, if it is at most two edits away (a letter inserted,
- * deleted or changed) and s is not itself one of them; else NULL. For
- * "did you mean" in messages. */
+ * deleted or changed) and s is not itself one of them; else the one word
+ * that s (3 letters or more) begins up to an underscore ("cidr":
+ * cidr_block); else NULL. For "did you mean" in messages. */
 const char *pl_nearest(const char *s, size_t len, const char *const *words);
 
 #endif

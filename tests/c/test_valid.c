@@ -100,5 +100,11 @@ int main(void) {
   CHECK(pl_nearest("REDIS", 5, words) == NULL);   /* near none */
   CHECK(pl_nearest("jsonxyz", 7, words) == NULL); /* three edits */
   CHECK(pl_nearest("CASANDR", 4, words) == NULL); /* only len letters count: "CASA" */
+  /* the word s begins, up to an underscore, when it is the only one */
+  static const char *const args[] = {"cidr_block", "cluster_id", "cluster_name", "vpc_id", NULL};
+  near = pl_nearest("cidr", 4, args);
+  CHECK(near && strcmp(near, "cidr_block") == 0);
+  CHECK(pl_nearest("cluster", 7, args) == NULL); /* two words begin so */
+  CHECK(pl_nearest("vp", 2, args) == NULL);      /* too short to say */
   return check_report("valid");
 }
