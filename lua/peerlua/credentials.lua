@@ -169,7 +169,9 @@ function M.resolve(spec)
     for _, f in ipairs(spec.need or {}) do
       if creds[f] == nil then missing[#missing + 1] = f end
     end
-    local rest = #missing > 0 and table.concat(missing, " and ") or "the rest"
+    -- the fields missing, else what the provider's own rule says to pass (common.hint)
+    local rest = #missing > 0 and table.concat(missing, " and ") or why:match("^[^:]*: pass (.-), or set ")
+      or "the rest"
     return nil, why:match("^[^:]*") .. found_only(spec, creds)
       .. "; under an emulator neither the environment nor the profile file is read: pass " .. rest .. ","
       .. " or no credentials for the emulator's account"

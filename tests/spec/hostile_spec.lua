@@ -261,13 +261,18 @@ describe("the credentials file", function()
     -- the other half in the environment and in the profile, as on a machine with real credentials
     local file = write("real", "[default]\ninstaclustr.api_key = profile-key-not-for-the-emulator\n")
     local script = write("half.lua", 'local c, err = require("peerlua").instaclustr{ username = "sim-user" }'
-      .. ' print(c and "made" or err.message)\n')
+      .. ' print(c and "made" or err.message)\n'
+      -- a rule of the provider's own (a key and a project): its words say what to pass
+      .. 'c, err = require("peerlua").huawei{ ak = "AK", sk = "SK" } print(c and "made" or err.message)\n')
     local p = assert(io.popen(("PEERLUA_INSTACLUSTR_API_KEY=env-key-not-for-the-emulator PEERLUA_CREDENTIALS=%s "
       .. "timeout 20 %q --sim %q 2>&1; echo rc=$?"):format(file, assert(os.getenv("PEERLUA_BIN")), script)))
     local out = p:read("a")
     p:close()
     assert.matches("found only username (options); under an emulator neither the environment nor the profile file "
                    .. "is read: pass api_key, or no credentials", out, 1, true)
+    assert.matches("no Huawei project; found only ak (options), sk (options); under an emulator neither the "
+                   .. "environment nor the profile file is read: pass project_id (or project_name), or no credentials",
+                   out, 1, true)
     assert.not_matches("not-for-the-emulator", out, 1, true)
     assert.matches("rc=0", out, 1, true)
   end)
