@@ -28,6 +28,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: %s [options] [script [args]]\n"
           "Run a Lua 5.4 script with the peerlua runtime; with no script on a terminal, start the REPL.\n"
+          "Input that is not a terminal is read as a script; for REPL lines (=expr) from a pipe, use -i.\n"
           "\n"
           "Lua options (as lua5.4):\n"
           "  -e stat         execute string 'stat'\n"
