@@ -139,8 +139,13 @@ end
 M.invalid_option = invalid
 M.url_rule = base_url_rule
 
--- Check the constructor options against the common and provider ones.
+-- Check the constructor options against the common and provider ones:
+-- every problem at once, in the order of the fields' names.
 local function check_options(spec, opts)
+  local problems, seen = {}, {}
+  local function bad(field, rule) -- the first problem of a field only
+    if not seen[field] then problems[#problems + 1], seen[field] = { field = field, rule = rule }, true end
+  end
   for k, v in pairs(opts) do
     local want = common_options[k] or spec.options[k]
     if not want then
@@ -148,31 +153,37 @@ local function check_options(spec, opts)
       for _, t in ipairs({ common_options, spec.options }) do
         for name in pairs(t) do names[#names + 1] = name end
       end
-      return invalid(spec.name, tostring(k), "is not an option of this client" .. core.did_you_mean(k, names))
+      bad(tostring(k), "is not an option of this client" .. core.did_you_mean(k, names))
+    elseif type(v) ~= want then
+      bad(k, "must be a " .. want)
     end
-    if type(v) ~= want then return invalid(spec.name, k, "must be a " .. want) end
   end
   for k, b in pairs(NUMBER_BOUNDS) do
-    local rule = bounds_rule(opts[k], b)
-    if rule then return invalid(spec.name, k, rule) end
+    local rule = type(opts[k]) == "number" and bounds_rule(opts[k], b)
+    if rule then bad(k, rule) end
   end
-  local tok, terr = http.check_transport(opts, function(field, rule) return invalid(spec.name, field, rule) end)
-  if not tok then return nil, terr end
-  for k, v in pairs(opts.retries or {}) do
+  http.check_transport(opts, function(field, rule) bad(field, rule) return nil, rule end)
+  for k, v in pairs(type(opts.retries) == "table" and opts.retries or {}) do
     local b = RETRY_BOUNDS[k]
     if not b then
       local names = {}
       for name in pairs(RETRY_BOUNDS) do names[#names + 1] = name end
-      return invalid(spec.name, "retries." .. tostring(k), "is not a retry setting" .. core.did_you_mean(k, names))
+      bad("retries." .. tostring(k), "is not a retry setting" .. core.did_you_mean(k, names))
+    else
+      local rule = type(v) ~= "number" and "must be a number" or bounds_rule(v, b)
+      if rule then bad("retries." .. k, rule) end
     end
-    local rule = type(v) ~= "number" and "must be a number" or bounds_rule(v, b)
-    if rule then return invalid(spec.name, "retries." .. k, rule) end
   end
-  if opts.base_url then
+  if type(opts.base_url) == "string" then
     local rule = base_url_rule(opts.base_url, opts.insecure)
-    if rule then return invalid(spec.name, "base_url", rule) end
+    if rule then bad("base_url", rule) end
   end
-  return true
+  if #problems == 0 then return true end
+  table.sort(problems, function(x, y) return x.field < y.field end)
+  local said = {}
+  for i, d in ipairs(problems) do said[i] = d.field .. ": " .. d.rule end
+  return nil, M.error({ code = "invalid", provider = spec.name, op = "new", retryable = false,
+                        message = "invalid options: " .. table.concat(said, "; "), details = problems })
 end
 
 -- The shared throttle of a new client: opts.throttle, else one on

@@ -60,6 +60,13 @@ describe("provider clients", function()
     assert.is_nil(c)
     assert.equal("timout", err.details[1].field)
     assert.equal("is not an option of this client (did you mean timeout?)", err.details[1].rule)
+    -- every problem at once, by field, one each (insecure's type, not also its transport rule)
+    c, err = peerlua.instaclustr({ retries = { attempts = 0, bse = 1 }, timeout = -1, usrname = "x", insecure = "yes" })
+    assert.is_nil(c)
+    local fields = {}
+    for i, d in ipairs(err.details) do fields[i] = d.field end
+    assert.same({ "insecure", "retries.attempts", "retries.bse", "timeout", "usrname" }, fields)
+    assert.matches("invalid options: insecure: must be a boolean; retries.attempts: ", err.message, 1, true)
   end)
 
   it("take the emulator's account only when no credential is given: half a pair is refused, as for real", function()
