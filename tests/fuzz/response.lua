@@ -170,7 +170,8 @@ return function(data)
   local what = kind .. " " .. opname
   if SHOW then io.stderr:write(what, " -> ", tostring(r), " ", tostring(how and how.message or how), "\n") end
   if r == nil then return check_error(how, what) end
-  if (core.client_state(client).spec.ops[opname] or "peering") ~= "peering" or r == true then return end
+  -- the method's kind: its class's (peerlua.client, ops_of)
+  if (getmetatable(core.client_state(client)).__ops[opname] or "peering") ~= "peering" or r == true then return end
   if opname == "list_peerings" then
     for _, p in ipairs(r) do check_peering(p, what) end
   else
