@@ -24,7 +24,9 @@ local fixture = require("peerlua.sim.fixture")
 local HOST = "127.0.0.1:9"
 local NOW = 1780000000
 
-local basic = require("peerlua.providers.common").basic
+-- Basic by the emulator's own encoder (the client's header is made in C, pl_auth)
+local b64 = require("peerlua.sim.credential").base64_encode
+local function basic(user, secret) return "Basic " .. b64(user .. ":" .. secret) end
 
 -- A token from the emulator itself: POST path with body, header name.
 local function fetch(app, path, body, header)
