@@ -786,21 +786,14 @@ static void push_copy(lua_State *L, int t) {
  * or nil. */
 static void push_query_param(lua_State *L, const char *url, const char *name) {
   size_t n = strlen(name);
-  const char *q = strchr(url, '?');
-  for (const char *p = q; p && *p && *p != '#'; p = strchr(p + 1, '&')) {
+  for (const char *p = strchr(url, '?'); p && *p && *p != '#'; p = strchr(p + 1, '&')) {
     if (strncmp(p + 1, name, n) != 0 || p[1 + n] != '=') continue;
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (const char *v = p + 2 + n; *v && *v != '&' && *v != '#'; v++) {
-      if (v[0] == '%' && isxdigit((unsigned char)v[1]) && isxdigit((unsigned char)v[2])) {
-        char hex[3] = {v[1], v[2], 0};
-        luaL_addchar(&b, (char)strtol(hex, NULL, 16));
-        v += 2;
-      } else {
-        luaL_addchar(&b, *v);
-      }
-    }
-    luaL_pushresult(&b);
+    const char *v = p + 2 + n;
+    size_t len;
+    char *value = pl_percent_decode(v, strcspn(v, "&#"), &len);
+    if (!value) luaL_error(L, "out of memory");
+    lua_pushlstring(L, value, len);
+    free(value);
     return;
   }
   lua_pushnil(L);

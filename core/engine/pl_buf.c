@@ -1,5 +1,6 @@
 #include "pl_buf.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,30 @@ int pl_buf_add(pl_buf *b, const void *p, size_t n) {
 
 int pl_buf_addstr(pl_buf *b, const char *s) {
   return pl_buf_add(b, s, strlen(s));
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = tolower(c);
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+char *pl_percent_decode(const char *s, size_t n, size_t *len) {
+  char *out = malloc(n + 1), *o = out;
+  if (!out) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    int hi, lo;
+    if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
+        (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+      *o++ = (char)(hi * 16 + lo);
+      i += 2;
+    } else {
+      *o++ = s[i];
+    }
+  }
+  *o = '\0';
+  if (len) *len = (size_t)(o - out);
+  return out;
 }
 
 void pl_wipe(void *p, size_t n) {

@@ -18,6 +18,12 @@ int pl_buf_addstr(pl_buf *b, const char *s);
  * before it is freed). */
 void pl_wipe(void *p, size_t n);
 
+/* s[0..n) percent-decoded ("%2F" is '/'; a '%' not followed by two hex
+ * digits is kept) into a new NUL-terminated string the caller frees, or
+ * NULL when out of memory; its length (a "%00" counts) in *len unless
+ * len is NULL. */
+char *pl_percent_decode(const char *s, size_t n, size_t *len);
+
 /* Base64 (RFC 4648, with padding) of n bytes at in, written to out (room
  * for 4 * ((n + 2) / 3) bytes and a NUL); the length written. */
 size_t pl_base64(const void *in, size_t n, char *out);

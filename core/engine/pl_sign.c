@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "pl_buf.h"
 #include "pl_lazy.h"
 
 typedef struct pair {
@@ -15,30 +16,6 @@ typedef struct pair {
 
 static int is_unreserved(unsigned char c) {
   return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
-}
-
-static int hexval(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = tolower(c);
-  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decode s[0..n) into a new string. */
-static char *decode(const char *s, size_t n) {
-  char *out = malloc(n + 1), *o = out;
-  if (!out) return NULL;
-  for (size_t i = 0; i < n; i++) {
-    int hi, lo;
-    if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-        (lo = hexval((unsigned char)s[i + 2])) >= 0) {
-      *o++ = (char)(hi * 16 + lo);
-      i += 2;
-    } else {
-      *o++ = s[i];
-    }
-  }
-  *o = '\0';
-  return out;
 }
 
 /* Append s[0..n) escaped (unreserved characters kept, others %XX). */
@@ -128,7 +105,7 @@ static int add_canonical_uri(pl_buf *b, const char *path, size_t n) {
     }
     size_t j = i;
     while (j < n && path[j] != '/') j++;
-    char *seg = decode(path + i, j - i);
+    char *seg = pl_percent_decode(path + i, j - i, NULL);
     if (!seg) return -1;
     bad |= add_escaped(b, seg);
     free(seg);
@@ -200,8 +177,8 @@ static int add_canonical_query(pl_buf *b, const char *q, size_t n, int escaped_o
         }
         ps = grown;
       }
-      ps[count].name = decode(q + i, klen);
-      ps[count].value = eq ? decode(eq + 1, (size_t)(q + j - eq - 1)) : decode("", 0);
+      ps[count].name = pl_percent_decode(q + i, klen, NULL);
+      ps[count].value = eq ? pl_percent_decode(eq + 1, (size_t)(q + j - eq - 1), NULL) : pl_percent_decode("", 0, NULL);
       count++;
       if (!ps[count - 1].name || !ps[count - 1].value) bad = 1;
     }
