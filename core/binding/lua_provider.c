@@ -935,6 +935,19 @@ static const pl_auth *auth_row(lua_State *L, const pl_provider *pv, int creds) {
   return NULL;
 }
 
+/* [-0, +1] FNV-1a of the string at idx as 8 hex digits: a short, one-way
+ * name for a secret (throttle keys, locks, traces); not a digest (32
+ * bits), only a label that gives none of it away. */
+static void push_fingerprint(lua_State *L, int idx) {
+  size_t len;
+  const unsigned char *t = (const unsigned char *)lua_tolstring(L, idx, &len);
+  uint32_t h = 0x811c9dc5u;
+  for (size_t i = 0; i < len; i++) h = (h ^ t[i]) * 0x01000193u;
+  char id[9];
+  snprintf(id, sizeof id, "%08x", (unsigned)h);
+  lua_pushstring(L, id);
+}
+
 /* core.credential_id(provider, api, creds) -> what names the credential
  * the header will be made from (throttle keys, locks): the user, or
  * "token:" and a fingerprint of the token (FNV-1a: a label that gives
@@ -945,14 +958,18 @@ static int l_credential_id(lua_State *L) {
   const pl_auth *a = auth_row(L, pv, 3);
   if (!a) return lua_pushnil(L), 1;
   if (a->how == PL_AUTH_BASIC) return lua_getfield(L, 3, a->user), 1;
-  size_t len;
+  lua_pushliteral(L, "token:");
   lua_getfield(L, 3, a->secret);
-  const unsigned char *t = (const unsigned char *)lua_tolstring(L, -1, &len);
-  uint32_t h = 0x811c9dc5u;
-  for (size_t i = 0; i < len; i++) h = (h ^ t[i]) * 0x01000193u;
-  char id[16];
-  snprintf(id, sizeof id, "%08x", (unsigned)h);
-  lua_pushfstring(L, "token:%s", id);
+  push_fingerprint(L, -1);
+  lua_replace(L, -2);
+  lua_concat(L, 2);
+  return 1;
+}
+
+/* core.fingerprint(s) -> push_fingerprint's label of s.  [-1, +1] */
+static int l_fingerprint(lua_State *L) {
+  luaL_checkstring(L, 1);
+  push_fingerprint(L, 1);
   return 1;
 }
 
@@ -1055,17 +1072,16 @@ static const char *mapped_code(const pl_code_map *m, const char *w) {
  * a table, or nil when it is not one. */
 static void decode_body(lua_State *L, int slot) {
   if (!lua_isboolean(L, slot)) return; /* false: not decoded yet */
-  int top = lua_gettop(L);
   if (slot == 4) {
-    lua_getfield(L, 3, "json");
-    lua_pushvalue(L, 3);
+    push_body(L, 3);
   } else {
+    int top = lua_gettop(L);
     lua_pushcfunction(L, pl_xml_decode);
     lua_getfield(L, 3, "body");
-  }
-  if (!lua_isfunction(L, -2) || lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
-    lua_settop(L, top);
-    lua_pushnil(L);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+      lua_settop(L, top);
+      lua_pushnil(L);
+    }
   }
   lua_replace(L, slot);
 }
@@ -1278,6 +1294,7 @@ void pl_open_provider(lua_State *L, int ctxidx) {
                                    {"next_page", l_next_page},
                                    {"take_token", l_take_token},
                                    {"credential_id", l_credential_id},
+                                   {"fingerprint", l_fingerprint},
                                    {"hold_auth", l_hold_auth},
                                    {"set_array_mt", l_set_array_mt},
                                    {NULL, NULL}};

@@ -350,4 +350,16 @@ describe("errors and secrets", function()
     assert.is_nil(key:find("ucat_SEC", 1, true))
     assert.matches("^upcloud:token:%x+$", key)
   end)
+
+  it("labels a secret by its 32-bit FNV-1a: tokens that differ get different throttle keys", function()
+    local core = require("internals").core
+    -- the FNV-1a test vectors (Fowler, Noll, Vo: "a" and "foobar")
+    assert.equal("e40c292c", core.fingerprint("a"))
+    assert.equal("bf9cf968", core.fingerprint("foobar"))
+    local state = require("internals").state
+    local a = state(assert(peerlua.upcloud({ token = "ucat_one" }))).throttle_key
+    local b = state(assert(peerlua.upcloud({ token = "ucat_two" }))).throttle_key
+    assert.equal("upcloud:token:" .. core.fingerprint("ucat_one"), a)
+    assert.are_not.equal(a, b)
+  end)
 end)

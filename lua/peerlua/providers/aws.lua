@@ -445,7 +445,7 @@ function M.credentials(client, opts)
   -- EC2 throttles per account and Region; the access key stands for the
   -- account. A fingerprint of it, not the key id: the throttle key shows in
   -- traces and Redis.
-  client.credential_id = "key:" .. common.fingerprint(creds.access_key_id) .. "@" .. region
+  client.credential_id = "key:" .. core.fingerprint(creds.access_key_id) .. "@" .. region
   -- held in C from here (core.signing_key): no Lua value keeps the secret
   client.key = core.signing_key(creds.access_key_id, creds.secret_access_key, creds.session_token)
   return {}

@@ -95,14 +95,6 @@ function M.body(resp)
   return nil
 end
 
--- FNV-1a: a short, one-way name for a token (throttle keys, traces); not
--- a secret's digest (32 bits), only a label that gives none of it away.
-function M.fingerprint(s)
-  local h = 0x811c9dc5
-  for i = 1, #s do h = ((h ~ s:byte(i)) * 0x01000193) & 0xffffffff end
-  return string.format("%08x", h)
-end
-
 -- shared(holder, key, fn, ...) -> what fn(...) returns, run as a task
 -- kept in holder[key] while it runs: tasks asking meanwhile wait for that
 -- one run and share its answer (one token refresh, one AssumeRole for

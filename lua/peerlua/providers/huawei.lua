@@ -33,7 +33,7 @@ function M.credentials(client, opts)
   if not creds then return nil, err end
   -- an access key is named by its fingerprint (the throttle key shows in
   -- traces and Redis); an IAM user by name, as Instaclustr's
-  client.credential_id = creds.ak and "key:" .. common.fingerprint(creds.ak) or creds.user
+  client.credential_id = creds.ak and "key:" .. core.fingerprint(creds.ak) or creds.user
   if creds.ak and creds.sk then -- held in C from here (core.signing_key); creds keep nothing of it
     client.key = core.signing_key(creds.ak, creds.sk, creds.security_token)
     creds.ak, creds.sk, creds.security_token = nil, nil, nil
