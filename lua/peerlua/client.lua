@@ -483,7 +483,8 @@ local function send(self, opname, req)
     local ok, eerr = self.spec.encode(self, opname, req)
     if not ok then return nil, eerr end
   else
-    local query = http.encode_query(req.query or {})
+    local q = req.query
+    local query = q and next(q) ~= nil and http.encode_query(q) or ""
     req.url = self:service_url(req.service) .. req.path .. (query ~= "" and "?" .. query or "")
     if req.body ~= nil then req.body_text = assert(json.encode(req.body)) end
   end
