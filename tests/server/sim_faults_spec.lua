@@ -30,7 +30,9 @@ describe("fault specs", function()
 
   it("refuse bad specs with a message naming the part", function()
     for spec, want in pairs({
-      ["429"] = "'429'", ["429:2"] = "probability", ["teapot:0.1"] = "unknown fault kind",
+      ["429"] = "'429': a fault is KIND:PROBABILITY", ["bogus"] = "a fault is KIND:PROBABILITY",
+      ["429:2"] = "the probability '2' must be", ["500:x"] = "the probability 'x' must be",
+      ["teapot:0.1"] = "unknown fault kind",
       ["302:0.1"] = "400..599", ["slow=fast:0.1"] = "duration", ["/x=,"] = "no faults", ["/x"] = "needs '='",
     }) do
       local ok, err = faults.parse(spec)

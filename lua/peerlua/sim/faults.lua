@@ -37,10 +37,13 @@ end
 
 -- parse one KIND:PROB; returns fault or nil, message
 local function parse_fault(text)
-  local kind, prob = text:match("^%s*(.-):([%d%.]+)%s*$")
-  prob = tonumber(prob)
-  if not kind or not prob or prob < 0 or prob > 1 then
-    return nil, "'" .. text .. "': expected KIND:PROBABILITY with a probability from 0 to 1"
+  local kind, given = text:match("^%s*(.-):([^:]*)$")
+  if not kind then
+    return nil, "'" .. text .. "': a fault is KIND:PROBABILITY (500:0.05, reset:0.02, slow=2s:0.01)"
+  end
+  local prob = given:match("^[%d%.]+%s*$") and tonumber(given)
+  if not prob or prob < 0 or prob > 1 then
+    return nil, "'" .. text .. "': the probability '" .. given .. "' must be a number from 0 to 1"
   end
   local f = { p = prob, text = text }
   local status, after = kind:match("^(%d%d%d)(a?f?t?e?r?)$")
