@@ -175,6 +175,14 @@ static void convert(lua_State *L, int list, const pl_param *p) {
         lua_remove(L, -2);
         t = lua_type(L, -1);
       }
+      if (t == LUA_TNUMBER && lua_isinteger(L, -1)) { /* an account id written bare: 123456789012 */
+        snprintf(msg, sizeof msg,
+                 "must be a string: write it in quotes (\"%lld\", with any leading zeros a bare number drops)",
+                 (long long)lua_tointeger(L, -1));
+        problem(L, list, p->name, msg);
+        lua_pop(L, 1), lua_pushnil(L);
+        return;
+      }
       if (t != LUA_TSTRING) {
         problem(L, list, p->name, p->type == PL_T_WHOLE ? "must be a whole number or a string" : "must be a string");
         lua_pop(L, 1), lua_pushnil(L);
