@@ -60,6 +60,26 @@ describe("an AWS step", function()
     assert.equal("timout", err.details[1].field)
     assert.equal("is not an option of this step (did you mean timeout?)", err.details[1].rule)
   end)
+
+  it("names every problem with its options at once, before any request", function()
+    local aws = assert(peerlua.aws({ access_key_id = "AKIDEXAMPLE", secret_access_key = "not-a-secret",
+                                     region = "us-east-1", base_url = "http://127.0.0.1:9" })) -- nothing listens
+    local Peering = require("internals").core.require("peerlua.client").Peering
+    local p = setmetatable({ provider = "instaclustr", id = "x", raw = {}, state = "pending_acceptance" }, Peering)
+    local r, err = aws:ensure_ingress(p, { security_group = "group-1", ports = { 9042, 0, "x" }, timeout = -1,
+                                           zzz = true, description = 7 })
+    assert.is_nil(r)
+    assert.equal("invalid", err.code)
+    local got = {}
+    for _, d in ipairs(err.details) do got[#got + 1] = d.field end
+    assert.same({ "zzz", "timeout", "description", "security_group", "ports[2]", "ports[3]" }, got)
+    assert.matches("^invalid options: zzz: is not an option of this step; timeout: must be", err.message)
+    r, err = aws:ensure_routes(p, { route_tables = { "rtb-1", "rtb-0a1b2c3d" , "x" }, timeout = "soon" })
+    assert.is_nil(r)
+    got = {}
+    for _, d in ipairs(err.details) do got[#got + 1] = d.field end
+    assert.same({ "timeout", "route_tables[1]", "route_tables[3]" }, got)
+  end)
 end)
 
 describe("a peering value", function()

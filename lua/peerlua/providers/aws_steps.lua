@@ -122,26 +122,37 @@ local function planned(self, op, p, o)
   return { planned = true, added = {}, existing = {}, cidrs = {} }, "planned"
 end
 
-local function check_opts(op, opts, known)
-  if opts == nil then return {} end
+-- check_opts(op, opts, known[, more]) -> opts | nil, err: a step's options
+-- checked all at once, as a client's are: names it does not know, timeout,
+-- description, and more(opts, bad) for the step's own, each problem
+-- bad(field, rule) in err.details and the message.
+local function check_opts(op, opts, known, more)
+  if opts == nil then opts = {} end
   if type(opts) ~= "table" then error(string.format("bad argument #2 to '%s' (table expected, got %s)", op,
     type(opts)), caller()) end
+  local details = {}
+  local function bad(field, rule) details[#details + 1] = { field = field, rule = rule } end
+  local names, unknown = {}, {}
+  for name in pairs(known) do names[#names + 1] = name end
   for k in pairs(opts) do
-    if not known[k] then
-      local names = {}
-      for name in pairs(known) do names[#names + 1] = name end
-      return nil, select(2, invalid(op, tostring(k), "is not an option of this step" .. core.did_you_mean(k, names)))
-    end
+    if not known[k] then unknown[#unknown + 1] = tostring(k) end
   end
+  table.sort(unknown) -- a stable message: a table's order differs from run to run
+  for _, k in ipairs(unknown) do bad(k, "is not an option of this step" .. core.did_you_mean(k, names)) end
   local t = opts.timeout
-  if t ~= nil and (type(t) ~= "number" or t ~= t or t < 0 or t > 86400) then
-    return nil, select(2, invalid(op, "timeout", "must be a number of seconds from 0 to 86400"))
+  if known.timeout and t ~= nil and (type(t) ~= "number" or t ~= t or t < 0 or t > 86400) then
+    bad("timeout", "must be a number of seconds from 0 to 86400")
   end
   local d = opts.description
-  if d ~= nil and (type(d) ~= "string" or #d > 255) then
-    return nil, select(2, invalid(op, "description", "must be a string of at most 255 characters"))
+  if known.description and d ~= nil and (type(d) ~= "string" or #d > 255) then
+    bad("description", "must be a string of at most 255 characters")
   end
-  return opts
+  if more then more(opts, bad) end
+  if #details == 0 then return opts end
+  if #details == 1 then return invalid(op, details[1].field, details[1].rule) end
+  local parts = {}
+  for i, x in ipairs(details) do parts[i] = x.field .. ": " .. x.rule end
+  return fail("invalid", op, "invalid options: " .. table.concat(parts, "; "), { details = details })
 end
 
 -- A v2 Instaclustr peering names no pcx- (AwsVpcPeerV2 has none; providers.md
@@ -398,17 +409,16 @@ end
 function M.ensure_routes(self, p, opts)
   local op = "ensure_routes"
   local live = check_peering(op, p)
-  local o, oerr = check_opts(op, opts, { route_tables = true, timeout = true })
-  if not o then return nil, oerr end
-  if o.route_tables ~= nil then
-    if type(o.route_tables) ~= "table" or #o.route_tables == 0 then
-      return invalid(op, "route_tables", "must be a list of route table ids")
-    end
-    for i, id in ipairs(o.route_tables) do
+  local o, oerr = check_opts(op, opts, { route_tables = true, timeout = true }, function(given, bad)
+    local tables = given.route_tables
+    if tables == nil then return end
+    if type(tables) ~= "table" or #tables == 0 then return bad("route_tables", "must be a list of route table ids") end
+    for i, id in ipairs(tables) do
       local rule = core.check("aws_rtb", id)
-      if rule then return invalid(op, "route_tables[" .. i .. "]", rule) end
+      if rule then bad("route_tables[" .. i .. "]", rule) end
     end
-  end
+  end)
+  if not o then return nil, oerr end
   if not live then return planned(self, op, p, o) end
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
@@ -484,24 +494,28 @@ end
 function M.ensure_ingress(self, p, opts)
   local op = "ensure_ingress"
   local live = check_peering(op, p)
-  local o, oerr = check_opts(op, opts, { security_group = true, ports = true, timeout = true, description = true })
-  if not o then return nil, oerr end
-  if o.security_group ~= nil then
-    local rule = core.check("aws_sg", o.security_group)
-    if rule then return invalid(op, "security_group", rule) end
-  end
-  local ports = o.ports or SIDES[p.provider](type(p.raw) == "table" and p.raw or {}).ports
-  if ports == nil then
-    return invalid(op, "ports", "is required for " .. p.provider .. " peerings: the ports of the cluster's "
-      .. "application (e.g. {9042} for Cassandra CQL, {9092} for Kafka)")
-  end
-  if type(ports) ~= "table" then return invalid(op, "ports", "must be a list of port numbers") end
-  if #ports == 0 then return invalid(op, "ports", "must list at least one port") end
-  local unique, seen = {}, {}
-  for i, port in ipairs(ports) do
-    if math.type(port) ~= "integer" or port < 1 or port > 65535 then
-      return invalid(op, "ports[" .. i .. "]", "must be a whole number from 1 to 65535")
+  local ports = type(opts) == "table" and opts.ports or SIDES[p.provider](type(p.raw) == "table" and p.raw or {}).ports
+  local known = { security_group = true, ports = true, timeout = true, description = true }
+  local o, oerr = check_opts(op, opts, known, function(given, bad)
+    if given.security_group ~= nil then
+      local rule = core.check("aws_sg", given.security_group)
+      if rule then bad("security_group", rule) end
     end
+    if ports == nil then
+      return bad("ports", "is required for " .. p.provider .. " peerings: the ports of the cluster's "
+        .. "application (e.g. {9042} for Cassandra CQL, {9092} for Kafka)")
+    end
+    if type(ports) ~= "table" then return bad("ports", "must be a list of port numbers") end
+    if #ports == 0 then return bad("ports", "must list at least one port") end
+    for i, port in ipairs(ports) do
+      if math.type(port) ~= "integer" or port < 1 or port > 65535 then
+        bad("ports[" .. i .. "]", "must be a whole number from 1 to 65535")
+      end
+    end
+  end)
+  if not o then return nil, oerr end
+  local unique, seen = {}, {}
+  for _, port in ipairs(ports) do
     if not seen[port] then unique[#unique + 1], seen[port] = port, true end
   end
   ports = unique
