@@ -129,9 +129,12 @@ end
 local FOREVER = 1e9
 local function sleeper(seconds) return core.spawn(function() core.sleep(seconds) end) end
 
+-- The cap is 10 s, as Terraform's waits cap their backoff
+-- (terraform-plugin-sdk helper/resource/state.go, WaitForStateContext): a
+-- wait sees a change at most that late, for one list per account a round.
 local function scaled(client, opts)
   local scale = client.poll_scale -- the client's option (0.1 by default against an emulator)
-  return (opts.interval or 5) * scale, (opts.max_interval or 30) * scale
+  return (opts.interval or 5) * scale, (opts.max_interval or 10) * scale
 end
 
 -- One round: read every waiting peering, return whether any state changed.
