@@ -38,6 +38,20 @@ int pl_buf_addstr(pl_buf *b, const char *s) {
   return pl_buf_add(b, s, strlen(s));
 }
 
+int pl_buf_add_escaped(pl_buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789ABCDEF";
+  int bad = 0;
+  for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)s + n; p++) {
+    if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+      bad |= pl_buf_add(b, p, 1);
+    } else {
+      char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+      bad |= pl_buf_add(b, e, 3);
+    }
+  }
+  return bad;
+}
+
 static int hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
   c = tolower(c);

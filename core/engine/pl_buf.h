@@ -18,6 +18,10 @@ int pl_buf_addstr(pl_buf *b, const char *s);
  * before it is freed). */
 void pl_wipe(void *p, size_t n);
 
+/* Append s[0..n) percent-encoded as RFC 3986 says: the unreserved
+ * characters (letters, digits, -._~) as they are, every other byte %XX. */
+int pl_buf_add_escaped(pl_buf *b, const char *s, size_t n);
+
 /* s[0..n) percent-decoded ("%2F" is '/'; a '%' not followed by two hex
  * digits is kept) into a new NUL-terminated string the caller frees, or
  * NULL when out of memory; its length (a "%00" counts) in *len unless

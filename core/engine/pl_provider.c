@@ -286,7 +286,7 @@ static const pl_state_map aiven_states[] = {
 
 /* ---- AWS: EC2, STS, Route 53 (the customer's side of a peering) ----------
  * EC2 Query API version 2016-11-15 and STS 2011-06-15: POST "/" with the
- * action and its parameters form-encoded (providers/aws.lua encodes them;
+ * action and its parameters form-encoded (lua_query.c, by aws_query;
  * `field` is the wire name, lists go out as FIELD.N); Route 53 2013-04-01 is
  * REST with XML bodies. Names and shapes: botocore's service-2.json of each
  * (ec2/2016-11-15, sts/2011-06-15, route53/2013-04-01); list parameters use
@@ -335,6 +335,10 @@ static const pl_param aws_zones_by_vpc[] = {
 /* A retried accept, route or rule that landed the first time is answered
  * with an error code that providers/aws.lua takes as done (RouteAlreadyExists,
  * InvalidPermission.Duplicate): these are safe to resend. */
+/* The Query APIs' versions: EC2 API Reference and STS API Reference (the
+ * Version parameter of every action; botocore ec2/2016-11-15, sts/2011-06-15). */
+static const pl_query_api aws_query[] = {{"ec2", "2016-11-15"}, {"sts", "2011-06-15"}, {NULL, NULL}};
+
 static const pl_op aws_ops[] = {
   {"describe_vpc_peering_connections", "ec2", "POST", "/", aws_describe_pcx, {200, 0}, NULL,
    "vpcPeeringConnectionSet", {NULL, NULL}, {NULL}, 1, 0, 0},
@@ -673,7 +677,7 @@ const pl_provider pl_providers[] = {
   {.name = "aws", .api = "", .ops = aws_ops, .states = aws_pcx_states,
    .id_field = "vpcPeeringConnectionId", .status_field = "status.code", .rate = 5, .burst = 100,
    .errors = aws_errors, .base_url = "https://ec2.{region}.amazonaws.com", .sim_prefix = "/aws",
-   .busy = aws_busy, .done = aws_done, .stale = aws_stale},
+   .busy = aws_busy, .done = aws_done, .stale = aws_stale, .query = aws_query},
   {.name = NULL}};
 #undef INSTACLUSTR
 /* clang-format on */

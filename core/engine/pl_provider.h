@@ -205,6 +205,13 @@ typedef struct pl_cred {
   unsigned char flags;
 } pl_cred;
 
+/* A Query API among a provider's services (AWS's EC2 and STS): its
+ * requests are form bodies with this Version (lua_query.c). */
+typedef struct pl_query_api {
+  const char *service; /* an operation's service ("ec2") */
+  const char *version; /* the API version its requests name ("2016-11-15") */
+} pl_query_api;
+
 typedef struct pl_provider {
   const char *name;
   const char *api;              /* API generation ("v1", "v2") or "" */
@@ -229,6 +236,7 @@ typedef struct pl_provider {
   const pl_token *token;        /* NULL: no token is fetched */
   const pl_auth *auth;          /* NULL: none made from the credentials (a token fetched, signing) */
   const char *source[2];        /* a header every request names the client in: {name, value}, or none */
+  const pl_query_api *query;    /* its Query APIs, ends with service == NULL; NULL: none */
 } pl_provider;
 
 /* Whether status, with the error's code word (NULL: none), answered to op

@@ -14,27 +14,8 @@ typedef struct pair {
   size_t seq; /* a header's place in the request, to keep repeated names in order */
 } pair;
 
-static int is_unreserved(unsigned char c) {
-  return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
-}
-
-/* Append s[0..n) escaped (unreserved characters kept, others %XX). */
-static int add_escaped_n(pl_buf *b, const char *s, size_t n) {
-  static const char hex[] = "0123456789ABCDEF";
-  int bad = 0;
-  for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)s + n; p++) {
-    if (is_unreserved(*p)) {
-      bad |= pl_buf_add(b, p, 1);
-    } else {
-      char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-      bad |= pl_buf_add(b, e, 3);
-    }
-  }
-  return bad;
-}
-
 static int add_escaped(pl_buf *b, const char *s) {
-  return add_escaped_n(b, s, strlen(s));
+  return pl_buf_add_escaped(b, s, strlen(s));
 }
 
 /* s escaped, as a new string; NULL when out of memory. */
@@ -121,7 +102,7 @@ static int add_escaped_path(pl_buf *b, const char *path, size_t n) {
   for (size_t i = 0, j; i <= n; i = j + 1) {
     j = i;
     while (j < n && path[j] != '/') j++;
-    bad |= add_escaped_n(b, path + i, j - i);
+    bad |= pl_buf_add_escaped(b, path + i, j - i);
     if (j < n) bad |= pl_buf_add(b, "/", 1);
   }
   return bad;
@@ -151,7 +132,7 @@ static int add_aws_uri(pl_buf *b, const char *path, size_t n, int raw) {
   int trailing =
       path[n - 1] == '/' || (n - i == 1 && path[i] == '.') || (n - i == 2 && path[i] == '.' && path[i + 1] == '.');
   int bad = 0;
-  for (size_t k = 0; k < nseg; k++) bad |= pl_buf_add(b, "/", 1) | add_escaped_n(b, path + seg[k].at, seg[k].len);
+  for (size_t k = 0; k < nseg; k++) bad |= pl_buf_add(b, "/", 1) | pl_buf_add_escaped(b, path + seg[k].at, seg[k].len);
   if (!nseg || trailing) bad |= pl_buf_add(b, "/", 1);
   free(seg);
   return bad ? -1 : 0;
@@ -445,8 +426,8 @@ static int add_presign_params(pl_buf *b, const pl_sigv4_req *r, const char *scop
   snprintf(expires, sizeof expires, "%ld", r->expires);
   int bad = pl_buf_addstr(b, "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=") || add_escaped(b, r->access_key) ||
       pl_buf_addstr(b, "%2F") || add_escaped(b, scope) || pl_buf_addstr(b, "&X-Amz-Date=") ||
-      pl_buf_addstr(b, r->date) || pl_buf_addstr(b, "&X-Amz-SignedHeaders=") || add_escaped_n(b, sh->data, sh->len) ||
-      pl_buf_addstr(b, "&X-Amz-Expires=") || pl_buf_addstr(b, expires);
+      pl_buf_addstr(b, r->date) || pl_buf_addstr(b, "&X-Amz-SignedHeaders=") ||
+      pl_buf_add_escaped(b, sh->data, sh->len) || pl_buf_addstr(b, "&X-Amz-Expires=") || pl_buf_addstr(b, expires);
   if (!bad && r->session_token) bad = pl_buf_addstr(b, "&X-Amz-Security-Token=") || add_escaped(b, r->session_token);
   return bad;
 }

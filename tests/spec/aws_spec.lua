@@ -40,6 +40,36 @@ describe("peerlua.xml.decode", function()
   end)
 end)
 
+describe("the Query API's form (EC2, STS)", function()
+  local core = require("internals").core
+  -- written out by hand from botocore's EC2 serializer (serialize.py,
+  -- EC2Serializer): lists NAME.N, structures NAME.Field, Filter.N.Name and
+  -- Filter.N.Value.M; every name and value percent-encoded (RFC 3986)
+  it("flattens lists, structures and filters, and names the action and version", function()
+    assert.equal("Action=DescribeRouteTables&Version=2016-11-15&Filter.1.Name=a%20b&Filter.1.Value.1=x%26y"
+      .. "&Filter.1.Value.2=z&Filter.2.Name=vpc-id&Filter.2.Value.1=vpc-1&RouteTableId.1=rtb-1&RouteTableId.2=rtb-2",
+      core.query_form("aws", "", "describe_route_tables", { RouteTableId = { "rtb-1", "rtb-2" },
+        Filter = { ["vpc-id"] = "vpc-1", ["a b"] = { "x&y", "z" } } }))
+    assert.equal("Action=AuthorizeSecurityGroupIngress&Version=2016-11-15&GroupId=sg-1"
+      .. "&IpPermissions.1.FromPort=9042&IpPermissions.1.IpProtocol=tcp"
+      .. "&IpPermissions.1.IpRanges.1.CidrIp=10.0.0.0%2F16&IpPermissions.1.IpRanges.1.Description=peer%20lua"
+      .. "&IpPermissions.1.ToPort=9042&IpPermissions.2.IpProtocol=-1&IpPermissions.2.IpRanges.1.CidrIp=10.1.0.0%2F16",
+      core.query_form("aws", "", "authorize_security_group_ingress", { GroupId = "sg-1", IpPermissions = {
+        { ip_protocol = "tcp", from_port = 9042, to_port = 9042,
+          ip_ranges = { { cidr_ip = "10.0.0.0/16", description = "peer lua" } } },
+        { ip_protocol = "-1", ip_ranges = { { cidr_ip = "10.1.0.0/16" } } } } }))
+    assert.equal("Action=GetCallerIdentity&Version=2011-06-15", core.query_form("aws", "", "get_caller_identity", {}))
+    assert.equal("Action=AssumeRole&Version=2011-06-15&DurationSeconds=900&Flag=true",
+      core.query_form("aws", "", "assume_role", { DurationSeconds = 900, Flag = true }))
+  end)
+
+  it("refuses an operation that is not a Query API's (Route 53 is REST)", function()
+    local ok, err = pcall(core.query_form, "aws", "", "associate_vpc_with_hosted_zone", {})
+    assert.is_false(ok)
+    assert.matches("has no Query API operation associate_vpc_with_hosted_zone", err, 1, true)
+  end)
+end)
+
 describe("peerlua.aws", function()
   local server
 

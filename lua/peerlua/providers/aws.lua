@@ -31,8 +31,6 @@ local M = {
   },
 }
 
-local VERSIONS = { ec2 = "2016-11-15", sts = "2011-06-15" }
-
 -- EC2 throttles each API on its own bucket, per account and Region;
 -- mutating actions: 200 tokens refilled at 5 a second, non-mutating
 -- (Describe*): 100 refilled at 20 ("Request throttling for the Amazon EC2
@@ -93,39 +91,6 @@ end
 
 -- ---- requests --------------------------------------------------------------
 
--- "describe_route_tables" -> "DescribeRouteTables"; "cidr_ip" -> "CidrIp"
-local function camel(s)
-  return (s:gsub("^%l", string.upper):gsub("_(%w)", string.upper))
-end
-
--- The Query API's flat form of a value (botocore serialize.py, EC2 and
--- Query serializers): lists as NAME.1, NAME.2, structures as NAME.Member;
--- filters {["vpc-id"] = {"vpc-1"}} as Filter.N.Name and Filter.N.Value.M.
-local function flatten(out, prefix, v)
-  if type(v) ~= "table" then
-    out[#out + 1] = { prefix, v == true and "true" or v == false and "false" or tostring(v) }
-  elseif v[1] ~= nil then
-    for i, x in ipairs(v) do flatten(out, prefix .. "." .. i, x) end
-  else
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    table.sort(keys)
-    for _, k in ipairs(keys) do flatten(out, prefix .. "." .. camel(k), v[k]) end
-  end
-end
-
-local function filters(out, given)
-  local names = {}
-  for name in pairs(given) do names[#names + 1] = name end
-  table.sort(names)
-  for i, name in ipairs(names) do
-    local values = given[name]
-    if type(values) ~= "table" then values = { values } end
-    out[#out + 1] = { "Filter." .. i .. ".Name", name }
-    for j, value in ipairs(values) do out[#out + 1] = { "Filter." .. i .. ".Value." .. j, value } end
-  end
-end
-
 -- Route 53's request bodies (AssociateVPCWithHostedZoneRequest): the body
 -- fields prepare made, in the element order of the API reference.
 local function escape(s)
@@ -171,16 +136,9 @@ function M.encode(client, opname, req)
     end
     return true
   end
-  local form = { { "Action", camel(opname) }, { "Version", VERSIONS[req.service] } }
-  local names = {}
-  for name in pairs(req.query) do names[#names + 1] = name end
-  table.sort(names)
-  for _, name in ipairs(names) do
-    if name == "Filter" then filters(form, req.query.Filter) else flatten(form, name, req.query[name]) end
-  end
-  for i, kv in ipairs(form) do form[i] = http.urlencode(kv[1]) .. "=" .. http.urlencode(kv[2]) end
+  -- EC2 and STS: the Query API's form (core/binding/lua_query.c, by the table's aws_query)
   req.url = url .. req.path
-  req.body_text = table.concat(form, "&")
+  req.body_text = core.query_form(client.name, client.api, opname, req.query)
   req.content_type = "application/x-www-form-urlencoded; charset=utf-8"
   return true
 end
