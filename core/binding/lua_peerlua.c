@@ -393,7 +393,7 @@ PL_EXPORT int luaopen_peerlua(lua_State *L) {
   pl_open_operate(L, ctxidx);
   pl_open_sign(L);
   pl_open_xml(L);
-  pl_open_query(L);
+  pl_open_wire(L);
   pl_open_client(L);
   pl_open_sim(L);
   pl_open_http(L, ctxidx);

@@ -120,8 +120,8 @@ void pl_open_sign(lua_State *L);
 struct pl_http;
 int pl_sign_into(lua_State *L, int sign, struct pl_http *h);
 void pl_open_xml(lua_State *L);
-/* [-0, +0] Add query_form (a Query API request's body, lua_query.c) to the table at the top. */
-void pl_open_query(lua_State *L);
+/* [-0, +0] Add query_form and xml_body (AWS's request bodies, lua_wire.c) to the table at the top. */
+void pl_open_wire(lua_State *L);
 /* core.xml_decode(text) -> value, root name | nil, err (lua_xml.c) */
 int pl_xml_decode(lua_State *L);
 /* [-0, +0] Add client_wrap, client_state and client_close (clients as userdata) to the table at the top. */

@@ -286,9 +286,10 @@ static const pl_state_map aiven_states[] = {
 
 /* ---- AWS: EC2, STS, Route 53 (the customer's side of a peering) ----------
  * EC2 Query API version 2016-11-15 and STS 2011-06-15: POST "/" with the
- * action and its parameters form-encoded (lua_query.c, by aws_query;
+ * action and its parameters form-encoded (lua_wire.c, by aws_services;
  * `field` is the wire name, lists go out as FIELD.N); Route 53 2013-04-01 is
- * REST with XML bodies. Names and shapes: botocore's service-2.json of each
+ * REST with XML bodies (lua_wire.c: the op's wrap is the root element, the
+ * body parameters its children in the table's order). Names and shapes: botocore's service-2.json of each
  * (ec2/2016-11-15, sts/2011-06-15, route53/2013-04-01); list parameters use
  * their locationName (VpcPeeringConnectionIds -> VpcPeeringConnectionId.N,
  * Filters -> Filter.N.Name / Filter.N.Value.M). Results are where the XML
@@ -320,10 +321,12 @@ static const pl_param aws_none[] = {END};
 static const pl_param aws_assume_role[] = {
   {"role_arn", "RoleArn", PL_IN_QUERY, PL_T_STRING, 1, "aws_role_arn", 0, 0, NULL, NULL},
   {"role_session_name", "RoleSessionName", PL_IN_QUERY, PL_T_STRING, 1, "nonempty", 2, 64, NULL, NULL}, END};
+/* in the element order of botocore's shapes (AssociateVPCWithHostedZoneRequest:
+ * VPC, Comment; VPC: VPCRegion, VPCId) */
 static const pl_param aws_zone_vpc[] = {
   PATH("hosted_zone_id", "Id", "nonempty"),
-  {"vpc_id", "VPC.VPCId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL, NULL},
   {"vpc_region", "VPC.VPCRegion", PL_IN_BODY, PL_T_STRING, 1, "aws_region", 0, 0, NULL, NULL},
+  {"vpc_id", "VPC.VPCId", PL_IN_BODY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL, NULL},
   {"comment", "Comment", PL_IN_BODY, PL_T_STRING, 0, NULL, 0, 256, NULL, NULL}, END};
 static const pl_param aws_change[] = {PATH("id", "Id", "nonempty"), END};
 /* ListHostedZonesByVPC: the query's vpcid and vpcregion */
@@ -331,14 +334,18 @@ static const pl_param aws_zones_by_vpc[] = {
   {"vpc_id", "vpcid", PL_IN_QUERY, PL_T_STRING, 1, "aws_vpc", 0, 0, NULL, NULL},
   {"vpc_region", "vpcregion", PL_IN_QUERY, PL_T_STRING, 1, "aws_region", 0, 0, NULL, NULL}, END};
 
+/* The Query APIs' versions: EC2 API Reference and STS API Reference (the
+ * Version parameter of every action; botocore ec2/2016-11-15, sts/2011-06-15);
+ * Route 53's XML namespace (Route 53 API Reference, each action's request
+ * syntax; botocore route53/2013-04-01, xmlNamespace). */
+static const pl_service aws_services[] = {
+  {"ec2", "2016-11-15", NULL}, {"sts", "2011-06-15", NULL},
+  {"route53", NULL, "https://route53.amazonaws.com/doc/2013-04-01/"}, {NULL, NULL, NULL}};
+
 #define R53 "/2013-04-01"
 /* A retried accept, route or rule that landed the first time is answered
  * with an error code that providers/aws.lua takes as done (RouteAlreadyExists,
  * InvalidPermission.Duplicate): these are safe to resend. */
-/* The Query APIs' versions: EC2 API Reference and STS API Reference (the
- * Version parameter of every action; botocore ec2/2016-11-15, sts/2011-06-15). */
-static const pl_query_api aws_query[] = {{"ec2", "2016-11-15"}, {"sts", "2011-06-15"}, {NULL, NULL}};
-
 static const pl_op aws_ops[] = {
   {"describe_vpc_peering_connections", "ec2", "POST", "/", aws_describe_pcx, {200, 0}, NULL,
    "vpcPeeringConnectionSet", {NULL, NULL}, {NULL}, 1, 0, 0},
@@ -361,9 +368,9 @@ static const pl_op aws_ops[] = {
   {"assume_role", "sts", "POST", "/", aws_assume_role, {200, 0}, NULL, "AssumeRoleResult", {NULL, NULL}, {NULL}, 1,
    0, 0},
   {"associate_vpc_with_hosted_zone", "route53", "POST", R53 "/hostedzone/{hosted_zone_id}/associatevpc",
-   aws_zone_vpc, {200, 0}, NULL, "ChangeInfo", {NULL, NULL}, {NULL}, 1, 0, 0},
+   aws_zone_vpc, {200, 0}, "AssociateVPCWithHostedZoneRequest", "ChangeInfo", {NULL, NULL}, {NULL}, 1, 0, 0},
   {"disassociate_vpc_from_hosted_zone", "route53", "POST", R53 "/hostedzone/{hosted_zone_id}/disassociatevpc",
-   aws_zone_vpc, {200, 0}, NULL, "ChangeInfo", {NULL, NULL}, {NULL}, 1, 0, 0},
+   aws_zone_vpc, {200, 0}, "DisassociateVPCFromHostedZoneRequest", "ChangeInfo", {NULL, NULL}, {NULL}, 1, 0, 0},
   {"get_change", "route53", "GET", R53 "/change/{id}", aws_change, {200, 0}, NULL, "ChangeInfo", {NULL, NULL},
    {NULL}, 1, 0, 0},
   {"list_hosted_zones_by_vpc", "route53", "GET", R53 "/hostedzonesbyvpc", aws_zones_by_vpc, {200, 0}, NULL,
@@ -677,7 +684,7 @@ const pl_provider pl_providers[] = {
   {.name = "aws", .api = "", .ops = aws_ops, .states = aws_pcx_states,
    .id_field = "vpcPeeringConnectionId", .status_field = "status.code", .rate = 5, .burst = 100,
    .errors = aws_errors, .base_url = "https://ec2.{region}.amazonaws.com", .sim_prefix = "/aws",
-   .busy = aws_busy, .done = aws_done, .stale = aws_stale, .query = aws_query},
+   .busy = aws_busy, .done = aws_done, .stale = aws_stale, .services = aws_services},
   {.name = NULL}};
 #undef INSTACLUSTR
 /* clang-format on */

@@ -35,7 +35,7 @@ typedef struct pl_op {
   const char *path;          /* template; {name} is a PL_IN_PATH param's name */
   const pl_param *params;    /* ends with name == NULL */
   int ok[4];                 /* success statuses, 0-terminated */
-  const char *wrap;          /* body wrapper object ("network_peering") or NULL */
+  const char *wrap;          /* body wrapper object ("network_peering"), an XML body's root element, or NULL */
   const char *result;        /* where the object(s) are in the response: NULL = the body,
                           "peering", "network_peerings.network_peering", ... */
   const char *exclusive[2];  /* params that cannot be given together */
@@ -205,12 +205,15 @@ typedef struct pl_cred {
   unsigned char flags;
 } pl_cred;
 
-/* A Query API among a provider's services (AWS's EC2 and STS): its
- * requests are form bodies with this Version (lua_query.c). */
-typedef struct pl_query_api {
-  const char *service; /* an operation's service ("ec2") */
-  const char *version; /* the API version its requests name ("2016-11-15") */
-} pl_query_api;
+/* How a service of a provider's (an operation's `service`) writes its
+ * request bodies when they are not JSON (lua_wire.c): a Query API's form
+ * (AWS's EC2 and STS) names its version; an XML body (Route 53) is the
+ * operation's `wrap` element in this namespace. */
+typedef struct pl_service {
+  const char *name;          /* "ec2" */
+  const char *query_version; /* the Query API version its forms name ("2016-11-15"), or NULL */
+  const char *xmlns;         /* the namespace of its XML bodies, or NULL */
+} pl_service;
 
 typedef struct pl_provider {
   const char *name;
@@ -236,7 +239,7 @@ typedef struct pl_provider {
   const pl_token *token;        /* NULL: no token is fetched */
   const pl_auth *auth;          /* NULL: none made from the credentials (a token fetched, signing) */
   const char *source[2];        /* a header every request names the client in: {name, value}, or none */
-  const pl_query_api *query;    /* its Query APIs, ends with service == NULL; NULL: none */
+  const pl_service *services;   /* its services whose bodies are not JSON, ends with name == NULL; NULL: none */
 } pl_provider;
 
 /* Whether status, with the error's code word (NULL: none), answered to op

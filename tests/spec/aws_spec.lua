@@ -40,7 +40,7 @@ describe("peerlua.xml.decode", function()
   end)
 end)
 
-describe("the Query API's form (EC2, STS)", function()
+describe("AWS's request bodies: the Query API's form (EC2, STS), Route 53's XML", function()
   local core = require("internals").core
   -- written out by hand from botocore's EC2 serializer (serialize.py,
   -- EC2Serializer): lists NAME.N, structures NAME.Field, Filter.N.Name and
@@ -67,6 +67,27 @@ describe("the Query API's form (EC2, STS)", function()
     local ok, err = pcall(core.query_form, "aws", "", "associate_vpc_with_hosted_zone", {})
     assert.is_false(ok)
     assert.matches("has no Query API operation associate_vpc_with_hosted_zone", err, 1, true)
+    ok, err = pcall(core.xml_body, "aws", "", "create_route", {})
+    assert.is_false(ok)
+    assert.matches("has no XML body operation create_route", err, 1, true)
+  end)
+
+  -- Route 53's request syntax (API Reference, AssociateVPCWithHostedZone),
+  -- in botocore's member order: VPC (VPCRegion, VPCId), then Comment
+  it("writes Route 53's XML bodies: the root in its namespace, nested elements, text escaped", function()
+    local function body(opname, args)
+      return core.xml_body("aws", "", opname, assert(core.prepare("aws", "", opname, args)).body)
+    end
+    local head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    assert.equal(head .. '<AssociateVPCWithHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+      .. "<VPC><VPCRegion>us-east-1</VPCRegion><VPCId>vpc-0a1b2c3d</VPCId></VPC>"
+      .. "<Comment>a &lt;b&gt; &amp; &apos;c&apos; &quot;d&quot;</Comment></AssociateVPCWithHostedZoneRequest>",
+      body("associate_vpc_with_hosted_zone", { hosted_zone_id = "Z1", vpc_id = "vpc-0a1b2c3d",
+                                               vpc_region = "us-east-1", comment = [[a <b> & 'c' "d"]] }))
+    assert.equal(head .. '<DisassociateVPCFromHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+      .. "<VPC><VPCRegion>eu-west-1</VPCRegion><VPCId>vpc-0a1b2c3d</VPCId></VPC></DisassociateVPCFromHostedZoneRequest>",
+      body("disassociate_vpc_from_hosted_zone", { hosted_zone_id = "Z1", vpc_id = "vpc-0a1b2c3d",
+                                                  vpc_region = "eu-west-1" }))
   end)
 end)
 

@@ -91,23 +91,6 @@ end
 
 -- ---- requests --------------------------------------------------------------
 
--- Route 53's request bodies (AssociateVPCWithHostedZoneRequest): the body
--- fields prepare made, in the element order of the API reference.
-local function escape(s)
-  return (tostring(s):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;",
-                                         ["'"] = "&apos;" }))
-end
-local function route53_body(opname, body)
-  local root = opname == "associate_vpc_with_hosted_zone" and "AssociateVPCWithHostedZoneRequest"
-    or "DisassociateVPCFromHostedZoneRequest"
-  local parts = { '<?xml version="1.0" encoding="UTF-8"?>\n<', root,
-                  ' xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><VPC><VPCRegion>',
-                  escape(body.VPC.VPCRegion), "</VPCRegion><VPCId>", escape(body.VPC.VPCId), "</VPCId></VPC>" }
-  if body.Comment then parts[#parts + 1] = "<Comment>" .. escape(body.Comment) .. "</Comment>" end
-  parts[#parts + 1] = "</" .. root .. ">"
-  return table.concat(parts)
-end
-
 -- Endpoints: base_url (one for every service: a proxy, a local stack), or
 -- $AWS_ENDPOINT_URL_<SERVICE> and $AWS_ENDPOINT_URL as AWS's tools read
 -- them (AWS SDKs and Tools Reference Guide, "Service-specific endpoints"),
@@ -130,13 +113,13 @@ function M.encode(client, opname, req)
   if req.service == "route53" then
     local query = http.encode_query(req.query or {})
     req.url = url .. req.path .. (query ~= "" and "?" .. query or "")
-    if req.body then
-      req.body_text = route53_body(opname, req.body)
+    if req.body then -- Route 53's XML (core/binding/lua_wire.c, by the table's aws_services)
+      req.body_text = core.xml_body(client.name, client.api, opname, req.body)
       req.content_type = "application/xml"
     end
     return true
   end
-  -- EC2 and STS: the Query API's form (core/binding/lua_query.c, by the table's aws_query)
+  -- EC2 and STS: the Query API's form (core/binding/lua_wire.c, by the table's aws_query)
   req.url = url .. req.path
   req.body_text = core.query_form(client.name, client.api, opname, req.query)
   req.content_type = "application/x-www-form-urlencoded; charset=utf-8"
