@@ -307,12 +307,20 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
               s->phase = P_CONFIRMED;
             }
             continue;
-          case PL_STEP_ASK_REAUTH: /* without a reauthorize hook: nothing to refresh */
+          case PL_STEP_ASK_REAUTH:
             if (hook(L, "reauthorize")) {
               lua_pushvalue(L, A_STATE);
               lua_pushvalue(L, S_RESP);
               CALL(2, 1, P_REAUTHED);
-            } else {
+            } else if (pl_run_provider(L, S_RUN)->token) {
+              /* a fetched token (pl_token): dropped, so that the next
+               * attempt fetches a fresh one; worth that attempt when one
+               * was held, or when the answer says it expired (the table's
+               * stale rules: another call may have dropped it already) */
+              int held = pl_engine_drop(L, S_ENGINE);
+              lua_pushboolean(L, held || s->next.stale);
+              s->phase = P_REAUTHED;
+            } else { /* nothing to refresh */
               s->phase = P_REAUTHED;
             }
             continue;

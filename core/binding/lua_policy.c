@@ -579,8 +579,15 @@ static int l_engine_fresh(lua_State *L) {
   return 1;
 }
 
+int pl_engine_drop(lua_State *L, int idx) {
+  engine_ud *u = luaL_checkudata(L, idx, PL_ENGINE_MT);
+  int held = u->auth_value != NULL;
+  drop_auth(u);
+  return held;
+}
+
 static int l_engine_drop(lua_State *L) {
-  drop_auth(luaL_checkudata(L, 1, PL_ENGINE_MT));
+  pl_engine_drop(L, 1);
   return 0;
 }
 

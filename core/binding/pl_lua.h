@@ -82,6 +82,8 @@ int pl_engine_auth(lua_State *L, int idx, const char **name, const char **value)
  * or why the header cannot be made. */
 const char *pl_engine_hold(lua_State *L, int idx, const char *name, const char *prefix, const char *value, size_t vlen,
                            double lifetime);
+/* Make the engine at idx hold no header (engine:drop); whether it held one. */
+int pl_engine_drop(lua_State *L, int idx);
 void pl_policy_free(pl_ctx *ctx);
 /* The engine's run at idx (engine:start): whether status is one of its
  * operation's successes; its next step after an answer, or after what the

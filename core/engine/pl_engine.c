@@ -90,7 +90,11 @@ static pl_next decide(pl_call *r, double now, double u) {
 /* After the settled question: stale credentials, else decide. */
 static pl_next after_settled(pl_call *r, double now, double u) {
   const pl_answer *a = &r->last;
-  if ((a->status == 401 || (a->status != 0 && a->stale)) && !r->reauthed) return ask(r, PL_STEP_ASK_REAUTH);
+  if ((a->status == 401 || (a->status != 0 && a->stale)) && !r->reauthed) {
+    pl_next n = ask(r, PL_STEP_ASK_REAUTH);
+    n.stale = a->status != 0 && a->stale;
+    return n;
+  }
   return decide(r, now, u);
 }
 

@@ -69,6 +69,7 @@ typedef struct pl_next {
   int retry;       /* PL_STEP_SEND: 0 for the first attempt and a re-sent refresh, else which retry */
   double wait;     /* PL_STEP_SEND: seconds to wait first */
   double pause;    /* after an answer: > 0 when it asks the whole key to wait this long (429, 503) */
+  int stale;       /* PL_STEP_ASK_REAUTH: the answer is one of the provider's stale ones, not only a 401 */
 } pl_next;
 
 /* One operation under way. */

@@ -17,7 +17,8 @@
 --       a fetched token's answer read into client.engine: core.take_token,
 --       by the table's pl_token, which says when it is due again)
 --   reauthorize(client, resp) -> true if a retry with fresh auth may help
---       (none: nothing can be refreshed)
+--       (none: a fetched token, the table's pl_token, is dropped and one
+--       more attempt fetches it again; without one nothing can be refreshed)
 --       (asked on a 401, and on the answers the table's stale rules name)
 --   reads = {op = true}  operations a dry run sends although they are not
 --       GETs (AWS's Query API: Describe*, AssumeRole ... change nothing)

@@ -30,6 +30,7 @@ typedef struct outcome {
   int asked[4];  /* questions asked: reconcile, settled, reauth, confirm */
   double waited; /* seconds of backoff */
   double paused; /* the longest key pause asked for */
+  int stale;     /* the last reauth question said the answer is a stale one */
 } outcome;
 
 /* Run op through the engine, answering from script (n answers). The clock
@@ -63,6 +64,7 @@ static outcome drive(const pl_engine *e, const pl_op *op, const fake *script, in
       case PL_STEP_ASK_REAUTH:
       case PL_STEP_ASK_CONFIRM:
         o.asked[next.step - PL_STEP_ASK_RECONCILE]++;
+        if (next.step == PL_STEP_ASK_REAUTH) o.stale = next.stale;
         next = pl_call_told(&r, script[i - 1].told, now, 0.5);
         break;
       default:
@@ -283,6 +285,17 @@ static void test_reauth(void) {
   o = drive(&e, pcx, other, 2);
   CHECK(o.last == PL_STEP_FAIL && o.sent == 1 && o.asked[2] == 0);
   CHECK(!pl_provider_stale(pl_provider_find("huawei", ""), op_of("huawei", "", "accept_peering"), 400, "ExpiredToken"));
+  /* a 401 is asked about; the question says whether the answer also named
+   * expired credentials (Aerospike's auth:token-expired), which the loop
+   * takes as worth a fresh token even when none is held */
+  e.provider = pl_provider_find("aerospike", "");
+  const pl_op *list = op_of("aerospike", "", "list_peerings");
+  fake expired_word[] = {{401, 0, 0, -1, 0, 0, PL_TOLD_YES, "auth:token-expired"}, ANS(200)};
+  o = drive(&e, list, expired_word, 2);
+  CHECK(o.last == PL_STEP_DONE && o.asked[2] == 1 && o.stale);
+  fake bare_401[] = {{401, 0, 0, -1, 0, 0, PL_TOLD_YES, "auth:unauthorized"}, ANS(200)};
+  o = drive(&e, list, bare_401, 2);
+  CHECK(o.last == PL_STEP_DONE && o.asked[2] == 1 && !o.stale);
   e.provider = pl_provider_find("instaclustr", "v2");
   /* nothing to refresh (a fixed key): the 401 is final */
   fake fixed[] = {{401, 0, 0, -1, 0, 0, PL_TOLD_NO, NULL}};

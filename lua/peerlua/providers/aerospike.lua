@@ -37,13 +37,9 @@ end
 -- refresh at a time, shared by the calls that wait for it).
 function M.authorize(client) return common.token(client, fetch_token) end
 
--- a 401: a fresh token is worth one more attempt when one was held, or the
--- answer says it expired
-function M.reauthorize(client, resp)
-  local p = core.error_info("aerospike", "", resp)
-  local expired = p ~= nil and p.code_word ~= nil and p.code_word:find("token%-expired") ~= nil
-  return common.drop_token(client) or expired
-end
+-- A 401 drops the token, and one more attempt fetches a fresh one when a
+-- token was held or the answer says it expired: the operation loop's
+-- (core/binding/lua_operate.c), by the table's pl_token and aerospike_stale.
 
 -- The list's page size (the most, 100) and a create's isSecureConnection
 -- (true) are the table's defaults (core/engine/pl_provider.c, as_list and

@@ -117,14 +117,6 @@ function M.token(client, fetch)
   return M.shared(client, "refreshing", fetch, client)
 end
 
--- drop_token(client) -> whether a token was held: it is dropped from the
--- engine, so that the next call fetches a new one.
-function M.drop_token(client)
-  local had = client.engine:holds()
-  client.engine:drop()
-  return had
-end
-
 -- A list in XML decoded by core.xml_decode: peerlua.xml.list (looked up
 -- when called: the emulator loads this file without the C module)
 function M.xml_list(v) return require("peerlua").xml.list(v) end

@@ -169,7 +169,9 @@ function M.authorize(client, req)
   return token(client)
 end
 
-function M.reauthorize(client) return common.drop_token(client) end
+-- A 401 drops an IAM token held, and one more attempt fetches a fresh
+-- one: the operation loop's (core/binding/lua_operate.c), by the table's
+-- pl_token; a signed request has none to drop.
 
 -- The VPC peering list comes in pages (core/engine/pl_provider.c,
 -- huawei_pages): a list without a marker is every page, one given a
