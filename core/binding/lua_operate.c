@@ -13,7 +13,9 @@
  *   req        core.prepare's request, encoded (url, body_text), with
  *              args and on_send
  *   helpers    {sleep =, find_created = f(state, args) -> found | nil, err,
- *              failure = f(state, opname, resp, terr, retryable) -> err}
+ *              failure = f(state, opname, resp, terr, retryable) -> err,
+ *              token = f(state) -> true | nil, err: the provider's token
+ *              (pl_token) fetched, when no authorize hook says otherwise}
  *   transport  the function that makes one attempt (core.http_send)
  *
  * how is "missing", "exists", "reconciled" or "settled" when the result is
@@ -397,11 +399,16 @@ static int drive(lua_State *L, int status, lua_KContext kc) {
         const pl_provider *pv = pl_run_provider(L, S_RUN);
         if (pv->source[0]) lua_pushstring(L, pv->source[1]), lua_setfield(L, -2, pv->source[0]);
         lua_setfield(L, A_REQ, "headers");
-        if (hook(L, "authorize")) { /* without one: the engine's header is all (pl_auth) */
+        if (hook(L, "authorize")) {
           lua_pushvalue(L, A_STATE);
           lua_pushvalue(L, A_REQ);
           CALL(2, 2, P_AUTHORIZED);
-        } else {
+        } else if (pv->token && !pl_engine_fresh(L, S_ENGINE)) { /* a fetched token (pl_token) due: fetched */
+          lua_pop(L, 1);
+          lua_getfield(L, A_HELP, "token");
+          lua_pushvalue(L, A_STATE);
+          CALL(1, 2, P_AUTHORIZED);
+        } else { /* the engine's header is all (pl_auth, or a token held) */
           lua_pop(L, 1);
           lua_pushboolean(L, 1);
           lua_pushnil(L);

@@ -573,9 +573,13 @@ static int l_engine_hold(lua_State *L) {
   return 0;
 }
 
+int pl_engine_fresh(lua_State *L, int idx) {
+  engine_ud *u = luaL_checkudata(L, idx, PL_ENGINE_MT);
+  return u->auth_value && (u->auth_until == 0 || pl_loop_now(pl_ctx_up(L)->loop) < u->auth_until);
+}
+
 static int l_engine_fresh(lua_State *L) {
-  engine_ud *u = luaL_checkudata(L, 1, PL_ENGINE_MT);
-  lua_pushboolean(L, u->auth_value && (u->auth_until == 0 || pl_loop_now(pl_ctx_up(L)->loop) < u->auth_until));
+  lua_pushboolean(L, pl_engine_fresh(L, 1));
   return 1;
 }
 

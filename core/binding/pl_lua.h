@@ -82,6 +82,8 @@ int pl_engine_auth(lua_State *L, int idx, const char **name, const char **value)
  * or why the header cannot be made. */
 const char *pl_engine_hold(lua_State *L, int idx, const char *name, const char *prefix, const char *value, size_t vlen,
                            double lifetime);
+/* Whether the engine at idx holds a header not due to be replaced (engine:fresh). */
+int pl_engine_fresh(lua_State *L, int idx);
 /* Make the engine at idx hold no header (engine:drop); whether it held one. */
 int pl_engine_drop(lua_State *L, int idx);
 void pl_policy_free(pl_ctx *ctx);

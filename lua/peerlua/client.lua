@@ -466,11 +466,23 @@ end
 
 -- What the operation loop (core.operate, core/binding/lua_operate.c) asks
 -- of this module: the task's sleep, the list that reconciles a create,
--- and the error of a failed attempt (the provider's error shapes).
+-- the error of a failed attempt (the provider's error shapes), and a
+-- fetched token.
 local OPERATE = {
   sleep = core.sleep,
   find_created = function(self, args) return find_created(self, args) end,
   failure = failure_of,
+  -- the provider's token (its table's pl_token): one POST of the sealed
+  -- request to token_url (credentials made both), the answer read and the
+  -- token held in C (core.take_token); one fetch at a time, shared by the
+  -- calls that wait for it
+  token = function(self)
+    return core.require("peerlua.providers.common").token(self, function(client)
+      local resp, err = client:post_sealed(client.token_url, client.token_body)
+      if not resp then return nil, err end
+      return core.take_token(client.engine, client.name, client.api, resp)
+    end)
+  end,
 }
 
 -- send(self, opname, req) -> decoded body (or true when there is none) | nil, err

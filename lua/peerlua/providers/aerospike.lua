@@ -25,17 +25,9 @@ function M.credentials(client, opts)
   return creds
 end
 
--- Fetch a token (one request; the caller shares it): the answer is read,
--- and the token held, in C (core.take_token).
-local function fetch_token(client)
-  local resp, err = client:post_sealed(client.token_url, client.token_body)
-  if not resp then return nil, err end
-  return core.take_token(client.engine, "aerospike", "", resp)
-end
-
--- authorize: a token held that has not expired, else one fetched (one
--- refresh at a time, shared by the calls that wait for it).
-function M.authorize(client) return common.token(client, fetch_token) end
+-- The token is fetched when it is due (one POST of token_body to
+-- token_url, its answer read by the table's pl_token) by the operation
+-- loop (core/binding/lua_operate.c, client.lua's OPERATE.token).
 
 -- A 401 drops the token, and one more attempt fetches a fresh one when a
 -- token was held or the answer says it expired: the operation loop's
