@@ -602,7 +602,7 @@ static void push_op(lua_State *L, const pl_op *op) {
 /* [-0, +1] The value at one path (no '|') of len bytes: fields of the table
  * at body, a number indexing a list; "@name" a header of the response at
  * resp. nil where any step is missing. */
-static void push_at(lua_State *L, int body, int resp, const char *path, size_t len) {
+void pl_push_at(lua_State *L, int body, int resp, const char *path, size_t len) {
   if (*path == '@') {
     if (lua_getfield(L, resp, "headers") != LUA_TTABLE) {
       lua_pop(L, 1);
@@ -639,7 +639,7 @@ static void push_at(lua_State *L, int body, int resp, const char *path, size_t l
 static void push_field(lua_State *L, int body, int resp, const char *paths, int want) {
   for (const char *p = paths; p;) {
     const char *bar = strchr(p, '|');
-    push_at(L, body, resp, p, bar ? (size_t)(bar - p) : strlen(p));
+    pl_push_at(L, body, resp, p, bar ? (size_t)(bar - p) : strlen(p));
     int t = lua_type(L, -1);
     if (t == want) return;
     if (want == LUA_TSTRING && t == LUA_TNUMBER) {

@@ -155,15 +155,17 @@ static int encode(lua_State *L) {
   return 0;
 }
 
-/* The provider, operation and service row of a wire call's arguments 1-3,
- * or an error naming what is missing. */
-static const pl_service *service_of(lua_State *L, const pl_op **op, const char *what) {
+/* The provider, operation and service row of a wire call's arguments 1-3
+ * (xml: for an XML body, else a Query API's form), or an error naming what
+ * is missing. */
+static const pl_service *service_of(lua_State *L, const pl_op **op, int xml) {
+  const char *what = xml ? "XML body" : "Query API";
   const pl_provider *pv = pl_provider_find(luaL_checkstring(L, 1), luaL_optstring(L, 2, ""));
   *op = pv ? pl_op_find(pv, luaL_checkstring(L, 3)) : NULL;
   luaL_checktype(L, 4, LUA_TTABLE);
   const pl_service *sv = pv && *op ? pv->services : NULL;
   while (sv && sv->name && strcmp(sv->name, (*op)->service) != 0) sv++;
-  int has = sv && sv->name && (strcmp(what, "Query API") == 0 ? sv->query_version != NULL : sv->xmlns && (*op)->wrap);
+  int has = sv && sv->name && (xml ? sv->xmlns && (*op)->wrap : sv->query_version != NULL);
   if (!has) luaL_error(L, "%s has no %s operation %s", lua_tostring(L, 1), what, lua_tostring(L, 3));
   return sv;
 }
@@ -187,7 +189,7 @@ static int run(lua_State *L, lua_CFunction encode, form *f) {
 
 static int l_query_form(lua_State *L) {
   const pl_op *op;
-  const pl_service *sv = service_of(L, &op, "Query API");
+  const pl_service *sv = service_of(L, &op, 0);
   form f = {.op = op, .version = sv->query_version};
   return run(L, encode, &f);
 }
@@ -233,16 +235,9 @@ static int write_xml(lua_State *L) {
   for (const pl_param *p = op->params; p->name; p++) {
     if (p->where != PL_IN_BODY) continue;
     lua_settop(L, body);
-    /* the value at the dotted wire name, or skip it */
-    const char *seg = p->field;
-    while (seg && lua_istable(L, -1)) {
-      const char *dot = strchr(seg, '.');
-      lua_pushlstring(L, seg, dot ? (size_t)(dot - seg) : strlen(seg));
-      lua_rawget(L, -2);
-      seg = dot ? dot + 1 : NULL;
-    }
+    pl_push_at(L, body, 0, p->field, strlen(p->field)); /* the value at the dotted wire name, or skip it */
     size_t n;
-    if (seg || lua_type(L, -1) != LUA_TSTRING) continue;
+    if (lua_type(L, -1) != LUA_TSTRING) continue;
     const char *text = lua_tolstring(L, -1, &n);
     /* the parents this one shares with the open ones stay open; the others close, its own open */
     const char *leaf = strrchr(p->field, '.');
@@ -271,7 +266,7 @@ static int write_xml(lua_State *L) {
 
 static int l_xml_body(lua_State *L) {
   const pl_op *op;
-  const pl_service *sv = service_of(L, &op, "XML body");
+  const pl_service *sv = service_of(L, &op, 1);
   form f = {.op = op, .version = sv->xmlns};
   return run(L, write_xml, &f);
 }

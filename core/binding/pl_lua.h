@@ -82,6 +82,10 @@ int pl_engine_auth(lua_State *L, int idx, const char **name, const char **value)
  * or why the header cannot be made. */
 const char *pl_engine_hold(lua_State *L, int idx, const char *name, const char *prefix, const char *value, size_t vlen,
                            double lifetime);
+/* [-0, +1] The value at one dotted path (no '|') of len bytes: fields of the
+ * table at body, a number indexing a list; "@name" a header of the response
+ * at resp. nil where any step is missing (lua_provider.c). */
+void pl_push_at(lua_State *L, int body, int resp, const char *path, size_t len);
 /* Whether the engine at idx holds a header not due to be replaced (engine:fresh). */
 int pl_engine_fresh(lua_State *L, int idx);
 /* Make the engine at idx hold no header (engine:drop); whether it held one. */
