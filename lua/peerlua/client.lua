@@ -464,6 +464,15 @@ local function failure_of(self, opname, resp, terr, retryable)
   return terr or response_error(self, opname, resp, retryable)
 end
 
+-- The provider's token (its table's pl_token): one POST of the sealed
+-- request to token_url (credentials made both), the answer read and the
+-- token held in C (core.take_token).
+local function fetch_token(client)
+  local resp, err = client:post_sealed(client.token_url, client.token_body)
+  if not resp then return nil, err end
+  return core.take_token(client.engine, client.name, client.api, resp)
+end
+
 -- What the operation loop (core.operate, core/binding/lua_operate.c) asks
 -- of this module: the task's sleep, the list that reconciles a create,
 -- the error of a failed attempt (the provider's error shapes), and a
@@ -472,17 +481,8 @@ local OPERATE = {
   sleep = core.sleep,
   find_created = function(self, args) return find_created(self, args) end,
   failure = failure_of,
-  -- the provider's token (its table's pl_token): one POST of the sealed
-  -- request to token_url (credentials made both), the answer read and the
-  -- token held in C (core.take_token); one fetch at a time, shared by the
-  -- calls that wait for it
-  token = function(self)
-    return core.require("peerlua.providers.common").token(self, function(client)
-      local resp, err = client:post_sealed(client.token_url, client.token_body)
-      if not resp then return nil, err end
-      return core.take_token(client.engine, client.name, client.api, resp)
-    end)
-  end,
+  -- one fetch at a time, shared by the calls that wait for it
+  token = function(self) return core.require("peerlua.providers.common").token(self, fetch_token) end,
 }
 
 -- send(self, opname, req) -> decoded body (or true when there is none) | nil, err
@@ -496,8 +496,7 @@ local function send(self, opname, req)
     local ok, eerr = self.spec.encode(self, opname, req)
     if not ok then return nil, eerr end
   else
-    local q = req.query
-    local query = q and next(q) ~= nil and http.encode_query(q) or ""
+    local query = http.encode_query(req.query or {})
     req.url = self:service_url(req.service) .. req.path .. (query ~= "" and "?" .. query or "")
     if req.body ~= nil then req.body_text = assert(json.encode(req.body)) end
   end

@@ -27,6 +27,7 @@ M.urlencode = urlencode
 
 -- query table -> "k=v&k=v" with sorted keys; array values repeat the key.
 local function encode_query(q)
+  if next(q) == nil then return "" end -- most requests: no tables, no sort
   local keys = {}
   for k in pairs(q) do keys[#keys + 1] = tostring(k) end
   table.sort(keys)
