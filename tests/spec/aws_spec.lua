@@ -228,6 +228,46 @@ describe("peerlua.aws", function()
     assert.equal(before, mutations())
   end)
 
+  local function as_peering(as)
+    return assert(as:ensure_peering({ cluster_id = AS_CLUSTER, vpc_id = "vpc-0123456789abcdef0",
+                                      cidr_block = "192.168.0.0/16", account_id = "123456789012",
+                                      region = "us-east-1", is_secure_connection = false }))
+  end
+
+  it("waits to accept while AWS is still initiating the request, as for a fresh Aerospike pcx-", function()
+    -- initiating-request lasts 10 emulated seconds (sim/fixture.lua): half a
+    -- second at this scale, long enough to be seen, short enough to wait out
+    local slow = testserver.start("--time-scale 20")
+    peerlua.set_sim({ url = slow.url })
+    local ok, a, how, first = pcall(function()
+      local as = assert(peerlua.aerospike({}))
+      local aws = assert(peerlua.aws({ region = "us-east-1" }))
+      local p = as_peering(as)
+      local r = assert(aws:describe_vpc_peering_connections({ vpc_peering_connection_ids = { p.raw.peeringId } }))
+      local result, word = aws:accept_peering(p, { timeout = 30 })
+      return result, word, r.vpcPeeringConnectionSet[1].status.code
+    end)
+    peerlua.set_sim({ url = server.url })
+    slow:stop()
+    assert(ok, a)
+    assert.equal("initiating-request", first) -- the wait was needed
+    assert.equal("accepted", how, a and a.message)
+  end)
+
+  it("says a pcx- still initiating-request when the step's timeout ends, and changes nothing", function()
+    local as = assert(peerlua.aerospike({}))
+    local aws = assert(peerlua.aws({ region = "us-east-1" }))
+    local p = as_peering(as)
+    server:admin("POST", "state", { provider = "aerospike", id = p.id, state = "initiating-request" })
+    local before = mutations()
+    local ok, err = aws:accept_peering(p, { timeout = 0.5 })
+    assert.is_nil(ok)
+    assert.equal("timeout", err.code)
+    assert.is_true(err.retryable)
+    assert.matches("is still initiating%-request after 0.5 s", err.message)
+    assert.equal(before, mutations())
+  end)
+
   it("does the AWS side of an Aiven peering of a project VPC in AWS", function()
     local av = assert(peerlua.aiven({}))
     local aws = assert(peerlua.aws({ region = "us-east-1" }))

@@ -358,9 +358,24 @@ function M.accept_peering(self, p, opts)
   local o, oerr = check_opts(op, opts, { timeout = true })
   if not o then return nil, oerr end
   if not live then return planned(self, op, p, o) end
+  local deadline = core.now() + (o.timeout or 600)
   local side, err = checked(self, op, p, o)
   if not side then return nil, err end
   local status = status_of(side.aws)
+  -- AWS is still passing the request to this account (a fresh Aerospike
+  -- pcx-: VpcPeeringConnectionStateReasonCode initiating-request, before
+  -- pending-acceptance): wait for it, as for the pcx- to appear
+  while status == "initiating-request" do
+    if core.now() > deadline then
+      return fail("timeout", op, "AWS peering connection " .. side.pcx .. " is still initiating-request after "
+        .. (o.timeout or 600) .. " s; it cannot be accepted before it is pending-acceptance",
+        { state = "pending", retryable = true })
+    end
+    core.sleep(3 * self.poll_scale)
+    local again, rerr = read(self, "pcx", side.pcx)
+    if again == nil then return nil, rerr end
+    if again then side.aws, status = again, status_of(again) end
+  end
   local result = { pcx = side.pcx, status = status, vpc = side.vpc, cidrs = side.cidrs }
   if status == "active" or status == "provisioning" then return result, "existing" end
   if status ~= "pending-acceptance" then
