@@ -73,6 +73,24 @@ static size_t raw_skip(const pl_param *p, const char *s, size_t len) {
   return open_list(p) && len > n && memcmp(s, RAW_PREFIX, n) == 0 ? n : 0;
 }
 
+/* The rule of a region in the other's form, with the value written as the
+ * field wants it: us-west-2 for an Instaclustr region (US_WEST_2), and
+ * US_EAST_1 for an AWS one (us-east-1). Else rule as it is. */
+static const char *region_hint(const char *check, const char *rule, const char *s, size_t len, char *msg, size_t n) {
+  int to_upper = strcmp(check, "ic_region") == 0;
+  if (!to_upper && strcmp(check, "aws_region") != 0) return rule;
+  if (len >= 40 || (to_upper ? pl_valid_aws_region(s, len) : pl_valid_ic_region(s, len))) return rule;
+  char other[40];
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    other[i] = to_upper ? (c == '-' ? '_' : (char)toupper((unsigned char)c))
+                        : (c == '_' ? '-' : (char)tolower((unsigned char)c));
+  }
+  other[len] = 0;
+  snprintf(msg, n, "%s: write %s as %s", rule, s, other);
+  return msg;
+}
+
 /* Check one string against the parameter's rules; NULL if fine. A message
  * naming the allowed values is written into msg. */
 static const char *check_string(const pl_param *p, const char *s, size_t len, char *msg, size_t n) {
@@ -96,7 +114,7 @@ static const char *check_string(const pl_param *p, const char *s, size_t len, ch
   if (p->check) {
     pl_validator v = pl_valid_by_name(p->check);
     const char *rule = v ? v(s, len) : NULL;
-    if (rule) return rule;
+    if (rule) return region_hint(p->check, rule, s, len, msg, n);
   }
   if (p->oneof) {
     size_t skip = raw_skip(p, s, len);
@@ -176,9 +194,8 @@ static void convert(lua_State *L, int list, const pl_param *p) {
         t = lua_type(L, -1);
       }
       if (t == LUA_TNUMBER && lua_isinteger(L, -1)) { /* an account id written bare: 123456789012 */
-        snprintf(msg, sizeof msg,
-                 "must be a string: write it in quotes (\"%lld\", with any leading zeros a bare number drops)",
-                 (long long)lua_tointeger(L, -1));
+        snprintf(msg, sizeof msg, "must be a string: write it in quotes (\"%lld\"%s)", (long long)lua_tointeger(L, -1),
+                 p->check ? ", with any leading zeros a bare number drops" : ""); /* an id, not a name */
         problem(L, list, p->name, msg);
         lua_pop(L, 1), lua_pushnil(L);
         return;

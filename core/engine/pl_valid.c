@@ -124,28 +124,93 @@ const char *pl_valid_aws_account(const char *s, size_t len) {
   return "must be a 12-digit AWS account id";
 }
 
-/* Words of letters joined by sep, then sep and a number: us-east-1, US_EAST_1. */
-static int region(const char *s, size_t len, char sep, int (*letter)(int)) {
-  size_t i = 0, words = 0;
-  for (;;) {
-    size_t start = i;
-    while (i < len && letter((unsigned char)s[i])) i++;
-    if (i == start) break;
-    words++;
-    if (i == len || s[i] != sep) return 0;
-    i++;
+/* AWS names a region {area}-{direction}-{n}: the areas are those of the
+ * partitions' regionRegex (the aws partition's "^(us|eu|ap|sa|ca|me|af|il|mx)
+ * -\w+-\d+$", then cn, us-gov, us-iso ...), the directions every middle
+ * word of the regions they list (aws-sdk-js-v3
+ * packages/util-endpoints/src/lib/aws/partitions.json). The regex takes any
+ * word in the middle; keeping to these is a model, one that catches a typo
+ * (us-eest-1) before a vendor is asked for a peering in a region that is
+ * not there, while a new region (ap-southeast-8) still passes.
+ * Instaclustr writes the same names in upper case with '_' (US_EAST_1:
+ * providers.md 1.2). */
+static const char *const region_areas[] = {"us",      "eu",      "ap",      "sa",      "ca",     "me",
+                                           "af",      "il",      "mx",      "cn",      "us-gov", "us-iso",
+                                           "us-isob", "us-isof", "eu-isoe", "eusc-de", NULL};
+static const char *const region_directions[] = {"east",      "west",      "north",     "south",     "central",
+                                                "northeast", "northwest", "southeast", "southwest", NULL};
+#define AREAS "us, eu, ap, sa, ca, me, af, il, mx or cn"
+/* a rule, then that rule naming each direction in turn, in region_directions' order */
+#define NEAR9(R, a, b, c, d, e, f, g, h, i)                                                                            \
+  {                                                                                                                    \
+    R " (did you mean " a "?)", R " (did you mean " b "?)", R " (did you mean " c "?)", R " (did you mean " d "?)",    \
+        R " (did you mean " e "?)", R " (did you mean " f "?)", R " (did you mean " g "?)",                            \
+        R " (did you mean " h "?)", R " (did you mean " i "?)", R                                                      \
   }
-  size_t digits = i;
-  while (i < len && isdigit((unsigned char)s[i])) i++;
-  return words >= 2 && i == len && i > digits && i - digits <= 2;
+
+enum { REGION_OK, REGION_FORM, REGION_AREA, REGION_DIRECTION };
+
+/* region(s, len, upper, &near) -> REGION_*; near: the index of the
+ * direction within two edits of a bad one (else the count of directions) */
+static int region(const char *s, size_t len, int upper, size_t *near) {
+  char low[40];
+  if (len < 4 || len >= sizeof low) return REGION_FORM;
+  for (size_t i = 0; i < len; i++) {
+    int c = (unsigned char)s[i];
+    if (c == (upper ? '_' : '-'))
+      c = '-';
+    else if (!(isdigit(c) || (upper ? is_upper_alpha(c) : is_lower_alpha(c))))
+      return REGION_FORM;
+    low[i] = (char)tolower(c);
+  }
+  low[len] = 0;
+  char *num = strrchr(low, '-');
+  if (!num || num == low || !num[1] || strlen(num + 1) > 2) return REGION_FORM;
+  for (const char *d = num + 1; *d; d++)
+    if (!isdigit((unsigned char)*d)) return REGION_FORM;
+  *num = 0;
+  char *dir = strrchr(low, '-');
+  if (!dir || dir == low || !dir[1]) return REGION_FORM;
+  *dir++ = 0;
+  size_t i = 0, n = 0;
+  while (region_areas[i] && strcmp(region_areas[i], low) != 0) i++;
+  if (!region_areas[i]) return REGION_AREA;
+  while (region_directions[n]) n++;
+  for (i = 0; i < n; i++)
+    if (strcmp(region_directions[i], dir) == 0) return REGION_OK;
+  const char *w = pl_nearest(dir, strlen(dir), region_directions);
+  for (*near = 0; *near < n && region_directions[*near] != w; (*near)++) {
+  }
+  return REGION_DIRECTION;
 }
 
 const char *pl_valid_aws_region(const char *s, size_t len) {
-  return region(s, len, '-', is_lower_alpha) ? NULL : "must be an AWS region like us-east-1";
+#define AWS_RULE "must be an AWS region like us-east-1"
+  static const char *const near_rules[] =
+      NEAR9(AWS_RULE ": its middle word is east, west, north, south, central, or two of them (southeast)", "east",
+            "west", "north", "south", "central", "northeast", "northwest", "southeast", "southwest");
+  size_t near = 0;
+  switch (region(s, len, 0, &near)) {
+    case REGION_OK: return NULL;
+    case REGION_AREA:
+      return AWS_RULE ": it begins with " AREAS " (or us-gov, us-iso, us-isob, us-isof, eu-isoe, eusc-de)";
+    case REGION_DIRECTION: return near_rules[near];
+    default: return AWS_RULE;
+  }
 }
 
 const char *pl_valid_ic_region(const char *s, size_t len) {
-  return region(s, len, '_', is_upper_alpha) ? NULL : "must be an Instaclustr region like US_EAST_1";
+#define IC_RULE "must be an Instaclustr region like US_EAST_1 (an AWS region in upper case, with '_')"
+  static const char *const near_rules[] =
+      NEAR9(IC_RULE ": its middle word is EAST, WEST, NORTH, SOUTH, CENTRAL, or two of them (SOUTHEAST)", "EAST",
+            "WEST", "NORTH", "SOUTH", "CENTRAL", "NORTHEAST", "NORTHWEST", "SOUTHEAST", "SOUTHWEST");
+  size_t near = 0;
+  switch (region(s, len, 1, &near)) {
+    case REGION_OK: return NULL;
+    case REGION_AREA: return IC_RULE ": it begins with US, EU, AP, SA, CA, ME, AF, IL, MX or CN";
+    case REGION_DIRECTION: return near_rules[near];
+    default: return IC_RULE;
+  }
 }
 
 /* A Huawei region goes into a host name (cs.{region}.myhuaweicloud.com), so

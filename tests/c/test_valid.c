@@ -54,12 +54,24 @@ int main(void) {
   BAD(pl_valid_aws_region, "us-east");
   BAD(pl_valid_aws_region, "useast1");
   BAD(pl_valid_aws_region, "us-east-1-");
+  OK(pl_valid_aws_region, "mx-central-1");
+  OK(pl_valid_aws_region, "eusc-de-east-1");
+  OK(pl_valid_aws_region, "ap-southeast-8"); /* a region not yet named keeps AWS's words */
+  BAD(pl_valid_aws_region, "xx-east-1");     /* no such area */
+  BAD(pl_valid_aws_region, "us-east-123");
+  /* a typo of the middle word, with the word it was likely meant to be */
+  CHECK(strstr(pl_valid_aws_region("us-eest-1", 9), "(did you mean east?)") != NULL);
+  CHECK(strstr(pl_valid_aws_region("eu-centrl-1", 11), "(did you mean central?)") != NULL);
+  CHECK(strstr(pl_valid_aws_region("eu-zzzzzzz-1", 12), "did you mean") == NULL);
+  CHECK(strstr(pl_valid_aws_region("xx-east-1", 9), "it begins with us, eu") != NULL);
 
   OK(pl_valid_ic_region, "US_WEST_2");
   OK(pl_valid_ic_region, "AP_SOUTHEAST_1");
   BAD(pl_valid_ic_region, "us-west-2");
   BAD(pl_valid_ic_region, "US_WEST");
   BAD(pl_valid_ic_region, "US-WEST-2");
+  BAD(pl_valid_ic_region, "US_WEST_2a");
+  CHECK(strstr(pl_valid_ic_region("US_WSET_2", 9), "(did you mean WEST?)") != NULL);
 
   OK(pl_valid_hex32, "8185f87d043f4519a68420a282b5e2fa");
   BAD(pl_valid_hex32, "8185f87d043f4519a68420a282b5e2f");
