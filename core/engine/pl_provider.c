@@ -527,7 +527,8 @@ static const pl_done aws_done[] = {
  * Huawei's has no "deleting" (huawei_states). Fixed: ensure_peering
  * changes nothing in place, so a peering found with another CIDR block
  * (Aerospike) or other subnets (Instaclustr, v1's peerSubnets a list or
- * {cidrs = list}: providers.md 1.2) is refused, not returned. */
+ * {cidrs = list}: providers.md 1.2), or in another region (both: the VPC
+ * id alone may be a mistyped region's), is refused, not returned. */
 static const pl_match instaclustr_match[] = {
     {"peer_vpc_id", "peerVpcId", 0},
     {"peer_account_id|peer_aws_account_id", "peerAccountId|peerAwsAccountId", 0},
@@ -535,6 +536,7 @@ static const pl_match instaclustr_match[] = {
     {NULL, NULL, 0}};
 static const pl_fixed instaclustr_fixed[] = {
     {"peer_subnets|peer_subnet", "peerSubnets.cidrs|peerSubnets|peerSubnet", "peer subnets are", 1},
+    {"peer_region", "peerRegion", "peer region is", 0},
     {NULL, NULL, NULL, 0}};
 static const pl_find instaclustr_v1_find = {
     {"cluster_data_centre_id", NULL}, {"deleted", "deleting", NULL}, instaclustr_match, instaclustr_fixed};
@@ -543,7 +545,8 @@ static const pl_find instaclustr_v2_find = {
 static const pl_match huawei_match[] = {{"name", "name", 0}, {"vpc_id", "accept_vpc_info.vpc_id", 0}, {NULL, NULL, 0}};
 static const pl_find huawei_find = {{"project_id", "cluster_id", NULL}, {"deleted", NULL}, huawei_match, NULL};
 static const pl_match aerospike_match[] = {{"vpc_id", "vpcId", 0}, {NULL, NULL, 0}};
-static const pl_fixed aerospike_fixed[] = {{"cidr_block", "cidrBlock", "CIDR block is", 0}, {NULL, NULL, NULL, 0}};
+static const pl_fixed aerospike_fixed[] = {
+    {"cidr_block", "cidrBlock", "CIDR block is", 0}, {"region", "region", "region is", 0}, {NULL, NULL, NULL, 0}};
 static const pl_find aerospike_find = {
     {"cluster_id", NULL}, {"deleted", "deleting", NULL}, aerospike_match, aerospike_fixed};
 /* an UpCloud network argument is "<uuid>" or {uuid = "<uuid>"} */

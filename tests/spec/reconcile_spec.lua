@@ -283,6 +283,10 @@ describe("reconcile", function()
         c("instaclustr", "v2", { peerSubnets = { cidrs = { "10.1.0.0/16" } } }, want))
       assert.equal("its peer subnets are 10.3.0.0/16, not 10.1.0.0/16",
         c("instaclustr", "v1", { peerSubnet = "10.3.0.0/16" }, { peer_subnet = "10.1.0.0/16" }))
+      assert.equal("its region is us-eest-1, not us-east-1",
+        c("aerospike", "", { region = "us-eest-1" }, { region = "us-east-1" }))
+      assert.equal("its peer region is US_EAST_1, not US_WEST_2",
+        c("instaclustr", "v1", { peerRegion = "US_EAST_1" }, { peer_region = "US_WEST_2" }))
       assert.is_nil(c("upcloud", "", { network = {} }, { network = NET_A })) -- nothing fixed
     end)
 
