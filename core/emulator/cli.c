@@ -1,7 +1,6 @@
 /* `peerlua --emulator`: the emulator as a program of its own, and the
  * option parser --sim shares (pl_server_option). */
 #include <errno.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,7 @@ static void pl_server_usage(FILE *f, const char *prog) {
           "       %*s [--seed N] [--fixture FILE] [--state FILE]\n"
           "Serve the provider emulator until SIGINT or SIGTERM.\n"
           "  --listen HOST:PORT  address to bind (default " PL_SERVER_DEFAULT_LISTEN "; port 0 picks one)\n"
-          "  --time-scale X      emulated seconds per real second (> 0, default 1)\n"
+          "  --time-scale X      emulated seconds per real second (above 0, at most 3600; default 1)\n"
           "  --faults SPEC       fault injection, e.g. 429:0.05,500after:0.02,reset:0.01,slow=2s:0.01\n"
           "                      or per route: /instaclustr/*=429:0.2;*=500:0.05 (\"none\": off)\n"
           "  --seed N            random seed, a non-negative integer (default 0)\n"
@@ -46,7 +45,11 @@ int pl_server_option(pl_server_opts *o, const char *name, const char *val, char 
     case 1:
       errno = 0;
       o->time_scale = strtod(val, &end);
-      if (*val == '\0' || *end != '\0' || errno != 0 || !(o->time_scale > 0) || isinf(o->time_scale)) break;
+      /* at most an emulated hour a second: the shortest-lived credential the
+       * emulator hands out (an Aerospike token, an hour) then lasts a second */
+      if (*val == '\0' || *end != '\0' || errno != 0 || !(o->time_scale > 0) ||
+          o->time_scale > PL_SERVER_MAX_TIME_SCALE)
+        break;
       return 0;
     case 2: o->faults = val; return 0;
     case 3:
@@ -64,8 +67,8 @@ int pl_server_option(pl_server_opts *o, const char *name, const char *val, char 
       return 0;
     default: snprintf(err, errlen, "unknown emulator option '%s'", name); return -1;
   }
-  static const char *const rules[] = {"",        "is not a number > 0", "", "is not a non-negative integer", "is empty",
-                                      "is empty"};
+  static const char *const rules[] = {
+      "", "is not a number above 0 and at most 3600", "", "is not a non-negative integer", "is empty", "is empty"};
   snprintf(err, errlen, "'%s' %s", val, rules[k]);
   return -1;
 }

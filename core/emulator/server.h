@@ -8,6 +8,7 @@
 typedef struct pl_server pl_server;
 
 #define PL_SERVER_DEFAULT_LISTEN "127.0.0.1:8080"
+#define PL_SERVER_MAX_TIME_SCALE 3600 /* emulated seconds per real second, at most */
 
 typedef struct pl_server_opts {
   const char *listen;  /* "HOST:PORT", default "127.0.0.1:8080"; port 0 = pick a free one */

@@ -57,7 +57,7 @@ static void usage(FILE *f) {
           "                         without base_url use it (peerlua.sim.url), with its\n"
           "                         fixture's credentials unless they are given\n"
           "  --sim-time-scale X     emulated seconds per real second (default 60: a minute\n"
-          "                         of provisioning takes a second)\n"
+          "                         of provisioning takes a second; at most 3600)\n"
           "  --sim-faults SPEC      fault injection, e.g. 429:0.05,500:0.05,reset:0.02\n"
           "  --sim-seed N           random seed of the emulator (default 0)\n"
           "  --sim-fixture FILE     JSON fixture instead of the default accounts\n"

@@ -46,8 +46,9 @@ end
 local RULES = {
   listen = function(v) return type(v) ~= "string" and "must be HOST:PORT, such as 127.0.0.1:0" end,
   time_scale = function(v)
-    local ok = type(v) == "number" and v > 0 and v < math.huge -- NaN fails both
-    return not ok and "must be a number above 0" or nil
+    -- at most an emulated hour a second, as --time-scale (core/emulator/cli.c)
+    local ok = type(v) == "number" and v > 0 and v <= 3600 -- NaN fails both
+    return not ok and "must be a number above 0 and at most 3600" or nil
   end,
   seed = function(v) return (math.type(v) ~= "integer" or v < 0) and "must be a whole number, 0 or more" or nil end,
   faults = function(v) return type(v) ~= "string" and "must be a fault spec such as \"429:0.05,500:0.05\"" or nil end,

@@ -122,7 +122,7 @@ local function provider_layer()
   local lock = core.require("peerlua.lock")
   lock.error = core.error
   local peering = core.require("peerlua.peering")
-  peering.emit = function(p, elapsed) M.progress.event(p, elapsed, M.options) end
+  peering.emit = function(p, elapsed, timed_out) M.progress.event(p, elapsed, M.options, timed_out) end
   peering.emit_end = function(p) M.progress.finish(p) end
   return client
 end
@@ -146,6 +146,17 @@ function M.connect_sim_env()
     return nil, core.error({ code = "invalid", op = "new", retryable = false,
       message = "PEERLUA_SIM_URL=" .. url .. ": not an emulator's address (give it as http://HOST:PORT, "
         .. "as `peerlua --emulator` prints it)" })
+  end
+  -- the transfer's own rule (the emulator's fixture credentials, or a
+  -- script's real ones, are not sent in clear past this machine), said
+  -- here for what it is rather than as an emulator that does not answer
+  local host = url:match("^%a+://(%[[^%]]*%])") or url:match("^%a+://([^/:?#]*)")
+  local plain = url:match("^[Hh][Tt][Tt][Pp]:") and core.plain_http_rule(host)
+  if plain then
+    return nil, core.error({ code = "invalid", op = "new", retryable = false,
+      message = "PEERLUA_SIM_URL=" .. url .. ": " .. host .. " is not this machine, and plain http:// goes to "
+        .. "loopback hosts only: run the emulator here, or reach it through a tunnel to 127.0.0.1 "
+        .. "(ssh -L PORT:127.0.0.1:PORT HOST)" })
   end
   local resp, err = M.http.request({ url = url .. "/_sim/fixture", timeout = 10 })
   local fixture = resp and resp.status == 200 and resp:json()

@@ -468,10 +468,17 @@ case_sim() {
   expect "--sim's emulator answers" 0 out "^ok$"
   run --sim-time-scale 0 -e ''
   expect "a bad --sim-time-scale is a usage error" 2 err "time-scale"
+  run --sim-time-scale 1e9 -e ''
+  expect "a --sim-time-scale beyond an emulated hour a second is a usage error" 2 \
+    err "'1e9' is not a number above 0 and at most 3600"
   run --sim-faults bogus -e ''
   expect "a bad --sim-faults spec is a usage error naming --sim-faults" 2 err "^[^:]*peerlua: --sim-faults: emulator: bad fault spec: 'bogus'"
   run --sim-fixture no_such_fixture.json -e ''
   expect "an unreadable --sim-fixture is a usage error naming --sim-fixture" 2 err "^[^:]*peerlua: --sim-fixture: emulator: cannot read fixture"
+  mkdir -p fixture_dir
+  run --sim-fixture fixture_dir -e ''
+  expect "a directory as --sim-fixture says it cannot be read, and why" 2 \
+    err "^[^:]*peerlua: --sim-fixture: emulator: cannot read fixture: fixture_dir: Is a directory"
   echo '{}' >empty_fixture.json
   run --sim --sim-fixture empty_fixture.json -e 'assert(peerlua.instaclustr{})'
   expect "a fixture without the provider's account says so" 1 err "the emulator's fixture has no instaclustr account"
@@ -488,6 +495,10 @@ case_sim() {
     local c2, err2 = peerlua.instaclustr{} print(c2, err2.code)'
   expect "PEERLUA_SIM_URL with no emulator there: the constructor says so, every time" 0 \
     out "^nil.*PEERLUA_SIM_URL=http://127.0.0.1:9: no emulator answers there" out "^nil	network$"
+  PEERLUA_SIM_URL=http://192.0.2.7:8080 run -e 'local c, err = peerlua.instaclustr{} print(c, err.code, err)'
+  expect "PEERLUA_SIM_URL=http:// to another host: refused for what it is, before any request" 0 \
+    out "^nil	invalid	.*192\.0\.2\.7 is not this machine, and plain http:// goes to loopback hosts only"
+  refute "PEERLUA_SIM_URL to another host: no insecure advice it cannot take" out "insecure"
   for bad in 127.0.0.1:8080 http:///x; do
     PEERLUA_SIM_URL=$bad run -e 'local c, err = peerlua.instaclustr{} print(c, err.code, err)'
     expect "PEERLUA_SIM_URL=$bad: not an address, said so, no request tried" 0 \

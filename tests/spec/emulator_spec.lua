@@ -159,6 +159,7 @@ describe("an emulator started from Lua", function()
       { { colour = "red" }, "colour", "is not an option" },
       { { time_scale = -1 }, "time_scale", "must be a number above 0" },
       { { time_scale = "fast" }, "time_scale", "must be a number above 0" },
+      { { time_scale = 1e9 }, "time_scale", "must be a number above 0 and at most 3600" },
       { { seed = 1.5 }, "seed", "must be a whole number" },
       { { fixture = 5 }, "fixture", "must be a JSON file's path or a table" },
       { { faults = "zzz" }, "faults", "sim.start: faults: bad fault spec: 'zzz'" },

@@ -180,8 +180,9 @@ end
 local function load_fixture(path)
   local f, err = io.open(path, "rb")
   if not f then refuse("fixture", "cannot read fixture: " .. err) end
-  local text = f:read("a")
+  local text, rerr = f:read("a")
   f:close()
+  if not text then refuse("fixture", "cannot read fixture: " .. path .. ": " .. tostring(rerr)) end
   local v, derr = json.decode(text)
   if v == nil then refuse("fixture", "fixture " .. path .. " is not valid JSON: " .. tostring(derr)) end
   local why = M.fixture_problem(v)
