@@ -52,13 +52,18 @@ local Peering = {}
 -- a peering's methods, in a table of their own: not its metafields, so
 -- p.__index is nil (it would hand a script the table of every peering's
 -- methods). A name that is neither a field nor a method is nil, unless it
--- is a near miss of a method's name (p:wiat()), raised with that name.
+-- is a near miss of a method's name (p:wiat()) or of a documented field's
+-- (p.stat, which would be a silent nil), raised with that name. A field
+-- is a near miss from three letters on: "id" is not near everything short.
 local methods = {}
 local METHODS = { "refresh", "wait", "delete", "wait_deleted" }
+local FIELDS = { "state", "status", "raw", "provider", "client" }
 setmetatable(methods, { __index = function(_, k)
   if type(k) ~= "string" then return nil end
   local hint = core.did_you_mean(k, METHODS)
   if hint ~= "" then error("a peering has no method '" .. k .. "'" .. hint, 2) end
+  hint = #k >= 3 and core.did_you_mean(k, FIELDS) or ""
+  if hint ~= "" then error("a peering has no field '" .. k .. "'" .. hint, 2) end
   return nil
 end })
 Peering.__index = methods

@@ -276,6 +276,7 @@ function Peering:wait(want, opts)
     local left = deadline - now()
     if left <= 0 then
       local waited = now() - started
+      M.emit(self, waited, want) -- said even if the script does not look at the error
       return fail("timeout", string.format("peering %s still %s after %s s (waiting for %s)",
         tostring(self.id), self.state, string.format(waited < 10 and "%.1f" or "%.0f", waited), want))
     end
@@ -331,8 +332,8 @@ function Peering:wait_deleted(opts)
   return nil, err
 end
 
--- Progress events go through M.emit, and the end of a wait through
--- M.emit_end (both replaced by peerlua.progress).
+-- Progress events go through M.emit(p, elapsed[, timed_out_for]), and the
+-- end of a wait through M.emit_end (both replaced by peerlua.progress).
 function M.emit() end
 function M.emit_end() end
 

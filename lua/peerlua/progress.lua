@@ -90,23 +90,25 @@ local function redraw()
   out:flush()
 end
 
--- event(p, elapsed[, options]): a peering's state changed.
-function M.event(p, elapsed, options)
+-- event(p, elapsed[, options[, timed_out]]): a peering's state changed;
+-- or, with timed_out (the state waited for), its wait ran out of time,
+-- which is said even when a script does not look at the wait's error.
+function M.event(p, elapsed, options, timed_out)
   options = options or {}
   M.mode = M.mode or decide(options)
   if M.mode == "quiet" then return end
   -- a second wait on the same peering does not repeat the state it is in
   local key = key_of(p)
-  if M.mode ~= "json" then M.watch(key, p, elapsed, options) end
-  if last[key] == p.state then return end
+  if M.mode ~= "json" and not timed_out then M.watch(key, p, elapsed, options) end
+  if last[key] == p.state and not timed_out then return end
   last[key] = p.state
   local name = name_of(p)
   if M.mode == "json" then
     -- Keys in a fixed order, so lines diff and grep the same on every run.
     local fields = {
-      { "event", "state" }, { "provider", p.provider }, { "id", p.id }, { "name", name },
+      { "event", timed_out and "timeout" or "state" }, { "provider", p.provider }, { "id", p.id }, { "name", name },
       { "state", p.state }, { "status", p.status },
-      { "elapsed", math.floor(elapsed * 1000 + 0.5) / 1000 },
+      { "elapsed", math.floor(elapsed * 1000 + 0.5) / 1000 }, { "waiting_for", timed_out },
     }
     local parts = {}
     for _, kv in ipairs(fields) do
@@ -117,7 +119,7 @@ function M.event(p, elapsed, options)
     out:flush()
     return
   end
-  local text = line_of(p, elapsed)
+  local text = line_of(p, elapsed) .. (timed_out and "  timed out waiting for " .. timed_out or "")
   if M.mode == "log" then
     M.out:write("peerlua: ", text, "\n")
     M.out:flush()

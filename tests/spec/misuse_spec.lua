@@ -83,7 +83,7 @@ describe("an AWS step", function()
 end)
 
 describe("a peering value", function()
-  it("names the method a misspelt one is near, at the caller's line; other missing names are nil", function()
+  it("names the method or field a misspelt one is near, at the caller's line; other missing names are nil", function()
     local Peering = require("internals").core.require("peerlua.client").Peering
     local p = setmetatable({ provider = "instaclustr", id = "x", raw = {} }, Peering)
     local ok, msg = pcall(function() local r = p:wiat("active") return r end)
@@ -91,6 +91,12 @@ describe("a peering value", function()
     assert.matches("^[^:]*misuse_spec%.lua:%d+: a peering has no method 'wiat' %(did you mean wait%?%)$", msg)
     assert.is_nil(p.region)
     assert.is_nil(p.__index)
+    -- a misspelt field would be a silent nil: raised, with the field meant
+    ok, msg = pcall(function() return p.stat end)
+    assert.is_false(ok)
+    assert.matches("^[^:]*misuse_spec%.lua:%d+: a peering has no field 'stat' %(did you mean state%?%)$", msg)
+    assert.is_nil(p.status) -- a documented field that is not set is nil, as is a short name near "id"
+    assert.is_nil(p.ip)
     assert.is_function(p.wait_deleted)
   end)
 end)

@@ -44,6 +44,29 @@ describe("progress lines", function()
     assert.matches("... and 6 more: 6 waiting, 0 done", text, 1, true)
   end)
 
+  it("says a wait ran out of time, in a line and as a JSON event, though the script ignores the error", function()
+    local server = require("testserver").attach(peerlua, "--time-scale 600")
+    local ok, err = pcall(function()
+      local ic = assert(peerlua.instaclustr({ api = "v1" }))
+      local p = assert(ic:create_peering({ cluster_data_centre_id = "aabc665c-8916-40ae-978c-96d39a3a1364",
+        peer_account_id = "123456789012", peer_vpc_id = "vpc-0a1b2c3d", peer_subnets = { "10.1.0.0/16" },
+        peer_region = "US_WEST_2" })) -- pending acceptance until the AWS side accepts: never, here
+      p:wait("active", { timeout = 0.3 })
+      local log = table.concat(written)
+      assert.matches("pending_acceptance +0%.%ds  timed out waiting for active\n$", log)
+      progress.reset()
+      progress.mode, written = "json", {}
+      local saved = progress.json_out
+      progress.json_out = function() return progress.out end
+      p:wait("active", { timeout = 0.3 })
+      progress.json_out = saved
+      local events = table.concat(written)
+      assert.matches('{"event":"timeout",.*"state":"pending_acceptance",.*"waiting_for":"active"}', events)
+    end)
+    server:stop()
+    assert(ok, err)
+  end)
+
   it("cuts a long id in the middle and keeps the state and time where they were", function()
     local short = line_for("8a1f3c2e")
     local long = line_for("upcloud/0374d7a4-4d1f-4a3c-9e2b-6f5a8c7d9e01-and-more-words-to-make-it-long")
