@@ -129,12 +129,11 @@ static const char *check_string(const pl_param *p, const char *s, size_t len, ch
       snprintf(msg, n, "is not a known type (did you mean %s?)", near);
       return msg;
     }
-    char hint[96] = "";
-    if (near) snprintf(hint, sizeof hint, " (did you mean %s?)", near);
-    size_t used = (size_t)snprintf(msg, n, open ? "is not a known type (known:" : "is not one of%s:", hint);
+    size_t used = (size_t)snprintf(msg, n, open ? "is not a known type (known:" : "is not one of:");
     for (const char *const *o = p->oneof; *o && used < n; o++)
       used += (size_t)snprintf(msg + used, n - used, "%s %s", o == p->oneof ? "" : ",", *o);
     if (open && used < n) snprintf(msg + used, n - used, "); to send a newer one, write it raw:%.*s", (int)len, s);
+    if (!open && near && used < n) snprintf(msg + used, n - used, " (did you mean %s?)", near);
     return msg;
   }
   return NULL;
@@ -231,9 +230,15 @@ static void convert(lua_State *L, int list, const pl_param *p) {
     lua_newtable(L);
     lua_pushnil(L);
     while (lua_next(L, -3)) {
-      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
-        problem(L, list, p->name, "labels must map strings to strings");
-        lua_pop(L, 4), lua_pushnil(L);
+      if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) { /* named by its key */
+        int key = lua_type(L, -2) == LUA_TSTRING;
+        const char *field = key ? lua_pushfstring(L, "%s.%s", p->name, lua_tostring(L, -2)) : p->name;
+        snprintf(msg, sizeof msg,
+                 key ? "must be a string (labels map strings to strings), not a %s"
+                     : "must map strings to strings: a key is a %s",
+                 luaL_typename(L, -2)); /* the value under the field name, or the key */
+        problem(L, list, field, msg);
+        lua_pop(L, 4 + key), lua_pushnil(L);
         return;
       }
       lua_createtable(L, 0, 2);
@@ -248,6 +253,10 @@ static void convert(lua_State *L, int list, const pl_param *p) {
     return;
   }
   const char *shape = t != LUA_TTABLE ? "must be a list" : list_shape(L);
+  if (t == LUA_TSTRING && lua_rawlen(L, -1) < 64) { /* one value where a list is wanted: rules = "CASSANDRA" */
+    snprintf(msg, sizeof msg, "must be a list: write {\"%s\"} for the one", lua_tostring(L, -1));
+    shape = msg;
+  }
   if (!shape && lua_rawlen(L, -1) == 0 && p->type != PL_T_LABELS) shape = "must not be empty";
   if (shape) {
     problem(L, list, p->name, shape);
@@ -530,16 +539,16 @@ static int l_prepare(lua_State *L) {
   if (op->one_of[0]) {
     int any = 0;
     for (int i = 0; i < 3 && op->one_of[i]; i++) any |= lua_getfield(L, 4, op->one_of[i]) != LUA_TNIL, lua_pop(L, 1);
-    if (!any) {
+    if (!any) { /* named by them all ("name|configured_status|labels"), as no one of them is missing */
       luaL_Buffer b;
       luaL_buffinit(L, &b);
-      luaL_addstring(&b, "give one of ");
       for (int i = 0; i < 3 && op->one_of[i]; i++) {
-        if (i) luaL_addstring(&b, ", ");
+        if (i) luaL_addchar(&b, '|');
         luaL_addstring(&b, op->one_of[i]);
       }
       luaL_pushresult(&b);
-      problem(L, 5, op->one_of[0], lua_tostring(L, -1));
+      problem(L, 5, lua_tostring(L, -1),
+              op->exclusive[0] ? "give one of them" : "give at least one of them: without one there is nothing to do");
       lua_pop(L, 1);
     }
   }
