@@ -277,7 +277,7 @@ describe("the credentials file", function()
     assert.matches("rc=0", out, 1, true)
   end)
 
-  it("says which variables to set: each provider's required fields' first, from the C table", function()
+  it("says which variables to set: each provider's required fields' first (all, for one), from the C table", function()
     local creds = {}
     for _, name in ipairs({ "instaclustr", "aerospike", "aiven", "upcloud", "huawei" }) do
       local core = require("internals").core
@@ -298,6 +298,8 @@ describe("the credentials file", function()
         assert.truthy(line:find(c.env[f][1], 1, true), name .. ": " .. c.env[f][1] .. " in " .. line)
       end
     end
+    -- a credential of one field names every variable read for it (avn's as well as Terraform's)
+    assert.matches("or set AIVEN_TOKEN or AIVEN_AUTH_TOKEN,", out:match("aiven=([^\n]*)"), 1, true)
   end)
 
   it("names the half of a pair that is missing, where the other came from, and the profile read", function()

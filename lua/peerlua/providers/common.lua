@@ -17,13 +17,16 @@ end
 -- hint(client, what, sets) -> "no <what>: pass a and b (or c and d), or set
 -- A and B (or C and D), or add them to the profile file": the message when
 -- none of the sets of fields is complete. The variables are each field's
--- first (client.desc.creds.env, from core/engine/pl_provider.c).
+-- first (client.desc.creds.env, from core/engine/pl_provider.c), or all
+-- of them for a set of one field ("set AIVEN_TOKEN or AIVEN_AUTH_TOKEN").
 function M.hint(client, what, sets)
   local env = client.desc.creds.env or {}
   local fields, vars = {}, {}
   for i, set in ipairs(sets) do
     local names = {} -- a field with no variable of its own (none today) is not named
-    for _, f in ipairs(set) do names[#names + 1] = env[f] and env[f][1] end
+    for _, f in ipairs(set) do
+      names[#names + 1] = env[f] and (#set == 1 and table.concat(env[f], " or ") or env[f][1])
+    end
     fields[i], vars[i] = words(set), words(names)
   end
   local function alts(list)
