@@ -35,9 +35,10 @@ static int client_wrap(lua_State *L) {
 }
 
 /* Raise message at the line of the method's caller (level 0 is this
- * function, 1 the method, 2 its caller). */
+ * function, 1 the method, 2 its caller), or of the script's frame above
+ * it when that caller is C or peerlua's own (pcall(ic.list_peerings, {})). */
 static int misuse(lua_State *L, const char *message) {
-  luaL_where(L, 2);
+  luaL_where(L, pl_caller_level(L, 2, 2));
   lua_pushstring(L, message);
   lua_concat(L, 2);
   return lua_error(L);

@@ -132,12 +132,15 @@ static int own_frame(lua_Debug *ar) {
  * however deep inside peerlua the check runs (3 when there is none).
  * [-0, +1] */
 static int l_caller_level(lua_State *L) {
-  lua_Debug ar;
-  int level = 2; /* 0: this function, 1: the one that will raise */
-  for (; lua_getstack(L, level, &ar) && lua_getinfo(L, "S", &ar); level++)
-    if (ar.what[0] != 'C' && !own_frame(&ar)) return lua_pushinteger(L, level), 1;
-  lua_pushinteger(L, 3);
+  lua_pushinteger(L, pl_caller_level(L, 2, 3)); /* 0: this function, 1: the one that will raise */
   return 1;
+}
+
+int pl_caller_level(lua_State *L, int from, int none) {
+  lua_Debug ar;
+  for (int level = from; lua_getstack(L, level, &ar) && lua_getinfo(L, "S", &ar); level++)
+    if (ar.what[0] != 'C' && !own_frame(&ar)) return level;
+  return none;
 }
 
 /* [-0, +1] co's traceback after msg, as luaL_traceback, without the frames

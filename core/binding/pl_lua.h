@@ -138,5 +138,8 @@ void pl_open_client(lua_State *L);
 void pl_open_sim(lua_State *L);
 /* Cancel everything that belongs to ctx (called from its __gc). */
 void pl_task_shutdown(pl_ctx *ctx);
+/* The level, from `from` up, of the first frame that is neither C nor
+ * peerlua's own Lua (the script's line a misuse is raised at), or none. */
+int pl_caller_level(lua_State *L, int from, int none);
 
 #endif

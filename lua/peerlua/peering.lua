@@ -343,7 +343,8 @@ for name, form in pairs({ refresh = "()", wait = "(state[, opts])", delete = "()
   local impl = Peering[name]
   Peering[name] = function(p, ...)
     if not base.is_peering(p) then
-      error(string.format("%s: call it as a method, p:%s%s (with a colon, not a dot)", name, name, form), 2)
+      error(string.format("%s: call it as a method, p:%s%s (with a colon, not a dot)", name, name, form),
+        core.caller_level())
     end
     return impl(p, ...)
   end

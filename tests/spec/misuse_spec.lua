@@ -10,6 +10,15 @@ describe("calling a client operation with a dot", function()
     end)
     assert.is_false(ok)
     assert.matches("misuse_spec%.lua:%d+: list_peerings: call it as a method, client:list_peerings{...}", msg)
+    -- handed to pcall itself, the method's caller is C: the script's line is the one above it
+    ok, msg = pcall(ic.list_peerings, {})
+    assert.is_false(ok)
+    assert.matches("^[^:]*misuse_spec%.lua:%d+: list_peerings: call it as a method", msg)
+    local p = setmetatable({ provider = "instaclustr", id = "x", raw = {} },
+      require("internals").core.require("peerlua.client").Peering)
+    ok, msg = pcall(p.wait, "active")
+    assert.is_false(ok)
+    assert.matches("^[^:]*misuse_spec%.lua:%d+: wait: call it as a method, p:wait", msg)
   end)
 end)
 
