@@ -312,6 +312,12 @@ function Peering:delete()
   end
   if client.spec.before_delete then
     local ok, err = client.spec.before_delete(client, self)
+    -- gone already (deleted earlier, by this script or another): nothing to
+    -- delete, which is success, as a DELETE answering 404 is
+    if not ok and type(err) == "table" and err.code == "not_found" then
+      self.state = "deleted"
+      return true, "missing"
+    end
     if not ok then return nil, err end
   end
   local r, how = client:delete_peering(client:id_args("delete_peering", self))
