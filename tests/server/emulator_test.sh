@@ -380,7 +380,24 @@ case_state() {
   second=$(get "/instaclustr/provisioning/v1/vpc-peering/$cdc" -u "$auth" -H 'Content-Type: application/json' \
     --data-binary "${body/vpc-0a1b2c3d/vpc-0a1b2c3e}" | tr -d '"')
   if [ -n "$second" ] && [ "$second" != "$first" ]; then ok "a new peering gets a new id"; else fail "new id '$second' repeats '$first'"; fi
+  curl -s "$URL/_sim/fixture" | sed 's/03126dc1-a69f-4bc2-8b24-e31c22d64712/03126dc1-a69f-4bc2-8b24-e31c22d64799/' \
+    >"$WORK/other-fixture.json"
   check "stopped again" stop_server TERM
+  # a fixture that differs in one id only would resolve every saved path
+  st=0
+  timeout 10 "${BIN[@]}" --emulator --listen 127.0.0.1:0 --fixture "$WORK/other-fixture.json" --state "$f" \
+    >"$WORK/out" 2>"$WORK/err" || st=$?
+  eq "a state file of another fixture: exit 2" 2 "$st"
+  check "the message says it was saved with another fixture" grep -q "saved with another fixture" "$WORK/err"
+  st=0
+  timeout 10 "${BIN[@]}" --emulator --listen 127.0.0.1:0 --state "$WORK" >"$WORK/out" 2>"$WORK/err" || st=$?
+  eq "a state file that is a directory: exit 2" 2 "$st"
+  check "the message says it cannot be read, and why" grep -q -- "--state $WORK: cannot read it: Is a directory" \
+    "$WORK/err"
+  : >"$WORK/empty.json" # as mktemp makes one: no state yet
+  start --state "$WORK/empty.json"
+  check "an empty state file: started, and written when stopped" stop_server TERM
+  check "the empty file now holds the state" test -s "$WORK/empty.json"
   echo 'not json' >"$WORK/bad.json"
   timeout 10 "${BIN[@]}" --emulator --listen 127.0.0.1:0 --state "$WORK/bad.json" >"$WORK/out" 2>"$WORK/err"
   eq "a state file that is not one: exit 2" 2 $?

@@ -90,6 +90,10 @@ end
 
 -- save(path, snapshot, fixture) -> true | nil, message: written whole or not at all
 function M.save(path, snapshot, fixture)
+  -- the fixture it goes with, whole: one that differs in a single id (a
+  -- network's UUID) would still resolve every path, and the state name
+  -- what is no longer there
+  snapshot.fixture_text = json.encode_sorted(fixture)
   local ok, encoded = pcall(M.encode, snapshot, fixture)
   if not ok then return nil, encoded end
   local text = assert(json.encode(encoded))
@@ -103,18 +107,25 @@ function M.save(path, snapshot, fixture)
   return true
 end
 
--- load(path, fixture) -> snapshot | nil (no file) | nil, message
+-- load(path, fixture) -> snapshot | nil (no file, or an empty one: no
+-- state yet, as a file mktemp made) | nil, message
 function M.load(path, fixture)
   local f = io.open(path)
   if not f then return nil end
-  local text = f:read("a")
+  local text, rerr = f:read("a")
   f:close()
+  if not text then return nil, "cannot read it: " .. tostring(rerr) end
+  if text:match("^%s*$") then return nil end
   local v, jerr = json.decode(text)
   if type(v) ~= "table" then return nil, "not JSON: " .. tostring(jerr) end
   local snapshot, err = M.decode(v, fixture)
   if not snapshot then return nil, err end
   if type(snapshot) ~= "table" or snapshot.version ~= M.VERSION or type(snapshot.providers) ~= "table" then
     return nil, "not an emulator state file of version " .. M.VERSION
+  end
+  if snapshot.fixture_text ~= nil and snapshot.fixture_text ~= json.encode_sorted(fixture) then
+    return nil, "it was saved with another fixture (its accounts or resources differ from this one's): start with "
+      .. "that fixture, or give another state file"
   end
   return snapshot
 end
