@@ -291,6 +291,19 @@ end
 -- wait_all(tasks[, timeout]) -> list of table.pack(task:wait()) per task.
 -- The timeout (seconds) is for the whole group.
 function M.wait_all(tasks, timeout)
+  if type(tasks) ~= "table" then
+    error("bad argument #1 to 'wait_all' (a list of tasks expected, got " .. type(tasks) .. ")", core.caller_level())
+  end
+  if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout or timeout < 0) then -- NaN too
+    error("bad argument #2 to 'wait_all' (seconds, a number 0 or more, expected, got " .. tostring(timeout) .. ")",
+      core.caller_level())
+  end
+  for i, t in ipairs(tasks) do
+    if getmetatable(t) ~= "peerlua.task" then
+      error(string.format("bad argument #1 to 'wait_all' (item %d is a %s, not a task: make one with "
+        .. "peerlua.spawn(fn))", i, type(t)), core.caller_level())
+    end
+  end
   local out = {}
   local deadline = timeout and core.now() + timeout
   for i, t in ipairs(tasks) do

@@ -229,3 +229,23 @@ describe("the REPL's completion of peerlua.", function()
     end
   end)
 end)
+
+describe("peerlua.wait_all and peerlua.bulk", function()
+  it("say what they take, not an error from inside peerlua", function()
+    local cases = {
+      { function() return peerlua.wait_all(5) end, "bad argument #1 to 'wait_all' (a list of tasks expected, got number)" },
+      { function() return peerlua.wait_all({ 5 }) end, "item 1 is a number, not a task" },
+      { function() return peerlua.wait_all({ peerlua.spawn(function() end) }, "x") end,
+        "bad argument #2 to 'wait_all' (seconds, a number 0 or more" },
+      -- a hole Lua's length counts in (the constructor's array part) is refused too
+      { function() return peerlua.bulk({ "a", "b", "c", nil, "e" }, function() end) end,
+        "bad argument #1 to 'bulk' (a list expected: item 4 of 5 is nil)" },
+    }
+    for _, c in ipairs(cases) do
+      local ok, msg = pcall(c[1])
+      assert.is_false(ok)
+      assert.matches("misuse_spec%.lua:%d+: ", msg)
+      assert.matches(c[2], msg, 1, true)
+    end
+  end)
+end)
