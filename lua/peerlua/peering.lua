@@ -219,7 +219,7 @@ local function is_state(s)
 end
 
 -- The problem with wait's arguments, as {field, rule}, or nil.
-local function wait_problem(want, opts)
+local function wait_problem(want, opts, op)
   if not is_state(want) then
     return "state", (type(want) == "string" and "'" .. want .. "' is not a state" .. core.did_you_mean(want, STATES)
       or "must be a state name") .. " (one of " .. table.concat(STATES, ", ") .. ")"
@@ -232,7 +232,7 @@ local function wait_problem(want, opts)
       local names = {}
       for name in pairs(WAIT_OPTIONS) do names[#names + 1] = name end
       table.sort(names)
-      return tostring(k), "is not an option of wait" .. core.did_you_mean(k, names) .. " (known: "
+      return tostring(k), "is not an option of " .. op .. core.did_you_mean(k, names) .. " (known: "
         .. table.concat(names, ", ") .. ")"
     end
     if type(v) ~= want_type then return k, "must be a " .. want_type end
@@ -243,11 +243,12 @@ local function wait_problem(want, opts)
   return nil
 end
 
-function Peering:wait(want, opts)
-  core.client_state(self.client, "p:wait")
-  local field, rule = wait_problem(want, opts)
+-- wait_for(p, state, opts, op): p:wait, and p:wait_deleted as op (the
+-- name its errors carry)
+local function wait_for(self, want, opts, op)
+  local field, rule = wait_problem(want, opts, op)
   if field then
-    return nil, base.error({ code = "invalid", provider = owner(self).name, op = "wait", retryable = false,
+    return nil, base.error({ code = "invalid", provider = owner(self).name, op = op, retryable = false,
                              message = "invalid arguments: " .. field .. ": " .. rule,
                              details = { { field = field, rule = rule } } })
   end
@@ -260,7 +261,7 @@ function Peering:wait(want, opts)
   local started = now()
   local deadline = started + (opts.timeout or 1800)
   local function fail(code, message)
-    return nil, base.error({ code = code, provider = owner(self).name, op = "wait", state = self.state,
+    return nil, base.error({ code = code, provider = owner(self).name, op = op, state = self.state,
                              message = message, retryable = code == "timeout" })
   end
   -- just made or read, and already there
@@ -289,7 +290,7 @@ function Peering:wait(want, opts)
       M.emit(self, now() - started)
     end
     if self.state == want then return self end
-    if self.gone then return nil, gone_error(self, "wait") end
+    if self.gone then return nil, gone_error(self, op) end
     if TERMINAL[self.state] then
       local why = owner(self):reason(self.raw)
       -- the provider's word only where it says more than the state (not "rejected (rejected)")
@@ -299,6 +300,11 @@ function Peering:wait(want, opts)
         same and "" or " (" .. word .. ")", want, why and ": " .. why or ""))
     end
   end
+end
+
+function Peering:wait(want, opts)
+  core.client_state(self.client, "p:wait")
+  return wait_for(self, want, opts, "wait")
 end
 
 -- p:delete() -> true | nil, err: whatever the provider requires first
@@ -332,7 +338,7 @@ end
 -- p:wait_deleted([opts]) -> true | nil, err
 function Peering:wait_deleted(opts)
   core.client_state(self.client, "p:wait_deleted")
-  local p, err = self:wait("deleted", opts)
+  local p, err = wait_for(self, "deleted", opts, "wait_deleted")
   if p then return true end
   if err.code == "not_found" then return true end
   return nil, err
@@ -351,6 +357,9 @@ for name, form in pairs({ refresh = "()", wait = "(state[, opts])", delete = "()
     if not base.is_peering(p) then
       error(string.format("%s: call it as a method, p:%s%s (with a colon, not a dot)", name, name, form),
         core.caller_level())
+    end
+    if form == "()" and select("#", ...) > 0 then -- p:delete{force = true} would be ignored without a word
+      error(string.format("%s: takes no arguments: p:%s()", name, name), core.caller_level())
     end
     return impl(p, ...)
   end

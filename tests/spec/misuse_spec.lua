@@ -19,6 +19,10 @@ describe("calling a client operation with a dot", function()
     ok, msg = pcall(p.wait, "active")
     assert.is_false(ok)
     assert.matches("^[^:]*misuse_spec%.lua:%d+: wait: call it as a method, p:wait", msg)
+    -- arguments to a method that takes none would be ignored without a word
+    ok, msg = pcall(function() return p:delete({ force = true }) end)
+    assert.is_false(ok)
+    assert.matches("^[^:]*misuse_spec%.lua:%d+: delete: takes no arguments: p:delete%(%)$", msg)
   end)
 end)
 

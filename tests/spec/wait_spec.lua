@@ -51,6 +51,13 @@ describe("p:wait arguments", function()
     end)
   end
 
+  it("names p:wait_deleted in its own errors, not the wait it is made of", function()
+    local r, err = p:wait_deleted({ timeot = 3 })
+    assert.is_nil(r)
+    assert.equal("wait_deleted", err.op)
+    assert.matches("timeot: is not an option of wait_deleted (did you mean timeout?)", err.message, 1, true)
+  end)
+
   it("ends at a terminal state, naming it once (not 'rejected (rejected)')", function()
     local ic = assert(peerlua.instaclustr({}))
     local q = assert(ic:create_peering({ cluster_data_centre_id = CDC, peer_account_id = "123456789012",
