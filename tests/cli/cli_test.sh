@@ -499,6 +499,9 @@ case_sim() {
   expect "PEERLUA_SIM_URL=http:// to another host: refused for what it is, before any request" 0 \
     out "^nil	invalid	.*192\.0\.2\.7 is not this machine, and plain http:// goes to loopback hosts only"
   refute "PEERLUA_SIM_URL to another host: no insecure advice it cannot take" out "insecure"
+  PEERLUA_SIM_URL=$URL/upcloud run -e 'local c, err = peerlua.upcloud{} print(c, err.code, err)'
+  expect "PEERLUA_SIM_URL with a provider's prefix: said, before any request" 0 \
+    out "^nil	invalid	.*: give the emulator's address without a path \(/upcloud\)"
   for bad in 127.0.0.1:8080 http:///x; do
     PEERLUA_SIM_URL=$bad run -e 'local c, err = peerlua.instaclustr{} print(c, err.code, err)'
     expect "PEERLUA_SIM_URL=$bad: not an address, said so, no request tried" 0 \
