@@ -527,6 +527,23 @@ local function prepare(self, opname, args)
   return req, err
 end
 
+-- on_planned(client, opname, field, p) -> PLANNED, "planned" | nil, err: a
+-- call in a dry run whose field names peering p, which the run only plans
+-- to create: a change is planned as a step on p; a read has nothing to
+-- read yet.
+local function on_planned(self, opname, field, p)
+  local op = self.ops[opname]
+  local kind = not (self.spec.reads and self.spec.reads[opname]) and plan.kind_of(opname, op.method)
+  if kind then
+    plan.step(self.name, opname, kind, p, op.method .. " " .. op.path)
+    return PLANNED, "planned"
+  end
+  return nil, M.error({ code = "invalid", provider = self.name, op = opname, retryable = false,
+    message = "invalid arguments: " .. field .. ": " .. p.id .. " is a peering this dry run only plans to create: "
+      .. "there is nothing to read yet (p.planned is true)",
+    details = { { field = field, rule = "names a peering this dry run only plans to create" } } })
+end
+
 -- call(opname, args[, on_send]) -> decoded body | nil, err  (validation
 -- first); on_send() runs as each attempt leaves (after the throttle).
 function Client:call(opname, args, on_send)
@@ -537,6 +554,12 @@ function Client:call(opname, args, on_send)
     local derr
     args, derr = self.spec.defaults(self, opname, args)
     if not args then return nil, derr end
+  end
+  if plan.on then -- a planned peering's id ("planned-1") is no id the API takes: the call is said, not checked
+    for name, v in pairs(args) do
+      local p = type(v) == "string" and plan.planned_by_id(v)
+      if p then return on_planned(self, opname, name, p) end
+    end
   end
   local req, err = prepare(self, opname, args)
   if not req then return nil, err end
@@ -630,9 +653,10 @@ function Client:call_peering(opname, args, on_send)
     plan.count = (plan.count or 0) + 1
     local raw = {}
     for k, v in pairs(args) do raw[k] = v end
-    return setmetatable({ id = "planned-" .. plan.count, state = "planned", status = "planned", raw = raw,
-                          provider = self.name, client = self.public, scope = scope_of(self.ops[opname], args),
-                          seen = core.now(), planned = true }, Peering), "planned"
+    local p = setmetatable({ id = "planned-" .. plan.count, state = "planned", status = "planned", raw = raw,
+                             provider = self.name, client = self.public, scope = scope_of(self.ops[opname], args),
+                             seen = core.now(), planned = true }, Peering)
+    return plan.planned_by_id(p.id, p), "planned"
   end
   if body == true then
     -- no body: fine for a delete or an update, or a peering already gone

@@ -92,7 +92,7 @@ end
 -- args: what is shown as the body of an API whose body is not JSON (AWS's
 -- Query API: every action is a POST to /, its parameters form-encoded).
 function M.record(client, opname, req, args)
-  local kind = CHANGE_OPS[opname] and "change" or KIND[req.method]
+  local kind = M.kind_of(opname, req.method)
   local body = req.body
   if body == nil then body = args end
   local item = { kind = kind, provider = client.name, op = opname, method = req.method,
@@ -101,6 +101,19 @@ function M.record(client, opname, req, args)
   local what = ("%s %s: %s %s%s"):format(item.provider, opname, req.method, req.path, text and " " .. text or "")
   return plan(opname ~= "create_peering" and what or nil, item,
               { provider = item.provider, op = opname, method = req.method, path = req.path, body = item.body }, what)
+end
+
+-- kind_of(opname, method) -> "create" | "change" | "delete" | nil (not a change)
+function M.kind_of(opname, method)
+  return KIND[method] and (CHANGE_OPS[opname] and "change" or KIND[method])
+end
+
+-- planned_by_id(id[, p]) -> the peering this plan creates whose id (its
+-- "planned-N") is id (with p: remember p as that one)
+local by_id = {}
+function M.planned_by_id(id, p)
+  if p then by_id[id] = p end
+  return by_id[id]
 end
 
 -- planned_peering(key[, p]) -> the peering ensure_peering planned for its
@@ -174,7 +187,7 @@ end
 -- start() / stop(): a fresh plan, on; off.
 function M.start()
   items, existing, M.on, M.count, M.reported = {}, 0, true, 0, false
-  planned, planned_peerings = {}, {}
+  planned, planned_peerings, by_id = {}, {}, {}
 end
 
 -- start_cli(): `peerlua --dry-run`: a plan for the whole run, whose summary

@@ -126,6 +126,31 @@ describe("dry_run", function()
     assert.equal(before, #changes())
   end)
 
+  it("plans a change that names a planned peering by its id, and says a read of one has nothing to read", function()
+    local a = peerlua.sim.fixture.huawei.accounts[2]
+    local cs = assert(peerlua.huawei({}))
+    local peer = assert(peerlua.huawei({ ak = a.ak, sk = a.sk, project_id = a.project_id }))
+    local up = assert(peerlua.upcloud({}))
+    local before = #changes()
+    local seen = {}
+    local summary = assert(peerlua.dry_run(function()
+      local p = assert(cs:ensure_peering({ cluster_id = "6b29f3c0-4e1d-4d6a-9c58-2f7a8b9c0d1e", name = "dry",
+        vpc_id = "f4da5a55-fcd9-4a93-8b86-5b81585e14bb", accept_tenant_id = "4f30b9215e054c908d18f2b150131646" }))
+      seen.accept = { peer:accept_peering({ peering_id = p.id }) } -- "planned-1" is no UUID: not checked as one
+      local q = assert(up:create_peering({ name = "x", network = "03126dc1-a69f-4bc2-8b24-e31c22d64712",
+                                           peer_network = "03585987-bf7d-4544-8e9b-5a1b4d74a333" }))
+      seen.update = { up:update_peering({ uuid = q.id, name = "y" }) }
+      seen.read = { up:get_peering({ uuid = q.id }) }
+    end))
+    assert.same({ true, "planned" }, seen.accept)
+    assert.same({ true, "planned" }, seen.update)
+    assert.is_nil(seen.read[1])
+    assert.equal("invalid", seen.read[2].code)
+    assert.matches("uuid: planned%-2 is a peering this dry run only plans to create", seen.read[2].message)
+    assert.same({ 2, 2 }, { summary.create, summary.change })
+    assert.equal(before, #changes())
+  end)
+
   it("returns the error of a function that fails, and refuses to nest", function()
     local s, err = peerlua.dry_run(function() error("stop here") end)
     assert.is_nil(s)
