@@ -527,6 +527,29 @@ local function prepare(self, opname, args)
   return req, err
 end
 
+-- reads_same(client, opname, read) -> does the read take the arguments of
+-- opname (the same parameters: UpCloud's and Instaclustr's get and delete)?
+local function reads_same(self, opname, read)
+  local a, b = self.ops[opname], self.ops[read]
+  if not (a and b) then return false end
+  for name, where in pairs(a.params) do
+    if b.params[name] ~= where then return false end
+  end
+  for name in pairs(b.params) do
+    if not a.params[name] then return false end
+  end
+  return true
+end
+
+-- delete_finds_none(client, args) -> true (a dry run's delete would find nothing to
+-- delete: get_peering answers not_found) | false | nil, err
+local function delete_finds_none(self, args)
+  local r, err = self:call("get_peering", args)
+  if r then return false end
+  if type(err) == "table" and err.code == "not_found" then return true end
+  return nil, err
+end
+
 -- on_planned(client, opname, field, p) -> PLANNED, "planned" | nil, err: a
 -- call in a dry run whose field names peering p, which the run only plans
 -- to create: a change is planned as a step on p; a read has nothing to
@@ -566,12 +589,13 @@ function Client:call(opname, args, on_send)
   if plan.on and plan.mutating(req.method) and not (self.spec.reads and self.spec.reads[opname]) then
     -- a dry run: shown, not sent; unless a read shows it done already
     local done = self.spec.plan_exists and self.spec.plan_exists[opname]
+    if not done and opname == "delete_peering" and reads_same(self, opname, "get_peering") then done = delete_finds_none end
     if done then
       local yes, derr = done(self, args)
       if derr then return nil, derr end
       if yes then
-        plan.exists(self.name, opname, req.body)
-        return true, "exists"
+        plan.exists(self.name, opname, req.body or args)
+        return true, opname == "delete_peering" and "missing" or "exists" -- as the real run would answer
       end
     end
     plan.record(self, opname, req, self.spec.encode and args or nil)

@@ -151,6 +151,16 @@ describe("dry_run", function()
     assert.equal(before, #changes())
   end)
 
+  it("counts the delete of a peering that is not there as already as wanted, as the real run answers it", function()
+    local up = assert(peerlua.upcloud({}))
+    local gone = "0fffffff-0000-4000-8000-000000000000"
+    local seen = {}
+    local summary = assert(peerlua.dry_run(function() seen = { up:delete_peering({ uuid = gone }) } end))
+    assert.same({ true, "missing" }, seen)
+    assert.same({ 0, 1 }, { summary.delete, summary.existing })
+    assert.same({ true, "missing" }, { up:delete_peering({ uuid = gone }) }) -- the real run's answer
+  end)
+
   it("returns the error of a function that fails, and refuses to nest", function()
     local s, err = peerlua.dry_run(function() error("stop here") end)
     assert.is_nil(s)
