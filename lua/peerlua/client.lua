@@ -160,6 +160,9 @@ local function check_options(spec, opts)
         for name in pairs(t) do names[#names + 1] = name end
       end
       bad(tostring(k), "is not an option of this client" .. core.did_you_mean(k, names))
+    elseif k == "throttle" and type(v) == "string" then -- a Redis URL (not echoed: it may hold a password)
+      bad(k, "must be a peerlua.throttle.redis{} value, not a URL: throttle = peerlua.throttle.redis{url = URL}"
+        .. " (or set PEERLUA_REDIS_URL)")
     elseif type(v) ~= want then
       bad(k, "must be a " .. want)
     end

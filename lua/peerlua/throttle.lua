@@ -56,7 +56,10 @@ function M.redis(opts)
     error("bad argument #1 to 'redis' (table expected, got " .. type(opts) .. ")", 2)
   end
   for k in pairs(opts) do
-    if not allowed[k] then return invalid(tostring(k), "is not an option (url, prefix, warn)") end
+    if not allowed[k] then
+      local hint = core.did_you_mean(k, { "url", "prefix", "warn" })
+      return invalid(tostring(k), "is not an option" .. (hint ~= "" and hint .. " " or " ") .. "(url, prefix, warn)")
+    end
   end
   if type(opts.url) ~= "string" then return invalid("url", "is required: redis://host[:port][/db]") end
   local prefix = opts.prefix == nil and "peerlua:throttle:" or opts.prefix
