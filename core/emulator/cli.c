@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "pl_http.h"
 #include "pl_valid.h"
 #include "listen.h"
 #include "server.h"
@@ -153,6 +154,13 @@ int pl_emulator_main(int argc, char **argv) {
     status = e.refused ? 2 : 1;
   } else {
     if (had_state && !quiet) fprintf(stderr, "%s: --state %s: loaded\n", prog, o.state);
+    char host[256], port[8], err[128];
+    if (pl_listen_split(o.listen, host, sizeof host, port, sizeof port, err, sizeof err) == 0 &&
+        !pl_http_is_loopback(host)) /* said even under --quiet: it is not about the state */
+      fprintf(stderr,
+              "%s: warning: listening on %s, which other machines can reach: anyone who connects gets the "
+              "fixture's accounts, and what clients send in plain http\n",
+              prog, o.listen);
     printf("listening on %s\n", pl_server_url(s));
     fflush(stdout);
     int sig;

@@ -66,7 +66,10 @@ static void usage(FILE *f) {
           f);
   fputs("\n"
         "Environment: PEERLUA_INIT (like LUA_INIT), PEERLUA_HISTFILE (REPL history),\n"
-        "provider credentials (see the README). Exit status: 0 success, 1 script error,\n"
+        "PEERLUA_SIM_URL (a standalone emulator), PEERLUA_REDIS_URL (a shared throttle),\n"
+        "PEERLUA_CREDENTIALS and PEERLUA_PROFILE (the profile file and section), and the\n"
+        "providers' credentials (see peerlua(1) or the README).\n"
+        "Exit status: 0 success, 1 script error,\n"
         "2 usage error.\n",
         f);
 }

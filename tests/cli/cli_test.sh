@@ -105,7 +105,7 @@ case_manpage() {
   else
     fail "--help (<) and the man page (>) disagree: $(grep '^[<>]' opts.diff | tr '\n' ' ')"
   fi
-  for v in PEERLUA_INIT PEERLUA_HISTFILE; do
+  for v in PEERLUA_INIT PEERLUA_HISTFILE PEERLUA_SIM_URL PEERLUA_REDIS_URL PEERLUA_CREDENTIALS PEERLUA_PROFILE; do
     if grep -q "$v" help.txt && grep -q "^\.B $v" "$man"; then ok "$v in both"; else fail "$v missing from one"; fi
   done
   if grep -q "0 success, 1 script error" help.txt && grep -q "^2 usage error" help.txt &&
