@@ -65,6 +65,11 @@ describe("provider clients", function()
     assert.is_nil(c)
     assert.matches("throttle = peerlua.throttle.redis{url = URL}", err.details[1].rule, 1, true)
     assert.is_nil(err.message:find("hunter2", 1, true))
+    -- two kinds of credentials at once: which one would be used is not guessed
+    c, err = peerlua.huawei({ ak = "a", sk = "s", user = "u", password = "p", domain = "d", region = "eu-west-101",
+                              project_id = "0a1b2c3d4e5f60718293a4b5c6d7e8f9" })
+    assert.is_nil(c)
+    assert.matches("give either ak and sk (request signing) or user, password and domain", err.message, 1, true)
     c, err = peerlua.throttle.redis({ ur = "redis://127.0.0.1:1" })
     assert.is_nil(c)
     assert.matches("ur: is not an option (did you mean url?) (url, prefix, warn)", err.message, 1, true)

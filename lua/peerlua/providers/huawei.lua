@@ -29,6 +29,9 @@ local function completer(client)
 end
 
 function M.credentials(client, opts)
+  if (opts.ak or opts.sk) and (opts.user or opts.password) then -- which one would sign is not for us to pick
+    return nil, "give either ak and sk (request signing) or user, password and domain (an IAM token), not both"
+  end
   local creds, err = common.credentials(client, opts, { complete = completer(client) })
   if not creds then return nil, err end
   -- an access key is named by its fingerprint (the throttle key shows in
