@@ -242,6 +242,8 @@ describe("provider clients", function()
     assert.is_nil(ok)
     assert.equal("invalid", err.code)
     assert.equal("project_name", err.details[1].field)
+    assert.equal("list_peerings", err.op) -- the call the script made, the lookup said in the message
+    assert.matches("(looked up with IAM's list_projects)", err.message, 1, true)
     assert.matches("pass project_id instead", err.message)
     assert.equal(0, count("/cs/"))
   end)

@@ -94,7 +94,7 @@ local token -- (client) -> the IAM token, below
 -- name (list_projects), as Huawei's SDK does when it is given no project id
 -- (huaweicloud-sdk-go-v3 core/auth/internal/iam_service.go: one project is
 -- the answer, none or several are errors).
-local function find_project(client)
+local function find_project(client, opname)
   local c = client.creds
   if not client.key then
     local t, err = token(client)
@@ -116,9 +116,11 @@ local function find_project(client)
   end
   local why = #list == 0 and "no project of this name is visible to these credentials (the key needs IAM read "
     .. "permission to look it up)" or #list .. " projects have this name"
-  return nil, base.error({ code = "invalid", provider = "huawei", op = "list_projects", retryable = false,
+  -- named by the call it was looked up for (the script called that, not list_projects)
+  return nil, base.error({ code = "invalid", provider = "huawei", op = opname, retryable = false,
                            details = { { field = "project_name", rule = why } },
-                           message = "project_name " .. c.project_name .. ": " .. why .. "; pass project_id instead" })
+                           message = "project_name " .. c.project_name .. " (looked up with IAM's list_projects): "
+                             .. why .. "; pass project_id instead" })
 end
 
 -- The project_id every CS call needs defaults to the client's; given only
@@ -134,7 +136,7 @@ function M.defaults(client, opname, args)
   local copy = { project_id = c.project_id or PROBE }
   for k, v in pairs(args) do copy[k] = v end
   if c.project_id or not core.prepare(client.name, client.api, opname, copy) then return copy end
-  local id, err = common.shared(client, "finding_project", find_project, client)
+  local id, err = common.shared(client, "finding_project", find_project, client, opname)
   if not id then return nil, err end
   copy.project_id = id
   return copy
