@@ -273,10 +273,10 @@ end
 function M.dry_run(fn, ...)
   if type(fn) ~= "function" then
     error("bad argument #1 to 'dry_run' (function expected, got " .. type(fn) .. "): call it as "
-      .. "peerlua.dry_run(function() ... end)", 2)
+      .. "peerlua.dry_run(function() ... end)", core.caller_level())
   end
   local plan = M.plan
-  if plan.on then error("dry_run: a dry run is already under way", 2) end
+  if plan.on then error("dry_run: a dry run is already under way", core.caller_level()) end
   plan.start()
   local ok, err = pcall(M.run, fn, ...)
   local summary = plan.report()
