@@ -102,6 +102,8 @@ local cases = {
   { "upcloud", "create_peering", uc({ peer_network = { uuid = 5 } }), "peer_network", "string" },
   { "upcloud", "create_peering", uc({ labels = { { value = "x" } } }), "labels[1]", "key" },
   { "upcloud", "create_peering", uc({ labels = { env = 5 } }), "labels.env", "must be a string (labels map strings" },
+  { "upcloud", "create_peering", uc({ labels = { env = "a", { key = "k", value = "v" } } }), "labels",
+    'must be a map {key = "value"} or a list' },
   { "upcloud", "create_peering", uc({ name = "nil" }), "name", "required" },
   { "upcloud", "update_peering", { uuid = "x" }, "uuid", "UUID" },
   { "upcloud", "update_peering", { uuid = NET }, "name|configured_status|labels", "give at least one of them" },
