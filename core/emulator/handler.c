@@ -17,6 +17,7 @@
 #include "peerlua.h"
 #include "pl_lua.h"
 #include "handler.h"
+#include "pl_pool.h"
 
 #define PL_HANDLER_MAX_DELAY 3600.0 /* seconds */
 
@@ -130,9 +131,19 @@ static const char *refused_option(lua_State *L) {
   return found;
 }
 
+/* An error outside any pcall (lauxlib's panic, which a state made with
+ * lua_newstate does not get): said, then abort. */
+static int panic(lua_State *L) {
+  const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "an error object";
+  fprintf(stderr, "peerlua emulator: unprotected error in Lua: %s\n", msg);
+  return 0;
+}
+
 int pl_handler_open(pl_handler *h, const pl_server_opts *o, double scale, const char *url, pl_server_error *e) {
   h->fn = h->app = LUA_NOREF;
-  h->L = luaL_newstate();
+  h->pool = pl_pool_new();
+  h->L = h->pool ? lua_newstate(pl_pool_alloc, h->pool) : NULL;
+  if (h->L) lua_atpanic(h->L, panic);
   e->refused = NULL;
   if (!h->L) {
     snprintf(e->message, sizeof e->message, "cannot create a Lua state");
@@ -165,6 +176,8 @@ int pl_handler_open(pl_handler *h, const pl_server_opts *o, double scale, const 
 void pl_handler_close(pl_handler *h) {
   if (h->L) lua_close(h->L);
   h->L = NULL;
+  pl_pool_free(h->pool);
+  h->pool = NULL;
 }
 
 /* ---- the request ----------------------------------------------------- */

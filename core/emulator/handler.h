@@ -15,8 +15,9 @@ enum { PL_ACT_NONE, PL_ACT_RESET, PL_ACT_TRUNCATE, PL_ACT_STREAM };
 
 typedef struct pl_handler {
   lua_State *L;
-  int fn;  /* registry ref of the Lua handler */
-  int app; /* registry ref of the emulator app (for --state), or LUA_NOREF */
+  struct pl_pool *pool; /* L's allocator (pl_pool.h) */
+  int fn;               /* registry ref of the Lua handler */
+  int app;              /* registry ref of the emulator app (for --state), or LUA_NOREF */
 } pl_handler;
 
 /* One exchange: the request in, the answer out. */
