@@ -148,69 +148,65 @@ static const char *const region_directions[] = {"east",      "west",      "north
         R " (did you mean " h "?)", R " (did you mean " i "?)", R                                                      \
   }
 
-enum { REGION_OK, REGION_FORM, REGION_AREA, REGION_DIRECTION };
+/* What a region breaks, in one form's words: its whole form, its area, and
+ * its direction (near[i]: naming region_directions[i] as the one meant;
+ * near[9]: naming none). */
+typedef struct region_rules {
+  const char *form, *area;
+  const char *const *near;
+} region_rules;
 
-/* region(s, len, upper, &near) -> REGION_*; near: the index of the
- * direction within two edits of a bad one (else the count of directions) */
-static int region(const char *s, size_t len, int upper, size_t *near) {
+/* region(s, len, upper, rules) -> NULL, or the rule s breaks */
+static const char *region(const char *s, size_t len, int upper, const region_rules *r) {
   char low[40];
-  if (len < 4 || len >= sizeof low) return REGION_FORM;
+  if (len < 4 || len >= sizeof low) return r->form;
   for (size_t i = 0; i < len; i++) {
     int c = (unsigned char)s[i];
     if (c == (upper ? '_' : '-'))
       c = '-';
     else if (!(isdigit(c) || (upper ? is_upper_alpha(c) : is_lower_alpha(c))))
-      return REGION_FORM;
+      return r->form;
     low[i] = (char)tolower(c);
   }
   low[len] = 0;
   char *num = strrchr(low, '-');
-  if (!num || num == low || !num[1] || strlen(num + 1) > 2) return REGION_FORM;
+  if (!num || num == low || !num[1] || strlen(num + 1) > 2) return r->form;
   for (const char *d = num + 1; *d; d++)
-    if (!isdigit((unsigned char)*d)) return REGION_FORM;
+    if (!isdigit((unsigned char)*d)) return r->form;
   *num = 0;
   char *dir = strrchr(low, '-');
-  if (!dir || dir == low || !dir[1]) return REGION_FORM;
+  if (!dir || dir == low || !dir[1]) return r->form;
   *dir++ = 0;
   size_t i = 0, n = 0;
   while (region_areas[i] && strcmp(region_areas[i], low) != 0) i++;
-  if (!region_areas[i]) return REGION_AREA;
+  if (!region_areas[i]) return r->area;
   while (region_directions[n]) n++;
   for (i = 0; i < n; i++)
-    if (strcmp(region_directions[i], dir) == 0) return REGION_OK;
+    if (strcmp(region_directions[i], dir) == 0) return NULL;
   const char *w = pl_nearest(dir, strlen(dir), region_directions);
-  for (*near = 0; *near < n && region_directions[*near] != w; (*near)++) {
+  for (i = 0; i < n && region_directions[i] != w; i++) {
   }
-  return REGION_DIRECTION;
+  return r->near[i];
 }
 
 const char *pl_valid_aws_region(const char *s, size_t len) {
 #define AWS_RULE "must be an AWS region like us-east-1"
-  static const char *const near_rules[] =
+  static const char *const near[] =
       NEAR9(AWS_RULE ": its middle word is east, west, north, south, central, or two of them (southeast)", "east",
             "west", "north", "south", "central", "northeast", "northwest", "southeast", "southwest");
-  size_t near = 0;
-  switch (region(s, len, 0, &near)) {
-    case REGION_OK: return NULL;
-    case REGION_AREA:
-      return AWS_RULE ": it begins with " AREAS " (or us-gov, us-iso, us-isob, us-isof, eu-isoe, eusc-de)";
-    case REGION_DIRECTION: return near_rules[near];
-    default: return AWS_RULE;
-  }
+  static const region_rules rules = {
+      AWS_RULE, AWS_RULE ": it begins with " AREAS " (or us-gov, us-iso, us-isob, us-isof, eu-isoe, eusc-de)", near};
+  return region(s, len, 0, &rules);
 }
 
 const char *pl_valid_ic_region(const char *s, size_t len) {
 #define IC_RULE "must be an Instaclustr region like US_EAST_1 (an AWS region in upper case, with '_')"
-  static const char *const near_rules[] =
+  static const char *const near[] =
       NEAR9(IC_RULE ": its middle word is EAST, WEST, NORTH, SOUTH, CENTRAL, or two of them (SOUTHEAST)", "EAST",
             "WEST", "NORTH", "SOUTH", "CENTRAL", "NORTHEAST", "NORTHWEST", "SOUTHEAST", "SOUTHWEST");
-  size_t near = 0;
-  switch (region(s, len, 1, &near)) {
-    case REGION_OK: return NULL;
-    case REGION_AREA: return IC_RULE ": it begins with US, EU, AP, SA, CA, ME, AF, IL, MX or CN";
-    case REGION_DIRECTION: return near_rules[near];
-    default: return IC_RULE;
-  }
+  static const region_rules rules = {IC_RULE, IC_RULE ": it begins with US, EU, AP, SA, CA, ME, AF, IL, MX or CN",
+                                     near};
+  return region(s, len, 1, &rules);
 }
 
 /* A Huawei region goes into a host name (cs.{region}.myhuaweicloud.com), so
