@@ -253,9 +253,10 @@ static void convert(lua_State *L, int list, const pl_param *p) {
     return;
   }
   const char *shape = t != LUA_TTABLE ? "must be a list" : list_shape(L);
-  if (shape && t == LUA_TTABLE && p->type == PL_T_LABELS) /* a map and list items in one table */
-    shape = "must be a map {key = \"value\"} or a list {{key = \"k\", value = \"v\"}, ...}, not both in one table";
-  if (t == LUA_TSTRING && lua_rawlen(L, -1) < 64) { /* one value where a list is wanted: rules = "CASSANDRA" */
+  if (shape && p->type == PL_T_LABELS) /* not a table, or a map and list items in one */
+    shape = "must be a map {key = \"value\"} or a list {{key = \"k\", value = \"v\"}, ...} (not both in one table)";
+  if (t == LUA_TSTRING && p->type != PL_T_LABELS &&
+      lua_rawlen(L, -1) < 64) { /* one value for a list: rules = "CASSANDRA" */
     snprintf(msg, sizeof msg, "must be a list: write {\"%s\"} for the one", lua_tostring(L, -1));
     shape = msg;
   }

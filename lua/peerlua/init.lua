@@ -147,15 +147,15 @@ function M.connect_sim_env()
       message = "PEERLUA_SIM_URL=" .. url .. ": not an emulator's address (give it as http://HOST:PORT, "
         .. "as `peerlua --emulator` prints it)" })
   end
-  -- the transfer's own rule (the emulator's fixture credentials, or a
-  -- script's real ones, are not sent in clear past this machine), said
-  -- here for what it is rather than as an emulator that does not answer
   local path = url:match("^%a+://[^/?#]*([/?#].*)$")
   if path then -- a provider's prefix (/upcloud), say: the emulator is the whole server
     return nil, core.error({ code = "invalid", op = "new", retryable = false,
       message = "PEERLUA_SIM_URL=" .. url .. ": give the emulator's address without a path (" .. path
         .. "): http://HOST:PORT, as `peerlua --emulator` prints it; each client finds its own prefix" })
   end
+  -- the transfer's own rule (the emulator's fixture credentials, or a
+  -- script's real ones, are not sent in clear past this machine), said
+  -- here for what it is rather than as an emulator that does not answer
   local host = url:match("^%a+://(%[[^%]]*%])") or url:match("^%a+://([^/:?#]*)")
   local plain = url:match("^[Hh][Tt][Tt][Pp]:") and core.plain_http_rule(host)
   if plain then
