@@ -476,6 +476,7 @@ static int wait_done(lua_State *L, int status, lua_KContext kc) {
 static int l_task_wait(lua_State *L) {
   pl_task *t = check_task(L, 1);
   lua_Number timeout = luaL_optnumber(L, 2, -1);
+  luaL_argcheck(L, lua_isnoneornil(L, 2) || timeout >= 0, 2, "must be a number of seconds >= 0"); /* NaN too */
   lua_settop(L, 1);
   if (t->state >= PL_DONE) return push_outcome(L, 1, t);
   pl_ctx *ctx = t->ctx;

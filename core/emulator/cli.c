@@ -80,11 +80,20 @@ int pl_emulator_main(int argc, char **argv) {
   char err[512];
   int i = 1, quiet = 0;
   for (int j = 1; j < argc; j++) {
-    if (strcmp(argv[j], "--quiet") == 0) quiet = 1; /* peerlua --quiet --emulator */
     if (strcmp(argv[j], "--emulator") == 0) {
       i = j + 1;
       break;
     }
+    if (strcmp(argv[j], "--quiet") == 0) { /* peerlua --quiet --emulator */
+      quiet = 1;
+      continue;
+    }
+    /* peerlua --sim --emulator: the script options of the host would be dropped without a word */
+    fprintf(stderr,
+            "%s: '%s' does not go with --emulator, which serves the emulator on its own (its options come "
+            "after it: %s --emulator --help)\n",
+            prog, argv[j], prog);
+    return 2;
   }
   for (; i < argc; i++) {
     const char *a = argv[i], *val = NULL;

@@ -279,10 +279,9 @@ function M.dry_run(fn, ...)
   if plan.on then error("dry_run: a dry run is already under way", core.caller_level()) end
   plan.start()
   local ok, err = pcall(M.run, fn, ...)
-  local summary = plan.report()
   plan.stop()
-  if not ok then return nil, err end
-  return summary
+  if not ok then return nil, err end -- no summary of a plan that did not run to its end
+  return plan.report()
 end
 
 -- run(fn, ...) -> fn's results; runs fn as a task and waits for it, raising

@@ -689,6 +689,9 @@ EOF
 # shown; the same example without --dry-run does send changes.
 case_dryrun() {
   local ex name check="$HERE/dryrun_check.lua"
+  run --sim -e 'print(peerlua.dry_run(function() error("stop here") end))'
+  expect "a dry run whose function fails returns its error" 0 out "^nil	.*stop here"
+  refute "a dry run whose function fails prints no summary of a plan it did not finish" err "peerlua: plan:"
   for ex in "$HERE"/../../examples/*.lua; do
     name=$(basename "$ex" .lua)
     if ! timeout 60 "$P" --sim --dry-run "$check" "$ex" >out 2>err </dev/null; then

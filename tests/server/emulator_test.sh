@@ -316,6 +316,10 @@ case_options() {
   usage "time scale not a number" "--time-scale" --time-scale fast
   usage "negative seed" "--seed" --seed -1
   usage "seed not an integer" "--seed" --seed 1.5
+  st=0 # a host option before --emulator would be dropped without a word
+  timeout 10 "${BIN[@]}" --sim --emulator --listen 127.0.0.1:0 >"$WORK/o" 2>"$WORK/e" || st=$?
+  if [ "$st" = 2 ] && grep -q -- "'--sim' does not go with --emulator" "$WORK/e"; then ok "--sim --emulator: refused"
+  else fail "--sim --emulator: exit $st, stderr: $(head -c 300 "$WORK/e")"; fi
   st=0
   timeout 10 "${BIN[@]}" --emulator --help >"$WORK/o" 2>&1 || st=$?
   if [ "$st" = 0 ] && grep -q -- "--time-scale" "$WORK/o"; then ok "--help"; else fail "--help: exit $st"; fi

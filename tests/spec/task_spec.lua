@@ -58,6 +58,10 @@ describe("tasks", function()
     assert.equal("timeout", err.code)
     assert.equal("waiting", t:status())
     assert.equal("late", t:wait())
+    -- a timeout that is no time is refused, not taken as none
+    local ok, msg = pcall(function() local r = t:wait(-1) return r end)
+    assert.is_false(ok)
+    assert.matches("task_spec%.lua:%d+: bad argument #1 to 'wait' %(must be a number of seconds >= 0%)", msg)
   end)
 
   it("can be cancelled while waiting, and waiters see code 'cancelled'", function()
