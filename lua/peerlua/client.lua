@@ -116,21 +116,31 @@ local function bounds_rule(v, b)
     tostring(b[1]), tostring(b[2]), b[3])
 end
 
+-- url_parts(url) -> scheme (lower-cased), authority, host ("[::1]" kept
+-- bracketed, as the transfer's loopback test takes it), and the rest
+-- after the authority (path, query); nil when url is not SCHEME://...
+local function url_parts(url)
+  local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
+  if not scheme then return nil end
+  local authority = rest:match("^[^/?#]*")
+  local host = authority:match("^%[[^%]]*%]") or authority:match("^[^:]*")
+  return scheme:lower(), authority, host, rest:sub(#authority + 1)
+end
+M.url_parts = url_parts
+
 -- nil, or what is wrong with a base_url: an http(s) URL with a host and no
 -- user:password@ (which would show in traces and tostring(client)).
 local function base_url_rule(url, insecure)
-  local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
-  if not scheme or (scheme:lower() ~= "https" and scheme:lower() ~= "http") then
+  local scheme, authority, host = url_parts(url)
+  if scheme ~= "https" and scheme ~= "http" then
     return "must be an http or https URL like https://api.example.com"
   end
-  local authority = rest:match("^[^/?#]*")
   if authority:find("@", 1, true) then
     return "must not hold a user name or password (give credentials as options)"
   end
   if authority == "" then return "must name a host" end
   -- the transfer's rule, said here rather than at the first call
-  local host = authority:match("^%[[^%]]*%]") or authority:match("^[^:]*")
-  if scheme:lower() == "http" and not insecure then return core.plain_http_rule(host) end
+  if scheme == "http" and not insecure then return core.plain_http_rule(host) end
   return nil
 end
 

@@ -147,8 +147,8 @@ function M.connect_sim_env()
       message = "PEERLUA_SIM_URL=" .. url .. ": not an emulator's address (give it as http://HOST:PORT, "
         .. "as `peerlua --emulator` prints it)" })
   end
-  local path = url:match("^%a+://[^/?#]*([/?#].*)$")
-  if path then -- a provider's prefix (/upcloud), say: the emulator is the whole server
+  local scheme, _, host, path = core.require("peerlua.client").url_parts(url)
+  if path ~= "" then -- a provider's prefix (/upcloud), say: the emulator is the whole server
     return nil, core.error({ code = "invalid", op = "new", retryable = false,
       message = "PEERLUA_SIM_URL=" .. url .. ": give the emulator's address without a path (" .. path
         .. "): http://HOST:PORT, as `peerlua --emulator` prints it; each client finds its own prefix" })
@@ -156,9 +156,7 @@ function M.connect_sim_env()
   -- the transfer's own rule (the emulator's fixture credentials, or a
   -- script's real ones, are not sent in clear past this machine), said
   -- here for what it is rather than as an emulator that does not answer
-  local host = url:match("^%a+://(%[[^%]]*%])") or url:match("^%a+://([^/:?#]*)")
-  local plain = url:match("^[Hh][Tt][Tt][Pp]:") and core.plain_http_rule(host)
-  if plain then
+  if scheme == "http" and core.plain_http_rule(host) then
     return nil, core.error({ code = "invalid", op = "new", retryable = false,
       message = "PEERLUA_SIM_URL=" .. url .. ": " .. host .. " is not this machine, and plain http:// goes to "
         .. "loopback hosts only: run the emulator here, or reach it through a tunnel to 127.0.0.1 "
