@@ -139,6 +139,9 @@ static const char *const region_areas[] = {"us",      "eu",      "ap",      "sa"
                                            "us-isob", "us-isof", "eu-isoe", "eusc-de", NULL};
 static const char *const region_directions[] = {"east",      "west",      "north",     "south",     "central",
                                                 "northeast", "northwest", "southeast", "southwest", NULL};
+#define DIRECTIONS (sizeof region_directions / sizeof *region_directions - 1)
+/* NEAR9 below names each direction: one rule per direction, and one naming none */
+_Static_assert(DIRECTIONS == 9, "NEAR9 names every direction of region_directions");
 #define AREAS "us, eu, ap, sa, ca, me, af, il, mx or cn"
 /* a rule, then that rule naming each direction in turn, in region_directions' order */
 #define NEAR9(R, a, b, c, d, e, f, g, h, i)                                                                            \
@@ -177,10 +180,9 @@ static const char *region(const char *s, size_t len, int upper, const region_rul
   char *dir = strrchr(low, '-');
   if (!dir || dir == low || !dir[1]) return r->form;
   *dir++ = 0;
-  size_t i = 0, n = 0;
+  size_t i = 0, n = DIRECTIONS;
   while (region_areas[i] && strcmp(region_areas[i], low) != 0) i++;
   if (!region_areas[i]) return r->area;
-  while (region_directions[n]) n++;
   for (i = 0; i < n; i++)
     if (strcmp(region_directions[i], dir) == 0) return NULL;
   const char *w = pl_nearest(dir, strlen(dir), region_directions);
